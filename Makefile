@@ -1,0 +1,109 @@
+# Infohub: top-level build.
+#
+#   make deps    install every Debian package that building, testing and running need
+#   make         build bin/ with -Wall -Wextra -Werror
+#   make test    deps + build + every test (unit, unit under ASan+UBSan, fuzz smoke,
+#                interop, integration); ends with "N passed, N failed"
+#   make fuzz    run the decoder fuzzer for FUZZ_SECONDS (default 60)
+#   make run     the demo (see README)
+
+CC      ?= cc
+CLANG   ?= clang
+PY      := /usr/bin/python3
+PKGS    := libczmq libzmq lmdb libsodium msgpack jansson libcmark libmicrohttpd liboath libqrencode libpcre2-8 libpsl
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iproto -Ibroker -Iagents -Igateway
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+PROTO_SRC   := $(sort $(wildcard proto/ih_*.c))
+BROKER_SRC  := $(sort $(wildcard broker/ih_*.c))
+AGENT_SRC   := $(sort $(wildcard agents/ih_*.c))
+GATEWAY_SRC := $(sort $(wildcard gateway/ih_*.c))
+ALL_MOD_SRC := $(PROTO_SRC) $(BROKER_SRC) $(AGENT_SRC) $(GATEWAY_SRC)
+HDRS        := $(wildcard proto/*.h broker/*.h agents/*.h gateway/*.h)
+
+OBJ      = $(patsubst %.c,build/obj/%.o,$(1))
+ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
+
+# A daemon is built once its main file exists.
+MAINS := broker/main_broker.c broker/main_admin.c agents/main_agent.c gateway/main_gateway.c
+BINS  := $(foreach m,$(wildcard $(MAINS)),bin/infohub-$(subst main_,,$(basename $(notdir $(m))))) bin/ih-selftest
+
+.PHONY: all deps test fuzz run clean asan
+all: $(BINS)
+
+build/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(filter-out -O2 -O3,$(CFLAGS)) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+
+build/libihproto.a: $(call OBJ,$(PROTO_SRC))
+	@mkdir -p build
+	rm -f $@ && ar rcs $@ $^
+
+bin/infohub-broker: $(call OBJ,broker/main_broker.c $(BROKER_SRC)) build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bin/infohub-admin: $(call OBJ,broker/main_admin.c $(BROKER_SRC)) build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bin/infohub-agent: $(call OBJ,agents/main_agent.c $(AGENT_SRC)) build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
+# is listed in build/selftests.inc, generated from the sources.
+build/selftests.inc: $(ALL_MOD_SRC) tests/gen-selftests.sh
+	@mkdir -p build
+	sh tests/gen-selftests.sh $(ALL_MOD_SRC) > $@.tmp && mv $@.tmp $@
+
+build/obj/tests/selftest.o build/asan/tests/selftest.o: build/selftests.inc
+build/obj/tests/selftest.o build/asan/tests/selftest.o: CFLAGS += -Ibuild
+
+bin/ih-selftest: $(call OBJ,tests/selftest.c $(ALL_MOD_SRC))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bin/ih-selftest-asan: $(call ASAN_OBJ,tests/selftest.c $(ALL_MOD_SRC))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+asan: bin/ih-selftest-asan
+
+# libFuzzer target for the wire decoder (clang).
+FUZZ_SECONDS ?= 60
+bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(HDRS)
+	@mkdir -p bin
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproto $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(PKG_LIBS)
+
+fuzz: bin/fuzz-decode
+	@mkdir -p build/fuzz-corpus
+	bin/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
+	    build/fuzz-corpus tests/fuzz/corpus
+
+deps:
+	@sh tests/deps.sh
+
+test: deps
+	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode
+	@sh tests/run.sh
+
+run: deps all
+	@sh tests/demo.sh
+
+clean:
+	rm -rf build bin

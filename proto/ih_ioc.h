@@ -1,0 +1,49 @@
+/*  ih_ioc.h: validation and normalisation of indicators of compromise.
+
+    Normal forms (what ih_ioc_normalise produces and what the wire carries):
+      ipv4      dotted quad, no leading zeros ("010.1.1.1" rejected), 4 octets 0..255
+      ipv6      RFC 5952 canonical text (inet_ntop form, lower case, "::" compression)
+      cidr      network address with host bits zero + "/len" (v4 or v6); "10.1.2.3/8" is
+                rejected with "host bits set" rather than silently changed
+      domain    lower case, trailing dot removed, labels 1..63 of [a-z0-9-] (and '_'),
+                no label starting or ending with '-', total <= 253, at least two labels,
+                last label not all digits; IDNA A-labels ("xn--") accepted as is
+      url       scheme http/https/ftp(s) lower-cased, host lower-cased; otherwise kept
+                as given; no spaces or control characters
+      email     local@domain, domain normalised as above, local part kept (1..64)
+      md5/sha1/sha256  lower-case hex of exactly 32/40/64 digits
+      filename  1..255 bytes, no '/', no NUL or control characters
+      cve       "CVE-YYYY-NNNN" with 4+ digits (input case-insensitive, output upper)
+      asn       "AS" + decimal 1..4294967295 (input "as64496", "AS64496" or "64496")
+    Refanging applies before validation to every type: "hxxp" -> "http", "hxxps" ->
+    "https", "[.]" "(.)" "{.}" "[dot]" -> ".", "[@]" "[at]" -> "@", "[:]" -> ":",
+    and surrounding whitespace is trimmed.
+*/
+#ifndef IH_IOC_H
+#define IH_IOC_H
+
+#include "ih_msg.h"
+
+/*  Refangs `in` into out (outsz bytes incl. NUL). Returns the length, or -1 if it
+    does not fit. */
+int ih_ioc_refang(const char *in, char *out, size_t outsz);
+
+/*  Refangs, validates and normalises `in` as type t into out (outsz bytes incl. NUL,
+    IH_MAX_IOC_VALUE + 1 is always enough). Returns 0, or -1 with err like
+    "invalid ipv4 address '1.2.3': 3 octets" (the value quoted, truncated to 64 chars,
+    non-printable bytes escaped). */
+int ih_ioc_normalise(ih_ioc_type_t t, const char *in, char *out, size_t outsz, ih_err_t *err);
+
+/*  Guesses the type of a bare value (for `search VALUE`, `sight VALUE`, text import):
+    ipv4, ipv6, cidr, url, email, md5/sha1/sha256 by hex length, cve, asn ("AS123"),
+    domain. Returns 0 with *t set, or -1 when nothing fits. Does not refang. */
+int ih_ioc_guess(const char *value, ih_ioc_type_t *t);
+
+/*  Binary forms for containment checks: parses a normalised ipv4/ipv6/cidr value into
+    family (4 or 6), 16 address bytes (v4 in the first 4) and prefix length (32/128 for
+    single addresses). Returns 0 or -1. */
+int ih_ioc_ip_parse(const char *value, int *family, uint8_t addr[16], int *prefix);
+
+void ih_ioc_test(bool verbose);
+
+#endif

@@ -1,0 +1,552 @@
+/*  ih_msg.c: the message model: enum names, construction, copying and validation. */
+#include "ih_msg.h"
+#include "ih_ioc.h"
+
+#include <string.h>
+
+/* ---- enumerations --------------------------------------------------------------- */
+static const char *s_tlp [] = { "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED" };
+static const char *s_sev [] = { "low", "medium", "high", "critical" };
+static const char *s_cat [] = { "ransomware", "phishing", "malware", "vulnerability", "ddos",
+                                "intrusion", "fraud", "data-leak", "advisory", "other" };
+static const char *s_ioc [] = { "ipv4", "ipv6", "cidr", "domain", "url", "email", "md5",
+                                "sha1", "sha256", "filename", "cve", "asn" };
+static const char *s_kind [] = { "alert", "retraction", "comment", "sighting" };
+static const char *s_role [] = { "reader", "publisher" };
+
+#define S_NAME(table, v) ((unsigned) (v) < sizeof table / sizeof table [0] ? table [v] : NULL)
+
+const char *ih_tlp_name (ih_tlp_t v) { return S_NAME (s_tlp, v); }
+const char *ih_severity_name (ih_severity_t v) { return S_NAME (s_sev, v); }
+const char *ih_category_name (ih_category_t v) { return S_NAME (s_cat, v); }
+const char *ih_ioc_type_name (ih_ioc_type_t v) { return S_NAME (s_ioc, v); }
+const char *ih_kind_name (ih_kind_t v) { return S_NAME (s_kind, v); }
+const char *ih_role_name (ih_role_t v) { return S_NAME (s_role, v); }
+
+static int
+s_lookup (const char **table, int n, const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp (table [i], s) == 0)
+            return i;
+    return -1;
+}
+
+#define S_PARSE(name, type, table) \
+int name (const char *s, type *out) \
+{ \
+    int i = s_lookup (table, (int) (sizeof table / sizeof table [0]), s); \
+    if (i < 0) \
+        return -1; \
+    *out = (type) i; \
+    return 0; \
+}
+
+S_PARSE (ih_severity_parse, ih_severity_t, s_sev)
+S_PARSE (ih_category_parse, ih_category_t, s_cat)
+S_PARSE (ih_ioc_type_parse, ih_ioc_type_t, s_ioc)
+S_PARSE (ih_kind_parse, ih_kind_t, s_kind)
+S_PARSE (ih_role_parse, ih_role_t, s_role)
+
+int
+ih_tlp_parse (const char *s, ih_tlp_t *out)
+{
+    if (!s)
+        return -1;
+    char up [16];
+    size_t n = strlen (s);
+    if (n >= sizeof up)
+        return -1;
+    for (size_t i = 0; i <= n; i++)
+        up [i] = (s [i] >= 'a' && s [i] <= 'z') ? (char) (s [i] - 32) : s [i];
+    if (strncmp (up, "TLP:", 4) == 0)
+        memmove (up, up + 4, n - 3);
+    if (strcmp (up, "WHITE") == 0) {
+        *out = IH_TLP_CLEAR;
+        return 0;
+    }
+    int i = s_lookup (s_tlp, IH_TLP_COUNT, up);
+    if (i < 0)
+        return -1;
+    *out = (ih_tlp_t) i;
+    return 0;
+}
+
+/* ---- construction ----------------------------------------------------------------- */
+void
+ih_msg_init (ih_msg_t *m, ih_kind_t kind)
+{
+    memset (m, 0, sizeof *m);
+    ih_arena_init (&m->arena);
+    m->kind = kind;
+    m->revision = kind == IH_KIND_ALERT ? 1 : 0;
+    m->org = m->member = m->title = m->summary = m->text = "";
+    m->tlp = IH_TLP_AMBER;
+    m->severity = IH_SEV_MEDIUM;
+    m->category = IH_CAT_OTHER;
+    m->count = kind == IH_KIND_SIGHTING ? 1 : 0;
+}
+
+void
+ih_msg_reset (ih_msg_t *m, ih_kind_t kind)
+{
+    ih_arena_t arena = m->arena;
+    ih_arena_reset (&arena);
+    ih_msg_init (m, kind);
+    m->arena = arena;
+}
+
+void
+ih_msg_free (ih_msg_t *m)
+{
+    ih_arena_free (&m->arena);
+    ih_arena_t arena = m->arena;
+    ih_msg_init (m, m->kind);
+    m->arena = arena;
+}
+
+const char *
+ih_msg_str (ih_msg_t *m, const char *s)
+{
+    return ih_arena_strdup (&m->arena, s ? s : "");
+}
+
+void
+ih_msg_strlist_add (ih_msg_t *m, ih_strlist_t *list, const char *s)
+{
+    /*  Grow by doubling inside the arena; the old array is simply abandoned there.  */
+    uint32_t n = list->count;
+    if ((n & (n - 1)) == 0) {
+        uint32_t cap = n ? n * 2 : 4;
+        const char **items = ih_arena_alloc (&m->arena, cap * sizeof *items);
+        if (n)
+            memcpy (items, list->items, n * sizeof *items);
+        list->items = items;
+    }
+    list->items [n] = ih_msg_str (m, s);
+    list->count = n + 1;
+}
+
+void
+ih_msg_ioc_add (ih_msg_t *m, ih_ioc_type_t type, const char *value, const char *comment, bool detect)
+{
+    uint32_t n = m->ioc_count;
+    if ((n & (n - 1)) == 0) {
+        uint32_t cap = n ? n * 2 : 4;
+        ih_ioc_t *iocs = ih_arena_alloc (&m->arena, cap * sizeof *iocs);
+        if (n)
+            memcpy (iocs, m->iocs, n * sizeof *iocs);
+        m->iocs = iocs;
+    }
+    m->iocs [n].type = type;
+    m->iocs [n].value = ih_msg_str (m, value);
+    m->iocs [n].comment = ih_msg_str (m, comment);
+    m->iocs [n].detect = detect;
+    m->ioc_count = n + 1;
+}
+
+static void
+s_copy_list (ih_msg_t *dst, ih_strlist_t *to, const ih_strlist_t *from)
+{
+    memset (to, 0, sizeof *to);
+    for (uint32_t i = 0; i < from->count; i++)
+        ih_msg_strlist_add (dst, to, from->items [i]);
+}
+
+void
+ih_msg_copy (ih_msg_t *dst, const ih_msg_t *src)
+{
+    ih_msg_init (dst, src->kind);
+    ih_arena_t arena = dst->arena;
+    *dst = *src;
+    dst->arena = arena;
+    dst->org = ih_msg_str (dst, src->org);
+    dst->member = ih_msg_str (dst, src->member);
+    dst->title = ih_msg_str (dst, src->title);
+    dst->summary = ih_msg_str (dst, src->summary);
+    dst->text = ih_msg_str (dst, src->text);
+    s_copy_list (dst, &dst->sectors, &src->sectors);
+    s_copy_list (dst, &dst->recipients, &src->recipients);
+    s_copy_list (dst, &dst->references, &src->references);
+    s_copy_list (dst, &dst->tags, &src->tags);
+    dst->iocs = NULL;
+    dst->ioc_count = 0;
+    for (uint32_t i = 0; i < src->ioc_count; i++)
+        ih_msg_ioc_add (dst, src->iocs [i].type, src->iocs [i].value, src->iocs [i].comment,
+                        src->iocs [i].detect);
+}
+
+/* ---- validation ------------------------------------------------------------------ */
+/*  Valid UTF-8 (no overlongs, no surrogates) and, unless multiline, no control
+    characters; multiline text may hold \n, \r and \t.                            */
+static bool
+s_text_ok (const char *s, bool multiline)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) {
+                if (!(multiline && (c == '\n' || c == '\r' || c == '\t')))
+                    return false;
+            }
+            p++;
+            continue;
+        }
+        int n;
+        unsigned cp;
+        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
+        else
+        if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
+        else
+        if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+        else
+            return false;
+        for (int i = 1; i <= n; i++) {
+            if ((p [i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p [i] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+        ||  cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+static int
+s_check_text (const char *field, const char *s, size_t min, size_t max, bool multiline, ih_err_t *err)
+{
+    size_t n = strlen (s);
+    if (n < min)
+        return ih_err_set (err, "%s: must not be empty", field);
+    if (n > max)
+        return ih_err_set (err, "%s: too long (%zu > %zu bytes)", field, n, max);
+    if (!s_text_ok (s, multiline))
+        return ih_err_set (err, "%s: invalid UTF-8 or control character", field);
+    return 0;
+}
+
+static int
+s_check_list (const char *field, const ih_strlist_t *l, ih_err_t *err)
+{
+    if (l->count > IH_MAX_LIST)
+        return ih_err_set (err, "%s: too many entries (%u > %d)", field, l->count, IH_MAX_LIST);
+    for (uint32_t i = 0; i < l->count; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp (l->items [i], l->items [j]) == 0)
+                return ih_err_set (err, "%s[%u]: duplicate '%.64s'", field, i, l->items [i]);
+    return 0;
+}
+
+static bool
+s_url_ok (const char *s)
+{
+    if (strncmp (s, "https://", 8) != 0 && strncmp (s, "http://", 7) != 0)
+        return false;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return strlen (s) > 8;
+}
+
+static int
+s_check_times (const ih_msg_t *m, ih_err_t *err)
+{
+    /*  2000-01-01 .. 2200-01-01: outside that a clock is wrong or the field is junk. */
+    const int64_t lo = 946684800000LL, hi = 7258118400000LL;
+    if (m->created < lo || m->created > hi)
+        return ih_err_set (err, "created: out of range (%lld ms)", (long long) m->created);
+    if (m->modified < lo || m->modified > hi)
+        return ih_err_set (err, "modified: out of range (%lld ms)", (long long) m->modified);
+    if (m->modified < m->created)
+        return ih_err_set (err, "modified: earlier than created");
+    return 0;
+}
+
+static int
+s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
+{
+    if (!ih_ioc_type_name (ioc->type))
+        return ih_err_set (err, "iocs[%u].type: unknown IOC type %d", i, (int) ioc->type);
+    char norm [IH_MAX_IOC_VALUE + 1];
+    if (ih_ioc_normalise (ioc->type, ioc->value, norm, sizeof norm, err) != 0) {
+        ih_err_prefix (err, "iocs[%u].value", i);
+        return -1;
+    }
+    if (strcmp (norm, ioc->value) != 0)
+        return ih_err_set (err, "iocs[%u].value: not in normal form (expected '%.64s')", i, norm);
+    char field [32];
+    snprintf (field, sizeof field, "iocs[%u].comment", i);
+    if (s_check_text (field, ioc->comment, 0, IH_MAX_IOC_COMMENT, false, err))
+        return -1;
+    if (m->kind == IH_KIND_RETRACTION && (ioc->comment [0] || ioc->detect))
+        return ih_err_set (err, "iocs[%u]: a retracted IOC carries no comment or detect flag", i);
+    return 0;
+}
+
+int
+ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
+{
+    if (!ih_kind_name (m->kind))
+        return ih_err_set (err, "k: unknown message kind %d", (int) m->kind);
+    if (!ih_uuid_valid (m->id))
+        return ih_err_set (err, "id: not a lower-case UUID");
+    if (m->kind == IH_KIND_ALERT && m->revision < 1)
+        return ih_err_set (err, "rev: an alert revision starts at 1");
+    if (m->kind != IH_KIND_ALERT && m->revision != 0)
+        return ih_err_set (err, "rev: must be 0 for a %s", ih_kind_name (m->kind));
+    if (s_check_times (m, err))
+        return -1;
+    if (!ih_slug_valid (m->org, IH_MAX_SHORT))
+        return ih_err_set (err, "org: not a valid org id (a-z, 0-9, '-', '_', '.', max %d)", IH_MAX_SHORT);
+    if (!ih_slug_valid (m->member, IH_MAX_SHORT))
+        return ih_err_set (err, "member: not a valid member name (a-z, 0-9, '-', '_', '.', max %d)", IH_MAX_SHORT);
+
+    if (m->kind == IH_KIND_ALERT) {
+        if (s_check_text ("title", m->title, 1, IH_MAX_TITLE, false, err)
+        ||  s_check_text ("summary", m->summary, 0, IH_MAX_SUMMARY, true, err))
+            return -1;
+        if (!ih_tlp_name (m->tlp))
+            return ih_err_set (err, "tlp: out of range");
+        if (!ih_severity_name (m->severity))
+            return ih_err_set (err, "severity: out of range");
+        if (!ih_category_name (m->category))
+            return ih_err_set (err, "category: out of range");
+        if (s_check_list ("sectors", &m->sectors, err) || s_check_list ("recipients", &m->recipients, err)
+        ||  s_check_list ("references", &m->references, err) || s_check_list ("tags", &m->tags, err))
+            return -1;
+        for (uint32_t i = 0; i < m->sectors.count; i++)
+            if (!ih_slug_valid (m->sectors.items [i], IH_MAX_SHORT))
+                return ih_err_set (err, "sectors[%u]: not a valid sector name '%.64s'", i, m->sectors.items [i]);
+        if (m->recipients.count && m->tlp < IH_TLP_AMBER)
+            return ih_err_set (err, "recipients: only AMBER, AMBER+STRICT and RED alerts name recipients");
+        for (uint32_t i = 0; i < m->recipients.count; i++) {
+            const char *r = m->recipients.items [i];
+            if (strncmp (r, "sector:", 7) == 0) {
+                if (m->tlp != IH_TLP_AMBER)
+                    return ih_err_set (err, "recipients[%u]: sector recipients are for AMBER only; "
+                                       "%s goes to named orgs", i, ih_tlp_name (m->tlp));
+                if (!ih_slug_valid (r + 7, IH_MAX_SHORT))
+                    return ih_err_set (err, "recipients[%u]: not a valid sector '%.64s'", i, r + 7);
+            }
+            else
+            if (!ih_slug_valid (r, IH_MAX_SHORT))
+                return ih_err_set (err, "recipients[%u]: not a valid org id '%.64s'", i, r);
+        }
+        for (uint32_t i = 0; i < m->references.count; i++) {
+            const char *r = m->references.items [i];
+            if (strlen (r) > IH_MAX_REF)
+                return ih_err_set (err, "references[%u]: too long (%zu > %d bytes)", i, strlen (r), IH_MAX_REF);
+            if (!s_url_ok (r))
+                return ih_err_set (err, "references[%u]: not an http(s) URL '%.64s'", i, r);
+        }
+        for (uint32_t i = 0; i < m->tags.count; i++) {
+            char field [32];
+            snprintf (field, sizeof field, "tags[%u]", i);
+            if (s_check_text (field, m->tags.items [i], 1, IH_MAX_SHORT, false, err))
+                return -1;
+        }
+    }
+    else
+    if (m->kind == IH_KIND_SIGHTING) {
+        if (m->ref [0] && !ih_uuid_valid (m->ref))
+            return ih_err_set (err, "ref: not a lower-case UUID");
+        if (!ih_tlp_name (m->tlp))
+            return ih_err_set (err, "tlp: out of range");
+        if (m->ioc_count != 1)
+            return ih_err_set (err, "iocs: a sighting names exactly one IOC (got %u)", m->ioc_count);
+        if (m->count < 1 || m->count > 1000000)
+            return ih_err_set (err, "count: must be 1..1000000");
+    }
+    else {
+        if (!ih_uuid_valid (m->ref))
+            return ih_err_set (err, "ref: not a lower-case UUID");
+        if (s_check_text ("text", m->text, m->kind == IH_KIND_COMMENT ? 1 : 0, IH_MAX_TEXT, true, err))
+            return -1;
+        if (m->kind == IH_KIND_COMMENT && m->ioc_count)
+            return ih_err_set (err, "iocs: a comment carries no IOCs");
+    }
+    if (m->ioc_count > IH_MAX_IOCS)
+        return ih_err_set (err, "iocs: too many (%u > %d)", m->ioc_count, IH_MAX_IOCS);
+    for (uint32_t i = 0; i < m->ioc_count; i++)
+        if (s_check_ioc (m, i, &m->iocs [i], err))
+            return -1;
+    return 0;
+}
+
+int
+ih_member_validate (const ih_member_t *r, ih_err_t *err)
+{
+    if (!ih_slug_valid (r->name, IH_MAX_SHORT))
+        return ih_err_set (err, "name: not a valid member name '%.64s'", r->name);
+    if (!ih_slug_valid (r->org, IH_MAX_SHORT))
+        return ih_err_set (err, "org: not a valid org id '%.64s'", r->org);
+    if (r->sector [0] && !ih_slug_valid (r->sector, IH_MAX_SHORT))
+        return ih_err_set (err, "sector: not a valid sector '%.64s'", r->sector);
+    if (!ih_role_name (r->role))
+        return ih_err_set (err, "role: out of range");
+    if (r->gateway && r->role != IH_ROLE_READER)
+        return ih_err_set (err, "role: the gateway identity is a reader");
+    if (r->created < 946684800000LL || r->created > 7258118400000LL)
+        return ih_err_set (err, "created: out of range");
+    return 0;
+}
+
+/* ---- self-test ------------------------------------------------------------------- */
+static void
+s_sample (ih_msg_t *m)
+{
+    ih_msg_init (m, IH_KIND_ALERT);
+    ih_uuid_new (m->id);
+    m->created = m->modified = 1795887936123LL;
+    m->org = ih_msg_str (m, "bank-a");
+    m->member = ih_msg_str (m, "soc");
+    m->title = ih_msg_str (m, "Ransomware C2 at 45.77.1.2");
+    m->summary = ih_msg_str (m, "**LockBit** affiliate.\nBlock it.");
+    m->tlp = IH_TLP_AMBER;
+    m->severity = IH_SEV_HIGH;
+    m->category = IH_CAT_RANSOMWARE;
+    ih_msg_strlist_add (m, &m->sectors, "finance");
+    ih_msg_strlist_add (m, &m->recipients, "sector:finance");
+    ih_msg_strlist_add (m, &m->references, "https://cert.example.net/a/1");
+    ih_msg_strlist_add (m, &m->tags, "lockbit");
+    ih_msg_ioc_add (m, IH_IOC_IPV4, "45.77.1.2", "C2", true);
+}
+
+void
+ih_msg_test (bool verbose)
+{
+    ih_err_t err;
+    /*  Names and parsing, both ways, every value.  */
+    for (int i = 0; i < IH_TLP_COUNT; i++) {
+        ih_tlp_t t;
+        IH_CHECK (ih_tlp_parse (ih_tlp_name ((ih_tlp_t) i), &t) == 0 && (int) t == i);
+    }
+    ih_tlp_t tlp;
+    IH_CHECK (ih_tlp_parse ("white", &tlp) == 0 && tlp == IH_TLP_CLEAR);
+    IH_CHECK (ih_tlp_parse ("TLP:AMBER+STRICT", &tlp) == 0 && tlp == IH_TLP_AMBER_STRICT);
+    IH_CHECK (ih_tlp_parse ("amber+strict", &tlp) == 0 && tlp == IH_TLP_AMBER_STRICT);
+    IH_CHECK (ih_tlp_parse ("PURPLE", &tlp) == -1);
+    IH_CHECK (ih_tlp_parse ("AMBERAMBERAMBERAMBER", &tlp) == -1);
+    IH_CHECK (ih_tlp_name ((ih_tlp_t) 9) == NULL);
+    for (int i = 0; i < IH_CAT_COUNT; i++) {
+        ih_category_t c;
+        IH_CHECK (ih_category_parse (ih_category_name ((ih_category_t) i), &c) == 0 && (int) c == i);
+    }
+    for (int i = 0; i < IH_IOC_COUNT; i++) {
+        ih_ioc_type_t t;
+        IH_CHECK (ih_ioc_type_parse (ih_ioc_type_name ((ih_ioc_type_t) i), &t) == 0 && (int) t == i);
+    }
+    ih_severity_t sev;
+    IH_CHECK (ih_severity_parse ("High", &sev) == -1);
+    IH_CHECK (ih_severity_parse ("critical", &sev) == 0 && sev == IH_SEV_CRITICAL);
+    ih_role_t role;
+    IH_CHECK (ih_role_parse ("publisher", &role) == 0 && role == IH_ROLE_PUBLISHER);
+    ih_kind_t kind;
+    IH_CHECK (ih_kind_parse ("sighting", &kind) == 0 && kind == IH_KIND_SIGHTING);
+    IH_CHECK (ih_kind_parse (NULL, &kind) == -1);
+
+    /*  A valid alert, its copy, and each way of breaking it.  */
+    ih_msg_t m, c;
+    s_sample (&m);
+    if (ih_msg_validate (&m, &err) != 0)
+        fprintf (stderr, "%s\n", err.msg);
+    IH_CHECK (ih_msg_validate (&m, &err) == 0);
+    ih_msg_copy (&c, &m);
+    IH_CHECK (ih_msg_validate (&c, &err) == 0);
+    IH_CHECK (c.title != m.title && strcmp (c.title, m.title) == 0);
+    IH_CHECK (c.iocs != m.iocs && strcmp (c.iocs [0].value, "45.77.1.2") == 0);
+    ih_msg_free (&c);
+    ih_msg_free (&c);
+
+#define S_BREAK(expect, stmt) do { \
+        ih_msg_t b; ih_msg_copy (&b, &m); { ih_msg_t *x = &b; stmt; } \
+        IH_CHECK (ih_msg_validate (&b, &err) == -1); \
+        if (verbose || !strstr (err.msg, expect)) printf ("\n   %s", err.msg); \
+        IH_CHECK (strstr (err.msg, expect) != NULL); \
+        ih_msg_free (&b); } while (0)
+
+    S_BREAK ("id:", memcpy (x->id, "zz", 3));
+    S_BREAK ("rev:", x->revision = 0);
+    S_BREAK ("created:", x->created = 5);
+    S_BREAK ("modified: earlier", x->modified = x->created - 1);
+    S_BREAK ("org:", x->org = "Bank A");
+    S_BREAK ("member:", x->member = "");
+    S_BREAK ("title: must not be empty", x->title = "");
+    S_BREAK ("title: invalid UTF-8", x->title = "bad \xc0\xaf slash");
+    S_BREAK ("title: invalid UTF-8", x->title = "tab\there");
+    S_BREAK ("tlp:", x->tlp = (ih_tlp_t) 7);
+    S_BREAK ("severity:", x->severity = (ih_severity_t) 7);
+    S_BREAK ("category:", x->category = (ih_category_t) 70);
+    S_BREAK ("sectors[1]: duplicate", ih_msg_strlist_add (x, &x->sectors, "finance"));
+    S_BREAK ("sectors[1]: not a valid", ih_msg_strlist_add (x, &x->sectors, "Fin Ance"));
+    S_BREAK ("recipients: only AMBER", x->tlp = IH_TLP_GREEN);
+    S_BREAK ("recipients[0]: sector recipients are for AMBER only", x->tlp = IH_TLP_RED);
+    S_BREAK ("recipients[1]: not a valid org", ih_msg_strlist_add (x, &x->recipients, "ORG!"));
+    S_BREAK ("references[1]: not an http(s) URL", ih_msg_strlist_add (x, &x->references, "javascript:alert(1)"));
+    S_BREAK ("tags[1]: must not be empty", ih_msg_strlist_add (x, &x->tags, ""));
+    S_BREAK ("iocs[1].value", ih_msg_ioc_add (x, IH_IOC_IPV4, "1.2.3", "", true));
+    S_BREAK ("iocs[1].value: not in normal form", ih_msg_ioc_add (x, IH_IOC_DOMAIN, "EVIL.example.net", "", true));
+    S_BREAK ("iocs[1].type", ih_msg_ioc_add (x, (ih_ioc_type_t) 99, "x", "", true));
+    {
+        char big [IH_MAX_TITLE + 2];
+        memset (big, 'a', sizeof big - 1);
+        big [sizeof big - 1] = 0;
+        S_BREAK ("title: too long (257 > 256 bytes)", x->title = ih_msg_str (x, big));
+    }
+    S_BREAK ("sectors: too many", for (int i = 0; i <= IH_MAX_LIST; i++) {
+        char s [16]; snprintf (s, sizeof s, "s%d", i); ih_msg_strlist_add (x, &x->sectors, s); });
+
+    /*  Other kinds.  */
+    ih_msg_t r;
+    ih_msg_init (&r, IH_KIND_RETRACTION);
+    ih_uuid_new (r.id);
+    memcpy (r.ref, m.id, sizeof r.ref);
+    r.created = r.modified = m.created;
+    r.org = "bank-a";
+    r.member = "soc";
+    r.text = "false positive";
+    IH_CHECK (ih_msg_validate (&r, &err) == 0);
+    ih_msg_ioc_add (&r, IH_IOC_IPV4, "45.77.1.2", "", false);
+    IH_CHECK (ih_msg_validate (&r, &err) == 0);
+    r.iocs [0].detect = true;
+    IH_CHECK (ih_msg_validate (&r, &err) == -1);
+    r.iocs [0].detect = false;
+    r.revision = 2;
+    IH_CHECK (ih_msg_validate (&r, &err) == -1 && strstr (err.msg, "rev: must be 0"));
+    r.revision = 0;
+    r.kind = IH_KIND_COMMENT;
+    IH_CHECK (ih_msg_validate (&r, &err) == -1 && strstr (err.msg, "comment carries no IOCs"));
+    r.ioc_count = 0;
+    IH_CHECK (ih_msg_validate (&r, &err) == 0);
+    r.text = "";
+    IH_CHECK (ih_msg_validate (&r, &err) == -1 && strstr (err.msg, "text: must not be empty"));
+    r.kind = IH_KIND_SIGHTING;
+    r.ref [0] = 0;
+    IH_CHECK (ih_msg_validate (&r, &err) == -1 && strstr (err.msg, "exactly one IOC"));
+    ih_msg_ioc_add (&r, IH_IOC_DOMAIN, "evil.example.net", "", false);
+    r.ioc_count = 1;
+    r.iocs [0] = (ih_ioc_t) { IH_IOC_DOMAIN, "evil.example.net", "", false };
+    r.count = 3;
+    IH_CHECK (ih_msg_validate (&r, &err) == 0);
+    r.count = 0;
+    IH_CHECK (ih_msg_validate (&r, &err) == -1 && strstr (err.msg, "count:"));
+    ih_msg_reset (&r, IH_KIND_COMMENT);
+    IH_CHECK (r.kind == IH_KIND_COMMENT && r.ioc_count == 0 && r.revision == 0);
+    ih_msg_free (&r);
+
+    /*  Member records.  */
+    ih_member_t rec = { .name = "soc", .org = "bank-a", .sector = "finance",
+                        .role = IH_ROLE_PUBLISHER, .created = 1795887936123LL };
+    IH_CHECK (ih_member_validate (&rec, &err) == 0);
+    rec.gateway = true;
+    IH_CHECK (ih_member_validate (&rec, &err) == -1);
+    rec.gateway = false;
+    memcpy (rec.org, "A B", 4);
+    IH_CHECK (ih_member_validate (&rec, &err) == -1 && strstr (err.msg, "org:"));
+    ih_msg_free (&m);
+}

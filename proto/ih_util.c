@@ -1,0 +1,475 @@
+/*  ih_util.c: errors, buffers, arenas, time, UUIDs, slugs, hex. */
+#include "ih_util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+/* ---- errors ----------------------------------------------------------------------- */
+int
+ih_err_set (ih_err_t *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start (ap, fmt);
+        vsnprintf (err->msg, sizeof err->msg, fmt, ap);
+        va_end (ap);
+    }
+    return -1;
+}
+
+void
+ih_err_prefix (ih_err_t *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix [IH_ERR_MAX];
+    char old [IH_ERR_MAX];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (prefix, sizeof prefix, fmt, ap);
+    va_end (ap);
+    memcpy (old, err->msg, sizeof old);
+    snprintf (err->msg, sizeof err->msg, "%s: %s", prefix, old);
+}
+
+/* ---- buffer ----------------------------------------------------------------------- */
+void
+ih_buf_init (ih_buf_t *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void
+ih_buf_reserve (ih_buf_t *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    uint8_t *data = realloc (b->data, cap);
+    if (!data) {
+        fprintf (stderr, "ih_buf: out of memory (%zu bytes)\n", cap);
+        abort ();
+    }
+    b->data = data;
+    b->cap = cap;
+}
+
+void
+ih_buf_append (ih_buf_t *b, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    ih_buf_reserve (b, len);
+    memcpy (b->data + b->len, data, len);
+    b->len += len;
+}
+
+void
+ih_buf_reset (ih_buf_t *b)
+{
+    b->len = 0;
+}
+
+void
+ih_buf_free (ih_buf_t *b)
+{
+    free (b->data);
+    ih_buf_init (b);
+}
+
+/* ---- arena ------------------------------------------------------------------------ */
+struct ih_arena_block {
+    ih_arena_block_t *next;
+    size_t size;
+    size_t used;
+    _Alignas (16) unsigned char data [];
+};
+
+#define S_ARENA_BLOCK 4096
+
+void
+ih_arena_init (ih_arena_t *a)
+{
+    a->head = NULL;
+    a->used_total = 0;
+}
+
+void *
+ih_arena_alloc (ih_arena_t *a, size_t size)
+{
+    size = (size + 7) & ~(size_t) 7;
+    if (size == 0)
+        size = 8;
+    ih_arena_block_t *b = a->head;
+    if (!b || b->size - b->used < size) {
+        size_t bsize = size > S_ARENA_BLOCK ? size : S_ARENA_BLOCK;
+        ih_arena_block_t *nb = malloc (sizeof *nb + bsize);
+        if (!nb) {
+            fprintf (stderr, "ih_arena: out of memory (%zu bytes)\n", bsize);
+            abort ();
+        }
+        nb->size = bsize;
+        nb->used = 0;
+        /*  Keep the block with the most room at the head, so that a large one-off
+            allocation does not waste the rest of the current block.             */
+        if (b && bsize == size) {
+            nb->next = b->next;
+            b->next = nb;
+            nb->used = size;
+            a->used_total += size;
+            return nb->data;
+        }
+        nb->next = b;
+        a->head = nb;
+        b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    a->used_total += size;
+    return p;
+}
+
+char *
+ih_arena_strndup (ih_arena_t *a, const char *s, size_t len)
+{
+    char *p = ih_arena_alloc (a, len + 1);
+    if (len)
+        memcpy (p, s, len);
+    p [len] = 0;
+    return p;
+}
+
+char *
+ih_arena_strdup (ih_arena_t *a, const char *s)
+{
+    return ih_arena_strndup (a, s, strlen (s));
+}
+
+void
+ih_arena_reset (ih_arena_t *a)
+{
+    /*  Keep one standard block, free the rest: a recycled arena does not allocate in
+        steady state.                                                               */
+    ih_arena_block_t *keep = NULL;
+    ih_arena_block_t *b = a->head;
+    while (b) {
+        ih_arena_block_t *next = b->next;
+        if (!keep && b->size == S_ARENA_BLOCK)
+            keep = b;
+        else
+            free (b);
+        b = next;
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->head = keep;
+    a->used_total = 0;
+}
+
+void
+ih_arena_free (ih_arena_t *a)
+{
+    ih_arena_block_t *b = a->head;
+    while (b) {
+        ih_arena_block_t *next = b->next;
+        free (b);
+        b = next;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}
+
+/* ---- time ------------------------------------------------------------------------- */
+int64_t
+ih_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+ih_time_format (int64_t ms, char out [IH_TIME_MAX])
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int millis = (int) (ms - secs * 1000);
+    time_t t = (time_t) secs;
+    struct tm tm;
+    if (!gmtime_r (&t, &tm)) {
+        snprintf (out, IH_TIME_MAX, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    snprintf (out, IH_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+              tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
+
+static int
+s_digits (const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit ((unsigned char) (*p) [i]))
+            return -1;
+        v = v * 10 + ((*p) [i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/*  Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm. */
+static int64_t
+s_days_from_civil (int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned) (y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t) doe - 719468;
+}
+
+int
+ih_time_parse (const char *s, int64_t *ms, ih_err_t *err)
+{
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
+    if (s_digits (&p, 4, &y) || *p++ != '-' || s_digits (&p, 2, &mo) || *p++ != '-'
+    ||  s_digits (&p, 2, &d))
+        goto bad;
+    int mdays [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)
+        mdays [1] = 29;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays [mo - 1])
+        goto bad;
+    int64_t offset = 0;
+    if (*p) {
+        if (*p != 'T' && *p != 't' && *p != ' ')
+            goto bad;
+        p++;
+        if (s_digits (&p, 2, &h) || *p++ != ':' || s_digits (&p, 2, &mi) || *p++ != ':'
+        ||  s_digits (&p, 2, &se))
+            goto bad;
+        if (h > 23 || mi > 59 || se > 60)
+            goto bad;
+        if (*p == '.') {
+            p++;
+            int n = 0;
+            while (isdigit ((unsigned char) *p)) {
+                if (n < 3)
+                    frac = frac * 10 + (*p - '0');
+                n++;
+                p++;
+            }
+            if (n == 0 || n > 9)
+                goto bad;
+            for (; n < 3; n++)
+                frac *= 10;
+        }
+        if (*p == 'Z' || *p == 'z')
+            p++;
+        else
+        if (*p == '+' || *p == '-') {
+            int sign = *p == '-' ? -1 : 1;
+            int oh, om;
+            p++;
+            if (s_digits (&p, 2, &oh) || *p++ != ':' || s_digits (&p, 2, &om) || oh > 23 || om > 59)
+                goto bad;
+            offset = sign * ((int64_t) oh * 3600 + om * 60);
+        }
+        else
+            goto bad;
+        if (*p)
+            goto bad;
+    }
+    if (se == 60)
+        se = 59;        /*  leap second: clamp */
+    int64_t secs = s_days_from_civil (y, (unsigned) mo, (unsigned) d) * 86400
+                 + h * 3600 + mi * 60 + se - offset;
+    *ms = secs * 1000 + frac;
+    return 0;
+bad:
+    return ih_err_set (err, "invalid time '%.40s': expected RFC 3339 like 2026-11-28T17:25:36Z", s);
+}
+
+/* ---- UUID ------------------------------------------------------------------------- */
+void
+ih_uuid_new (char out [IH_UUID_LEN + 1])
+{
+    uint8_t b [16];
+    if (sodium_init () < 0)
+        abort ();
+    randombytes_buf (b, sizeof b);
+    b [6] = (b [6] & 0x0f) | 0x40;
+    b [8] = (b [8] & 0x3f) | 0x80;
+    static const char hex [] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out [o++] = '-';
+        out [o++] = hex [b [i] >> 4];
+        out [o++] = hex [b [i] & 15];
+    }
+    out [o] = 0;
+}
+
+bool
+ih_uuid_valid (const char *s)
+{
+    if (!s || strlen (s) != IH_UUID_LEN)
+        return false;
+    for (int i = 0; i < IH_UUID_LEN; i++) {
+        char c = s [i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        }
+        else
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* ---- misc ------------------------------------------------------------------------- */
+bool
+ih_slug_valid (const char *s, size_t max)
+{
+    size_t n = s ? strlen (s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    if (!islower ((unsigned char) s [0]) && !isdigit ((unsigned char) s [0]))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s [i];
+        if (!(islower (c) || isdigit (c) || c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+void
+ih_hex_encode (const uint8_t *in, size_t len, char *out)
+{
+    static const char hex [] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out [2 * i] = hex [in [i] >> 4];
+        out [2 * i + 1] = hex [in [i] & 15];
+    }
+    out [2 * len] = 0;
+}
+
+static int
+s_hexval (char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int
+ih_hex_decode (const char *in, uint8_t *out, size_t outlen)
+{
+    if (strlen (in) != 2 * outlen)
+        return -1;
+    for (size_t i = 0; i < outlen; i++) {
+        int hi = s_hexval (in [2 * i]), lo = s_hexval (in [2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out [i] = (uint8_t) (hi << 4 | lo);
+    }
+    return 0;
+}
+
+/* ---- self-test -------------------------------------------------------------------- */
+void
+ih_util_test (bool verbose)
+{
+    ih_err_t err;
+    IH_CHECK (ih_err_set (&err, "title: too long (%d > %d)", 300, 256) == -1);
+    IH_CHECK (strcmp (err.msg, "title: too long (300 > 256)") == 0);
+    ih_err_prefix (&err, "iocs[%d]", 3);
+    IH_CHECK (strcmp (err.msg, "iocs[3]: title: too long (300 > 256)") == 0);
+    IH_CHECK (ih_err_set (NULL, "x") == -1);
+
+    ih_buf_t b;
+    ih_buf_init (&b);
+    for (int i = 0; i < 1000; i++)
+        ih_buf_append (&b, "abc", 3);
+    IH_CHECK (b.len == 3000 && memcmp (b.data + 2997, "abc", 3) == 0);
+    ih_buf_reset (&b);
+    IH_CHECK (b.len == 0 && b.cap >= 3000);
+    ih_buf_free (&b);
+    ih_buf_free (&b);
+
+    ih_arena_t a;
+    ih_arena_init (&a);
+    char *s1 = ih_arena_strdup (&a, "hello");
+    void *big = ih_arena_alloc (&a, 100000);
+    char *s2 = ih_arena_strdup (&a, "world");
+    memset (big, 1, 100000);
+    IH_CHECK (strcmp (s1, "hello") == 0 && strcmp (s2, "world") == 0);
+    for (int i = 0; i < 5000; i++)
+        IH_CHECK (ih_arena_alloc (&a, 10) != NULL);
+    ih_arena_reset (&a);
+    IH_CHECK (a.used_total == 0);
+    IH_CHECK (strcmp (ih_arena_strndup (&a, "abcdef", 3), "abc") == 0);
+    ih_arena_free (&a);
+    ih_arena_free (&a);
+
+    char t [IH_TIME_MAX];
+    ih_time_format (0, t);
+    IH_CHECK (strcmp (t, "1970-01-01T00:00:00.000Z") == 0);
+    ih_time_format (1795887936123LL, t);
+    IH_CHECK (strcmp (t, "2026-11-28T17:45:36.123Z") == 0);
+    int64_t ms;
+    IH_CHECK (ih_time_parse ("2026-11-28T17:45:36.123Z", &ms, &err) == 0 && ms == 1795887936123LL);
+    IH_CHECK (ih_time_parse ("2026-11-28T18:45:36.123+01:00", &ms, &err) == 0 && ms == 1795887936123LL);
+    IH_CHECK (ih_time_parse ("2026-11-28T17:45:36Z", &ms, &err) == 0 && ms == 1795887936000LL);
+    IH_CHECK (ih_time_parse ("2026-11-28", &ms, &err) == 0 && ms == 1795824000000LL);
+    IH_CHECK (ih_time_parse ("2024-02-29T00:00:00Z", &ms, &err) == 0);
+    const char *bad [] = { "", "2026", "2026-13-01", "2023-02-29", "2026-11-28T25:00:00Z",
+                           "2026-11-28T17:45:36", "2026-11-28T17:45:36Zjunk", "2026-11-28T17:45:36.Z",
+                           "abcd-ef-gh", NULL };
+    for (int i = 0; bad [i]; i++) {
+        IH_CHECK (ih_time_parse (bad [i], &ms, &err) == -1);
+        IH_CHECK (strstr (err.msg, "invalid time") != NULL);
+    }
+
+    char u1 [IH_UUID_LEN + 1], u2 [IH_UUID_LEN + 1];
+    ih_uuid_new (u1);
+    ih_uuid_new (u2);
+    IH_CHECK (ih_uuid_valid (u1) && ih_uuid_valid (u2) && strcmp (u1, u2) != 0);
+    IH_CHECK (u1 [14] == '4');
+    IH_CHECK (!ih_uuid_valid ("not-a-uuid"));
+    IH_CHECK (!ih_uuid_valid ("0123456789abcdef0123456789abcdef0123"));
+    IH_CHECK (!ih_uuid_valid ("01234567-89AB-4def-8123-456789abcdef"));
+
+    IH_CHECK (ih_slug_valid ("bank-a", 64));
+    IH_CHECK (ih_slug_valid ("cert.nl", 64));
+    IH_CHECK (!ih_slug_valid ("", 64));
+    IH_CHECK (!ih_slug_valid ("-bank", 64));
+    IH_CHECK (!ih_slug_valid ("Bank", 64));
+    IH_CHECK (!ih_slug_valid ("bank a", 64));
+    IH_CHECK (!ih_slug_valid ("abcdef", 5));
+
+    uint8_t raw [4] = { 0xde, 0xad, 0xbe, 0xef }, back [4];
+    char hex [9];
+    ih_hex_encode (raw, 4, hex);
+    IH_CHECK (strcmp (hex, "deadbeef") == 0);
+    IH_CHECK (ih_hex_decode ("DEADbeef", back, 4) == 0 && memcmp (raw, back, 4) == 0);
+    IH_CHECK (ih_hex_decode ("deadbee", back, 4) == -1);
+    IH_CHECK (ih_hex_decode ("deadbeeg", back, 4) == -1);
+    (void) verbose;
+}

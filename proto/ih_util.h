@@ -1,0 +1,95 @@
+/*  ih_util.h: small things every Infohub module uses.
+
+    - ih_err_t: a one-line error message. Every function that can fail on bad input
+      takes an ih_err_t *err (may be NULL) and fills it with "field: reason".
+    - ih_buf_t: a growable byte buffer (owned).
+    - ih_arena_t: a chunked arena; pointers into it stay valid until reset/destroy.
+    - time and UUID helpers.
+    - IH_CHECK: a test assertion that is never compiled out (for self-tests only).
+*/
+#ifndef IH_UTIL_H
+#define IH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IH_ERR_MAX 256
+
+typedef struct {
+    char msg[IH_ERR_MAX];
+} ih_err_t;
+
+/*  Sets err (if not NULL) to the printf-formatted message; always returns -1 so that
+    callers can write `return ih_err_set(err, "title: too long (%zu > %d)", n, max);`. */
+int ih_err_set(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*  Prefixes err->msg with "prefix: " (for nesting, e.g. "iocs[3]: value: ..."). */
+void ih_err_prefix(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*  Self-test assertion, active whatever NDEBUG says. Prints file:line and aborts. */
+#define IH_CHECK(cond) \
+    do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); abort(); } } while (0)
+
+/* ---- growable buffer ---------------------------------------------------------- */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} ih_buf_t;
+
+void ih_buf_init(ih_buf_t *b);
+/*  Ensures room for `extra` more bytes. Aborts on out-of-memory (like czmq). */
+void ih_buf_reserve(ih_buf_t *b, size_t extra);
+void ih_buf_append(ih_buf_t *b, const void *data, size_t len);
+void ih_buf_reset(ih_buf_t *b);   /* len = 0, keeps the memory */
+void ih_buf_free(ih_buf_t *b);    /* frees, safe twice */
+
+/* ---- arena ------------------------------------------------------------------- */
+typedef struct ih_arena_block ih_arena_block_t;
+typedef struct {
+    ih_arena_block_t *head;
+    size_t used_total;
+} ih_arena_t;
+
+void ih_arena_init(ih_arena_t *a);
+/*  Returns `size` bytes aligned to 8, valid until reset/free. Aborts on OOM. */
+void *ih_arena_alloc(ih_arena_t *a, size_t size);
+/*  Copies len bytes and appends a NUL. */
+char *ih_arena_strndup(ih_arena_t *a, const char *s, size_t len);
+char *ih_arena_strdup(ih_arena_t *a, const char *s);
+/*  Frees all but the first block, so a reused arena does not allocate in steady state. */
+void ih_arena_reset(ih_arena_t *a);
+void ih_arena_free(ih_arena_t *a);
+
+/* ---- time -------------------------------------------------------------------- */
+/*  Milliseconds since the Unix epoch, UTC. */
+int64_t ih_now_ms(void);
+/*  Formats ms as RFC 3339 UTC with milliseconds: "2026-11-28T17:25:36.123Z".
+    out must hold IH_TIME_MAX bytes. */
+#define IH_TIME_MAX 32
+void ih_time_format(int64_t ms, char out[IH_TIME_MAX]);
+/*  Parses RFC 3339 ("…Z" or "…+hh:mm", optional fraction, or a bare "YYYY-MM-DD")
+    into ms since the epoch. Returns 0, or -1 with err set. */
+int ih_time_parse(const char *s, int64_t *ms, ih_err_t *err);
+
+/* ---- UUID -------------------------------------------------------------------- */
+#define IH_UUID_LEN 36
+/*  Writes a random (version 4) UUID, lower case, NUL-terminated. */
+void ih_uuid_new(char out[IH_UUID_LEN + 1]);
+/*  True when s is 36 chars of lower-case 8-4-4-4-12 hex. */
+bool ih_uuid_valid(const char *s);
+
+/* ---- misc -------------------------------------------------------------------- */
+/*  True for a slug: 1..max chars of [a-z0-9], '-', '_', '.', starting alphanumeric. */
+bool ih_slug_valid(const char *s, size_t max);
+/*  Hex encode len bytes into out (2*len+1 bytes). */
+void ih_hex_encode(const uint8_t *in, size_t len, char *out);
+/*  Decodes exactly outlen bytes from a 2*outlen-char hex string; -1 if malformed. */
+int ih_hex_decode(const char *in, uint8_t *out, size_t outlen);
+
+void ih_util_test(bool verbose);
+
+#endif
