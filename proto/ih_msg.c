@@ -396,6 +396,33 @@ ih_member_validate (const ih_member_t *r, ih_err_t *err)
     return 0;
 }
 
+/* ---- entitlement ----------------------------------------------------------------- */
+bool
+ih_entitled (const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
+             const ih_strlist_t *recipients)
+{
+    if (tlp == IH_TLP_CLEAR)
+        return true;
+    if (who->gateway || (unsigned) tlp > IH_TLP_RED)
+        return false;
+    if (tlp == IH_TLP_GREEN)
+        return true;
+    if (publisher_org && strcmp (who->org, publisher_org) == 0)
+        return true;
+    uint32_t n = recipients ? recipients->count : 0;
+    if (tlp == IH_TLP_AMBER && n == 0)
+        return true;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *r = recipients->items [i];
+        if (strcmp (r, who->org) == 0)
+            return true;
+        if (tlp == IH_TLP_AMBER && strncmp (r, "sector:", 7) == 0 && who->sector [0]
+        &&  strcmp (r + 7, who->sector) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* ---- self-test ------------------------------------------------------------------- */
 static void
 s_sample (ih_msg_t *m)
@@ -549,4 +576,33 @@ ih_msg_test (bool verbose)
     memcpy (rec.org, "A B", 4);
     IH_CHECK (ih_member_validate (&rec, &err) == -1 && strstr (err.msg, "org:"));
     ih_msg_free (&m);
+
+    /*  Entitlement: the matrix of invariant 2.  */
+    ih_member_t fin = { .name = "f", .org = "bank-b", .sector = "finance" };
+    ih_member_t tel = { .name = "t", .org = "telco-c", .sector = "telecom" };
+    ih_member_t own = { .name = "o", .org = "bank-a", .sector = "finance" };
+    ih_member_t gw = { .name = "gw", .org = "public", .gateway = true };
+    const char *to_b [] = { "bank-b" };
+    const char *to_fin [] = { "sector:finance" };
+    ih_strlist_t none = { NULL, 0 }, lb = { to_b, 1 }, lf = { to_fin, 1 };
+    struct { ih_tlp_t tlp; ih_strlist_t *rcpt; bool fin, tel, own, gw; } mx [] = {
+        { IH_TLP_CLEAR,        &none, true,  true,  true,  true  },
+        { IH_TLP_GREEN,        &none, true,  true,  true,  false },
+        { IH_TLP_AMBER,        &none, true,  true,  true,  false },
+        { IH_TLP_AMBER,        &lb,   true,  false, true,  false },
+        { IH_TLP_AMBER,        &lf,   true,  false, true,  false },
+        { IH_TLP_AMBER_STRICT, &none, false, false, true,  false },
+        { IH_TLP_AMBER_STRICT, &lb,   true,  false, true,  false },
+        { IH_TLP_AMBER_STRICT, &lf,   false, false, true,  false },
+        { IH_TLP_RED,          &none, false, false, true,  false },
+        { IH_TLP_RED,          &lb,   true,  false, true,  false },
+        { IH_TLP_RED,          NULL,  false, false, true,  false },
+    };
+    for (size_t i = 0; i < sizeof mx / sizeof mx [0]; i++) {
+        IH_CHECK (ih_entitled (&fin, mx [i].tlp, "bank-a", mx [i].rcpt) == mx [i].fin);
+        IH_CHECK (ih_entitled (&tel, mx [i].tlp, "bank-a", mx [i].rcpt) == mx [i].tel);
+        IH_CHECK (ih_entitled (&own, mx [i].tlp, "bank-a", mx [i].rcpt) == mx [i].own);
+        IH_CHECK (ih_entitled (&gw, mx [i].tlp, "bank-a", mx [i].rcpt) == mx [i].gw);
+    }
+    IH_CHECK (!ih_entitled (&fin, (ih_tlp_t) 9, "bank-a", &none));
 }

@@ -152,6 +152,21 @@ typedef struct {
 
 int ih_member_validate(const ih_member_t *r, ih_err_t *err);
 
+/* ---- entitlement (DESIGN.md invariant 2) -------------------------------------------- */
+/*  True when member `who` may receive something marked `tlp`, published by org
+    `publisher_org`, with the publisher's `recipients` list (org ids, or "sector:S" for
+    AMBER):
+      CLEAR         everyone, the gateway included
+      GREEN         every member; not the gateway
+      AMBER         every member when recipients is empty; otherwise members whose org,
+                    or "sector:" + sector, is listed; not the gateway
+      AMBER+STRICT  members of the listed orgs; not the gateway
+      RED           members of the listed orgs; not the gateway
+    The publisher's own org always receives its AMBER, AMBER+STRICT and RED messages.
+    Comments and retractions use the entitlement of the alert they refer to. */
+bool ih_entitled(const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
+                 const ih_strlist_t *recipients);
+
 void ih_msg_test(bool verbose);
 
 #endif
