@@ -8,16 +8,23 @@
       domain    lower case, trailing dot removed, labels 1..63 of [a-z0-9-] (and '_'),
                 no label starting or ending with '-', total <= 253, at least two labels,
                 last label not all digits; IDNA A-labels ("xn--") accepted as is
-      url       scheme http/https/ftp(s) lower-cased, host lower-cased; otherwise kept
-                as given; no spaces or control characters
-      email     local@domain, domain normalised as above, local part kept (1..64)
+      url       scheme http/https/ftp(s) lower-cased, host lower-cased (IPv4 strict, [IPv6]
+                with brackets, or a domain by the rules above, trailing dot removed);
+                userinfo, port (1..65535), path, query and fragment kept as given;
+                no spaces or control characters, valid UTF-8, <= IH_MAX_IOC_VALUE bytes
+      email     local@domain, domain normalised as above, local part kept (1..64 chars of
+                RFC 5322 atext and '.')
       md5/sha1/sha256  lower-case hex of exactly 32/40/64 digits
-      filename  1..255 bytes, no '/', no NUL or control characters
-      cve       "CVE-YYYY-NNNN" with 4+ digits (input case-insensitive, output upper)
-      asn       "AS" + decimal 1..4294967295 (input "as64496", "AS64496" or "64496")
-    Refanging applies before validation to every type: "hxxp" -> "http", "hxxps" ->
-    "https", "[.]" "(.)" "{.}" "[dot]" -> ".", "[@]" "[at]" -> "@", "[:]" -> ":",
-    and surrounding whitespace is trimmed.
+      filename  1..255 bytes, no '/', no NUL or control characters, valid UTF-8, not "."/".."
+      cve       "CVE-YYYY-NNNN" with 4..7 digits, year 1999..2100, no leading zero when
+                more than 4 digits (input case-insensitive, output upper)
+      asn       "AS" + decimal 1..4294967295, no leading zeros (input "as64496",
+                "AS64496" or "64496")
+    Refanging applies before validation to every type: surrounding whitespace is trimmed;
+    "[.]" "(.)" "{.}" "[dot]" "(dot)" -> ".", "[@]" "[at]" "(at)" -> "@", "[:]" -> ":",
+    "[://]" -> "://" (tokens case-insensitive, nested ones like "[[.]]" collapse fully);
+    a leading "hxxp://" / "hxxps://" (any case of the x's) -> "http://" / "https://".
+    Nothing else is touched: "[2001:db8::1]" in a URL survives.
 */
 #ifndef IH_IOC_H
 #define IH_IOC_H
@@ -25,23 +32,31 @@
 #include "ih_msg.h"
 
 /*  Refangs `in` into out (outsz bytes incl. NUL). Returns the length, or -1 if it
-    does not fit. */
+    does not fit (strlen (in) + 1 is always enough). out may be in. Refanging is
+    idempotent: the result contains no token. */
 int ih_ioc_refang(const char *in, char *out, size_t outsz);
 
 /*  Refangs, validates and normalises `in` as type t into out (outsz bytes incl. NUL,
-    IH_MAX_IOC_VALUE + 1 is always enough). Returns 0, or -1 with err like
-    "invalid ipv4 address '1.2.3': 3 octets" (the value quoted, truncated to 64 chars,
-    non-printable bytes escaped). */
+    IH_MAX_IOC_VALUE + 1 is always enough; out may be in). Returns 0, or -1 with err like
+    "invalid ipv4 address '1.2.3': expected 4 octets, got 3" (the input quoted, cut to
+    64 chars + "...", bytes outside 0x20..0x7e escaped as \xNN). An out too small gives
+    "... value too long (N bytes, output holds M)" and nothing past outsz is written.
+    The normal form is a fixed point: normalising it again returns it unchanged. */
 int ih_ioc_normalise(ih_ioc_type_t t, const char *in, char *out, size_t outsz, ih_err_t *err);
 
 /*  Guesses the type of a bare value (for `search VALUE`, `sight VALUE`, text import):
     ipv4, ipv6, cidr, url, email, md5/sha1/sha256 by hex length, cve, asn ("AS123"),
-    domain. Returns 0 with *t set, or -1 when nothing fits. Does not refang. */
+    domain, tried in the order cidr, ipv4, ipv6, url, email, cve, asn, hashes, domain;
+    a type is guessed when the value normalises as that type. A bare number is not an
+    asn, a bracketed "[::1]" is not guessed, and names ending in a common file extension
+    that is not a TLD ("invoice.exe", "x.js") are not domains. Returns 0 with *t set,
+    or -1 when nothing fits (*t untouched). Does not refang or trim. */
 int ih_ioc_guess(const char *value, ih_ioc_type_t *t);
 
 /*  Binary forms for containment checks: parses a normalised ipv4/ipv6/cidr value into
     family (4 or 6), 16 address bytes (v4 in the first 4) and prefix length (32/128 for
-    single addresses). Returns 0 or -1. */
+    single addresses). Host bits set in a cidr, zone ids and non-strict IPv4 are rejected.
+    Returns 0, or -1 leaving the outputs untouched. */
 int ih_ioc_ip_parse(const char *value, int *family, uint8_t addr[16], int *prefix);
 
 void ih_ioc_test(bool verbose);

@@ -2,12 +2,27 @@
 
     Input (CLI, imports):  {"title", "summary", "tlp", "severity", "category", "sectors",
       "recipients", "references", "tags", "iocs": [{"type","value","comment","detect"}]}
-    IOC values are refanged and normalised on input; "detect" defaults to true, "comment"
-    to "". Unknown keys are rejected ("unknown field 'x'"), so typos are not silently lost.
+    IOC values are refanged and normalised on input; "detect" defaults to true (false in
+    a retraction, whose IOCs carry no flag), "comment" to "". Unknown keys are rejected
+    ("unknown field 'x'"), so typos are not silently lost; so are keys that do not belong
+    to the kind ("title: not allowed for kind comment").
     Output adds: "id", "revision", "seq", "created", "modified" (RFC 3339 UTC with ms),
-    "publisher": {"org", "member"}, "status" ("active" | "retracted"), and for other
-    kinds "kind", "ref", "text", "count". JSON -> ih_msg_t -> msgpack -> ih_msg_t -> JSON is
-    lossless: ih_msg_from_json accepts the output keys too.
+    "publisher": {"org", "member"}, "signer" (64 hex digits), "status" ("active" |
+    "retracted"), "revisions", "sightings", and for other kinds "kind", "ref", "text",
+    "count". JSON -> ih_msg_t -> msgpack -> ih_msg_t -> JSON is lossless:
+    ih_msg_from_json accepts the output keys too.
+
+    Output key order (stable, for diffs and JSON lines):
+      alert:   id, revision, seq, created, modified, publisher, signer, status, title,
+               summary, tlp, severity, category, sectors, recipients, references, tags,
+               iocs, revisions, sightings
+      others:  kind, id, [revision], seq, created, modified, publisher, signer,
+               ref, text (retraction, comment), iocs (retraction, sighting),
+               tlp, count (sighting)
+    Keys unset in a draft are left out: id when "", created/modified when 0, publisher
+    when org and member are "", signer when all zero, ref when "", revision of a
+    non-alert when 0, seq/status/revisions/sightings per meta (below). Input treats an
+    absent key as that same default.
 */
 #ifndef IH_JSON_H
 #define IH_JSON_H
@@ -23,18 +38,27 @@ typedef struct {
     uint32_t sightings;         /* total sightings; emitted only when > 0 */
 } ih_json_meta_t;
 
-/*  Builds the JSON object (new reference, caller owns). meta may be NULL. */
+/*  Builds the JSON object (new reference, caller owns: json_decref). meta may be NULL:
+    then no seq, status, revisions or sightings. Never fails (aborts on out-of-memory);
+    a broken message still prints: invalid UTF-8 bytes become U+FFFD, out-of-range
+    enums null. */
 json_t *ih_msg_to_json(const ih_msg_t *m, const ih_json_meta_t *meta);
-/*  Same, dumped compactly with JSON_COMPACT|JSON_ENSURE_ASCII... as a malloc'd string. */
+/*  Same, dumped on one line (JSON_COMPACT | JSON_ENSURE_ASCII) as a malloc'd string:
+    the caller frees it with free(). */
 char *ih_msg_to_json_str(const ih_msg_t *m, const ih_json_meta_t *meta);
 
 /*  Fills m (initialised by the call, kind from "kind" or alert) from a JSON object.
-    Fields absent in input keep the defaults of ih_msg_init (id "", revision 1 …).
-    Validates types, enums, limits and IOCs; errors name the field:
-    "iocs[1].value: invalid domain 'a..b': empty label". Does not call ih_msg_validate
-    (the caller adds id/publisher first). meta, if not NULL, receives seq/status. */
+    m is initialised even on error, and then empty: free it with ih_msg_free in both
+    cases. Fields absent in input keep the defaults of ih_msg_init (id "", revision 1
+    for an alert, 0 otherwise …). Required: title, tlp, severity, category for an alert;
+    tlp for a sighting (a default would silently decide who sees it).
+    Validates types, enums, limits, slugs (sectors, recipients, publisher), UUIDs, times,
+    signer hex and IOCs; errors name the field: "iocs[1].value: invalid domain 'a..b':
+    empty label". Does not call ih_msg_validate (the caller adds id/publisher first).
+    meta, if not NULL, is zeroed and receives seq, status, revisions and sightings. */
 int ih_msg_from_json(ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err);
-/*  Parses text first; errors include jansson's line and column. */
+/*  Parses text (len bytes, not NUL-terminated; at most 8 MiB; duplicate keys and
+    trailing data rejected) first; errors include jansson's line and column. */
 int ih_msg_from_json_str(ih_msg_t *m, const char *text, size_t len, ih_json_meta_t *meta, ih_err_t *err);
 
 void ih_json_test(bool verbose);

@@ -45,6 +45,13 @@ zconfig_t *ih_config_load(const char *path, ih_err_t *err);
     "PATH: missing agent/broker/endpoint". */
 const char *ih_config_require(zconfig_t *cfg, const char *file, const char *key, ih_err_t *err);
 
+/*  Writes len bytes to path with exactly this mode (fchmod, whatever the umask), then
+    fsync. replace false: the file must not exist ("PATH: exists"); replace true: writes
+    a temporary file in the same directory and renames it over path (atomic). Added by
+    the keys/registry/admin helper: the registry and infohub-admin write through it. */
+int ih_keys_write_file(const char *path, const void *data, size_t len, int mode, bool replace,
+                       ih_err_t *err);
+
 void ih_keys_test(bool verbose);
 
 #endif

@@ -55,7 +55,7 @@ ih_tlp_parse (const char *s, ih_tlp_t *out)
 {
     if (!s)
         return -1;
-    char up [16];
+    char up [32];
     size_t n = strlen (s);
     if (n >= sizeof up)
         return -1;

@@ -1,0 +1,863 @@
+/*  ih_client.c: a member's DEALER connection to the broker, with the session logic
+    (hello, ping, liveness, reconnect with backoff) and delivered-item verification.
+
+    The socket is libzmq's, reached through czmq's zsock; frames are received as
+    zmq_msg_t so that a decoded envelope's borrowed pointers can point straight into the
+    frame, which the client keeps until the next receive.
+*/
+#include <string.h>
+#include <errno.h>
+#include <sodium.h>
+
+#include "ih_client.h"
+#include "ih_sign.h"
+
+#define s_BACKOFF_MIN   100
+#define s_BACKOFF_MAX   5000
+
+typedef enum { s_DOWN, s_HELLO_SENT, s_ACTIVE } s_state_t;
+
+struct ih_client {
+    char *endpoint;
+    char broker_key [41];
+    zcert_t *cert;
+    char log_name [32];
+    char agent [65];
+    bool quiet;
+
+    zsock_t *sock;              /* DEALER, NULL while down */
+    zsock_t *mon;               /* PAIR receiving the socket monitor's events */
+    unsigned mon_gen;           /* makes each monitor endpoint unique */
+
+    zmq_msg_t frame;            /* the last frame received (env points into it) */
+    bool frame_live;
+    ih_env_t env;
+    bool env_live;
+
+    uint64_t next_req;
+
+    /* session */
+    bool subscribed;
+    ih_client_hello_t hello;
+    s_state_t state;
+    uint32_t heartbeat;
+    uint64_t head;
+    uint64_t cursor;
+    uint64_t ack_pending;       /* an ack that could not be sent yet, 0 = none */
+    int64_t last_rx;            /* last time anything arrived (or the connect) */
+    int64_t next_ping;
+    int64_t reconnect_at;
+    int backoff;
+    bool auth_failed;           /* the broker's ZAP refused our key (monitor) */
+};
+
+/* ---- logging ------------------------------------------------------------------------- */
+
+static void
+s_log (ih_client_t *self, char level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+s_log (ih_client_t *self, char level, const char *fmt, ...)
+{
+    if (self->quiet && level == 'I')
+        return;
+    char line [512];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (line, sizeof line, fmt, args);
+    va_end (args);
+    fprintf (stderr, "%c %s: %s\n", level, self->log_name, line);
+}
+
+/* ---- socket -------------------------------------------------------------------------- */
+
+static void
+s_release_frame (ih_client_t *self)
+{
+    if (self->env_live) {
+        ih_env_free (&self->env);
+        self->env_live = false;
+    }
+    if (self->frame_live) {
+        zmq_msg_close (&self->frame);
+        self->frame_live = false;
+    }
+}
+
+static void
+s_close (ih_client_t *self)
+{
+    s_release_frame (self);
+    if (self->mon) {
+        if (self->sock)
+            zmq_socket_monitor (zsock_resolve (self->sock), NULL, 0);
+        zsock_destroy (&self->mon);
+    }
+    zsock_destroy (&self->sock);
+    self->state = s_DOWN;
+}
+
+static int
+s_open (ih_client_t *self, ih_err_t *err)
+{
+    assert (!self->sock);
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock)
+        return ih_err_set (err, "cannot create a ZeroMQ socket: %s", zmq_strerror (zmq_errno ()));
+    zcert_apply (self->cert, sock);
+    zsock_set_curve_serverkey (sock, self->broker_key);
+    zsock_set_linger (sock, 0);
+    zsock_set_maxmsgsize (sock, IH_MAX_FRAME);
+    zsock_set_heartbeat_ivl (sock, (int) self->heartbeat);
+    zsock_set_heartbeat_timeout (sock, (int) self->heartbeat * 3);
+    zsock_set_reconnect_ivl (sock, s_BACKOFF_MIN);
+    zsock_set_reconnect_ivl_max (sock, s_BACKOFF_MAX);
+    zsock_set_sndhwm (sock, 10000);
+    zsock_set_rcvhwm (sock, 10000);
+
+    //  The monitor tells us when the broker refuses our key: without it a refused CURVE
+    //  client sees nothing at all.
+    char mon_ep [96];
+    snprintf (mon_ep, sizeof mon_ep, "inproc://ih-client-mon-%p-%u", (void *) self, self->mon_gen++);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    if (zmq_socket_monitor (zsock_resolve (sock), mon_ep, events) == 0) {
+        self->mon = zsock_new (ZMQ_PAIR);
+        if (self->mon && zsock_connect (self->mon, "%s", mon_ep) != 0)
+            zsock_destroy (&self->mon);
+        if (!self->mon)
+            zmq_socket_monitor (zsock_resolve (sock), NULL, 0);
+    }
+    if (zsock_connect (sock, "%s", self->endpoint) != 0) {
+        int e = zmq_errno ();
+        if (self->mon) {
+            zmq_socket_monitor (zsock_resolve (sock), NULL, 0);
+            zsock_destroy (&self->mon);
+        }
+        zsock_destroy (&sock);
+        return ih_err_set (err, "cannot connect to %s: %s", self->endpoint, zmq_strerror (e));
+    }
+    self->sock = sock;
+    self->auth_failed = false;
+    return 0;
+}
+
+/*  Encodes and sends one envelope without blocking. */
+static int
+s_send (ih_client_t *self, const ih_env_t *e, ih_err_t *err)
+{
+    if (!self->sock)
+        return ih_err_set (err, "not connected");
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    if (ih_env_encode (e, &buf, err) != 0) {
+        ih_buf_free (&buf);
+        return -1;
+    }
+    int rc = zmq_send (zsock_resolve (self->sock), buf.data, buf.len, ZMQ_DONTWAIT);
+    ih_buf_free (&buf);
+    if (rc < 0)
+        return ih_err_set (err, "cannot send %s: %s", ih_type_name (e->type), zmq_strerror (zmq_errno ()));
+    return 0;
+}
+
+static int
+s_send_simple (ih_client_t *self, ih_type_t type, ih_err_t *err)
+{
+    ih_env_t e;
+    ih_env_init (&e, type);
+    int rc = s_send (self, &e, err);
+    ih_env_free (&e);
+    return rc;
+}
+
+static int
+s_send_hello (ih_client_t *self, ih_err_t *err)
+{
+    ih_env_t e;
+    ih_env_init (&e, IH_T_HELLO);
+    e.cursor = self->cursor;
+    e.window = self->hello.window;
+    e.min_severity = self->hello.min_severity;
+    e.categories = self->hello.categories;
+    e.sectors = self->hello.sectors;
+    e.agent = self->agent;
+    int rc = s_send (self, &e, err);
+    //  The lists are borrowed from self->hello: do not let ih_env_free see them.
+    memset (&e.categories, 0, sizeof e.categories);
+    memset (&e.sectors, 0, sizeof e.sectors);
+    ih_env_free (&e);
+    if (rc == 0) {
+        self->state = s_HELLO_SENT;
+        self->ack_pending = 0;
+    }
+    return rc;
+}
+
+static int
+s_send_ack (ih_client_t *self, uint64_t seq, ih_err_t *err)
+{
+    ih_env_t e;
+    ih_env_init (&e, IH_T_ACK);
+    e.seq = seq;
+    int rc = s_send (self, &e, err);
+    ih_env_free (&e);
+    return rc;
+}
+
+/*  Drains the monitor; logs handshake results. */
+static void
+s_check_monitor (ih_client_t *self)
+{
+    while (self->mon) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, zsock_resolve (self->mon), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&m) >= 6) {
+            const uint8_t *d = (const uint8_t *) zmq_msg_data (&m);
+            memcpy (&event, d, 2);
+            memcpy (&value, d + 2, 4);
+        }
+        bool more = zmq_msg_more (&m);
+        zmq_msg_close (&m);
+        while (more) {         //  second frame: the endpoint
+            zmq_msg_t m2;
+            zmq_msg_init (&m2);
+            if (zmq_msg_recv (&m2, zsock_resolve (self->mon), 0) < 0) {
+                zmq_msg_close (&m2);
+                break;
+            }
+            more = zmq_msg_more (&m2);
+            zmq_msg_close (&m2);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            if (!self->auth_failed)
+                s_log (self, 'E', "broker %s refused our CURVE key (status %u): not registered, or revoked",
+                       self->endpoint, value);
+            self->auth_failed = true;
+        }
+        else
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            if (!self->auth_failed)
+                s_log (self, 'W', "CURVE handshake with %s failed (wrong broker key?)", self->endpoint);
+            self->auth_failed = true;
+        }
+        else
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->auth_failed = false;
+    }
+}
+
+/*  Receives one frame (non-blocking) and decodes it into self->env. Returns 1, 0 when
+    there was nothing, -1 on a bad frame. */
+static int
+s_recv_frame (ih_client_t *self, ih_err_t *err)
+{
+    s_release_frame (self);
+    zmq_msg_init (&self->frame);
+    self->frame_live = true;
+    void *handle = zsock_resolve (self->sock);
+    if (zmq_msg_recv (&self->frame, handle, ZMQ_DONTWAIT) < 0) {
+        s_release_frame (self);
+        return 0;
+    }
+    self->last_rx = zclock_mono ();
+    if (zmq_msg_more (&self->frame)) {
+        //  Protocol says one frame; drain the rest and drop the whole message.
+        bool more = true;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init (&m);
+            if (zmq_msg_recv (&m, handle, 0) < 0) {
+                zmq_msg_close (&m);
+                break;
+            }
+            more = zmq_msg_more (&m);
+            zmq_msg_close (&m);
+        }
+        s_release_frame (self);
+        return ih_err_set (err, "broker sent a multi-frame message");
+    }
+    if (ih_env_decode (&self->env, (const uint8_t *) zmq_msg_data (&self->frame),
+                       zmq_msg_size (&self->frame), err) != 0) {
+        self->env_live = true;      //  decode initialised it
+        s_release_frame (self);
+        return -1;
+    }
+    self->env_live = true;
+    return 1;
+}
+
+/*  Waits for something readable on the socket or monitor until deadline (monotonic ms).
+    Returns 1 when the socket is readable, 0 otherwise (timeout, EINTR, monitor only). */
+static int
+s_wait (ih_client_t *self, int64_t deadline)
+{
+    int64_t now = zclock_mono ();
+    long timeout = deadline > now ? (long) (deadline - now) : 0;
+    zmq_pollitem_t items [2];
+    int n = 0;
+    if (self->sock) {
+        items [n].socket = zsock_resolve (self->sock);
+        items [n].fd = 0;
+        items [n].events = ZMQ_POLLIN;
+        items [n].revents = 0;
+        n++;
+    }
+    if (self->mon) {
+        items [n].socket = zsock_resolve (self->mon);
+        items [n].fd = 0;
+        items [n].events = ZMQ_POLLIN;
+        items [n].revents = 0;
+        n++;
+    }
+    if (n == 0) {
+        if (timeout > 0)
+            zclock_sleep ((int) timeout);   //  interrupted sleeps return early too
+        return 0;
+    }
+    int rc = zmq_poll (items, n, timeout);
+    if (rc <= 0)
+        return 0;
+    if (self->mon && (items [n - 1].revents & ZMQ_POLLIN))
+        s_check_monitor (self);
+    return self->sock && (items [0].revents & ZMQ_POLLIN) ? 1 : 0;
+}
+
+/* ---- construction -------------------------------------------------------------------- */
+
+ih_client_t *
+ih_client_new (const ih_client_cfg_t *cfg, ih_err_t *err)
+{
+    if (!cfg || !cfg->endpoint || !*cfg->endpoint) {
+        ih_err_set (err, "broker endpoint: missing");
+        return NULL;
+    }
+    if (!cfg->broker_key || strlen (cfg->broker_key) != 40) {
+        ih_err_set (err, "broker public key: expected 40 Z85 characters");
+        return NULL;
+    }
+    uint8_t probe [32];
+    if (!zmq_z85_decode (probe, cfg->broker_key)) {
+        ih_err_set (err, "broker public key: not valid Z85");
+        return NULL;
+    }
+    if (!cfg->cert) {
+        ih_err_set (err, "CURVE certificate: missing");
+        return NULL;
+    }
+    ih_client_t *self = (ih_client_t *) calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->endpoint = strdup (cfg->endpoint);
+    if (!self->endpoint)
+        abort ();
+    memcpy (self->broker_key, cfg->broker_key, 41);
+    self->cert = zcert_dup (cfg->cert);
+    snprintf (self->log_name, sizeof self->log_name, "%s", cfg->log_name ? cfg->log_name : "client");
+    snprintf (self->agent, sizeof self->agent, "%s", cfg->agent ? cfg->agent : self->log_name);
+    self->quiet = cfg->quiet;
+    self->heartbeat = cfg->heartbeat ? cfg->heartbeat : 1000;
+    self->backoff = s_BACKOFF_MIN;
+    self->next_req = 1;
+    if (!self->cert || s_open (self, err) != 0) {
+        if (!self->cert)
+            ih_err_set (err, "CURVE certificate: cannot copy");
+        ih_client_destroy (&self);
+        return NULL;
+    }
+    self->last_rx = zclock_mono ();
+    return self;
+}
+
+void
+ih_client_destroy (ih_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ih_client_t *self = *self_p;
+    if (self->sock && self->subscribed && self->state != s_DOWN)
+        s_send_simple (self, IH_T_BYE, NULL);
+    s_close (self);
+    zcert_destroy (&self->cert);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- request mode -------------------------------------------------------------------- */
+
+int
+ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
+                        const uint8_t sig [64], int timeout_ms, uint64_t *seq,
+                        char *id, char *code, ih_err_t *err)
+{
+    if (!self->sock && s_open (self, err) != 0)
+        return -1;
+    uint64_t req = self->next_req++;
+    ih_env_t e;
+    ih_env_init (&e, IH_T_PUBLISH);
+    e.req = req;
+    e.body = body;
+    e.body_len = len;
+    e.sig = sig;
+    int rc = s_send (self, &e, err);
+    ih_env_free (&e);
+    if (rc != 0)
+        return -1;
+
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        int ready = s_wait (self, deadline);
+        if (self->auth_failed)
+            return ih_err_set (err, "broker %s refused our CURVE key (not registered, or revoked)",
+                               self->endpoint);
+        if (!ready) {
+            if (zsys_interrupted)
+                return ih_err_set (err, "interrupted");
+            continue;
+        }
+        ih_err_t ferr = { "" };
+        int got = s_recv_frame (self, &ferr);
+        if (got < 0) {
+            s_log (self, 'W', "bad frame from broker: %s", ferr.msg);
+            continue;
+        }
+        if (got == 0)
+            continue;
+        const ih_env_t *r = &self->env;
+        if (r->type == IH_T_OK && r->req == req) {
+            if (seq)
+                *seq = r->seq;
+            if (id)
+                snprintf (id, IH_UUID_LEN + 1, "%s", r->id);
+            return 0;
+        }
+        if (r->type == IH_T_ERROR && (r->req == req || r->req == 0)) {
+            if (code)
+                snprintf (code, 32, "%s", r->code);
+            ih_err_set (err, "%s", r->reason);
+            return 1;
+        }
+        //  Anything else (a late answer to an earlier request) is not ours: ignore.
+    }
+    return ih_err_set (err, "no answer from broker %s within %d ms", self->endpoint, timeout_ms);
+}
+
+/* ---- session mode -------------------------------------------------------------------- */
+
+int
+ih_client_subscribe (ih_client_t *self, const ih_client_hello_t *hello, ih_err_t *err)
+{
+    self->hello = *hello;
+    if (!self->hello.min_severity)
+        self->hello.min_severity = "";
+    if (self->hello.window == 0)
+        self->hello.window = 1000;
+    if (self->hello.window > 10000)
+        return ih_err_set (err, "window: %u out of range (1..10000)", self->hello.window);
+    self->cursor = hello->cursor;
+    self->subscribed = true;
+    if (!self->sock && s_open (self, err) != 0)
+        return -1;
+    self->last_rx = zclock_mono ();
+    return s_send_hello (self, err);
+}
+
+void
+ih_client_set_cursor (ih_client_t *self, uint64_t cursor)
+{
+    self->cursor = cursor;
+}
+
+int
+ih_client_ack (ih_client_t *self, uint64_t seq, ih_err_t *err)
+{
+    self->cursor = seq;
+    if (self->state == s_DOWN || !self->sock)
+        return 0;               //  the next hello carries the cursor
+    if (s_send_ack (self, seq, err) != 0) {
+        self->ack_pending = seq;
+        return -1;
+    }
+    self->ack_pending = 0;
+    return 0;
+}
+
+void
+ih_client_reset (ih_client_t *self, int delay_ms)
+{
+    s_close (self);
+    self->reconnect_at = zclock_mono () + delay_ms;
+}
+
+/*  Housekeeping before waiting: reconnect when due, ping when due, give up on a silent
+    broker. Returns the time by which it must run again. */
+static int64_t
+s_housekeeping (ih_client_t *self, int64_t deadline)
+{
+    int64_t now = zclock_mono ();
+    if (!self->subscribed)
+        return deadline;
+    if (!self->sock) {
+        if (now < self->reconnect_at)
+            return self->reconnect_at < deadline ? self->reconnect_at : deadline;
+        ih_err_t err = { "" };
+        if (s_open (self, &err) != 0) {
+            s_log (self, 'E', "%s; retrying in %d ms", err.msg, self->backoff);
+            self->reconnect_at = now + self->backoff;
+            self->backoff = self->backoff * 2 > s_BACKOFF_MAX ? s_BACKOFF_MAX : self->backoff * 2;
+            return self->reconnect_at < deadline ? self->reconnect_at : deadline;
+        }
+        self->last_rx = now;
+        if (s_send_hello (self, &err) != 0)
+            s_log (self, 'W', "%s", err.msg);
+        s_log (self, 'I', "connecting to %s from cursor %" PRIu64, self->endpoint, self->cursor);
+    }
+    int64_t silence = (int64_t) self->heartbeat * 3;
+    if (now - self->last_rx > silence) {
+        s_log (self, 'W', "no answer from broker %s for %" PRId64 " ms; reconnecting in %d ms",
+               self->endpoint, now - self->last_rx, self->backoff);
+        s_close (self);
+        self->reconnect_at = now + self->backoff;
+        self->backoff = self->backoff * 2 > s_BACKOFF_MAX ? s_BACKOFF_MAX : self->backoff * 2;
+        return self->reconnect_at < deadline ? self->reconnect_at : deadline;
+    }
+    if (self->state == s_ACTIVE) {
+        if (self->ack_pending) {
+            if (s_send_ack (self, self->ack_pending, NULL) == 0)
+                self->ack_pending = 0;
+        }
+        if (now >= self->next_ping) {
+            ih_err_t err = { "" };
+            if (s_send_simple (self, IH_T_PING, &err) != 0)
+                s_log (self, 'W', "%s", err.msg);
+            self->next_ping = now + self->heartbeat;
+        }
+    }
+    else
+    if (self->state == s_HELLO_SENT && now - self->last_rx > self->heartbeat) {
+        //  No welcome yet: a broker that lost our hello (it was queued before the
+        //  connection came up, or the handshake failed) would otherwise never answer.
+        //  Liveness above still bounds how long we wait.
+    }
+    int64_t next = self->last_rx + silence + 1;
+    if (self->state == s_ACTIVE && self->next_ping < next)
+        next = self->next_ping;
+    return next < deadline ? next : deadline;
+}
+
+int
+ih_client_recv (ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *err)
+{
+    *env_p = NULL;
+    s_release_frame (self);
+    int64_t deadline = zclock_mono () + (timeout_ms > 0 ? timeout_ms : 0);
+    while (true) {
+        int64_t wake = s_housekeeping (self, deadline);
+        int ready = self->sock ? s_wait (self, wake) : (s_wait (self, wake), 0);
+        if (ready) {
+            int got = s_recv_frame (self, err);
+            if (got < 0)
+                return -1;
+            if (got > 0) {
+                ih_env_t *e = &self->env;
+                int64_t now = zclock_mono ();
+                if (e->type == IH_T_WELCOME) {
+                    self->state = s_ACTIVE;
+                    self->heartbeat = e->heartbeat >= 100 && e->heartbeat <= 600000 ? e->heartbeat : 1000;
+                    self->head = e->head;
+                    self->backoff = s_BACKOFF_MIN;
+                    self->next_ping = now + self->heartbeat;
+                }
+                else
+                if (e->type == IH_T_PONG) {
+                    if (e->head > self->head)
+                        self->head = e->head;
+                }
+                else
+                if (e->type == IH_T_DELIVER && e->item_count) {
+                    uint64_t last = e->items [e->item_count - 1].seq;
+                    if (last > self->head)
+                        self->head = last;
+                }
+                else
+                if (e->type == IH_T_ERROR && self->subscribed && e->code && streq (e->code, "no-session")) {
+                    ih_err_t herr = { "" };
+                    if (s_send_hello (self, &herr) != 0)
+                        s_log (self, 'W', "%s", herr.msg);
+                }
+                *env_p = e;
+                return 1;
+            }
+        }
+        if (zsys_interrupted || zclock_mono () >= deadline)
+            return 0;
+    }
+}
+
+bool
+ih_client_connected (ih_client_t *self)
+{
+    return self->sock && self->state == s_ACTIVE;
+}
+
+uint64_t
+ih_client_head (ih_client_t *self)
+{
+    return self->head;
+}
+
+uint32_t
+ih_client_heartbeat (ih_client_t *self)
+{
+    return self->heartbeat;
+}
+
+const char *
+ih_client_endpoint (ih_client_t *self)
+{
+    return self->endpoint;
+}
+
+/* ---- verification -------------------------------------------------------------------- */
+
+int
+ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
+                       ih_member_t *rec, ih_msg_t *msg, ih_err_t *err)
+{
+    memset (rec, 0, sizeof *rec);
+    ih_member_t r;
+    if (ih_member_decode (&r, item->rec, item->rec_len, err) != 0) {
+        ih_err_prefix (err, "member record");
+        ih_msg_init (msg, IH_KIND_ALERT);
+        return -1;
+    }
+    *rec = r;
+    if (ih_verify (item->rec_sig, IH_CTX_MEMBER, item->rec, item->rec_len, registry_pk, err) != 0) {
+        ih_err_set (err, "member record: bad signature");
+        ih_msg_init (msg, IH_KIND_ALERT);
+        return -1;
+    }
+    if (ih_body_decode (msg, item->body, item->body_len, err) != 0) {
+        ih_err_prefix (err, "body");
+        return -1;
+    }
+    if (ih_verify (item->sig, IH_CTX_MSG, item->body, item->body_len, rec->sign, err) != 0)
+        return ih_err_set (err, "bad signature");
+    if (!streq (msg->org, rec->org))
+        return ih_err_set (err, "signer mismatch: body org '%s' != record org '%s'", msg->org, rec->org);
+    if (!streq (msg->member, rec->name))
+        return ih_err_set (err, "signer mismatch: body member '%s' != record name '%s'", msg->member, rec->name);
+    if (sodium_memcmp (msg->signer, rec->sign, 32) != 0)
+        return ih_err_set (err, "signer mismatch: body signer is not the record's signing key");
+    return 0;
+}
+
+/* ---- self-test ----------------------------------------------------------------------- */
+
+static void
+s_test_record (ih_member_t *r, const char *name, const char *org, const uint8_t sign_pk [32])
+{
+    memset (r, 0, sizeof *r);
+    snprintf (r->name, sizeof r->name, "%s", name);
+    snprintf (r->org, sizeof r->org, "%s", org);
+    snprintf (r->sector, sizeof r->sector, "finance");
+    r->role = IH_ROLE_PUBLISHER;
+    randombytes_buf (r->curve, 32);
+    memcpy (r->sign, sign_pk, 32);
+    r->created = 1767225600000;     //  2026-01-01
+    r->gateway = false;
+}
+
+static void
+s_test_alert (ih_msg_t *m, const char *org, const char *member, const uint8_t signer [32])
+{
+    ih_msg_init (m, IH_KIND_ALERT);
+    ih_uuid_new (m->id);
+    m->revision = 1;
+    m->created = m->modified = 1767225600000;
+    m->org = ih_msg_str (m, org);
+    m->member = ih_msg_str (m, member);
+    memcpy (m->signer, signer, 32);
+    m->title = ih_msg_str (m, "Phishing wave against banks");
+    m->summary = ih_msg_str (m, "Look *out*.");
+    m->tlp = IH_TLP_GREEN;
+    m->severity = IH_SEV_HIGH;
+    m->category = IH_CAT_PHISHING;
+    ih_msg_strlist_add (m, &m->sectors, "finance");
+    ih_msg_ioc_add (m, IH_IOC_DOMAIN, "evil.example", "", true);
+    ih_msg_ioc_add (m, IH_IOC_IPV4, "192.0.2.1", "c2", true);
+}
+
+/*  Builds an item: record signed with reg_sk, body signed with msg_sk. */
+static void
+s_test_item (ih_item_t *it, ih_buf_t *rec_buf, uint8_t rec_sig [64], ih_buf_t *body_buf,
+             uint8_t sig [64], const ih_member_t *r, const uint8_t reg_sk [64],
+             const ih_msg_t *m, const uint8_t msg_sk [64])
+{
+    IH_CHECK (ih_member_encode (r, rec_buf, NULL) == 0);
+    ih_sign (rec_sig, IH_CTX_MEMBER, rec_buf->data, rec_buf->len, reg_sk);
+    IH_CHECK (ih_body_encode (m, body_buf, NULL) == 0);
+    ih_sign (sig, IH_CTX_MSG, body_buf->data, body_buf->len, msg_sk);
+    it->seq = 7;
+    it->body = body_buf->data;
+    it->body_len = body_buf->len;
+    it->sig = sig;
+    it->rec = rec_buf->data;
+    it->rec_len = rec_buf->len;
+    it->rec_sig = rec_sig;
+}
+
+void
+ih_client_test (bool verbose)
+{
+    ih_sign_init ();
+    uint8_t reg_pk [32], reg_sk [64], other_pk [32], other_sk [64];
+    uint8_t pub_pk [32], pub_sk [64], mal_pk [32], mal_sk [64];
+    ih_sign_keypair (reg_pk, reg_sk);
+    ih_sign_keypair (other_pk, other_sk);
+    ih_sign_keypair (pub_pk, pub_sk);
+    ih_sign_keypair (mal_pk, mal_sk);
+
+    ih_member_t r;
+    s_test_record (&r, "soc", "bank-a", pub_pk);
+    ih_msg_t m;
+    s_test_alert (&m, "bank-a", "soc", pub_pk);
+
+    ih_buf_t rec_buf, body_buf;
+    ih_buf_init (&rec_buf);
+    ih_buf_init (&body_buf);
+    uint8_t rec_sig [64], sig [64];
+    ih_item_t it;
+    ih_member_t got_rec;
+    ih_msg_t got;
+    ih_err_t err;
+
+    //  1. a good item verifies, and the body comes back decoded
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &m, pub_sk);
+    err.msg [0] = 0;
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == 0);
+    IH_CHECK (streq (got.id, m.id));
+    IH_CHECK (streq (got.title, m.title));
+    IH_CHECK (got.ioc_count == 2);
+    IH_CHECK (streq (got_rec.name, "soc") && streq (got_rec.org, "bank-a"));
+    ih_msg_free (&got);
+
+    //  2. wrong registry key: the record does not verify
+    IH_CHECK (ih_client_verify_item (&it, other_pk, &got_rec, &got, &err) == -1);
+    if (verbose)
+        printf ("\n    wrong registry key: %s", err.msg);
+    IH_CHECK (streq (err.msg, "member record: bad signature"));
+    IH_CHECK (streq (got_rec.name, "soc"));     //  named for the log line
+    ih_msg_free (&got);
+
+    //  3. forged record: a broker makes up a member with its own signing key and signs
+    //     the record with a key of its own; the alert is signed by that forged key
+    ih_member_t forged;
+    s_test_record (&forged, "soc", "bank-a", mal_pk);
+    ih_msg_t fm;
+    s_test_alert (&fm, "bank-a", "soc", mal_pk);
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &forged, mal_sk, &fm, mal_sk);
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (streq (err.msg, "member record: bad signature"));
+    ih_msg_free (&got);
+    //  … and a genuine record whose bytes were altered (sign key swapped) after signing
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &fm, mal_sk);
+    IH_CHECK (ih_member_encode (&forged, &rec_buf, NULL) == 0);   //  rec_sig is r's
+    it.rec = rec_buf.data;
+    it.rec_len = rec_buf.len;
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (streq (err.msg, "member record: bad signature"));
+    ih_msg_free (&got);
+    ih_msg_free (&fm);
+
+    //  4. altered body: one byte of the title changes after signing
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &m, pub_sk);
+    uint8_t *p = (uint8_t *) memmem (body_buf.data, body_buf.len, "Phishing", 8);
+    IH_CHECK (p);
+    p [0] = 'F';
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    if (verbose)
+        printf ("\n    altered body: %s", err.msg);
+    IH_CHECK (streq (err.msg, "bad signature"));
+    ih_msg_free (&got);
+    //  … a signature by someone else
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &m, mal_sk);
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (streq (err.msg, "bad signature"));
+    ih_msg_free (&got);
+    //  … a body that no longer decodes
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &m, pub_sk);
+    it.body_len = body_buf.len - 1;
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (strncmp (err.msg, "body: ", 6) == 0);
+    ih_msg_free (&got);
+
+    //  5. signer mismatch: a genuine member signs an alert claiming another org/member
+    ih_msg_t mm;
+    s_test_alert (&mm, "bank-b", "soc", pub_pk);
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &mm, pub_sk);
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    if (verbose)
+        printf ("\n    signer mismatch: %s", err.msg);
+    IH_CHECK (strncmp (err.msg, "signer mismatch: body org", 25) == 0);
+    ih_msg_free (&got);
+    ih_msg_free (&mm);
+    s_test_alert (&mm, "bank-a", "analyst", pub_pk);
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &mm, pub_sk);
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (strncmp (err.msg, "signer mismatch: body member", 28) == 0);
+    ih_msg_free (&got);
+    ih_msg_free (&mm);
+    //  the body names a signer key that is not the record's (and is signed by it)
+    s_test_alert (&mm, "bank-a", "soc", mal_pk);
+    s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &r, reg_sk, &mm, pub_sk);
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (strncmp (err.msg, "signer mismatch: body signer", 28) == 0);
+    ih_msg_free (&got);
+    ih_msg_free (&mm);
+
+    //  6. a garbage record
+    uint8_t junk [3] = { 0xc1, 0x00, 0x01 };
+    it.rec = junk;
+    it.rec_len = sizeof junk;
+    IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+    IH_CHECK (strncmp (err.msg, "member record: ", 15) == 0);
+    IH_CHECK (got_rec.name [0] == 0);
+    ih_msg_free (&got);
+
+    //  7. configuration errors are reported, not asserted
+    ih_client_cfg_t cfg = { 0 };
+    IH_CHECK (ih_client_new (&cfg, &err) == NULL);
+    cfg.endpoint = "tcp://127.0.0.1:1";
+    cfg.broker_key = "short";
+    IH_CHECK (ih_client_new (&cfg, &err) == NULL);
+    IH_CHECK (strstr (err.msg, "broker public key"));
+
+    //  8. a request to a port where nobody listens times out with a clear error
+    zcert_t *server = zcert_new ();
+    zcert_t *client = zcert_new ();
+    cfg.broker_key = zcert_public_txt (server);
+    cfg.cert = client;
+    cfg.quiet = true;
+    ih_client_t *c = ih_client_new (&cfg, &err);
+    IH_CHECK (c);
+    IH_CHECK (ih_client_publish_wait (c, body_buf.data, body_buf.len, sig, 200, NULL, NULL, NULL, &err) == -1);
+    IH_CHECK (strstr (err.msg, "no answer"));
+    ih_client_destroy (&c);
+    ih_client_destroy (&c);
+    zcert_destroy (&server);
+    zcert_destroy (&client);
+
+    ih_msg_free (&m);
+    ih_buf_free (&rec_buf);
+    ih_buf_free (&body_buf);
+    sodium_memzero (reg_sk, sizeof reg_sk);
+    sodium_memzero (pub_sk, sizeof pub_sk);
+}
