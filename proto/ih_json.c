@@ -688,7 +688,7 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
         if (rc == 0)
             return ih_err_set (err, "category: required");
         if (s_get_strlist (m, &m->sectors, j, "sectors", IH_MAX_SHORT, S_ITEM_SLUG, err) < 0
-        ||  s_get_strlist (m, &m->recipients, j, "recipients", IH_MAX_SHORT + 7, S_ITEM_RECIPIENT, err) < 0
+        ||  s_get_strlist (m, &m->recipients, j, "recipients", IH_MAX_SHORT, S_ITEM_RECIPIENT, err) < 0
         ||  s_get_strlist (m, &m->references, j, "references", IH_MAX_REF, S_ITEM_TEXT, err) < 0
         ||  s_get_strlist (m, &m->tags, j, "tags", IH_MAX_SHORT, S_ITEM_TEXT, err) < 0)
             return -1;
@@ -1112,6 +1112,12 @@ ih_json_test (bool verbose)
         json_array_append_new (tags, json_sprintf ("t%d", i));
     json_object_set_new (j, "tags", tags);
     s_expect_error_json (j, "tags: too many (65 > 64)", verbose);
+    /*  A recipient is at most IH_MAX_SHORT bytes, "sector:" included (the wire limit). */
+    j = s_base ();
+    json_t *recips = json_array ();
+    json_array_append_new (recips, json_sprintf ("sector:%s", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefgh"));
+    json_object_set_new (j, "recipients", recips);
+    s_expect_error_json (j, "recipients[0]: too long (65 > 64 bytes)", verbose);
     j = s_base ();
     json_t *sectors = json_array ();
     json_array_append_new (sectors, s_long (IH_MAX_SHORT + 1, 'x'));

@@ -326,6 +326,8 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
             return ih_err_set (err, "recipients: only AMBER, AMBER+STRICT and RED alerts name recipients");
         for (uint32_t i = 0; i < m->recipients.count; i++) {
             const char *r = m->recipients.items [i];
+            if (strlen (r) > IH_MAX_SHORT)
+                return ih_err_set (err, "recipients[%u]: too long (%zu > %d bytes)", i, strlen (r), IH_MAX_SHORT);
             if (strncmp (r, "sector:", 7) == 0) {
                 if (m->tlp != IH_TLP_AMBER)
                     return ih_err_set (err, "recipients[%u]: sector recipients are for AMBER only; "
