@@ -55,12 +55,12 @@ s_read_file (const char *path, bool private_, size_t *len_p, ih_err_t *err)
         close (fd);
         return NULL;
     }
-    size_t cap = (size_t) st.st_size + 1, len = 0;
-    if (st.st_size < 0 || (size_t) st.st_size > s_FILE_MAX) {
+    if (st.st_size < 0 || st.st_size > s_FILE_MAX) {
         ih_err_set (err, "%s: too large (more than %d bytes)", path, s_FILE_MAX);
         close (fd);
         return NULL;
     }
+    size_t cap = (size_t) st.st_size + 1, len = 0;
     char *data = (char *) malloc (cap + 1);
     if (!data) {
         fprintf (stderr, "ih_keys: out of memory\n");
@@ -466,7 +466,12 @@ ih_keys_save_cert (zcert_t *cert, const char *path, ih_err_t *err)
     if (fd < 0)
         return -1;
     close (fd);
-    if (zcert_save_secret (cert, secret)) {
+    //  zcert_save_secret sets a private umask and then resets it to czmq's default
+    //  (022), whatever it was before: put the caller's umask back.
+    mode_t old_mask = umask (077);
+    int rc = zcert_save_secret (cert, secret);
+    umask (old_mask);
+    if (rc) {
         unlink (secret);
         return ih_err_set (err, "%s: cannot write", secret);
     }
@@ -712,7 +717,9 @@ ih_keys_test (bool verbose)
     zcert_t *cert = zcert_new ();
     zcert_set_meta (cert, "name", "broker");
     snprintf (path, sizeof path, "%s/broker.cert", dir);
+    mode_t mask = umask (027);
     IH_CHECK (ih_keys_save_cert (cert, path, &err) == 0);
+    IH_CHECK (umask (mask) == 027);         /* czmq would have left 022 */
     snprintf (path2, sizeof path2, "%s/broker.cert_secret", dir);
     IH_CHECK (s_mode_of (path2) == 0600);
     IH_CHECK (s_mode_of (path) == 0644);
