@@ -90,6 +90,11 @@ bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(HDRS)
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(PKG_LIBS)
 
+# The C side of tests/interop: encodes samples, decodes, signs and verifies (C vs Python).
+bin/ih-wire: tests/interop/ih-wire.c build/libihproto.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/interop/ih-wire.c build/libihproto.a $(PKG_LIBS)
+
 fuzz: bin/fuzz-decode
 	@mkdir -p build/fuzz-corpus
 	bin/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
@@ -99,7 +104,7 @@ deps:
 	@sh tests/deps.sh
 
 test: deps
-	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode
+	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode bin/ih-wire
 	@sh tests/run.sh
 
 run: deps all

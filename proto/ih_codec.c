@@ -122,6 +122,7 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
         uint64_t count = 0;      //  array elements, or map entries
         const char *what = NULL; //  "array"/"map" for containers, "str"/"bin"/"ext" for raw
         bool is_map = false;
+        bool is_array = false;
 
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
             ;   //  fixint, nil, bool
@@ -129,7 +130,7 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
             count = b & 0x0f; what = "map"; is_map = true;
         }
         else if (b <= 0x9f) {
-            count = b & 0x0f; what = "array";
+            count = b & 0x0f; what = "array"; is_array = true;
         }
         else if (b <= 0xbf) {
             payload = b & 0x1f; what = "str";
@@ -155,8 +156,8 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
             case 0xd9: lenbytes = 1; what = "str"; break;
             case 0xda: lenbytes = 2; what = "str"; break;
             case 0xdb: lenbytes = 4; what = "str"; break;
-            case 0xdc: lenbytes = 2; what = "array"; break;
-            case 0xdd: lenbytes = 4; what = "array"; break;
+            case 0xdc: lenbytes = 2; what = "array"; is_array = true; break;
+            case 0xdd: lenbytes = 4; what = "array"; is_array = true; break;
             case 0xde: lenbytes = 2; what = "map"; is_map = true; break;
             case 0xdf: lenbytes = 4; what = "map"; is_map = true; break;
             default:
@@ -167,7 +168,7 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
             return ih_err_set (err, "msgpack: truncated at byte %zu", at);
         if (lenbytes) {
             uint64_t n = s_be (data + off, lenbytes);
-            if (is_map || (what && what [0] == 'a'))
+            if (is_map || is_array)
                 count = n;
             else
                 payload = n;
@@ -177,7 +178,7 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
             return ih_err_set (err, "msgpack: %s of %" PRIu64 " bytes at byte %zu exceeds the %zu bytes left",
                                what, payload, at, len - off);
         off += (size_t) payload;
-        if (is_map || (what && what [0] == 'a')) {
+        if (is_map || is_array) {
             //  every element takes at least one byte
             uint64_t children = is_map ? count * 2 : count;
             if (children > len - off)
