@@ -27,7 +27,11 @@
     Logging: one line per event on stderr, "L NAME: message", NAME from the config
     ("agent", "gateway"). No secret is ever logged.
 
-    Threading: an ih_client_t belongs to one thread.
+    Threading: an ih_client_t belongs to one thread, and does its session work (pings,
+    liveness, reconnects) only inside ih_client_recv: call it at least once per heartbeat
+    (work between calls, such as a store commit, should stay well under 3 heartbeats).
+    ih_client_recv and ih_client_publish_wait return early once czmq's zsys_interrupted
+    is set (a daemon's signal handler sets it).
 */
 #ifndef IH_CLIENT_H
 #define IH_CLIENT_H
@@ -44,7 +48,8 @@ typedef struct {
     const char *log_name;       /* "agent", "gateway"; NULL = "client" */
     const char *agent;          /* hello.agent, e.g. "infohub-agent/0.1"; NULL = log_name */
     uint32_t heartbeat;         /* ms until the broker's welcome says otherwise; 0 = 1000 */
-    bool quiet;                 /* no info lines (command-line tools); errors still logged */
+    bool quiet;                 /* no log lines at all (command-line tools: they report
+                                   the errors the calls return) */
 } ih_client_cfg_t;
 
 /*  Creates the client and connects its socket (asynchronously: ZeroMQ connects in the
@@ -106,8 +111,8 @@ const char *ih_client_endpoint(ih_client_t *self);
 /* ---- verification -------------------------------------------------------------------- */
 /*  Verifies one delivered item (see top). rec is zeroed, then filled as soon as the record
     decodes (so a caller can name the claimed publisher in a log line even when a later
-    step fails); msg is (re)initialised and holds the decoded body on success (free it
-    with ih_msg_free in every case). Returns 0, or -1 with err:
+    step fails); msg must be initialised (ih_msg_init): what it held is freed, and it
+    holds the decoded body on success (free it with ih_msg_free after use). Returns 0, or -1 with err:
       "member record: <decode error>", "member record: bad signature",
       "body: <decode error>", "bad signature",
       "signer mismatch: body org 'x' != record org 'y'" (or member, signer). */

@@ -1,0 +1,190 @@
+/*  ih_store.h: the member agent's durable store (LMDB), shared by the daemon that
+    writes it and the command-line tools that read it at the same time.
+
+    One LMDB environment in a directory (created 0700 when missing). Data read from the
+    map is copied out before a function returns, so nothing here is borrowed from LMDB.
+
+    SCHEMA (format version 1; all integers in values are little-endian unless said)
+
+      meta        "version"  u32            schema version (1)
+                  "cursor"   u64            highest seq durably stored: the hello cursor.
+                                            Written in the same transaction as the data.
+                  "counts"   ih_store_counts_t fields as u64s (see below)
+                  "plen"     162 x u32      how many CIDR index entries exist per prefix
+                                            length: [0..32] for IPv4, [33..161] for IPv6,
+                                            so a containment lookup probes only lengths
+                                            that exist
+      alerts      id (36 chars) -> alert record:
+                    u8 format (1), u8 status (0 active, 1 retracted), u16 0,
+                    u32 revision (latest), u32 revisions (count seen), u32 nret (keys in
+                    the retracted-IOC set), u64 seq (latest revision's), u64 first_seq,
+                    u64 retract_seq (0), u32 body_len, u32 0, sig[64], body[body_len],
+                    then nret x { u16 len, index key } (IOCs retracted one by one; the
+                    set outlives revisions)
+      byseq       seq (u64 big-endian) -> id (36): each alert's latest revision, so that
+                  listing in broker order is a cursor walk
+      log         seq (u64 BE) -> u8 kind (0xff = rejected), u8 outcome, u16 0, u32 rev,
+                  id (36), ref (36): one entry per delivered seq, for `tail` and the
+                  on-alert hook queue (a hook cursor can walk it after a restart)
+      refs        id (36) -> u64 sightings, u32 comments, u32 retractions: what refers to
+                  an alert, kept even when the alert itself was never received (narrowing)
+      comments    ref (36) + seq (u64 BE) -> sig[64] + signed comment body
+      retractions ref (36) + seq (u64 BE) -> sig[64] + signed retraction body
+      sightings   index key (ih_index.h) -> u64 count, u32 reports, u32 0, i64 first ms,
+                  i64 last ms: sightings per IOC value, whatever alert they cite
+      members     signer public key (32) -> rec_sig[64] + member record (as delivered), so
+                  a stored message can be re-verified offline
+      iocs        the IOC index: ih_index.h (type-tagged normalised keys -> 18-byte
+                  entries: alert uuid, ioc type, flags detect/retracted/derived)
+
+    INGEST. ih_store_ingest() applies a whole deliver envelope in one write transaction
+    and stores the cursor in the same one, so the cursor and the data are atomic. Items
+    with seq <= cursor are duplicates (replay after reconnect) and are skipped. An item
+    that failed verification is not stored, but the cursor passes it (and the log notes
+    it). Semantics:
+      alert       new id: stored and indexed; retractions already known for it (received
+                  while the alert was narrowed away) are applied. Higher revision than
+                  stored: replaces body, reindexes, revisions += 1. Lower or equal: kept
+                  out (revisions += 1 when lower: it is a distinct revision seen late).
+      retraction  no IOCs: the alert is marked retracted; with IOCs: those index keys join
+                  the alert's retracted set and their index entries get the flag.
+      comment     stored under its ref; refs.comments += 1.
+      sighting    sightings[key] += count; refs[ref].sightings += count when ref != "".
+    MDB_MAP_FULL: the transaction is aborted, the map doubled (no transaction open) and
+    the batch redone. A write error of the disk (ENOSPC, EDQUOT, EFBIG) returns
+    IH_STORE_NOSPACE: nothing of the batch is kept, the cursor does not move, and a later
+    call with the same items succeeds once there is room.
+
+    READERS. Any number of processes may open the same store read-only while the daemon
+    writes (LMDB multi-process); a reader adopts a map the writer grew (MDB_MAP_RESIZED).
+    Only one process may open it for writing: the daemon holds an flock on
+    DIR/agent.lock, and a second daemon gets "store DIR is in use by another agent".
+
+    Threading: an ih_store_t belongs to one thread.
+*/
+#ifndef IH_STORE_H
+#define IH_STORE_H
+
+#include "ih_index.h"
+
+#define IH_STORE_NOSPACE   -2          /* the disk is full: nothing written */
+
+typedef struct ih_store ih_store_t;
+
+/*  flags for ih_store_open */
+#define IH_STORE_WRITER    1            /* the daemon: exclusive, creates the store */
+
+/*  Opens the store in dir. A writer creates dir (0700) and the store when missing and
+    sets the initial map to map_size bytes (0 = 64 MiB; an existing larger map is kept);
+    max_map (0 = no limit) caps the growth, after which a full map is reported as
+    IH_STORE_NOSPACE ("map full at the configured maximum"). A reader (flags 0) needs an
+    existing store: NULL with err "store DIR: not created yet" otherwise, which callers
+    may treat as empty. Returns NULL with err on failure. */
+ih_store_t *ih_store_open(const char *dir, unsigned flags, uint64_t map_size, uint64_t max_map,
+                          ih_err_t *err);
+/*  Closes; safe twice; nulls *self_p. */
+void ih_store_destroy(ih_store_t **self_p);
+
+/* ---- ingest ---------------------------------------------------------------------------- */
+typedef enum {
+    IH_STORE_SKIPPED = 0,   /* seq <= cursor: already stored */
+    IH_STORE_REJECTED,      /* failed verification: not stored, cursor passes it */
+    IH_STORE_NEW,           /* a new alert */
+    IH_STORE_REVISED,       /* a newer revision replaced the stored one */
+    IH_STORE_STALE,         /* an older or equal revision: ignored */
+    IH_STORE_RETRACTED,     /* a retraction (whole alert or IOCs) */
+    IH_STORE_COMMENTED,     /* a comment */
+    IH_STORE_SIGHTED        /* a sighting */
+} ih_store_outcome_t;
+
+const char *ih_store_outcome_name(ih_store_outcome_t o);
+
+typedef struct {
+    uint64_t seq;
+    const ih_msg_t *msg;        /* the verified, decoded body; NULL = rejected */
+    const uint8_t *body;        /* the signed bytes */
+    size_t body_len;
+    const uint8_t *sig;         /* 64 */
+    const uint8_t *rec;         /* publisher's member record and its registry signature */
+    size_t rec_len;
+    const uint8_t *rec_sig;     /* 64 */
+    ih_store_outcome_t outcome; /* set by ih_store_ingest */
+} ih_store_item_t;
+
+/*  Applies count items (seq strictly increasing) in one transaction, with the cursor.
+    Returns 0; IH_STORE_NOSPACE with err ("store: disk full: …; not advancing"); or -1
+    with err (the transaction is discarded; the store is unchanged). Writer only. */
+int ih_store_ingest(ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_t *err);
+
+/* ---- reading --------------------------------------------------------------------------- */
+typedef struct {
+    uint64_t cursor;
+    uint64_t alerts;            /* alert ids stored */
+    uint64_t retracted;         /* of which retracted */
+    uint64_t iocs;              /* IOCs of the stored latest revisions (not derived) */
+    uint64_t comments;
+    uint64_t retractions;
+    uint64_t sightings;         /* sum of sighting counts */
+    uint64_t messages;          /* items stored (all kinds) */
+    uint64_t rejected;          /* items that failed verification */
+    uint64_t map_size;          /* bytes */
+    uint64_t used_bytes;        /* pages in use x page size */
+} ih_store_counts_t;
+
+/*  Current counters and cursor. Returns 0 or -1 with err. */
+int ih_store_counts(ih_store_t *self, ih_store_counts_t *c, ih_err_t *err);
+/*  The durable cursor (0 on error or when empty). */
+uint64_t ih_store_cursor(ih_store_t *self);
+/*  The current map size in bytes (no transaction: cheap). */
+uint64_t ih_store_map_size(ih_store_t *self);
+/*  The store directory (borrowed). */
+const char *ih_store_dir(ih_store_t *self);
+
+typedef struct {
+    char id[IH_UUID_LEN + 1];
+    uint64_t seq;               /* the latest revision's */
+    uint64_t first_seq;
+    uint32_t revision;
+    uint32_t revisions;
+    bool retracted;
+    uint64_t retract_seq;
+    uint32_t retracted_iocs;    /* IOCs retracted one by one */
+    uint32_t comments;
+    uint64_t sightings;
+} ih_store_alert_t;
+
+/*  Looks an alert up. Returns 1 (found: msg holds the latest revision, info the rest),
+    0 (absent), -1 with err. msg must be initialised (ih_msg_init); what it held is
+    freed first; free it after use. msg or info may be NULL. */
+int ih_store_get(ih_store_t *self, const char *id, ih_msg_t *msg, ih_store_alert_t *info,
+                 ih_err_t *err);
+
+/*  Calls fn for each alert whose latest revision has seq > after, in seq order (oldest
+    first, or newest first when reverse). msg and info are valid during the call only.
+    fn returns 0 to go on, anything else to stop (returned). Returns 0, fn's value, or
+    -1 with err. The read transaction stays open during the walk: keep fn short. */
+typedef int (ih_store_alert_fn)(const ih_msg_t *msg, const ih_store_alert_t *info, void *arg);
+int ih_store_foreach(ih_store_t *self, uint64_t after, bool reverse, ih_store_alert_fn *fn,
+                     void *arg, ih_err_t *err);
+
+/*  Whether the IOC at index i of an alert's latest revision is retracted (alone or with
+    its alert). Call from inside an ih_store_foreach callback or after ih_store_get. */
+bool ih_store_ioc_retracted(ih_store_t *self, const ih_store_alert_t *info, const ih_ioc_t *ioc);
+
+/* ---- search ---------------------------------------------------------------------------- */
+/*  Looks a normalised value of type t up in the IOC index (ih_index_search: exact for
+    every type, CIDRs containing an IP or CIDR, parent domains, and what flags ask:
+    IH_SEARCH_SUBDOMAINS, IH_SEARCH_INSIDE). A hit's `retracted` is also set when its
+    whole alert is retracted. fn returns 0 to go on. Returns the number of hits
+    reported, or -1 with err ("search: 'x' is not a normalised ipv4"). */
+int ih_store_search(ih_store_t *self, ih_ioc_type_t t, const char *value, unsigned flags,
+                    ih_index_hit_fn *fn, void *arg, ih_err_t *err);
+
+/*  Sightings recorded for a normalised value: total count and reports (0 when none).
+    Returns 0 or -1 with err. */
+int ih_store_sightings(ih_store_t *self, ih_ioc_type_t t, const char *value, uint64_t *count,
+                       uint32_t *reports, ih_err_t *err);
+
+void ih_store_test(bool verbose);
+
+#endif
