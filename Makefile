@@ -47,6 +47,11 @@ build/libihproto.a: $(call OBJ,$(PROTO_SRC))
 	@mkdir -p build
 	rm -f $@ && ar rcs $@ $^
 
+# The gateway keeps its copy of the public feed in the agent's store format.
+build/libihagent.a: $(call OBJ,$(AGENT_SRC))
+	@mkdir -p build
+	rm -f $@ && ar rcs $@ $^
+
 bin/infohub-broker: $(call OBJ,broker/main_broker.c $(BROKER_SRC)) build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -59,7 +64,7 @@ bin/infohub-agent: $(call OBJ,agents/main_agent.c $(AGENT_SRC)) build/libihproto
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihproto.a
+bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -108,7 +113,7 @@ test: deps
 	@sh tests/run.sh
 
 run: deps all
-	@sh tests/demo.sh
+	@bash tests/demo.sh
 
 clean:
 	rm -rf build bin
