@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ihclient  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "bin")
+BIN = os.environ.get("INFOHUB_BIN") or os.path.join(ROOT, "bin")
 ADMIN = os.path.join(BIN, "infohub-admin")
 BROKER = os.path.join(BIN, "infohub-broker")
 AGENT = os.path.join(BIN, "infohub-agent")
@@ -134,7 +134,8 @@ class Proc:
         self.p.wait()
 
     def text(self):
-        self.logf.flush()
+        if not self.logf.closed:
+            self.logf.flush()
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

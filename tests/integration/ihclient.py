@@ -19,7 +19,7 @@ import msgpack
 import nacl.exceptions
 import nacl.signing
 import zmq
-import zmq.utils.z85 as z85
+import zmq.utils.z85 as z85  # noqa: F401 (used by the tests)
 
 VERSION = 1
 CTX_MSG = b"infohub/msg/1"          # section 7
@@ -287,7 +287,8 @@ class Client:
     replies to publish by req (self.replies), delivered items (self.items, verified),
     other messages (welcome, pong, stats, errors without a pending req) in self.inbox."""
 
-    def __init__(self, ident, ctx=None, endpoint=None, auto_ack=True, verify=True, monitor=False):
+    def __init__(self, ident, ctx=None, endpoint=None, auto_ack=True, verify=True, monitor=False,
+                 sockopts=None, keepalive=True):
         self.ident = ident
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
@@ -295,6 +296,8 @@ class Client:
         self.sock.curve_publickey = ident.curve_public
         self.sock.curve_secretkey = ident.curve_secret
         self.sock.curve_serverkey = ident.broker_public
+        for opt, val in (sockopts or {}).items():
+            self.sock.setsockopt(opt, val)
         self.mon = self.sock.get_monitor_socket() if monitor else None
         self.sock.connect(endpoint or ident.endpoint)
         self.auto_ack, self.verify = auto_ack, verify
@@ -307,6 +310,9 @@ class Client:
         self.received = 0        # frames received, of any kind
         self.bad_items = []      # items that failed verification (ItemError text)
         self.last_acked = 0
+        self.keepalive = keepalive   # ping every heartbeat/2 while polling, once welcomed
+        self.heartbeat = None        # seconds, from welcome
+        self.last_ping = 0.0
 
     def close(self):
         if self.mon is not None:
@@ -342,9 +348,11 @@ class Client:
 
     def ping(self):
         self.send("ping")
+        self.last_ping = time.monotonic()
 
     def bye(self):
         self.send("bye")
+        self.heartbeat = None
 
     def status(self, timeout=5.0):
         self.send("status")
@@ -409,6 +417,11 @@ class Client:
         elif t in ("ok", "error") and m.get("req") in self._pending_reqs():
             self.replies[m["req"]] = m
         else:
+            if t == "welcome" and isinstance(m.get("heartbeat"), int):
+                self.heartbeat = max(m["heartbeat"], 100) / 1000.0
+                self.last_ping = time.monotonic()
+            elif t == "error" and m.get("code") in ("no-session", "revoked"):
+                self.heartbeat = None
             self.inbox.append(m)
 
     def _pending_reqs(self):
@@ -417,6 +430,9 @@ class Client:
     def poll(self, timeout=0.0):
         """Receives everything available, waiting up to timeout seconds for the first."""
         got = 0
+        if self.keepalive and self.heartbeat and \
+                time.monotonic() - self.last_ping > self.heartbeat / 2:
+            self.ping()
         wait_ms = int(timeout * 1000)
         while self.sock.poll(wait_ms, zmq.POLLIN):
             self._handle(self.sock.recv_multipart())
@@ -476,9 +492,10 @@ class Client:
         return evs
 
     # ---- a pipelined publisher
-    def publish_many(self, bodies, inflight=64, timeout=60.0, on_ok=None):
+    def publish_many(self, bodies, inflight=64, timeout=60.0, on_ok=None, tick=None):
         """Publishes signed (data, sig) pairs or dicts with up to `inflight` requests
-        outstanding. Returns (oks {index: ok}, errors {index: error}, unanswered [index])."""
+        outstanding; calls tick() every round (to keep other clients polled).
+        Returns (oks {index: ok}, errors {index: error}, unanswered [index])."""
         pending = {}
         oks, errs = {}, {}
         i = 0
@@ -494,6 +511,8 @@ class Client:
                 pending[req] = i
                 i += 1
             self.poll(0.05)
+            if tick:
+                tick()
             for req in [r for r in pending if r in self.replies]:
                 rep = self.replies.pop(req)
                 idx = pending.pop(req)

@@ -8,7 +8,6 @@ import pytest
 import zmq
 
 import ihclient
-from conftest import wait_until
 
 
 def _members(deploy):
@@ -41,6 +40,14 @@ def test_unregistered_key_gets_nothing(deploy):
     f.hello(cursor=0, wait=False)
     f.send("status")
 
+    # No CURVE at all (NULL mechanism): nothing either.
+    plain = deploy.ctx.socket(zmq.DEALER)
+    plain.linger = 0
+    plain.connect(deploy.endpoint)
+    plain.send(ihclient.pack({"v": 1, "t": "hello", "cursor": 0, "categories": [], "sectors": [],
+                              "min_severity": "", "window": 10, "agent": "plain"}))
+    plain.send(ihclient.pack({"v": 1, "t": "status"}))
+
     good = deploy.client(rd, monitor=True)
     w = good.hello(cursor=0)
     assert w is not None and w["t"] == "welcome", w
@@ -54,6 +61,9 @@ def test_unregistered_key_gets_nothing(deploy):
     f.drain(0.2)
     assert s.received == 0, "unregistered key received %r" % (s.inbox + s.items,)
     assert f.received == 0, "impersonator received %r" % (f.inbox + f.items,)
+    got_plain = plain.poll(100, zmq.POLLIN)
+    plain.close(0)
+    assert not got_plain, "a plain-text (NULL mechanism) client received something"
     assert zmq.EVENT_HANDSHAKE_SUCCEEDED not in s.monitor_events(), \
         "the broker completed a CURVE handshake with an unregistered key"
     assert zmq.EVENT_HANDSHAKE_SUCCEEDED not in f.monitor_events()

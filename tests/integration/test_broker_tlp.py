@@ -105,6 +105,31 @@ def _publish_matrix(deploy):
     b = ihclient.comment_body(deploy.members["pub-c"].ident, red_id, text="not mine to see")
     rep = pubs["pub-c"].publish_wait(b)
     assert rep is not None and rep["t"] == "error" and rep["code"] == "not-entitled", rep
+    # A comment on a CLEAR alert is CLEAR: the gateway gets it too.
+    clr_id, clr_exp = alert_of[("pub-a", "CLEAR", ())]
+    b = ihclient.comment_body(deploy.members["pub-b"].ident, clr_id, text="public comment")
+    rep = pubs["pub-b"].publish_wait(b)
+    assert rep is not None and rep["t"] == "ok", rep
+    expected[b["id"]] = ("comment on CLEAR", clr_exp)
+    # Sightings: their own tlp (no recipients), limited to the alert's entitlement if any.
+    seen = ihclient.ioc("ipv4", "198.51.100.7", "", True)
+    sightings = [
+        ("pub-b", red_id, "GREEN", red_exp, "GREEN sighting of RED bank-b"),
+        ("pub-c", "", "CLEAR", {m.name for m in subs}, "CLEAR sighting, no alert"),
+        ("pub-c", "", "AMBER", {m.name for m in subs if not m.gateway}, "AMBER sighting"),
+        ("pub-b", clr_id, "GREEN", {m.name for m in subs if not m.gateway},
+         "GREEN sighting of CLEAR"),
+        ("pub-c", "", "RED", {m.name for m in subs if m.org == "power-c"}, "RED sighting"),
+    ]
+    for pn, ref, tlp, exp, what in sightings:
+        b = ihclient.sighting_body(deploy.members[pn].ident, ref, seen, tlp=tlp, count=3)
+        rep = pubs[pn].publish_wait(b)
+        assert rep is not None and rep["t"] == "ok", (what, rep)
+        expected[b["id"]] = (what, exp)
+    b = ihclient.sighting_body(deploy.members["pub-c"].ident, red_id, seen, tlp="GREEN")
+    rep = pubs["pub-c"].publish_wait(b)
+    assert rep is not None and rep["t"] == "error" and rep["code"] == "not-entitled", \
+        "sighting of an alert the sender may not see: %r" % (rep,)
     # A retraction of an AMBER+STRICT alert goes where the alert went.
     st_id, st_exp = alert_of[("pub-a", "AMBER+STRICT", ("bank-b",))]
     b = ihclient.retraction_body(deploy.members["pub-a"].ident, st_id, text="false positive")
@@ -146,8 +171,9 @@ def test_tlp_matrix_live_and_replay(world):
         c.drain(0.3)
     _check(subs, live, expected, "live")
     gw = live["gateway"]
-    assert [b["tlp"] for _, b, _, _ in gw.items] == ["CLEAR", "CLEAR"], \
-        "gateway received %r" % [b.get("title") for _, b, _, _ in gw.items]
+    gw_got = [(b["k"], b.get("tlp") or expected[b["id"]][0]) for _, b, _, _ in gw.items]
+    assert gw_got == [("alert", "CLEAR"), ("alert", "CLEAR"), ("comment", "comment on CLEAR"),
+                      ("sighting", "CLEAR")], "gateway received %r" % gw_got
 
     replay = {m.name: deploy.subscriber(m) for m in subs}
     for m in subs:
@@ -225,8 +251,18 @@ def test_narrowing_never_widens(world):
     for cl in (narrow, sect, plain):
         cl.drain(0.5)
     titles = lambda cl: sorted(b["title"] for _, b, _, _ in cl.items)
-    assert titles(narrow) == sorted(["phish high", "phish critical energy", "phish finance"])
-    assert titles(sect) == sorted(["phish high", "phish low", "phish critical energy",
-                                   "ddos energy"])
+    want_narrow = sorted(["phish high", "phish critical energy", "phish finance"])
+    want_sect = sorted(["phish high", "phish low", "phish critical energy", "ddos energy"])
+    assert titles(narrow) == want_narrow
+    assert titles(sect) == want_sect
     assert titles(plain) == sorted(t for _, _, kw in sent for t in [kw["title"]]
                                    if "RED" not in t)
+    # The same narrowing applies on replay.
+    narrow2 = deploy.subscriber(rc, categories=["phishing"], min_severity="high")
+    sect2 = deploy.subscriber(deploy.members["read-d"], sectors=["energy"])
+    narrow2.wait_items(3, 5.0)
+    sect2.wait_items(4, 5.0)
+    narrow2.drain(0.3)
+    sect2.drain(0.1)
+    assert titles(narrow2) == want_narrow
+    assert titles(sect2) == want_sect
