@@ -80,6 +80,10 @@ int ih_journal_index_get(ih_journal_t *self, const char *id, ih_jindex_t *x, ih_
     an alert with rev > 1 (its entry must exist). Returns 0, IH_JOURNAL_FULL (the
     transaction was aborted), or -1 with err (the transaction is still open: abort it). */
 int ih_journal_append(ih_journal_t *self, const ih_jitem_t *it, uint64_t *seq, ih_err_t *err);
+/*  The record (ih_jitem encoding) written by the last successful append: borrowed,
+    valid until the next append. Live delivery decodes it, so that it decides on exactly
+    the metadata that replay will read back. */
+const uint8_t *ih_journal_record(ih_journal_t *self, size_t *len);
 /*  Commits (one fsync). Returns 0, IH_JOURNAL_FULL or -1 with err; on anything but 0
     nothing of the transaction is kept and the head is unchanged. */
 int ih_journal_commit(ih_journal_t *self, ih_err_t *err);

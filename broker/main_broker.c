@@ -1,0 +1,185 @@
+/*  infohub-broker: the Infohub broker daemon (PROTOCOL.md, ../shared/DESIGN.md).
+
+    usage: infohub-broker -c DIR/broker.cfg [-v]
+
+    Reads broker.cfg (ZPL, paths relative to the file), loads the broker's CURVE keypair,
+    the pinned registry key and the member registry, opens the journal and serves until
+    SIGTERM or SIGINT (exit 0 after the current commit). SIGHUP reloads the registry.
+*/
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "ih_broker.h"
+#include "ih_keys.h"
+#include "ih_sign.h"
+
+static volatile sig_atomic_t s_stop = 0;
+static volatile sig_atomic_t s_reload = 0;
+
+static void
+s_on_signal (int sig)
+{
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: infohub-broker -c DIR/broker.cfg [-v]\n"
+        "\n"
+        "Runs the Infohub broker: authenticates members (CURVE + ZAP), checks and journals\n"
+        "their signed messages (LMDB) and delivers them to every entitled agent (TLP 2.0).\n"
+        "\n"
+        "  -c FILE     broker configuration (written by `infohub-admin init DIR`)\n"
+        "  -v          debug log lines\n"
+        "  -h, --help  this help\n"
+        "\n"
+        "Signals: SIGHUP reloads the member registry; SIGTERM/SIGINT stop cleanly.\n");
+}
+
+static int
+s_fail (const char *msg)
+{
+    fprintf (stderr, "E broker: %s\n", msg);
+    return 1;
+}
+
+//  Reads an optional unsigned number; -1 with err when it is not one.
+static int
+s_config_uint (zconfig_t *cfg, const char *file, const char *key, uint64_t dflt, uint64_t min,
+               uint64_t max, uint64_t *out, ih_err_t *err)
+{
+    const char *v = zconfig_get (cfg, key, NULL);
+    *out = dflt;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull (v, &end, 10);
+    if (errno || *end || v [0] == '-' || n < min || n > max)
+        return ih_err_set (err, "%s: %s: expected a number from %llu to %llu, got '%s'", file, key,
+                           (unsigned long long) min, (unsigned long long) max, v);
+    *out = n;
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    const char *cfg_path = NULL;
+    bool verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv [i], "-h") == 0 || strcmp (argv [i], "--help") == 0) {
+            s_usage (stdout);
+            return 0;
+        }
+        else
+        if (strcmp (argv [i], "-v") == 0)
+            verbose = true;
+        else
+        if (strcmp (argv [i], "-c") == 0 && i + 1 < argc)
+            cfg_path = argv [++i];
+        else {
+            fprintf (stderr, "infohub-broker: unexpected argument '%s'\n", argv [i]);
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (!cfg_path) {
+        fprintf (stderr, "infohub-broker: -c DIR/broker.cfg is required\n");
+        s_usage (stderr);
+        return 2;
+    }
+
+    //  Our own signal handling: czmq's would make the first signal stick in
+    //  zsys_interrupted and hide SIGHUP
+    zsys_handler_set (NULL);
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    ih_sign_init ();
+
+    ih_err_t err;
+    zconfig_t *cfg = ih_config_load (cfg_path, &err);
+    if (!cfg)
+        return s_fail (err.msg);
+    const char *endpoint = ih_config_require (cfg, cfg_path, "broker/endpoint", &err);
+    const char *cert_rel = endpoint ? ih_config_require (cfg, cfg_path, "broker/cert", &err) : NULL;
+    const char *reg_rel = cert_rel ? ih_config_require (cfg, cfg_path, "broker/registry", &err) : NULL;
+    const char *key_rel = reg_rel ? ih_config_require (cfg, cfg_path, "broker/registry-key", &err) : NULL;
+    const char *jrn_rel = key_rel ? ih_config_require (cfg, cfg_path, "broker/journal", &err) : NULL;
+    uint64_t heartbeat, max_window, map_size;
+    if (!jrn_rel
+    ||  s_config_uint (cfg, cfg_path, "broker/heartbeat", 1000, 100, 600000, &heartbeat, &err)
+    ||  s_config_uint (cfg, cfg_path, "broker/max-window", 1000, 1, 10000, &max_window, &err)
+    ||  s_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 30, 1ull << 16, 1ull << 44,
+                       &map_size, &err)) {
+        zconfig_destroy (&cfg);
+        return s_fail (err.msg);
+    }
+    const char *status_rel = zconfig_get (cfg, "broker/status", "");
+    char *cert_path = ih_keys_resolve (cfg_path, cert_rel);
+    char *reg_path = ih_keys_resolve (cfg_path, reg_rel);
+    char *key_path = ih_keys_resolve (cfg_path, key_rel);
+    char *jrn_path = ih_keys_resolve (cfg_path, jrn_rel);
+    char *status_path = *status_rel ? ih_keys_resolve (cfg_path, status_rel) : NULL;
+
+    int rc = 1;
+    zcert_t *cert = NULL;
+    ih_registry_t *registry = NULL;
+    ih_journal_t *journal = NULL;
+    ih_broker_t *broker = NULL;
+    uint8_t registry_pk [32];
+    if (!(cert = ih_keys_load_cert (cert_path, &err))
+    ||  ih_keys_load_signing (key_path, registry_pk, NULL, &err)
+    ||  !(registry = ih_registry_load (reg_path, registry_pk, &err))
+    ||  !(journal = ih_journal_open (jrn_path, map_size, &err))) {
+        s_fail (err.msg);
+        goto done;
+    }
+    ih_broker_cfg_t bcfg = {
+        .endpoint = endpoint,
+        .cert = cert,
+        .registry = registry,
+        .journal = journal,
+        .heartbeat = (uint32_t) heartbeat,
+        .max_window = (uint32_t) max_window,
+        .status_path = status_path,
+        .verbose = verbose,
+    };
+    broker = ih_broker_new (&bcfg, &err);
+    if (!broker) {
+        s_fail (err.msg);
+        goto done;
+    }
+    //  Log lines leave in one write per loop iteration, not one per line
+    static char logbuf [64 * 1024];
+    setvbuf (stderr, logbuf, _IOFBF, sizeof logbuf);
+    rc = ih_broker_run (broker, &s_stop, &s_reload) == 0 ? 0 : 1;
+    ih_broker_destroy (&broker);
+    fprintf (stderr, "I broker: stopped\n");
+    fflush (stderr);
+    setvbuf (stderr, NULL, _IONBF, 0);
+done:
+    ih_broker_destroy (&broker);
+    ih_journal_destroy (&journal);
+    ih_registry_destroy (&registry);
+    zcert_destroy (&cert);
+    zconfig_destroy (&cfg);
+    free (cert_path);
+    free (reg_path);
+    free (key_path);
+    free (jrn_path);
+    free (status_path);
+    return rc;
+}
