@@ -8,10 +8,12 @@
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "ih_broker.h"
 #include "ih_codec.h"
 #include "ih_sign.h"
+#include "ih_sigpool.h"
 #include "ih_zap.h"
 
 #define S_BATCH          256            //  publishes per group commit
@@ -24,6 +26,7 @@
 #define S_BLOCKED_RETRY  10             //  ms before a full queue is tried again
 #define S_TOMBSTONE_TTL  (10 * 60 * 1000)
 #define S_DELIVER_SLACK  512            //  bytes a deliver adds to a body and a record
+#define S_WINDOW_BYTES   (8 * 1024 * 1024)  //  in-flight bytes per session, besides its window
 #define S_ZAP_DOMAIN     "infohub"
 
 typedef enum { S_NONE = 0, S_LIVE, S_LAGGING } s_state_t;
@@ -45,7 +48,9 @@ struct s_peer {
     uint64_t last_sent;             //  highest seq sent
     uint32_t window;
     uint64_t *ring;                 //  in-flight seqs, oldest first
+    uint32_t *ring_size;            //  and their sizes
     uint32_t ring_cap, ring_head, ring_count;
+    uint64_t inflight;              //  bytes in flight (sum of ring_size)
     int64_t blocked_until;          //  ZeroMQ queue full: retry after
     char agent [IH_MAX_SHORT + 1];
     ih_filter_t filter;
@@ -67,7 +72,6 @@ typedef struct {
     ih_msg_t msg;                   //  the decoded body
     bool msg_live;
     bool pending;                   //  passed the checks so far: goes on to the journal
-    bool sig_ok;                    //  set by the verifiers
     //  result
     const char *code;               //  NULL = accepted
     char reason [IH_ERR_MAX];
@@ -75,29 +79,6 @@ typedef struct {
     bool fresh;                     //  newly journaled (false: identical resend)
     ih_buf_t rec;                   //  the journal record (fresh only)
 } s_slot_t;
-
-#define S_VERIFIERS 4               //  threads verifying signatures, the loop's included
-
-typedef struct s_pool s_pool_t;
-typedef struct {
-    s_pool_t *pool;
-    size_t way;
-} s_pool_arg_t;
-
-struct s_pool {
-    pthread_mutex_t lock;
-    pthread_cond_t go, done;
-    pthread_t threads [S_VERIFIERS - 1];
-    s_pool_arg_t args [S_VERIFIERS - 1];
-    size_t nthreads;
-    bool started;
-    bool quit;
-    uint64_t generation;            //  one per batch
-    size_t finished;                //  helpers done with this generation
-    s_slot_t *slots;                //  the job
-    size_t nslots;
-    size_t ways;
-};
 
 struct ih_broker {
     char *endpoint;
@@ -119,7 +100,8 @@ struct ih_broker {
 
     s_slot_t *slots;
     size_t nslots;
-    s_pool_t pool;                  //  signature verifiers
+    ih_sigpool_t *sigpool;          //  signature verifiers
+    ih_sigjob_t sigjobs [S_BATCH];
     ih_jitem_t fresh [S_BATCH];     //  the batch's new messages, in seq order
     uint64_t fresh_seq [S_BATCH];
     size_t nfresh;
@@ -240,6 +222,7 @@ s_session_end (ih_broker_t *self, s_peer_t *p)
     s_session_set_state (self, p, S_NONE);
     p->ring_count = 0;
     p->ring_head = 0;
+    p->inflight = 0;
     p->blocked_until = 0;
 }
 
@@ -255,6 +238,7 @@ s_peer_destroy (ih_broker_t *self, s_peer_t *p)
     if (p->next)
         p->next->prev = p->prev;
     free (p->ring);
+    free (p->ring_size);
     free (p);
 }
 
@@ -269,12 +253,22 @@ s_peer_drop (ih_broker_t *self, s_peer_t *p, const char *why)
 }
 
 /* ---- window ring -------------------------------------------------------------------- */
+//  What an item costs in a deliver frame, for the byte limits.
+static size_t
+s_item_size (size_t body_len, size_t rec_len)
+{
+    return body_len + rec_len + 2 * IH_SIG_LEN + 32;
+}
+
 static void
-s_ring_push (s_peer_t *p, uint64_t seq)
+s_ring_push (s_peer_t *p, uint64_t seq, size_t size)
 {
     //  callers check ring_count < window <= ring_cap
-    p->ring [(p->ring_head + p->ring_count) % p->ring_cap] = seq;
+    uint32_t at = (p->ring_head + p->ring_count) % p->ring_cap;
+    p->ring [at] = seq;
+    p->ring_size [at] = (uint32_t) size;
     p->ring_count++;
+    p->inflight += size;
     p->last_sent = seq;
 }
 
@@ -282,15 +276,18 @@ static void
 s_ring_ack (s_peer_t *p, uint64_t seq)
 {
     while (p->ring_count && p->ring [p->ring_head] <= seq) {
+        p->inflight -= p->ring_size [p->ring_head];
         p->ring_head = (p->ring_head + 1) % p->ring_cap;
         p->ring_count--;
     }
 }
 
+//  Full when the window (items) or the byte budget is used up: a slow agent pins at
+//  most S_WINDOW_BYTES plus one item in the broker's queues, however large its items.
 static bool
 s_window_full (const s_peer_t *p)
 {
-    return p->ring_count >= p->window;
+    return p->ring_count >= p->window || p->inflight >= S_WINDOW_BYTES;
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -419,119 +416,25 @@ s_publish_check (s_slot_t *s, const ih_env_t *env)
     s->body_len = env->body_len;
     s->sig = env->sig;
     s->pending = true;
-    s->sig_ok = false;
     return true;
 }
 
-/* ---- signature verification, in parallel ---------------------------------------------
-    Ed25519 verification is the broker's largest cost per message (about 100 us here), so
-    a batch is verified by the loop thread and S_VERIFIERS-1 helper threads together:
-    slot i goes to way i % ways. The helpers only read the slots' bytes and write their
-    own slots' sig_ok; the mutex hand-over orders it with the loop thread. */
-static void
-s_slot_verify (s_slot_t *s)
-{
-    if (s->pending)
-        s->sig_ok = ih_verify (s->sig, IH_CTX_MSG, s->body, s->body_len,
-                               s->entry->rec.sign, NULL) == 0;
-}
-
-static void
-s_verify_way (s_pool_t *pool, size_t way)
-{
-    for (size_t i = way; i < pool->nslots; i += pool->ways)
-        s_slot_verify (&pool->slots [i]);
-}
-
-static void *
-s_verifier (void *arg)
-{
-    s_pool_t *pool = ((s_pool_arg_t *) arg)->pool;
-    size_t way = ((s_pool_arg_t *) arg)->way;
-    uint64_t seen = 0;
-    pthread_mutex_lock (&pool->lock);
-    while (true) {
-        while (pool->generation == seen && !pool->quit)
-            pthread_cond_wait (&pool->go, &pool->lock);
-        if (pool->quit)
-            break;
-        seen = pool->generation;
-        pthread_mutex_unlock (&pool->lock);
-        s_verify_way (pool, way);
-        pthread_mutex_lock (&pool->lock);
-        pool->finished++;
-        pthread_cond_signal (&pool->done);
-    }
-    pthread_mutex_unlock (&pool->lock);
-    return NULL;
-}
-
-static void
-s_pool_start (s_pool_t *pool)
-{
-    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-    size_t helpers = cpus > 1 ? (size_t) cpus - 1 : 0;
-    if (helpers > S_VERIFIERS - 1)
-        helpers = S_VERIFIERS - 1;
-    pthread_mutex_init (&pool->lock, NULL);
-    pthread_cond_init (&pool->go, NULL);
-    pthread_cond_init (&pool->done, NULL);
-    for (size_t i = 0; i < helpers; i++) {
-        pool->args [i] = (s_pool_arg_t) { pool, i + 1 };
-        if (pthread_create (&pool->threads [i], NULL, s_verifier, &pool->args [i]) != 0)
-            break;
-        pool->nthreads++;
-    }
-    pool->started = true;
-}
-
-static void
-s_pool_stop (s_pool_t *pool)
-{
-    if (!pool->started)
-        return;
-    pthread_mutex_lock (&pool->lock);
-    pool->quit = true;
-    pthread_cond_broadcast (&pool->go);
-    pthread_mutex_unlock (&pool->lock);
-    for (size_t i = 0; i < pool->nthreads; i++)
-        pthread_join (pool->threads [i], NULL);
-    pthread_mutex_destroy (&pool->lock);
-    pthread_cond_destroy (&pool->go);
-    pthread_cond_destroy (&pool->done);
-    pool->started = false;
-}
-
-//  Verifies the signature of every pending publish of the batch.
+//  Verifies the signature of every pending publish of the batch, on the verifier pool.
 static void
 s_batch_verify (ih_broker_t *self)
 {
-    s_pool_t *pool = &self->pool;
-    size_t pending = 0;
-    for (size_t i = 0; i < self->nslots; i++)
-        pending += self->slots [i].pending;
-    if (pending < 4 || pool->nthreads == 0) {
-        for (size_t i = 0; i < self->nslots; i++)
-            s_slot_verify (&self->slots [i]);
-    }
-    else {
-        pthread_mutex_lock (&pool->lock);
-        pool->slots = self->slots;
-        pool->nslots = self->nslots;
-        pool->ways = pool->nthreads + 1;
-        pool->finished = 0;
-        pool->generation++;
-        pthread_cond_broadcast (&pool->go);
-        pthread_mutex_unlock (&pool->lock);
-        s_verify_way (pool, 0);
-        pthread_mutex_lock (&pool->lock);
-        while (pool->finished < pool->nthreads)
-            pthread_cond_wait (&pool->done, &pool->lock);
-        pthread_mutex_unlock (&pool->lock);
-    }
+    size_t n = 0;
     for (size_t i = 0; i < self->nslots; i++) {
         s_slot_t *s = &self->slots [i];
-        if (s->pending && !s->sig_ok) {
+        if (s->pending)
+            self->sigjobs [n++] = (ih_sigjob_t) { s->sig, s->body, s->body_len,
+                                                  s->entry->rec.sign, false };
+    }
+    ih_sigpool_verify (self->sigpool, self->sigjobs, n);
+    n = 0;
+    for (size_t i = 0; i < self->nslots; i++) {
+        s_slot_t *s = &self->slots [i];
+        if (s->pending && !self->sigjobs [n++].ok) {
             s->pending = false;
             s_slot_reject (s, "bad-signature", "sig: bad signature (not made by %s's key "
                            "over this body)", s->label);
@@ -743,6 +646,7 @@ s_plan_make (ih_broker_t *self, s_peer_t *p)
 {
     memset (p->plan, 0, sizeof p->plan);
     uint32_t room = p->window - p->ring_count;
+    uint64_t bytes = p->inflight;
     uint64_t pos = p->pos;
     bool cut = false, any = false;
     for (size_t i = 0; i < self->nfresh; i++) {
@@ -752,12 +656,13 @@ s_plan_make (ih_broker_t *self, s_peer_t *p)
                 pos = self->fresh_seq [i];      //  skipped, as replay skips it
             continue;
         }
-        if (cut || room == 0) {
+        if (cut || room == 0 || bytes >= S_WINDOW_BYTES) {
             cut = true;
             continue;
         }
         p->plan [i / 64] |= 1ull << (i % 64);
         room--;
+        bytes += s_item_size (it->body_len, it->rec_len);
         any = true;
         pos = self->fresh_seq [i];
     }
@@ -777,7 +682,7 @@ s_plan_encode (ih_broker_t *self, const s_peer_t *p)
         size_t size = 0;
         if (has) {
             const ih_jitem_t *it = &self->fresh [i];
-            size = it->body_len + it->rec_len + 2 * IH_SIG_LEN + 32;
+            size = s_item_size (it->body_len, it->rec_len);
         }
         //  close the chunk being built at the end, or when this item would overflow it
         if (n > 0 && (i == self->nfresh || (has && (n == S_REFILL_ITEMS
@@ -830,7 +735,8 @@ s_plan_send (ih_broker_t *self, s_peer_t *p, size_t nchunks)
         }
         for (size_t i = self->chunk_first [c], k = 0; k < self->chunk_items [c]; i++)
             if (s_plan_has (p, i)) {
-                s_ring_push (p, self->fresh_seq [i]);
+                s_ring_push (p, self->fresh_seq [i],
+                             s_item_size (self->fresh [i].body_len, self->fresh [i].rec_len));
                 k++;
             }
         self->messages_out += self->chunk_items [c];
@@ -861,7 +767,10 @@ s_deliver_batch (ih_broker_t *self)
             s_lag (self, p, "out of step");     //  never expected: replay repairs it
             continue;
         }
-        if (s_plan_make (self, p) && np < self->plan_cap)
+        if (np == self->plan_cap)
+            s_lag (self, p, "no plan slot");    //  cannot happen: plan_cap >= sessions
+        else
+        if (s_plan_make (self, p))
             self->plan_peers [np++] = p;
         else {
             p->pos = p->plan_pos;
@@ -869,7 +778,8 @@ s_deliver_batch (ih_broker_t *self)
                 s_lag (self, p, "window full");
         }
     }
-    qsort (self->plan_peers, np, sizeof *self->plan_peers, s_plan_cmp);
+    if (np > 1)
+        qsort (self->plan_peers, np, sizeof *self->plan_peers, s_plan_cmp);
     for (size_t a = 0; a < np; ) {
         size_t b = a + 1;
         while (b < np && s_plan_cmp (&self->plan_peers [a], &self->plan_peers [b]) == 0)
@@ -950,7 +860,7 @@ s_refill (ih_broker_t *self, s_peer_t *p)
     size_t bytes = 0;
     uint64_t last = p->pos;
     bool at_end = false;
-    while (n < room && scanned < S_REFILL_SCAN) {
+    while (n < room && scanned < S_REFILL_SCAN && p->inflight + bytes < S_WINDOW_BYTES) {
         uint64_t seq;
         const uint8_t *data;
         size_t len;
@@ -974,7 +884,7 @@ s_refill (ih_broker_t *self, s_peer_t *p)
             last = seq;
             continue;
         }
-        size_t size = it.body_len + it.rec_len + 2 * IH_SIG_LEN + 32;
+        size_t size = s_item_size (it.body_len, it.rec_len);
         if (n > 0 && bytes + size > S_REFILL_BYTES)
             break;
         self->items [n++] = (ih_item_t) { seq, it.body, it.body_len, it.sig, it.rec, it.rec_len,
@@ -1003,7 +913,8 @@ s_refill (ih_broker_t *self, s_peer_t *p)
             return false;
         }
         for (uint32_t i = 0; i < n; i++)
-            s_ring_push (p, self->items [i].seq);
+            s_ring_push (p, self->items [i].seq,
+                         s_item_size (self->items [i].body_len, self->items [i].rec_len));
         self->messages_out += n;
     }
     else
@@ -1067,13 +978,16 @@ s_on_hello (ih_broker_t *self, s_peer_t *p, const ih_env_t *e)
         window = self->max_window;
     if (p->ring_cap < window) {
         free (p->ring);
+        free (p->ring_size);
         p->ring = calloc (window, sizeof *p->ring);
-        if (!p->ring)
+        p->ring_size = calloc (window, sizeof *p->ring_size);
+        if (!p->ring || !p->ring_size)
             abort ();
         p->ring_cap = window;
     }
     p->window = window;
     p->ring_head = p->ring_count = 0;
+    p->inflight = 0;
     p->pos = p->last_sent = e->cursor;
     p->blocked_until = 0;
     p->filter = filter;
@@ -1519,7 +1433,7 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     ih_buf_reserve (&self->out, 64 * 1024);
     self->started = ih_now_ms ();
     ih_sign_init ();
-    s_pool_start (&self->pool);
+    self->sigpool = ih_sigpool_new (SIZE_MAX);
 
     //  ZAP first: a CURVE handshake that finds no handler would be admitted unchecked
     self->zap = ih_zap_new (err);
@@ -1588,7 +1502,7 @@ ih_broker_destroy (ih_broker_t **self_p)
             ih_msg_free (&self->slots [i].msg);
             ih_buf_free (&self->slots [i].rec);
         }
-    s_pool_stop (&self->pool);
+    ih_sigpool_destroy (&self->sigpool);
     free (self->slots);
     free (self->plan_peers);
     ih_jindex_free (&self->xid);
@@ -1673,4 +1587,377 @@ ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
            ih_journal_head (self->journal), self->messages_in, self->messages_out);
     fflush (stderr);
     return rc;
+}
+
+/* ---- self-test -------------------------------------------------------------------------
+    A broker on a thread of this process, a registry and a journal in a temporary
+    directory, and DEALER clients speaking the protocol: publish (good, forged, from a
+    reader, resent), live delivery and replay with entitlement, flow control, control
+    messages, bad frames, revocation of a connected member, and a clean stop. */
+typedef struct {
+    ih_broker_t *broker;
+    volatile sig_atomic_t stop;
+    volatile sig_atomic_t reload;
+} s_test_run_t;
+
+static void *
+s_test_thread (void *arg)
+{
+    s_test_run_t *run = (s_test_run_t *) arg;
+    IH_CHECK (ih_broker_run (run->broker, &run->stop, &run->reload) == 0);
+    return NULL;
+}
+
+typedef struct {
+    ih_member_t rec;
+    zcert_t *cert;
+    uint8_t sk [IH_SK_LEN];
+} s_test_member_t;
+
+static void
+s_test_member (s_test_member_t *m, const char *dir, const uint8_t reg_sk [IH_SK_LEN],
+               const char *name, const char *org, const char *sector, ih_role_t role)
+{
+    memset (m, 0, sizeof *m);
+    snprintf (m->rec.name, sizeof m->rec.name, "%s", name);
+    snprintf (m->rec.org, sizeof m->rec.org, "%s", org);
+    snprintf (m->rec.sector, sizeof m->rec.sector, "%s", sector);
+    m->rec.role = role;
+    m->rec.created = ih_now_ms ();
+    m->cert = zcert_new ();
+    memcpy (m->rec.curve, zcert_public_key (m->cert), 32);
+    ih_sign_keypair (m->rec.sign, m->sk);
+    ih_err_t err;
+    IH_CHECK (ih_registry_add (dir, &m->rec, reg_sk, &err) == 0);
+}
+
+static zsock_t *
+s_test_client (const char *endpoint, zcert_t *server, zcert_t *cert)
+{
+    zsock_t *s = zsock_new (ZMQ_DEALER);
+    IH_CHECK (s);
+    zcert_apply (cert, s);
+    zsock_set_curve_serverkey (s, zcert_public_txt (server));
+    zsock_set_rcvtimeo (s, 3000);
+    IH_CHECK (zsock_connect (s, "%s", endpoint) == 0);
+    return s;
+}
+
+static void
+s_test_send (zsock_t *s, const ih_env_t *e)
+{
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    ih_err_t err;
+    IH_CHECK (ih_env_encode (e, &buf, &err) == 0);
+    IH_CHECK (zmq_send (zsock_resolve (s), buf.data, buf.len, 0) == (int) buf.len);
+    ih_buf_free (&buf);
+}
+
+//  Receives one envelope (NULL on timeout); *frame keeps the bytes e borrows.
+static bool
+s_test_recv (zsock_t *s, ih_env_t *e, zframe_t **frame, int timeout)
+{
+    zframe_destroy (frame);
+    zsock_set_rcvtimeo (s, timeout);
+    *frame = zframe_recv (s);
+    if (!*frame)
+        return false;
+    ih_err_t err;
+    IH_CHECK (ih_env_decode (e, zframe_data (*frame), zframe_size (*frame), &err) == 0);
+    return true;
+}
+
+//  Signs and publishes an alert; returns the request id.
+static uint64_t
+s_test_publish (zsock_t *s, s_test_member_t *m, ih_msg_t *msg, bool forge)
+{
+    static uint64_t req = 0;
+    ih_buf_t body;
+    ih_buf_init (&body);
+    ih_err_t err;
+    IH_CHECK (ih_body_encode (msg, &body, &err) == 0);
+    uint8_t sig [IH_SIG_LEN];
+    ih_sign (sig, IH_CTX_MSG, body.data, body.len, m->sk);
+    if (forge)
+        sig [5] ^= 0x20;
+    ih_env_t e;
+    ih_env_init (&e, IH_T_PUBLISH);
+    e.req = ++req;
+    e.body = body.data;
+    e.body_len = body.len;
+    e.sig = sig;
+    s_test_send (s, &e);
+    ih_buf_free (&body);
+    return req;
+}
+
+static void
+s_test_alert (ih_msg_t *msg, const s_test_member_t *m, ih_tlp_t tlp, const char *recipient)
+{
+    ih_msg_init (msg, IH_KIND_ALERT);
+    ih_uuid_new (msg->id);
+    msg->created = msg->modified = ih_now_ms ();
+    msg->org = ih_msg_str (msg, m->rec.org);
+    msg->member = ih_msg_str (msg, m->rec.name);
+    memcpy (msg->signer, m->rec.sign, 32);
+    msg->title = ih_msg_str (msg, "Ransomware C2");
+    msg->summary = ih_msg_str (msg, "Block it.");
+    msg->tlp = tlp;
+    msg->severity = IH_SEV_HIGH;
+    msg->category = IH_CAT_RANSOMWARE;
+    if (recipient)
+        ih_msg_strlist_add (msg, &msg->recipients, recipient);
+    ih_msg_ioc_add (msg, IH_IOC_IPV4, "45.77.1.2", "", true);
+}
+
+//  Expects an answer of type t (and error code, when t is IH_T_ERROR) for req.
+static void
+s_test_expect (zsock_t *s, ih_type_t t, uint64_t req, const char *code, uint64_t *seq)
+{
+    ih_env_t e;
+    zframe_t *frame = NULL;
+    IH_CHECK (s_test_recv (s, &e, &frame, 3000));
+    if (e.type != t || (code && strcmp (e.code, code) != 0))
+        fprintf (stderr, "expected %s %s, got %s %s %s\n", ih_type_name (t), code ? code : "",
+                 ih_type_name (e.type), e.type == IH_T_ERROR ? e.code : "",
+                 e.type == IH_T_ERROR ? e.reason : "");
+    IH_CHECK (e.type == t);
+    if (req)
+        IH_CHECK (e.req == req);
+    if (code)
+        IH_CHECK (strcmp (e.code, code) == 0);
+    if (seq)
+        *seq = e.type == IH_T_PONG ? e.head : e.seq;
+    ih_env_free (&e);
+    zframe_destroy (&frame);
+}
+
+//  Receives deliveries for up to ms; appends their seqs to seqs (n in/out), acks them.
+static void
+s_test_collect (zsock_t *s, uint64_t *seqs, size_t *n, size_t max, int ms, bool ack)
+{
+    ih_env_t e;
+    zframe_t *frame = NULL;
+    while (s_test_recv (s, &e, &frame, ms)) {
+        IH_CHECK (e.type == IH_T_DELIVER);
+        for (uint32_t i = 0; i < e.item_count; i++) {
+            IH_CHECK (*n < max);
+            seqs [(*n)++] = e.items [i].seq;
+        }
+        uint64_t last = e.items [e.item_count - 1].seq;
+        ih_env_free (&e);
+        if (ack) {
+            ih_env_t a;
+            ih_env_init (&a, IH_T_ACK);
+            a.seq = last;
+            s_test_send (s, &a);
+        }
+    }
+    zframe_destroy (&frame);
+}
+
+static void
+s_test_hello (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head)
+{
+    ih_env_t e;
+    ih_env_init (&e, IH_T_HELLO);
+    e.cursor = cursor;
+    e.window = window;
+    e.agent = "selftest";
+    s_test_send (s, &e);
+    zframe_t *frame = NULL;
+    IH_CHECK (s_test_recv (s, &e, &frame, 3000));
+    IH_CHECK (e.type == IH_T_WELCOME);
+    if (head)
+        *head = e.head;
+    ih_env_free (&e);
+    zframe_destroy (&frame);
+}
+
+void
+ih_broker_test (bool verbose)
+{
+    ih_sign_init ();
+    char dir [] = "/tmp/ih-broker-test-XXXXXX";
+    IH_CHECK (mkdtemp (dir));
+    char members [256], jdir [256], status [256];
+    snprintf (members, sizeof members, "%s/members", dir);
+    snprintf (jdir, sizeof jdir, "%s/journal", dir);
+    snprintf (status, sizeof status, "%s/broker.status", dir);
+    IH_CHECK (mkdir (members, 0755) == 0);
+    uint8_t reg_pk [32], reg_sk [64];
+    ih_sign_keypair (reg_pk, reg_sk);
+    s_test_member_t soc, noc, ops;
+    s_test_member (&soc, members, reg_sk, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+    s_test_member (&noc, members, reg_sk, "noc", "telco", "telecom", IH_ROLE_READER);
+    s_test_member (&ops, members, reg_sk, "ops", "energy-co", "energy", IH_ROLE_READER);
+    zcert_t *server = zcert_new ();
+    zcert_t *stranger = zcert_new ();
+
+    ih_err_t err;
+    ih_registry_t *registry = ih_registry_load (members, reg_pk, &err);
+    IH_CHECK (registry && ih_registry_size (registry) == 3);
+    ih_journal_t *journal = ih_journal_open (jdir, 1 << 20, &err);
+    IH_CHECK (journal);
+    ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, status,
+                            verbose };
+    s_test_run_t run = { ih_broker_new (&cfg, &err), 0, 0 };
+    IH_CHECK (run.broker);
+    //  Only one broker per process: the ZAP endpoint is taken
+    IH_CHECK (ih_broker_new (&cfg, &err) == NULL);
+    char endpoint [128];
+    snprintf (endpoint, sizeof endpoint, "%s", ih_broker_endpoint (run.broker));
+    pthread_t thread;
+    IH_CHECK (pthread_create (&thread, NULL, s_test_thread, &run) == 0);
+
+    zsock_t *pub = s_test_client (endpoint, server, soc.cert);
+    zsock_t *nsock = s_test_client (endpoint, server, noc.cert);
+    zsock_t *osock = s_test_client (endpoint, server, ops.cert);
+
+    //  A GREEN alert: ok seq 1; resent: ok seq 1 again
+    ih_msg_t a1, a2;
+    s_test_alert (&a1, &soc, IH_TLP_GREEN, NULL);
+    uint64_t seq = 0, req = s_test_publish (pub, &soc, &a1, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 1);
+    req = s_test_publish (pub, &soc, &a1, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 1);
+    //  Refused: a forged signature, a reader publishing, a revision of another... nothing
+    //  is journaled
+    req = s_test_publish (pub, &soc, &a1, true);
+    s_test_expect (pub, IH_T_ERROR, req, "bad-signature", NULL);
+    s_test_alert (&a2, &noc, IH_TLP_GREEN, NULL);
+    req = s_test_publish (nsock, &noc, &a2, false);
+    s_test_expect (nsock, IH_T_ERROR, req, "not-publisher", NULL);
+    ih_msg_free (&a2);
+
+    //  Subscriptions: noc (telco) and ops (energy-co) from 0; both get seq 1
+    uint64_t head, got [64];
+    size_t n = 0;
+    s_test_hello (nsock, 0, 10, &head);
+    IH_CHECK (head == 1);
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 1 && got [0] == 1);
+    n = 0;
+    s_test_hello (osock, 0, 2, NULL);
+    s_test_collect (osock, got, &n, 64, 700, false);
+    IH_CHECK (n == 1 && got [0] == 1);
+
+    //  Live: RED to telco reaches noc only; 3 GREEN reach both, ops only as its window
+    //  (2, one used) allows until it acks
+    s_test_alert (&a2, &soc, IH_TLP_RED, "telco");
+    req = s_test_publish (pub, &soc, &a2, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 2);
+    ih_msg_free (&a2);
+    for (int i = 0; i < 3; i++) {
+        s_test_alert (&a2, &soc, IH_TLP_GREEN, NULL);
+        req = s_test_publish (pub, &soc, &a2, false);
+        s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+        IH_CHECK (seq == 3 + (uint64_t) i);
+        ih_msg_free (&a2);
+    }
+    n = 0;
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 4 && got [0] == 2 && got [3] == 5);
+    n = 0;
+    s_test_collect (osock, got, &n, 64, 700, false);
+    IH_CHECK (n == 1 && got [0] == 3);                  //  window full after seq 3
+    ih_env_t ack;
+    ih_env_init (&ack, IH_T_ACK);
+    ack.seq = 3;
+    s_test_send (osock, &ack);
+    n = 0;
+    s_test_collect (osock, got, &n, 64, 700, true);     //  refilled from the journal
+    IH_CHECK (n == 2 && got [0] == 4 && got [1] == 5);
+
+    //  Replay from a cursor: exactly what is entitled after it
+    zsock_t *again = s_test_client (endpoint, server, ops.cert);
+    s_test_hello (again, 1, 100, &head);
+    IH_CHECK (head == 5);
+    n = 0;
+    s_test_collect (again, got, &n, 64, 700, true);
+    IH_CHECK (n == 3 && got [0] == 3 && got [2] == 5);
+    ih_env_t e;
+    ih_env_init (&e, IH_T_HELLO);
+    e.cursor = 99;
+    e.window = 10;
+    s_test_send (again, &e);
+    s_test_expect (again, IH_T_ERROR, 0, "bad-cursor", NULL);
+    zsock_destroy (&again);
+
+    //  Control messages: ping/pong, status, bad frames, no-session after bye
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (nsock, &e);
+    s_test_expect (nsock, IH_T_PONG, 0, NULL, &seq);
+    IH_CHECK (seq == 5);
+    ih_env_init (&e, IH_T_STATUS);
+    s_test_send (pub, &e);
+    s_test_expect (pub, IH_T_STATS, 0, NULL, NULL);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "\xc1", 1, 0) == 1);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-frame", NULL);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "\x82\xa1v\x01", 4, ZMQ_SNDMORE) == 4);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "x", 1, 0) == 1);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-frame", NULL);
+    ih_env_init (&e, IH_T_WELCOME);
+    e.member = "x";
+    e.org = "y";
+    s_test_send (pub, &e);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-type", NULL);
+    ih_env_init (&e, IH_T_BYE);
+    s_test_send (osock, &e);
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (osock, &e);
+    s_test_expect (osock, IH_T_ERROR, 0, "no-session", NULL);
+
+    //  An unknown key gets nothing at all
+    zsock_t *intruder = s_test_client (endpoint, server, stranger);
+    zsock_set_sndtimeo (intruder, 0);
+    ih_env_init (&e, IH_T_STATUS);
+    zframe_t *frame = NULL;
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    IH_CHECK (ih_env_encode (&e, &buf, &err) == 0);
+    zmq_send (zsock_resolve (intruder), buf.data, buf.len, ZMQ_DONTWAIT);
+    ih_buf_free (&buf);
+    IH_CHECK (!s_test_recv (intruder, &e, &frame, 500));
+    zsock_destroy (&intruder);
+
+    //  Revocation of a connected member: one `error revoked`, then nothing more
+    IH_CHECK (ih_registry_revoke (members, "noc", &err) == 0);
+    run.reload = 1;
+    s_test_expect (nsock, IH_T_ERROR, 0, "revoked", NULL);
+    s_test_alert (&a2, &soc, IH_TLP_GREEN, NULL);
+    req = s_test_publish (pub, &soc, &a2, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    ih_msg_free (&a2);
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (nsock, &e);
+    IH_CHECK (!s_test_recv (nsock, &e, &frame, 500));
+
+    //  The status file is written once a second
+    zclock_sleep (1100);
+    IH_CHECK (access (status, R_OK) == 0);
+
+    run.stop = 1;
+    IH_CHECK (pthread_join (thread, NULL) == 0);
+    IH_CHECK (ih_journal_head (journal) == 6);
+    zsock_destroy (&pub);
+    zsock_destroy (&nsock);
+    zsock_destroy (&osock);
+    ih_broker_destroy (&run.broker);
+    ih_broker_destroy (&run.broker);
+    ih_journal_destroy (&journal);
+    ih_registry_destroy (&registry);
+    ih_msg_free (&a1);
+    zcert_destroy (&server);
+    zcert_destroy (&stranger);
+    zcert_destroy (&soc.cert);
+    zcert_destroy (&noc.cert);
+    zcert_destroy (&ops.cert);
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    IH_CHECK (system (cmd) == 0);
 }

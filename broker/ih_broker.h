@@ -4,29 +4,40 @@
     messages), its ZAP handler (new connections, ih_zap.h), a socket monitor
     (connection counts) and timers (registry watch, heartbeat expiry, status file).
 
-    Per loop iteration it drains up to 256 publishes (and any number of control messages,
-    up to a bound) without blocking, checks each publish without touching state
-    (role, strict body decode, signer = authenticated member, signature), then applies
-    the stateful rules of every publish (ids, revisions, refs, entitlement of the sender)
-    and journals all accepted ones in ONE LMDB write transaction. After the commit it
-    answers every publish and delivers every new message to the live sessions entitled
-    to it: each `deliver` frame is encoded once and shared by reference between its
-    recipients (zmq_msg_copy), with no allocation per recipient.
+    Per loop iteration it drains up to 256 publishes (and control messages, up to 1024
+    messages in all) without blocking, checks each publish without touching state (role,
+    strict body decode, signer = authenticated member, size), verifies the batch's
+    signatures on a small thread pool (ih_sigpool.h), applies the stateful rules (ids,
+    revisions, refs, entitlement of the sender) and journals every accepted publish in
+    ONE LMDB write transaction (ih_journal.h). After the commit it answers every publish,
+    in order, and delivers the batch's new messages to the live sessions.
+
+    Delivery. Each live session gets a plan: the batch's messages it is entitled to
+    (ih_jitem_entitled, on the metadata frozen in the journal) and that its hello filters
+    let through, as far as its window allows. Sessions with the same plan share the same
+    `deliver` frames: each is encoded once into a zmq_msg_t and sent to all of them by
+    reference (zmq_msg_copy): no encoding and no allocation per recipient. A batch of one
+    message is one frame for everybody; under load one frame carries several messages
+    (up to 256 items / 256 KiB), which divides the CURVE cost per delivered message.
 
     Sessions. A peer is a connection (ROUTER routing id) that sent something; it becomes
     a session with `hello`. A session is LIVE (gets new messages as they are committed)
-    or LAGGING (its window or its ZeroMQ queue is full, or it is replaying): a lagging
-    session is refilled from the journal, up to 256 items / 256 KiB per `deliver`, as
-    its acknowledgements open the window, and rejoins the live stream when it has read
-    the journal to its head. Per session the broker keeps a fixed ring of in-flight
-    sequence numbers (window sized), so a slow agent costs bounded memory.
+    or LAGGING (its window or byte budget is used up, its ZeroMQ queue is full, or it is
+    replaying): a lagging session is refilled from the journal, up to 256 items / 256 KiB
+    per `deliver`, as its acknowledgements open the window, and rejoins the live stream
+    when it has read the journal to its head. Per session the broker keeps a ring of
+    in-flight sequence numbers (window sized, allocated at hello) and at most 8 MiB in
+    flight, so a slow or dead agent costs bounded memory and never delays the others.
+    Live delivery and replay decide on the same journaled metadata, so a reconnecting
+    agent gets exactly what it missed, in order, with no gap and no duplicate.
 
     Identity and revocation: the member of every message is found again in the registry
     by the authenticated CURVE key (User-Id); the registry is reloaded on request (SIGHUP)
     or when its directory changes (checked every 250 ms), and then every open session is
     re-resolved: a revoked or removed member gets one `error revoked` and nothing more.
 
-    Threading: one broker object belongs to the thread that created it.
+    Threading: one broker object belongs to the thread that runs it; the only other
+    threads are the signature verifiers, which see nothing but one batch's bytes.
 */
 #ifndef IH_BROKER_H
 #define IH_BROKER_H
