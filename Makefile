@@ -32,7 +32,7 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 MAINS := broker/main_broker.c broker/main_admin.c agents/main_agent.c gateway/main_gateway.c
 BINS  := $(foreach m,$(wildcard $(MAINS)),bin/infohub-$(subst main_,,$(basename $(notdir $(m))))) bin/ih-selftest
 
-.PHONY: all deps test fuzz run clean asan
+.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search
 all: $(BINS)
 
 build/obj/%.o: %.c $(HDRS)
@@ -105,6 +105,23 @@ fuzz: bin/fuzz-decode
 	bin/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
 	    build/fuzz-corpus tests/fuzz/corpus
 
+# Benchmark (not a test): export 1,000,000 IOCs to csv and stix21 (bench/bench_export.sh).
+bin/ih-bench-load: bench/ih_bench_load.c build/libihagent.a build/libihproto.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/ih_bench_load.c build/libihagent.a build/libihproto.a $(PKG_LIBS)
+
+bench-export: bin/infohub-agent bin/ih-bench-load
+	@sh bench/bench_export.sh
+
+# Benchmark (not a test): `search` latency over a store of 1,000,000 IOCs
+# (bench/bench_search.sh; the store is built through the store API, not the broker).
+bin/bench-search: bench/bench_search.c build/libihagent.a build/libihproto.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/bench_search.c build/libihagent.a build/libihproto.a $(PKG_LIBS)
+
+bench-search: bin/infohub-agent bin/bench-search
+	@sh bench/bench_search.sh
+
 deps:
 	@sh tests/deps.sh
 
@@ -114,6 +131,10 @@ test: deps
 
 run: deps all
 	@bash tests/demo.sh
+
+# Gateway vs nginx serving the same bytes, with wrk (a benchmark, not a test).
+bench-gateway: deps all
+	@sh bench/bench_gateway.sh
 
 clean:
 	rm -rf build bin

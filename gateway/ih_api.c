@@ -1,0 +1,381 @@
+/*  ih_api.c: the JSON API and the streamed exports (see ih_api.h). */
+#include <czmq.h>
+#include <errno.h>
+
+#include "ih_api.h"
+#include "ih_export.h"
+#include "ih_html.h"
+#include "ih_view.h"
+
+#define s_LIMIT_DEFAULT 50
+#define s_LIMIT_MAX     500
+#define s_CACHE_API     "public, max-age=30"
+#define s_MAX_EXPORTS   8           /* streams at once: each walks the store */
+#define s_CHUNK         (64 * 1024)
+
+/* ---- alert JSON ------------------------------------------------------------------------ */
+
+json_t *
+ih_api_alert_json (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    json_t *o = ih_view_alert (store, m, info, 0);
+    json_t *iocs = json_object_get (o, "iocs");
+    if (json_is_array (iocs)) {
+        //  Retracted IOCs (all of them for a retracted alert) are not public knowledge
+        //  any more: the public copy leaves them out rather than flagging them.
+        size_t i = 0;
+        while (i < json_array_size (iocs)) {
+            json_t *ioc = json_array_get (iocs, i);
+            if ((info && info->retracted) || json_is_true (json_object_get (ioc, "retracted")))
+                json_array_remove (iocs, i);
+            else {
+                json_object_del (ioc, "retracted");
+                i++;
+            }
+        }
+    }
+    //  Who may receive it is the publisher's business; everything here is CLEAR.
+    json_object_del (o, "recipients");
+    return o;
+}
+
+static void
+s_dump (ih_req_t *r, json_t *j)
+{
+    char *text = json_dumps (j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (!text)
+        abort ();
+    ih_html_puts (&r->body, text);
+    ih_html_puts (&r->body, "\n");
+    free (text);
+}
+
+/* ---- /api/v1/alerts ---------------------------------------------------------------------- */
+
+typedef struct {
+    ih_store_t *store;
+    uint64_t before;
+    int64_t since;
+    int category, severity;
+    const char *sector;
+    int limit;
+    json_t *list;
+    uint64_t last_seq;
+    bool more;
+} s_list_t;
+
+static bool
+s_has (const ih_strlist_t *l, const char *s)
+{
+    for (uint32_t i = 0; i < l->count; i++)
+        if (streq (l->items [i], s))
+            return true;
+    return false;
+}
+
+static int
+s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_list_t *x = (s_list_t *) arg;
+    if ((x->before && info->seq >= x->before) || !ih_gw_visible (m) || info->retracted)
+        return 0;
+    if (m->modified < x->since
+    ||  (x->category >= 0 && (int) m->category != x->category)
+    ||  (x->severity >= 0 && (int) m->severity < x->severity)
+    ||  (x->sector && !s_has (&m->sectors, x->sector)))
+        return 0;
+    if ((int) json_array_size (x->list) == x->limit) {
+        x->more = true;
+        return 1;
+    }
+    json_array_append_new (x->list, ih_api_alert_json (x->store, m, info));
+    x->last_seq = info->seq;
+    return 0;
+}
+
+static bool
+s_parse_u64 (const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen (s) > 20)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    unsigned long long v = strtoull (s, NULL, 10);
+    if (errno)
+        return false;
+    *out = v;
+    return true;
+}
+
+void
+ih_api_alerts (ih_req_t *r)
+{
+    s_list_t x;
+    memset (&x, 0, sizeof x);
+    x.category = x.severity = -1;
+    x.limit = s_LIMIT_DEFAULT;
+    const char *v;
+    ih_err_t err = { "" };
+    if ((v = ih_req_arg (r, "since")) && ih_time_parse (v, &x.since, &err) != 0) {
+        ih_req_error (r, 400, "since: expected an RFC 3339 time, e.g. 2026-01-31T00:00:00Z");
+        return;
+    }
+    if ((v = ih_req_arg (r, "category"))) {
+        ih_category_t c;
+        if (ih_category_parse (v, &c) != 0) {
+            ih_req_error (r, 400, "category: unknown category");
+            return;
+        }
+        x.category = (int) c;
+    }
+    if ((v = ih_req_arg (r, "severity"))) {
+        ih_severity_t s;
+        if (ih_severity_parse (v, &s) != 0) {
+            ih_req_error (r, 400, "severity: expected low, medium, high or critical");
+            return;
+        }
+        x.severity = (int) s;
+    }
+    if ((v = ih_req_arg (r, "sector"))) {
+        if (!ih_slug_valid (v, IH_MAX_SHORT)) {
+            ih_req_error (r, 400, "sector: not a sector name");
+            return;
+        }
+        x.sector = v;
+    }
+    uint64_t n;
+    if ((v = ih_req_arg (r, "limit"))) {
+        if (!s_parse_u64 (v, &n) || n < 1 || n > s_LIMIT_MAX) {
+            ih_req_error (r, 400, "limit: expected 1 to 500");
+            return;
+        }
+        x.limit = (int) n;
+    }
+    if ((v = ih_req_arg (r, "next")) && (!s_parse_u64 (v, &x.before) || x.before == 0)) {
+        ih_req_error (r, 400, "next: not a token this server gave");
+        return;
+    }
+    x.store = ih_req_store (r);
+    x.list = json_array ();
+    if (ih_store_foreach (x.store, 0, true, s_list_one, &x, &err) < 0) {
+        json_decref (x.list);
+        ih_req_error (r, 503, "the store cannot be read right now");
+        return;
+    }
+    json_t *o = json_object ();
+    json_object_set_new (o, "count", json_integer ((json_int_t) json_array_size (x.list)));
+    json_object_set_new (o, "alerts", x.list);
+    char next [24];
+    snprintf (next, sizeof next, "%" PRIu64, x.last_seq);
+    json_object_set_new (o, "next", x.more ? json_string (next) : json_null ());
+    r->ctype = "application/json";
+    r->etag = true;
+    r->cache = s_CACHE_API;
+    s_dump (r, o);
+    json_decref (o);
+}
+
+void
+ih_api_alert (ih_req_t *r, const char *id)
+{
+    ih_store_t *store = ih_req_store (r);
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    ih_store_alert_t info;
+    ih_err_t err = { "" };
+    int rc = ih_store_get (store, id, &m, &info, &err);
+    if (rc < 0)
+        ih_req_error (r, 503, "the store cannot be read right now");
+    else
+    if (rc == 0 || !ih_gw_visible (&m))
+        ih_req_error (r, 404, "no such alert");
+    else {
+        json_t *o = ih_api_alert_json (store, &m, &info);
+        r->ctype = "application/json";
+        r->etag = true;
+        r->cache = s_CACHE_API;
+        s_dump (r, o);
+        json_decref (o);
+    }
+    ih_msg_free (&m);
+}
+
+/* ---- streamed exports ----------------------------------------------------------------------- */
+
+static _Atomic int s_streams;
+
+typedef struct {
+    ih_gw_t *gw;
+    ih_export_t *x;
+    ih_buf_t buf;
+    size_t off;
+    uint64_t after;             /* highest seq walked */
+    int batch;                  /* alerts exported in this refill */
+    bool finished;
+    bool failed;
+} s_stream_t;
+
+static int
+s_sink (const void *data, size_t len, void *arg)
+{
+    ih_buf_append (&((s_stream_t *) arg)->buf, data, len);
+    return 0;
+}
+
+static int
+s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_stream_t *s = (s_stream_t *) arg;
+    s->after = info->seq;
+    if (ih_gw_visible (m)) {
+        ih_err_t err = { "" };
+        if (ih_export_alert (s->x, m, info, ih_http_store (s->gw), &err) != 0) {
+            fprintf (stderr, "E gateway: export of alert %s failed: %s\n", m->id, err.msg);
+            s->failed = true;
+            return -1;
+        }
+        s->batch++;
+    }
+    //  Enough for one refill: let MHD send it (the read transaction closes meanwhile).
+    return s->batch >= 64 || s->buf.len >= s_CHUNK ? 1 : 0;
+}
+
+static ssize_t
+s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    while (s->off == s->buf.len) {
+        if (s->finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->failed)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        ih_buf_reset (&s->buf);
+        s->off = 0;
+        s->batch = 0;
+        ih_err_t err = { "" };
+        int rc = ih_store_foreach (ih_http_store (s->gw), s->after, false, s_stream_one, s, &err);
+        if (rc < 0 || s->failed) {
+            if (!s->failed)
+                fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
+            s->failed = true;
+            //  What is buffered is sent; the connection then closes without the end
+            //  of the chunked body, so a client sees the export as incomplete.
+            if (s->buf.len)
+                break;
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (rc == 0) {
+            if (ih_export_finish (s->x, &err) != 0) {
+                fprintf (stderr, "E gateway: export could not finish: %s\n", err.msg);
+                s->failed = true;
+            }
+            else
+                s->finished = true;
+        }
+    }
+    size_t n = s->buf.len - s->off;
+    if (n > max)
+        n = max;
+    memcpy (out, s->buf.data + s->off, n);
+    s->off += n;
+    return (ssize_t) n;
+}
+
+static void
+s_stream_free (void *cls)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    ih_export_destroy (&s->x);
+    ih_buf_free (&s->buf);
+    free (s);
+    s_streams--;
+}
+
+void
+ih_api_export (ih_req_t *r, const char *format)
+{
+    ih_export_format_t f;
+    if (ih_export_format_parse (format, &f) != 0) {
+        ih_req_error (r, 404, "no such export");
+        return;
+    }
+    if (++s_streams > s_MAX_EXPORTS) {
+        s_streams--;
+        ih_req_error (r, 503, "too many exports are running; try again in a moment");
+        ih_req_add_header (r, "Retry-After", "5");
+        return;
+    }
+    s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
+    if (!s)
+        abort ();
+    s->gw = r->gw;
+    ih_buf_init (&s->buf);
+    ih_export_opts_t opts;
+    ih_export_opts_init (&opts);
+    opts.tlp_max = IH_TLP_CLEAR;        //  defence in depth: the store holds nothing else
+    opts.generator = "infohub-gateway";
+    ih_err_t err = { "" };
+    s->x = ih_export_new (f, &opts, s_sink, s, NULL, &err);
+    if (!s->x) {
+        s_stream_free (s);
+        ih_req_error (r, 500, err.msg);
+        return;
+    }
+    r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
+                                                 s_stream_free);
+    if (!r->resp) {
+        s_stream_free (s);
+        ih_req_error (r, 500, "cannot create the response");
+        return;
+    }
+    r->status = 200;
+    r->cache = "public, max-age=60";
+    if (f == IH_EXPORT_CSV) {
+        r->ctype = "text/csv; charset=utf-8; header=present";
+        ih_req_add_header (r, "Content-Disposition", "attachment; filename=\"infohub-public.csv\"");
+    }
+    else {
+        r->ctype = "application/stix+json;version=2.1";
+        ih_req_add_header (r, "Content-Disposition", "attachment; filename=\"infohub-public.stix.json\"");
+    }
+}
+
+/* ---- self-test -------------------------------------------------------------------------------- */
+
+void
+ih_api_test (bool verbose)
+{
+    uint64_t v;
+    IH_CHECK (s_parse_u64 ("42", &v) && v == 42);
+    IH_CHECK (!s_parse_u64 ("4 2", &v) && !s_parse_u64 ("", &v) && !s_parse_u64 (NULL, &v));
+    IH_CHECK (!s_parse_u64 ("99999999999999999999", &v));
+
+    //  The public JSON drops retracted IOCs and the recipients list.
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    snprintf (m.id, sizeof m.id, "11111111-1111-4111-8111-111111111111");
+    m.title = ih_msg_str (&m, "t");
+    m.org = ih_msg_str (&m, "bank-a");
+    m.member = ih_msg_str (&m, "soc");
+    ih_msg_ioc_add (&m, IH_IOC_DOMAIN, "evil.example", "", true);
+    ih_store_alert_t info;
+    memset (&info, 0, sizeof info);
+    info.revisions = 1;
+    json_t *o = ih_api_alert_json (NULL, &m, &info);
+    IH_CHECK (json_array_size (json_object_get (o, "iocs")) == 1);
+    IH_CHECK (!json_object_get (o, "recipients"));
+    json_decref (o);
+    info.retracted = true;
+    o = ih_api_alert_json (NULL, &m, &info);
+    IH_CHECK (json_array_size (json_object_get (o, "iocs")) == 0);
+    IH_CHECK (streq (json_string_value (json_object_get (o, "status")), "retracted"));
+    if (verbose) {
+        char *t = json_dumps (o, JSON_COMPACT);
+        printf ("\n    %s\n    ", t);
+        free (t);
+    }
+    json_decref (o);
+    ih_msg_free (&m);
+}

@@ -1,0 +1,32 @@
+/*  ih_api.h: the JSON API and the bulk exports.
+
+      GET /api/v1/alerts       {"alerts": [...], "next": "TOKEN"|null, "count": n}
+            newest first; since=RFC3339 (modified at or after), category=C, sector=S,
+            severity=S (at least), limit=1..500 (50), next=TOKEN (from the last page)
+      GET /api/v1/alerts/ID    one alert (DESIGN.md alert JSON), 404 when unknown
+      GET /export/csv          every active alert's IOCs as CSV, streamed
+      GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed
+
+    Retracted alerts are left out of lists and exports, retracted IOCs out of everything;
+    /api/v1/alerts/ID of a retracted alert says "status": "retracted" with no IOCs.
+*/
+#ifndef IH_API_H
+#define IH_API_H
+
+#include <jansson.h>
+
+#include "ih_http.h"
+
+void ih_api_alerts(ih_req_t *r);
+void ih_api_alert(ih_req_t *r, const char *id);
+/*  format: "csv" or "stix21". */
+void ih_api_export(ih_req_t *r, const char *format);
+
+/*  The public JSON of an alert: ih_msg_to_json without retracted IOCs (and without any
+    IOC when the alert is retracted). Call inside a store callback or after ih_store_get
+    on the same handle (retracted IOCs are read from it). New reference. */
+json_t *ih_api_alert_json(ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info);
+
+void ih_api_test(bool verbose);
+
+#endif

@@ -1,0 +1,435 @@
+/*  ih_html.c: escaping, URL checks and Markdown for the gateway (see ih_html.h). */
+#include <cmark.h>
+#include <czmq.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "ih_html.h"
+
+/* ---- UTF-8 ------------------------------------------------------------------------------ */
+
+/*  Decodes one UTF-8 sequence at s (n bytes left). Returns its length and the code point
+    in *cp, or 0 for an invalid sequence (overlong, surrogate, > U+10FFFF, truncated). */
+static size_t
+s_utf8 (const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s [0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; min = 0x80; }
+    else
+    if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; min = 0x800; }
+    else
+    if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; min = 0x10000; }
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s [i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s [i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* ---- escaping --------------------------------------------------------------------------- */
+
+void
+ih_html_escn (ih_buf_t *b, const char *s, size_t n)
+{
+    if (!s)
+        return;
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0, run = 0;     //  bytes [i - run, i) are plain and not yet copied
+    ih_buf_reserve (b, n + 16);
+    while (i < n) {
+        unsigned char c = p [i];
+        const char *rep = NULL;
+        size_t len = 1;
+        if (c >= 0x80) {
+            uint32_t cp;
+            len = s_utf8 (p + i, n - i, &cp);
+            if (len == 0) {
+                rep = "\xef\xbf\xbd";
+                len = 1;
+            }
+            else
+            if (cp == 0xfffe || cp == 0xffff)
+                rep = "";
+        }
+        else
+        switch (c) {
+            case '&': rep = "&amp;"; break;
+            case '<': rep = "&lt;"; break;
+            case '>': rep = "&gt;"; break;
+            case '"': rep = "&quot;"; break;
+            case '\'': rep = "&#39;"; break;
+            case '\t': case '\n': case '\r': break;
+            default:
+                if (c < 0x20 || c == 0x7f)
+                    rep = "";
+        }
+        if (rep) {
+            if (run)
+                ih_buf_append (b, p + i - run, run);
+            ih_buf_append (b, rep, strlen (rep));
+            run = 0;
+        }
+        else
+            run += len;
+        i += len;
+    }
+    if (run)
+        ih_buf_append (b, p + i - run, run);
+}
+
+void
+ih_html_esc (ih_buf_t *b, const char *s)
+{
+    if (s)
+        ih_html_escn (b, s, strlen (s));
+}
+
+void
+ih_html_puts (ih_buf_t *b, const char *s)
+{
+    if (s)
+        ih_buf_append (b, s, strlen (s));
+}
+
+void
+ih_html_printf (ih_buf_t *b, const char *fmt, ...)
+{
+    char small [256];
+    va_list args;
+    va_start (args, fmt);
+    int n = vsnprintf (small, sizeof small, fmt, args);
+    va_end (args);
+    if (n < 0)
+        return;
+    if ((size_t) n < sizeof small) {
+        ih_buf_append (b, small, (size_t) n);
+        return;
+    }
+    ih_buf_reserve (b, (size_t) n + 1);
+    va_start (args, fmt);
+    vsnprintf ((char *) b->data + b->len, (size_t) n + 1, fmt, args);
+    va_end (args);
+    b->len += (size_t) n;
+}
+
+void
+ih_html_urlenc (ih_buf_t *b, const char *s)
+{
+    static const char hex [] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *) s; p && *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        ||  c == '-' || c == '.' || c == '_' || c == '~')
+            ih_buf_append (b, p, 1);
+        else {
+            char e [3] = { '%', hex [c >> 4], hex [c & 15] };
+            ih_buf_append (b, e, 3);
+        }
+    }
+}
+
+void
+ih_html_json_esc (ih_buf_t *b, const char *s)
+{
+    static const char hex [] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *) s;
+    size_t n = s ? strlen (s) : 0, i = 0;
+    while (i < n) {
+        unsigned char c = p [i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = s_utf8 (p + i, n - i, &cp);
+            if (len == 0) {
+                ih_html_puts (b, "\\ufffd");
+                i++;
+            }
+            else {
+                ih_buf_append (b, p + i, len);
+                i += len;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            char e [2] = { '\\', (char) c };
+            ih_buf_append (b, e, 2);
+        }
+        else
+        if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
+            //  <, > and & as \u escapes: JSON stays inert if someone embeds it in HTML.
+            char e [6] = { '\\', 'u', '0', '0', hex [c >> 4], hex [c & 15] };
+            ih_buf_append (b, e, 6);
+        }
+        else
+            ih_buf_append (b, &c, 1);
+        i++;
+    }
+}
+
+bool
+ih_html_safe_url (const char *url)
+{
+    if (!url)
+        return false;
+    size_t n = strlen (url);
+    if (n == 0 || n > 2048)
+        return false;
+    size_t skip;
+    if (strncmp (url, "https://", 8) == 0)
+        skip = 8;
+    else
+    if (strncmp (url, "http://", 7) == 0)
+        skip = 7;
+    else
+        return false;
+    if (!url [skip] || url [skip] == '/' || url [skip] == '?' || url [skip] == '#')
+        return false;           //  no host
+    for (const unsigned char *p = (const unsigned char *) url; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '<' || *p == '>' || *p == '\\'
+        ||  *p == '`')
+            return false;
+    return true;
+}
+
+/* ---- Markdown --------------------------------------------------------------------------- */
+
+void
+ih_html_markdown (ih_buf_t *b, const char *md)
+{
+    if (!md || !*md)
+        return;
+    int opts = CMARK_OPT_SAFE | CMARK_OPT_VALIDATE_UTF8;
+    cmark_node *doc = cmark_parse_document (md, strlen (md), opts);
+    if (!doc)
+        abort ();
+    //  Images become links to them: a public page loads nothing from elsewhere (no
+    //  tracking pixel; the CSP would block it anyway and leave a broken image).
+    cmark_node **images = NULL;
+    size_t n = 0, cap = 0;
+    cmark_iter *it = cmark_iter_new (doc);
+    cmark_event_type ev;
+    while ((ev = cmark_iter_next (it)) != CMARK_EVENT_DONE) {
+        cmark_node *node = cmark_iter_get_node (it);
+        if (ev == CMARK_EVENT_ENTER && cmark_node_get_type (node) == CMARK_NODE_IMAGE) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                images = (cmark_node **) realloc (images, cap * sizeof *images);
+                if (!images)
+                    abort ();
+            }
+            images [n++] = node;
+        }
+    }
+    cmark_iter_free (it);
+    for (size_t i = 0; i < n; i++) {
+        cmark_node *img = images [i];
+        cmark_node *link = cmark_node_new (CMARK_NODE_LINK);
+        cmark_node_set_url (link, cmark_node_get_url (img));
+        cmark_node_set_title (link, cmark_node_get_title (img));
+        cmark_node *child;
+        while ((child = cmark_node_first_child (img)) != NULL)
+            cmark_node_append_child (link, child);
+        if (!cmark_node_first_child (link)) {
+            cmark_node *text = cmark_node_new (CMARK_NODE_TEXT);
+            cmark_node_set_literal (text, "image");
+            cmark_node_append_child (link, text);
+        }
+        cmark_node_insert_before (img, link);
+        cmark_node_free (img);
+    }
+    free (images);
+    char *html = cmark_render_html (doc, opts);
+    cmark_node_free (doc);
+    if (!html)
+        abort ();
+    ih_html_puts (b, html);
+    free (html);
+}
+
+void
+ih_html_md_text (ih_buf_t *b, const char *md, size_t max)
+{
+    if (!md || !*md || max < 4)
+        return;
+    cmark_node *doc = cmark_parse_document (md, strlen (md), CMARK_OPT_VALIDATE_UTF8);
+    if (!doc)
+        abort ();
+    cmark_iter *it = cmark_iter_new (doc);
+    size_t start = b->len;
+    bool space = false, full = false;
+    cmark_event_type ev;
+    while (!full && (ev = cmark_iter_next (it)) != CMARK_EVENT_DONE) {
+        cmark_node *node = cmark_iter_get_node (it);
+        cmark_node_type t = cmark_node_get_type (node);
+        const char *lit = NULL;
+        if (ev == CMARK_EVENT_ENTER && (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE))
+            lit = cmark_node_get_literal (node);
+        else
+        if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK
+        ||  (ev == CMARK_EVENT_EXIT && (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_HEADING
+                                     || t == CMARK_NODE_ITEM)))
+            space = true;
+        if (!lit || !*lit)
+            continue;
+        if (space && b->len > start)
+            ih_buf_append (b, " ", 1);
+        space = false;
+        size_t n = strlen (lit);
+        size_t room = start + max - 3 > b->len ? start + max - 3 - b->len : 0;
+        if (n > room) {
+            //  Cut at a character boundary, then the ellipsis.
+            while (room > 0 && (((unsigned char) lit [room]) & 0xc0) == 0x80)
+                room--;
+            n = room;
+            full = true;
+        }
+        ih_buf_append (b, lit, n);
+        if (full)
+            ih_html_puts (b, "\xe2\x80\xa6");
+    }
+    cmark_iter_free (it);
+    cmark_node_free (doc);
+}
+
+const char *
+ih_html_cstr (ih_buf_t *b)
+{
+    ih_buf_reserve (b, 1);
+    b->data [b->len] = 0;
+    return (const char *) b->data;
+}
+
+/* ---- self-test -------------------------------------------------------------------------- */
+
+static const char *
+s_esc (ih_buf_t *b, const char *s)
+{
+    ih_buf_reset (b);
+    ih_html_esc (b, s);
+    return ih_html_cstr (b);
+}
+
+void
+ih_html_test (bool verbose)
+{
+    ih_buf_t b;
+    ih_buf_init (&b);
+
+    //  Escaping: every special character, in text and attributes.
+    static const struct { const char *in, *out; } cases [] = {
+        { "", "" },
+        { "plain text 123", "plain text 123" },
+        { "<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;" },
+        { "\"><img src=x onerror=alert(1)>", "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" },
+        { "' onmouseover='x", "&#39; onmouseover=&#39;x" },
+        { "a&b&amp;", "a&amp;b&amp;amp;" },
+        { "tab\there\nline", "tab\there\nline" },
+        { "nul\x01\x1f\x7fgone", "nulgone" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92" },
+        { "bad\xff\xfe", "bad\xef\xbf\xbd\xef\xbf\xbd" },
+        { "overlong\xc0\xbc", "overlong\xef\xbf\xbd\xef\xbf\xbd" },
+        { "surrogate\xed\xa0\x80", "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+        { "truncated\xe2\x82", "truncated\xef\xbf\xbd\xef\xbf\xbd" },
+        { "nonchar\xef\xbf\xbe.", "nonchar." },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        const char *got = s_esc (&b, cases [i].in);
+        if (verbose)
+            printf ("\n    esc [%zu] -> %s", i, got);
+        IH_CHECK (streq (got, cases [i].out));
+    }
+    //  NULL is nothing; escn stops at n.
+    IH_CHECK (streq (s_esc (&b, NULL), ""));
+    ih_buf_reset (&b);
+    ih_html_escn (&b, "<ab>", 2);
+    IH_CHECK (streq (ih_html_cstr (&b), "&lt;a"));
+
+    //  URL encoding and JSON strings.
+    ih_buf_reset (&b);
+    ih_html_urlenc (&b, "a b&c=d/\xc3\xa9~");
+    IH_CHECK (streq (ih_html_cstr (&b), "a%20b%26c%3Dd%2F%C3%A9~"));
+    ih_buf_reset (&b);
+    ih_html_json_esc (&b, "q\"\\\n</script>\xff");
+    IH_CHECK (streq (ih_html_cstr (&b), "q\\\"\\\\\\u000a\\u003c/script\\u003e\\ufffd"));
+
+    //  Link checks.
+    IH_CHECK (ih_html_safe_url ("https://www.cisa.gov/advisory?a=1#x"));
+    IH_CHECK (ih_html_safe_url ("http://example.org"));
+    IH_CHECK (!ih_html_safe_url ("javascript:alert(1)"));
+    IH_CHECK (!ih_html_safe_url ("JAVASCRIPT:alert(1)"));
+    IH_CHECK (!ih_html_safe_url ("data:text/html,<script>"));
+    IH_CHECK (!ih_html_safe_url ("https://"));
+    IH_CHECK (!ih_html_safe_url ("https:///path"));
+    IH_CHECK (!ih_html_safe_url ("https://a b"));
+    IH_CHECK (!ih_html_safe_url ("https://a\"onclick=x"));
+    IH_CHECK (!ih_html_safe_url ("//evil.example/"));
+    IH_CHECK (!ih_html_safe_url (""));
+    IH_CHECK (!ih_html_safe_url (NULL));
+
+    //  Markdown: formatting kept, raw HTML and script links gone.
+    ih_buf_reset (&b);
+    ih_html_markdown (&b, "**bold** <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n"
+                          "[click](javascript:alert(1)) [ok](https://example.org/) "
+                          "<javascript:alert(2)> ![i](data:text/html;base64,PHNjcmlwdD4=)");
+    const char *html = ih_html_cstr (&b);
+    if (verbose)
+        printf ("\n    markdown -> %s", html);
+    IH_CHECK (strstr (html, "<strong>bold</strong>"));
+    IH_CHECK (!strstr (html, "<script"));
+    IH_CHECK (!strstr (html, "<img src=\"x\""));
+    IH_CHECK (!strstr (html, "onerror"));
+    IH_CHECK (!strstr (html, "href=\"javascript"));
+    IH_CHECK (!strstr (html, "src=\"data:text/html"));
+    IH_CHECK (strstr (html, "&lt;script&gt;") || strstr (html, "<!-- raw HTML omitted -->"));
+    IH_CHECK (strstr (html, "href=\"https://example.org/\""));
+    IH_CHECK (!strstr (html, "<img"));
+
+    //  Images are links, never loaded.
+    ih_buf_reset (&b);
+    ih_html_markdown (&b, "![pixel](https://tracker.example/p.png \"t\") ![](https://x.example/a.png)");
+    html = ih_html_cstr (&b);
+    if (verbose)
+        printf ("\n    images -> %s", html);
+    IH_CHECK (!strstr (html, "<img"));
+    IH_CHECK (strstr (html, "<a href=\"https://tracker.example/p.png\" title=\"t\">pixel</a>"));
+    IH_CHECK (strstr (html, "<a href=\"https://x.example/a.png\">image</a>"));
+    ih_buf_reset (&b);
+    ih_html_markdown (&b, "");
+    ih_html_markdown (&b, NULL);
+    IH_CHECK (b.len == 0);
+
+    //  Plain text of Markdown, cut on a character boundary.
+    ih_buf_reset (&b);
+    ih_html_md_text (&b, "# Title\n\nSome **bold** and `code`.\n\n- one\n- two", 200);
+    if (verbose)
+        printf ("\n    md_text -> %s", ih_html_cstr (&b));
+    IH_CHECK (streq (ih_html_cstr (&b), "Title Some bold and code. one two"));
+    ih_buf_reset (&b);
+    ih_html_md_text (&b, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8);
+    IH_CHECK (streq (ih_html_cstr (&b), "\xc3\xa9\xc3\xa9\xe2\x80\xa6"));
+    ih_buf_reset (&b);
+    ih_html_md_text (&b, "<b>raw</b> text", 100);
+    IH_CHECK (strstr (ih_html_cstr (&b), "text"));
+
+    //  printf beyond the small buffer.
+    ih_buf_reset (&b);
+    ih_html_printf (&b, "%0300d", 7);
+    IH_CHECK (b.len == 300 && ih_html_cstr (&b) [299] == '7');
+
+    ih_buf_free (&b);
+    if (verbose)
+        printf ("\n    ");
+}

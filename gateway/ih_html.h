@@ -1,0 +1,49 @@
+/*  ih_html.h: the gateway's output helpers. Every byte of data that reaches a page, a
+    feed or an attribute goes through ih_html_esc (DESIGN.md invariant 8); templates are
+    literals appended with ih_html_puts. Markdown is rendered by cmark with raw HTML
+    suppressed and unsafe links dropped (CMARK_OPT_SAFE).
+
+    Escaping rules (ih_html_esc): & < > " ' become entities, so the result is safe in
+    element content and in a quoted attribute, in HTML and in XML (Atom); invalid UTF-8
+    becomes U+FFFD; C0 controls other than tab, LF and CR, and DEL, are dropped (XML 1.0
+    forbids them), as are the non-characters U+FFFE/U+FFFF.
+
+    Threading: stateless; every function may be called from any thread.
+*/
+#ifndef IH_HTML_H
+#define IH_HTML_H
+
+#include "ih_util.h"
+
+/*  Appends s (NUL-terminated; NULL appends nothing) escaped. */
+void ih_html_esc(ih_buf_t *b, const char *s);
+/*  Same for n bytes of s. */
+void ih_html_escn(ih_buf_t *b, const char *s, size_t n);
+/*  Appends a trusted literal as it is (templates only, never data). */
+void ih_html_puts(ih_buf_t *b, const char *s);
+/*  Appends printf output as it is: for numbers and trusted literals only. */
+void ih_html_printf(ih_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*  Appends s percent-encoded for a URL query component (RFC 3986 unreserved kept). */
+void ih_html_urlenc(ih_buf_t *b, const char *s);
+/*  Appends the bytes as a JSON string body (no quotes): for hand-written JSON. */
+void ih_html_json_esc(ih_buf_t *b, const char *s);
+
+/*  True when url may become an href: http or https, a host, no whitespace or control
+    characters, at most 2048 bytes. Anything else is shown as text. */
+bool ih_html_safe_url(const char *url);
+
+/*  Renders Markdown md to HTML with cmark (CMARK_OPT_SAFE | VALIDATE_UTF8): raw HTML
+    becomes a comment, javascript:/vbscript:/file:/data: (non-image) links are emptied.
+    Appends the HTML. */
+void ih_html_markdown(ih_buf_t *b, const char *md);
+/*  Appends the plain text of Markdown md (text, code and line breaks as spaces), cut
+    at a character boundary to at most max bytes with an ellipsis; NOT escaped: pass it
+    through ih_html_esc. */
+void ih_html_md_text(ih_buf_t *b, const char *md, size_t max);
+
+/*  NUL-terminates b (without counting the NUL in len) and returns its data. */
+const char *ih_html_cstr(ih_buf_t *b);
+
+void ih_html_test(bool verbose);
+
+#endif

@@ -1,0 +1,928 @@
+/*  ih_pages.c: the Public Zone's HTML pages (see ih_pages.h).
+
+    Layout: a dark header with the site name and navigation, a centred column, cards for
+    advisories, tables for indicators. No JavaScript anywhere: copying a value is a
+    click (CSS user-select: all) or a read-only textarea per IOC type. All data goes
+    through ih_html_esc; the summary through cmark in safe mode.
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <time.h>
+
+#include "ih_html.h"
+#include "ih_ioc.h"
+#include "ih_pages.h"
+#include "ih_svg.h"
+#include "ih_taxii.h"
+
+#define s_PAGE          20          /* advisories per page */
+#define s_MAX_QUERY     256         /* search query bytes */
+#define s_MAX_RESULTS   100
+#define s_CACHE_PAGE    "public, max-age=30"
+#define s_CACHE_STATIC  "public, max-age=86400"
+
+/* ---- static files ----------------------------------------------------------------------- */
+
+static const char s_css [] =
+":root{--ink:#1b2733;--muted:#5c6570;--line:#dfe4ea;--bg:#f4f6f9;--card:#fff;--brand:#0b2545;"
+"--accent:#1864ab;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace}\n"
+"*{box-sizing:border-box}\n"
+"html{-webkit-text-size-adjust:100%}\n"
+"body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.55 system-ui,-apple-system,"
+"'Segoe UI',Roboto,'Helvetica Neue',Arial,'DejaVu Sans',sans-serif;display:flex;flex-direction:column;"
+"min-height:100vh}\n"
+"a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}\n"
+".wrap{max-width:1080px;margin:0 auto;padding:0 24px}\n"
+"header.top{background:var(--brand);color:#fff;border-bottom:3px solid #13315c}\n"
+"header.top .wrap{display:flex;align-items:center;justify-content:space-between;min-height:60px;"
+"flex-wrap:wrap;gap:8px}\n"
+".brand{display:flex;align-items:center;gap:10px;color:#fff;font-weight:650;font-size:18px;"
+"letter-spacing:.2px}\n"
+".brand:hover{text-decoration:none}.brand span{font-weight:400;color:#b9c7da}\n"
+"nav.main a{color:#dbe4f0;margin-left:4px;padding:7px 12px;border-radius:6px;font-size:14px}\n"
+"nav.main a:hover{background:#13315c;text-decoration:none;color:#fff}\n"
+"nav.main a.active{background:#1d4270;color:#fff}\n"
+"main{padding:28px 24px 48px;flex:1 0 auto;width:100%}\n"
+"h1{font-size:26px;line-height:1.25;margin:6px 0 8px}\n"
+"h2{font-size:18px;margin:28px 0 10px}\n"
+".lede{color:var(--muted);margin:0 0 20px}\n"
+".crumbs{font-size:13px;color:var(--muted);margin-bottom:10px}\n"
+"ol.alerts{list-style:none;margin:0;padding:0}\n"
+".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;"
+"margin:0 0 14px;box-shadow:0 1px 2px rgba(16,24,40,.04)}\n"
+".card h2{font-size:17px;margin:8px 0 4px}.card h2 a{color:var(--ink)}\n"
+".card h2 a:hover{color:var(--accent)}\n"
+".excerpt{margin:4px 0 8px;color:#2f3b47}\n"
+".meta{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;color:var(--muted);margin:0}\n"
+".badges{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
+".tlp,.sev,.chip,.tag{display:inline-block;font-size:12px;font-weight:600;line-height:1;"
+"padding:5px 8px;border-radius:4px;letter-spacing:.3px}\n"
+".tlp{background:#000;color:#fff;font-family:var(--mono)}\n"
+".sev{color:#fff;text-transform:uppercase;font-size:11px}\n"
+".sev-critical{background:#a51111}.sev-high{background:#d9480f}.sev-medium{background:#b7791f}"
+".sev-low{background:#2f7d32}\n"
+".chip{background:#e7eef7;color:#1d4270}.chip:hover{text-decoration:none;background:#d3e1f2}\n"
+".tag{background:#f1f3f5;color:#495057;font-weight:500}\n"
+".retracted{background:#fff4e6;border:1px solid #ffc078;color:#7a3e00;border-radius:8px;"
+"padding:10px 14px;margin:14px 0}\n"
+"dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:16px 0;"
+"background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 18px}\n"
+"dl.facts dt{color:var(--muted);font-size:13px}dl.facts dd{margin:0}\n"
+".summary{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:4px 22px}\n"
+".summary h1,.summary h2,.summary h3{font-size:16px}\n"
+".summary code,td code{font-family:var(--mono);font-size:13px}\n"
+".summary pre{background:#f6f8fa;padding:10px;border-radius:6px;overflow:auto}\n"
+"table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);"
+"border-radius:10px;overflow:hidden;font-size:14px}\n"
+"th,td{text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top}\n"
+"th{background:#eef2f6;font-size:12px;text-transform:uppercase;letter-spacing:.4px;color:#445}\n"
+"tr:last-child td{border-bottom:0}\n"
+"td.value code{user-select:all;-webkit-user-select:all;word-break:break-all;background:#f6f8fa;"
+"padding:2px 5px;border-radius:4px}\n"
+"td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+"details.copy{margin:8px 0}details.copy summary{cursor:pointer;color:var(--accent);font-size:14px}\n"
+"details.copy textarea{width:100%;font:13px/1.4 var(--mono);padding:8px;border:1px solid var(--line);"
+"border-radius:6px;margin-top:6px;resize:vertical}\n"
+"ul.refs{padding-left:20px}ul.refs li{word-break:break-all;margin:3px 0}\n"
+"form.search{display:flex;gap:8px;margin:8px 0 22px}\n"
+"form.search input{flex:1;font-size:16px;padding:10px 12px;border:1px solid #b8c2cc;border-radius:8px}\n"
+"form.search button{font-size:15px;padding:10px 18px;border:0;border-radius:8px;background:var(--accent);"
+"color:#fff;cursor:pointer}\n"
+".pager{display:flex;justify-content:space-between;margin-top:18px;font-size:14px}\n"
+".empty{background:var(--card);border:1px dashed #c5ced8;border-radius:10px;padding:28px;"
+"text-align:center;color:var(--muted)}\n"
+".panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px}\n"
+"svg.chart{width:100%;height:auto;display:block}\n"
+".stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:0 0 18px}\n"
+".stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}\n"
+".stat b{display:block;font-size:22px}.stat span{color:var(--muted);font-size:13px}\n"
+"footer{border-top:1px solid var(--line);color:var(--muted);font-size:13px;padding:18px 0 36px}\n"
+"footer .wrap{display:flex;justify-content:space-between;flex-wrap:wrap;gap:10px}\n"
+"footer a{margin-right:14px}\n"
+".swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}\n"
+"@media (max-width:640px){.wrap{padding:0 14px}main{padding:18px 14px}dl.facts{grid-template-columns:1fr}}\n";
+
+static const char s_icon [] =
+"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">"
+"<rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#1d4270\"/>"
+"<path d=\"M16 5l9 4v6c0 6-4 10-9 12-5-2-9-6-9-12V9z\" fill=\"none\" stroke=\"#fff\" stroke-width=\"2.2\"/>"
+"<circle cx=\"16\" cy=\"15\" r=\"3\" fill=\"#74c0fc\"/></svg>\n";
+
+void
+ih_pages_static (ih_req_t *r, const char *name)
+{
+    r->etag = true;
+    r->cache = s_CACHE_STATIC;
+    if (streq (name, "style.css")) {
+        r->ctype = "text/css; charset=utf-8";
+        ih_html_puts (&r->body, s_css);
+    }
+    else
+    if (streq (name, "icon.svg") || streq (name, "favicon.ico")) {
+        r->ctype = "image/svg+xml";
+        ih_html_puts (&r->body, s_icon);
+    }
+    else
+    if (streq (name, "robots.txt")) {
+        r->ctype = "text/plain; charset=utf-8";
+        ih_html_puts (&r->body, "User-agent: *\nDisallow: /search\nDisallow: /export/\n"
+                                "Disallow: /taxii2/\nDisallow: /api/\n");
+    }
+    else
+        ih_req_error (r, 404, "no such file");
+}
+
+/* ---- names and small pieces --------------------------------------------------------------- */
+
+static const char *
+s_cat_label (ih_category_t c)
+{
+    static const char *const labels [IH_CAT_COUNT] = {
+        "Ransomware", "Phishing", "Malware", "Vulnerability", "DDoS", "Intrusion", "Fraud",
+        "Data leak", "Advisory", "Other"
+    };
+    return (int) c >= 0 && c < IH_CAT_COUNT ? labels [c] : "Other";
+}
+
+static const char *
+s_ioc_label (ih_ioc_type_t t)
+{
+    static const char *const labels [IH_IOC_COUNT] = {
+        "IPv4", "IPv6", "CIDR", "Domain", "URL", "Email", "MD5", "SHA-1", "SHA-256", "File name",
+        "CVE", "ASN"
+    };
+    return (int) t >= 0 && t < IH_IOC_COUNT ? labels [t] : "?";
+}
+
+/*  "2026-11-28 17:25 UTC" in a <time> element. */
+static void
+s_time (ih_buf_t *b, int64_t ms)
+{
+    char iso [IH_TIME_MAX];
+    ih_time_format (ms, iso);
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char text [40];
+    strftime (text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+    ih_html_printf (b, "<time datetime=\"%s\">%s</time>", iso, text);
+}
+
+static void
+s_badges (ih_buf_t *b, const ih_msg_t *m)
+{
+    const char *sev = ih_severity_name (m->severity);
+    const char *cat = ih_category_name (m->category);
+    ih_html_puts (b, "<div class=\"badges\"><span class=\"tlp\">TLP:");
+    ih_html_esc (b, ih_tlp_name (m->tlp));
+    ih_html_puts (b, "</span>");
+    if (sev) {
+        ih_html_printf (b, "<span class=\"sev sev-%s\">", sev);
+        ih_html_esc (b, sev);
+        ih_html_puts (b, "</span>");
+    }
+    if (cat) {
+        ih_html_puts (b, "<a class=\"chip\" href=\"/?category=");
+        ih_html_urlenc (b, cat);
+        ih_html_puts (b, "\">");
+        ih_html_esc (b, s_cat_label (m->category));
+        ih_html_puts (b, "</a>");
+    }
+    ih_html_puts (b, "</div>");
+}
+
+static void
+s_list (ih_buf_t *b, const ih_strlist_t *l, const char *link)
+{
+    for (uint32_t i = 0; i < l->count; i++) {
+        if (i)
+            ih_html_puts (b, ", ");
+        if (link) {
+            ih_html_puts (b, "<a href=\"");
+            ih_html_puts (b, link);
+            ih_html_urlenc (b, l->items [i]);
+            ih_html_puts (b, "\">");
+            ih_html_esc (b, l->items [i]);
+            ih_html_puts (b, "</a>");
+        }
+        else
+            ih_html_esc (b, l->items [i]);
+    }
+}
+
+/*  One advisory in a list. */
+static void
+s_card (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    ih_html_puts (b, "<li class=\"card\">");
+    s_badges (b, m);
+    ih_html_printf (b, "<h2><a href=\"/alerts/%s\">", m->id);
+    ih_html_esc (b, m->title);
+    ih_html_puts (b, "</a></h2>");
+    ih_buf_t text;
+    ih_buf_init (&text);
+    ih_html_md_text (&text, m->summary, 240);
+    if (text.len) {
+        ih_html_puts (b, "<p class=\"excerpt\">");
+        ih_html_escn (b, (const char *) text.data, text.len);
+        ih_html_puts (b, "</p>");
+    }
+    ih_buf_free (&text);
+    ih_html_puts (b, "<p class=\"meta\"><span>Published by <strong>");
+    ih_html_esc (b, m->org);
+    ih_html_puts (b, "</strong></span><span>");
+    s_time (b, m->modified);
+    ih_html_puts (b, "</span>");
+    if (m->sectors.count) {
+        ih_html_puts (b, "<span>Sectors: ");
+        s_list (b, &m->sectors, NULL);
+        ih_html_puts (b, "</span>");
+    }
+    if (!info || !info->retracted)
+        ih_html_printf (b, "<span>%u indicator%s</span>", m->ioc_count, m->ioc_count == 1 ? "" : "s");
+    if (info && info->revision > 1)
+        ih_html_printf (b, "<span>Revision %u</span>", info->revision);
+    ih_html_puts (b, "</p></li>\n");
+}
+
+/* ---- layout --------------------------------------------------------------------------------- */
+
+void
+ih_pages_begin (ih_req_t *r, const char *title, const char *active)
+{
+    ih_buf_t *b = &r->body;
+    const char *site = r->gw && r->gw->title ? r->gw->title : "Infohub Public Zone";
+    r->ctype = "text/html; charset=utf-8";
+    ih_html_puts (b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                     "<title>");
+    ih_html_esc (b, title);
+    ih_html_puts (b, " \xc2\xb7 ");
+    ih_html_esc (b, site);
+    ih_html_puts (b, "</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+                     "<link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\">"
+                     "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feed.atom\" "
+                     "title=\"Latest advisories (Atom)\"></head>\n<body><header class=\"top\">"
+                     "<div class=\"wrap\"><a class=\"brand\" href=\"/\"><img src=\"/static/icon.svg\" "
+                     "alt=\"\" width=\"28\" height=\"28\">");
+    ih_html_esc (b, site);
+    ih_html_puts (b, "</a><nav class=\"main\">");
+    static const char *const nav [][2] = {
+        { "/", "Advisories" }, { "/search", "Search" }, { "/trends", "Trends" },
+        { "/feed.atom", "Atom feed" }, { "/taxii2/", "TAXII 2.1" }
+    };
+    for (size_t i = 0; i < sizeof nav / sizeof nav [0]; i++)
+        ih_html_printf (b, "<a href=\"%s\"%s>%s</a>", nav [i][0],
+                        active && streq (active, nav [i][0]) ? " class=\"active\"" : "", nav [i][1]);
+    ih_html_puts (b, "</nav></div></header>\n<main class=\"wrap\">\n");
+}
+
+void
+ih_pages_end (ih_req_t *r)
+{
+    ih_html_puts (&r->body, "</main>\n<footer><div class=\"wrap\"><div>Public threat intelligence "
+                  "shared by Infohub members under <strong>TLP:CLEAR</strong>: free to share, "
+                  "no restriction.</div><div><a href=\"/api/v1/alerts\">JSON API</a>"
+                  "<a href=\"/export/csv\">CSV</a><a href=\"/export/stix21\">STIX 2.1</a>"
+                  "<a href=\"/taxii2/\">TAXII 2.1</a><a href=\"/feed.atom\">Atom</a></div>"
+                  "</div></footer>\n</body></html>\n");
+}
+
+void
+ih_pages_error (ih_req_t *r, int status, const char *title, const char *detail)
+{
+    ih_buf_reset (&r->body);
+    r->status = status;
+    r->etag = false;
+    ih_pages_begin (r, title, NULL);
+    ih_html_printf (&r->body, "<p class=\"crumbs\">Error %d</p><h1>", status);
+    ih_html_esc (&r->body, title);
+    ih_html_puts (&r->body, "</h1><p class=\"lede\">");
+    ih_html_esc (&r->body, detail);
+    ih_html_puts (&r->body, "</p><p><a href=\"/\">Back to the latest advisories</a></p>\n");
+    ih_pages_end (r);
+}
+
+/* ---- / ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    ih_req_t *r;
+    uint64_t before;            /* 0 = from the newest */
+    int category;               /* -1 = all */
+    const char *sector;
+    int shown;
+    uint64_t last_seq;
+    bool more;
+} s_index_t;
+
+static bool
+s_has (const ih_strlist_t *l, const char *s)
+{
+    for (uint32_t i = 0; i < l->count; i++)
+        if (streq (l->items [i], s))
+            return true;
+    return false;
+}
+
+static int
+s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_index_t *x = (s_index_t *) arg;
+    if (x->before && info->seq >= x->before)
+        return 0;
+    if (!ih_gw_visible (m) || info->retracted)
+        return 0;
+    if (x->category >= 0 && (int) m->category != x->category)
+        return 0;
+    if (x->sector && !s_has (&m->sectors, x->sector))
+        return 0;
+    if (x->shown == s_PAGE) {
+        x->more = true;
+        return 1;
+    }
+    if (x->shown == 0)
+        ih_html_puts (&x->r->body, "<ol class=\"alerts\">\n");
+    s_card (&x->r->body, m, info);
+    x->shown++;
+    x->last_seq = info->seq;
+    return 0;
+}
+
+static bool
+s_parse_u64 (const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen (s) > 20)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    unsigned long long v = strtoull (s, NULL, 10);
+    if (errno)
+        return false;
+    *out = v;
+    return true;
+}
+
+void
+ih_pages_index (ih_req_t *r)
+{
+    s_index_t x = { r, 0, -1, NULL, 0, 0, false };
+    const char *before = ih_req_arg (r, "before");
+    const char *cat = ih_req_arg (r, "category");
+    const char *sector = ih_req_arg (r, "sector");
+    if (before && !s_parse_u64 (before, &x.before)) {
+        ih_req_error (r, 400, "before: expected a sequence number");
+        return;
+    }
+    if (cat && *cat) {
+        ih_category_t c;
+        if (ih_category_parse (cat, &c) != 0) {
+            ih_req_error (r, 400, "category: unknown category");
+            return;
+        }
+        x.category = (int) c;
+    }
+    if (sector && *sector) {
+        if (!ih_slug_valid (sector, IH_MAX_SHORT)) {
+            ih_req_error (r, 400, "sector: not a sector name");
+            return;
+        }
+        x.sector = sector;
+    }
+    ih_store_t *store = ih_req_store (r);
+    ih_store_counts_t counts;
+    ih_err_t err = { "" };
+    if (ih_store_counts (store, &counts, &err) != 0) {
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    r->etag = true;
+    r->cache = s_CACHE_PAGE;
+    ih_buf_t *b = &r->body;
+    ih_pages_begin (r, "Latest advisories", "/");
+    ih_html_puts (b, "<h1>");
+    if (x.category >= 0) {
+        ih_html_esc (b, s_cat_label ((ih_category_t) x.category));
+        ih_html_puts (b, " advisories");
+    }
+    else
+        ih_html_puts (b, "Latest advisories");
+    if (x.sector) {
+        ih_html_puts (b, " for the ");
+        ih_html_esc (b, x.sector);
+        ih_html_puts (b, " sector");
+    }
+    ih_html_printf (b, "</h1><p class=\"lede\">Threat alerts, advisories and indicators of compromise "
+                    "that Infohub members have shared with everyone (TLP:CLEAR). %" PRIu64
+                    " advisories held.", counts.alerts - counts.retracted);
+    if (x.category >= 0 || x.sector)
+        ih_html_puts (b, " <a href=\"/\">Show all</a>");
+    ih_html_puts (b, "</p>\n");
+    int rc = ih_store_foreach (store, 0, true, s_index_one, &x, &err);
+    if (rc < 0) {
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    if (x.shown)
+        ih_html_puts (b, "</ol>\n");
+    else
+        ih_html_puts (b, "<div class=\"empty\">No advisories here yet. New ones appear as soon as "
+                         "members share them.</div>\n");
+    if (x.before || x.more) {
+        ih_html_puts (b, "<nav class=\"pager\"><span>");
+        if (x.before) {
+            ih_html_puts (b, "<a href=\"/");
+            if (x.category >= 0 || x.sector) {
+                ih_html_puts (b, "?");
+                if (x.category >= 0) {
+                    ih_html_puts (b, "category=");
+                    ih_html_urlenc (b, ih_category_name ((ih_category_t) x.category));
+                }
+                if (x.sector) {
+                    ih_html_puts (b, x.category >= 0 ? "&amp;sector=" : "sector=");
+                    ih_html_urlenc (b, x.sector);
+                }
+            }
+            ih_html_puts (b, "\">\xe2\x86\x90 Newest</a>");
+        }
+        ih_html_puts (b, "</span><span>");
+        if (x.more) {
+            ih_html_printf (b, "<a href=\"/?before=%" PRIu64, x.last_seq);
+            if (x.category >= 0) {
+                ih_html_puts (b, "&amp;category=");
+                ih_html_urlenc (b, ih_category_name ((ih_category_t) x.category));
+            }
+            if (x.sector) {
+                ih_html_puts (b, "&amp;sector=");
+                ih_html_urlenc (b, x.sector);
+            }
+            ih_html_puts (b, "\">Older advisories \xe2\x86\x92</a>");
+        }
+        ih_html_puts (b, "</span></nav>\n");
+    }
+    ih_pages_end (r);
+}
+
+/* ---- /alerts/ID ---------------------------------------------------------------------------- */
+
+static void
+s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    ih_buf_t *b = &r->body;
+    uint32_t shown = 0, retracted = 0;
+    bool *hide = (bool *) calloc (m->ioc_count ? m->ioc_count : 1, sizeof (bool));
+    if (!hide)
+        abort ();
+    for (uint32_t i = 0; i < m->ioc_count; i++) {
+        hide [i] = ih_store_ioc_retracted (store, info, &m->iocs [i]);
+        if (hide [i])
+            retracted++;
+        else
+            shown++;
+    }
+    ih_html_printf (b, "<h2 id=\"indicators\">Indicators (%u)</h2>\n", shown);
+    if (shown == 0) {
+        ih_html_puts (b, "<p class=\"empty\">This advisory lists no indicators.</p>\n");
+    }
+    else {
+        ih_html_puts (b, "<table class=\"iocs\"><thead><tr><th>Type</th><th>Value</th>"
+                         "<th>Comment</th><th>Detection</th><th class=\"num\">Sightings</th></tr>"
+                         "</thead><tbody>\n");
+        for (uint32_t i = 0; i < m->ioc_count; i++) {
+            if (hide [i])
+                continue;
+            const ih_ioc_t *ioc = &m->iocs [i];
+            uint64_t seen = 0;
+            ih_store_sightings (store, ioc->type, ioc->value, &seen, NULL, NULL);
+            ih_html_puts (b, "<tr><td>");
+            ih_html_esc (b, s_ioc_label (ioc->type));
+            ih_html_puts (b, "</td><td class=\"value\"><code>");
+            ih_html_esc (b, ioc->value);
+            ih_html_puts (b, "</code></td><td>");
+            ih_html_esc (b, ioc->comment);
+            ih_html_printf (b, "</td><td>%s</td><td class=\"num\">%" PRIu64 "</td></tr>\n",
+                            ioc->detect ? "Yes" : "Context only", seen);
+        }
+        ih_html_puts (b, "</tbody></table>\n");
+        //  A plain list per type, for copying into a blocklist in one go.
+        for (int t = 0; t < IH_IOC_COUNT; t++) {
+            uint32_t n = 0;
+            for (uint32_t i = 0; i < m->ioc_count; i++)
+                n += !hide [i] && (int) m->iocs [i].type == t;
+            if (n == 0)
+                continue;
+            ih_html_printf (b, "<details class=\"copy\"><summary>Copy all %u ", n);
+            ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
+            ih_html_printf (b, " value%s</summary><textarea readonly rows=\"%u\" aria-label=\"",
+                            n == 1 ? "" : "s", n < 12 ? n + 1 : 12);
+            ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
+            ih_html_puts (b, " values\">");
+            for (uint32_t i = 0; i < m->ioc_count; i++)
+                if (!hide [i] && (int) m->iocs [i].type == t) {
+                    ih_html_esc (b, m->iocs [i].value);
+                    ih_html_puts (b, "\n");
+                }
+            ih_html_puts (b, "</textarea></details>\n");
+        }
+    }
+    if (retracted)
+        ih_html_printf (b, "<p class=\"lede\">%u indicator%s withdrawn by the publisher %s not shown.</p>\n",
+                        retracted, retracted == 1 ? "" : "s", retracted == 1 ? "is" : "are");
+    free (hide);
+}
+
+void
+ih_pages_alert (ih_req_t *r, const char *id)
+{
+    ih_store_t *store = ih_req_store (r);
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    ih_store_alert_t info;
+    ih_err_t err = { "" };
+    int rc = ih_store_get (store, id, &m, &info, &err);
+    if (rc < 0) {
+        ih_msg_free (&m);
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    if (rc == 0 || !ih_gw_visible (&m)) {
+        //  Not held, or (never expected) not public: the same answer for both.
+        ih_msg_free (&m);
+        ih_req_error (r, 404, "There is no such advisory. It may not have reached this site yet.");
+        return;
+    }
+    r->etag = true;
+    r->cache = s_CACHE_PAGE;
+    ih_buf_t *b = &r->body;
+    ih_pages_begin (r, m.title, NULL);
+    ih_html_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m.id);
+    s_badges (b, &m);
+    ih_html_puts (b, "<h1>");
+    ih_html_esc (b, m.title);
+    ih_html_puts (b, "</h1>\n");
+    if (info.retracted)
+        ih_html_puts (b, "<div class=\"retracted\"><strong>Retracted.</strong> The publisher has "
+                         "withdrawn this advisory; its indicators are no longer shown and should "
+                         "not be used.</div>\n");
+    ih_html_puts (b, "<dl class=\"facts\"><dt>Publisher</dt><dd><strong>");
+    ih_html_esc (b, m.org);
+    ih_html_puts (b, "</strong> (");
+    ih_html_esc (b, m.member);
+    ih_html_puts (b, ")</dd><dt>First shared</dt><dd>");
+    s_time (b, m.created);
+    ih_html_puts (b, "</dd><dt>Last updated</dt><dd>");
+    s_time (b, m.modified);
+    ih_html_printf (b, "</dd><dt>Revision</dt><dd>%u", m.revision);
+    if (info.revisions > 1)
+        ih_html_printf (b, " (%u revisions received)", info.revisions);
+    ih_html_puts (b, "</dd>");
+    if (m.sectors.count) {
+        ih_html_puts (b, "<dt>Sectors</dt><dd>");
+        s_list (b, &m.sectors, "/?sector=");
+        ih_html_puts (b, "</dd>");
+    }
+    if (m.tags.count) {
+        ih_html_puts (b, "<dt>Tags</dt><dd class=\"badges\">");
+        for (uint32_t i = 0; i < m.tags.count; i++) {
+            ih_html_puts (b, "<span class=\"tag\">");
+            ih_html_esc (b, m.tags.items [i]);
+            ih_html_puts (b, "</span>");
+        }
+        ih_html_puts (b, "</dd>");
+    }
+    ih_html_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " reported by members", info.sightings);
+    if (info.comments)
+        ih_html_printf (b, " \xc2\xb7 %u comment%s", info.comments, info.comments == 1 ? "" : "s");
+    ih_html_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m.id);
+
+    if (m.summary && *m.summary) {
+        ih_html_puts (b, "<h2>Summary</h2>\n<div class=\"summary\">");
+        ih_html_markdown (b, m.summary);
+        ih_html_puts (b, "</div>\n");
+    }
+    if (!info.retracted)
+        s_iocs (r, store, &m, &info);
+    if (m.references.count) {
+        ih_html_puts (b, "<h2>References</h2><ul class=\"refs\">");
+        for (uint32_t i = 0; i < m.references.count; i++) {
+            const char *u = m.references.items [i];
+            ih_html_puts (b, "<li>");
+            if (ih_html_safe_url (u)) {
+                ih_html_puts (b, "<a rel=\"nofollow noopener noreferrer\" href=\"");
+                ih_html_esc (b, u);
+                ih_html_puts (b, "\">");
+                ih_html_esc (b, u);
+                ih_html_puts (b, "</a>");
+            }
+            else
+                ih_html_esc (b, u);
+            ih_html_puts (b, "</li>");
+        }
+        ih_html_puts (b, "</ul>\n");
+    }
+    ih_html_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
+                    "<a href=\"/taxii2/api/collections/%s/objects/report--%s/\">STIX 2.1 report "
+                    "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m.id,
+                    ih_taxii_collection_id (), m.id);
+    ih_pages_end (r);
+    ih_msg_free (&m);
+}
+
+/* ---- /search ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    char ids [s_MAX_RESULTS][IH_UUID_LEN + 1];
+    int n;
+    const char *q;              /* the text searched (trimmed) */
+    const char *ioc;            /* its normal form when it is an IOC value */
+} s_search_t;
+
+static bool
+s_search_add (s_search_t *s, const char *id)
+{
+    for (int i = 0; i < s->n; i++)
+        if (streq (s->ids [i], id))
+            return true;
+    if (s->n == s_MAX_RESULTS)
+        return false;
+    snprintf (s->ids [s->n++], IH_UUID_LEN + 1, "%s", id);
+    return true;
+}
+
+static int
+s_search_hit (const ih_index_hit_t *hit, void *arg)
+{
+    return s_search_add ((s_search_t *) arg, hit->id) ? 0 : 1;
+}
+
+static int
+s_search_scan (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_search_t *s = (s_search_t *) arg;
+    if (!ih_gw_visible (m) || info->retracted)
+        return 0;
+    bool match = strcasestr (m->title, s->q) || (m->summary && strcasestr (m->summary, s->q));
+    for (uint32_t i = 0; !match && i < m->ioc_count; i++)
+        match = strcasestr (m->iocs [i].value, s->q) != NULL
+             || (s->ioc && streq (m->iocs [i].value, s->ioc));
+    if (match && !s_search_add (s, m->id))
+        return 1;
+    return 0;
+}
+
+void
+ih_pages_search (ih_req_t *r)
+{
+    const char *raw = ih_req_arg (r, "q");
+    char q [s_MAX_QUERY + 1] = "";
+    if (raw) {
+        while (*raw == ' ' || *raw == '\t')
+            raw++;
+        size_t n = strlen (raw);
+        while (n && (raw [n - 1] == ' ' || raw [n - 1] == '\t'))
+            n--;
+        if (n > s_MAX_QUERY) {
+            ih_req_error (r, 400, "The search text is too long (256 characters at most).");
+            return;
+        }
+        memcpy (q, raw, n);
+        q [n] = 0;
+    }
+    ih_store_t *store = ih_req_store (r);
+    s_search_t *s = (s_search_t *) calloc (1, sizeof *s);
+    if (!s)
+        abort ();
+    s->q = q;
+    char norm [IH_MAX_IOC_VALUE + 1];
+    ih_err_t err = { "" };
+    bool failed = false;
+    if (*q) {
+        //  An IOC value first: the index also finds CIDRs containing an IP, parent
+        //  domains and subdomains, and defanged input ("evil[.]example").
+        char refanged [s_MAX_QUERY + 1];
+        ih_ioc_type_t t;
+        if (ih_ioc_refang (q, refanged, sizeof refanged) >= 0 && ih_ioc_guess (refanged, &t) == 0
+        &&  ih_ioc_normalise (t, refanged, norm, sizeof norm, NULL) == 0) {
+            s->ioc = norm;
+            if (ih_store_search (store, t, norm, IH_SEARCH_SUBDOMAINS | IH_SEARCH_INSIDE,
+                                 s_search_hit, s, &err) < 0)
+                failed = true;
+        }
+        if (!failed && ih_store_foreach (store, 0, true, s_search_scan, s, &err) < 0)
+            failed = true;
+    }
+    if (failed) {
+        free (s);
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    r->etag = true;
+    r->cache = s_CACHE_PAGE;
+    ih_buf_t *b = &r->body;
+    ih_pages_begin (r, *q ? q : "Search", "/search");
+    ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Titles, summaries and indicator "
+                     "values. An IP address also finds the networks that contain it; a domain, "
+                     "its parents and subdomains. Defanged values work too.</p>\n"
+                     "<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">"
+                     "<input type=\"search\" name=\"q\" maxlength=\"256\" "
+                     "placeholder=\"e.g. CVE-2023-4966, 45.86.230.137, citrix-update[.]net, phishing\" "
+                     "aria-label=\"Search text\" value=\"");
+    ih_html_esc (b, q);
+    ih_html_puts (b, "\"><button type=\"submit\">Search</button></form>\n");
+    int shown = 0;
+    if (*q) {
+        ih_buf_t list;
+        ih_buf_init (&list);
+        for (int i = 0; i < s->n; i++) {
+            ih_msg_t m;
+            ih_msg_init (&m, IH_KIND_ALERT);
+            ih_store_alert_t info;
+            if (ih_store_get (store, s->ids [i], &m, &info, NULL) == 1 && ih_gw_visible (&m)
+            &&  !info.retracted) {
+                s_card (&list, &m, &info);
+                shown++;
+            }
+            ih_msg_free (&m);
+        }
+        ih_html_printf (b, "<p class=\"lede\">%d result%s for \xe2\x80\x9c", shown, shown == 1 ? "" : "s");
+        ih_html_esc (b, q);
+        ih_html_puts (b, "\xe2\x80\x9d");
+        if (s->ioc) {
+            ih_html_puts (b, " (searched as ");
+            ih_html_esc (b, s->ioc);
+            ih_html_puts (b, ")");
+        }
+        ih_html_printf (b, ".%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "");
+        if (shown) {
+            ih_html_puts (b, "<ol class=\"alerts\">\n");
+            ih_buf_append (b, list.data, list.len);
+            ih_html_puts (b, "</ol>\n");
+        }
+        ih_buf_free (&list);
+    }
+    free (s);
+    ih_pages_end (r);
+}
+
+/* ---- /trends ---------------------------------------------------------------------------------- */
+
+#define s_DAY_MS    86400000LL
+#define s_WEEK_MS   (7 * s_DAY_MS)
+
+typedef struct {
+    int64_t start;              /* first bucket's Monday, ms */
+    int weeks;
+    uint32_t *counts;           /* weeks x IH_CAT_COUNT */
+    uint64_t total;
+} s_trends_t;
+
+static int
+s_trends_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_trends_t *t = (s_trends_t *) arg;
+    if (!ih_gw_visible (m) || info->retracted || m->created < t->start)
+        return 0;
+    int64_t w = (m->created - t->start) / s_WEEK_MS;
+    if (w >= t->weeks || (int) m->category < 0 || m->category >= IH_CAT_COUNT)
+        return 0;
+    t->counts [w * IH_CAT_COUNT + m->category]++;
+    t->total++;
+    return 0;
+}
+
+void
+ih_pages_trends (ih_req_t *r)
+{
+    s_trends_t t = { 0, 26, NULL, 0 };
+    const char *weeks = ih_req_arg (r, "weeks");
+    if (weeks) {
+        uint64_t w;
+        if (!s_parse_u64 (weeks, &w) || w < 4 || w > 104) {
+            ih_req_error (r, 400, "weeks: expected a number from 4 to 104");
+            return;
+        }
+        t.weeks = (int) w;
+    }
+    int64_t now = ih_now_ms ();
+    int64_t day = now / s_DAY_MS;
+    int64_t monday = day - (day + 3) % 7;           //  1970-01-01 was a Thursday
+    t.start = (monday - 7 * (t.weeks - 1)) * s_DAY_MS;
+    t.counts = (uint32_t *) calloc ((size_t) t.weeks * IH_CAT_COUNT, sizeof (uint32_t));
+    if (!t.counts)
+        abort ();
+    ih_err_t err = { "" };
+    if (ih_store_foreach (ih_req_store (r), 0, false, s_trends_one, &t, &err) < 0) {
+        free (t.counts);
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    //  The chart changes with the week as well as with the store.
+    r->etag = true;
+    r->cache = s_CACHE_PAGE;
+    r->salt = monday;
+    r->expires_ms = (monday + 7) * s_DAY_MS;
+
+    char (*labels) [16] = calloc ((size_t) t.weeks, 16);
+    const char **xl = (const char **) calloc ((size_t) t.weeks, sizeof (char *));
+    const char *series [IH_CAT_COUNT];
+    if (!labels || !xl)
+        abort ();
+    for (int w = 0; w < t.weeks; w++) {
+        time_t secs = (time_t) ((t.start + w * s_WEEK_MS) / 1000);
+        struct tm tm;
+        gmtime_r (&secs, &tm);
+        strftime (labels [w], 16, "%e %b", &tm);
+        xl [w] = labels [w] [0] == ' ' ? labels [w] + 1 : labels [w];
+    }
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        series [c] = s_cat_label ((ih_category_t) c);
+
+    ih_buf_t *b = &r->body;
+    ih_pages_begin (r, "Trends", "/trends");
+    ih_html_printf (b, "<h1>Trends</h1><p class=\"lede\">Advisories shared per week, by category, "
+                    "over the last %d weeks (weeks start on Monday, UTC). Other periods: "
+                    "<a href=\"/trends?weeks=13\">13 weeks</a> \xc2\xb7 <a href=\"/trends?weeks=26\">26 weeks</a> "
+                    "\xc2\xb7 <a href=\"/trends?weeks=52\">52 weeks</a>.</p>\n", t.weeks);
+    uint32_t cat_total [IH_CAT_COUNT] = { 0 };
+    for (int w = 0; w < t.weeks; w++)
+        for (int c = 0; c < IH_CAT_COUNT; c++)
+            cat_total [c] += t.counts [w * IH_CAT_COUNT + c];
+    int top = -1;
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        if (cat_total [c] && (top < 0 || cat_total [c] > cat_total [top]))
+            top = c;
+    uint32_t this_week = 0;
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        this_week += t.counts [(t.weeks - 1) * IH_CAT_COUNT + c];
+    ih_html_printf (b, "<div class=\"stats\"><div class=\"stat\"><b>%" PRIu64 "</b><span>advisories "
+                    "in the period</span></div><div class=\"stat\"><b>%u</b><span>this week</span></div>"
+                    "<div class=\"stat\"><b>", t.total, this_week);
+    ih_html_esc (b, top >= 0 ? s_cat_label ((ih_category_t) top) : "\xe2\x80\x94");
+    ih_html_puts (b, "</b><span>most frequent category</span></div></div>\n<div class=\"panel\">");
+    ih_svg_chart_t chart = { "Advisories per week by category", t.weeks, IH_CAT_COUNT, t.counts, xl, series };
+    ih_svg_stacked (b, &chart);
+    ih_html_puts (b, "</div>\n<h2>By category</h2><table><thead><tr><th>Category</th>"
+                     "<th class=\"num\">Advisories</th><th class=\"num\">This week</th></tr></thead><tbody>\n");
+    for (int c = 0; c < IH_CAT_COUNT; c++) {
+        if (!cat_total [c])
+            continue;
+        ih_html_printf (b, "<tr><td><span class=\"swatch\" aria-hidden=\"true\"><svg width=\"10\" "
+                        "height=\"10\"><rect width=\"10\" height=\"10\" fill=\"%s\"/></svg></span>"
+                        "<a href=\"/?category=%s\">", ih_svg_colour (c),
+                        ih_category_name ((ih_category_t) c));
+        ih_html_esc (b, series [c]);
+        ih_html_printf (b, "</a></td><td class=\"num\">%u</td><td class=\"num\">%u</td></tr>\n",
+                        cat_total [c], t.counts [(t.weeks - 1) * IH_CAT_COUNT + c]);
+    }
+    if (t.total == 0)
+        ih_html_puts (b, "<tr><td colspan=\"3\">No advisories in this period.</td></tr>\n");
+    ih_html_puts (b, "</tbody></table>\n");
+    ih_pages_end (r);
+    free (labels);
+    free (xl);
+    free (t.counts);
+}
+
+/* ---- self-test --------------------------------------------------------------------------------- */
+
+void
+ih_pages_test (bool verbose)
+{
+    IH_CHECK (streq (s_cat_label (IH_CAT_DATA_LEAK), "Data leak"));
+    IH_CHECK (streq (s_cat_label ((ih_category_t) 99), "Other"));
+    IH_CHECK (streq (s_ioc_label (IH_IOC_SHA256), "SHA-256"));
+    uint64_t v;
+    IH_CHECK (s_parse_u64 ("0", &v) && v == 0);
+    IH_CHECK (s_parse_u64 ("18446744073709551615", &v) && v == UINT64_MAX);
+    IH_CHECK (!s_parse_u64 ("18446744073709551616", &v));
+    IH_CHECK (!s_parse_u64 ("-1", &v) && !s_parse_u64 ("1x", &v) && !s_parse_u64 ("", &v));
+    IH_CHECK (!s_parse_u64 (NULL, &v));
+
+    //  A card of a hostile alert: nothing of the payloads survives as markup.
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    snprintf (m.id, sizeof m.id, "11111111-1111-4111-8111-111111111111");
+    m.title = ih_msg_str (&m, "<script>alert('t')</script>");
+    m.summary = ih_msg_str (&m, "<img src=x onerror=alert(1)> **x**");
+    m.org = ih_msg_str (&m, "bank-a");
+    m.member = ih_msg_str (&m, "soc");
+    m.category = IH_CAT_PHISHING;
+    ih_msg_strlist_add (&m, &m.sectors, "finance");
+    ih_buf_t b;
+    ih_buf_init (&b);
+    ih_store_alert_t info;
+    memset (&info, 0, sizeof info);
+    s_card (&b, &m, &info);
+    const char *html = ih_html_cstr (&b);
+    if (verbose)
+        printf ("\n%s", html);
+    IH_CHECK (!strstr (html, "<script") && !strstr (html, "<img"));
+    IH_CHECK (strstr (html, "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;"));
+    IH_CHECK (strstr (html, "href=\"/?category=phishing\""));
+    IH_CHECK (strstr (html, "0 indicators"));
+    ih_buf_free (&b);
+    ih_msg_free (&m);
+    if (verbose)
+        printf ("    ");
+}

@@ -1,0 +1,731 @@
+/*  ih_taxii.c: the read-only TAXII 2.1 server (see ih_taxii.h). */
+#include <czmq.h>
+#include <errno.h>
+
+#include "ih_added.h"
+#include "ih_export.h"
+#include "ih_html.h"
+#include "ih_taxii.h"
+
+#define s_COLLECTION    "5e4f2c8a-61b7-4c3e-9d0a-7f3b1e6c2a94"
+#define s_CLEAR_MARKING "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+#define s_LIMIT_DEFAULT 100
+#define s_LIMIT_MAX     1000
+#define s_MATCH_MAX     32          /* values in one match[...] */
+#define s_CACHE         "public, max-age=30"
+
+const char *
+ih_taxii_collection_id (void)
+{
+    return s_COLLECTION;
+}
+
+/* ---- Accept ------------------------------------------------------------------------------- */
+
+/*  Trims spaces and tabs around [*s, *e). */
+static void
+s_trim (const char **s, const char **e)
+{
+    while (*s < *e && (**s == ' ' || **s == '\t'))
+        (*s)++;
+    while (*e > *s && ((*e) [-1] == ' ' || (*e) [-1] == '\t'))
+        (*e)--;
+}
+
+static bool
+s_ieq (const char *s, const char *e, const char *lit)
+{
+    size_t n = strlen (lit);
+    return (size_t) (e - s) == n && strncasecmp (s, lit, n) == 0;
+}
+
+/*  One media range "type/sub;p=v;q=0.5": true when it admits TAXII 2.1. */
+static bool
+s_range_ok (const char *s, const char *e)
+{
+    const char *semi = memchr (s, ';', (size_t) (e - s));
+    const char *te = semi ? semi : e;
+    const char *ts = s;
+    s_trim (&ts, &te);
+    bool any = s_ieq (ts, te, "*/*") || s_ieq (ts, te, "application/*");
+    bool taxii = s_ieq (ts, te, "application/taxii+json");
+    if (!any && !taxii)
+        return false;
+    //  Parameters: q (0 refuses), version (must be 2.1 for the TAXII type).
+    const char *p = semi;
+    while (p && p < e) {
+        const char *ps = p + 1;
+        const char *pe = memchr (ps, ';', (size_t) (e - ps));
+        if (!pe)
+            pe = e;
+        const char *eq = memchr (ps, '=', (size_t) (pe - ps));
+        if (eq) {
+            const char *ks = ps, *ke = eq, *vs = eq + 1, *ve = pe;
+            s_trim (&ks, &ke);
+            s_trim (&vs, &ve);
+            if (ve - vs >= 2 && *vs == '"' && ve [-1] == '"') {
+                vs++;
+                ve--;
+            }
+            if (s_ieq (ks, ke, "q")) {
+                char q [16] = "";
+                size_t n = (size_t) (ve - vs) < sizeof q - 1 ? (size_t) (ve - vs) : sizeof q - 1;
+                memcpy (q, vs, n);
+                char *end = NULL;
+                double v = strtod (q, &end);
+                if (end == q || v <= 0)
+                    return false;
+            }
+            else
+            if (s_ieq (ks, ke, "version") && taxii && !s_ieq (vs, ve, "2.1"))
+                return false;
+        }
+        p = pe < e ? pe : NULL;
+    }
+    return true;
+}
+
+bool
+ih_taxii_accept_ok (const char *accept)
+{
+    if (!accept)
+        return true;
+    const char *p = accept;
+    bool blank = true;
+    while (*p) {
+        const char *e = strchr (p, ',');
+        if (!e)
+            e = p + strlen (p);
+        const char *s = p, *ee = e;
+        s_trim (&s, &ee);
+        if (s < ee) {
+            blank = false;
+            if (s_range_ok (s, ee))
+                return true;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return blank;
+}
+
+/* ---- STIX objects of an alert --------------------------------------------------------------- */
+
+static int
+s_sink (const void *data, size_t len, void *arg)
+{
+    ih_buf_append ((ih_buf_t *) arg, data, len);
+    return 0;
+}
+
+json_t *
+ih_taxii_objects (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    if (!ih_gw_visible (m) || (info && info->retracted))
+        return NULL;
+    ih_export_opts_t opts;
+    ih_export_opts_init (&opts);
+    opts.tlp_max = IH_TLP_CLEAR;
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    ih_err_t err = { "" };
+    ih_export_t *x = ih_export_new (IH_EXPORT_STIX21, &opts, s_sink, &buf, NULL, &err);
+    json_t *out = NULL;
+    if (x && ih_export_alert (x, m, info, store, &err) == 0 && ih_export_finish (x, &err) == 0) {
+        json_error_t jerr;
+        json_t *bundle = json_loadb ((const char *) buf.data, buf.len, 0, &jerr);
+        json_t *objects = json_object_get (bundle, "objects");
+        if (json_is_array (objects)) {
+            out = json_array ();
+            size_t i;
+            json_t *o;
+            json_array_foreach (objects, i, o) {
+                const char *id = json_string_value (json_object_get (o, "id"));
+                if (!id)
+                    continue;
+                //  Of the marking definitions, only the one public objects refer to.
+                if (strncmp (id, "marking-definition--", 20) == 0 && !streq (id, s_CLEAR_MARKING))
+                    continue;
+                json_array_append (out, o);
+            }
+        }
+        else
+            fprintf (stderr, "E gateway: taxii: STIX export of %s is not a bundle: %s\n", m->id, jerr.text);
+        json_decref (bundle);
+    }
+    else
+        fprintf (stderr, "E gateway: taxii: cannot export alert %s as STIX: %s\n", m->id, err.msg);
+    ih_export_destroy (&x);
+    ih_buf_free (&buf);
+    return out;
+}
+
+bool
+ih_taxii_shared_type (const char *stix_id)
+{
+    return stix_id && (strncmp (stix_id, "identity--", 10) == 0
+                    || strncmp (stix_id, "marking-definition--", 20) == 0
+                    || strncmp (stix_id, "extension-definition--", 22) == 0);
+}
+
+/* ---- filters ------------------------------------------------------------------------------- */
+
+typedef struct {
+    int n;
+    char *v [s_MATCH_MAX];
+} s_values_t;
+
+typedef struct {
+    s_values_t ids, types, versions, specs;
+    int64_t from;               /* first date to walk (added_after + 1 µs) */
+    int64_t skip_date;          /* next token: resume in this entry ... */
+    int skip_idx;               /* ... at this object index */
+    int limit;
+} s_filter_t;
+
+static void
+s_values_free (s_values_t *v)
+{
+    for (int i = 0; i < v->n; i++)
+        free (v->v [i]);
+    v->n = 0;
+}
+
+/*  Splits a comma-separated match[...] value. -1 when there are too many. */
+static int
+s_values_parse (const char *text, s_values_t *out)
+{
+    if (!text)
+        return 0;
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr (p, ',');
+        if (!e)
+            e = p + strlen (p);
+        const char *s = p, *ee = e;
+        s_trim (&s, &ee);
+        if (s < ee) {
+            if (out->n == s_MATCH_MAX)
+                return -1;
+            out->v [out->n] = strndup (s, (size_t) (ee - s));
+            if (!out->v [out->n])
+                abort ();
+            out->n++;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return 0;
+}
+
+static bool
+s_values_has (const s_values_t *v, const char *s)
+{
+    for (int i = 0; i < v->n; i++)
+        if (s && streq (v->v [i], s))
+            return true;
+    return false;
+}
+
+/*  next tokens: "<date, 16 hex>.<index, hex>". */
+static void
+s_token (int64_t date, int idx, char *out, size_t outsz)
+{
+    snprintf (out, outsz, "%016" PRIx64 ".%x", (uint64_t) date, (unsigned) idx);
+}
+
+static int
+s_token_parse (const char *s, int64_t *date, int *idx)
+{
+    if (!s || strlen (s) < 18 || strlen (s) > 26 || s [16] != '.')
+        return -1;
+    uint64_t d = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s [i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return -1;
+        d = (d << 4) | (uint64_t) v;
+    }
+    uint64_t x = 0;
+    const char *p = s + 17;
+    if (!*p)
+        return -1;
+    for (; *p; p++) {
+        int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+        if (v < 0 || x > 0xfffff)
+            return -1;
+        x = (x << 4) | (uint64_t) v;
+    }
+    if (d == 0 || d > (uint64_t) INT64_MAX)
+        return -1;
+    *date = (int64_t) d;
+    *idx = (int) x;
+    return 0;
+}
+
+static void
+s_filter_free (s_filter_t *f)
+{
+    s_values_free (&f->ids);
+    s_values_free (&f->types);
+    s_values_free (&f->versions);
+    s_values_free (&f->specs);
+}
+
+/*  Reads the query. Returns 0, or -1 with err (a 400). */
+static int
+s_filter_parse (ih_req_t *r, s_filter_t *f, ih_err_t *err)
+{
+    memset (f, 0, sizeof f [0]);
+    f->limit = s_LIMIT_DEFAULT;
+    const char *v;
+    if ((v = ih_req_arg (r, "limit"))) {
+        char *end = NULL;
+        errno = 0;
+        long n = strtol (v, &end, 10);
+        if (errno || end == v || *end || n < 1)
+            return ih_err_set (err, "limit: expected a positive number");
+        f->limit = n > s_LIMIT_MAX ? s_LIMIT_MAX : (int) n;
+    }
+    if ((v = ih_req_arg (r, "added_after"))) {
+        int64_t us;
+        if (ih_added_parse (v, &us, err) != 0) {
+            ih_err_prefix (err, "added_after");
+            return -1;
+        }
+        f->from = us + 1;
+    }
+    if ((v = ih_req_arg (r, "next"))) {
+        if (s_token_parse (v, &f->skip_date, &f->skip_idx) != 0)
+            return ih_err_set (err, "next: not a token this server gave");
+        if (f->skip_date > f->from)
+            f->from = f->skip_date;
+    }
+    if (s_values_parse (ih_req_arg (r, "match[id]"), &f->ids)
+    ||  s_values_parse (ih_req_arg (r, "match[type]"), &f->types)
+    ||  s_values_parse (ih_req_arg (r, "match[version]"), &f->versions)
+    ||  s_values_parse (ih_req_arg (r, "match[spec_version]"), &f->specs))
+        return ih_err_set (err, "match: at most %d values per field", s_MATCH_MAX);
+    for (int i = 0; i < f->versions.n; i++) {
+        int64_t us;
+        const char *x = f->versions.v [i];
+        if (!streq (x, "last") && !streq (x, "first") && !streq (x, "all")
+        &&  ih_added_parse (x, &us, NULL) != 0)
+            return ih_err_set (err, "match[version]: expected last, first, all or a timestamp");
+    }
+    return 0;
+}
+
+static bool
+s_object_matches (const s_filter_t *f, json_t *o)
+{
+    const char *id = json_string_value (json_object_get (o, "id"));
+    const char *type = json_string_value (json_object_get (o, "type"));
+    const char *spec = json_string_value (json_object_get (o, "spec_version"));
+    if (f->ids.n && !s_values_has (&f->ids, id))
+        return false;
+    if (f->types.n && !s_values_has (&f->types, type))
+        return false;
+    if (f->specs.n && !s_values_has (&f->specs, spec ? spec : "2.1"))
+        return false;
+    if (f->versions.n) {
+        //  One version of each object is held (the latest revision's): last, first and
+        //  all all name it; a timestamp must equal its modified (or created).
+        const char *ver = json_string_value (json_object_get (o, "modified"));
+        if (!ver)
+            ver = json_string_value (json_object_get (o, "created"));
+        int64_t have = 0;
+        if (ver)
+            ih_added_parse (ver, &have, NULL);
+        bool ok = false;
+        for (int i = 0; i < f->versions.n && !ok; i++) {
+            const char *x = f->versions.v [i];
+            int64_t want;
+            ok = streq (x, "last") || streq (x, "first") || streq (x, "all")
+              || (ih_added_parse (x, &want, NULL) == 0 && want == have);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* ---- walking the collection ----------------------------------------------------------------- */
+
+typedef struct {
+    ih_req_t *r;
+    ih_store_t *store;
+    s_filter_t *f;
+    bool manifest;
+    json_t *out;                /* objects, or manifest records */
+    int count;
+    int64_t first_added, last_added;
+    bool more;
+    int64_t next_date;
+    int next_idx;
+    const char *only_alert;     /* stop after this alert's entry (object by id) */
+    bool failed;
+} s_walk_t;
+
+/*  The objects an entry contributes, in order (new reference), or NULL for none. */
+static json_t *
+s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
+{
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    ih_store_alert_t info;
+    json_t *out = NULL;
+    int rc = ih_store_get (w->store, e->id, &m, &info, NULL);
+    if (rc < 0)
+        w->failed = true;
+    if (rc == 1 && ih_gw_visible (&m)) {
+        if (e->kind == IH_ADDED_ALERT && info.seq == e->seq && !info.retracted) {
+            json_t *all = ih_taxii_objects (w->store, &m, &info);
+            if (all) {
+                out = json_array ();
+                size_t i;
+                json_t *o;
+                json_array_foreach (all, i, o)
+                    if (!ih_taxii_shared_type (json_string_value (json_object_get (o, "id"))))
+                        json_array_append (out, o);
+                json_decref (all);
+            }
+        }
+        else
+        if (e->kind == IH_ADDED_SHARED) {
+            //  The shared object as the alert that brought it describes it (whatever
+            //  became of that alert since: an identity outlives a retraction).
+            json_t *all = ih_taxii_objects (w->store, &m, NULL);
+            size_t i;
+            json_t *o;
+            json_array_foreach (all, i, o)
+                if (streq (json_string_value (json_object_get (o, "id")) ?: "", e->stix_id)) {
+                    out = json_array ();
+                    json_array_append (out, o);
+                    break;
+                }
+            json_decref (all);
+        }
+    }
+    ih_msg_free (&m);
+    return out;
+}
+
+static int
+s_walk_entry (const ih_added_entry_t *e, void *arg)
+{
+    s_walk_t *w = (s_walk_t *) arg;
+    if (w->only_alert && (e->kind != IH_ADDED_ALERT || !streq (e->id, w->only_alert)))
+        return 0;
+    json_t *objs = s_entry_objects (w, e);
+    if (w->failed) {
+        json_decref (objs);
+        return -1;
+    }
+    size_t i;
+    json_t *o;
+    int stop = 0;
+    json_array_foreach (objs, i, o) {
+        if (e->date == w->f->skip_date && (int) i < w->f->skip_idx)
+            continue;
+        if (!s_object_matches (w->f, o))
+            continue;
+        if (w->count == w->f->limit) {
+            w->more = true;
+            w->next_date = e->date;
+            w->next_idx = (int) i;
+            stop = 1;
+            break;
+        }
+        char added [IH_TIME_MAX];
+        ih_added_format (e->date, added);
+        if (w->manifest) {
+            json_t *ver = json_object_get (o, "modified");
+            if (!ver)
+                ver = json_object_get (o, "created");
+            json_array_append_new (w->out, json_pack ("{s:O, s:s, s:O, s:s}", "id",
+                                   json_object_get (o, "id"), "date_added", added, "version",
+                                   ver ? ver : json_null (), "media_type", IH_STIX_MEDIA));
+        }
+        else
+            json_array_append (w->out, o);
+        if (w->count == 0)
+            w->first_added = e->date;
+        w->last_added = e->date;
+        w->count++;
+    }
+    json_decref (objs);
+    if (!stop && w->only_alert)
+        stop = 2;
+    return stop;
+}
+
+/*  objects/ and manifest/ (object_id: objects/{id}/). */
+static void
+s_objects (ih_req_t *r, bool manifest, const char *object_id)
+{
+    s_filter_t f;
+    ih_err_t err = { "" };
+    if (s_filter_parse (r, &f, &err) != 0) {
+        s_filter_free (&f);
+        ih_req_error (r, 400, err.msg);
+        return;
+    }
+    s_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.r = r;
+    w.store = ih_req_store (r);
+    w.f = &f;
+    w.manifest = manifest;
+    w.out = json_array ();
+    char report_alert [IH_UUID_LEN + 1] = "";
+    if (object_id) {
+        //  The id is one more filter; a report names its alert, so its entry is the
+        //  only one to look at.
+        s_values_free (&f.ids);
+        s_values_parse (object_id, &f.ids);
+        if (strncmp (object_id, "report--", 8) == 0 && ih_uuid_valid (object_id + 8) && !f.skip_date) {
+            snprintf (report_alert, sizeof report_alert, "%s", object_id + 8);
+            ih_msg_t m;
+            ih_msg_init (&m, IH_KIND_ALERT);
+            ih_store_alert_t info;
+            if (ih_store_get (w.store, report_alert, &m, &info, NULL) == 1) {
+                int64_t d = ih_added_seq_date (r->gw->added, info.seq);
+                if (d > f.from)
+                    f.from = d;
+                w.only_alert = report_alert;
+            }
+            ih_msg_free (&m);
+        }
+    }
+    int rc = ih_added_walk (r->gw->added, f.from, s_walk_entry, &w, &err);
+    s_filter_free (&f);
+    if (rc < 0 || w.failed) {
+        json_decref (w.out);
+        ih_req_error (r, 503, "the collection cannot be read right now");
+        return;
+    }
+    if (object_id && w.count == 0) {
+        json_decref (w.out);
+        ih_req_error (r, 404, "no such object in this collection");
+        return;
+    }
+    json_t *env = json_object ();
+    json_object_set_new (env, "more", json_boolean (w.more));
+    if (w.more) {
+        char tok [40];
+        s_token (w.next_date, w.next_idx, tok, sizeof tok);
+        json_object_set_new (env, "next", json_string (tok));
+    }
+    if (w.count)
+        json_object_set_new (env, "objects", w.out);
+    else
+        json_decref (w.out);
+    char *text = json_dumps (env, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (env);
+    if (!text)
+        abort ();
+    ih_html_puts (&r->body, text);
+    ih_html_puts (&r->body, "\n");
+    free (text);
+    if (w.count) {
+        char first [IH_TIME_MAX], last [IH_TIME_MAX];
+        ih_added_format (w.first_added, first);
+        ih_added_format (w.last_added, last);
+        ih_req_add_header (r, "X-TAXII-Date-Added-First", first);
+        ih_req_add_header (r, "X-TAXII-Date-Added-Last", last);
+    }
+    r->etag = true;
+    r->cache = s_CACHE;
+}
+
+/* ---- resources ------------------------------------------------------------------------------ */
+
+static void
+s_json (ih_req_t *r, json_t *j)
+{
+    char *text = json_dumps (j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (j);
+    if (!text)
+        abort ();
+    ih_html_puts (&r->body, text);
+    ih_html_puts (&r->body, "\n");
+    free (text);
+    r->etag = true;
+    r->cache = s_CACHE;
+}
+
+static json_t *
+s_collection (void)
+{
+    return json_pack ("{s:s, s:s, s:s, s:b, s:b, s:[s]}", "id", s_COLLECTION,
+                      "title", "Public advisories (TLP:CLEAR)",
+                      "description", "Every TLP:CLEAR alert shared by Infohub members, as STIX 2.1: "
+                                     "reports, indicators, vulnerabilities and publisher identities.",
+                      "can_read", 1, "can_write", 0, "media_types", IH_STIX_MEDIA);
+}
+
+void
+ih_taxii_handle (ih_req_t *r, const char *rest)
+{
+    r->ctype = IH_TAXII_MEDIA;
+    r->vary_accept = true;
+    if (!ih_taxii_accept_ok (ih_req_header (r, MHD_HTTP_HEADER_ACCEPT))) {
+        ih_req_error (r, 406, "this server speaks application/taxii+json;version=2.1");
+        return;
+    }
+    char api [300];
+    snprintf (api, sizeof api, "%s/taxii2/api/", r->gw->base_url);
+    if (streq (rest, "") || streq (rest, "/")) {
+        s_json (r, json_pack ("{s:s, s:s, s:s, s:s, s:[s]}", "title", r->gw->title,
+                              "description", "Read-only TAXII 2.1 server of the Infohub Public Zone "
+                                             "(TLP:CLEAR only).",
+                              "contact", r->gw->base_url, "default", api, "api_roots", api));
+        return;
+    }
+    if (strncmp (rest, "/api/", 5) != 0) {
+        ih_req_error (r, 404, "no such API root");
+        return;
+    }
+    const char *p = rest + 5;
+    if (!*p) {
+        s_json (r, json_pack ("{s:s, s:s, s:[s], s:i}", "title", "Infohub public API root",
+                              "description", "One public collection of TLP:CLEAR STIX 2.1 objects.",
+                              "versions", IH_TAXII_MEDIA, "max_content_length", 0));
+        return;
+    }
+    if (streq (p, "collections/")) {
+        s_json (r, json_pack ("{s:[o]}", "collections", s_collection ()));
+        return;
+    }
+    if (strncmp (p, "collections/", 12) != 0) {
+        ih_req_error (r, 404, "no such resource");
+        return;
+    }
+    p += 12;
+    size_t cl = strlen (s_COLLECTION);
+    if (strncmp (p, s_COLLECTION, cl) != 0 || p [cl] != '/') {
+        ih_req_error (r, 404, "no such collection");
+        return;
+    }
+    p += cl + 1;
+    if (!*p)
+        s_json (r, s_collection ());
+    else
+    if (streq (p, "objects/"))
+        s_objects (r, false, NULL);
+    else
+    if (streq (p, "manifest/"))
+        s_objects (r, true, NULL);
+    else
+    if (strncmp (p, "objects/", 8) == 0) {
+        const char *id = p + 8;
+        size_t n = strlen (id);
+        if (n < 3 || n > 200 || id [n - 1] != '/') {
+            ih_req_error (r, 404, "no such resource");
+            return;
+        }
+        char oid [201];
+        memcpy (oid, id, n - 1);
+        oid [n - 1] = 0;
+        if (strchr (oid, '/') || strchr (oid, ',') || !strstr (oid, "--")) {
+            ih_req_error (r, 404, "no such object in this collection");
+            return;
+        }
+        s_objects (r, false, oid);
+    }
+    else
+        ih_req_error (r, 404, "no such resource");
+}
+
+/* ---- self-test -------------------------------------------------------------------------------- */
+
+void
+ih_taxii_test (bool verbose)
+{
+    //  Accept headers.
+    static const struct { const char *accept; bool ok; } cases [] = {
+        { NULL, true }, { "", true }, { "*/*", true }, { "application/*", true },
+        { "application/taxii+json;version=2.1", true },
+        { "application/taxii+json; version=2.1", true },
+        { "Application/TAXII+JSON;Version=\"2.1\"", true },
+        { "application/taxii+json", true },
+        { "text/html,application/xhtml+xml,*/*;q=0.8", true },
+        { "application/xml, application/taxii+json;version=2.1;q=0.5", true },
+        { "application/taxii+json;version=2.0", false },
+        { "application/json", false },
+        { "application/xml", false },
+        { "text/html", false },
+        { "application/taxii+json;version=2.1;q=0", false },
+        { "*/*;q=0", false },
+        { "*/*;q=zero", false },
+        { " , ,", true },
+        { "application/stix+json;version=2.1", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        bool got = ih_taxii_accept_ok (cases [i].accept);
+        if (verbose)
+            printf ("\n    accept '%s' -> %d", cases [i].accept ? cases [i].accept : "(none)", got);
+        IH_CHECK (got == cases [i].ok);
+    }
+
+    //  next tokens round trip; garbage is refused.
+    char tok [40];
+    int64_t d;
+    int idx;
+    s_token (1764350736123456, 7, tok, sizeof tok);
+    IH_CHECK (s_token_parse (tok, &d, &idx) == 0 && d == 1764350736123456 && idx == 7);
+    s_token (1, 0, tok, sizeof tok);
+    IH_CHECK (s_token_parse (tok, &d, &idx) == 0 && d == 1 && idx == 0);
+    static const char *bad [] = {
+        "", "x", "0000000000000000.0", "00064541dc3fa2c0", "00064541dc3fa2c0.", "00064541dc3fa2c0.g",
+        "00064541DC3FA2C0.1", "00064541dc3fa2c0.1000000", "ffffffffffffffff.1", "00064541dc3fa2c0x1",
+        NULL
+    };
+    for (int i = 0; bad [i]; i++)
+        IH_CHECK (s_token_parse (bad [i], &d, &idx) == -1);
+    IH_CHECK (s_token_parse (NULL, &d, &idx) == -1);
+
+    //  match[...] lists.
+    s_values_t v;
+    memset (&v, 0, sizeof v);
+    IH_CHECK (s_values_parse ("indicator, report,,vulnerability ", &v) == 0 && v.n == 3);
+    IH_CHECK (s_values_has (&v, "report") && !s_values_has (&v, "identity") && !s_values_has (&v, NULL));
+    s_values_free (&v);
+    char many [200];
+    for (int i = 0; i < 40; i++)
+        memcpy (many + 2 * i, "a,", 2);
+    many [80] = 0;
+    IH_CHECK (s_values_parse (many, &v) == -1);
+    s_values_free (&v);
+
+    //  Filters on objects.
+    s_filter_t f;
+    memset (&f, 0, sizeof f);
+    json_t *o = json_pack ("{s:s, s:s, s:s, s:s}", "type", "indicator", "id", "indicator--1",
+                           "spec_version", "2.1", "modified", "2026-01-02T03:04:05.678Z");
+    IH_CHECK (s_object_matches (&f, o));
+    s_values_parse ("report", &f.types);
+    IH_CHECK (!s_object_matches (&f, o));
+    s_values_free (&f.types);
+    s_values_parse ("report,indicator", &f.types);
+    s_values_parse ("2.1", &f.specs);
+    IH_CHECK (s_object_matches (&f, o));
+    s_values_parse ("2026-01-02T03:04:05.678Z", &f.versions);
+    IH_CHECK (s_object_matches (&f, o));
+    s_values_free (&f.versions);
+    s_values_parse ("2026-01-02T03:04:05.679Z", &f.versions);
+    IH_CHECK (!s_object_matches (&f, o));
+    s_values_free (&f.versions);
+    s_values_parse ("first", &f.versions);
+    IH_CHECK (s_object_matches (&f, o));
+    s_values_parse ("indicator--2", &f.ids);
+    IH_CHECK (!s_object_matches (&f, o));
+    s_filter_free (&f);
+    json_decref (o);
+
+    IH_CHECK (ih_taxii_shared_type ("identity--x") && ih_taxii_shared_type (s_CLEAR_MARKING));
+    IH_CHECK (!ih_taxii_shared_type ("report--x") && !ih_taxii_shared_type (NULL));
+    IH_CHECK (ih_uuid_valid (ih_taxii_collection_id ()));
+    if (verbose)
+        printf ("\n    ");
+}

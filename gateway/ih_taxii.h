@@ -1,0 +1,52 @@
+/*  ih_taxii.h: a read-only TAXII 2.1 server under /taxii2/ (REFERENCE.md, TAXII 2.1 CS01).
+
+      /taxii2/                                   discovery
+      /taxii2/api/                               the API root
+      /taxii2/api/collections/                   one collection, public
+      /taxii2/api/collections/ID/
+      /taxii2/api/collections/ID/objects/        added_after, limit, next, match[id|type|
+                                                 version|spec_version]
+      /taxii2/api/collections/ID/objects/OBJ/    one object (all versions held)
+      /taxii2/api/collections/ID/manifest/       same filters
+
+    Media type application/taxii+json;version=2.1 on every answer; an Accept header that
+    admits neither it nor application/taxii+json (nor * / *) gets 406. Object lists are
+    sorted by the date the gateway added each object (ih_added.h), oldest first, and carry
+    X-TAXII-Date-Added-First / -Last. Pagination: `next` is an opaque token naming the
+    position after the last object returned (date of its log entry, index inside it);
+    walking with it visits every object exactly once.
+
+    Objects are the STIX 2.1 objects of each active alert (report, indicators,
+    vulnerabilities) plus the shared ones (publisher identities, the TLP:CLEAR marking
+    definition), which the log adds once, with the first alert that needs them.
+*/
+#ifndef IH_TAXII_H
+#define IH_TAXII_H
+
+#include <jansson.h>
+
+#include "ih_http.h"
+
+#define IH_TAXII_MEDIA  "application/taxii+json;version=2.1"
+#define IH_STIX_MEDIA   "application/stix+json;version=2.1"
+
+/*  The id of the one public collection (a constant UUID). */
+const char *ih_taxii_collection_id(void);
+
+/*  rest: the path after "/taxii2" ("/", "/api/collections/..."). */
+void ih_taxii_handle(ih_req_t *r, const char *rest);
+
+/*  True when an Accept header value admits the TAXII 2.1 media type (NULL or empty
+    admits everything). Parameters and q-values are honoured (q=0 refuses). */
+bool ih_taxii_accept_ok(const char *accept);
+
+/*  The STIX 2.1 objects of an alert (a JSON array, new reference), or NULL when the
+    alert is not visible or retracted. */
+json_t *ih_taxii_objects(ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info);
+/*  True for the types the log adds once for everybody (identity, marking-definition,
+    extension-definition). */
+bool ih_taxii_shared_type(const char *stix_id);
+
+void ih_taxii_test(bool verbose);
+
+#endif
