@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ typedef struct {
 struct ih_store {
     char *dir;
     bool writer;
+    bool shared;                /* ih_store_share: the environment is borrowed */
     int lock_fd;
     uint64_t max_map;
     MDB_env *env;
@@ -144,6 +146,22 @@ static bool
 s_is_nospace (int rc)
 {
     return rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+}
+
+/*  LMDB reports a short write (a disk that filled up during the write) as EIO. It is a
+    full disk when the filesystem has (almost) no room left: less than 4 MiB or 1 % of
+    it. *avail receives the bytes available to us. */
+static bool
+s_eio_is_full (ih_store_t *self, uint64_t *avail)
+{
+    struct statvfs sv;
+    *avail = 0;
+    if (statvfs (self->dir, &sv) != 0)
+        return false;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    *avail = (uint64_t) sv.f_bavail * unit;
+    uint64_t total = (uint64_t) sv.f_blocks * unit;
+    return *avail < (4ULL << 20) || *avail < total / 100;
 }
 
 static int
@@ -287,6 +305,29 @@ fail:
     return NULL;
 }
 
+ih_store_t *
+ih_store_share (ih_store_t *self)
+{
+    //  LMDB allows one environment per file per process, so threads of one process
+    //  share it; each handle keeps its own scratch buffers (s_load_alert uses them).
+    ih_store_t *copy = (ih_store_t *) calloc (1, sizeof *copy);
+    if (!copy)
+        abort ();
+    copy->dir = strdup (self->dir);
+    if (!copy->dir)
+        abort ();
+    copy->shared = true;
+    copy->lock_fd = -1;
+    copy->max_map = self->max_map;
+    copy->env = self->env;
+    memcpy (copy->dbi, self->dbi, sizeof copy->dbi);
+    ih_msg_init (&copy->scratch, IH_KIND_ALERT);
+    ih_buf_init (&copy->rbuf);
+    ih_buf_init (&copy->rset);
+    ih_buf_init (&copy->body);
+    return copy;
+}
+
 void
 ih_store_destroy (ih_store_t **self_p)
 {
@@ -295,7 +336,7 @@ ih_store_destroy (ih_store_t **self_p)
     ih_store_t *self = *self_p;
     if (self->txn)
         mdb_txn_abort (self->txn);
-    if (self->env)
+    if (self->env && !self->shared)
         mdb_env_close (self->env);
     if (self->lock_fd >= 0)
         close (self->lock_fd);      //  releases the flock
@@ -881,10 +922,16 @@ ih_store_ingest (ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_
                 return -1;
             continue;
         }
+        uint64_t avail = 0;
         if (s_is_nospace (rc)) {
             //  Nothing of the batch was kept: LMDB writes the meta page last. If the meta
             //  write itself failed, the next transaction says MDB_PANIC and we reopen.
             ih_err_set (err, "store: disk full: %s; not advancing", strerror (rc));
+            return IH_STORE_NOSPACE;
+        }
+        if (rc == EIO && s_eio_is_full (self, &avail)) {
+            ih_err_set (err, "store: disk full: a write came up short with %" PRIu64 " KiB left on"
+                        " the filesystem; not advancing", avail >> 10);
             return IH_STORE_NOSPACE;
         }
         if (rc == s_EBAD) {
@@ -894,6 +941,43 @@ ih_store_ingest (ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_
         return s_errcode (rc, "cannot store", err);
     }
     return ih_err_set (err, "store: cannot grow the map enough for one batch");
+}
+
+int
+ih_store_ingest_msgs (ih_store_t *self, const ih_msg_t *msgs, const uint64_t *seqs, size_t count,
+                      ih_store_outcome_t *outcomes, ih_err_t *err)
+{
+    ih_store_item_t *items = (ih_store_item_t *) calloc (count ? count : 1, sizeof *items);
+    ih_buf_t *bodies = (ih_buf_t *) calloc (count ? count : 1, sizeof *bodies);
+    if (!items || !bodies)
+        abort ();
+    static const uint8_t zero_sig [64] = { 0 };
+    int rc = 0;
+    size_t made = 0;
+    for (; made < count; made++) {
+        ih_buf_init (&bodies [made]);
+        if (ih_body_encode (&msgs [made], &bodies [made], err) != 0) {
+            ih_err_prefix (err, "message %zu", made);
+            ih_buf_free (&bodies [made]);
+            rc = -1;
+            break;
+        }
+        items [made].seq = seqs [made];
+        items [made].msg = &msgs [made];
+        items [made].body = bodies [made].data;
+        items [made].body_len = bodies [made].len;
+        items [made].sig = zero_sig;
+    }
+    if (rc == 0)
+        rc = ih_store_ingest (self, items, count, err);
+    for (size_t i = 0; i < made; i++) {
+        if (outcomes && rc == 0)
+            outcomes [i] = items [i].outcome;
+        ih_buf_free (&bodies [i]);
+    }
+    free (items);
+    free (bodies);
+    return rc;
 }
 
 const char *
@@ -1165,6 +1249,186 @@ ih_store_search (ih_store_t *self, ih_ioc_type_t t, const char *value, unsigned 
     return hits;
 }
 
+/* ---- the log and what refers to an alert ---------------------------------------------------- */
+
+int
+ih_store_log_read (ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t max, ih_err_t *err)
+{
+    if (max == 0 || after == UINT64_MAX)
+        return 0;
+    MDB_txn *txn;
+    int rc = s_txn_begin (self, MDB_RDONLY, &txn);
+    if (rc)
+        return s_errcode (rc, "cannot read", err);
+    MDB_cursor *cur;
+    rc = mdb_cursor_open (txn, self->dbi [s_LOG], &cur);
+    if (rc) {
+        mdb_txn_abort (txn);
+        return s_errcode (rc, "cannot read the log", err);
+    }
+    uint8_t sk [8];
+    s_put_be64 (sk, after + 1);
+    MDB_val k = s_val (sk, 8), v;
+    size_t n = 0;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && n < max) {
+        if (k.mv_size == 8 && v.mv_size == s_LOG_LEN) {
+            const uint8_t *e = (const uint8_t *) v.mv_data;
+            ih_store_log_t *o = &out [n++];
+            memset (o, 0, sizeof *o);
+            o->seq = s_get_be64 (k.mv_data);
+            o->rejected = e [0] == 0xff || e [0] >= IH_KIND_COUNT;
+            if (!o->rejected) {
+                o->kind = (ih_kind_t) e [0];
+                o->outcome = (ih_store_outcome_t) e [1];
+                o->revision = s_get_u32 (e + 4);
+                memcpy (o->id, e + 8, IH_UUID_LEN);
+                memcpy (o->ref, e + 8 + IH_UUID_LEN, IH_UUID_LEN);
+                o->id [IH_UUID_LEN] = o->ref [IH_UUID_LEN] = 0;
+            }
+            else
+                o->outcome = IH_STORE_REJECTED;
+        }
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_errcode (rc, "cannot read the log", err);
+    return (int) n;
+}
+
+int
+ih_store_refs_foreach (ih_store_t *self, const char *id, ih_kind_t kind, ih_store_msg_fn *fn,
+                       void *arg, ih_err_t *err)
+{
+    int db = kind == IH_KIND_COMMENT ? s_COMMENTS : kind == IH_KIND_RETRACTION ? s_RETRACTIONS : -1;
+    if (db < 0) {
+        const char *kn = ih_kind_name (kind);
+        return ih_err_set (err, "store: no messages of kind %s are kept", kn ? kn : "?");
+    }
+    if (!id || strlen (id) != IH_UUID_LEN)
+        return 0;
+    MDB_txn *txn;
+    int rc = s_txn_begin (self, MDB_RDONLY, &txn);
+    if (rc)
+        return s_errcode (rc, "cannot read", err);
+    MDB_cursor *cur;
+    rc = mdb_cursor_open (txn, self->dbi [db], &cur);
+    if (rc) {
+        mdb_txn_abort (txn);
+        return s_errcode (rc, "cannot read", err);
+    }
+    ih_msg_t msg;
+    ih_msg_init (&msg, kind);
+    uint8_t start [IH_UUID_LEN + 8];
+    s_ref_key (id, 0, start);
+    MDB_val k = s_val (start, sizeof start), v;
+    int result = 0;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == sizeof start && memcmp (k.mv_data, id, IH_UUID_LEN) == 0) {
+        if (v.mv_size > 64) {
+            //  Decode from a copy, so that nothing depends on the map after the call.
+            ih_buf_reset (&self->body);
+            ih_buf_append (&self->body, (const uint8_t *) v.mv_data + 64, v.mv_size - 64);
+            ih_msg_free (&msg);
+            if (ih_body_decode (&msg, self->body.data, self->body.len, NULL) == 0) {
+                result = fn (s_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN), &msg, arg);
+                if (result)
+                    break;
+            }
+        }
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND && result == 0)
+        result = s_errcode (rc, "cannot read", err);
+    ih_msg_free (&msg);
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    return result;
+}
+
+/* ---- small named values ----------------------------------------------------------------------- */
+
+static int
+s_aux_key (const char *name, char key [80], ih_err_t *err)
+{
+    size_t n = name ? strlen (name) : 0;
+    if (n == 0 || n > 64)
+        return ih_err_set (err, "store: aux name must be 1..64 bytes");
+    memcpy (key, "x:", 2);
+    memcpy (key + 2, name, n);
+    return (int) n + 2;
+}
+
+int
+ih_store_aux_get (ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t *err)
+{
+    char key [80];
+    int klen = s_aux_key (name, key, err);
+    if (klen < 0)
+        return -1;
+    ih_buf_reset (out);
+    MDB_txn *txn;
+    int rc = s_txn_begin (self, MDB_RDONLY, &txn);
+    if (rc)
+        return s_errcode (rc, "cannot read", err);
+    MDB_val k = s_val (key, (size_t) klen), v;
+    rc = mdb_get (txn, self->dbi [s_META], &k, &v);
+    if (rc == 0)
+        ih_buf_append (out, v.mv_data, v.mv_size);
+    mdb_txn_abort (txn);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return s_errcode (rc, "cannot read", err);
+    return 1;
+}
+
+int
+ih_store_aux_put (ih_store_t *self, const char *name, const void *data, size_t len, ih_err_t *err)
+{
+    if (!self->writer)
+        return ih_err_set (err, "store: opened read-only");
+    char key [80];
+    int klen = s_aux_key (name, key, err);
+    if (klen < 0)
+        return -1;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        MDB_txn *txn;
+        int rc = s_txn_begin (self, 0, &txn);
+        if (rc == 0) {
+            MDB_val k = s_val (key, (size_t) klen), v = s_val (data, len);
+            rc = data ? mdb_put (txn, self->dbi [s_META], &k, &v, 0)
+                      : mdb_del (txn, self->dbi [s_META], &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+            if (rc)
+                mdb_txn_abort (txn);
+            else
+                rc = mdb_txn_commit (txn);
+        }
+        if (rc == 0)
+            return 0;
+        if (rc == MDB_MAP_FULL) {
+            int g = s_grow (self, err);
+            if (g != 0)
+                return g;
+            continue;
+        }
+        if (rc == MDB_PANIC) {
+            if (s_reopen (self, err) != 0)
+                return -1;
+            continue;
+        }
+        uint64_t avail = 0;
+        if (s_is_nospace (rc) || (rc == EIO && s_eio_is_full (self, &avail)))
+            return ih_err_set (err, "store: disk full: %s", strerror (rc)), IH_STORE_NOSPACE;
+        return s_errcode (rc, "cannot write", err);
+    }
+    return ih_err_set (err, "store: cannot grow the map for %s", name);
+}
+
 /* ---- self-test ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1355,6 +1619,28 @@ s_tsearch (ih_store_t *s, ih_ioc_type_t t, const char *v, s_thits_t *h)
     return n;
 }
 
+typedef struct {
+    int n;
+    uint64_t seqs [8];
+    char text [32];
+    uint32_t iocs;
+    bool stop;
+} s_refs_t;
+
+static int
+s_tref (uint64_t seq, const ih_msg_t *msg, void *arg)
+{
+    s_refs_t *r = (s_refs_t *) arg;
+    if (r->stop)
+        return 7;
+    if (r->n < 8)
+        r->seqs [r->n] = seq;
+    r->n++;
+    snprintf (r->text, sizeof r->text, "%s", msg->text ? msg->text : "");
+    r->iocs = msg->ioc_count;
+    return 0;
+}
+
 static void
 s_rmtree (const char *dir)
 {
@@ -1505,6 +1791,55 @@ ih_store_test (bool verbose)
     IH_CHECK (ih_store_counts (s, &c, &err) == 0);
     IH_CHECK (c.cursor == 14 && c.alerts == 3 && c.retracted == 1 && c.retractions == 3);
 
+    //  5b. The log (one entry per seq, rejected ones too), what refers to an alert, and
+    //      the daemon's own values.
+    ih_store_log_t lg [32];
+    IH_CHECK (ih_store_log_read (s, 0, lg, 32, &err) == 14);
+    IH_CHECK (lg [0].seq == 1 && !lg [0].rejected && lg [0].kind == IH_KIND_ALERT);
+    IH_CHECK (lg [0].outcome == IH_STORE_NEW && lg [0].revision == 1 && streq (lg [0].id, ida));
+    IH_CHECK (lg [0].ref [0] == 0);
+    IH_CHECK (lg [2].seq == 3 && lg [2].rejected && lg [2].outcome == IH_STORE_REJECTED);
+    IH_CHECK (lg [3].kind == IH_KIND_COMMENT && streq (lg [3].ref, ida));
+    IH_CHECK (lg [5].kind == IH_KIND_SIGHTING && lg [5].ref [0] == 0);
+    IH_CHECK (lg [6].outcome == IH_STORE_REVISED && lg [6].revision == 2);
+    IH_CHECK (lg [7].outcome == IH_STORE_STALE && lg [7].revision == 1);
+    IH_CHECK (lg [11].kind == IH_KIND_RETRACTION && streq (lg [11].ref, idc));
+    IH_CHECK (ih_store_log_read (s, 5, lg, 2, &err) == 2 && lg [0].seq == 6 && lg [1].seq == 7);
+    IH_CHECK (ih_store_log_read (s, 14, lg, 32, &err) == 0);
+    IH_CHECK (ih_store_log_read (s, UINT64_MAX, lg, 32, &err) == 0);
+    s_refs_t rf;
+    memset (&rf, 0, sizeof rf);
+    IH_CHECK (ih_store_refs_foreach (s, ida, IH_KIND_COMMENT, s_tref, &rf, &err) == 0);
+    IH_CHECK (rf.n == 1 && rf.seqs [0] == 4 && streq (rf.text, "because"));
+    memset (&rf, 0, sizeof rf);
+    IH_CHECK (ih_store_refs_foreach (s, ida, IH_KIND_RETRACTION, s_tref, &rf, &err) == 0);
+    IH_CHECK (rf.n == 1 && rf.seqs [0] == 10 && rf.iocs == 1);
+    memset (&rf, 0, sizeof rf);
+    IH_CHECK (ih_store_refs_foreach (s, idc, IH_KIND_RETRACTION, s_tref, &rf, &err) == 0);
+    IH_CHECK (rf.n == 1 && rf.seqs [0] == 12);
+    memset (&rf, 0, sizeof rf);
+    IH_CHECK (ih_store_refs_foreach (s, idb, IH_KIND_COMMENT, s_tref, &rf, &err) == 0 && rf.n == 0);
+    rf.stop = true;
+    IH_CHECK (ih_store_refs_foreach (s, ida, IH_KIND_COMMENT, s_tref, &rf, &err) == 7);
+    IH_CHECK (ih_store_refs_foreach (s, ida, IH_KIND_SIGHTING, s_tref, &rf, &err) == -1);
+    IH_CHECK (strstr (err.msg, "sighting"));
+    ih_buf_t aux;
+    ih_buf_init (&aux);
+    IH_CHECK (ih_store_aux_get (s, "hook", &aux, &err) == 0 && aux.len == 0);
+    IH_CHECK (ih_store_aux_put (s, "hook", "0123456789", 10, &err) == 0);
+    IH_CHECK (ih_store_aux_get (s, "hook", &aux, &err) == 1 && aux.len == 10);
+    IH_CHECK (memcmp (aux.data, "0123456789", 10) == 0);
+    IH_CHECK (ih_store_aux_put (s, "hook", "ab", 2, &err) == 0);
+    IH_CHECK (ih_store_aux_get (s, "hook", &aux, &err) == 1 && aux.len == 2);
+    IH_CHECK (ih_store_aux_put (s, "hook", NULL, 0, &err) == 0);
+    IH_CHECK (ih_store_aux_get (s, "hook", &aux, &err) == 0);
+    IH_CHECK (ih_store_aux_put (s, "hook", NULL, 0, &err) == 0);      //  absent: fine
+    IH_CHECK (ih_store_aux_put (s, "", "x", 1, &err) == -1 && strstr (err.msg, "aux name"));
+    IH_CHECK (ih_store_aux_get (s, NULL, &aux, &err) == -1);
+    //  The aux values are not data: the cursor and counts did not move.
+    IH_CHECK (ih_store_aux_put (s, "keep", "1", 1, &err) == 0);
+    IH_CHECK (ih_store_counts (s, &c2, &err) == 0 && c2.cursor == 14 && c2.messages == c.messages);
+
     //  6. The map grows by itself.
     uint64_t map0 = c.map_size;
     IH_CHECK (s_t_big_batch (s, 15, 60, &err) == 0);
@@ -1606,6 +1941,8 @@ ih_store_test (bool verbose)
     IH_CHECK (s_t_big_batch (s, full_cursor + 1, 64, &err) == 0);
     IH_CHECK (ih_store_cursor (s) == full_cursor + 64);
     IH_CHECK (ih_store_get (s, ida, &m, &info, &err) == 1 && info.revision == 3);
+    IH_CHECK (ih_store_aux_get (s, "keep", &aux, &err) == 1 && aux.len == 1);
+    ih_buf_free (&aux);
 
     //  10. Misuse is an error, not a crash.
     ih_store_item_t bad [2];

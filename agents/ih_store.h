@@ -10,6 +10,7 @@
                   "cursor"   u64            highest seq durably stored: the hello cursor.
                                             Written in the same transaction as the data.
                   "counts"   ih_store_counts_t fields as u64s (see below)
+                  "x:NAME"   the daemon's own values (ih_store_aux_put), e.g. "x:hook"
                   "plen"     162 x u32      how many CIDR index entries exist per prefix
                                             length: [0..32] for IPv4, [33..161] for IPv6,
                                             so a containment lookup probes only lengths
@@ -24,8 +25,8 @@
       byseq       seq (u64 big-endian) -> id (36): each alert's latest revision, so that
                   listing in broker order is a cursor walk
       log         seq (u64 BE) -> u8 kind (0xff = rejected), u8 outcome, u16 0, u32 rev,
-                  id (36), ref (36): one entry per delivered seq, for `tail` and the
-                  on-alert hook queue (a hook cursor can walk it after a restart)
+                  id (36), ref (36, zero bytes when none): one entry per delivered seq,
+                  for `tail` and the on-alert hook queue (ih_store_log_read)
       refs        id (36) -> u64 sightings, u32 comments, u32 retractions: what refers to
                   an alert, kept even when the alert itself was never received (narrowing)
       comments    ref (36) + seq (u64 BE) -> sig[64] + signed comment body
@@ -51,7 +52,8 @@
       comment     stored under its ref; refs.comments += 1.
       sighting    sightings[key] += count; refs[ref].sightings += count when ref != "".
     MDB_MAP_FULL: the transaction is aborted, the map doubled (no transaction open) and
-    the batch redone. A write error of the disk (ENOSPC, EDQUOT, EFBIG) returns
+    the batch redone. A write error of the disk (ENOSPC, EDQUOT, EFBIG, or the EIO LMDB
+    gives for a short write while the filesystem has less than 4 MiB or 1 % left) returns
     IH_STORE_NOSPACE: nothing of the batch is kept, the cursor does not move, and a later
     call with the same items succeeds once there is room.
 
@@ -84,6 +86,14 @@ ih_store_t *ih_store_open(const char *dir, unsigned flags, uint64_t map_size, ui
                           ih_err_t *err);
 /*  Closes; safe twice; nulls *self_p. */
 void ih_store_destroy(ih_store_t **self_p);
+/*  A read-only handle on the environment self has open, for another thread of the same
+    process (LMDB allows one open environment per file per process, so a daemon that
+    writes in one thread and reads in others shares it). Each handle has its own scratch
+    buffers: threads may read through their own handles while the writer ingests. self
+    must outlive the handle; destroying the handle leaves the environment open. Growing
+    the map while another thread reads is unsafe in LMDB, so a process that shares opens
+    its writer with map_size == max_map (the map never grows). Added for the gateway. */
+ih_store_t *ih_store_share(ih_store_t *self);
 
 /* ---- ingest ---------------------------------------------------------------------------- */
 typedef enum {
@@ -115,6 +125,14 @@ typedef struct {
     Returns 0; IH_STORE_NOSPACE with err ("store: disk full: …; not advancing"); or -1
     with err (the transaction is discarded; the store is unchanged). Writer only. */
 int ih_store_ingest(ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_t *err);
+
+/*  For tests and benchmarks: encodes each of count messages (ih_body_encode) and applies
+    them with ih_store_ingest, msgs [i] under seqs [i], with an all-zero signature and no
+    member record (nothing here was verified: never feed it what a peer sent). outcomes
+    (may be NULL) receives each outcome. Returns as ih_store_ingest, or -1 when a message
+    does not encode. */
+int ih_store_ingest_msgs(ih_store_t *self, const ih_msg_t *msgs, const uint64_t *seqs, size_t count,
+                         ih_store_outcome_t *outcomes, ih_err_t *err);
 
 /* ---- reading --------------------------------------------------------------------------- */
 typedef struct {
@@ -184,6 +202,42 @@ int ih_store_search(ih_store_t *self, ih_ioc_type_t t, const char *value, unsign
     Returns 0 or -1 with err. */
 int ih_store_sightings(ih_store_t *self, ih_ioc_type_t t, const char *value, uint64_t *count,
                        uint32_t *reports, ih_err_t *err);
+
+/* ---- the log, and what refers to an alert ---------------------------------------------- */
+typedef struct {
+    uint64_t seq;
+    bool rejected;              /* failed verification: nothing below is set */
+    ih_kind_t kind;
+    ih_store_outcome_t outcome;
+    uint32_t revision;          /* alert: the revision delivered */
+    char id[IH_UUID_LEN + 1];   /* the message id (for an alert, the alert's) */
+    char ref[IH_UUID_LEN + 1];  /* retraction, comment, sighting: the alert, or "" */
+} ih_store_log_t;
+
+/*  Reads up to max log entries with seq > after, oldest first, into out: what `tail`
+    prints and what the on-alert hook walks. Returns how many (0: nothing after `after`
+    yet), or -1 with err. */
+int ih_store_log_read(ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t max,
+                      ih_err_t *err);
+
+/*  Calls fn for each stored comment (kind IH_KIND_COMMENT) or retraction
+    (IH_KIND_RETRACTION) that refers to alert id, oldest first, with its seq and decoded
+    body (valid during the call). fn returns 0 to go on. Returns 0, fn's value, or -1
+    with err. Other kinds: -1 ("store: no messages of kind x are kept"). */
+typedef int (ih_store_msg_fn)(uint64_t seq, const ih_msg_t *msg, void *arg);
+int ih_store_refs_foreach(ih_store_t *self, const char *id, ih_kind_t kind, ih_store_msg_fn *fn,
+                          void *arg, ih_err_t *err);
+
+/* ---- small named values beside the data ------------------------------------------------- */
+/*  The daemon's own durable state (the on-alert hook's cursor …), kept in meta under
+    "x:" + name (name: 1..64 bytes). ih_store_aux_get copies the value into out (reset
+    first) and returns 1, or 0 when absent, or -1 with err. ih_store_aux_put (writer
+    only) replaces it, or deletes it when data is NULL, in one transaction of its own
+    (durable on return; never while an ingest runs: same thread). Returns 0,
+    IH_STORE_NOSPACE on a full disk (nothing changed), or -1 with err. */
+int ih_store_aux_get(ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t *err);
+int ih_store_aux_put(ih_store_t *self, const char *name, const void *data, size_t len,
+                     ih_err_t *err);
 
 void ih_store_test(bool verbose);
 

@@ -147,7 +147,7 @@ s_strlist (const ih_strlist_t *l)
 }
 
 static json_t *
-s_iocs (const ih_msg_t *m)
+s_iocs (const ih_msg_t *m, const bool *retracted)
 {
     json_t *arr = json_array ();
     for (uint32_t i = 0; i < m->ioc_count; i++) {
@@ -157,6 +157,8 @@ s_iocs (const ih_msg_t *m)
         s_set (o, "value", s_str (ioc->value));
         s_set (o, "comment", s_str (ioc->comment));
         s_set (o, "detect", json_boolean (ioc->detect));
+        if (retracted && retracted [i])
+            s_set (o, "retracted", json_true ());
         s_append (arr, o);
     }
     return arr;
@@ -225,7 +227,7 @@ ih_msg_to_json (const ih_msg_t *m, const ih_json_meta_t *meta)
             s_set (o, "recipients", s_strlist (&m->recipients));
             s_set (o, "references", s_strlist (&m->references));
             s_set (o, "tags", s_strlist (&m->tags));
-            s_set (o, "iocs", s_iocs (m));
+            s_set (o, "iocs", s_iocs (m, meta ? meta->ioc_retracted : NULL));
             if (meta && meta->revisions)
                 s_set (o, "revisions", json_integer (meta->revisions));
             if (meta && meta->sightings)
@@ -235,7 +237,7 @@ ih_msg_to_json (const ih_msg_t *m, const ih_json_meta_t *meta)
             if (m->ref [0])
                 s_set (o, "ref", s_str (m->ref));
             s_set (o, "text", s_str (m->text));
-            s_set (o, "iocs", s_iocs (m));
+            s_set (o, "iocs", s_iocs (m, NULL));
             break;
         case IH_KIND_COMMENT:
             if (m->ref [0])
@@ -245,7 +247,7 @@ ih_msg_to_json (const ih_msg_t *m, const ih_json_meta_t *meta)
         case IH_KIND_SIGHTING:
             if (m->ref [0])
                 s_set (o, "ref", s_str (m->ref));
-            s_set (o, "iocs", s_iocs (m));
+            s_set (o, "iocs", s_iocs (m, NULL));
             s_set (o, "tlp", s_name (ih_tlp_name (m->tlp)));
             s_set (o, "count", json_integer (m->count));
             break;
@@ -502,7 +504,7 @@ static int s_sev (const char *s, void *o) { return ih_severity_parse (s, (ih_sev
 static int s_cat (const char *s, void *o) { return ih_category_parse (s, (ih_category_t *) o); }
 
 static int
-s_get_iocs (ih_msg_t *m, const json_t *obj, ih_err_t *err)
+s_get_iocs (ih_msg_t *m, const json_t *obj, ih_json_meta_t *meta, ih_err_t *err)
 {
     const json_t *arr = NULL;
     int rc = s_get (obj, "", "iocs", JSON_ARRAY, &arr, err);
@@ -511,8 +513,9 @@ s_get_iocs (ih_msg_t *m, const json_t *obj, ih_err_t *err)
     size_t n = json_array_size (arr);
     if (n > IH_MAX_IOCS)
         return ih_err_set (err, "iocs: too many (%zu > %d)", n, IH_MAX_IOCS);
-    static const char *const keys [] = { "type", "value", "comment", "detect", NULL };
+    static const char *const keys [] = { "type", "value", "comment", "detect", "retracted", NULL };
     char buf [IH_MAX_IOC_VALUE + 1];
+    bool *retracted = NULL;
     for (size_t i = 0; i < n; i++) {
         char path [32];
         snprintf (path, sizeof path, "iocs[%zu].", i);
@@ -552,6 +555,21 @@ s_get_iocs (ih_msg_t *m, const json_t *obj, ih_err_t *err)
             return -1;
         if (rc == 1)
             detect = json_is_true (v);
+        /*  Output of a stored alert marks IOCs retracted on their own (meta). */
+        rc = s_get (o, path, "retracted", JSON_TRUE, &v, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1 && m->kind != IH_KIND_ALERT)
+            return ih_err_set (err, "iocs[%zu].retracted: not allowed for kind %s", i,
+                               ih_kind_name (m->kind));
+        if (rc == 1 && json_is_true (v) && meta) {
+            if (!retracted) {
+                retracted = (bool *) ih_arena_alloc (&m->arena, n * sizeof *retracted);
+                memset (retracted, 0, n * sizeof *retracted);
+                meta->ioc_retracted = retracted;
+            }
+            retracted [i] = true;
+        }
 
         ih_err_t e = { "" };
         if (ih_ioc_normalise (type, value, buf, sizeof buf, &e))
@@ -693,7 +711,7 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
         ||  s_get_strlist (m, &m->tags, j, "tags", IH_MAX_SHORT, S_ITEM_TEXT, err) < 0)
             return -1;
     }
-    if (s_get_iocs (m, j, err) < 0)
+    if (s_get_iocs (m, j, meta, err) < 0)
         return -1;
     if (kind != IH_KIND_ALERT) {
         if (kind == IH_KIND_SIGHTING) {
@@ -893,7 +911,7 @@ static void
 s_expect_error (const char *text, size_t len, const char *want, bool verbose)
 {
     ih_msg_t m;
-    ih_json_meta_t meta = { 99, true, 99, 99 };
+    ih_json_meta_t meta = { 99, true, 99, 99, NULL };
     ih_err_t err = { "" };
     int rc = ih_msg_from_json_str (&m, text, len, &meta, &err);
     if (verbose)
@@ -1019,7 +1037,7 @@ ih_json_test (bool verbose)
     for (int i = 0; i < 32; i++)
         m.signer [i] = (uint8_t) i;
     ih_msg_strlist_add (&m, &m.tags, "phishing-kit");
-    ih_json_meta_t meta_out = { 1234, false, 3, 0 };
+    ih_json_meta_t meta_out = { 1234, false, 3, 0, NULL };
     json_t *j = ih_msg_to_json (&m, &meta_out);
     const char *key;
     json_t *v;
@@ -1048,6 +1066,39 @@ ih_json_test (bool verbose)
     json_decref (j2);
     json_decref (j);
     ih_msg_free (&m2);
+
+    /*  IOCs retracted on their own: "retracted": true, read back into meta, and the
+        round trip is lossless; other kinds may not carry the key. */
+    {
+        bool flags [3] = { false, true, false };
+        ih_json_meta_t rm = { 77, false, 1, 0, NULL };
+        rm.ioc_retracted = flags;
+        IH_CHECK (m.ioc_count == 3);
+        json_t *jr = ih_msg_to_json (&m, &rm);
+        json_t *iocs = json_object_get (jr, "iocs");
+        IH_CHECK (json_object_get (json_array_get (iocs, 0), "retracted") == NULL);
+        IH_CHECK (json_is_true (json_object_get (json_array_get (iocs, 1), "retracted")));
+        ih_json_meta_t back;
+        IH_CHECK (ih_msg_from_json (&m2, jr, &back, &err) == 0);
+        IH_CHECK (back.ioc_retracted && !back.ioc_retracted [0] && back.ioc_retracted [1]
+                  && !back.ioc_retracted [2]);
+        json_t *jr2 = ih_msg_to_json (&m2, &back);
+        IH_CHECK (json_equal (jr, jr2));
+        json_decref (jr2);
+        ih_msg_free (&m2);
+        /*  none flagged: no key, no array */
+        rm.ioc_retracted = NULL;
+        json_decref (jr);
+        jr = ih_msg_to_json (&m, &rm);
+        IH_CHECK (ih_msg_from_json (&m2, jr, &back, &err) == 0 && back.ioc_retracted == NULL);
+        json_decref (jr);
+        ih_msg_free (&m2);
+        const char *bad = "{\"kind\":\"retraction\",\"ref\":\"" S_UUID1 "\",\"text\":\"x\","
+                          "\"iocs\":[{\"type\":\"ipv4\",\"value\":\"1.2.3.4\",\"retracted\":true}]}";
+        IH_CHECK (ih_msg_from_json_str (&m2, bad, strlen (bad), &back, &err) == -1);
+        IH_CHECK (strstr (err.msg, "iocs[0].retracted: not allowed for kind retraction"));
+        ih_msg_free (&m2);
+    }
 
     /*  Broken messages still print: bad UTF-8 becomes U+FFFD, unknown enums null. */
     m.title = ih_msg_str (&m, "a\xff" "b\xc3");

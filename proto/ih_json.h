@@ -8,8 +8,9 @@
     to the kind ("title: not allowed for kind comment").
     Output adds: "id", "revision", "seq", "created", "modified" (RFC 3339 UTC with ms),
     "publisher": {"org", "member"}, "signer" (64 hex digits), "status" ("active" |
-    "retracted"), "revisions", "sightings", and for other kinds "kind", "ref", "text",
-    "count". JSON -> ih_msg_t -> msgpack -> ih_msg_t -> JSON is lossless:
+    "retracted"), "revisions", "sightings", "retracted": true on an alert's IOC that was
+    retracted on its own (meta.ioc_retracted; the key is absent otherwise), and for other
+    kinds "kind", "ref", "text", "count". JSON -> ih_msg_t -> msgpack -> ih_msg_t -> JSON is lossless:
     ih_msg_from_json accepts the output keys too.
 
     Output key order (stable, for diffs and JSON lines):
@@ -36,6 +37,9 @@ typedef struct {
     bool retracted;             /* status "retracted" instead of "active" */
     uint32_t revisions;         /* how many revisions were seen; 0 = not emitted */
     uint32_t sightings;         /* total sightings; emitted only when > 0 */
+    const bool *ioc_retracted;  /* alert: ioc_count flags, "retracted": true on each IOC
+                                   flagged; NULL = none. ih_msg_from_json sets it (to an
+                                   array in m's arena) when an input IOC says so */
 } ih_json_meta_t;
 
 /*  Builds the JSON object (new reference, caller owns: json_decref). meta may be NULL:

@@ -109,7 +109,7 @@ def test_publish_receive_revise(pair):
     # the publisher's own agent has it too (its org is entitled)
     wait_alerts(deploy, pub, 1)
     # show prints the same alert
-    shown = json.loads(deploy.agent_cmd(rdr, "show", aid).stdout.decode())
+    shown = json.loads(deploy.agent_cmd(rdr, "show", aid, "--json").stdout.decode())
     assert shown == a
     # a new revision: "id" in the JSON, revision from the store, created kept
     wait_until(lambda: status(deploy, pub)["cursor"] >= a["seq"], what="publisher stored rev 1")
