@@ -292,12 +292,27 @@ s_json_kv (ih_export_t *self, const char *key, const char *value)
     s_json_str (self, value);
 }
 
-/*  A CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF. */
+/*  Whether a CSV field would be read as a formula by a spreadsheet (= + - @, or a tab
+    or CR first), or starts with quotes before such a character: it gets a ' in front
+    (OWASP, CSV injection), which ih_import's csv reader takes off again. */
+static bool
+s_csv_formula (const char *s)
+{
+    while (*s == '\'')
+        s++;
+    return *s && strchr ("=+-@\t\r", *s) != NULL;
+}
+
+/*  A CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a ' in front
+    when it looks like a formula (s_csv_formula). */
 static void
 s_csv_field (ih_buf_t *b, const char *s, bool last)
 {
+    bool quote = s_csv_formula (s);
     if (strpbrk (s, ",\"\r\n")) {
         ih_buf_append (b, "\"", 1);
+        if (quote)
+            ih_buf_append (b, "'", 1);
         for (const char *p = s; *p; ) {
             const char *q = strchr (p, '"');
             size_t n = q ? (size_t) (q - p) + 1 : strlen (p);
@@ -308,8 +323,11 @@ s_csv_field (ih_buf_t *b, const char *s, bool last)
         }
         ih_buf_append (b, "\"", 1);
     }
-    else
+    else {
+        if (quote)
+            ih_buf_append (b, "'", 1);
         ih_buf_append (b, s, strlen (s));
+    }
     ih_buf_append (b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 

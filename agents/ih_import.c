@@ -1066,8 +1066,16 @@ s_csv_row (const char **pp, const char *end, s_row_t *row, int line, ih_err_t *e
         return ih_err_set (err, "csv: line %d: unterminated quoted field", line);
     ih_buf_append (&row->buf, "", 1);
     row->count = n;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         row->fields [i] = (char *) row->buf.data + offs [i];
+        //  A ' in front of what a spreadsheet would take for a formula ('=…, '-…, ''+…)
+        //  is the CSV-injection guard (ih_export writes it; so do other tools): drop it.
+        const char *q = row->fields [i];
+        while (*q == '\'')
+            q++;
+        if (q > row->fields [i] && *q && strchr ("=+-@\t\r", *q))
+            row->fields [i]++;
+    }
     *pp = p;
     return 1;
 }
@@ -1630,6 +1638,50 @@ ih_import_test (bool verbose)
         for (uint32_t i = 0; i < src.ioc_count; i++) {
             IH_CHECK (s_t_has (m, src.iocs [i].type, src.iocs [i].value));
             IH_CHECK (m->iocs [i].detect == src.iocs [i].detect);
+        }
+        s_t_reset (&g);
+        ih_buf_free (&b);
+    }
+    ih_msg_free (&src);
+
+    //  CSV injection: fields a spreadsheet would run get a ' in front on export, which
+    //  the import takes off again (lossless, quotes already in front included).
+    ih_msg_init (&src, IH_KIND_ALERT);
+    snprintf (src.id, sizeof src.id, "6f1c2a52-6b0e-4c4e-9a55-2d3c1c0f7a11");
+    src.created = src.modified = 1764349536123LL;
+    src.org = src.member = "bank-a";
+    src.title = "=HYPERLINK(\"http://x.example\",\"click\")";
+    src.summary = "";
+    src.tlp = IH_TLP_GREEN;
+    src.severity = IH_SEV_LOW;
+    src.category = IH_CAT_OTHER;
+    ih_msg_ioc_add (&src, IH_IOC_FILENAME, "-cmd.exe", "=1+1", true);
+    ih_msg_ioc_add (&src, IH_IOC_FILENAME, "@evil.exe", "+x", true);
+    ih_msg_ioc_add (&src, IH_IOC_FILENAME, "'+quoted.exe", "'", true);
+    ih_msg_ioc_add (&src, IH_IOC_FILENAME, "plain'.exe", "-", true);
+    {
+        ih_buf_t b;
+        ih_buf_init (&b);
+        ih_export_t *x = ih_export_new (IH_EXPORT_CSV, NULL, s_t_sink, &b, NULL, &err);
+        IH_CHECK (x && ih_export_alert (x, &src, NULL, NULL, &err) == 0 && ih_export_finish (x, &err) == 0);
+        ih_export_destroy (&x);
+        ih_buf_append (&b, "", 1);
+        const char *csv_out = (const char *) b.data;
+        IH_CHECK (strstr (csv_out, ",'-cmd.exe,") && strstr (csv_out, "\"'=HYPERLINK("));
+        IH_CHECK (strstr (csv_out, ",'@evil.exe,") && strstr (csv_out, ",''+quoted.exe,"));
+        IH_CHECK (strstr (csv_out, ",plain'.exe,") && strstr (csv_out, ",'=1+1,"));
+        IH_CHECK (!strstr (csv_out, ",=") && !strstr (csv_out, ",-") && !strstr (csv_out, ",@"));
+        IH_CHECK (s_t_run (IH_IMPORT_CSV, csv_out, &o, &g, &rep, &err) == 0);
+        IH_CHECK (g.n == 1);
+        m = &g.msgs [0];
+        IH_CHECK (streq (m->title, src.title) && m->ioc_count == 4);
+        for (uint32_t i = 0; i < src.ioc_count; i++) {
+            IH_CHECK (s_t_has (m, src.iocs [i].type, src.iocs [i].value));
+            bool same = false;
+            for (uint32_t j = 0; j < m->ioc_count; j++)
+                if (streq (m->iocs [j].value, src.iocs [i].value))
+                    same = streq (m->iocs [j].comment, src.iocs [i].comment);
+            IH_CHECK (same);
         }
         s_t_reset (&g);
         ih_buf_free (&b);

@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <lmdb.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/file.h>
@@ -540,7 +542,7 @@ s_ref_key (const char *ref, uint64_t seq, uint8_t out [IH_UUID_LEN + 8])
 
 /*  refs[id] += (sightings, comments, retractions). */
 static int
-s_refs_add (ih_store_t *self, const char *id, uint64_t sightings, uint32_t comments, uint32_t retractions)
+s_refs_add (ih_store_t *self, const char *id, uint64_t sightings, uint32_t comments, int32_t retractions)
 {
     uint8_t b [16] = { 0 };
     MDB_val k = s_val (id, IH_UUID_LEN), v;
@@ -552,16 +554,35 @@ s_refs_add (ih_store_t *self, const char *id, uint64_t sightings, uint32_t comme
         return rc;
     s_put_u64 (b, s_get_u64 (b) + sightings);
     s_put_u32 (b + 8, s_get_u32 (b + 8) + comments);
-    s_put_u32 (b + 12, s_get_u32 (b + 12) + retractions);
+    int64_t nret = (int64_t) s_get_u32 (b + 12) + retractions;
+    s_put_u32 (b + 12, nret > 0 ? (uint32_t) nret : 0);
     v = s_val (b, 16);
     return mdb_put (self->txn, self->dbi [s_REFS], &k, &v, 0);
 }
 
-/*  A retraction delivered before its alert (narrowing): replays stored retractions of
-    id into r and self->rset. */
-static int
-s_apply_known_retractions (ih_store_t *self, const char *id, s_arec_t *r)
+/*  Marks it rejected by the store, with the reason (what callers log). */
+static void
+s_reject (ih_store_t *self, ih_store_item_t *it, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void
+s_reject (ih_store_t *self, ih_store_item_t *it, const char *fmt, ...)
 {
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (it->why, sizeof it->why, fmt, ap);
+    va_end (ap);
+    it->outcome = IH_STORE_REJECTED;
+    self->counts.rejected++;
+}
+
+/*  A retraction delivered before its alert (narrowing): replays stored retractions of
+    id into r and self->rset. Only the alert's own org may retract it: a stored
+    retraction from another org (which the agent could not judge when it came) is
+    deleted now, and it->why says so. */
+static int
+s_apply_known_retractions (ih_store_t *self, ih_store_item_t *it, const char *id, s_arec_t *r)
+{
+    const char *org = it->msg->org;
     MDB_cursor *cur;
     int rc = mdb_cursor_open (self->txn, self->dbi [s_RETRACTIONS], &cur);
     if (rc)
@@ -569,13 +590,28 @@ s_apply_known_retractions (ih_store_t *self, const char *id, s_arec_t *r)
     uint8_t start [IH_UUID_LEN + 8];
     s_ref_key (id, 0, start);
     MDB_val k = s_val (start, sizeof start), v;
+    ih_buf_t foreign;           /* seqs (u64) of retractions from other orgs */
+    ih_buf_init (&foreign);
+    size_t dropped = 0;
+    uint64_t first_seq = 0;
+    char first_org [IH_MAX_SHORT + 1] = "";
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size == sizeof start && memcmp (k.mv_data, id, IH_UUID_LEN) == 0) {
+        uint64_t seq = s_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN);
         if (v.mv_size > 64
         &&  s_decode_scratch (self, (const uint8_t *) v.mv_data + 64, v.mv_size - 64) == 0) {
+            if (!self->scratch.org || !streq (self->scratch.org, org)) {
+                if (dropped++ == 0) {
+                    first_seq = seq;
+                    snprintf (first_org, sizeof first_org, "%s",
+                              self->scratch.org ? self->scratch.org : "?");
+                }
+                ih_buf_append (&foreign, &seq, sizeof seq);
+            }
+            else
             if (self->scratch.ioc_count == 0) {
                 r->status = 1;
-                r->retract_seq = s_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN);
+                r->retract_seq = seq;
             }
             else
                 ih_index_set_add_msg (&self->rset, &self->scratch);
@@ -583,7 +619,41 @@ s_apply_known_retractions (ih_store_t *self, const char *id, s_arec_t *r)
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close (cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    //  Delete the foreign ones: refused, they are no longer listed with the alert.
+    for (size_t i = 0; rc == 0 && i < foreign.len / 8; i++) {
+        uint64_t seq;
+        memcpy (&seq, foreign.data + 8 * i, 8);
+        uint8_t key [IH_UUID_LEN + 8];
+        s_ref_key (id, seq, key);
+        MDB_val dk = s_val (key, sizeof key);
+        rc = mdb_del (self->txn, self->dbi [s_RETRACTIONS], &dk, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        if (rc == 0)
+            rc = s_refs_add (self, id, 0, 0, -1);
+        if (rc == 0 && self->counts.retractions)
+            self->counts.retractions--;
+    }
+    ih_buf_free (&foreign);
+    if (rc)
+        return rc;
+    if (dropped)
+        snprintf (it->why, sizeof it->why, "dropped %zu retraction%s of alert %s received before it"
+                  " (first: seq %" PRIu64 " from org '%s'): the alert's publisher is org '%s'",
+                  dropped, dropped == 1 ? "" : "s", id, first_seq, first_org, org);
+    return 0;
+}
+
+/*  The org that published the stored alert, from the stored body (every revision has
+    the org of the first one: see s_ingest_alert). Decodes it into self->scratch.
+    Returns 0, or s_EBAD when the stored body does not decode. */
+static int
+s_owner_org (ih_store_t *self, const char *id, const uint8_t *body, size_t len)
+{
+    if (s_decode_scratch (self, body, len) != 0 || !self->scratch.org)
+        return s_bad (self, id);
+    return 0;
 }
 
 static int
@@ -628,7 +698,7 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
         MDB_val rk = s_val (m->id, IH_UUID_LEN), rv;
         rc = mdb_get (self->txn, self->dbi [s_REFS], &rk, &rv);
         if (rc == 0 && rv.mv_size == 16 && s_get_u32 ((const uint8_t *) rv.mv_data + 12) > 0)
-            rc = s_apply_known_retractions (self, m->id, &r);
+            rc = s_apply_known_retractions (self, it, m->id, &r);
         else
         if (rc == MDB_NOTFOUND)
             rc = 0;
@@ -655,13 +725,26 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
     //  Keep the stored record's pieces before the map changes under them.
     ih_buf_reset (&self->rset);
     ih_buf_append (&self->rset, r.rset, r.rset_len);
+    ih_buf_reset (&self->body);
+    ih_buf_append (&self->body, r.body, r.body_len);
+    //  Only the org that published an alert may revise it. The owner is the org of the
+    //  first revision this store received. LIMITATION: when a forged "revision" from
+    //  another org arrives before the genuine first one (a compromised broker sending
+    //  rev 99 of an id it saw nowhere yet), the store cannot know the true owner and
+    //  keeps the first-seen org, so the genuine alert is then refused here; ownership
+    //  of an id is the broker's to enforce when it accepts a publish.
+    if ((rc = s_owner_org (self, m->id, self->body.data, self->body.len)))
+        return rc;
+    if (!streq (self->scratch.org, m->org)) {
+        s_reject (self, it, "revision %u of alert %s from org '%s' refused: the alert was published"
+                  " by org '%s'", m->revision, m->id, m->org, self->scratch.org);
+        return 0;
+    }
     if (m->revision <= r.revision) {
         it->outcome = IH_STORE_STALE;
         if (m->revision == r.revision)
             return 0;
         //  A distinct, older revision seen late: count it, keep the latest.
-        ih_buf_reset (&self->body);
-        ih_buf_append (&self->body, r.body, r.body_len);
         uint8_t sig [64];
         memcpy (sig, r.sig, 64);
         r.sig = sig;
@@ -671,15 +754,10 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
         v = s_val (self->rbuf.data, self->rbuf.len);
         return mdb_put (self->txn, self->dbi [s_ALERTS], &k, &v, 0);
     }
-    //  A newer revision: unindex the old body, index the new one.
-    ih_buf_reset (&self->body);
-    ih_buf_append (&self->body, r.body, r.body_len);
-    uint32_t old_iocs = 0;
-    if (s_decode_scratch (self, self->body.data, self->body.len) == 0) {
-        old_iocs = self->scratch.ioc_count;
-        if ((rc = ih_index_del_msg (&self->ix, &self->scratch, uuid)))
-            return rc;
-    }
+    //  A newer revision: unindex the old body (decoded above), index the new one.
+    uint32_t old_iocs = self->scratch.ioc_count;
+    if ((rc = ih_index_del_msg (&self->ix, &self->scratch, uuid)))
+        return rc;
     if ((rc = ih_index_add_msg (&self->ix, m, uuid, self->rset.data, self->rset.len)))
         return rc;
     if ((rc = s_del_byseq (self, r.seq)) || (rc = s_put_byseq (self, it->seq, m->id)))
@@ -712,35 +790,49 @@ s_put_refmsg (ih_store_t *self, int db, const ih_store_item_t *it)
     return mdb_put (self->txn, self->dbi [db], &k, &v, 0);
 }
 
+/*  Only the alert's own org may retract it (or some of its IOCs). A retraction that
+    arrives before its alert is kept aside and judged when the alert comes
+    (s_apply_known_retractions). */
 static int
 s_ingest_retraction (ih_store_t *self, ih_store_item_t *it)
 {
     const ih_msg_t *m = it->msg;
-    int rc = s_put_refmsg (self, s_RETRACTIONS, it);
+    MDB_val k = s_val (m->ref, IH_UUID_LEN), v;
+    int rc = mdb_get (self->txn, self->dbi [s_ALERTS], &k, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    bool held = rc == 0;
+    s_arec_t r;
+    uint8_t sig [64];
+    if (held) {
+        //  Copy the record's pieces out before the map changes under them.
+        if (s_arec_parse (&v, &r) != 0)
+            return s_bad (self, m->ref);
+        ih_buf_reset (&self->rset);
+        ih_buf_append (&self->rset, r.rset, r.rset_len);
+        ih_buf_reset (&self->body);
+        ih_buf_append (&self->body, r.body, r.body_len);
+        memcpy (sig, r.sig, 64);
+        r.sig = sig;
+        r.body = self->body.data;
+        r.rset = NULL;
+        if ((rc = s_owner_org (self, m->ref, self->body.data, self->body.len)))
+            return rc;
+        if (!streq (self->scratch.org, m->org)) {
+            s_reject (self, it, "retraction of alert %s from org '%s' refused: the alert was"
+                      " published by org '%s'", m->ref, m->org, self->scratch.org);
+            return 0;
+        }
+    }
+    rc = s_put_refmsg (self, s_RETRACTIONS, it);
     if (rc == 0)
         rc = s_refs_add (self, m->ref, 0, 0, 1);
     if (rc)
         return rc;
     self->counts.retractions++;
     it->outcome = IH_STORE_RETRACTED;
-
-    MDB_val k = s_val (m->ref, IH_UUID_LEN), v;
-    rc = mdb_get (self->txn, self->dbi [s_ALERTS], &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;               //  applied if the alert ever arrives
-    if (rc)
-        return rc;
-    s_arec_t r;
-    if (s_arec_parse (&v, &r) != 0)
-        return s_bad (self, m->ref);
-    ih_buf_reset (&self->rset);
-    ih_buf_append (&self->rset, r.rset, r.rset_len);
-    ih_buf_reset (&self->body);
-    ih_buf_append (&self->body, r.body, r.body_len);
-    uint8_t sig [64];
-    memcpy (sig, r.sig, 64);
-    r.sig = sig;
-    r.body = self->body.data;
+    if (!held)
+        return 0;               //  applied if the alert ever arrives (and is m->org's)
     if (m->ioc_count == 0) {
         if (!r.status)
             self->counts.retracted++;
@@ -752,8 +844,7 @@ s_ingest_retraction (ih_store_t *self, ih_store_item_t *it)
         ih_index_uuid_bin (m->ref, uuid);
         ih_index_set_add_msg (&self->rset, m);
         r.nret = ih_index_set_count (self->rset.data, self->rset.len);
-        const ih_msg_t *alert = s_decode_scratch (self, self->body.data, self->body.len) == 0
-                              ? &self->scratch : NULL;
+        const ih_msg_t *alert = &self->scratch;     //  the stored body, decoded above
         if ((rc = ih_index_retract (&self->ix, m, alert, uuid, self->rset.data, self->rset.len)))
             return rc;
     }
@@ -816,7 +907,7 @@ s_put_log (ih_store_t *self, const ih_store_item_t *it)
     uint8_t sk [8], e [s_LOG_LEN];
     memset (e, 0, sizeof e);
     s_put_be64 (sk, it->seq);
-    if (it->msg) {
+    if (it->msg && it->outcome != IH_STORE_REJECTED) {
         e [0] = (uint8_t) it->msg->kind;
         s_put_u32 (e + 4, it->msg->revision);
         memcpy (e + 8, it->msg->id, IH_UUID_LEN);
@@ -864,6 +955,7 @@ s_ingest_txn (ih_store_t *self, ih_store_item_t *items, size_t count)
     for (size_t i = 0; rc == 0 && i < count; i++) {
         ih_store_item_t *it = &items [i];
         it->outcome = IH_STORE_SKIPPED;
+        it->why [0] = 0;
         if (it->seq <= self->cursor)
             continue;
         changed = true;
@@ -878,9 +970,13 @@ s_ingest_txn (ih_store_t *self, ih_store_item_t *items, size_t count)
                 case IH_KIND_COMMENT:    rc = s_ingest_comment (self, it); break;
                 case IH_KIND_SIGHTING:   rc = s_ingest_sighting (self, it); break;
             }
-            if (rc == 0)
-                rc = s_put_member (self, it);
-            self->counts.messages++;
+            if (it->outcome == IH_STORE_REJECTED)
+                ;               //  refused by the store (s_reject): nothing of it kept
+            else {
+                if (rc == 0)
+                    rc = s_put_member (self, it);
+                self->counts.messages++;
+            }
         }
         if (rc == 0)
             rc = s_put_log (self, it);
@@ -1439,6 +1535,7 @@ typedef struct {
 } s_titem_t;
 
 static const uint8_t s_test_signer [32] = { 7, 7, 7 };
+static const char *s_t_org = "bank-a";     /* the org of the test messages built next */
 
 static void
 s_t_common (ih_msg_t *m, ih_kind_t kind, const char *id)
@@ -1449,7 +1546,7 @@ s_t_common (ih_msg_t *m, ih_kind_t kind, const char *id)
     else
         ih_uuid_new (m->id);
     m->created = m->modified = 1767225600000;
-    m->org = ih_msg_str (m, "bank-a");
+    m->org = ih_msg_str (m, s_t_org);
     m->member = ih_msg_str (m, "soc");
     memcpy (m->signer, s_test_signer, 32);
 }
@@ -1545,8 +1642,10 @@ s_t_ingest (ih_store_t *s, s_titem_t *t, size_t n, ih_err_t *err)
     for (size_t i = 0; i < n; i++)
         items [i] = t [i].item;
     int rc = ih_store_ingest (s, items, n, err);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         t [i].item.outcome = items [i].outcome;
+        memcpy (t [i].item.why, items [i].why, sizeof items [i].why);
+    }
     return rc;
 }
 
@@ -1680,7 +1779,7 @@ ih_store_test (bool verbose)
     const char *b1 [] = { "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                           "url:http://phish.example.net/login", NULL };
     const char *seen [] = { "ipv4:192.0.2.1", NULL };
-    s_titem_t t [8];
+    s_titem_t t [10];
     s_t_alert (&t [0], 1, ida, 1, "first", a1);
     s_t_alert (&t [1], 2, idb, 1, "second", b1);
     s_t_rejected (&t [2], 3);
@@ -1950,6 +2049,60 @@ ih_store_test (bool verbose)
     bad [0].seq = 5;
     bad [1].seq = 4;
     IH_CHECK (ih_store_ingest (s, bad, 2, &err) == -1 && strstr (err.msg, "out of order"));
+
+    //  11. Ownership: only the alert's org revises or retracts it; another org's early
+    //      retraction is dropped when the alert arrives, the publisher's own applied.
+    {
+        uint64_t q = ih_store_cursor (s);
+        const char *ido = "dddddddd-4444-4444-8444-000000000004";
+        const char *idp = "eeeeeeee-5555-4555-8555-000000000005";
+        const char *idq = "ffffffff-6666-4666-8666-000000000006";
+        const char *o1 [] = { "domain:owned.example", NULL };
+        const char *o2 [] = { "ipv4:203.0.113.99", NULL };
+        ih_store_counts_t c0;
+        IH_CHECK (ih_store_counts (s, &c0, &err) == 0);
+        s_t_alert (&t [0], q + 1, ido, 1, "owned by bank-a", o1);
+        s_t_org = "bank-b";
+        s_t_alert (&t [1], q + 2, ido, 9, "forged by bank-b", o2);
+        s_t_alert (&t [2], q + 3, ido, 1, "forged stale", o2);
+        s_t_ref (&t [3], q + 4, IH_KIND_RETRACTION, ido, NULL, 0);
+        s_t_ref (&t [4], q + 5, IH_KIND_RETRACTION, ido, o1, 0);
+        s_t_ref (&t [5], q + 6, IH_KIND_RETRACTION, idp, NULL, 0);     //  before its alert
+        s_t_org = "bank-a";
+        s_t_ref (&t [6], q + 7, IH_KIND_RETRACTION, idq, NULL, 0);     //  before its alert
+        s_t_alert (&t [7], q + 8, idp, 1, "p", o1);
+        s_t_alert (&t [8], q + 9, idq, 1, "q", o1);
+        s_t_alert (&t [9], q + 10, ido, 2, "owned by bank-a, rev 2", o1);
+        IH_CHECK (s_t_ingest (s, t, 10, &err) == 0);
+        IH_CHECK (t [0].item.outcome == IH_STORE_NEW && !t [0].item.why [0]);
+        for (int i = 1; i <= 4; i++) {
+            if (verbose)
+                printf ("\n    refused: %s", t [i].item.why);
+            IH_CHECK (t [i].item.outcome == IH_STORE_REJECTED);
+            IH_CHECK (strstr (t [i].item.why, "'bank-b' refused") && strstr (t [i].item.why, "'bank-a'"));
+        }
+        IH_CHECK (t [5].item.outcome == IH_STORE_RETRACTED && t [6].item.outcome == IH_STORE_RETRACTED);
+        IH_CHECK (t [7].item.outcome == IH_STORE_NEW && strstr (t [7].item.why, "dropped 1 retraction"));
+        IH_CHECK (strstr (t [7].item.why, "'bank-b'") && strstr (t [7].item.why, "'bank-a'"));
+        IH_CHECK (t [8].item.outcome == IH_STORE_NEW && !t [8].item.why [0]);
+        IH_CHECK (t [9].item.outcome == IH_STORE_REVISED);
+        s_t_free (t, 10);
+        IH_CHECK (ih_store_get (s, ido, &m, &info, &err) == 1);
+        IH_CHECK (streq (m.title, "owned by bank-a, rev 2") && streq (m.org, "bank-a"));
+        IH_CHECK (info.revisions == 2 && !info.retracted && info.retracted_iocs == 0);
+        s_thits_t oh;
+        IH_CHECK (s_tsearch (s, IH_IOC_IPV4, "203.0.113.99", &oh) == 0);
+        IH_CHECK (s_tsearch (s, IH_IOC_DOMAIN, "owned.example", &oh) == 3);
+        IH_CHECK (ih_store_get (s, idp, &m, &info, &err) == 1 && !info.retracted);
+        IH_CHECK (ih_store_get (s, idq, &m, &info, &err) == 1 && info.retracted);
+        memset (&rf, 0, sizeof rf);
+        IH_CHECK (ih_store_refs_foreach (s, idp, IH_KIND_RETRACTION, s_tref, &rf, &err) == 0 && rf.n == 0);
+        IH_CHECK (ih_store_counts (s, &c, &err) == 0 && c.cursor == q + 10);
+        IH_CHECK (c.rejected == c0.rejected + 4 && c.retractions == c0.retractions + 1);
+        IH_CHECK (c.alerts == c0.alerts + 3 && c.retracted == c0.retracted + 1);
+        ih_store_log_t ol [4];
+        IH_CHECK (ih_store_log_read (s, q + 1, ol, 2, &err) == 2 && ol [0].rejected && ol [1].rejected);
+    }
 
     ih_msg_free (&m);
     ih_store_destroy (&s);

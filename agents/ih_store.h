@@ -49,6 +49,14 @@
                   out (revisions += 1 when lower: it is a distinct revision seen late).
       retraction  no IOCs: the alert is marked retracted; with IOCs: those index keys join
                   the alert's retracted set and their index entries get the flag.
+      ownership   an alert belongs to the org of the first revision stored (read back from
+                  the stored body's org: every stored revision has it). A revision or a
+                  retraction from another org is REJECTED (nothing kept; item.why names
+                  both orgs). A retraction that arrives before its alert is kept aside and
+                  applied when the alert arrives only if the orgs match; otherwise it is
+                  deleted then (item.why of the alert says so). Limitation: a forged
+                  revision that arrives before the genuine first one makes its org the
+                  owner; only the broker, which sees every publish, can prevent that.
       comment     stored under its ref; refs.comments += 1.
       sighting    sightings[key] += count; refs[ref].sightings += count when ref != "".
     MDB_MAP_FULL: the transaction is aborted, the map doubled (no transaction open) and
@@ -119,6 +127,10 @@ typedef struct {
     size_t rec_len;
     const uint8_t *rec_sig;     /* 64 */
     ih_store_outcome_t outcome; /* set by ih_store_ingest */
+    char why[256];              /* set by ih_store_ingest: why the store refused the item
+                                   (outcome REJECTED), or a note on what it dropped
+                                   because of it (an alert's foreign retractions); callers
+                                   log it as an error when not empty */
 } ih_store_item_t;
 
 /*  Applies count items (seq strictly increasing) in one transaction, with the cursor.

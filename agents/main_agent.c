@@ -328,6 +328,15 @@ s_collect (s_daemon_t *d, const ih_env_t *e)
         //  Replayed duplicates (after a reconnect or a second hello) are dropped here.
         if (src->seq <= d->cursor || src->seq <= d->last_seq)
             continue;
+        uint64_t prev = d->last_seq > d->cursor ? d->last_seq : d->cursor;
+        if (!ih_client_seq_plausible (prev, src->seq)) {
+            //  A hostile broker could otherwise park our cursor near UINT64_MAX, after
+            //  which every hello is a bad-cursor: the item is dropped, the cursor stays.
+            s_log ('E', "dropped seq %" PRIu64 " from the broker: more than 2^40 beyond seq %"
+                   PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
+            d->rejected++;
+            continue;
+        }
         size_t k = d->count++;
         d->last_seq = src->seq;
         ih_store_item_t *it = &d->items [k];
@@ -381,6 +390,11 @@ s_flush (s_daemon_t *d)
         if (map1 != map0)
             s_log ('I', "store map grown from %" PRIu64 " to %" PRIu64 " MiB", map0 >> 20, map1 >> 20);
         for (size_t i = 0; i < n; i++) {
+            if (d->items [i].msg && d->items [i].why [0])
+                s_log ('E', "seq %" PRIu64 " from %s@%s: %s", d->items [i].seq, d->recs [i].name,
+                       d->recs [i].org, d->items [i].why);
+            if (d->items [i].msg && d->items [i].outcome == IH_STORE_REJECTED)
+                d->rejected++;
             if (d->items [i].msg)
                 s_log_outcome (&d->items [i], &d->recs [i]);
             if (d->items [i].outcome != IH_STORE_SKIPPED && d->items [i].outcome != IH_STORE_REJECTED)

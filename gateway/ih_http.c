@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <sodium.h>
 #include "ih_api.h"
 #include "ih_feed.h"
 #include "ih_html.h"
@@ -699,20 +700,47 @@ s_mhd_log (void *cls, const char *fmt, va_list ap)
 static char *
 s_read_file (const char *path, ih_err_t *err)
 {
+    //  It reads the TLS private key: no stdio buffer, and every buffer left behind while
+    //  growing is wiped before it is freed (the caller wipes the result: s_free_secret).
     FILE *f = fopen (path, "rb");
     if (!f) {
         ih_err_set (err, "%s: cannot read: %s", path, strerror (errno));
         return NULL;
     }
-    ih_buf_t b;
-    ih_buf_init (&b);
-    char chunk [4096];
-    size_t n;
-    while ((n = fread (chunk, 1, sizeof chunk, f)) > 0 && b.len < (1 << 20))
-        ih_buf_append (&b, chunk, n);
+    setvbuf (f, NULL, _IONBF, 0);
+    size_t cap = 8192, len = 0;
+    char *data = (char *) malloc (cap);
+    if (!data)
+        abort ();
+    while (len < (1 << 20)) {
+        if (cap - len < 2) {
+            char *bigger = (char *) malloc (cap * 2);
+            if (!bigger)
+                abort ();
+            memcpy (bigger, data, len);
+            sodium_memzero (data, cap);
+            free (data);
+            data = bigger;
+            cap *= 2;
+        }
+        size_t n = fread (data + len, 1, cap - len - 1, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
     fclose (f);
-    ih_html_cstr (&b);
-    return (char *) b.data;
+    data [len] = 0;
+    return data;
+}
+
+/*  Wipes and frees a NUL-terminated secret (NULL is fine). */
+static void
+s_free_secret (char *s)
+{
+    if (!s)
+        return;
+    sodium_memzero (s, strlen (s));
+    free (s);
 }
 
 ih_http_t *
@@ -822,7 +850,7 @@ ih_http_stop (ih_http_t **self_p)
     for (int i = 0; i < self->nhandles; i++)
         ih_store_destroy (&self->handles [i]);
     free (self->tls_cert_pem);
-    free (self->tls_key_pem);
+    s_free_secret (self->tls_key_pem);
     pthread_mutex_destroy (&self->mx);
     if (s_self == self)
         s_self = NULL;

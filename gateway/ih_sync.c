@@ -134,8 +134,13 @@ s_not_public (s_sub_t *d, size_t k, const ih_msg_t *m)
 {
     switch (m->kind) {
         case IH_KIND_ALERT:
-        case IH_KIND_SIGHTING:
             return m->tlp == IH_TLP_CLEAR ? NULL : "it is not TLP:CLEAR";
+        case IH_KIND_SIGHTING:
+            if (m->tlp != IH_TLP_CLEAR)
+                return "it is not TLP:CLEAR";
+            //  A CLEAR sighting that cites an alert must cite a CLEAR one the gateway holds.
+            return !*m->ref || s_ref_clear (d, k, m->ref)
+                 ? NULL : "it refers to an alert the gateway does not hold as TLP:CLEAR";
         case IH_KIND_COMMENT:
         case IH_KIND_RETRACTION:
             return s_ref_clear (d, k, m->ref) ? NULL : "it refers to an alert the gateway does not hold as TLP:CLEAR";
@@ -151,6 +156,15 @@ s_collect (s_sub_t *d, const ih_env_t *e)
         const ih_item_t *src = &e->items [i];
         if (src->seq <= d->cursor || src->seq <= d->last_seq)
             continue;
+        uint64_t prev = d->last_seq > d->cursor ? d->last_seq : d->cursor;
+        if (!ih_client_seq_plausible (prev, src->seq)) {
+            //  A hostile broker could otherwise park our cursor near UINT64_MAX, after
+            //  which every hello is a bad-cursor: the item is dropped, the cursor stays.
+            s_log ('E', "dropped seq %" PRIu64 " from the broker: more than 2^40 beyond seq %"
+                   PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
+            gw->rejected++;
+            continue;
+        }
         size_t k = d->count++;
         d->last_seq = src->seq;
         ih_store_item_t *it = &d->items [k];
@@ -220,6 +234,11 @@ s_flush (s_sub_t *d)
         for (size_t i = 0; i < n; i++) {
             const ih_store_item_t *it = &d->items [i];
             const ih_msg_t *m = it->msg;
+            if (m && it->why [0])
+                s_log ('E', "seq %" PRIu64 " from %s@%s: %s", it->seq, d->recs [i].name,
+                       d->recs [i].org, it->why);
+            if (m && it->outcome == IH_STORE_REJECTED)
+                gw->rejected++;
             if (it->outcome == IH_STORE_SKIPPED || it->outcome == IH_STORE_REJECTED)
                 continue;
             gw->stored++;

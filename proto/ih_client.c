@@ -622,6 +622,12 @@ ih_client_endpoint (ih_client_t *self)
 
 /* ---- verification -------------------------------------------------------------------- */
 
+bool
+ih_client_seq_plausible (uint64_t prev, uint64_t seq)
+{
+    return seq > prev && seq - prev <= IH_SEQ_MAX_STEP && seq < IH_SEQ_LIMIT;
+}
+
 int
 ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
                        ih_member_t *rec, ih_msg_t *msg, ih_err_t *err)
@@ -637,6 +643,12 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
     *rec = r;
     if (ih_verify (item->rec_sig, IH_CTX_MEMBER, item->rec, item->rec_len, registry_pk, err) != 0)
         return ih_err_set (err, "member record: bad signature");
+    //  Only publishers publish (the broker refuses the rest): a message whose record says
+    //  reader, or the gateway's identity, was not accepted by an honest broker.
+    if (rec->role != IH_ROLE_PUBLISHER || rec->gateway)
+        return ih_err_set (err, "member record: %s is not a publisher (%s%s)", rec->name,
+                           rec->gateway ? "the gateway" : "role ",
+                           rec->gateway ? "" : ih_role_name (rec->role) ? ih_role_name (rec->role) : "?");
     if (ih_body_decode (msg, item->body, item->body_len, err) != 0) {
         if (err && strncmp (err->msg, "body", 4) != 0)
             ih_err_prefix (err, "body");
@@ -1060,6 +1072,21 @@ ih_client_test (bool verbose)
     IH_CHECK (strncmp (err.msg, "signer mismatch: body signer", 28) == 0);
     ih_msg_free (&got);
     ih_msg_free (&mm);
+    //  a message from a reader, or from the gateway identity: not a publisher
+    for (int g = 0; g < 2; g++) {
+        ih_member_t rr = r;
+        rr.role = IH_ROLE_READER;
+        rr.gateway = g == 1;            //  (a gateway record is always a reader's)
+        s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &rr, reg_sk, &m, pub_sk);
+        IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
+        IH_CHECK (strstr (err.msg, "member record: ") && strstr (err.msg, " is not a publisher"));
+        IH_CHECK (!g == !strstr (err.msg, "the gateway"));
+        ih_msg_free (&got);
+    }
+    IH_CHECK (ih_client_seq_plausible (0, 1) && ih_client_seq_plausible (5, 5 + IH_SEQ_MAX_STEP));
+    IH_CHECK (!ih_client_seq_plausible (5, 5) && !ih_client_seq_plausible (5, 4));
+    IH_CHECK (!ih_client_seq_plausible (5, 6 + IH_SEQ_MAX_STEP) && !ih_client_seq_plausible (0, UINT64_MAX));
+    IH_CHECK (!ih_client_seq_plausible (IH_SEQ_LIMIT - 1, IH_SEQ_LIMIT));
 
     //  6. a garbage record
     uint8_t junk [3] = { 0xc1, 0x00, 0x01 };

@@ -108,6 +108,16 @@ uint64_t ih_client_head(ih_client_t *self);         /* broker head from welcome/
 uint32_t ih_client_heartbeat(ih_client_t *self);    /* ms, from the welcome */
 const char *ih_client_endpoint(ih_client_t *self);
 
+/*  A delivered seq a receiver accepts after prev (its cursor, or the last seq it took
+    from the same delivery): greater than prev, at most IH_SEQ_MAX_STEP beyond it, and
+    below IH_SEQ_LIMIT. Broker seqs count messages one by one, so an honest broker never
+    jumps 2^40 (a trillion messages) at once; a hostile one cannot push a receiver's
+    cursor to UINT64_MAX (or near it) with one item. Receivers drop an implausible item
+    with an error and do not let it move the cursor. */
+#define IH_SEQ_MAX_STEP     (1ULL << 40)
+#define IH_SEQ_LIMIT        (1ULL << 62)
+bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
+
 /* ---- verification -------------------------------------------------------------------- */
 /*  Verifies one delivered item (see top). rec is zeroed, then filled as soon as the record
     decodes (so a caller can name the claimed publisher in a log line even when a later
@@ -115,6 +125,7 @@ const char *ih_client_endpoint(ih_client_t *self);
     holds the decoded body on success (free it with ih_msg_free after use). Returns 0, or -1 with err:
       "member record: <decode error>", "member record: bad signature",
       "body: <decode error>", "bad signature",
+      "member record: NAME is not a publisher (…)" (role reader, or the gateway),
       "signer mismatch: body org 'x' != record org 'y'" (or member, signer). */
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
