@@ -20,7 +20,10 @@
 #define S_DRAIN_MAX      1024           //  messages read per loop iteration
 #define S_REFILL_ITEMS   IH_MAX_ITEMS   //  items per refill deliver
 #define S_REFILL_BYTES   (256 * 1024)
-#define S_REFILL_SCAN    4096           //  records examined per refill
+#define S_REFILL_SCAN    4096           //  records examined per refill, at most
+#define S_SCAN_BUDGET    16384          //  records examined per loop, all refills together
+#define S_SCAN_QUANTUM   256            //  a lagging session's share, at least
+#define S_MAX_SESSIONS   8              //  concurrent sessions per member key (default)
 #define S_SNDHWM         100000
 #define S_TICK           250            //  ms: registry watch, expiry
 #define S_BLOCKED_RETRY  10             //  ms before a full queue is tried again
@@ -33,6 +36,12 @@ typedef enum { S_NONE = 0, S_LIVE, S_LAGGING } s_state_t;
 
 /* ---- peers and sessions ------------------------------------------------------------- */
 typedef struct s_peer s_peer_t;
+
+//  The sessions of one member key, oldest first (a cap per key: PROTOCOL.md 8, busy)
+typedef struct {
+    s_peer_t *head, *tail;
+    size_t count;
+} s_keyset_t;
 struct s_peer {
     s_peer_t *prev, *next;
     uint32_t rid_num;               //  hash key: bytes 1-4 of the routing id
@@ -44,6 +53,7 @@ struct s_peer {
     int64_t last_heard;
     //  session (after hello)
     s_state_t state;
+    s_peer_t *kprev, *knext;        //  in its key's session list (s_keyset_t)
     uint64_t pos;                   //  delivered or skipped up to here
     uint64_t last_sent;             //  highest seq sent
     uint32_t window;
@@ -97,6 +107,9 @@ struct ih_broker {
     s_peer_t *first;                //  every peer, for iteration
     size_t session_count;
     size_t lagging_count;
+    zhashx_t *keysets;              //  z85 -> s_keyset_t: sessions per member key
+    uint32_t max_sessions;
+    s_peer_t *refill_next;          //  where the next refill round starts (round-robin)
 
     s_slot_t *slots;
     size_t nslots;
@@ -199,15 +212,74 @@ s_peer_new (ih_broker_t *self, const uint8_t rid [5], const char *z85)
     return p;
 }
 
+//  Session lists per member key: a session joins its key's list when it starts and
+//  leaves it when it ends; the list's head is the key's oldest session.
+static s_keyset_t *
+s_keyset (ih_broker_t *self, const char *z85, bool create)
+{
+    s_keyset_t *k = (s_keyset_t *) zhashx_lookup (self->keysets, z85);
+    if (!k && create) {
+        k = calloc (1, sizeof *k);
+        if (!k)
+            abort ();
+        zhashx_insert (self->keysets, z85, k);
+    }
+    return k;
+}
+
+static void
+s_keyset_join (ih_broker_t *self, s_peer_t *p)
+{
+    s_keyset_t *k = s_keyset (self, p->z85, true);
+    p->knext = NULL;
+    p->kprev = k->tail;
+    if (k->tail)
+        k->tail->knext = p;
+    else
+        k->head = p;
+    k->tail = p;
+    k->count++;
+}
+
+static void
+s_keyset_leave (ih_broker_t *self, s_peer_t *p)
+{
+    s_keyset_t *k = s_keyset (self, p->z85, false);
+    if (!k)
+        return;                     //  cannot happen: joined when the session started
+    if (p->kprev)
+        p->kprev->knext = p->knext;
+    else
+        k->head = p->knext;
+    if (p->knext)
+        p->knext->kprev = p->kprev;
+    else
+        k->tail = p->kprev;
+    p->kprev = p->knext = NULL;
+    if (--k->count == 0)
+        zhashx_delete (self->keysets, p->z85);      //  frees k (destructor)
+}
+
+static void
+s_keyset_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 static void
 s_session_set_state (ih_broker_t *self, s_peer_t *p, s_state_t state)
 {
     if (p->state == state)
         return;
-    if (p->state == S_NONE)
+    if (p->state == S_NONE) {
         self->session_count++;
-    if (state == S_NONE)
+        s_keyset_join (self, p);
+    }
+    if (state == S_NONE) {
         self->session_count--;
+        s_keyset_leave (self, p);
+    }
     if (p->state == S_LAGGING)
         self->lagging_count--;
     if (state == S_LAGGING)
@@ -230,6 +302,8 @@ static void
 s_peer_destroy (ih_broker_t *self, s_peer_t *p)
 {
     s_session_end (self, p);
+    if (self->refill_next == p)
+        self->refill_next = p->next;
     zhashx_delete (self->peers, &p->rid_num);
     if (p->prev)
         p->prev->next = p->next;
@@ -471,9 +545,19 @@ s_publish_apply (ih_broker_t *self, s_slot_t *s, ih_err_t *err)
             s->seq = seq;               //  an identical resend: its original seq
             return 0;
         }
-        if (x->kind != m->kind || m->kind != IH_KIND_ALERT) {
-            s_slot_reject (s, "duplicate-id", "id: %s is already used by a %s",
-                           m->id, ih_kind_name (x->kind));
+        //  Entitlement first: a sender who may not see the alert learns nothing of it
+        //  (neither that it exists nor its owner) beyond what an absent id would tell.
+        //  Only alerts keep an entitlement in the index: for the other kinds the
+        //  sender's own message decides, and an id clash says nothing more than that.
+        bool hidden = x->kind == IH_KIND_ALERT
+                   && !ih_entitled (sender, x->tlp, x->org, &x->recipients);
+        if (hidden && m->kind == IH_KIND_ALERT && rev > 1) {
+            s_slot_reject (s, "unknown-alert", "id: no alert %s to revise (rev %u)", m->id, rev);
+            return 0;
+        }
+        if (hidden || x->kind != m->kind || m->kind != IH_KIND_ALERT) {
+            //  an id is taken whoever holds it; say no more than that
+            s_slot_reject (s, "duplicate-id", "id: %s is already in use", m->id);
             return 0;
         }
         if (strcmp (x->org, m->org) != 0) {
@@ -488,6 +572,14 @@ s_publish_apply (ih_broker_t *self, s_slot_t *s, ih_err_t *err)
         if (rev <= x->latest_rev) {
             s_slot_reject (s, "stale-revision", "rev: %u is not above the latest revision %u of %s",
                            rev, x->latest_rev, m->id);
+            return 0;
+        }
+        //  A revision may widen who gets the alert, never narrow it: retractions and
+        //  comments follow the latest revision's entitlement, so everyone who ever got
+        //  a revision must be entitled to the latest (PROTOCOL.md 4.3).
+        if (!ih_entitlement_widens (x->tlp, &x->recipients, m->tlp, &m->recipients)) {
+            s_slot_reject (s, "bad-message", "rev: a revision cannot narrow TLP or recipients; "
+                           "retract it and publish a new alert");
             return 0;
         }
     }
@@ -527,13 +619,14 @@ s_publish_apply (ih_broker_t *self, s_slot_t *s, ih_err_t *err)
                 return 0;
             }
             a = &self->xref;
-            if (m->kind == IH_KIND_RETRACTION && strcmp (a->org, m->org) != 0) {
-                s_slot_reject (s, "not-owner", "ref: alert %s belongs to org %s", m->ref, a->org);
+            //  Not entitled: the same answer as no alert at all, so that ids and owners
+            //  of alerts the sender may not see cannot be probed
+            if (!ih_entitled (sender, a->tlp, a->org, &a->recipients)) {
+                s_slot_reject (s, "unknown-alert", "ref: no alert %s", m->ref);
                 return 0;
             }
-            if (!ih_entitled (sender, a->tlp, a->org, &a->recipients)) {
-                s_slot_reject (s, "not-entitled", "ref: %s is not entitled to alert %s",
-                               s->label, m->ref);
+            if (m->kind == IH_KIND_RETRACTION && strcmp (a->org, m->org) != 0) {
+                s_slot_reject (s, "not-owner", "ref: alert %s belongs to org %s", m->ref, a->org);
                 return 0;
             }
         }
@@ -844,10 +937,12 @@ s_batch_finish (ih_broker_t *self)
 
 /* ---- replay: refilling a lagging session from the journal --------------------------- */
 //  Sends the next deliver of a lagging session (up to 256 items / 256 KiB, and no more
-//  than its window allows). Returns true when it did some work that may continue.
+//  than its window allows), examining at most max_scan journal records (how many it
+//  examined goes to *scanned_p). Returns true when it did some work that may continue.
 static bool
-s_refill (ih_broker_t *self, s_peer_t *p)
+s_refill (ih_broker_t *self, s_peer_t *p, uint32_t max_scan, uint32_t *scanned_p)
 {
+    *scanned_p = 0;
     ih_err_t err;
     uint32_t room = p->window - p->ring_count;
     if (room > S_REFILL_ITEMS)
@@ -860,7 +955,7 @@ s_refill (ih_broker_t *self, s_peer_t *p)
     size_t bytes = 0;
     uint64_t last = p->pos;
     bool at_end = false;
-    while (n < room && scanned < S_REFILL_SCAN && p->inflight + bytes < S_WINDOW_BYTES) {
+    while (n < room && scanned < max_scan && p->inflight + bytes < S_WINDOW_BYTES) {
         uint64_t seq;
         const uint8_t *data;
         size_t len;
@@ -892,6 +987,7 @@ s_refill (ih_broker_t *self, s_peer_t *p)
         bytes += size;
         last = seq;
     }
+    *scanned_p = scanned;
     bool progress = last != p->pos;
     if (n > 0) {
         ih_env_init (&self->out_env, IH_T_DELIVER);
@@ -930,21 +1026,53 @@ s_refill (ih_broker_t *self, s_peer_t *p)
 
 //  One refill round over the lagging sessions. Returns true when there is more to do
 //  right away (the loop then polls without waiting).
+//
+//  The round examines at most S_SCAN_BUDGET journal records in all, each session at
+//  most its share (the budget over the lagging sessions, S_SCAN_QUANTUM at least,
+//  S_REFILL_SCAN at most), and starts where the previous round stopped: however many
+//  sessions replay (say, with filters that match nothing), one loop iteration does
+//  bounded work, live delivery goes on between rounds, and every replay advances in
+//  turn (DESIGN.md invariant 5).
 static bool
 s_refill_all (ih_broker_t *self)
 {
-    if (self->lagging_count == 0)
+    if (self->lagging_count == 0 || !self->first)
         return false;
     bool more = false;
     int64_t now = zclock_mono ();
-    s_peer_t *p = self->first;
-    while (p) {
-        s_peer_t *next = p->next;
-        if (p->state == S_LAGGING && p->blocked_until <= now && !s_window_full (p))
-            if (s_refill (self, p) && p->state == S_LAGGING && !s_window_full (p))
-                more = true;
+    uint32_t budget = S_SCAN_BUDGET;
+    size_t share = S_SCAN_BUDGET / self->lagging_count;
+    if (share < S_SCAN_QUANTUM)
+        share = S_SCAN_QUANTUM;
+    if (share > S_REFILL_SCAN)
+        share = S_REFILL_SCAN;
+    //  Visit every peer once, from refill_next round the list. Only p itself can be
+    //  destroyed by its refill, and no peer is added meanwhile.
+    s_peer_t *p = self->refill_next ? self->refill_next : self->first;
+    size_t visits = zhashx_size (self->peers);
+    for (size_t i = 0; i < visits && p; i++) {
+        s_peer_t *next = p->next ? p->next : self->first;
+        bool alone = next == p;
+        if (budget == 0) {
+            more = true;            //  out of budget: the rest start the next round
+            self->refill_next = p;
+            return more;
+        }
+        if (p->state == S_LAGGING && p->blocked_until <= now && !s_window_full (p)) {
+            uint32_t scanned = 0;
+            uint32_t max_scan = (uint32_t) (share < budget ? share : budget);
+            if (s_refill (self, p, max_scan, &scanned) && p->state == S_LAGGING
+            &&  !s_window_full (p))
+                more = true;        //  p is valid here: s_refill returns false when it drops p
+            budget -= scanned < budget ? scanned : budget;
+        }
+        if (alone) {
+            p = NULL;               //  the only peer (maybe gone now)
+            break;
+        }
         p = next;
     }
+    self->refill_next = p;          //  the round went round: start there next time
     return more;
 }
 
@@ -970,6 +1098,22 @@ s_on_hello (ih_broker_t *self, s_peer_t *p, const ih_env_t *e)
         s_session_end (self, p);
         s_send_error (self, p->rid, 0, "bad-cursor", reason);
         return;
+    }
+    //  At most max_sessions sessions per member key: a new one ends the oldest, which
+    //  is told `busy` (a reconnecting agent's stale session goes first; a member that
+    //  opens many cannot multiply the broker's replay work).
+    if (p->state == S_NONE) {
+        s_keyset_t *k;
+        while ((k = s_keyset (self, p->z85, false)) && k->count >= self->max_sessions) {
+            s_peer_t *old = k->head;
+            char reason [192];
+            snprintf (reason, sizeof reason, "session: member %s has more than %u sessions; "
+                      "this one, the oldest, was ended", old->label, self->max_sessions);
+            s_log (self, 'W', "session of %s (%s) ended: busy: %u sessions of its key",
+                   old->label, old->agent, self->max_sessions);
+            s_session_end (self, old);
+            s_send_error (self, old->rid, 0, "busy", reason);
+        }
     }
     uint32_t window = e->window;
     if (window < 1)
@@ -1138,9 +1282,16 @@ s_recv_one (ih_broker_t *self)
         memcpy (r, zmq_msg_data (&rid), rlen);
     zmq_msg_close (&rid);
     const char *z85 = zmq_msg_gets (frame, "User-Id");
+    //  NOT a security check. The ROUTER generates 5-byte ids starting with 0, but a
+    //  client may set ZMQ_ROUTING_ID itself, and a chosen id of 00 xx xx xx xx passes
+    //  this test (libzmq refuses only ids that collide with a connected peer's). What
+    //  keeps one client from taking over another's session is s_resolve: a peer is
+    //  bound to the CURVE key it authenticated with, and a message whose key differs
+    //  from the one its routing id was bound to replaces that state (the old owner has
+    //  disconnected, or libzmq would have refused the id). Sessions must never be
+    //  trusted on the routing id alone. This test only discards ids our peer table
+    //  cannot hold (any other length or first byte).
     if (!generated) {
-        //  Our routing ids only: a client-chosen one could take over a departed peer's
-        //  deliveries. Nothing can be sent back to it reliably; ignore it.
         s_log (self, 'W', "ignored message from %s: client-set routing id",
                z85 ? z85 : "unknown key");
         return 1;
@@ -1403,6 +1554,7 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
         abort ();
     self->heartbeat = cfg->heartbeat ? cfg->heartbeat : 1000;
     self->max_window = cfg->max_window ? cfg->max_window : 1000;
+    self->max_sessions = cfg->max_sessions ? cfg->max_sessions : S_MAX_SESSIONS;
     if (self->max_window > 10000)
         self->max_window = 10000;
     self->verbose = cfg->verbose;
@@ -1418,6 +1570,8 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     zhashx_set_key_comparator (self->peers, s_rid_cmp);
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
+    self->keysets = zhashx_new ();          //  string keys, copied
+    zhashx_set_destructor (self->keysets, s_keyset_free);
     self->slots = calloc (S_BATCH + 1, sizeof *self->slots);   //  +1: the frame being read
     if (!self->slots)
         abort ();
@@ -1491,6 +1645,7 @@ ih_broker_destroy (ih_broker_t **self_p)
     while (self->first)
         s_peer_destroy (self, self->first);
     zhashx_destroy (&self->peers);
+    zhashx_destroy (&self->keysets);
     if (self->router)
         zmq_socket_monitor (self->rsock, NULL, 0);
     zsock_destroy (&self->monitor);
@@ -1800,7 +1955,7 @@ ih_broker_test (bool verbose)
     IH_CHECK (registry && ih_registry_size (registry) == 3);
     ih_journal_t *journal = ih_journal_open (jdir, 1 << 20, &err);
     IH_CHECK (journal);
-    ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, status,
+    ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, 0, status,
                             verbose };
     s_test_run_t run = { ih_broker_new (&cfg, &err), 0, 0 };
     IH_CHECK (run.broker);

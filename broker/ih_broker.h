@@ -28,6 +28,10 @@
     when it has read the journal to its head. Per session the broker keeps a ring of
     in-flight sequence numbers (window sized, allocated at hello) and at most 8 MiB in
     flight, so a slow or dead agent costs bounded memory and never delays the others.
+    Refills share a scan budget per loop iteration (journal records examined), handed
+    round-robin across the lagging sessions, and one member key holds at most
+    max_sessions sessions: however many replays a member starts, each loop iteration
+    does bounded work and live delivery to the others goes on.
     Live delivery and replay decide on the same journaled metadata, so a reconnecting
     agent gets exactly what it missed, in order, with no gap and no duplicate.
 
@@ -54,6 +58,9 @@ typedef struct {
     ih_journal_t *journal;      /* borrowed */
     uint32_t heartbeat;         /* ms, told to agents in welcome; 0 = 1000 */
     uint32_t max_window;        /* cap on hello.window; 0 = 1000 */
+    uint32_t max_sessions;      /* concurrent sessions per member key; 0 = 8. A hello
+                                   beyond it ends that member's oldest session, which
+                                   gets `error busy` (PROTOCOL.md 8) */
     const char *status_path;    /* JSON counters rewritten every second; NULL/"" = none */
     bool verbose;               /* debug lines ("D broker: ...") */
 } ih_broker_cfg_t;

@@ -118,10 +118,11 @@ main (int argc, char **argv)
     const char *reg_rel = cert_rel ? ih_config_require (cfg, cfg_path, "broker/registry", &err) : NULL;
     const char *key_rel = reg_rel ? ih_config_require (cfg, cfg_path, "broker/registry-key", &err) : NULL;
     const char *jrn_rel = key_rel ? ih_config_require (cfg, cfg_path, "broker/journal", &err) : NULL;
-    uint64_t heartbeat, max_window, map_size;
+    uint64_t heartbeat, max_window, map_size, max_sessions;
     if (!jrn_rel
     ||  s_config_uint (cfg, cfg_path, "broker/heartbeat", 1000, 100, 600000, &heartbeat, &err)
     ||  s_config_uint (cfg, cfg_path, "broker/max-window", 1000, 1, 10000, &max_window, &err)
+    ||  s_config_uint (cfg, cfg_path, "broker/max-sessions", 8, 1, 10000, &max_sessions, &err)
     ||  s_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 30, 1ull << 16, 1ull << 44,
                        &map_size, &err)) {
         zconfig_destroy (&cfg);
@@ -154,6 +155,7 @@ main (int argc, char **argv)
         .journal = journal,
         .heartbeat = (uint32_t) heartbeat,
         .max_window = (uint32_t) max_window,
+        .max_sessions = (uint32_t) max_sessions,
         .status_path = status_path,
         .verbose = verbose,
     };

@@ -1060,6 +1060,11 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
             ||  s_check_list ("categories", &e->categories, err)
             ||  s_check_list ("sectors", &e->sectors, err))
                 return -1;
+            //  The broker logs it: no control characters, no escape sequences, no
+            //  bytes a terminal or a log reader could take for a line break
+            for (const unsigned char *a = (const unsigned char *) e->agent; a && *a; a++)
+                if (*a < 0x20 || *a > 0x7e)
+                    return ih_err_set (err, "agent: must be printable ASCII");
             if (e->min_severity && *e->min_severity
             &&  s_enum_lookup (s_E_SEV, e->min_severity, strlen (e->min_severity)) < 0)
                 return ih_err_set (err, "min_severity: unknown severity '%s'",
@@ -1552,7 +1557,8 @@ s_env_equal (const ih_env_t *a, const ih_env_t *b)
 enum {
     s_V_NIL, s_V_TRUE, s_V_ZERO, s_V_INT5, s_V_TWO, s_V_NEG, s_V_BIG, s_V_HUGE, s_V_FLOAT,
     s_V_STR, s_V_STR300, s_V_STRNUL, s_V_BADUTF8, s_V_AMBER_LC, s_V_EVIL, s_V_BADUUID,
-    s_V_ZAP, s_V_ALERT, s_V_UPPER, s_V_BIN12, s_V_BIN32, s_V_MAP, s_V_ARR3, s_V_EMPTYARR
+    s_V_ZAP, s_V_ALERT, s_V_UPPER, s_V_BIN12, s_V_BIN32, s_V_MAP, s_V_ARR3, s_V_EMPTYARR,
+    s_V_CTRL, s_V_HIGH
 };
 
 static msgpack_object
@@ -1595,6 +1601,8 @@ s_val (int which)
             o.via.array.size = 3;
             break;
         case s_V_EMPTYARR: o.type = MSGPACK_OBJECT_ARRAY; break;
+        case s_V_CTRL:  o.via.str.ptr = "x)\nI broker: \x1b[2J"; o.via.str.size = 17; break;
+        case s_V_HIGH:  o.via.str.ptr = "caf\xc3\xa9"; o.via.str.size = 5; break;
     }
     return o;
 }
@@ -1773,6 +1781,8 @@ static const s_case_t s_cases [] = {
     { s_W_ENV, IH_T_HELLO, s_OP_SET, "sectors", 0, -1, s_V_INT5, "sectors[0]: expected str, got int" },
     { s_W_ENV, IH_T_HELLO, s_OP_SET, "min_severity", -1, -1, s_V_ZAP, "min_severity: unknown severity 'zap'" },
     { s_W_ENV, IH_T_HELLO, s_OP_SET, "agent", -1, -1, s_V_STR300, "agent: too long (300 > 64 bytes)" },
+    { s_W_ENV, IH_T_HELLO, s_OP_SET, "agent", -1, -1, s_V_CTRL, "agent: must be printable ASCII" },
+    { s_W_ENV, IH_T_HELLO, s_OP_SET, "agent", -1, -1, s_V_HIGH, "agent: must be printable ASCII" },
     { s_W_ENV, IH_T_WELCOME, s_OP_SET, "member", -1, -1, s_V_UPPER, "member: not a valid member name" },
     { s_W_ENV, IH_T_PUBLISH, s_OP_SET, "sig", -1, -1, s_V_BIN12, "sig: expected 64 bytes, got 12" },
     { s_W_ENV, IH_T_PUBLISH, s_OP_SET, "body", -1, -1, s_V_STR, "body: expected bin, got str" },

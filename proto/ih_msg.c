@@ -217,6 +217,36 @@ s_text_ok (const char *s, bool multiline)
     return true;
 }
 
+/*  Quotes at most S_QUOTE_IN bytes of s into out for an error message: bytes outside
+    0x20..0x7e, the backslash and the quote become \xNN (as ih_codec.c does), so a value a client sent cannot forge a
+    log line or drive a terminal when the error is logged. */
+#define S_QUOTE_IN  64
+#define S_QUOTE_MAX (4 * S_QUOTE_IN + 1)
+
+static const char *
+s_quote (const char *s, char *out, size_t size)
+{
+    static const char hex [] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; s && s [i] && i < S_QUOTE_IN; i++) {
+        unsigned char c = (unsigned char) s [i];
+        bool plain = c >= 0x20 && c <= 0x7e && c != '\\' && c != '\'';
+        if (o + (plain ? 1 : 4) >= size)
+            break;
+        if (plain)
+            out [o++] = (char) c;
+        else {
+            out [o++] = '\\';
+            out [o++] = 'x';
+            out [o++] = hex [c >> 4];
+            out [o++] = hex [c & 15];
+        }
+    }
+    if (size)
+        out [o < size ? o : size - 1] = 0;
+    return out;
+}
+
 static int
 s_check_text (const char *field, const char *s, size_t min, size_t max, bool multiline, ih_err_t *err)
 {
@@ -233,12 +263,14 @@ s_check_text (const char *field, const char *s, size_t min, size_t max, bool mul
 static int
 s_check_list (const char *field, const ih_strlist_t *l, ih_err_t *err)
 {
+    char q [S_QUOTE_MAX];
     if (l->count > IH_MAX_LIST)
         return ih_err_set (err, "%s: too many entries (%u > %d)", field, l->count, IH_MAX_LIST);
     for (uint32_t i = 0; i < l->count; i++)
         for (uint32_t j = 0; j < i; j++)
             if (strcmp (l->items [i], l->items [j]) == 0)
-                return ih_err_set (err, "%s[%u]: duplicate '%.64s'", field, i, l->items [i]);
+                return ih_err_set (err, "%s[%u]: duplicate '%s'", field, i,
+                                   s_quote (l->items [i], q, sizeof q));
     return 0;
 }
 
@@ -270,6 +302,7 @@ s_check_times (const ih_msg_t *m, ih_err_t *err)
 static int
 s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
 {
+    char q [S_QUOTE_MAX];
     if (!ih_ioc_type_name (ioc->type))
         return ih_err_set (err, "iocs[%u].type: unknown IOC type %d", i, (int) ioc->type);
     char norm [IH_MAX_IOC_VALUE + 1];
@@ -278,7 +311,8 @@ s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
         return -1;
     }
     if (strcmp (norm, ioc->value) != 0)
-        return ih_err_set (err, "iocs[%u].value: not in normal form (expected '%.64s')", i, norm);
+        return ih_err_set (err, "iocs[%u].value: not in normal form (expected '%s')", i,
+                           s_quote (norm, q, sizeof q));
     char field [32];
     snprintf (field, sizeof field, "iocs[%u].comment", i);
     if (s_check_text (field, ioc->comment, 0, IH_MAX_IOC_COMMENT, false, err))
@@ -291,6 +325,7 @@ s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
 int
 ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
 {
+    char q [S_QUOTE_MAX];
     if (!ih_kind_name (m->kind))
         return ih_err_set (err, "k: unknown message kind %d", (int) m->kind);
     if (!ih_uuid_valid (m->id))
@@ -321,7 +356,8 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
             return -1;
         for (uint32_t i = 0; i < m->sectors.count; i++)
             if (!ih_slug_valid (m->sectors.items [i], IH_MAX_SHORT))
-                return ih_err_set (err, "sectors[%u]: not a valid sector name '%.64s'", i, m->sectors.items [i]);
+                return ih_err_set (err, "sectors[%u]: not a valid sector name '%s'", i,
+                                   s_quote (m->sectors.items [i], q, sizeof q));
         if (m->recipients.count && m->tlp < IH_TLP_AMBER)
             return ih_err_set (err, "recipients: only AMBER, AMBER+STRICT and RED alerts name recipients");
         for (uint32_t i = 0; i < m->recipients.count; i++) {
@@ -333,18 +369,21 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
                     return ih_err_set (err, "recipients[%u]: sector recipients are for AMBER only; "
                                        "%s goes to named orgs", i, ih_tlp_name (m->tlp));
                 if (!ih_slug_valid (r + 7, IH_MAX_SHORT))
-                    return ih_err_set (err, "recipients[%u]: not a valid sector '%.64s'", i, r + 7);
+                    return ih_err_set (err, "recipients[%u]: not a valid sector '%s'", i,
+                                       s_quote (r + 7, q, sizeof q));
             }
             else
             if (!ih_slug_valid (r, IH_MAX_SHORT))
-                return ih_err_set (err, "recipients[%u]: not a valid org id '%.64s'", i, r);
+                return ih_err_set (err, "recipients[%u]: not a valid org id '%s'", i,
+                                   s_quote (r, q, sizeof q));
         }
         for (uint32_t i = 0; i < m->references.count; i++) {
             const char *r = m->references.items [i];
             if (strlen (r) > IH_MAX_REF)
                 return ih_err_set (err, "references[%u]: too long (%zu > %d bytes)", i, strlen (r), IH_MAX_REF);
             if (!s_url_ok (r))
-                return ih_err_set (err, "references[%u]: not an http(s) URL '%.64s'", i, r);
+                return ih_err_set (err, "references[%u]: not an http(s) URL '%s'", i,
+                                   s_quote (r, q, sizeof q));
         }
         for (uint32_t i = 0; i < m->tags.count; i++) {
             char field [32];
@@ -383,12 +422,13 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
 int
 ih_member_validate (const ih_member_t *r, ih_err_t *err)
 {
+    char q [S_QUOTE_MAX];
     if (!ih_slug_valid (r->name, IH_MAX_SHORT))
-        return ih_err_set (err, "name: not a valid member name '%.64s'", r->name);
+        return ih_err_set (err, "name: not a valid member name '%s'", s_quote (r->name, q, sizeof q));
     if (!ih_slug_valid (r->org, IH_MAX_SHORT))
-        return ih_err_set (err, "org: not a valid org id '%.64s'", r->org);
+        return ih_err_set (err, "org: not a valid org id '%s'", s_quote (r->org, q, sizeof q));
     if (r->sector [0] && !ih_slug_valid (r->sector, IH_MAX_SHORT))
-        return ih_err_set (err, "sector: not a valid sector '%.64s'", r->sector);
+        return ih_err_set (err, "sector: not a valid sector '%s'", s_quote (r->sector, q, sizeof q));
     if (!ih_role_name (r->role))
         return ih_err_set (err, "role: out of range");
     if (r->gateway && r->role != IH_ROLE_READER)
@@ -423,6 +463,33 @@ ih_entitled (const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
             return true;
     }
     return false;
+}
+
+bool
+ih_entitlement_widens (ih_tlp_t old_tlp, const ih_strlist_t *old_rcpts, ih_tlp_t new_tlp,
+                       const ih_strlist_t *new_rcpts)
+{
+    if ((unsigned) old_tlp > IH_TLP_RED || (unsigned) new_tlp > IH_TLP_RED)
+        return false;
+    if (new_tlp > old_tlp)
+        return false;               //  more restrictive
+    if (new_tlp <= IH_TLP_GREEN)
+        return true;                //  every member (CLEAR: the gateway too; then old was CLEAR)
+    uint32_t nold = old_rcpts ? old_rcpts->count : 0;
+    uint32_t nnew = new_rcpts ? new_rcpts->count : 0;
+    if (new_tlp == IH_TLP_AMBER && nnew == 0)
+        return true;                //  every member; old was AMBER or above: no gateway
+    //  new is restricted to a list: old must have been restricted to a list as well
+    if (old_tlp == IH_TLP_AMBER && nold == 0)
+        return false;
+    for (uint32_t i = 0; i < nold; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < nnew && !found; j++)
+            found = strcmp (old_rcpts->items [i], new_rcpts->items [j]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
@@ -607,4 +674,72 @@ ih_msg_test (bool verbose)
         IH_CHECK (ih_entitled (&gw, mx [i].tlp, "bank-a", mx [i].rcpt) == mx [i].gw);
     }
     IH_CHECK (!ih_entitled (&fin, (ih_tlp_t) 9, "bank-a", &none));
+
+    /*  Revisions never narrow entitlement: old -> new, and whether it is allowed.  */
+    const char *to_bc [] = { "bank-b", "telco-c" };
+    const char *to_c [] = { "telco-c" };
+    const char *to_bf [] = { "bank-b", "sector:finance" };
+    ih_strlist_t lbc = { to_bc, 2 }, lc = { to_c, 1 }, lbf = { to_bf, 2 };
+    struct { ih_tlp_t o; ih_strlist_t *orc; ih_tlp_t n; ih_strlist_t *nrc; bool ok; } wx [] = {
+        { IH_TLP_CLEAR,        &none, IH_TLP_CLEAR,        &none, true  },
+        { IH_TLP_CLEAR,        &none, IH_TLP_GREEN,        &none, false },   //  the gateway loses it
+        { IH_TLP_CLEAR,        &none, IH_TLP_RED,          &lb,   false },
+        { IH_TLP_GREEN,        &none, IH_TLP_CLEAR,        &none, true  },
+        { IH_TLP_GREEN,        &none, IH_TLP_AMBER,        &none, false },
+        { IH_TLP_AMBER,        &none, IH_TLP_AMBER,        &none, true  },
+        { IH_TLP_AMBER,        &none, IH_TLP_GREEN,        &none, true  },
+        { IH_TLP_AMBER,        &none, IH_TLP_AMBER,        &lb,   false },   //  everyone -> a list
+        { IH_TLP_AMBER,        &lb,   IH_TLP_AMBER,        &lbc,  true  },
+        { IH_TLP_AMBER,        &lb,   IH_TLP_AMBER,        NULL,  true  },
+        { IH_TLP_AMBER,        &lbc,  IH_TLP_AMBER,        &lb,   false },   //  telco-c dropped
+        { IH_TLP_AMBER,        &lb,   IH_TLP_AMBER,        &lc,   false },
+        { IH_TLP_AMBER,        &lf,   IH_TLP_AMBER,        &lbf,  true  },
+        { IH_TLP_AMBER,        &lf,   IH_TLP_AMBER,        &lb,   false },   //  sector dropped
+        { IH_TLP_AMBER,        &lb,   IH_TLP_AMBER_STRICT, &lb,   false },
+        { IH_TLP_AMBER_STRICT, &lb,   IH_TLP_AMBER_STRICT, &lbc,  true  },
+        { IH_TLP_AMBER_STRICT, &none, IH_TLP_AMBER_STRICT, &lb,   true  },   //  own org only -> more
+        { IH_TLP_AMBER_STRICT, &lbc,  IH_TLP_AMBER_STRICT, &lc,   false },
+        { IH_TLP_AMBER_STRICT, &lb,   IH_TLP_AMBER,        &lb,   true  },
+        { IH_TLP_AMBER_STRICT, &lb,   IH_TLP_AMBER,        &lc,   false },
+        { IH_TLP_AMBER_STRICT, &lb,   IH_TLP_RED,          &lbc,  false },
+        { IH_TLP_RED,          &lb,   IH_TLP_RED,          &lb,   true  },
+        { IH_TLP_RED,          &none, IH_TLP_RED,          &none, true  },
+        { IH_TLP_RED,          &lbc,  IH_TLP_RED,          &lb,   false },
+        { IH_TLP_RED,          &lb,   IH_TLP_AMBER_STRICT, &lbc,  true  },
+        { IH_TLP_RED,          &lb,   IH_TLP_AMBER,        &lbf,  true  },
+        { IH_TLP_RED,          &lb,   IH_TLP_CLEAR,        &none, true  },
+        { IH_TLP_RED,          NULL,  IH_TLP_AMBER,        NULL,  true  },
+        { (ih_tlp_t) 9,        &none, IH_TLP_CLEAR,        &none, false },
+        { IH_TLP_CLEAR,        &none, (ih_tlp_t) 9,        &none, false },
+    };
+    for (size_t i = 0; i < sizeof wx / sizeof wx [0]; i++) {
+        bool ok = ih_entitlement_widens (wx [i].o, wx [i].orc, wx [i].n, wx [i].nrc);
+        if (verbose || ok != wx [i].ok)
+            printf ("  widens %zu: %d -> %d: %s\n", i, (int) wx [i].o, (int) wx [i].n,
+                    ok ? "yes" : "no");
+        IH_CHECK (ok == wx [i].ok);
+        //  the rule agrees with ih_entitled: whoever had the old one has the new one
+        if (ok && (unsigned) wx [i].o <= IH_TLP_RED) {
+            const ih_member_t *who [] = { &fin, &tel, &own, &gw };
+            for (size_t w = 0; w < 4; w++)
+                IH_CHECK (!ih_entitled (who [w], wx [i].o, "bank-a", wx [i].orc)
+                          || ih_entitled (who [w], wx [i].n, "bank-a", wx [i].nrc));
+        }
+    }
+
+    /*  Error messages quote what a client sent without control bytes.  */
+    ih_msg_t qm;
+    s_sample (&qm);
+    ih_msg_strlist_add (&qm, &qm.recipients, "x\n\x1b[2Jy");
+    IH_CHECK (ih_msg_validate (&qm, &err) == -1);
+    IH_CHECK (strstr (err.msg, "recipients[1]: not a valid org id 'x\\x0a\\x1b[2Jy'"));
+    IH_CHECK (!strchr (err.msg, '\n') && !strchr (err.msg, 0x1b));
+    ih_msg_free (&qm);
+    s_sample (&qm);
+    ih_msg_strlist_add (&qm, &qm.references, "https://a.example/\x7f\\");
+    IH_CHECK (ih_msg_validate (&qm, &err) == -1);
+    IH_CHECK (strstr (err.msg, "'https://a.example/\\x7f\\x5c'"));
+    ih_msg_free (&qm);
+    char qb [8];
+    IH_CHECK (strcmp (s_quote ("ab\x01" "cd", qb, sizeof qb), "ab\\x01c") == 0);
 }

@@ -167,6 +167,20 @@ int ih_member_validate(const ih_member_t *r, ih_err_t *err);
 bool ih_entitled(const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
                  const ih_strlist_t *recipients);
 
+/*  True when a revision marked new_tlp/new_rcpts of an alert marked old_tlp/old_rcpts
+    (same publisher org) reaches every member the old revision reached, so that a
+    revision never narrows entitlement (PROTOCOL.md 4.3):
+      new_tlp more restrictive than old_tlp            false
+      new_tlp CLEAR or GREEN                           true
+      new AMBER with no recipients                     true
+      otherwise (new has a recipient list)             old must have a recipient list too
+                                                       (AMBER with recipients, AMBER+STRICT
+                                                       or RED), and every old recipient must
+                                                       be in the new list
+    Out-of-range TLPs are false. NULL lists count as empty. */
+bool ih_entitlement_widens(ih_tlp_t old_tlp, const ih_strlist_t *old_rcpts, ih_tlp_t new_tlp,
+                           const ih_strlist_t *new_rcpts);
+
 void ih_msg_test(bool verbose);
 
 #endif

@@ -101,10 +101,11 @@ def _publish_matrix(deploy):
     rep = pubs["pub-c"].publish_wait(b)
     assert rep is not None and rep["t"] == "ok", rep
     expected[b["id"]] = ("comment on AMBER sector:energy", amb_exp)
-    # ... and one who is not entitled to the alert cannot comment on it.
+    # ... and one who is not entitled to the alert cannot comment on it; it is told the
+    # same as for an alert that does not exist, so it cannot probe ids it may not see.
     b = ihclient.comment_body(deploy.members["pub-c"].ident, red_id, text="not mine to see")
     rep = pubs["pub-c"].publish_wait(b)
-    assert rep is not None and rep["t"] == "error" and rep["code"] == "not-entitled", rep
+    assert rep is not None and rep["t"] == "error" and rep["code"] == "unknown-alert", rep
     # A comment on a CLEAR alert is CLEAR: the gateway gets it too.
     clr_id, clr_exp = alert_of[("pub-a", "CLEAR", ())]
     b = ihclient.comment_body(deploy.members["pub-b"].ident, clr_id, text="public comment")
@@ -128,7 +129,7 @@ def _publish_matrix(deploy):
         expected[b["id"]] = (what, exp)
     b = ihclient.sighting_body(deploy.members["pub-c"].ident, red_id, seen, tlp="GREEN")
     rep = pubs["pub-c"].publish_wait(b)
-    assert rep is not None and rep["t"] == "error" and rep["code"] == "not-entitled", \
+    assert rep is not None and rep["t"] == "error" and rep["code"] == "unknown-alert", \
         "sighting of an alert the sender may not see: %r" % (rep,)
     # A retraction of an AMBER+STRICT alert goes where the alert went.
     st_id, st_exp = alert_of[("pub-a", "AMBER+STRICT", ("bank-b",))]
