@@ -32,7 +32,7 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 MAINS := broker/main_broker.c broker/main_admin.c agents/main_agent.c gateway/main_gateway.c
 BINS  := $(foreach m,$(wildcard $(MAINS)),bin/infohub-$(subst main_,,$(basename $(notdir $(m))))) bin/ih-selftest
 
-.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search
+.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search bench-broker
 all: $(BINS)
 
 build/obj/%.o: %.c $(HDRS)
@@ -121,6 +121,15 @@ bin/bench-search: bench/bench_search.c build/libihagent.a build/libihproto.a $(H
 
 bench-search: bin/infohub-agent bin/bench-search
 	@sh bench/bench_search.sh
+
+# Benchmark (not a test): the broker vs raw libzmq CURVE XPUB fan-out and raw LMDB ingest,
+# side by side in one run (bench/bench_broker.sh; RUNS=3 for ranges, PERF=1 to profile).
+bin/bench-broker: bench/bench_broker.c build/libihproto.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/bench_broker.c build/libihproto.a $(PKG_LIBS)
+
+bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
+	@sh bench/bench_broker.sh
 
 deps:
 	@sh tests/deps.sh
