@@ -97,28 +97,6 @@ s_fail (const char *prog, const char *fmt, ...)
     return 1;
 }
 
-/*  A time (2026-01-31, RFC 3339) or an age (90s, 30m, 24h, 7d, 2w), as `list --since`. */
-static int
-s_parse_since (const char *v, int64_t *ms, ih_err_t *err)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull (v, &end, 10);
-    if (!errno && end != v && v [0] != '-' && end [0] && !end [1] && n < 100000000ULL) {
-        int64_t unit = end [0] == 's' ? 1000 : end [0] == 'm' ? 60000 : end [0] == 'h' ? 3600000
-                     : end [0] == 'd' ? 86400000 : end [0] == 'w' ? 7 * 86400000LL : 0;
-        if (unit) {
-            *ms = ih_now_ms () - (int64_t) n * unit;
-            return 0;
-        }
-    }
-    if (ih_time_parse (v, ms, err) != 0) {
-        ih_err_prefix (err, "expected a time (2026-01-31, 2026-01-31T08:00:00Z) or an age (24h, 7d)");
-        return -1;
-    }
-    return 0;
-}
-
 static int
 s_parse_types (const char *s, uint32_t *types)
 {
@@ -167,7 +145,7 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
             out = v;
         else
         if (streq (a, "--since")) {
-            if (s_parse_since (v, &opts.since, &err) != 0)
+            if (ih_since_parse (v, &opts.since, &err) != 0)
                 return s_fail (prog, "--since: %s", err.msg);
         }
         else

@@ -29,50 +29,6 @@ s_fail (const char *prog, const char *fmt, ...)
     return 1;
 }
 
-static char *
-s_read (const char *path, size_t *len, ih_err_t *err)
-{
-    FILE *f = streq (path, "-") ? stdin : fopen (path, "rb");
-    if (!f) {
-        ih_err_set (err, "%s: cannot open: %s", path, strerror (errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = (char *) malloc (cap + 1);
-    if (!buf)
-        abort ();
-    while (true) {
-        if (n == cap) {
-            if (cap >= s_MAX_INPUT) {
-                ih_err_set (err, "%s: larger than %d MiB", path, s_MAX_INPUT >> 20);
-                free (buf);
-                buf = NULL;
-                break;
-            }
-            cap *= 2;
-            buf = (char *) realloc (buf, cap + 1);
-            if (!buf)
-                abort ();
-        }
-        size_t got = fread (buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror (f)) {
-                ih_err_set (err, "%s: cannot read: %s", path, strerror (errno));
-                free (buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (f != stdin)
-        fclose (f);
-    if (buf)
-        buf [n] = 0;
-    *len = n;
-    return buf;
-}
-
 static int
 s_print (ih_msg_t *draft, void *arg)
 {
@@ -172,7 +128,7 @@ ih_import_cmd (const ih_import_cmd_cfg_t *cfg, int argc, char **argv)
         return s_fail (prog, "FILE (or -) is missing; see import --help");
     ih_err_t err = { "" };
     size_t len = 0;
-    char *data = s_read (file, &len, &err);
+    char *data = ih_file_read (file, s_MAX_INPUT, &len, &err);
     if (!data)
         return s_fail (prog, "%s", err.msg);
     const char *base = strrchr (file, '/');

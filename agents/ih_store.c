@@ -388,6 +388,21 @@ s_reopen (ih_store_t *self, ih_err_t *err)
     return s_env_open (self, info.me_mapsize, err);
 }
 
+/*  After a failed write transaction: grows the map on MDB_MAP_FULL, reopens the
+    environment on MDB_PANIC. Returns 1 to retry, 0 when rc is neither, or the (negative)
+    code to return: IH_STORE_NOSPACE or -1, with err. */
+static int
+s_recover (ih_store_t *self, int rc, ih_err_t *err)
+{
+    if (rc == MDB_MAP_FULL) {
+        int g = s_grow (self, err);
+        return g != 0 ? g : 1;
+    }
+    if (rc == MDB_PANIC)
+        return s_reopen (self, err) != 0 ? -1 : 1;
+    return 0;
+}
+
 static int
 s_bad (ih_store_t *self, const char *id)
 {
@@ -1007,17 +1022,11 @@ ih_store_ingest (ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_
         int rc = s_ingest_txn (self, items, count);
         if (rc == 0)
             return 0;
-        if (rc == MDB_MAP_FULL) {
-            int g = s_grow (self, err);
-            if (g != 0)
-                return g;
+        int r = s_recover (self, rc, err);
+        if (r > 0)
             continue;
-        }
-        if (rc == MDB_PANIC) {
-            if (s_reopen (self, err) != 0)
-                return -1;
-            continue;
-        }
+        if (r < 0)
+            return r;
         uint64_t avail = 0;
         if (s_is_nospace (rc)) {
             //  Nothing of the batch was kept: LMDB writes the meta page last. If the meta
@@ -1506,17 +1515,11 @@ ih_store_aux_put (ih_store_t *self, const char *name, const void *data, size_t l
         }
         if (rc == 0)
             return 0;
-        if (rc == MDB_MAP_FULL) {
-            int g = s_grow (self, err);
-            if (g != 0)
-                return g;
+        int r = s_recover (self, rc, err);
+        if (r > 0)
             continue;
-        }
-        if (rc == MDB_PANIC) {
-            if (s_reopen (self, err) != 0)
-                return -1;
-            continue;
-        }
+        if (r < 0)
+            return r;
         uint64_t avail = 0;
         if (s_is_nospace (rc) || (rc == EIO && s_eio_is_full (self, &avail)))
             return ih_err_set (err, "store: disk full: %s", strerror (rc)), IH_STORE_NOSPACE;

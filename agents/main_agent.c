@@ -589,49 +589,6 @@ done:
 
 /* ---- publish --------------------------------------------------------------------------- */
 
-/*  Reads a file (or stdin for "-") into a malloc'd buffer. */
-static char *
-s_read_input (const char *path, size_t *len, ih_err_t *err)
-{
-    FILE *f = streq (path, "-") ? stdin : fopen (path, "rb");
-    if (!f) {
-        ih_err_set (err, "%s: cannot open: %s", path, strerror (errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = (char *) malloc (cap);
-    if (!buf)
-        abort ();
-    while (true) {
-        if (n == cap) {
-            if (cap >= s_MAX_INPUT) {
-                ih_err_set (err, "%s: larger than %d MiB", path, s_MAX_INPUT >> 20);
-                free (buf);
-                buf = NULL;
-                break;
-            }
-            cap *= 2;
-            buf = (char *) realloc (buf, cap);
-            if (!buf)
-                abort ();
-        }
-        size_t got = fread (buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror (f)) {
-                ih_err_set (err, "%s: cannot read: %s", path, strerror (errno));
-                free (buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (f != stdin)
-        fclose (f);
-    *len = n;
-    return buf;
-}
-
 /*  Signs m as this member (org, member and signer are set here; the caller set id,
     created and modified) and publishes it, waiting for the broker's answer. label names
     the input in an encoding error. Returns 0 (id, 37 bytes, filled), 1 (refused: code,
@@ -703,7 +660,7 @@ s_cmd_publish (s_cfg_t *cfg, int argc, char **argv)
 
     ih_err_t err = { "" };
     size_t len = 0;
-    char *text = s_read_input (file, &len, &err);
+    char *text = ih_file_read (file, s_MAX_INPUT, &len, &err);
     if (!text)
         return s_fail ("%s", err.msg);
     ih_msg_t m;
@@ -968,7 +925,7 @@ s_cmd_comment (s_cfg_t *cfg, int argc, char **argv)
         if (streq (argv [i], "-") && text.len == 0 && i == argc - 1) {
             ih_err_t err = { "" };
             size_t len = 0;
-            char *in = s_read_input ("-", &len, &err);
+            char *in = ih_file_read ("-", s_MAX_INPUT, &len, &err);
             if (!in) {
                 ih_buf_free (&text);
                 return s_fail ("comment: %s", err.msg);
@@ -1106,28 +1063,6 @@ s_when (int64_t ms, char out [IH_TIME_MAX])
     snprintf (out, IH_TIME_MAX, "%.10s %.5s", t, t + 11);
 }
 
-/*  --since: RFC 3339, a date, or an age ("90s", "30m", "24h", "7d") before now. */
-static int
-s_parse_since (const char *v, int64_t *ms, ih_err_t *err)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull (v, &end, 10);
-    if (!errno && end != v && v [0] != '-' && end [0] && !end [1] && n < 100000000ULL) {
-        int64_t unit = end [0] == 's' ? 1000 : end [0] == 'm' ? 60000 : end [0] == 'h' ? 3600000
-                     : end [0] == 'd' ? 86400000 : end [0] == 'w' ? 7 * 86400000LL : 0;
-        if (unit) {
-            *ms = ih_now_ms () - (int64_t) n * unit;
-            return 0;
-        }
-    }
-    if (ih_time_parse (v, ms, err) != 0) {
-        ih_err_prefix (err, "expected a time (2026-01-31, 2026-01-31T08:00:00Z) or an age (24h, 7d)");
-        return -1;
-    }
-    return 0;
-}
-
 typedef struct {
     ih_store_t *store;
     bool json;
@@ -1202,7 +1137,7 @@ s_cmd_list (s_cfg_t *cfg, int argc, char **argv)
         else
         if (streq (a, "--since") && v) {
             ih_err_t err = { "" };
-            if (s_parse_since (v, &l.since, &err) != 0)
+            if (ih_since_parse (v, &l.since, &err) != 0)
                 return s_fail ("list: --since: %s", err.msg);
             i++;
         }

@@ -93,22 +93,6 @@ s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     return 0;
 }
 
-static bool
-s_parse_u64 (const char *s, uint64_t *out)
-{
-    if (!s || !*s || strlen (s) > 20)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    errno = 0;
-    unsigned long long v = strtoull (s, NULL, 10);
-    if (errno)
-        return false;
-    *out = v;
-    return true;
-}
-
 void
 ih_api_alerts (ih_req_t *r)
 {
@@ -147,13 +131,13 @@ ih_api_alerts (ih_req_t *r)
     }
     uint64_t n;
     if ((v = ih_req_arg (r, "limit"))) {
-        if (!s_parse_u64 (v, &n) || n < 1 || n > s_LIMIT_MAX) {
+        if (!ih_parse_u64 (v, &n) || n < 1 || n > s_LIMIT_MAX) {
             ih_req_error (r, 400, "limit: expected 1 to 500");
             return;
         }
         x.limit = (int) n;
     }
-    if ((v = ih_req_arg (r, "next")) && (!s_parse_u64 (v, &x.before) || x.before == 0)) {
+    if ((v = ih_req_arg (r, "next")) && (!ih_parse_u64 (v, &x.before) || x.before == 0)) {
         ih_req_error (r, 400, "next: not a token this server gave");
         return;
     }
@@ -348,9 +332,9 @@ void
 ih_api_test (bool verbose)
 {
     uint64_t v;
-    IH_CHECK (s_parse_u64 ("42", &v) && v == 42);
-    IH_CHECK (!s_parse_u64 ("4 2", &v) && !s_parse_u64 ("", &v) && !s_parse_u64 (NULL, &v));
-    IH_CHECK (!s_parse_u64 ("99999999999999999999", &v));
+    IH_CHECK (ih_parse_u64 ("42", &v) && v == 42);
+    IH_CHECK (!ih_parse_u64 ("4 2", &v) && !ih_parse_u64 ("", &v) && !ih_parse_u64 (NULL, &v));
+    IH_CHECK (!ih_parse_u64 ("99999999999999999999", &v));
 
     //  The public JSON drops retracted IOCs and the recipients list.
     ih_msg_t m;

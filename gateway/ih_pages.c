@@ -348,22 +348,6 @@ s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     return 0;
 }
 
-static bool
-s_parse_u64 (const char *s, uint64_t *out)
-{
-    if (!s || !*s || strlen (s) > 20)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    errno = 0;
-    unsigned long long v = strtoull (s, NULL, 10);
-    if (errno)
-        return false;
-    *out = v;
-    return true;
-}
-
 void
 ih_pages_index (ih_req_t *r)
 {
@@ -371,7 +355,7 @@ ih_pages_index (ih_req_t *r)
     const char *before = ih_req_arg (r, "before");
     const char *cat = ih_req_arg (r, "category");
     const char *sector = ih_req_arg (r, "sector");
-    if (before && !s_parse_u64 (before, &x.before)) {
+    if (before && !ih_parse_u64 (before, &x.before)) {
         ih_req_error (r, 400, "before: expected a sequence number");
         return;
     }
@@ -798,7 +782,7 @@ ih_pages_trends (ih_req_t *r)
     const char *weeks = ih_req_arg (r, "weeks");
     if (weeks) {
         uint64_t w;
-        if (!s_parse_u64 (weeks, &w) || w < 4 || w > 104) {
+        if (!ih_parse_u64 (weeks, &w) || w < 4 || w > 104) {
             ih_req_error (r, 400, "weeks: expected a number from 4 to 104");
             return;
         }
@@ -893,11 +877,11 @@ ih_pages_test (bool verbose)
     IH_CHECK (streq (s_cat_label ((ih_category_t) 99), "Other"));
     IH_CHECK (streq (s_ioc_label (IH_IOC_SHA256), "SHA-256"));
     uint64_t v;
-    IH_CHECK (s_parse_u64 ("0", &v) && v == 0);
-    IH_CHECK (s_parse_u64 ("18446744073709551615", &v) && v == UINT64_MAX);
-    IH_CHECK (!s_parse_u64 ("18446744073709551616", &v));
-    IH_CHECK (!s_parse_u64 ("-1", &v) && !s_parse_u64 ("1x", &v) && !s_parse_u64 ("", &v));
-    IH_CHECK (!s_parse_u64 (NULL, &v));
+    IH_CHECK (ih_parse_u64 ("0", &v) && v == 0);
+    IH_CHECK (ih_parse_u64 ("18446744073709551615", &v) && v == UINT64_MAX);
+    IH_CHECK (!ih_parse_u64 ("18446744073709551616", &v));
+    IH_CHECK (!ih_parse_u64 ("-1", &v) && !ih_parse_u64 ("1x", &v) && !ih_parse_u64 ("", &v));
+    IH_CHECK (!ih_parse_u64 (NULL, &v));
 
     //  A card of a hostile alert: nothing of the payloads survives as markup.
     ih_msg_t m;

@@ -2,9 +2,11 @@
 #include "ih_util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 
 /* ---- errors ----------------------------------------------------------------------- */
@@ -392,6 +394,87 @@ ih_hex_decode (const char *in, uint8_t *out, size_t outlen)
     return 0;
 }
 
+bool
+ih_parse_u64 (const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen (s) > 20)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    unsigned long long v = strtoull (s, NULL, 10);
+    if (errno)
+        return false;
+    *out = v;
+    return true;
+}
+
+int
+ih_since_parse (const char *v, int64_t *ms, ih_err_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull (v, &end, 10);
+    if (!errno && end != v && v [0] != '-' && end [0] && !end [1] && n < 100000000ULL) {
+        int64_t unit = end [0] == 's' ? 1000 : end [0] == 'm' ? 60000 : end [0] == 'h' ? 3600000
+                     : end [0] == 'd' ? 86400000 : end [0] == 'w' ? 7 * 86400000LL : 0;
+        if (unit) {
+            *ms = ih_now_ms () - (int64_t) n * unit;
+            return 0;
+        }
+    }
+    if (ih_time_parse (v, ms, err) != 0) {
+        ih_err_prefix (err, "expected a time (2026-01-31, 2026-01-31T08:00:00Z) or an age (24h, 7d)");
+        return -1;
+    }
+    return 0;
+}
+
+char *
+ih_file_read (const char *path, size_t max, size_t *len, ih_err_t *err)
+{
+    FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
+    if (!f) {
+        ih_err_set (err, "%s: cannot open: %s", path, strerror (errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = (char *) malloc (cap + 1);
+    if (!buf)
+        abort ();
+    while (true) {
+        if (n == cap) {
+            if (cap >= max) {
+                ih_err_set (err, "%s: larger than %zu MiB", path, max >> 20);
+                free (buf);
+                buf = NULL;
+                break;
+            }
+            cap *= 2;
+            buf = (char *) realloc (buf, cap + 1);
+            if (!buf)
+                abort ();
+        }
+        size_t got = fread (buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror (f)) {
+                ih_err_set (err, "%s: cannot read: %s", path, strerror (errno));
+                free (buf);
+                buf = NULL;
+            }
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose (f);
+    if (buf)
+        buf [n] = 0;
+    *len = n;
+    return buf;
+}
+
 /* ---- self-test -------------------------------------------------------------------- */
 void
 ih_util_test (bool verbose)
@@ -455,6 +538,39 @@ ih_util_test (bool verbose)
     IH_CHECK (!ih_uuid_valid ("not-a-uuid"));
     IH_CHECK (!ih_uuid_valid ("0123456789abcdef0123456789abcdef0123"));
     IH_CHECK (!ih_uuid_valid ("01234567-89AB-4def-8123-456789abcdef"));
+
+    uint64_t u = 0;
+    IH_CHECK (ih_parse_u64 ("0", &u) && u == 0);
+    IH_CHECK (ih_parse_u64 ("18446744073709551615", &u) && u == UINT64_MAX);
+    IH_CHECK (!ih_parse_u64 ("18446744073709551616", &u));
+    IH_CHECK (!ih_parse_u64 ("-1", &u) && !ih_parse_u64 (" 1", &u) && !ih_parse_u64 ("", &u));
+    IH_CHECK (!ih_parse_u64 (NULL, &u));
+
+    int64_t before = ih_now_ms ();
+    IH_CHECK (ih_since_parse ("2d", &ms, &err) == 0);
+    IH_CHECK (ms <= before - 2 * 86400000LL && ms >= ih_now_ms () - 2 * 86400000LL);
+    IH_CHECK (ih_since_parse ("2026-11-28", &ms, &err) == 0 && ms == 1795824000000LL);
+    IH_CHECK (ih_since_parse ("7y", &ms, &err) == -1 && strstr (err.msg, "or an age") != NULL);
+    IH_CHECK (ih_since_parse ("-2d", &ms, &err) == -1);
+
+    size_t flen = 0;
+    IH_CHECK (ih_file_read ("/nonexistent/ih-util-test", 1 << 20, &flen, &err) == NULL);
+    IH_CHECK (strstr (err.msg, "cannot open") != NULL);
+    char *fdata = ih_file_read ("/proc/self/cmdline", 1 << 20, &flen, &err);
+    IH_CHECK (fdata && fdata [flen] == 0);
+    free (fdata);
+    char fpath [] = "/tmp/ih-util-test-XXXXXX";
+    int fd = mkstemp (fpath);
+    IH_CHECK (fd >= 0);
+    FILE *ff = fdopen (fd, "wb");
+    for (int i = 0; i < 70000; i++)
+        fputc ('x', ff);
+    fclose (ff);
+    IH_CHECK (ih_file_read (fpath, 65536, &flen, &err) == NULL && strstr (err.msg, "larger than") != NULL);
+    fdata = ih_file_read (fpath, 1 << 20, &flen, &err);
+    IH_CHECK (fdata && flen == 70000 && fdata [69999] == 'x' && fdata [70000] == 0);
+    free (fdata);
+    unlink (fpath);
 
     IH_CHECK (ih_slug_valid ("bank-a", 64));
     IH_CHECK (ih_slug_valid ("cert.nl", 64));

@@ -90,6 +90,17 @@ void ih_hex_encode(const uint8_t *in, size_t len, char *out);
 /*  Decodes exactly outlen bytes from a 2*outlen-char hex string; -1 if malformed. */
 int ih_hex_decode(const char *in, uint8_t *out, size_t outlen);
 
+/*  Parses a plain decimal uint64 (digits only, no sign or spaces). False on anything
+    else, including NULL, "" and overflow. */
+bool ih_parse_u64(const char *s, uint64_t *out);
+/*  A time (2026-01-31, RFC 3339) or an age before now (90s, 30m, 24h, 7d, 2w) into ms since
+    the epoch. Returns 0, or -1 with err set. */
+int ih_since_parse(const char *v, int64_t *ms, ih_err_t *err);
+/*  Reads a whole file (or stdin for "-") into a malloc'd, NUL-terminated buffer of *len
+    bytes (the NUL not counted). NULL with err when it cannot be opened or read, or is
+    larger than max bytes. Aborts on out-of-memory. */
+char *ih_file_read(const char *path, size_t max, size_t *len, ih_err_t *err);
+
 void ih_util_test(bool verbose);
 
 #endif
