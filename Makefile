@@ -4,7 +4,7 @@
 #   make         build bin/ with -Wall -Wextra -Werror
 #   make test    deps + build + every test (unit, unit under ASan+UBSan, fuzz smoke,
 #                interop, integration); ends with "N passed, N failed"
-#   make fuzz    run the decoder fuzzer for FUZZ_SECONDS (default 60)
+#   make fuzz    run the decoder and the input fuzzers for FUZZ_SECONDS each (default 60)
 #   make run     the demo (see README)
 
 CC      ?= cc
@@ -95,15 +95,29 @@ bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(HDRS)
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(PKG_LIBS)
 
+# libFuzzer target for the file and command-line parsers (JSON alerts, IOCs, times, the
+# stix21/misp/csv/text imports and the text extractor): proto/ plus the agents/ modules
+# (the parsers are agents/ih_import.c and ih_extract.c; the import self-test pulls in the
+# exporter, which pulls in store, rules and warninglist, so all of them are linked).
+FUZZ_INPUT_SRC := $(AGENT_SRC)
+bin/fuzz-input: tests/fuzz/fuzz_input.c $(PROTO_SRC) $(FUZZ_INPUT_SRC) $(HDRS)
+	@mkdir -p bin
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproto -Iagents $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ tests/fuzz/fuzz_input.c $(PROTO_SRC) $(FUZZ_INPUT_SRC) $(PKG_LIBS)
+
 # The C side of tests/interop: encodes samples, decodes, signs and verifies (C vs Python).
 bin/ih-wire: tests/interop/ih-wire.c build/libihproto.a $(HDRS)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/interop/ih-wire.c build/libihproto.a $(PKG_LIBS)
 
-fuzz: bin/fuzz-decode
+fuzz: bin/fuzz-decode bin/fuzz-input
 	@mkdir -p build/fuzz-corpus
 	bin/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
 	    build/fuzz-corpus tests/fuzz/corpus
+	@mkdir -p build/fuzz-corpus-input
+	bin/fuzz-input -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
+	    build/fuzz-corpus-input tests/fuzz/corpus-input
 
 # Benchmark (not a test): export 1,000,000 IOCs to csv and stix21 (bench/bench_export.sh).
 bin/ih-bench-load: bench/ih_bench_load.c build/libihagent.a build/libihproto.a $(HDRS)
@@ -135,7 +149,7 @@ deps:
 	@sh tests/deps.sh
 
 test: deps
-	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode bin/ih-wire
+	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode bin/fuzz-input bin/ih-wire
 	@sh tests/run.sh
 
 run: deps all

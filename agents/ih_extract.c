@@ -118,12 +118,14 @@ s_token (s_scan_t *s, char *tok)
         }
     }
     ih_ioc_type_t t;
+    char norm [IH_MAX_IOC_VALUE + 1];
     if (ih_ioc_guess (v, &t) != 0) {
-        if (!strchr (v, '/') && !strchr (v, '\\') && s_ext_in (v, s_exec_ext))
-            return s_hit (s, IH_EXTRACT_IOC, IH_IOC_FILENAME, v, comment, false, NULL);
+        //  A file name too must validate (no control characters, valid UTF-8 …)
+        if (!strchr (v, '/') && !strchr (v, '\\') && s_ext_in (v, s_exec_ext)
+        &&  ih_ioc_normalise (IH_IOC_FILENAME, v, norm, sizeof norm, NULL) == 0)
+            return s_hit (s, IH_EXTRACT_IOC, IH_IOC_FILENAME, norm, comment, false, NULL);
         return 0;
     }
-    char norm [IH_MAX_IOC_VALUE + 1];
     if (ih_ioc_normalise (t, v, norm, sizeof norm, NULL) != 0)
         return 0;
     bool detect = true;
@@ -237,6 +239,11 @@ ih_extract_test (bool verbose)
     t.stop_at = 1;
     IH_CHECK (ih_extract_scan (text, strlen (text), false, s_tcollect, &t) == 7);
     IH_CHECK (ih_extract_scan ("", 0, false, s_tcollect, &t) == 0);
+    //  An executable-looking name that is no valid file name (control characters,
+    //  invalid UTF-8) is not handed out as a filename IOC (found by fuzzing).
+    memset (&t, 0, sizeof t);
+    IH_CHECK (ih_extract_scan ("A\x18\x18voice.exe bad\xff.dll ok.exe", 28, false, s_tcollect, &t) == 0);
+    IH_CHECK (t.n == 1 && streq (t.seen [0], "ioc filename ok.exe nodetect"));
 
     //  TLP in prose: the most restrictive; WHITE is CLEAR; words must stand alone.
     IH_CHECK (ih_extract_tlp (text, strlen (text)) == IH_TLP_AMBER);

@@ -298,6 +298,10 @@ ih_time_parse (const char *s, int64_t *ms, ih_err_t *err)
         se = 59;        /*  leap second: clamp */
     int64_t secs = s_days_from_civil (y, (unsigned) mo, (unsigned) d) * 86400
                  + h * 3600 + mi * 60 + se - offset;
+    //  The offset may move the instant out of years 0000..9999, which has no RFC 3339
+    //  form (ih_time_format could not write it back): refuse it
+    if (secs < s_days_from_civil (0, 1, 1) * 86400 || secs >= s_days_from_civil (10000, 1, 1) * 86400)
+        goto bad;
     *ms = secs * 1000 + frac;
     return 0;
 bad:
@@ -522,9 +526,16 @@ ih_util_test (bool verbose)
     IH_CHECK (ih_time_parse ("2026-11-28T17:45:36Z", &ms, &err) == 0 && ms == 1795887936000LL);
     IH_CHECK (ih_time_parse ("2026-11-28", &ms, &err) == 0 && ms == 1795824000000LL);
     IH_CHECK (ih_time_parse ("2024-02-29T00:00:00Z", &ms, &err) == 0);
+    IH_CHECK (ih_time_parse ("0000-01-01T00:00:00Z", &ms, &err) == 0);
+    IH_CHECK (ih_time_parse ("9999-12-31T23:59:59.999Z", &ms, &err) == 0);
+    char tback [IH_TIME_MAX];
+    ih_time_format (ms, tback);
+    IH_CHECK (strcmp (tback, "9999-12-31T23:59:59.999Z") == 0);
     const char *bad [] = { "", "2026", "2026-13-01", "2023-02-29", "2026-11-28T25:00:00Z",
                            "2026-11-28T17:45:36", "2026-11-28T17:45:36Zjunk", "2026-11-28T17:45:36.Z",
-                           "abcd-ef-gh", NULL };
+                           "abcd-ef-gh",
+                           //  offsets moving the instant out of years 0000..9999 (found by fuzzing)
+                           "0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999-00:01", NULL };
     for (int i = 0; bad [i]; i++) {
         IH_CHECK (ih_time_parse (bad [i], &ms, &err) == -1);
         IH_CHECK (strstr (err.msg, "invalid time") != NULL);

@@ -2,7 +2,8 @@
 # Runs every test of the project and ends with one line: "N passed, N failed".
 #   - each module's self-test, in its own process (bin/ih-selftest NAME)
 #   - the same under AddressSanitizer + UndefinedBehaviorSanitizer (bin/ih-selftest-asan)
-#   - the decoder fuzzer, briefly, over the checked-in corpus (FUZZ_SMOKE_SECONDS, 20)
+#   - the decoder and the input-parser fuzzers, briefly, over their checked-in corpora
+#     (FUZZ_SMOKE_SECONDS, 20, each)
 #   - the Python suites (interop, integration, ...) under tests/*/test_*.py, with pytest
 # Exits non-zero when anything failed. Logs go to build/test-logs/.
 set -u
@@ -40,6 +41,16 @@ if timeout 300 bin/fuzz-decode -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_
     pass "fuzz:decode"
 else
     fail "fuzz:decode" "$log"
+fi
+
+echo "== fuzz smoke (input parsers, ${FUZZ_SMOKE_SECONDS:-20}s)"
+log="$LOGS/fuzz-input.log"
+rm -rf build/fuzz-smoke-input && mkdir -p build/fuzz-smoke-input
+if timeout 300 bin/fuzz-input -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_limit_mb=1024 \
+       -max_len=65536 build/fuzz-smoke-input tests/fuzz/corpus-input > "$log" 2>&1; then
+    pass "fuzz:input"
+else
+    fail "fuzz:input" "$log"
 fi
 
 for suite in $(ls -d tests/*/ | sort); do

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Writes the seed corpus of bin/fuzz-input into tests/fuzz/corpus-input/ (next to this file).
+
+Each file starts with the selector byte of tests/fuzz/fuzz_input.c (0 alert JSON,
+1..12 ih_ioc_normalise as type byte-1, 13 guess, 14 time, 15..18 import stix21/misp/
+csv/text, 19 extract), followed by the parser's input: the sample alerts of
+config/samples, a STIX bundle, MISP events, CSV, prose with defanged IOCs and edge cases.
+Regression inputs of fixed bugs are kept as crash-* files (not written by this script).
+Usage: /usr/bin/python3 tests/fuzz/make-corpus-input.py
+"""
+import glob
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(HERE, "corpus-input")
+
+JSON, GUESS, TIME, STIX, MISP, CSV, TEXT, EXTRACT = 0, 13, 14, 15, 16, 17, 18, 19
+IOC = {name: i + 1 for i, name in enumerate(
+    ["ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "filename", "cve", "asn"])}
+
+
+def put(name, sel, data):
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(bytes([sel]) + data)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for path in sorted(glob.glob(os.path.join(ROOT, "config", "samples", "*.json"))):
+        with open(path, "rb") as f:
+            put("json-" + os.path.basename(path)[:2], JSON, f.read())
+    put("json-sighting", JSON, '{"kind":"sighting","tlp":"AMBER","alert_id":'
+        '"3f2504e0-4f89-41d3-9a0c-0305e82c3301","ioc_type":"ipv4","ioc_value":"1.2.3.4",'
+        '"seen":"2026-11-28T17:25:36.123Z","count":3}')
+    put("json-bad-dupkey", JSON, '{"title":"a","title":"b","tlp":"RED","severity":"low","category":"other"}')
+    put("json-bad-trailing", JSON, '{"title":"a","tlp":"RED","severity":"low","category":"other"} x')
+
+    put("ioc-ipv4", IOC["ipv4"], "192.168.001.1")
+    put("ioc-ipv6", IOC["ipv6"], "2001:DB8:0:0:0::1")
+    put("ioc-cidr", IOC["cidr"], "2001:db8::/32")
+    put("ioc-domain", IOC["domain"], "Evil[.]Example[dot]COM.")
+    put("ioc-url", IOC["url"], "hxxps://user@[2001:db8::1]:8443/p?q=1#f")
+    put("ioc-email", IOC["email"], "a.b[@]xn--bcher-kva.example")
+    put("ioc-sha256", IOC["sha256"], "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08")
+    put("ioc-filename", IOC["filename"], "invoice\xc3\xa9.pdf.exe")
+    put("ioc-cve", IOC["cve"], "cve-2024-1234567")
+    put("ioc-asn", IOC["asn"], "as4294967295")
+    put("guess-url", GUESS, "http://example.com:80/a")
+    put("guess-asn", GUESS, "AS64496")
+    put("time-offset", TIME, "2026-02-29T23:59:60.123456+14:00")
+    put("time-date", TIME, "1970-01-01")
+
+    put("stix-bundle", STIX, """{"type":"bundle","id":"bundle--1","objects":[
+ {"type":"marking-definition","spec_version":"2.1","id":"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82","name":"TLP:AMBER","definition_type":"tlp","definition":{"tlp":"amber"}},
+ {"type":"report","spec_version":"2.1","id":"report--1","name":"Phish wave","description":"d","labels":["phishing"],
+  "object_refs":["indicator--1","vulnerability--1"],"external_references":[{"source_name":"x","url":"https://example.org/r"}],
+  "object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"]},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--1","pattern_type":"stix",
+  "pattern":"[domain-name:value = 'evil.example.com'] OR [ipv4-addr:value = '198.51.100.7'] OR [file:hashes.'SHA-256' = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08']"},
+ {"type":"vulnerability","spec_version":"2.1","id":"vulnerability--1","name":"CVE-2024-3400"},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--2","pattern_type":"stix","pattern":"[url:value = 'http://a.example.net/x' AND autonomous-system:number = 64496]"},
+ {"type":"relationship","id":"relationship--1"}]}""")
+    put("stix-one", STIX, '{"type":"indicator","id":"indicator--9","pattern_type":"stix",'
+        '"pattern":"[email-message:from_ref.value = \'x@evil.example.com\']","object_marking_refs":'
+        '["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]}')
+    put("misp-event", MISP, """{"Event":{"info":"Ransomware C2","threat_level_id":"1",
+ "Tag":[{"name":"tlp:amber"},{"name":"ransomware"}],
+ "Attribute":[{"type":"ip-dst|port","value":"203.0.113.9|443","to_ids":true,"comment":"c2"},
+  {"type":"domain|ip","value":"c2.evil.example.com|203.0.113.9"},
+  {"type":"filename|sha256","value":"x.exe|9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+  {"type":"link","value":"https://example.org/blog"},{"type":"text","value":"s","comment":"summary"},
+  {"type":"regkey","value":"HKLM\\\\x"},{"type":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","deleted":true},
+  {"type":"AS","value":"AS64496"},{"type":"vulnerability","value":"CVE-2021-44228"}],
+ "Object":[{"name":"file","Attribute":[{"type":"sha1","value":"da39a3ee5e6b4b0d3255bfef95601890afd80709"}]}]}}""")
+    put("misp-response", MISP, '{"response":[{"Event":{"info":"a","Tag":[{"name":"tlp:white"}],'
+        '"Attribute":[{"type":"hostname|port","value":"h.example.com|8080"}]}},{"Event":{"info":"b"}}]}')
+    put("misp-array", MISP, '[{"Event":{"info":"x","Attribute":[{"type":"email-src","value":"a@b.example.com"}]}}]')
+    put("csv-basic", CSV, "value,type,title,tlp,severity,category,sectors,tags,comment,detect\r\n"
+        "1.2.3.4,ipv4,T1,amber,high,phishing,finance;energy,a;b,\"quoted, comma\",true\r\n"
+        "evil[.]example.com,,T1,amber,high,phishing,,,,false\r\n"
+        "\"multi\nline\",domain,T2,red,,,,,\"\"\"q\"\"\",\r\n")
+    put("csv-misp-types", CSV, "indicator,type,alert_id,to_ids\n"
+        "203.0.113.1|80,ip-dst|port,a1,1\nd41d8cd98f00b204e9800998ecf8427e,md5,a1,0\n")
+    put("csv-noheader", CSV, "1.2.3.4\n5.6.7.8\n")
+    put("text-advisory", TEXT, "Advisory: TLP:AMBER\n\nWe saw hxxps://bad[.]example[.]com/login and "
+        "185.220.101.47:443, [2001:db8::1]:8443, mail from ceo[@]evil-corp[.]com. Payload "
+        "invoice.exe (sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08), "
+        "CVE-2024-3400, AS64496. Source: https://example.org/advisory (e.g. update[.]zip).\n")
+    put("text-notlp", TEXT, "just words, no indicators, e.g. invoice.exe and x.js\n")
+    put("extract-edge", EXTRACT, "\"(1.2.3.4)\", <evil.example.com>; 'a[at]b(.)co(dot)uk' name:8080 "
+        "hxxp[:]//x[.]y[.]com TLP: RED TLP GREEN [[.]] \xff\xfe")
+    put("empty-json", JSON, "")
+    put("empty-text", TEXT, "")
+
+
+if __name__ == "__main__":
+    main()
