@@ -19,7 +19,7 @@ import msgpack
 import pytest
 import zmq
 
-from gwutil import GatewayEnv, cf, ihclient
+from gwutil import OBJECTS, TAXII, GatewayEnv, cf, ihclient
 
 deploy = cf.deploy
 
@@ -108,6 +108,122 @@ def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
         assert re.search(r"^ih_gateway_items_rejected_total 1$", metrics, re.M)
         # The sighting was refused: the CLEAR alert's IOC shows no sightings.
         assert env.get_json("/healthz")["alerts"] == 1
+    finally:
+        rogue.close(0)
+        ctx.term()
+
+
+
+def test_gateway_refuses_clear_sightings_citing_an_alert_it_does_not_hold_as_clear(deploy):
+    """A CLEAR sighting must cite a CLEAR alert the gateway holds (ih_sync.c, s_not_public):
+    the rogue broker delivers (a) CLEAR alert A, (b) a CLEAR sighting citing A, (c) GREEN
+    alert B, (d) a CLEAR sighting citing B, (e) a CLEAR sighting citing an unknown id, all
+    genuinely signed by the publisher. Only (b) counts; (c), (d), (e) are refused and logged.
+    (d) and (e) report A's own IOC value, so had they been stored, A's IOC would show them."""
+    env = GatewayEnv(deploy)
+    pub = env.pub
+    a_ioc = ihclient.ioc("domain", "clear-ref-a.example")
+    # (a), (b), (c) through the real broker, which accepts all three.
+    aid = env.publish(title="clear alert a", tlp="CLEAR", category="other", iocs=[a_ioc])
+    env.publish_body(pub, ihclient.sighting_body(pub.ident, aid, a_ioc, tlp="CLEAR", count=2))
+    bid = env.publish(title="secretmarkerrefb green", tlp="GREEN", category="intrusion",
+                      iocs=[ihclient.ioc("domain", "secretmarkerrefb.example")])
+    sub = deploy.subscriber(env.reader)
+    assert sub.wait_items(3), "reader got %d items" % len(sub.items)
+    items = [list(it) for _, _, _, it in sub.items]
+    assert [b["k"] for _, b, _, _ in sub.items] == ["alert", "sighting", "alert"]
+    # (d) and (e): the real broker refuses these, so sign them here with the publisher's own
+    # key and carry its registry-signed record, exactly as a broker would deliver them.
+    unknown = "0badc0de-0000-4000-8000-00000000feed"
+    seq = items[-1][0]
+    deliveries = list(items)
+    sighted = {}
+    for ref, count in ((bid, 5), (unknown, 7)):
+        body = ihclient.pack(ihclient.sighting_body(pub.ident, ref, a_ioc, tlp="CLEAR", count=count))
+        seq += 1
+        item = [seq, body, ihclient.sign(pub.ident.sign_sk, body), items[0][3], items[0][4]]
+        ihclient.verify_item(item, pub.ident.registry_pk)      # genuinely signed
+        deliveries.append(item)
+        sighted[ref] = seq
+
+    broker_pub, broker_sec = ihclient.load_curve_secret(os.path.join(deploy.dir, "broker.cert_secret"))
+    ctx = zmq.Context()
+    rogue = ctx.socket(zmq.ROUTER)
+    rogue.linger = 0
+    rogue.curve_server = True
+    rogue.curve_publickey = broker_pub
+    rogue.curve_secretkey = broker_sec
+    port = rogue.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        env.start_gateway(cfg=_rogue_cfg(env, "tcp://127.0.0.1:%d" % port, "gateway-store-rogue-ref"))
+        head = deliveries[-1][0]
+        acked = 0
+        delivered = False
+        deadline = time.monotonic() + 20
+        while acked < head and time.monotonic() < deadline:
+            if not rogue.poll(200):
+                continue
+            ident, frame = rogue.recv_multipart()
+            m = msgpack.unpackb(frame, raw=False)
+            if m["t"] == "hello":
+                rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "welcome", "head": head,
+                                                            "member": "gateway", "org": "public",
+                                                            "heartbeat": 1000})])
+                if not delivered:
+                    rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "deliver",
+                                                                "items": deliveries})])
+                    delivered = True
+            elif m["t"] == "ping":
+                rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "pong", "head": head})])
+            elif m["t"] == "ack":
+                acked = max(acked, m["seq"])
+        assert acked == head, "the gateway acknowledged %d of %d" % (acked, head)
+        env.wait_visible(aid)
+        env.assert_alive()
+
+        # Only (b) counted: A shows 2 sightings, in its JSON and on its page (alert and IOC row).
+        a = env.get_json("/api/v1/alerts/" + aid)
+        assert a.get("sightings") == 2, a
+        s, _, page = env.get("/alerts/" + aid)
+        assert s == 200
+        page = page.decode()
+        assert "<dt>Sightings</dt><dd>2 reported by members" in page, page
+        assert re.search(r"<code>clear-ref-a\.example</code>.*?<td class=\"num\">2</td></tr>", page), page
+
+        # (c), (d), (e) refused and logged; (a) and (b) stored; no signature failures.
+        log = env.gw.text()
+        why = "it refers to an alert the gateway does not hold as TLP:CLEAR"
+        for ref in (bid, unknown):
+            assert re.search(r"^E gateway: refused sighting seq %d \(TLP:CLEAR\) of alert %s from "
+                             r"soc@bank-a: %s; nothing of it is stored or shown$"
+                             % (sighted[ref], ref, re.escape(why)), log, re.M), log
+        assert re.search(r"^E gateway: refused alert %s seq \d+ \(TLP:GREEN\) from soc@bank-a: it is "
+                         r"not TLP:CLEAR" % bid, log, re.M), log
+        assert len(re.findall(r"^E gateway: refused ", log, re.M)) == 3, log
+        assert not re.search(r"refused sighting .*of alert %s" % aid, log), log
+        assert "rejected seq" not in log, log
+        metrics = env.get("/metrics")[2].decode()
+        assert re.search(r"^ih_gateway_items_refused_total 3$", metrics, re.M), metrics
+        assert re.search(r"^ih_gateway_items_stored_total 2$", metrics, re.M), metrics
+        assert re.search(r"^ih_gateway_items_rejected_total 0$", metrics, re.M), metrics
+        assert re.search(r"^ih_gateway_cursor %d$" % head, metrics, re.M), metrics
+        assert env.get_json("/healthz")["alerts"] == 1
+
+        # Nothing about B on any route.
+        everything = b""
+        for p in ("/", "/feed.atom", "/api/v1/alerts", "/export/csv", "/export/stix21",
+                  "/alerts/" + aid, "/api/v1/alerts/" + aid, "/metrics", "/healthz",
+                  "/alerts/" + bid, "/api/v1/alerts/" + bid, "/alerts/" + unknown,
+                  "/api/v1/alerts/" + unknown):
+            everything += env.get(p)[2]
+        everything += env.get(OBJECTS, {"Accept": TAXII})[2]
+        assert b"secretmarkerrefb" not in everything
+        assert bid.encode() not in everything.replace(b"/alerts/" + bid.encode(), b"")
+        assert unknown.encode() not in everything
+        for p in ("/alerts/" + bid, "/api/v1/alerts/" + bid, "/alerts/" + unknown,
+                  "/api/v1/alerts/" + unknown):
+            assert env.get(p)[0] == 404, p
+        assert b"0 results" in env.get("/search?q=secretmarkerrefb.example")[2]
     finally:
         rogue.close(0)
         ctx.term()
