@@ -7,6 +7,7 @@
 - Items with a broken signature are rejected too, and the cursor passes them.
 - With tls-cert and tls-key, the gateway serves HTTPS (MHD's TLS) and sends HSTS.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -34,27 +35,12 @@ def _rogue_cfg(env, endpoint, store):
     return path
 
 
-def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
-    env = GatewayEnv(deploy)
-    pub = env.pub
-    green = env.publish(title="secretmarkerrogue green", tlp="GREEN", category="intrusion",
-                        iocs=[ihclient.ioc("domain", "secretmarkerrogue.example")])
-    env.publish_body(pub, ihclient.comment_body(pub.ident, green, "secretmarkerrogue comment"))
-    env.publish_body(pub, ihclient.sighting_body(pub.ident, "", ihclient.ioc("domain", "secretmarkerrogue.example"),
-                                                 tlp="GREEN", count=3))
-    clear = env.publish(title="clear among rogue deliveries", tlp="CLEAR", category="other",
-                        iocs=[ihclient.ioc("domain", "clear-rogue.example")])
-    # The items exactly as the broker delivers them to a member entitled to all four.
-    sub = deploy.subscriber(env.reader)
-    assert sub.wait_items(4), "reader got %d items" % len(sub.items)
-    items = [list(it) for _, _, _, it in sub.items]
-    # One more: the CLEAR alert again under a new seq with a broken signature.
-    forged = list(items[3])
-    forged[0] = items[3][0] + 10
-    forged[2] = bytes(64)
-    deliveries = items + [forged]
-
-    # The rogue broker: same CURVE key as the real one, no authentication, no TLP rules.
+@contextlib.contextmanager
+def _rogue_broker(deploy, env, deliveries, store):
+    """A rogue broker: the real broker's CURVE key, no authentication, no TLP rules. It
+    starts the gateway against itself, answers its hello with one deliver of every item,
+    and returns once the gateway acknowledged the last seq; the with-block then inspects
+    the gateway while the rogue still answers nothing more."""
     broker_pub, broker_sec = ihclient.load_curve_secret(os.path.join(deploy.dir, "broker.cert_secret"))
     ctx = zmq.Context()
     rogue = ctx.socket(zmq.ROUTER)
@@ -64,7 +50,7 @@ def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
     rogue.curve_secretkey = broker_sec
     port = rogue.bind_to_random_port("tcp://127.0.0.1")
     try:
-        env.start_gateway(cfg=_rogue_cfg(env, "tcp://127.0.0.1:%d" % port, "gateway-store-rogue"))
+        env.start_gateway(cfg=_rogue_cfg(env, "tcp://127.0.0.1:%d" % port, store))
         head = deliveries[-1][0]
         acked = 0
         delivered = False
@@ -87,6 +73,33 @@ def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
             elif m["t"] == "ack":
                 acked = max(acked, m["seq"])
         assert acked == head, "the gateway acknowledged %d of %d" % (acked, head)
+        yield
+    finally:
+        rogue.close(0)
+        ctx.term()
+
+
+def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
+    env = GatewayEnv(deploy)
+    pub = env.pub
+    green = env.publish(title="secretmarkerrogue green", tlp="GREEN", category="intrusion",
+                        iocs=[ihclient.ioc("domain", "secretmarkerrogue.example")])
+    env.publish_body(pub, ihclient.comment_body(pub.ident, green, "secretmarkerrogue comment"))
+    env.publish_body(pub, ihclient.sighting_body(pub.ident, "", ihclient.ioc("domain", "secretmarkerrogue.example"),
+                                                 tlp="GREEN", count=3))
+    clear = env.publish(title="clear among rogue deliveries", tlp="CLEAR", category="other",
+                        iocs=[ihclient.ioc("domain", "clear-rogue.example")])
+    # The items exactly as the broker delivers them to a member entitled to all four.
+    sub = deploy.subscriber(env.reader)
+    assert sub.wait_items(4), "reader got %d items" % len(sub.items)
+    items = [list(it) for _, _, _, it in sub.items]
+    # One more: the CLEAR alert again under a new seq with a broken signature.
+    forged = list(items[3])
+    forged[0] = items[3][0] + 10
+    forged[2] = bytes(64)
+    deliveries = items + [forged]
+
+    with _rogue_broker(deploy, env, deliveries, "gateway-store-rogue"):
         env.wait_visible(clear)
         log = env.gw.text()
         assert re.search(r"E gateway: refused alert %s seq \d+ \(TLP:GREEN\) from soc@bank-a: it is not "
@@ -108,9 +121,6 @@ def test_gateway_refuses_above_clear_from_a_rogue_broker(deploy):
         assert re.search(r"^ih_gateway_items_rejected_total 1$", metrics, re.M)
         # The sighting was refused: the CLEAR alert's IOC shows no sightings.
         assert env.get_json("/healthz")["alerts"] == 1
-    finally:
-        rogue.close(0)
-        ctx.term()
 
 
 
@@ -146,38 +156,7 @@ def test_gateway_refuses_clear_sightings_citing_an_alert_it_does_not_hold_as_cle
         deliveries.append(item)
         sighted[ref] = seq
 
-    broker_pub, broker_sec = ihclient.load_curve_secret(os.path.join(deploy.dir, "broker.cert_secret"))
-    ctx = zmq.Context()
-    rogue = ctx.socket(zmq.ROUTER)
-    rogue.linger = 0
-    rogue.curve_server = True
-    rogue.curve_publickey = broker_pub
-    rogue.curve_secretkey = broker_sec
-    port = rogue.bind_to_random_port("tcp://127.0.0.1")
-    try:
-        env.start_gateway(cfg=_rogue_cfg(env, "tcp://127.0.0.1:%d" % port, "gateway-store-rogue-ref"))
-        head = deliveries[-1][0]
-        acked = 0
-        delivered = False
-        deadline = time.monotonic() + 20
-        while acked < head and time.monotonic() < deadline:
-            if not rogue.poll(200):
-                continue
-            ident, frame = rogue.recv_multipart()
-            m = msgpack.unpackb(frame, raw=False)
-            if m["t"] == "hello":
-                rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "welcome", "head": head,
-                                                            "member": "gateway", "org": "public",
-                                                            "heartbeat": 1000})])
-                if not delivered:
-                    rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "deliver",
-                                                                "items": deliveries})])
-                    delivered = True
-            elif m["t"] == "ping":
-                rogue.send_multipart([ident, ihclient.pack({"v": 1, "t": "pong", "head": head})])
-            elif m["t"] == "ack":
-                acked = max(acked, m["seq"])
-        assert acked == head, "the gateway acknowledged %d of %d" % (acked, head)
+    with _rogue_broker(deploy, env, deliveries, "gateway-store-rogue-ref"):
         env.wait_visible(aid)
         env.assert_alive()
 
@@ -206,7 +185,7 @@ def test_gateway_refuses_clear_sightings_citing_an_alert_it_does_not_hold_as_cle
         assert re.search(r"^ih_gateway_items_refused_total 3$", metrics, re.M), metrics
         assert re.search(r"^ih_gateway_items_stored_total 2$", metrics, re.M), metrics
         assert re.search(r"^ih_gateway_items_rejected_total 0$", metrics, re.M), metrics
-        assert re.search(r"^ih_gateway_cursor %d$" % head, metrics, re.M), metrics
+        assert re.search(r"^ih_gateway_cursor %d$" % deliveries[-1][0], metrics, re.M), metrics
         assert env.get_json("/healthz")["alerts"] == 1
 
         # Nothing about B on any route.
@@ -224,9 +203,6 @@ def test_gateway_refuses_clear_sightings_citing_an_alert_it_does_not_hold_as_cle
                   "/api/v1/alerts/" + unknown):
             assert env.get(p)[0] == 404, p
         assert b"0 results" in env.get("/search?q=secretmarkerrefb.example")[2]
-    finally:
-        rogue.close(0)
-        ctx.term()
 
 
 def test_https(deploy, tmp_path):
