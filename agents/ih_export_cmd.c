@@ -82,20 +82,7 @@ s_usage (const char *prog, FILE *out)
         "--detect-only. Output: stdout, or --out FILE (written whole, then renamed).\n", prog);
 }
 
-static int
-s_fail (const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-s_fail (const char *prog, const char *fmt, ...)
-{
-    char line [1024];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
-    va_end (args);
-    fprintf (stderr, "%s: export: %s\n", prog, line);
-    return 1;
-}
+#define s_fail(prog, ...) ih_fail (prog, "export", __VA_ARGS__)
 
 static int
 s_parse_types (const char *s, uint32_t *types)

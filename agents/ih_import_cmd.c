@@ -14,20 +14,7 @@
 
 #define s_MAX_INPUT     (64 << 20)
 
-static int
-s_fail (const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-s_fail (const char *prog, const char *fmt, ...)
-{
-    char line [1024];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
-    va_end (args);
-    fprintf (stderr, "%s: import: %s\n", prog, line);
-    return 1;
-}
+#define s_fail(prog, ...) ih_fail (prog, "import", __VA_ARGS__)
 
 static int
 s_print (ih_msg_t *draft, void *arg)

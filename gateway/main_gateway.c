@@ -44,20 +44,7 @@ s_on_signal (int sig)
     zsys_interrupted = 1;
 }
 
-static int
-s_fail (const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-s_fail (const char *fmt, ...)
-{
-    char line [1024];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
-    va_end (args);
-    fprintf (stderr, "%s: %s\n", s_PROG, line);
-    return 1;
-}
+#define s_fail(...) ih_fail (s_PROG, NULL, __VA_ARGS__)
 
 static void
 s_usage (FILE *f)

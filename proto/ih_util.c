@@ -22,6 +22,21 @@ ih_err_set (ih_err_t *err, const char *fmt, ...)
     return -1;
 }
 
+int
+ih_fail (const char *prog, const char *cmd, const char *fmt, ...)
+{
+    char line [1024];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (line, sizeof line, fmt, ap);
+    va_end (ap);
+    if (cmd)
+        fprintf (stderr, "%s: %s: %s\n", prog, cmd, line);
+    else
+        fprintf (stderr, "%s: %s\n", prog, line);
+    return 1;
+}
+
 void
 ih_err_prefix (ih_err_t *err, const char *fmt, ...)
 {

@@ -26,6 +26,10 @@ typedef struct {
     callers can write `return ih_err_set(err, "title: too long (%zu > %d)", n, max);`. */
 int ih_err_set(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*  Prints the one-line error "prog: cmd: message" (or "prog: message" when cmd is NULL)
+    on stderr and returns 1, the exit status of a failed command. */
+int ih_fail(const char *prog, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /*  Prefixes err->msg with "prefix: " (for nesting, e.g. "iocs[3]: value: ..."). */
 void ih_err_prefix(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
