@@ -643,36 +643,37 @@ s_check_keys (const msgpack_object_map *map, const char *const *keys, const char
     return 0;
 }
 
+/*  A string or list of strings, copied into the arena of a message or an envelope. */
 static int
-s_get_msg_str (ih_msg_t *m, const msgpack_object *o, const char *name, size_t max,
-               const char **out, ih_err_t *err)
+s_arena_str (ih_arena_t *a, const msgpack_object *o, const char *name, size_t max,
+             const char **out, ih_err_t *err)
 {
     const char *p;
     size_t n;
     if (s_get_str (o, name, max, &p, &n, err))
         return -1;
-    *out = ih_arena_strndup (&m->arena, p, n);
+    *out = ih_arena_strndup (a, p, n);
     return 0;
 }
 
 static int
-s_get_msg_strlist (ih_msg_t *m, const msgpack_object *o, const char *name, size_t max,
-                   ih_strlist_t *list, ih_err_t *err)
+s_arena_strlist (ih_arena_t *a, const msgpack_object *o, const char *name, size_t max,
+                 ih_strlist_t *list, ih_err_t *err)
 {
     if (s_get_array (o, name, IH_MAX_LIST, err))
         return -1;
-    char buf [IH_MAX_REF + 1];
-    for (uint32_t i = 0; i < o->via.array.size; i++) {
+    uint32_t n = o->via.array.size;
+    if (n == 0)
+        return 0;
+    const char **items = (const char **) ih_arena_alloc (a, n * sizeof *items);
+    for (uint32_t i = 0; i < n; i++) {
         char field [48];
         snprintf (field, sizeof field, "%s[%u]", name, i);
-        const char *p;
-        size_t n;
-        if (s_get_str (&o->via.array.ptr [i], field, max < IH_MAX_REF ? max : IH_MAX_REF, &p, &n, err))
+        if (s_arena_str (a, &o->via.array.ptr [i], field, max, &items [i], err))
             return -1;
-        memcpy (buf, p, n);
-        buf [n] = 0;
-        ih_msg_strlist_add (m, list, buf);
     }
+    list->items = items;
+    list->count = n;
     return 0;
 }
 
@@ -744,8 +745,8 @@ s_body_from (ih_msg_t *m, const msgpack_object *o, ih_err_t *err)
     m->revision = (uint32_t) u;
     if (s_get_int (&kv [3].val, "created", &m->created, err)
     ||  s_get_int (&kv [4].val, "modified", &m->modified, err)
-    ||  s_get_msg_str (m, &kv [5].val, "org", IH_MAX_SHORT, &m->org, err)
-    ||  s_get_msg_str (m, &kv [6].val, "member", IH_MAX_SHORT, &m->member, err)
+    ||  s_arena_str (&m->arena, &kv [5].val, "org", IH_MAX_SHORT, &m->org, err)
+    ||  s_arena_str (&m->arena, &kv [6].val, "member", IH_MAX_SHORT, &m->member, err)
     ||  s_get_bin (&kv [7].val, "signer", sizeof m->signer, &bin, &bin_len, err))
         return -1;
     memcpy (m->signer, bin, sizeof m->signer);
@@ -756,9 +757,9 @@ s_body_from (ih_msg_t *m, const msgpack_object *o, ih_err_t *err)
         int e = 0;
         int rc;
         if (strcmp (k, "title") == 0)
-            rc = s_get_msg_str (m, v, k, IH_MAX_TITLE, &m->title, err);
+            rc = s_arena_str (&m->arena, v, k, IH_MAX_TITLE, &m->title, err);
         else if (strcmp (k, "summary") == 0)
-            rc = s_get_msg_str (m, v, k, IH_MAX_SUMMARY, &m->summary, err);
+            rc = s_arena_str (&m->arena, v, k, IH_MAX_SUMMARY, &m->summary, err);
         else if (strcmp (k, "tlp") == 0) {
             rc = s_get_enum (v, k, s_E_TLP, &e, err);
             m->tlp = (ih_tlp_t) e;
@@ -772,19 +773,19 @@ s_body_from (ih_msg_t *m, const msgpack_object *o, ih_err_t *err)
             m->category = (ih_category_t) e;
         }
         else if (strcmp (k, "sectors") == 0)
-            rc = s_get_msg_strlist (m, v, k, IH_MAX_SHORT, &m->sectors, err);
+            rc = s_arena_strlist (&m->arena, v, k, IH_MAX_SHORT, &m->sectors, err);
         else if (strcmp (k, "recipients") == 0)
-            rc = s_get_msg_strlist (m, v, k, IH_MAX_SHORT, &m->recipients, err);
+            rc = s_arena_strlist (&m->arena, v, k, IH_MAX_SHORT, &m->recipients, err);
         else if (strcmp (k, "references") == 0)
-            rc = s_get_msg_strlist (m, v, k, IH_MAX_REF, &m->references, err);
+            rc = s_arena_strlist (&m->arena, v, k, IH_MAX_REF, &m->references, err);
         else if (strcmp (k, "tags") == 0)
-            rc = s_get_msg_strlist (m, v, k, IH_MAX_SHORT, &m->tags, err);
+            rc = s_arena_strlist (&m->arena, v, k, IH_MAX_SHORT, &m->tags, err);
         else if (strcmp (k, "iocs") == 0)
             rc = s_get_iocs (m, v, err);
         else if (strcmp (k, "ref") == 0)
             rc = s_get_fixed (v, k, m->ref, sizeof m->ref, err);
         else if (strcmp (k, "text") == 0)
-            rc = s_get_msg_str (m, v, k, IH_MAX_TEXT, &m->text, err);
+            rc = s_arena_str (&m->arena, v, k, IH_MAX_TEXT, &m->text, err);
         else if (strcmp (k, "count") == 0) {
             rc = s_get_uint (v, k, UINT32_MAX, &u, err);
             m->count = (uint32_t) u;
@@ -1194,39 +1195,6 @@ ih_env_encode (const ih_env_t *e, ih_buf_t *out, ih_err_t *err)
 }
 
 static int
-s_env_str (ih_env_t *e, const msgpack_object *o, const char *name, size_t max,
-           const char **out, ih_err_t *err)
-{
-    const char *p;
-    size_t n;
-    if (s_get_str (o, name, max, &p, &n, err))
-        return -1;
-    *out = ih_arena_strndup (&e->arena, p, n);
-    return 0;
-}
-
-static int
-s_env_strlist (ih_env_t *e, const msgpack_object *o, const char *name, ih_strlist_t *list,
-               ih_err_t *err)
-{
-    if (s_get_array (o, name, IH_MAX_LIST, err))
-        return -1;
-    uint32_t n = o->via.array.size;
-    if (n == 0)
-        return 0;
-    const char **items = (const char **) ih_arena_alloc (&e->arena, n * sizeof *items);
-    for (uint32_t i = 0; i < n; i++) {
-        char field [48];
-        snprintf (field, sizeof field, "%s[%u]", name, i);
-        if (s_env_str (e, &o->via.array.ptr [i], field, IH_MAX_SHORT, &items [i], err))
-            return -1;
-    }
-    list->items = items;
-    list->count = n;
-    return 0;
-}
-
-static int
 s_env_items (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
@@ -1288,16 +1256,16 @@ s_env_field (ih_env_t *e, s_field_t f, const msgpack_object *v, ih_err_t *err)
                 return -1;
             e->heartbeat = (uint32_t) u;
             return 0;
-        case s_F_CATEGORIES:   return s_env_strlist (e, v, name, &e->categories, err);
-        case s_F_SECTORS:      return s_env_strlist (e, v, name, &e->sectors, err);
-        case s_F_MIN_SEVERITY: return s_env_str (e, v, name, IH_MAX_SHORT, &e->min_severity, err);
-        case s_F_AGENT:        return s_env_str (e, v, name, IH_MAX_SHORT, &e->agent, err);
-        case s_F_MEMBER:       return s_env_str (e, v, name, IH_MAX_SHORT, &e->member, err);
-        case s_F_ORG:          return s_env_str (e, v, name, IH_MAX_SHORT, &e->org, err);
-        case s_F_ID:           return s_env_str (e, v, name, IH_UUID_LEN, &e->id, err);
-        case s_F_CODE:         return s_env_str (e, v, name, IH_MAX_SHORT, &e->code, err);
-        case s_F_REASON:       return s_env_str (e, v, name, IH_MAX_TEXT, &e->reason, err);
-        case s_F_JSON:         return s_env_str (e, v, name, IH_MAX_FRAME, &e->json, err);
+        case s_F_CATEGORIES:   return s_arena_strlist (&e->arena, v, name, IH_MAX_SHORT, &e->categories, err);
+        case s_F_SECTORS:      return s_arena_strlist (&e->arena, v, name, IH_MAX_SHORT, &e->sectors, err);
+        case s_F_MIN_SEVERITY: return s_arena_str (&e->arena, v, name, IH_MAX_SHORT, &e->min_severity, err);
+        case s_F_AGENT:        return s_arena_str (&e->arena, v, name, IH_MAX_SHORT, &e->agent, err);
+        case s_F_MEMBER:       return s_arena_str (&e->arena, v, name, IH_MAX_SHORT, &e->member, err);
+        case s_F_ORG:          return s_arena_str (&e->arena, v, name, IH_MAX_SHORT, &e->org, err);
+        case s_F_ID:           return s_arena_str (&e->arena, v, name, IH_UUID_LEN, &e->id, err);
+        case s_F_CODE:         return s_arena_str (&e->arena, v, name, IH_MAX_SHORT, &e->code, err);
+        case s_F_REASON:       return s_arena_str (&e->arena, v, name, IH_MAX_TEXT, &e->reason, err);
+        case s_F_JSON:         return s_arena_str (&e->arena, v, name, IH_MAX_FRAME, &e->json, err);
         case s_F_BODY:         return s_get_bin (v, name, 0, &e->body, &e->body_len, err);
         case s_F_SIG:          return s_get_bin (v, name, IH_SIG_LEN, &e->sig, &n, err);
         case s_F_ITEMS:        return s_env_items (e, v, err);
