@@ -6,110 +6,132 @@
 #                interop, integration); ends with "N passed, N failed"
 #   make fuzz    run the decoder and the input fuzzers for FUZZ_SECONDS each (default 60)
 #   make run     the demo (see README)
+#
+# Layout (docs/ARCHITECTURE.md): each source directory is a static library of modules
+# (ih_*.c), and each program is its main_*.c (plus, for the agent, its cmd_*.c files)
+# linked with the libraries below it. Three object trees:
+#   build/obj    the programs: no self-tests
+#   build/test   the same modules compiled with -DIH_SELFTEST, linked into bin/ih-selftest
+#                with the test kit (tests/kit)
+#   build/asan   as build/test, under AddressSanitizer and UndefinedBehaviorSanitizer
+# Dependencies on headers are generated per object (-MMD).
 
 CC      ?= cc
 CLANG   ?= clang
 PY      := /usr/bin/python3
-PKGS    := libczmq libzmq lmdb libsodium msgpack jansson libcmark libmicrohttpd liboath libqrencode libpcre2-8 libpsl
-WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iproto -Ibroker -Iagents -Igateway
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE
+INCS    := -Iproto -Ibroker -Iagents -Iweb -Igateway
+LDFLAGS += -Wl,--as-needed
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# What each part links (pkg-config names). A program links only its parts' libraries.
+PKG_PROTO   := libczmq libzmq libsodium msgpack jansson
+PKG_BROKER  := $(PKG_PROTO) lmdb
+PKG_ADMIN   := $(PKG_PROTO)
+PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle
+PKG_WEB     := libmicrohttpd libcmark
+PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
+PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
+pkg_cflags   = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lpthread -lm
+ALL_CFLAGS   = $(CFLAGS) $(INCS) $(call pkg_cflags,$(PKG_ALL))
 
 PROTO_SRC   := $(sort $(wildcard proto/ih_*.c))
 BROKER_SRC  := $(sort $(wildcard broker/ih_*.c))
 AGENT_SRC   := $(sort $(wildcard agents/ih_*.c))
+WEB_SRC     := $(sort $(wildcard web/ih_*.c))
 GATEWAY_SRC := $(sort $(wildcard gateway/ih_*.c))
-ALL_MOD_SRC := $(PROTO_SRC) $(BROKER_SRC) $(AGENT_SRC) $(GATEWAY_SRC)
-HDRS        := $(wildcard proto/*.h broker/*.h agents/*.h gateway/*.h)
+ALL_MOD_SRC := $(PROTO_SRC) $(BROKER_SRC) $(AGENT_SRC) $(WEB_SRC) $(GATEWAY_SRC)
+KIT_SRC     := $(sort $(wildcard tests/kit/*.c))
+AGENT_CMD_SRC := agents/main_agent.c $(sort $(wildcard agents/cmd_*.c))
 
 OBJ      = $(patsubst %.c,build/obj/%.o,$(1))
+TEST_OBJ = $(patsubst %.c,build/test/%.o,$(1))
 ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 
-# A daemon is built once its main file exists.
-MAINS := broker/main_broker.c broker/main_admin.c agents/main_agent.c gateway/main_gateway.c
-BINS  := $(foreach m,$(wildcard $(MAINS)),bin/infohub-$(subst main_,,$(basename $(notdir $(m))))) bin/ih-selftest
+BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search bench-broker
 all: $(BINS)
 
-build/obj/%.o: %.c $(HDRS)
+build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-build/asan/%.o: %.c $(HDRS)
+build/test/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(filter-out -O2 -O3,$(CFLAGS)) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -DIH_SELFTEST -Itests/kit -MMD -MP -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(filter-out -O2 -O3,$(ALL_CFLAGS)) -DIH_SELFTEST -Itests/kit $(SAN) -MMD -MP -c $< -o $@
+
+-include $(shell find build -name '*.d' 2>/dev/null)
 
 build/libihproto.a: $(call OBJ,$(PROTO_SRC))
-	@mkdir -p build
-	rm -f $@ && ar rcs $@ $^
-
-# The gateway keeps its copy of the public feed in the agent's store format.
+build/libihbroker.a: $(call OBJ,$(BROKER_SRC))
 build/libihagent.a: $(call OBJ,$(AGENT_SRC))
+build/libihweb.a: $(call OBJ,$(WEB_SRC))
+build/libih%.a:
 	@mkdir -p build
 	rm -f $@ && ar rcs $@ $^
 
-bin/infohub-broker: $(call OBJ,broker/main_broker.c $(BROKER_SRC)) build/libihproto.a
+bin/infohub-broker: $(call OBJ,broker/main_broker.c) build/libihbroker.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_BROKER))
 
-bin/infohub-admin: $(call OBJ,broker/main_admin.c $(BROKER_SRC)) build/libihproto.a
+bin/infohub-admin: $(call OBJ,broker/main_admin.c) build/libihbroker.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ADMIN))
 
-bin/infohub-agent: $(call OBJ,agents/main_agent.c $(AGENT_SRC)) build/libihproto.a
+bin/infohub-agent: $(call OBJ,$(AGENT_CMD_SRC)) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
 
-bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihagent.a build/libihproto.a
+# The gateway is an agent with the public identity: it keeps its copy of the feed in
+# the agent's store format, and serves it through the web layer.
+bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY))
 
 # The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
 # is listed in build/selftests.inc, generated from the sources.
-build/selftests.inc: $(ALL_MOD_SRC) tests/gen-selftests.sh
+build/selftests.inc: $(ALL_MOD_SRC) $(KIT_SRC) tests/gen-selftests.sh
 	@mkdir -p build
-	sh tests/gen-selftests.sh $(ALL_MOD_SRC) > $@.tmp && mv $@.tmp $@
+	sh tests/gen-selftests.sh $(ALL_MOD_SRC) $(KIT_SRC) > $@.tmp && mv $@.tmp $@
 
-build/obj/tests/selftest.o build/asan/tests/selftest.o: build/selftests.inc
-build/obj/tests/selftest.o build/asan/tests/selftest.o: CFLAGS += -Ibuild
+build/test/tests/selftest.o build/asan/tests/selftest.o: build/selftests.inc
+build/test/tests/selftest.o build/asan/tests/selftest.o: ALL_CFLAGS += -Ibuild
 
-bin/ih-selftest: $(call OBJ,tests/selftest.c $(ALL_MOD_SRC))
+bin/ih-selftest: $(call TEST_OBJ,tests/selftest.c $(KIT_SRC) $(ALL_MOD_SRC))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL))
 
-bin/ih-selftest-asan: $(call ASAN_OBJ,tests/selftest.c $(ALL_MOD_SRC))
+bin/ih-selftest-asan: $(call ASAN_OBJ,tests/selftest.c $(KIT_SRC) $(ALL_MOD_SRC))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL))
 
 asan: bin/ih-selftest-asan
 
-# libFuzzer target for the wire decoder (clang).
+# libFuzzer targets (clang): the wire decoder, and the file and command-line parsers
+# (JSON alerts, IOCs, times, the stix21/misp/csv/text imports and the text extractor).
 FUZZ_SECONDS ?= 60
-bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(HDRS)
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE $(INCS) $(call pkg_cflags,$(PKG_ALL)) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC)
 	@mkdir -p bin
-	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproto $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ tests/fuzz/fuzz_decode.c $(PROTO_SRC) $(PKG_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_PROTO))
 
-# libFuzzer target for the file and command-line parsers (JSON alerts, IOCs, times, the
-# stix21/misp/csv/text imports and the text extractor): proto/ plus the agents/ modules
-# (the parsers are agents/ih_import.c and ih_extract.c; the import self-test pulls in the
-# exporter, which pulls in store, rules and warninglist, so all of them are linked).
-FUZZ_INPUT_SRC := $(AGENT_SRC)
-bin/fuzz-input: tests/fuzz/fuzz_input.c $(PROTO_SRC) $(FUZZ_INPUT_SRC) $(HDRS)
+bin/fuzz-input: tests/fuzz/fuzz_input.c $(PROTO_SRC) $(AGENT_SRC)
 	@mkdir -p bin
-	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproto -Iagents $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ tests/fuzz/fuzz_input.c $(PROTO_SRC) $(FUZZ_INPUT_SRC) $(PKG_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
 
 # The C side of tests/interop: encodes samples, decodes, signs and verifies (C vs Python).
-bin/ih-wire: tests/interop/ih-wire.c build/libihproto.a $(HDRS)
+bin/ih-wire: $(call OBJ,tests/interop/ih-wire.c) build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/interop/ih-wire.c build/libihproto.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_PROTO))
 
 fuzz: bin/fuzz-decode bin/fuzz-input
 	@mkdir -p build/fuzz-corpus
@@ -120,27 +142,27 @@ fuzz: bin/fuzz-decode bin/fuzz-input
 	    build/fuzz-corpus-input tests/fuzz/corpus-input
 
 # Benchmark (not a test): export 1,000,000 IOCs to csv and stix21 (bench/bench_export.sh).
-bin/ih-bench-load: bench/ih_bench_load.c build/libihagent.a build/libihproto.a $(HDRS)
+bin/ih-bench-load: $(call OBJ,bench/ih_bench_load.c) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/ih_bench_load.c build/libihagent.a build/libihproto.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
 
 bench-export: bin/infohub-agent bin/ih-bench-load
 	@sh bench/bench_export.sh
 
 # Benchmark (not a test): `search` latency over a store of 1,000,000 IOCs
 # (bench/bench_search.sh; the store is built through the store API, not the broker).
-bin/bench-search: bench/bench_search.c build/libihagent.a build/libihproto.a $(HDRS)
+bin/bench-search: $(call OBJ,bench/bench_search.c) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/bench_search.c build/libihagent.a build/libihproto.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
 
 bench-search: bin/infohub-agent bin/bench-search
 	@sh bench/bench_search.sh
 
 # Benchmark (not a test): the broker vs raw libzmq CURVE XPUB fan-out and raw LMDB ingest,
 # side by side in one run (bench/bench_broker.sh; RUNS=3 for ranges, PERF=1 to profile).
-bin/bench-broker: bench/bench_broker.c build/libihproto.a $(HDRS)
+bin/bench-broker: $(call OBJ,bench/bench_broker.c) build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ bench/bench_broker.c build/libihproto.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_BROKER))
 
 bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 	@sh bench/bench_broker.sh
@@ -148,8 +170,9 @@ bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 deps:
 	@sh tests/deps.sh
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) all bin/ih-selftest-asan bin/fuzz-decode bin/fuzz-input bin/ih-wire
+	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan bin/fuzz-decode bin/fuzz-input bin/ih-wire
 	@sh tests/run.sh
 
 run: deps all

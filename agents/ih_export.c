@@ -1,6 +1,6 @@
 /*  ih_export.c: streaming exports (ih_export.h documents the formats).
 
-    Read top to bottom: hashes (MD5 for MISP feeds, UUIDv5), the output buffer and its
+    Read top to bottom: hashes (MD5 for MISP feeds, UUIDv5: nettle), the output buffer and its
     escapers, selection of alerts and IOCs, one writer per format, the public API, the
     self-test. The command line (`infohub-agent export`) is in ih_export_cmd.c.
 
@@ -9,9 +9,10 @@
     escaper (s_json_str) is the one place that makes that safe.
 */
 #include <czmq.h>
+#include <nettle/md5.h>
+#include <nettle/sha1.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,67 +76,14 @@ struct ih_export {
 
 /* ---- hashes ----------------------------------------------------------------------------- */
 
-static uint32_t
-s_rotl (uint32_t x, int c)
-{
-    return (x << c) | (x >> (32 - c));
-}
-
-/*  MD5 (RFC 1321): MISP feeds index values by it in hashes.csv. */
+/*  MD5 (RFC 1321, nettle): MISP feeds index values by it in hashes.csv. */
 static void
 s_md5 (const uint8_t *msg, size_t len, uint8_t out [16])
 {
-    static uint32_t k [64];
-    static bool ready = false;
-    static const uint8_t r [64] = {
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21
-    };
-    if (!ready) {
-        for (int i = 0; i < 64; i++)
-            k [i] = (uint32_t) (fabs (sin ((double) (i + 1))) * 4294967296.0);
-        ready = true;
-    }
-    uint32_t h [4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
-    size_t total = ((len + 8) / 64 + 1) * 64;
-    uint8_t block [64];
-    for (size_t off = 0; off < total; off += 64) {
-        for (size_t i = 0; i < 64; i++) {
-            size_t p = off + i;
-            block [i] = p < len ? msg [p] : p == len ? 0x80 : 0;
-        }
-        if (off + 64 == total) {
-            uint64_t bits = (uint64_t) len * 8;
-            for (int i = 0; i < 8; i++)
-                block [56 + i] = (uint8_t) (bits >> (8 * i));
-        }
-        uint32_t w [16];
-        for (int i = 0; i < 16; i++)
-            w [i] = (uint32_t) block [4 * i] | ((uint32_t) block [4 * i + 1] << 8)
-                  | ((uint32_t) block [4 * i + 2] << 16) | ((uint32_t) block [4 * i + 3] << 24);
-        uint32_t a = h [0], b = h [1], c = h [2], d = h [3];
-        for (int i = 0; i < 64; i++) {
-            uint32_t f;
-            int g;
-            if (i < 16) { f = (b & c) | (~b & d); g = i; }
-            else
-            if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) % 16; }
-            else
-            if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) % 16; }
-            else        { f = c ^ (b | ~d); g = (7 * i) % 16; }
-            f = f + a + k [i] + w [g];
-            a = d;
-            d = c;
-            c = b;
-            b = b + s_rotl (f, r [i]);
-        }
-        h [0] += a; h [1] += b; h [2] += c; h [3] += d;
-    }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            out [4 * i + j] = (uint8_t) (h [i] >> (8 * j));
+    struct md5_ctx ctx;
+    md5_init (&ctx);
+    md5_update (&ctx, len, msg);
+    md5_digest (&ctx, MD5_DIGEST_SIZE, out);
 }
 
 static void
@@ -155,14 +103,13 @@ s_uuid_format (const uint8_t u [16], char out [IH_UUID_LEN + 1])
 static void
 s_uuid5_ns (const uint8_t ns [16], const char *name, size_t len, char out [IH_UUID_LEN + 1])
 {
-    zdigest_t *d = zdigest_new ();
-    if (!d)
-        abort ();
-    zdigest_update (d, ns, 16);
-    zdigest_update (d, (const byte *) name, len);
-    uint8_t u [16];
-    memcpy (u, zdigest_data (d), 16);
-    zdigest_destroy (&d);
+    struct sha1_ctx ctx;
+    sha1_init (&ctx);
+    sha1_update (&ctx, 16, ns);
+    sha1_update (&ctx, len, (const uint8_t *) name);
+    uint8_t h [SHA1_DIGEST_SIZE], u [16];
+    sha1_digest (&ctx, sizeof h, h);
+    memcpy (u, h, 16);
     u [6] = (uint8_t) ((u [6] & 0x0f) | 0x50);
     u [8] = (uint8_t) ((u [8] & 0x3f) | 0x80);
     s_uuid_format (u, out);
@@ -216,25 +163,12 @@ s_putf (ih_export_t *self, const char *fmt, ...) __attribute__((format(printf, 2
 static void
 s_putf (ih_export_t *self, const char *fmt, ...)
 {
-    char line [512];
     va_list args;
     va_start (args, fmt);
-    int n = vsnprintf (line, sizeof line, fmt, args);
+    ih_buf_vprintf (&self->out, fmt, args);
     va_end (args);
-    if (n < 0)
-        return;
-    if ((size_t) n < sizeof line) {
-        s_put (self, line, (size_t) n);
-        return;
-    }
-    char *big = (char *) malloc ((size_t) n + 1);
-    if (!big)
-        abort ();
-    va_start (args, fmt);
-    vsnprintf (big, (size_t) n + 1, fmt, args);
-    va_end (args);
-    s_put (self, big, (size_t) n);
-    free (big);
+    if (self->out.len >= s_CHUNK)
+        s_flush (self);
 }
 
 /*  A JSON string, quoted. Text from the store is valid UTF-8 (the codec checks it), so
@@ -1203,6 +1137,7 @@ ih_export_store (ih_store_t *store, ih_export_t *self, ih_err_t *err)
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static int
 s_sink_buf (const void *data, size_t len, void *arg)
@@ -1565,17 +1500,17 @@ ih_export_test (bool verbose)
     IH_CHECK (ih_export_finish (x, &err) == 0);
     ih_export_destroy (&x);
     IH_CHECK (access (stale, F_OK) != 0);
-    snprintf (path, sizeof path, "%s/manifest.json", feed);
+    IH_CHECK (ih_fmt (path, sizeof path, "%s/manifest.json", feed));
     j = json_load_file (path, 0, &jerr);
     IH_CHECK (j && json_object_size (j) == 2 && json_object_get (j, msgs [0].id));
     IH_CHECK (json_object_get (json_object_get (j, msgs [2].id), "Tag"));
     json_decref (j);
-    snprintf (path, sizeof path, "%s/%s.json", feed, msgs [0].id);
+    IH_CHECK (ih_fmt (path, sizeof path, "%s/%s.json", feed, msgs [0].id));
     j = json_load_file (path, 0, &jerr);
     IH_CHECK (j && json_object_get (j, "Event"));
     json_decref (j);
     unlink (path);
-    snprintf (path, sizeof path, "%s/hashes.csv", feed);
+    IH_CHECK (ih_fmt (path, sizeof path, "%s/hashes.csv", feed));
     FILE *hf = fopen (path, "r");
     IH_CHECK (hf);
     char line [256];
@@ -1592,9 +1527,9 @@ ih_export_test (bool verbose)
     fclose (hf);
     IH_CHECK (lines == 22 && seen);
     unlink (path);
-    snprintf (path, sizeof path, "%s/manifest.json", feed);
+    IH_CHECK (ih_fmt (path, sizeof path, "%s/manifest.json", feed));
     unlink (path);
-    snprintf (path, sizeof path, "%s/%s.json", feed, msgs [2].id);
+    IH_CHECK (ih_fmt (path, sizeof path, "%s/%s.json", feed, msgs [2].id));
     unlink (path);
     IH_CHECK (rmdir (feed) == 0);
     //  An unfinished feed leaves no manifest behind.
@@ -1617,3 +1552,4 @@ ih_export_test (bool verbose)
     for (int i = 0; i < 3; i++)
         ih_msg_free (&msgs [i]);
 }
+#endif

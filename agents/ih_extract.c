@@ -165,6 +165,7 @@ ih_extract_scan (const char *text, size_t len, bool plain_urls_as_iocs, ih_extra
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 typedef struct {
     char seen [32][160];
@@ -253,3 +254,4 @@ ih_extract_test (bool verbose)
     IH_CHECK (ih_extract_tlp ("TLP:REDDISH, ATLP:RED", 21) == -1);
     IH_CHECK (ih_extract_tlp ("no marking", 10) == -1);
 }
+#endif

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "ih_hook.h"
+#include "ih_log.h"
 #include "ih_view.h"
 
-#define streq(a, b)     (strcmp ((a), (b)) == 0)
 #define s_AUX_NAME      "hook"
 #define s_MAGIC         "IHK1"
 #define s_DONE_MAX      4096        /* ended hooks above the watermark before we wait */
@@ -93,23 +93,7 @@ s_log (ih_hook_t *self, char level, const char *fmt, ...)
     if (self->log)
         self->log (level, line, self->log_arg);
     else
-        fprintf (stderr, "%c agent: %s\n", level, line);
-}
-
-static void
-s_put_u64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p [i] = (uint8_t) (v >> (8 * i));
-}
-
-static uint64_t
-s_get_u64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p [i];
-    return v;
+        ih_log (level, "agent", "%s", line);
 }
 
 /* ---- durable state: "IHK1", u64 watermark, u64 n, n x u64 done ------------------------- */
@@ -121,12 +105,12 @@ s_save (ih_hook_t *self)
     ih_buf_init (&b);
     uint8_t u [8];
     ih_buf_append (&b, s_MAGIC, 4);
-    s_put_u64 (u, self->watermark);
+    ih_put_le64 (u, self->watermark);
     ih_buf_append (&b, u, 8);
-    s_put_u64 (u, self->ndone);
+    ih_put_le64 (u, self->ndone);
     ih_buf_append (&b, u, 8);
     for (size_t i = 0; i < self->ndone; i++) {
-        s_put_u64 (u, self->done [i]);
+        ih_put_le64 (u, self->done [i]);
         ih_buf_append (&b, u, 8);
     }
     ih_err_t err = { "" };
@@ -154,20 +138,20 @@ s_load (ih_hook_t *self, bool *found, ih_err_t *err)
     int rc = ih_store_aux_get (self->store, s_AUX_NAME, &b, err);
     *found = rc == 1;
     if (rc == 1) {
-        uint64_t n = b.len >= 20 ? s_get_u64 (b.data + 12) : 0;
+        uint64_t n = b.len >= 20 ? ih_get_le64 (b.data + 12) : 0;
         if (b.len < 20 || memcmp (b.data, s_MAGIC, 4) != 0 || n > s_DONE_MAX * 2
         ||  b.len != 20 + 8 * n) {
             ih_buf_free (&b);
             return ih_err_set (err, "on-alert hook: its saved cursor in %s is corrupt",
                                ih_store_dir (self->store));
         }
-        self->watermark = s_get_u64 (b.data + 4);
+        self->watermark = ih_get_le64 (b.data + 4);
         self->done = (uint64_t *) calloc (s_DONE_MAX * 2 + 1, sizeof *self->done);
         if (!self->done)
             abort ();
         self->ndone = (size_t) n;
         for (size_t i = 0; i < n; i++)
-            self->done [i] = s_get_u64 (b.data + 20 + 8 * i);
+            self->done [i] = ih_get_le64 (b.data + 20 + 8 * i);
     }
     ih_buf_free (&b);
     return rc < 0 ? -1 : 0;
@@ -734,6 +718,8 @@ ih_hook_forget (ih_store_t *store, ih_err_t *err)
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 typedef struct {
     int n;
@@ -930,10 +916,10 @@ ih_hook_test (bool verbose)
         s_tstore (s, ids, revs, seqs, 3);
         uint8_t state [20 + 16];
         memcpy (state, s_MAGIC, 4);
-        s_put_u64 (state + 4, 6);
-        s_put_u64 (state + 12, 2);
-        s_put_u64 (state + 20, 8);
-        s_put_u64 (state + 28, 9);
+        ih_put_le64 (state + 4, 6);
+        ih_put_le64 (state + 12, 2);
+        ih_put_le64 (state + 20, 8);
+        ih_put_le64 (state + 28, 9);
         IH_CHECK (ih_store_aux_put (s, s_AUX_NAME, state, sizeof state, &err) == 0);
     }
     h = ih_hook_new (&cfg, s, &err);
@@ -1029,6 +1015,6 @@ ih_hook_test (bool verbose)
     IH_CHECK (ih_hook_new (&cfg, s, &err) == NULL && strstr (err.msg, "corrupt"));
 
     ih_store_destroy (&s);
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", base);
-    IH_CHECK (system (cmd) == 0);
+    ih_tk_rmtree (base);
 }
+#endif

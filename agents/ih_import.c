@@ -295,7 +295,7 @@ s_draft_emit (s_imp_t *imp, s_draft_t *d, bool more)
     m->tlp = (ih_tlp_t) tlp;
     if (more || d->part > 1) {
         char title [IH_MAX_TITLE + 1];
-        snprintf (title, sizeof title, "%s (part %u)", d->title, d->part);
+        ih_fmt (title, sizeof title, "%s (part %u)", d->title, d->part);
         m->title = ih_msg_str (m, title);
     }
     //  Validate as it will be published: the publisher fills id, org, member and times.
@@ -334,7 +334,7 @@ s_draft_ioc (s_imp_t *imp, s_draft_t *d, ih_ioc_type_t t, const char *raw, const
     ih_err_t verr = { "" };
     if (ih_ioc_normalise (t, raw, norm, sizeof norm, &verr) != 0) {
         if (imp->rep->invalid++ == 0)
-            snprintf (imp->rep->first_invalid, sizeof imp->rep->first_invalid, "%s", verr.msg);
+            ih_fmt (imp->rep->first_invalid, sizeof imp->rep->first_invalid, "%s", verr.msg);
         return 0;
     }
     char key [IH_MAX_IOC_VALUE + 64];
@@ -621,7 +621,8 @@ s_stix_indicator (s_stix_t *s, s_draft_t *d, json_t *ind)
     p = pattern;
     for (s_tok_t t = s_pat_next (&p, text, sizeof text); t != s_T_END; t = s_pat_next (&p, text, sizeof text)) {
         if (t == s_T_PATH)
-            snprintf (path, sizeof path, "%s", text);
+            if (!ih_fmt (path, sizeof path, "%s", text))
+                path [0] = 0;       //  longer than any path we know: unsupported
         if (t != s_T_STR && t != s_T_NUM)
             continue;
         ih_ioc_type_t ty;
@@ -909,7 +910,7 @@ s_misp_attribute (s_imp_t *imp, s_draft_t *d, json_t *a)
             return 0;
         }
         char c [IH_MAX_IOC_COMMENT + 1];
-        snprintf (c, sizeof c, "%s%sport %s", comment ? comment : "", comment && *comment ? "; " : "", right);
+        ih_fmt (c, sizeof c, "%s%sport %s", comment ? comment : "", comment && *comment ? "; " : "", right);
         if (s_draft_ioc (imp, d, a1, left, port ? c : comment, detect) != 0)
             return -1;
         return port ? 0 : s_draft_ioc (imp, d, a2, right, comment, detect);
@@ -1337,6 +1338,7 @@ ih_import_run (ih_import_format_t format, const char *data, size_t len, const ih
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 #include "ih_export.h"
 
@@ -1688,3 +1690,4 @@ ih_import_test (bool verbose)
     }
     ih_msg_free (&src);
 }
+#endif

@@ -12,26 +12,12 @@
 #include "ih_ioc.h"
 
 #define s_ENTRY_LEN     IH_INDEX_ENTRY_LEN
-#define streq(a, b)     (strcmp ((a), (b)) == 0)
 
 static MDB_val
 s_val (const void *data, size_t len)
 {
     MDB_val v = { len, (void *) data };
     return v;
-}
-
-static void
-s_put_u16 (uint8_t *p, uint16_t v)
-{
-    p [0] = (uint8_t) v;
-    p [1] = (uint8_t) (v >> 8);
-}
-
-static uint16_t
-s_get_u16 (const uint8_t *p)
-{
-    return (uint16_t) (p [0] | (p [1] << 8));
 }
 
 /* ---- UUIDs ------------------------------------------------------------------------------ */
@@ -150,33 +136,15 @@ s_host_key (const char *h, size_t len, uint8_t *key)
     return s_domain_key (tmp, len, key);
 }
 
-/*  The host of a URL in normal form: scheme://[userinfo@]host[:port][/…]. */
+/*  The host of a URL in normal form (ih_ioc_url_host: the warninglists use the same). */
 static int
 s_url_host_key (const char *url, uint8_t *key)
 {
-    const char *p = strstr (url, "://");
-    if (!p)
+    const char *h;
+    size_t hlen;
+    if (ih_ioc_url_host (url, &h, &hlen) != 0)
         return -1;
-    p += 3;
-    size_t alen = strcspn (p, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (p [i] == '@')
-            at = p + i;
-    if (at) {
-        alen -= (size_t) (at + 1 - p);
-        p = at + 1;
-    }
-    if (alen && p [0] == '[') {
-        const char *close = memchr (p, ']', alen);
-        if (!close)
-            return -1;
-        return s_host_key (p + 1, (size_t) (close - p - 1), key);
-    }
-    size_t hlen = 0;
-    while (hlen < alen && p [hlen] != ':')
-        hlen++;
-    return s_host_key (p, hlen, key);
+    return s_host_key (h, hlen, key);
 }
 
 int
@@ -290,7 +258,6 @@ s_mask (const uint8_t *addr, int nbytes, int plen, uint8_t *out)
     }
 }
 
-
 /* ---- key sets ---------------------------------------------------------------------------- */
 
 bool
@@ -298,7 +265,7 @@ ih_index_set_has (const uint8_t *set, size_t len, const uint8_t *key, size_t kle
 {
     size_t o = 0;
     while (set && o + 2 <= len) {
-        size_t n = s_get_u16 (set + o);
+        size_t n = ih_get_le16 (set + o);
         if (o + 2 + n > len)
             return false;
         if (n == klen && memcmp (set + o + 2, key, klen) == 0)
@@ -317,7 +284,7 @@ ih_index_set_add_msg (ih_buf_t *set, const ih_msg_t *m)
         if (klen <= 0 || ih_index_set_has (set->data, set->len, key, (size_t) klen))
             continue;
         uint8_t l [2];
-        s_put_u16 (l, (uint16_t) klen);
+        ih_put_le16 (l, (uint16_t) klen);
         ih_buf_append (set, l, 2);
         ih_buf_append (set, key, (size_t) klen);
     }
@@ -329,7 +296,7 @@ ih_index_set_count (const uint8_t *set, size_t len)
     uint32_t n = 0;
     size_t o = 0;
     while (set && o + 2 <= len) {
-        o += 2 + s_get_u16 (set + o);
+        o += 2 + ih_get_le16 (set + o);
         n++;
     }
     return n;
@@ -694,6 +661,7 @@ ih_match_name (ih_match_t m)
 }
 
 /* ---- self-test ----------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 typedef struct {
     int n;
@@ -935,3 +903,4 @@ ih_index_test (bool verbose)
     unlink (path);
     rmdir (dir);
 }
+#endif

@@ -421,6 +421,7 @@ ih_rules_alert (ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *iocs, uint3
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_rules_test (bool verbose)
@@ -504,3 +505,4 @@ ih_rules_test (bool verbose)
     ih_buf_free (&b);
     ih_msg_free (&m);
 }
+#endif

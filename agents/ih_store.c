@@ -1,6 +1,6 @@
 /*  ih_store.c: the member agent's LMDB store. The schema is documented in ih_store.h.
 
-    Read top to bottom: byte helpers, index keys, environment (open, grow, reopen),
+    Read top to bottom: helpers, index keys, environment (open, grow, reopen),
     alert records, the ingest transaction per kind, reading, search, self-test.
 
     Every LMDB call's return code flows back as an int: 0, an LMDB code (MDB_*), an
@@ -32,13 +32,11 @@
 #include "ih_sign.h"
 
 #define s_FORMAT        1
-#define streq(a, b)     (strcmp ((a), (b)) == 0)
 #define s_EBAD          (-40000)
 #define s_DEFAULT_MAP   (64ULL << 20)
 #define s_ARHDR         112         /* alert record header incl. sig */
 #define s_LOG_LEN       80
 #define s_NCOUNTS       8
-
 
 enum { s_META, s_ALERTS, s_BYSEQ, s_LOG, s_REFS, s_COMMENTS, s_RETRACTIONS, s_SIGHTINGS,
        s_MEMBERS, s_IOCS, s_NDBS };
@@ -75,57 +73,7 @@ struct ih_store {
     ih_index_t ix;              /* the IOC index inside txn */
 };
 
-/* ---- byte helpers ---------------------------------------------------------------------- */
-
-static void
-s_put_u32 (uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p [i] = (uint8_t) (v >> (8 * i));
-}
-
-static void
-s_put_u64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p [i] = (uint8_t) (v >> (8 * i));
-}
-
-static uint32_t
-s_get_u32 (const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p [i];
-    return v;
-}
-
-static uint64_t
-s_get_u64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p [i];
-    return v;
-}
-
-static void
-s_put_be64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p [i] = (uint8_t) v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p [i];
-    return v;
-}
+/* ---- helpers ------------------------------------------------------------------------------ */
 
 static MDB_val
 s_val (const void *data, size_t len)
@@ -215,15 +163,15 @@ s_env_open (ih_store_t *self, uint64_t map_size, ih_err_t *err)
     rc = mdb_get (txn, self->dbi [s_META], &k, &v);
     if (rc == MDB_NOTFOUND && self->writer) {
         uint8_t ver [4];
-        s_put_u32 (ver, s_FORMAT);
+        ih_put_le32 (ver, s_FORMAT);
         v = s_val (ver, 4);
         rc = mdb_put (txn, self->dbi [s_META], &k, &v, 0);
     }
     else
-    if (rc == 0 && (v.mv_size != 4 || s_get_u32 (v.mv_data) != s_FORMAT)) {
+    if (rc == 0 && (v.mv_size != 4 || ih_get_le32 (v.mv_data) != s_FORMAT)) {
         mdb_txn_abort (txn);
         return ih_err_set (err, "store %s: format %u is not supported (want %d)", self->dir,
-                           v.mv_size == 4 ? s_get_u32 (v.mv_data) : 0, s_FORMAT);
+                           v.mv_size == 4 ? ih_get_le32 (v.mv_data) : 0, s_FORMAT);
     }
     else
     if (rc == MDB_NOTFOUND)
@@ -428,7 +376,7 @@ s_meta_load (ih_store_t *self, MDB_txn *txn, uint64_t *cursor, s_counts_t *c, ui
     k = s_val ("cursor", 6);
     int rc = mdb_get (txn, self->dbi [s_META], &k, &v);
     if (rc == 0 && v.mv_size == 8)
-        *cursor = s_get_u64 (v.mv_data);
+        *cursor = ih_get_le64 (v.mv_data);
     else
     if (rc && rc != MDB_NOTFOUND)
         return rc;
@@ -439,7 +387,7 @@ s_meta_load (ih_store_t *self, MDB_txn *txn, uint64_t *cursor, s_counts_t *c, ui
         uint64_t *f = (uint64_t *) c;
         size_t n = v.mv_size / 8 < s_NCOUNTS ? v.mv_size / 8 : s_NCOUNTS;
         for (size_t i = 0; i < n; i++)
-            f [i] = s_get_u64 ((const uint8_t *) v.mv_data + 8 * i);
+            f [i] = ih_get_le64 ((const uint8_t *) v.mv_data + 8 * i);
     }
     else
     if (rc != MDB_NOTFOUND)
@@ -450,7 +398,7 @@ s_meta_load (ih_store_t *self, MDB_txn *txn, uint64_t *cursor, s_counts_t *c, ui
         rc = mdb_get (txn, self->dbi [s_META], &k, &v);
         if (rc == 0 && v.mv_size == IH_INDEX_PLEN_N * 4) {
             for (int i = 0; i < IH_INDEX_PLEN_N; i++)
-                plen [i] = s_get_u32 ((const uint8_t *) v.mv_data + 4 * i);
+                plen [i] = ih_get_le32 ((const uint8_t *) v.mv_data + 4 * i);
         }
         else
         if (rc && rc != MDB_NOTFOUND)
@@ -463,7 +411,7 @@ static int
 s_meta_save (ih_store_t *self)
 {
     uint8_t b8 [8];
-    s_put_u64 (b8, self->cursor);
+    ih_put_le64 (b8, self->cursor);
     MDB_val k = s_val ("cursor", 6), v = s_val (b8, 8);
     int rc = mdb_put (self->txn, self->dbi [s_META], &k, &v, 0);
     if (rc)
@@ -471,7 +419,7 @@ s_meta_save (ih_store_t *self)
     uint8_t cb [8 * s_NCOUNTS];
     const uint64_t *f = (const uint64_t *) &self->counts;
     for (int i = 0; i < s_NCOUNTS; i++)
-        s_put_u64 (cb + 8 * i, f [i]);
+        ih_put_le64 (cb + 8 * i, f [i]);
     k = s_val ("counts", 6);
     v = s_val (cb, sizeof cb);
     rc = mdb_put (self->txn, self->dbi [s_META], &k, &v, 0);
@@ -479,7 +427,7 @@ s_meta_save (ih_store_t *self)
         return rc;
     uint8_t pb [4 * IH_INDEX_PLEN_N];
     for (int i = 0; i < IH_INDEX_PLEN_N; i++)
-        s_put_u32 (pb + 4 * i, self->plen [i]);
+        ih_put_le32 (pb + 4 * i, self->plen [i]);
     k = s_val ("plen", 4);
     v = s_val (pb, sizeof pb);
     return mdb_put (self->txn, self->dbi [s_META], &k, &v, 0);
@@ -505,13 +453,13 @@ s_arec_parse (const MDB_val *v, s_arec_t *r)
     if (v->mv_size < s_ARHDR || p [0] != 1)
         return -1;
     r->status = p [1];
-    r->revision = s_get_u32 (p + 4);
-    r->revisions = s_get_u32 (p + 8);
-    r->nret = s_get_u32 (p + 12);
-    r->seq = s_get_u64 (p + 16);
-    r->first_seq = s_get_u64 (p + 24);
-    r->retract_seq = s_get_u64 (p + 32);
-    r->body_len = s_get_u32 (p + 40);
+    r->revision = ih_get_le32 (p + 4);
+    r->revisions = ih_get_le32 (p + 8);
+    r->nret = ih_get_le32 (p + 12);
+    r->seq = ih_get_le64 (p + 16);
+    r->first_seq = ih_get_le64 (p + 24);
+    r->retract_seq = ih_get_le64 (p + 32);
+    r->body_len = ih_get_le32 (p + 40);
     r->sig = p + 48;
     if ((size_t) s_ARHDR + r->body_len > v->mv_size)
         return -1;
@@ -532,13 +480,13 @@ s_arec_build (ih_store_t *self, const s_arec_t *r, const uint8_t *rset, size_t r
     memset (p, 0, s_ARHDR);
     p [0] = 1;
     p [1] = r->status;
-    s_put_u32 (p + 4, r->revision);
-    s_put_u32 (p + 8, r->revisions);
-    s_put_u32 (p + 12, r->nret);
-    s_put_u64 (p + 16, r->seq);
-    s_put_u64 (p + 24, r->first_seq);
-    s_put_u64 (p + 32, r->retract_seq);
-    s_put_u32 (p + 40, r->body_len);
+    ih_put_le32 (p + 4, r->revision);
+    ih_put_le32 (p + 8, r->revisions);
+    ih_put_le32 (p + 12, r->nret);
+    ih_put_le64 (p + 16, r->seq);
+    ih_put_le64 (p + 24, r->first_seq);
+    ih_put_le64 (p + 32, r->retract_seq);
+    ih_put_le32 (p + 40, r->body_len);
     memcpy (p + 48, r->sig, 64);
     memcpy (p + s_ARHDR, r->body, r->body_len);
     if (rset_len)
@@ -552,7 +500,7 @@ static void
 s_ref_key (const char *ref, uint64_t seq, uint8_t out [IH_UUID_LEN + 8])
 {
     memcpy (out, ref, IH_UUID_LEN);
-    s_put_be64 (out + IH_UUID_LEN, seq);
+    ih_put_be64 (out + IH_UUID_LEN, seq);
 }
 
 /*  refs[id] += (sightings, comments, retractions). */
@@ -567,10 +515,10 @@ s_refs_add (ih_store_t *self, const char *id, uint64_t sightings, uint32_t comme
     else
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    s_put_u64 (b, s_get_u64 (b) + sightings);
-    s_put_u32 (b + 8, s_get_u32 (b + 8) + comments);
-    int64_t nret = (int64_t) s_get_u32 (b + 12) + retractions;
-    s_put_u32 (b + 12, nret > 0 ? (uint32_t) nret : 0);
+    ih_put_le64 (b, ih_get_le64 (b) + sightings);
+    ih_put_le32 (b + 8, ih_get_le32 (b + 8) + comments);
+    int64_t nret = (int64_t) ih_get_le32 (b + 12) + retractions;
+    ih_put_le32 (b + 12, nret > 0 ? (uint32_t) nret : 0);
     v = s_val (b, 16);
     return mdb_put (self->txn, self->dbi [s_REFS], &k, &v, 0);
 }
@@ -612,7 +560,7 @@ s_apply_known_retractions (ih_store_t *self, ih_store_item_t *it, const char *id
     char first_org [IH_MAX_SHORT + 1] = "";
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size == sizeof start && memcmp (k.mv_data, id, IH_UUID_LEN) == 0) {
-        uint64_t seq = s_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN);
+        uint64_t seq = ih_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN);
         if (v.mv_size > 64
         &&  s_decode_scratch (self, (const uint8_t *) v.mv_data + 64, v.mv_size - 64) == 0) {
             if (!self->scratch.org || !streq (self->scratch.org, org)) {
@@ -675,7 +623,7 @@ static int
 s_put_byseq (ih_store_t *self, uint64_t seq, const char *id)
 {
     uint8_t sk [8];
-    s_put_be64 (sk, seq);
+    ih_put_be64 (sk, seq);
     MDB_val k = s_val (sk, 8), v = s_val (id, IH_UUID_LEN);
     return mdb_put (self->txn, self->dbi [s_BYSEQ], &k, &v, 0);
 }
@@ -684,7 +632,7 @@ static int
 s_del_byseq (ih_store_t *self, uint64_t seq)
 {
     uint8_t sk [8];
-    s_put_be64 (sk, seq);
+    ih_put_be64 (sk, seq);
     MDB_val k = s_val (sk, 8);
     int rc = mdb_del (self->txn, self->dbi [s_BYSEQ], &k, NULL);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -712,7 +660,7 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
         ih_buf_reset (&self->rset);
         MDB_val rk = s_val (m->id, IH_UUID_LEN), rv;
         rc = mdb_get (self->txn, self->dbi [s_REFS], &rk, &rv);
-        if (rc == 0 && rv.mv_size == 16 && s_get_u32 ((const uint8_t *) rv.mv_data + 12) > 0)
+        if (rc == 0 && rv.mv_size == 16 && ih_get_le32 ((const uint8_t *) rv.mv_data + 12) > 0)
             rc = s_apply_known_retractions (self, it, m->id, &r);
         else
         if (rc == MDB_NOTFOUND)
@@ -900,13 +848,13 @@ s_ingest_sighting (ih_store_t *self, ih_store_item_t *it)
     else
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    bool first = s_get_u32 (b + 8) == 0;
-    s_put_u64 (b, s_get_u64 (b) + m->count);
-    s_put_u32 (b + 8, s_get_u32 (b + 8) + 1);
-    if (first || (int64_t) s_get_u64 (b + 16) > m->modified)
-        s_put_u64 (b + 16, (uint64_t) m->modified);
-    if ((int64_t) s_get_u64 (b + 24) < m->modified)
-        s_put_u64 (b + 24, (uint64_t) m->modified);
+    bool first = ih_get_le32 (b + 8) == 0;
+    ih_put_le64 (b, ih_get_le64 (b) + m->count);
+    ih_put_le32 (b + 8, ih_get_le32 (b + 8) + 1);
+    if (first || (int64_t) ih_get_le64 (b + 16) > m->modified)
+        ih_put_le64 (b + 16, (uint64_t) m->modified);
+    if ((int64_t) ih_get_le64 (b + 24) < m->modified)
+        ih_put_le64 (b + 24, (uint64_t) m->modified);
     v = s_val (b, 32);
     if ((rc = mdb_put (self->txn, self->dbi [s_SIGHTINGS], &k, &v, 0)))
         return rc;
@@ -921,10 +869,10 @@ s_put_log (ih_store_t *self, const ih_store_item_t *it)
 {
     uint8_t sk [8], e [s_LOG_LEN];
     memset (e, 0, sizeof e);
-    s_put_be64 (sk, it->seq);
+    ih_put_be64 (sk, it->seq);
     if (it->msg && it->outcome != IH_STORE_REJECTED) {
         e [0] = (uint8_t) it->msg->kind;
-        s_put_u32 (e + 4, it->msg->revision);
+        ih_put_le32 (e + 4, it->msg->revision);
         memcpy (e + 8, it->msg->id, IH_UUID_LEN);
         memcpy (e + 8 + IH_UUID_LEN, it->msg->ref, strlen (it->msg->ref));
     }
@@ -1178,8 +1126,8 @@ s_load_alert (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v, 
         info->retracted_iocs = r.nret;
         MDB_val k = s_val (id, IH_UUID_LEN), rv;
         if (mdb_get (txn, self->dbi [s_REFS], &k, &rv) == 0 && rv.mv_size == 16) {
-            info->sightings = s_get_u64 (rv.mv_data);
-            info->comments = s_get_u32 ((const uint8_t *) rv.mv_data + 8);
+            info->sightings = ih_get_le64 (rv.mv_data);
+            info->comments = ih_get_le32 ((const uint8_t *) rv.mv_data + 8);
         }
     }
     return 0;
@@ -1229,7 +1177,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
     ih_msg_init (&msg, IH_KIND_ALERT);
     ih_store_alert_t info;
     uint8_t sk [8];
-    s_put_be64 (sk, after + 1);
+    ih_put_be64 (sk, after + 1);
     MDB_val k = s_val (sk, 8), v;
     rc = reverse ? mdb_cursor_get (cur, &k, &v, MDB_LAST)
                  : mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
@@ -1237,7 +1185,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
     while (rc == 0) {
         if (k.mv_size != 8 || v.mv_size != IH_UUID_LEN)
             break;
-        if (reverse && s_get_be64 (k.mv_data) <= after)
+        if (reverse && ih_get_be64 (k.mv_data) <= after)
             break;
         char id [IH_UUID_LEN + 1];
         memcpy (id, v.mv_data, IH_UUID_LEN);
@@ -1292,9 +1240,9 @@ ih_store_sightings (ih_store_t *self, ih_ioc_type_t t, const char *value, uint64
     MDB_val k = s_val (key, (size_t) klen), v;
     rc = mdb_get (txn, self->dbi [s_SIGHTINGS], &k, &v);
     if (rc == 0 && v.mv_size == 32) {
-        *count = s_get_u64 (v.mv_data);
+        *count = ih_get_le64 (v.mv_data);
         if (reports)
-            *reports = s_get_u32 ((const uint8_t *) v.mv_data + 8);
+            *reports = ih_get_le32 ((const uint8_t *) v.mv_data + 8);
     }
     mdb_txn_abort (txn);
     if (rc && rc != MDB_NOTFOUND)
@@ -1372,7 +1320,7 @@ ih_store_log_read (ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t
         return s_errcode (rc, "cannot read the log", err);
     }
     uint8_t sk [8];
-    s_put_be64 (sk, after + 1);
+    ih_put_be64 (sk, after + 1);
     MDB_val k = s_val (sk, 8), v;
     size_t n = 0;
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
@@ -1381,12 +1329,12 @@ ih_store_log_read (ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t
             const uint8_t *e = (const uint8_t *) v.mv_data;
             ih_store_log_t *o = &out [n++];
             memset (o, 0, sizeof *o);
-            o->seq = s_get_be64 (k.mv_data);
+            o->seq = ih_get_be64 (k.mv_data);
             o->rejected = e [0] == 0xff || e [0] >= IH_KIND_COUNT;
             if (!o->rejected) {
                 o->kind = (ih_kind_t) e [0];
                 o->outcome = (ih_store_outcome_t) e [1];
-                o->revision = s_get_u32 (e + 4);
+                o->revision = ih_get_le32 (e + 4);
                 memcpy (o->id, e + 8, IH_UUID_LEN);
                 memcpy (o->ref, e + 8 + IH_UUID_LEN, IH_UUID_LEN);
                 o->id [IH_UUID_LEN] = o->ref [IH_UUID_LEN] = 0;
@@ -1438,7 +1386,7 @@ ih_store_refs_foreach (ih_store_t *self, const char *id, ih_kind_t kind, ih_stor
             ih_buf_append (&self->body, (const uint8_t *) v.mv_data + 64, v.mv_size - 64);
             ih_msg_free (&msg);
             if (ih_body_decode (&msg, self->body.data, self->body.len, NULL) == 0) {
-                result = fn (s_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN), &msg, arg);
+                result = fn (ih_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN), &msg, arg);
                 if (result)
                     break;
             }
@@ -1529,6 +1477,8 @@ ih_store_aux_put (ih_store_t *self, const char *name, const void *data, size_t l
 }
 
 /* ---- self-test ------------------------------------------------------------------------------ */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 typedef struct {
     ih_msg_t msg;
@@ -1741,18 +1691,6 @@ s_tref (uint64_t seq, const ih_msg_t *msg, void *arg)
     snprintf (r->text, sizeof r->text, "%s", msg->text ? msg->text : "");
     r->iocs = msg->ioc_count;
     return 0;
-}
-
-static void
-s_rmtree (const char *dir)
-{
-    const char *files [] = { "data.mdb", "lock.mdb", "agent.lock", NULL };
-    char path [512];
-    for (int i = 0; files [i]; i++) {
-        snprintf (path, sizeof path, "%s/%s", dir, files [i]);
-        unlink (path);
-    }
-    rmdir (dir);
 }
 
 void
@@ -2110,6 +2048,6 @@ ih_store_test (bool verbose)
     ih_msg_free (&m);
     ih_store_destroy (&s);
     ih_store_destroy (&s);
-    s_rmtree (dir);
-    rmdir (base);
+    ih_tk_rmtree (base);
 }
+#endif

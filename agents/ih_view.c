@@ -5,7 +5,6 @@
 #include "ih_view.h"
 #include "ih_json.h"
 
-#define streq(a, b)     (strcmp ((a), (b)) == 0)
 
 static ih_json_meta_t
 s_meta (const ih_store_alert_t *info)
@@ -107,6 +106,7 @@ ih_view_strip (json_t *o)
 }
 
 /* ---- self-test ------------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static void
 s_t_msg (ih_msg_t *m, ih_kind_t kind, const char *id)
@@ -237,3 +237,4 @@ ih_view_test (bool verbose)
     rmdir (dir);
     rmdir (base);
 }
+#endif

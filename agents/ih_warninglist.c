@@ -109,34 +109,14 @@ s_first (uintptr_t a, uintptr_t b)
     return a < b ? a : b;
 }
 
-/*  The host of a normalised URL into out; *is_ip when it is an address. -1 if none. */
+/*  The host of a normalised URL into out (ih_ioc_url_host: the IOC index uses the same).
+    -1 if none, or when it does not fit. */
 static int
 s_url_host (const char *url, char *out, size_t outsz)
 {
-    const char *p = strstr (url, "://");
-    if (!p)
-        return -1;
-    p += 3;
-    size_t alen = strcspn (p, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (p [i] == '@')
-            at = p + i;
-    const char *h = at ? at + 1 : p;
-    size_t hlen = alen - (size_t) (h - p);
-    if (hlen && h [0] == '[') {
-        const char *close = memchr (h, ']', hlen);
-        if (!close)
-            return -1;
-        h++;
-        hlen = (size_t) (close - h);
-    }
-    else {
-        const char *colon = memchr (h, ':', hlen);
-        if (colon)
-            hlen = (size_t) (colon - h);
-    }
-    if (hlen == 0 || hlen >= outsz)
+    const char *h;
+    size_t hlen;
+    if (ih_ioc_url_host (url, &h, &hlen) != 0 || hlen >= outsz)
         return -1;
     memcpy (out, h, hlen);
     out [hlen] = 0;
@@ -563,12 +543,12 @@ ih_warninglist_dir (const char *configured, const char *cfg_path, ih_err_t *err)
             char base [PATH_MAX];
             snprintf (base, sizeof base, "%s", cfg_path);
             char *slash = strrchr (base, '/');
-            if (slash) {
-                *slash = 0;
-                snprintf (path, sizeof path, "%s/%s", base, configured);
+            bool fits = slash ? (*slash = 0, ih_fmt (path, sizeof path, "%s/%s", base, configured))
+                              : ih_fmt (path, sizeof path, "%s", configured);
+            if (!fits) {
+                ih_err_set (err, "%s: agent/warninglists: path too long", cfg_path);
+                return NULL;
             }
-            else
-                snprintf (path, sizeof path, "%s", configured);
         }
         if (!s_is_dir (path)) {
             ih_err_set (err, "%s: agent/warninglists: %s is not a directory", cfg_path ? cfg_path : "config",
@@ -596,8 +576,7 @@ ih_warninglist_dir (const char *configured, const char *cfg_path, ih_err_t *err)
         if (slash)
             *slash = 0;
         for (size_t i = 0; i < sizeof tails / sizeof tails [0]; i++) {
-            snprintf (path, sizeof path, "%s/%s", exe, tails [i]);
-            if (s_is_dir (path)) {
+            if (ih_fmt (path, sizeof path, "%s/%s", exe, tails [i]) && s_is_dir (path)) {
                 char *r = realpath (path, NULL);
                 if (!r)
                     abort ();
@@ -689,6 +668,7 @@ ih_warninglist_cmd (const char *prog, const char *configured, const char *cfg_pa
 }
 
 /* ---- self-test ----------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static void
 s_write (const char *dir, const char *name, const char *text)
@@ -856,3 +836,4 @@ ih_warninglist_test (bool verbose)
     ih_warninglist_destroy (&wl);
     free (found);
 }
+#endif

@@ -33,11 +33,13 @@
 
 #include "ih_client.h"
 #include "ih_codec.h"
+#include "ih_daemon.h"
 #include "ih_export.h"
 #include "ih_hook.h"
 #include "ih_import.h"
 #include "ih_ioc.h"
 #include "ih_json.h"
+#include "ih_log.h"
 #include "ih_keys.h"
 #include "ih_sign.h"
 #include "ih_store.h"
@@ -143,19 +145,7 @@ s_cfg_load (s_cfg_t *c, const char *path, ih_err_t *err)
 
 /* ---- output helpers ------------------------------------------------------------------ */
 
-static void
-s_log (char level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-s_log (char level, const char *fmt, ...)
-{
-    char line [1024];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
-    va_end (args);
-    fprintf (stderr, "%c agent: %s\n", level, line);
-}
+#define s_log(level, ...) ih_log (level, "agent", __VA_ARGS__)
 
 #define s_fail(...) ih_fail (s_PROG, NULL, __VA_ARGS__)
 
@@ -167,35 +157,14 @@ s_is_help (const char *a)
 
 /* ---- run: the daemon ----------------------------------------------------------------- */
 
-static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-    zsys_interrupted = 1;
-}
+/*  SIGINT/SIGTERM stop the daemon (and tail): ih_daemon_stop, and zsys_interrupted so
+    that the client's waits return at once (ih_daemon.h). */
+#define s_stop ih_daemon_stop
 
 static void
 s_install_signals (void)
 {
-    //  Our own handlers, without SA_RESTART so that zmq_poll returns at once; czmq must
-    //  not install its own (zsys_handler_set (NULL) before any socket exists).
-    zsys_handler_set (NULL);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    //  The on-alert hook reaps its own children: they must not be reaped for us (a
-    //  supervisor may have left SIGCHLD ignored).
-    signal (SIGCHLD, SIG_DFL);
-    //  A file-size limit then fails a write with EFBIG, which the store reports as a
-    //  full disk (and retries), instead of killing the daemon.
-    signal (SIGXFSZ, SIG_IGN);
+    ih_daemon_signals (IH_DAEMON_INTERRUPT);
 }
 
 /*  The daemon batches: every deliver envelope already waiting is verified and collected

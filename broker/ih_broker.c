@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "ih_broker.h"
+#include "ih_log.h"
 #include "ih_codec.h"
 #include "ih_sign.h"
 #include "ih_sigpool.h"
@@ -141,21 +142,8 @@ struct ih_broker {
 static void s_peer_drop (ih_broker_t *self, s_peer_t *p, const char *why);
 
 /* ---- logging ------------------------------------------------------------------------ */
-static void
-s_log (ih_broker_t *self, char level, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_log (ih_broker_t *self, char level, const char *fmt, ...)
-{
-    if (level == 'D' && !self->verbose)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "%c broker: ", level);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
-    va_end (ap);
-}
+/*  The broker's own lines; debug lines only with the -v level (ih_log_set_level). */
+#define s_log(self, level, ...) ih_log (level, "broker", __VA_ARGS__)
 
 /* ---- peer table --------------------------------------------------------------------- */
 static size_t
@@ -1107,7 +1095,7 @@ s_on_hello (ih_broker_t *self, s_peer_t *p, const ih_env_t *e)
         while ((k = s_keyset (self, p->z85, false)) && k->count >= self->max_sessions) {
             s_peer_t *old = k->head;
             char reason [192];
-            snprintf (reason, sizeof reason, "session: member %s has more than %u sessions; "
+            ih_fmt (reason, sizeof reason, "session: member %s has more than %u sessions; "
                       "this one, the oldest, was ended", old->label, self->max_sessions);
             s_log (self, 'W', "session of %s (%s) ended: busy: %u sessions of its key",
                    old->label, old->agent, self->max_sessions);
@@ -1215,7 +1203,7 @@ s_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85,
         char reason [128];
         const char *code = entry ? "revoked" : "not-registered";
         if (entry)
-            snprintf (reason, sizeof reason, "member %s@%s is revoked", entry->rec.name,
+            ih_fmt (reason, sizeof reason, "member %s@%s is revoked", entry->rec.name,
                       entry->rec.org);
         else
             snprintf (reason, sizeof reason, "key %s is not registered", z85);
@@ -1481,7 +1469,7 @@ s_registry_reload (ih_broker_t *self, const char *why)
             continue;
         }
         char reason [160];
-        snprintf (reason, sizeof reason, "member %s is %s", p->label,
+        ih_fmt (reason, sizeof reason, "member %s is %s", p->label,
                   e ? "revoked" : "no longer registered");
         s_send_error (self, p->rid, 0, "revoked", reason);
         s_log (self, 'W', "%s: %s", reason, p->state != S_NONE ? "session dropped" : "peer dropped");
@@ -1558,6 +1546,8 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     if (self->max_window > 10000)
         self->max_window = 10000;
     self->verbose = cfg->verbose;
+    if (cfg->verbose)
+        ih_log_set_level ('D');
     self->registry = cfg->registry;
     self->journal = cfg->journal;
     if (cfg->status_path && *cfg->status_path) {
@@ -1749,6 +1739,8 @@ ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
     directory, and DEALER clients speaking the protocol: publish (good, forged, from a
     reader, resent), live delivery and replay with entitlement, flow control, control
     messages, bad frames, revocation of a connected member, and a clean stop. */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 typedef struct {
     ih_broker_t *broker;
     volatile sig_atomic_t stop;
@@ -2112,7 +2104,6 @@ ih_broker_test (bool verbose)
     zcert_destroy (&soc.cert);
     zcert_destroy (&noc.cert);
     zcert_destroy (&ops.cert);
-    char cmd [300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    IH_CHECK (system (cmd) == 0);
+    ih_tk_rmtree (dir);
 }
+#endif

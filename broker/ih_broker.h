@@ -62,7 +62,8 @@ typedef struct {
                                    beyond it ends that member's oldest session, which
                                    gets `error busy` (PROTOCOL.md 8) */
     const char *status_path;    /* JSON counters rewritten every second; NULL/"" = none */
-    bool verbose;               /* debug lines ("D broker: ...") */
+    bool verbose;               /* debug lines ("D broker: ..."): sets the process-wide
+                                   log level (ih_log_set_level) */
 } ih_broker_cfg_t;
 
 typedef struct ih_broker ih_broker_t;

@@ -7,21 +7,6 @@
 #define S_HEADER (8 + 12 + 2 * IH_UUID_LEN + 2 * IH_SIG_LEN)
 
 /* ---- encoding --------------------------------------------------------------------- */
-static void
-s_put_u32 (uint8_t *p, uint32_t v)
-{
-    p [0] = (uint8_t) v;
-    p [1] = (uint8_t) (v >> 8);
-    p [2] = (uint8_t) (v >> 16);
-    p [3] = (uint8_t) (v >> 24);
-}
-
-static uint32_t
-s_get_u32 (const uint8_t *p)
-{
-    return (uint32_t) p [0] | (uint32_t) p [1] << 8 | (uint32_t) p [2] << 16
-         | (uint32_t) p [3] << 24;
-}
 
 static int
 s_put_str (ih_buf_t *out, const char *s, const char *field, ih_err_t *err)
@@ -77,9 +62,9 @@ ih_jitem_encode (const ih_jitem_t *it, ih_buf_t *out, ih_err_t *err)
     h [4] = (uint8_t) it->severity;
     h [5] = (uint8_t) it->ent_count;
     h [6] = (uint8_t) it->sectors.count;
-    s_put_u32 (h + 8, it->rev);
-    s_put_u32 (h + 12, (uint32_t) it->body_len);
-    s_put_u32 (h + 16, (uint32_t) it->rec_len);
+    ih_put_le32 (h + 8, it->rev);
+    ih_put_le32 (h + 12, (uint32_t) it->body_len);
+    ih_put_le32 (h + 16, (uint32_t) it->rec_len);
     memcpy (h + 20, it->id, IH_UUID_LEN);
     memcpy (h + 20 + IH_UUID_LEN, it->ref, reflen);
     memcpy (h + 20 + 2 * IH_UUID_LEN, it->sig, IH_SIG_LEN);
@@ -151,9 +136,9 @@ ih_jitem_decode (ih_jitem_t *it, const uint8_t *data, size_t len, ih_err_t *err)
     ||  (unsigned) it->severity >= IH_SEV_COUNT || it->ent_count < 1
     ||  it->ent_count > IH_JITEM_MAX_ENT || nsec > IH_MAX_LIST)
         return ih_err_set (err, "record: field out of range");
-    it->rev = s_get_u32 (data + 8);
-    it->body_len = s_get_u32 (data + 12);
-    it->rec_len = s_get_u32 (data + 16);
+    it->rev = ih_get_le32 (data + 8);
+    it->body_len = ih_get_le32 (data + 12);
+    it->rec_len = ih_get_le32 (data + 16);
     memcpy (it->id, data + 20, IH_UUID_LEN);
     it->id [IH_UUID_LEN] = 0;
     memcpy (it->ref, data + 20 + IH_UUID_LEN, IH_UUID_LEN);
@@ -265,6 +250,7 @@ ih_filter_pass (const ih_filter_t *f, const ih_jitem_t *it)
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 static ih_member_t
 s_member (const char *name, const char *org, const char *sector, bool gateway)
 {
@@ -472,3 +458,4 @@ ih_jitem_test (bool verbose)
     IH_CHECK (strstr (err.msg, "min_severity"));
     ih_buf_free (&buf);
 }
+#endif

@@ -27,37 +27,6 @@ struct ih_journal {
 };
 
 /* ---- helpers ---------------------------------------------------------------------- */
-static void
-s_be64 (uint8_t out [8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out [i] = (uint8_t) v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p [i];
-    return v;
-}
-
-static void
-s_le32 (uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        p [i] = (uint8_t) v;
-}
-
-static uint32_t
-s_get_le32 (const uint8_t *p)
-{
-    return (uint32_t) p [0] | (uint32_t) p [1] << 8 | (uint32_t) p [2] << 16
-         | (uint32_t) p [3] << 24;
-}
 
 void
 ih_journal_hash (const uint8_t *body, size_t len, uint8_t out [IH_HASH_LEN])
@@ -108,8 +77,8 @@ s_idx_parse (ih_jindex_t *x, ih_err_t *err)
         return ih_err_set (err, "journal: corrupt index entry");
     x->kind = (ih_kind_t) p [2];
     x->tlp = (ih_tlp_t) p [3];
-    x->latest_rev = s_get_le32 (p + 4);
-    x->rev_count = s_get_le32 (p + 8);
+    x->latest_rev = ih_get_le32 (p + 4);
+    x->rev_count = ih_get_le32 (p + 8);
     p += 12;
     left -= 12;
     if (!(x->org = s_idx_str (&p, &left)) || left < 1)
@@ -134,9 +103,9 @@ ih_jindex_rev (const ih_jindex_t *x, uint32_t rev, uint64_t *seq, uint8_t hash [
 {
     for (uint32_t i = 0; i < x->rev_count; i++) {
         const uint8_t *r = x->revs_ + (size_t) i * S_REV_SIZE;
-        if (s_get_le32 (r) == rev) {
+        if (ih_get_le32 (r) == rev) {
             if (seq)
-                *seq = s_get_be64 (r + 4);
+                *seq = ih_get_be64 (r + 4);
             if (hash)
                 memcpy (hash, r + 12, IH_HASH_LEN);
             return true;
@@ -166,8 +135,8 @@ s_idx_build (ih_buf_t *b, const ih_jitem_t *it, const ih_jindex_t *old, uint64_t
     ih_buf_reset (b);
     uint32_t nrev = old ? old->rev_count + 1 : 1;
     uint8_t h [12] = { 'X', 1, (uint8_t) it->kind, (uint8_t) it->ent [0].tlp };
-    s_le32 (h + 4, it->kind == IH_KIND_ALERT ? it->rev : 0);
-    s_le32 (h + 8, nrev);
+    ih_put_le32 (h + 4, it->kind == IH_KIND_ALERT ? it->rev : 0);
+    ih_put_le32 (h + 8, nrev);
     ih_buf_append (b, h, sizeof h);
     s_idx_put_str (b, it->ent [0].org);
     const ih_strlist_t *r = &it->ent [0].recipients;
@@ -178,8 +147,8 @@ s_idx_build (ih_buf_t *b, const ih_jitem_t *it, const ih_jindex_t *old, uint64_t
     if (old)
         ih_buf_append (b, old->revs_, (size_t) old->rev_count * S_REV_SIZE);
     uint8_t rv [S_REV_SIZE];
-    s_le32 (rv, it->kind == IH_KIND_ALERT ? it->rev : 0);
-    s_be64 (rv + 4, seq);
+    ih_put_le32 (rv, it->kind == IH_KIND_ALERT ? it->rev : 0);
+    ih_put_be64 (rv + 4, seq);
     memcpy (rv + 12, hash, IH_HASH_LEN);
     ih_buf_append (b, rv, sizeof rv);
 }
@@ -240,7 +209,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
     MDB_val k = { 4, "head" }, v;
     rc = mdb_get (txn, self->meta, &k, &v);
     if (rc == 0 && v.mv_size == 8)
-        self->head = s_get_be64 (v.mv_data);
+        self->head = ih_get_be64 (v.mv_data);
     else
     if (rc != MDB_NOTFOUND) {
         ih_err_set (err, "journal: corrupt head in %s", dir);
@@ -252,7 +221,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
         goto fail;
     }
     if (mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
-        uint64_t last = s_get_be64 (k.mv_data);
+        uint64_t last = ih_get_be64 (k.mv_data);
         if (last > self->head)
             self->head = last;
     }
@@ -425,7 +394,7 @@ ih_journal_append (ih_journal_t *self, const ih_jitem_t *it, uint64_t *seq, ih_e
     if (rc)
         return s_put_failed (self, "put id", rc, err);
     uint8_t key [8];
-    s_be64 (key, s);
+    ih_put_be64 (key, s);
     k = (MDB_val) { 8, key };
     v = (MDB_val) { self->rec.len, self->rec.data };
     rc = mdb_put (self->wtxn, self->items, &k, &v, MDB_APPEND);
@@ -451,7 +420,7 @@ ih_journal_commit (ih_journal_t *self, ih_err_t *err)
         return ih_err_set (err, "journal: no write transaction");
     if (self->pending != self->head) {
         uint8_t h [8];
-        s_be64 (h, self->pending);
+        ih_put_be64 (h, self->pending);
         MDB_val k = { 4, "head" }, v = { 8, h };
         int rc = mdb_put (self->wtxn, self->meta, &k, &v, 0);
         if (rc) {
@@ -522,7 +491,7 @@ ih_journal_scan_begin (ih_journal_t *self, uint64_t after, ih_err_t *err)
     if (after == UINT64_MAX)
         return 0;
     uint8_t key [8];
-    s_be64 (key, after + 1);
+    ih_put_be64 (key, after + 1);
     MDB_val k = { 8, key }, v;
     rc = mdb_cursor_get (self->rcur, &k, &v, MDB_SET_RANGE);
     if (rc && rc != MDB_NOTFOUND) {
@@ -553,7 +522,7 @@ ih_journal_scan_next (ih_journal_t *self, uint64_t *seq, const uint8_t **data, s
         return s_mdb_err (err, "next", rc);
     if (k.mv_size != 8)
         return ih_err_set (err, "journal: corrupt key");
-    *seq = s_get_be64 (k.mv_data);
+    *seq = ih_get_be64 (k.mv_data);
     *data = v.mv_data;
     *len = v.mv_size;
     return 1;
@@ -568,6 +537,8 @@ ih_journal_scan_end (ih_journal_t *self)
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 static uint8_t s_sig [64], s_rec [120];
 
 //  A journal item for tests: kind, id, rev, tlp; body of body_len bytes of `fill`.
@@ -813,7 +784,6 @@ ih_journal_test (bool verbose)
     if (verbose)
         printf ("   %s\n", err.msg);
 
-    char cmd [300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    IH_CHECK (system (cmd) == 0);
+    ih_tk_rmtree (dir);
 }
+#endif

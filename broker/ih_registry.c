@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "ih_registry.h"
+#include "ih_log.h"
 #include "ih_codec.h"
 #include "ih_keys.h"
 #include "ih_sign.h"
@@ -52,9 +53,7 @@ s_log (const char *fmt, ...)
         return;
     va_list ap;
     va_start (ap, fmt);
-    fprintf (stderr, "W registry: ");
-    vfprintf (stderr, fmt, ap);
-    fprintf (stderr, "\n");
+    ih_logv ('W', "registry", fmt, ap);
     va_end (ap);
 }
 
@@ -542,6 +541,7 @@ ih_registry_revoke (const char *members_dir, const char *name, ih_err_t *err)
 }
 
 /* ---- self-test ----------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static void
 s_test_member (ih_member_t *m, const char *name, const char *org, ih_role_t role)
@@ -780,3 +780,4 @@ ih_registry_test (bool verbose)
     sodium_memzero (sk2, sizeof sk2);
     s_quiet = false;
 }
+#endif

@@ -146,6 +146,7 @@ ih_sigpool_verify (ih_sigpool_t *self, ih_sigjob_t *jobs, size_t n)
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 void
 ih_sigpool_test (bool verbose)
 {
@@ -195,3 +196,4 @@ ih_sigpool_test (bool verbose)
         IH_CHECK (pool == NULL);
     }
 }
+#endif

@@ -146,6 +146,7 @@ ih_zap_handle (ih_zap_t *self, ih_zap_decide_fn *fn, void *arg)
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 typedef struct {
     uint8_t good [32];
     int admitted;
@@ -305,3 +306,4 @@ ih_zap_test (bool verbose)
     ih_zap_destroy (&zap);
     ih_zap_destroy (&zap);
 }
+#endif

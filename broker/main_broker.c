@@ -11,20 +11,9 @@
 #include <string.h>
 
 #include "ih_broker.h"
+#include "ih_daemon.h"
 #include "ih_keys.h"
 #include "ih_sign.h"
-
-static volatile sig_atomic_t s_stop = 0;
-static volatile sig_atomic_t s_reload = 0;
-
-static void
-s_on_signal (int sig)
-{
-    if (sig == SIGHUP)
-        s_reload = 1;
-    else
-        s_stop = 1;
-}
 
 static void
 s_usage (FILE *out)
@@ -96,17 +85,8 @@ main (int argc, char **argv)
         return 2;
     }
 
-    //  Our own signal handling: czmq's would make the first signal stick in
-    //  zsys_interrupted and hide SIGHUP
-    zsys_handler_set (NULL);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    //  Our own signal handling (ih_daemon.h): SIGHUP reloads the registry.
+    ih_daemon_signals (IH_DAEMON_RELOAD);
     ih_sign_init ();
 
     ih_err_t err;
@@ -167,7 +147,7 @@ main (int argc, char **argv)
     //  Log lines leave in one write per loop iteration, not one per line
     static char logbuf [64 * 1024];
     setvbuf (stderr, logbuf, _IOFBF, sizeof logbuf);
-    rc = ih_broker_run (broker, &s_stop, &s_reload) == 0 ? 0 : 1;
+    rc = ih_broker_run (broker, &ih_daemon_stop, &ih_daemon_reload) == 0 ? 0 : 1;
     ih_broker_destroy (&broker);
     fprintf (stderr, "I broker: stopped\n");
     fflush (stderr);

@@ -18,24 +18,6 @@ struct ih_added {
     int64_t last;                   /* last date handed out (in txn) */
 };
 
-/* ---- bytes ----------------------------------------------------------------------------- */
-
-static void
-s_put_be64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p [i] = (uint8_t) v;
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p [i];
-    return v;
-}
-
 static int
 s_mdb_err (int rc, const char *what, ih_err_t *err)
 {
@@ -114,7 +96,7 @@ s_meta_u64 (MDB_txn *txn, MDB_dbi dbi, const char *key)
 {
     MDB_val k = { strlen (key), (void *) key }, v;
     if (mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
-        return s_get_be64 (v.mv_data);
+        return ih_get_be64 (v.mv_data);
     return 0;
 }
 
@@ -122,7 +104,7 @@ static int
 s_meta_put (MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value)
 {
     uint8_t b [8];
-    s_put_be64 (b, value);
+    ih_put_be64 (b, value);
     MDB_val k = { strlen (key), (void *) key }, v = { 8, b };
     return mdb_put (txn, dbi, &k, &v, 0);
 }
@@ -160,14 +142,14 @@ s_put_entry (ih_added_t *self, int64_t date, int kind, uint64_t seq, const char 
     uint8_t val [s_HDR + IH_ADDED_IDMAX];
     memset (val, 0, s_HDR);
     val [0] = (uint8_t) kind;
-    s_put_be64 (val + 8, seq);
+    ih_put_be64 (val + 8, seq);
     memcpy (val + 16, id, IH_UUID_LEN);
     val [16 + IH_UUID_LEN] = (uint8_t) (n >> 8);
     val [17 + IH_UUID_LEN] = (uint8_t) n;
     if (n)
         memcpy (val + s_HDR, stix_id, n);
     uint8_t key [8];
-    s_put_be64 (key, (uint64_t) date);
+    ih_put_be64 (key, (uint64_t) date);
     MDB_val k = { 8, key }, v = { s_HDR + n, val };
     int rc = mdb_put (self->txn, self->log, &k, &v, 0);
     return rc ? s_mdb_err (rc, "cannot write", err) : 0;
@@ -184,8 +166,8 @@ ih_added_alert (ih_added_t *self, uint64_t seq, const char *id, ih_err_t *err)
     if (s_put_entry (self, date, IH_ADDED_ALERT, seq, id, NULL, err))
         return -1;
     uint8_t key [8], d [8];
-    s_put_be64 (key, seq);
-    s_put_be64 (d, (uint64_t) date);
+    ih_put_be64 (key, seq);
+    ih_put_be64 (d, (uint64_t) date);
     MDB_val k = { 8, key }, v = { 8, d };
     int rc = mdb_put (self->txn, self->seqs, &k, &v, 0);
     if (rc)
@@ -211,7 +193,7 @@ ih_added_shared (ih_added_t *self, const char *stix_id, uint64_t seq, const char
     if (s_put_entry (self, date, IH_ADDED_SHARED, seq, id, stix_id, err))
         return -1;
     uint8_t d [8];
-    s_put_be64 (d, (uint64_t) date);
+    ih_put_be64 (d, (uint64_t) date);
     v.mv_size = 8;
     v.mv_data = d;
     rc = mdb_put (self->txn, self->shared, &k, &v, 0);
@@ -265,9 +247,9 @@ s_decode (const MDB_val *k, const MDB_val *v, ih_added_entry_t *e)
     size_t n = ((size_t) p [16 + IH_UUID_LEN] << 8) | p [17 + IH_UUID_LEN];
     if (n > IH_ADDED_IDMAX || v->mv_size != s_HDR + n)
         return false;
-    e->date = (int64_t) s_get_be64 (k->mv_data);
+    e->date = (int64_t) ih_get_be64 (k->mv_data);
     e->kind = p [0];
-    e->seq = s_get_be64 (p + 8);
+    e->seq = ih_get_be64 (p + 8);
     memcpy (e->id, p + 16, IH_UUID_LEN);
     e->id [IH_UUID_LEN] = 0;
     memcpy (e->stix_id, p + s_HDR, n);
@@ -289,7 +271,7 @@ ih_added_walk (ih_added_t *self, int64_t from, ih_added_fn *fn, void *arg, ih_er
         return s_mdb_err (rc, "cannot read", err);
     }
     uint8_t key [8];
-    s_put_be64 (key, (uint64_t) (from > 0 ? from : 0));
+    ih_put_be64 (key, (uint64_t) (from > 0 ? from : 0));
     MDB_val k = { 8, key }, v;
     int result = 0;
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
@@ -315,7 +297,7 @@ s_get_date (ih_added_t *self, MDB_dbi dbi, const void *key, size_t len)
     MDB_val k = { len, (void *) key }, v;
     int64_t d = 0;
     if (mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
-        d = (int64_t) s_get_be64 (v.mv_data);
+        d = (int64_t) ih_get_be64 (v.mv_data);
     mdb_txn_abort (txn);
     return d;
 }
@@ -324,7 +306,7 @@ int64_t
 ih_added_seq_date (ih_added_t *self, uint64_t seq)
 {
     uint8_t key [8];
-    s_put_be64 (key, seq);
+    ih_put_be64 (key, seq);
     return s_get_date (self, self->seqs, key, 8);
 }
 
@@ -347,9 +329,9 @@ ih_added_range (ih_added_t *self, int64_t *first, int64_t *last)
     if (mdb_cursor_open (txn, self->log, &cur) == 0) {
         MDB_val k, v;
         if (mdb_cursor_get (cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
-            *first = (int64_t) s_get_be64 (k.mv_data);
+            *first = (int64_t) ih_get_be64 (k.mv_data);
         if (mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-            *last = (int64_t) s_get_be64 (k.mv_data);
+            *last = (int64_t) ih_get_be64 (k.mv_data);
         mdb_cursor_close (cur);
     }
     mdb_txn_abort (txn);
@@ -368,7 +350,7 @@ ih_added_format (int64_t us, char *out)
     }
     struct tm tm;
     gmtime_r (&secs, &tm);
-    snprintf (out, IH_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+    ih_fmt (out, IH_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) frac);
 }
 
@@ -447,6 +429,8 @@ ih_added_parse (const char *s, int64_t *us, ih_err_t *err)
 }
 
 /* ---- self-test ----------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 typedef struct {
     ih_added_entry_t e [16];
@@ -562,7 +546,6 @@ ih_added_test (bool verbose)
     IH_CHECK (ih_added_open ("/proc/no/such/dir", &err) == NULL && err.msg [0]);
     if (verbose)
         printf ("\n    %s\n    ", err.msg);
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    IH_CHECK (system (cmd) == 0);
+    ih_tk_rmtree (dir);
 }
+#endif

@@ -327,6 +327,7 @@ ih_api_export (ih_req_t *r, const char *format)
 }
 
 /* ---- self-test -------------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_api_test (bool verbose)
@@ -363,3 +364,4 @@ ih_api_test (bool verbose)
     json_decref (o);
     ih_msg_free (&m);
 }
+#endif

@@ -26,11 +26,11 @@ s_entry (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     ih_time_format (m->modified, modified);
     if (m->modified > f->updated)
         f->updated = m->modified;
-    ih_html_printf (b, "<entry>\n<id>urn:uuid:%s</id>\n<title type=\"text\">", m->id);
+    ih_buf_printf (b, "<entry>\n<id>urn:uuid:%s</id>\n<title type=\"text\">", m->id);
     ih_html_esc (b, m->title);
     ih_html_puts (b, "</title>\n<link rel=\"alternate\" type=\"text/html\" href=\"");
     ih_html_esc (b, base);
-    ih_html_printf (b, "/alerts/%s\"/>\n<published>%s</published>\n<updated>%s</updated>\n"
+    ih_buf_printf (b, "/alerts/%s\"/>\n<published>%s</published>\n<updated>%s</updated>\n"
                     "<author><name>", m->id, created, modified);
     ih_html_esc (b, m->org);
     ih_html_puts (b, "</name></author>\n<category term=\"");
@@ -53,7 +53,7 @@ s_entry (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     //  then the indicators; the HTML itself is escaped once more by ih_html_escn.
     ih_buf_reset (&text);
     ih_html_markdown (&text, m->summary);
-    ih_html_printf (&text, "<p>Severity: %s. Category: %s. Indicators: %u.</p>",
+    ih_buf_printf (&text, "<p>Severity: %s. Category: %s. Indicators: %u.</p>",
                     ih_severity_name (m->severity), ih_category_name (m->category), m->ioc_count);
     ih_html_puts (b, "<content type=\"html\">");
     ih_html_escn (b, (const char *) text.data, text.len);
@@ -89,7 +89,7 @@ ih_feed_atom (ih_req_t *r)
     ih_html_esc (b, base);
     ih_html_puts (b, "/feed.atom\"/>\n<link rel=\"alternate\" type=\"text/html\" href=\"");
     ih_html_esc (b, base);
-    ih_html_printf (b, "/\"/>\n<updated>%s</updated>\n<generator>infohub-gateway</generator>\n",
+    ih_buf_printf (b, "/\"/>\n<updated>%s</updated>\n<generator>infohub-gateway</generator>\n",
                     updated);
     ih_buf_append (b, f.entries.data ? f.entries.data : (uint8_t *) "", f.entries.len);
     ih_html_puts (b, "</feed>\n");

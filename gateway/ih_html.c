@@ -106,27 +106,6 @@ ih_html_puts (ih_buf_t *b, const char *s)
 }
 
 void
-ih_html_printf (ih_buf_t *b, const char *fmt, ...)
-{
-    char small [256];
-    va_list args;
-    va_start (args, fmt);
-    int n = vsnprintf (small, sizeof small, fmt, args);
-    va_end (args);
-    if (n < 0)
-        return;
-    if ((size_t) n < sizeof small) {
-        ih_buf_append (b, small, (size_t) n);
-        return;
-    }
-    ih_buf_reserve (b, (size_t) n + 1);
-    va_start (args, fmt);
-    vsnprintf ((char *) b->data + b->len, (size_t) n + 1, fmt, args);
-    va_end (args);
-    b->len += (size_t) n;
-}
-
-void
 ih_html_urlenc (ih_buf_t *b, const char *s)
 {
     static const char hex [] = "0123456789ABCDEF";
@@ -313,6 +292,7 @@ ih_html_cstr (ih_buf_t *b)
 }
 
 /* ---- self-test -------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static const char *
 s_esc (ih_buf_t *b, const char *s)
@@ -426,10 +406,11 @@ ih_html_test (bool verbose)
 
     //  printf beyond the small buffer.
     ih_buf_reset (&b);
-    ih_html_printf (&b, "%0300d", 7);
+    ih_buf_printf (&b, "%0300d", 7);
     IH_CHECK (b.len == 300 && ih_html_cstr (&b) [299] == '7');
 
     ih_buf_free (&b);
     if (verbose)
         printf ("\n    ");
 }
+#endif

@@ -21,8 +21,7 @@ void ih_html_esc(ih_buf_t *b, const char *s);
 void ih_html_escn(ih_buf_t *b, const char *s, size_t n);
 /*  Appends a trusted literal as it is (templates only, never data). */
 void ih_html_puts(ih_buf_t *b, const char *s);
-/*  Appends printf output as it is: for numbers and trusted literals only. */
-void ih_html_printf(ih_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*  (printf output that is trusted, numbers and literals: ih_buf_printf, ih_util.h) */
 /*  Appends s percent-encoded for a URL query component (RFC 3986 unreserved kept). */
 void ih_html_urlenc(ih_buf_t *b, const char *s);
 /*  Appends the bytes as a JSON string body (no quotes): for hand-written JSON. */

@@ -178,7 +178,7 @@ ih_req_error (ih_req_t *r, int status, const char *msg)
     if (r->route == IH_R_TAXII) {
         //  TAXII 2.1 error message resource.
         r->ctype = IH_TAXII_MEDIA;
-        ih_html_printf (&r->body, "{\"title\":\"%s\",\"http_status\":\"%d\",\"description\":\"",
+        ih_buf_printf (&r->body, "{\"title\":\"%s\",\"http_status\":\"%d\",\"description\":\"",
                         s_reason (status), status);
         ih_html_json_esc (&r->body, msg);
         ih_html_puts (&r->body, "\"}\n");
@@ -186,7 +186,7 @@ ih_req_error (ih_req_t *r, int status, const char *msg)
     else
     if (s_json_route (r->route)) {
         r->ctype = "application/json";
-        ih_html_printf (&r->body, "{\"error\":\"%s\",\"status\":%d,\"detail\":\"", s_reason (status), status);
+        ih_buf_printf (&r->body, "{\"error\":\"%s\",\"status\":%d,\"detail\":\"", s_reason (status), status);
         ih_html_json_esc (&r->body, msg);
         ih_html_puts (&r->body, "\"}\n");
     }
@@ -207,7 +207,7 @@ s_healthz (ih_req_t *r)
     bool connected = atomic_load (&gw->connected);
     r->ctype = "application/json";
     r->status = ok ? 200 : 503;
-    ih_html_printf (&r->body, "{\"status\":\"%s\",\"broker\":\"%s\",\"cursor\":%" PRIu64
+    ih_buf_printf (&r->body, "{\"status\":\"%s\",\"broker\":\"%s\",\"cursor\":%" PRIu64
                     ",\"head\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"alerts\":%" PRIu64
                     ",\"uptime_s\":%" PRId64 "",
                     ok ? (connected ? "ok" : "degraded") : "error",
@@ -859,6 +859,7 @@ ih_http_stop (ih_http_t **self_p)
 }
 
 /* ---- self-test --------------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_http_test (bool verbose)
@@ -912,3 +913,4 @@ ih_http_test (bool verbose)
     ih_http_stop (&h);
     ih_metrics_destroy (&gw.metrics);
 }
+#endif

@@ -88,7 +88,7 @@ ih_metrics_count (ih_metrics_t *self, int route, int code)
 void
 ih_metrics_value (ih_buf_t *out, const char *name, const char *type, const char *help, double value)
 {
-    ih_html_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
+    ih_buf_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
 }
 
 void
@@ -102,10 +102,10 @@ ih_metrics_render (ih_metrics_t *self, ih_buf_t *out)
             if (n == 0)
                 continue;
             if (c < s_NCODES - 1)
-                ih_html_printf (out, "ih_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                ih_buf_printf (out, "ih_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
                                 self->names [r], s_codes [c], n);
             else
-                ih_html_printf (out, "ih_http_requests_total{route=\"%s\",code=\"other\"} %" PRIu64 "\n",
+                ih_buf_printf (out, "ih_http_requests_total{route=\"%s\",code=\"other\"} %" PRIu64 "\n",
                                 self->names [r], n);
         }
     ih_html_puts (out, "# HELP ih_http_request_duration_seconds Time from the request line to the "
@@ -119,13 +119,13 @@ ih_metrics_render (ih_metrics_t *self, ih_buf_t *out)
         uint64_t cum = 0;
         for (int i = 0; i < s_NBOUNDS; i++) {
             cum += atomic_load_explicit (&rt->buckets [i], memory_order_relaxed);
-            ih_html_printf (out, "ih_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+            ih_buf_printf (out, "ih_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %" PRIu64 "\n",
                             self->names [r], s_bounds [i], cum);
         }
         //  count is read after the buckets: +Inf is never below the last bucket.
         if (count < cum)
             count = cum;
-        ih_html_printf (out, "ih_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64 "\n"
+        ih_buf_printf (out, "ih_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64 "\n"
                              "ih_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
                              "ih_http_request_duration_seconds_count{route=\"%s\"} %" PRIu64 "\n",
                         self->names [r], count, self->names [r],
@@ -135,6 +135,7 @@ ih_metrics_render (ih_metrics_t *self, ih_buf_t *out)
 }
 
 /* ---- self-test -------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_metrics_test (bool verbose)
@@ -187,3 +188,4 @@ ih_metrics_test (bool verbose)
     if (verbose)
         printf ("    ");
 }
+#endif

@@ -165,7 +165,7 @@ s_time (ih_buf_t *b, int64_t ms)
     gmtime_r (&secs, &tm);
     char text [40];
     strftime (text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-    ih_html_printf (b, "<time datetime=\"%s\">%s</time>", iso, text);
+    ih_buf_printf (b, "<time datetime=\"%s\">%s</time>", iso, text);
 }
 
 static void
@@ -177,7 +177,7 @@ s_badges (ih_buf_t *b, const ih_msg_t *m)
     ih_html_esc (b, ih_tlp_name (m->tlp));
     ih_html_puts (b, "</span>");
     if (sev) {
-        ih_html_printf (b, "<span class=\"sev sev-%s\">", sev);
+        ih_buf_printf (b, "<span class=\"sev sev-%s\">", sev);
         ih_html_esc (b, sev);
         ih_html_puts (b, "</span>");
     }
@@ -216,7 +216,7 @@ s_card (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
 {
     ih_html_puts (b, "<li class=\"card\">");
     s_badges (b, m);
-    ih_html_printf (b, "<h2><a href=\"/alerts/%s\">", m->id);
+    ih_buf_printf (b, "<h2><a href=\"/alerts/%s\">", m->id);
     ih_html_esc (b, m->title);
     ih_html_puts (b, "</a></h2>");
     ih_buf_t text;
@@ -239,9 +239,9 @@ s_card (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
         ih_html_puts (b, "</span>");
     }
     if (!info || !info->retracted)
-        ih_html_printf (b, "<span>%u indicator%s</span>", m->ioc_count, m->ioc_count == 1 ? "" : "s");
+        ih_buf_printf (b, "<span>%u indicator%s</span>", m->ioc_count, m->ioc_count == 1 ? "" : "s");
     if (info && info->revision > 1)
-        ih_html_printf (b, "<span>Revision %u</span>", info->revision);
+        ih_buf_printf (b, "<span>Revision %u</span>", info->revision);
     ih_html_puts (b, "</p></li>\n");
 }
 
@@ -272,7 +272,7 @@ ih_pages_begin (ih_req_t *r, const char *title, const char *active)
         { "/feed.atom", "Atom feed" }, { "/taxii2/", "TAXII 2.1" }
     };
     for (size_t i = 0; i < sizeof nav / sizeof nav [0]; i++)
-        ih_html_printf (b, "<a href=\"%s\"%s>%s</a>", nav [i][0],
+        ih_buf_printf (b, "<a href=\"%s\"%s>%s</a>", nav [i][0],
                         active && streq (active, nav [i][0]) ? " class=\"active\"" : "", nav [i][1]);
     ih_html_puts (b, "</nav></div></header>\n<main class=\"wrap\">\n");
 }
@@ -295,7 +295,7 @@ ih_pages_error (ih_req_t *r, int status, const char *title, const char *detail)
     r->status = status;
     r->etag = false;
     ih_pages_begin (r, title, NULL);
-    ih_html_printf (&r->body, "<p class=\"crumbs\">Error %d</p><h1>", status);
+    ih_buf_printf (&r->body, "<p class=\"crumbs\">Error %d</p><h1>", status);
     ih_html_esc (&r->body, title);
     ih_html_puts (&r->body, "</h1><p class=\"lede\">");
     ih_html_esc (&r->body, detail);
@@ -397,7 +397,7 @@ ih_pages_index (ih_req_t *r)
         ih_html_esc (b, x.sector);
         ih_html_puts (b, " sector");
     }
-    ih_html_printf (b, "</h1><p class=\"lede\">Threat alerts, advisories and indicators of compromise "
+    ih_buf_printf (b, "</h1><p class=\"lede\">Threat alerts, advisories and indicators of compromise "
                     "that Infohub members have shared with everyone (TLP:CLEAR). %" PRIu64
                     " advisories held.", counts.alerts - counts.retracted);
     if (x.category >= 0 || x.sector)
@@ -432,7 +432,7 @@ ih_pages_index (ih_req_t *r)
         }
         ih_html_puts (b, "</span><span>");
         if (x.more) {
-            ih_html_printf (b, "<a href=\"/?before=%" PRIu64, x.last_seq);
+            ih_buf_printf (b, "<a href=\"/?before=%" PRIu64, x.last_seq);
             if (x.category >= 0) {
                 ih_html_puts (b, "&amp;category=");
                 ih_html_urlenc (b, ih_category_name ((ih_category_t) x.category));
@@ -465,7 +465,7 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
         else
             shown++;
     }
-    ih_html_printf (b, "<h2 id=\"indicators\">Indicators (%u)</h2>\n", shown);
+    ih_buf_printf (b, "<h2 id=\"indicators\">Indicators (%u)</h2>\n", shown);
     if (shown == 0) {
         ih_html_puts (b, "<p class=\"empty\">This advisory lists no indicators.</p>\n");
     }
@@ -485,7 +485,7 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
             ih_html_esc (b, ioc->value);
             ih_html_puts (b, "</code></td><td>");
             ih_html_esc (b, ioc->comment);
-            ih_html_printf (b, "</td><td>%s</td><td class=\"num\">%" PRIu64 "</td></tr>\n",
+            ih_buf_printf (b, "</td><td>%s</td><td class=\"num\">%" PRIu64 "</td></tr>\n",
                             ioc->detect ? "Yes" : "Context only", seen);
         }
         ih_html_puts (b, "</tbody></table>\n");
@@ -496,9 +496,9 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
                 n += !hide [i] && (int) m->iocs [i].type == t;
             if (n == 0)
                 continue;
-            ih_html_printf (b, "<details class=\"copy\"><summary>Copy all %u ", n);
+            ih_buf_printf (b, "<details class=\"copy\"><summary>Copy all %u ", n);
             ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
-            ih_html_printf (b, " value%s</summary><textarea readonly rows=\"%u\" aria-label=\"",
+            ih_buf_printf (b, " value%s</summary><textarea readonly rows=\"%u\" aria-label=\"",
                             n == 1 ? "" : "s", n < 12 ? n + 1 : 12);
             ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
             ih_html_puts (b, " values\">");
@@ -511,7 +511,7 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
         }
     }
     if (retracted)
-        ih_html_printf (b, "<p class=\"lede\">%u indicator%s withdrawn by the publisher %s not shown.</p>\n",
+        ih_buf_printf (b, "<p class=\"lede\">%u indicator%s withdrawn by the publisher %s not shown.</p>\n",
                         retracted, retracted == 1 ? "" : "s", retracted == 1 ? "is" : "are");
     free (hide);
 }
@@ -540,7 +540,7 @@ ih_pages_alert (ih_req_t *r, const char *id)
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
     ih_pages_begin (r, m.title, NULL);
-    ih_html_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m.id);
+    ih_buf_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m.id);
     s_badges (b, &m);
     ih_html_puts (b, "<h1>");
     ih_html_esc (b, m.title);
@@ -557,9 +557,9 @@ ih_pages_alert (ih_req_t *r, const char *id)
     s_time (b, m.created);
     ih_html_puts (b, "</dd><dt>Last updated</dt><dd>");
     s_time (b, m.modified);
-    ih_html_printf (b, "</dd><dt>Revision</dt><dd>%u", m.revision);
+    ih_buf_printf (b, "</dd><dt>Revision</dt><dd>%u", m.revision);
     if (info.revisions > 1)
-        ih_html_printf (b, " (%u revisions received)", info.revisions);
+        ih_buf_printf (b, " (%u revisions received)", info.revisions);
     ih_html_puts (b, "</dd>");
     if (m.sectors.count) {
         ih_html_puts (b, "<dt>Sectors</dt><dd>");
@@ -575,10 +575,10 @@ ih_pages_alert (ih_req_t *r, const char *id)
         }
         ih_html_puts (b, "</dd>");
     }
-    ih_html_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " reported by members", info.sightings);
+    ih_buf_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " reported by members", info.sightings);
     if (info.comments)
-        ih_html_printf (b, " \xc2\xb7 %u comment%s", info.comments, info.comments == 1 ? "" : "s");
-    ih_html_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m.id);
+        ih_buf_printf (b, " \xc2\xb7 %u comment%s", info.comments, info.comments == 1 ? "" : "s");
+    ih_buf_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m.id);
 
     if (m.summary && *m.summary) {
         ih_html_puts (b, "<h2>Summary</h2>\n<div class=\"summary\">");
@@ -605,7 +605,7 @@ ih_pages_alert (ih_req_t *r, const char *id)
         }
         ih_html_puts (b, "</ul>\n");
     }
-    ih_html_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
+    ih_buf_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
                     "<a href=\"/taxii2/api/collections/%s/objects/report--%s/\">STIX 2.1 report "
                     "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m.id,
                     ih_taxii_collection_id (), m.id);
@@ -729,7 +729,7 @@ ih_pages_search (ih_req_t *r)
             }
             ih_msg_free (&m);
         }
-        ih_html_printf (b, "<p class=\"lede\">%d result%s for \xe2\x80\x9c", shown, shown == 1 ? "" : "s");
+        ih_buf_printf (b, "<p class=\"lede\">%d result%s for \xe2\x80\x9c", shown, shown == 1 ? "" : "s");
         ih_html_esc (b, q);
         ih_html_puts (b, "\xe2\x80\x9d");
         if (s->ioc) {
@@ -737,7 +737,7 @@ ih_pages_search (ih_req_t *r)
             ih_html_esc (b, s->ioc);
             ih_html_puts (b, ")");
         }
-        ih_html_printf (b, ".%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "");
+        ih_buf_printf (b, ".%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "");
         if (shown) {
             ih_html_puts (b, "<ol class=\"alerts\">\n");
             ih_buf_append (b, list.data, list.len);
@@ -824,7 +824,7 @@ ih_pages_trends (ih_req_t *r)
 
     ih_buf_t *b = &r->body;
     ih_pages_begin (r, "Trends", "/trends");
-    ih_html_printf (b, "<h1>Trends</h1><p class=\"lede\">Advisories shared per week, by category, "
+    ih_buf_printf (b, "<h1>Trends</h1><p class=\"lede\">Advisories shared per week, by category, "
                     "over the last %d weeks (weeks start on Monday, UTC). Other periods: "
                     "<a href=\"/trends?weeks=13\">13 weeks</a> \xc2\xb7 <a href=\"/trends?weeks=26\">26 weeks</a> "
                     "\xc2\xb7 <a href=\"/trends?weeks=52\">52 weeks</a>.</p>\n", t.weeks);
@@ -839,7 +839,7 @@ ih_pages_trends (ih_req_t *r)
     uint32_t this_week = 0;
     for (int c = 0; c < IH_CAT_COUNT; c++)
         this_week += t.counts [(t.weeks - 1) * IH_CAT_COUNT + c];
-    ih_html_printf (b, "<div class=\"stats\"><div class=\"stat\"><b>%" PRIu64 "</b><span>advisories "
+    ih_buf_printf (b, "<div class=\"stats\"><div class=\"stat\"><b>%" PRIu64 "</b><span>advisories "
                     "in the period</span></div><div class=\"stat\"><b>%u</b><span>this week</span></div>"
                     "<div class=\"stat\"><b>", t.total, this_week);
     ih_html_esc (b, top >= 0 ? s_cat_label ((ih_category_t) top) : "\xe2\x80\x94");
@@ -851,12 +851,12 @@ ih_pages_trends (ih_req_t *r)
     for (int c = 0; c < IH_CAT_COUNT; c++) {
         if (!cat_total [c])
             continue;
-        ih_html_printf (b, "<tr><td><span class=\"swatch\" aria-hidden=\"true\"><svg width=\"10\" "
+        ih_buf_printf (b, "<tr><td><span class=\"swatch\" aria-hidden=\"true\"><svg width=\"10\" "
                         "height=\"10\"><rect width=\"10\" height=\"10\" fill=\"%s\"/></svg></span>"
                         "<a href=\"/?category=%s\">", ih_svg_colour (c),
                         ih_category_name ((ih_category_t) c));
         ih_html_esc (b, series [c]);
-        ih_html_printf (b, "</a></td><td class=\"num\">%u</td><td class=\"num\">%u</td></tr>\n",
+        ih_buf_printf (b, "</a></td><td class=\"num\">%u</td><td class=\"num\">%u</td></tr>\n",
                         cat_total [c], t.counts [(t.weeks - 1) * IH_CAT_COUNT + c]);
     }
     if (t.total == 0)
@@ -869,6 +869,7 @@ ih_pages_trends (ih_req_t *r)
 }
 
 /* ---- self-test --------------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_pages_test (bool verbose)
@@ -910,3 +911,4 @@ ih_pages_test (bool verbose)
     if (verbose)
         printf ("    ");
 }
+#endif

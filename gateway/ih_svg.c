@@ -56,7 +56,7 @@ ih_svg_stacked (ih_buf_t *out, const ih_svg_chart_t *c)
     double ph = H - top - bottom, pw = W - left - right;
     double slot = pw / nx, bw = slot * 0.72;
 
-    ih_html_printf (out, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+    ih_buf_printf (out, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
                     "class=\"chart\" role=\"img\" aria-labelledby=\"chart-title\" "
                     "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\" "
                     "font-size=\"12\"><title id=\"chart-title\">", W, H);
@@ -65,7 +65,7 @@ ih_svg_stacked (ih_buf_t *out, const ih_svg_chart_t *c)
     //  Grid lines and y labels.
     for (uint64_t v = 0; v <= ymax; v += step) {
         double y = top + ph - ph * (double) v / (double) ymax;
-        ih_html_printf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+        ih_buf_printf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                         "stroke-width=\"1\"/><text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" "
                         "fill=\"#5c6570\">%" PRIu64 "</text>\n", left, W - right, y, y,
                         v == 0 ? "#8a949e" : "#e3e7eb", left - 8, y + 4, v);
@@ -86,19 +86,19 @@ ih_svg_stacked (ih_buf_t *out, const ih_svg_chart_t *c)
             total += v;
             double h = ph * (double) v / (double) ymax;
             y -= h;
-            ih_html_printf (out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            ih_buf_printf (out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                             "fill=\"%s\"><title>", x0, y, bw, h, ih_svg_colour (s));
             ih_html_esc (out, c->xlabels [x]);
             ih_html_puts (out, ": ");
             ih_html_esc (out, c->series [s]);
-            ih_html_printf (out, " %u</title></rect>", v);
+            ih_buf_printf (out, " %u</title></rect>", v);
         }
         if (total)
-            ih_html_printf (out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#1b2733\" "
+            ih_buf_printf (out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#1b2733\" "
                             "font-size=\"11\">%" PRIu64 "</text>", x0 + bw / 2, y - 4, total);
         ih_html_puts (out, "</g>\n");
         if ((nx - 1 - x) % every == 0) {       //  the latest week always has its label
-            ih_html_printf (out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#5c6570\">",
+            ih_buf_printf (out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#5c6570\">",
                             x0 + bw / 2, H - bottom + 18);
             ih_html_esc (out, c->xlabels [x]);
             ih_html_puts (out, "</text>\n");
@@ -113,7 +113,7 @@ ih_svg_stacked (ih_buf_t *out, const ih_svg_chart_t *c)
             any = c->values [x * c->nseries + s] != 0;
         if (!any)
             continue;
-        ih_html_printf (out, "<rect x=\"%.1f\" y=\"%d\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>"
+        ih_buf_printf (out, "<rect x=\"%.1f\" y=\"%d\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>"
                         "<text x=\"%.1f\" y=\"%d\" fill=\"#1b2733\">", lx, ly - 10, ih_svg_colour (s),
                         lx + 17, ly);
         ih_html_esc (out, c->series [s]);
@@ -124,6 +124,7 @@ ih_svg_stacked (ih_buf_t *out, const ih_svg_chart_t *c)
 }
 
 /* ---- self-test ----------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_svg_test (bool verbose)
@@ -179,3 +180,4 @@ ih_svg_test (bool verbose)
     if (verbose)
         printf ("    ");
 }
+#endif

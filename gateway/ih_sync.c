@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "ih_client.h"
+#include "ih_log.h"
 #include "ih_sync.h"
 #include "ih_taxii.h"
 
@@ -30,19 +31,7 @@ struct ih_sync {
     s_sub_t *d;                     /* the actor's state, freed after it stopped */
 };
 
-static void
-s_log (char level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-s_log (char level, const char *fmt, ...)
-{
-    char line [1024];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
-    va_end (args);
-    fprintf (stderr, "%c gateway: %s\n", level, line);
-}
+#define s_log(level, ...) ih_log (level, "gateway", __VA_ARGS__)
 
 /* ---- the TAXII log ------------------------------------------------------------------------- */
 
@@ -427,6 +416,8 @@ ih_sync_destroy (ih_sync_t **self_p)
 }
 
 /* ---- self-test ------------------------------------------------------------------------------------ */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 void
 ih_sync_test (bool verbose)
@@ -474,9 +465,8 @@ ih_sync_test (bool verbose)
         ih_msg_free (&m [i]);
     ih_added_destroy (&gw.added);
     ih_store_destroy (&gw.store);
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    IH_CHECK (system (cmd) == 0);
+    ih_tk_rmtree (dir);
     if (verbose)
         printf ("\n    ");
 }
+#endif

@@ -638,6 +638,7 @@ ih_taxii_handle (ih_req_t *r, const char *rest)
 }
 
 /* ---- self-test -------------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_taxii_test (bool verbose)
@@ -729,3 +730,4 @@ ih_taxii_test (bool verbose)
     if (verbose)
         printf ("\n    ");
 }
+#endif

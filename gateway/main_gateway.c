@@ -27,22 +27,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "ih_daemon.h"
 #include "ih_keys.h"
 #include "ih_sync.h"
 
 #define s_PROG      "infohub-gateway"
 #define s_VERSION   "0.1"
 #define s_MAP       ((uint64_t) 4 << 30)
-
-static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-    zsys_interrupted = 1;
-}
 
 #define s_fail(...) ih_fail (s_PROG, NULL, __VA_ARGS__)
 
@@ -107,16 +98,7 @@ main (int argc, char **argv)
         s_usage (stderr);
         return 2;
     }
-    //  Our own signal handlers (czmq must not install its own).
-    zsys_handler_set (NULL);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    signal (SIGXFSZ, SIG_IGN);
+    ih_daemon_signals (IH_DAEMON_INTERRUPT);
 
     ih_err_t err = { "" };
     zconfig_t *zc = ih_config_load (cfg_path, &err);
@@ -238,7 +220,7 @@ main (int argc, char **argv)
     fprintf (stderr, "I gateway: %s %s serving %s/ (listening on %s port %u, %u threads), store %s, "
              "broker %s\n", s_PROG, s_VERSION, gw->base_url, listen, ih_http_port (http),
              (unsigned) threads, store_dir, endpoint);
-    while (!s_stop)
+    while (!ih_daemon_stop)
         zclock_sleep (100);
     fprintf (stderr, "I gateway: stopping\n");
     ret = 0;

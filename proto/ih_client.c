@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ih_client.h"
+#include "ih_log.h"
 #include "ih_sign.h"
 
 #define s_BACKOFF_MIN   100
@@ -61,12 +62,10 @@ s_log (ih_client_t *self, char level, const char *fmt, ...)
 {
     if (self->quiet)
         return;                 //  a command-line tool reports the error it gets back
-    char line [512];
     va_list args;
     va_start (args, fmt);
-    vsnprintf (line, sizeof line, fmt, args);
+    ih_logv (level, self->log_name, fmt, args);
     va_end (args);
-    fprintf (stderr, "%c %s: %s\n", level, self->log_name, line);
 }
 
 /* ---- socket -------------------------------------------------------------------------- */
@@ -666,6 +665,7 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
 }
 
 /* ---- self-test ----------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static void
 s_test_record (ih_member_t *r, const char *name, const char *org, const uint8_t sign_pk [32])
@@ -1130,3 +1130,4 @@ ih_client_test (bool verbose)
     sodium_memzero (reg_sk, sizeof reg_sk);
     sodium_memzero (pub_sk, sizeof pub_sk);
 }
+#endif

@@ -23,31 +23,6 @@
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-//  Writes a printable, bounded rendition of untrusted bytes for error messages:
-//  at most 32 bytes, non-printables as \xNN, "..." when cut.
-static const char *
-s_quote (const char *p, size_t n, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && i < 32; i++) {
-        unsigned char c = (unsigned char) p [i];
-        if (o + 5 >= outsz)
-            break;
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-            out [o++] = (char) c;
-        else
-            o += (size_t) snprintf (out + o, outsz - o, "\\x%02x", c);
-    }
-    if (n > 32 && o + 4 < outsz) {
-        memcpy (out + o, "...", 3);
-        o += 3;
-    }
-    out [o] = 0;
-    return out;
-}
-
-#define s_QUOTE_MAX 140
-
 static const char *
 s_obj_type (const msgpack_object *o)
 {
@@ -76,15 +51,6 @@ s_key_is (const msgpack_object *k, const char *name)
 }
 
 /* ---- pre-scan ------------------------------------------------------------------------- */
-
-static uint64_t
-s_be (const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p [i];
-    return v;
-}
 
 int
 ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
@@ -167,7 +133,7 @@ ih_msgpack_prescan (const uint8_t *data, size_t len, ih_err_t *err)
         if ((size_t) lenbytes + fixed > len - off)
             return ih_err_set (err, "msgpack: truncated at byte %zu", at);
         if (lenbytes) {
-            uint64_t n = s_be (data + off, lenbytes);
+            uint64_t n = ih_get_be (data + off, lenbytes);
             if (is_map || is_array)
                 count = n;
             else
@@ -393,8 +359,8 @@ s_get_enum (const msgpack_object *o, const char *name, s_enum_t e, int *out, ih_
         return -1;
     int v = s_enum_lookup (e, p, n);
     if (v < 0) {
-        char q [s_QUOTE_MAX];
-        return ih_err_set (err, "%s: unknown value '%s'", name, s_quote (p, n, q, sizeof q));
+        char q [IH_QUOTE_BUF];
+        return ih_err_set (err, "%s: unknown value '%s'", name, ih_quote (p, n, IH_QUOTE_SHOW, q, sizeof q));
     }
     *out = v;
     return 0;
@@ -626,9 +592,9 @@ s_check_keys (const msgpack_object_map *map, const char *const *keys, const char
             if (s_key_is (k, keys [j]))
                 pos = (int) j;
         if (pos < 0) {
-            char q [s_QUOTE_MAX];
+            char q [IH_QUOTE_BUF];
             return ih_err_set (err, "%s: unknown key '%s'", what,
-                               s_quote (k->via.str.ptr, k->via.str.size, q, sizeof q));
+                               ih_quote (k->via.str.ptr, k->via.str.size, IH_QUOTE_SHOW, q, sizeof q));
         }
         if ((uint32_t) pos < i)
             return ih_err_set (err, "%s: duplicate key", keys [pos]);
@@ -888,9 +854,9 @@ s_member_from (ih_member_t *r, const msgpack_object *o, ih_err_t *err)
     if (k->type != MSGPACK_OBJECT_STR)
         return ih_err_set (err, "k: expected str, got %s", s_obj_type (k));
     if (!s_key_is (k, "member")) {
-        char q [s_QUOTE_MAX];
+        char q [IH_QUOTE_BUF];
         return ih_err_set (err, "k: expected 'member', got '%s'",
-                           s_quote (k->via.str.ptr, k->via.str.size, q, sizeof q));
+                           ih_quote (k->via.str.ptr, k->via.str.size, IH_QUOTE_SHOW, q, sizeof q));
     }
     if (s_check_keys (map, s_member_keys, "member record", err))
         return -1;
@@ -1051,7 +1017,7 @@ s_check_list (const char *name, const ih_strlist_t *l, ih_err_t *err)
 static int
 s_env_check (const ih_env_t *e, ih_err_t *err)
 {
-    char q [s_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
     switch (e->type) {
         case IH_T_HELLO:
             if (e->window < 1 || e->window > 10000)
@@ -1069,18 +1035,18 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
             if (e->min_severity && *e->min_severity
             &&  s_enum_lookup (s_E_SEV, e->min_severity, strlen (e->min_severity)) < 0)
                 return ih_err_set (err, "min_severity: unknown severity '%s'",
-                                   s_quote (e->min_severity, strlen (e->min_severity), q, sizeof q));
+                                   ih_quote (e->min_severity, strlen (e->min_severity), IH_QUOTE_SHOW, q, sizeof q));
             for (uint32_t i = 0; i < e->categories.count; i++) {
                 const char *c = e->categories.items [i] ? e->categories.items [i] : "";
                 if (s_enum_lookup (s_E_CAT, c, strlen (c)) < 0)
                     return ih_err_set (err, "categories[%u]: unknown category '%s'", i,
-                                       s_quote (c, strlen (c), q, sizeof q));
+                                       ih_quote (c, strlen (c), IH_QUOTE_SHOW, q, sizeof q));
             }
             for (uint32_t i = 0; i < e->sectors.count; i++) {
                 const char *s = e->sectors.items [i] ? e->sectors.items [i] : "";
                 if (!ih_slug_valid (s, IH_MAX_SHORT))
                     return ih_err_set (err, "sectors[%u]: not a valid sector '%s'", i,
-                                       s_quote (s, strlen (s), q, sizeof q));
+                                       ih_quote (s, strlen (s), IH_QUOTE_SHOW, q, sizeof q));
             }
             return 0;
         case IH_T_WELCOME:
@@ -1280,7 +1246,7 @@ s_env_from (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
         return ih_err_set (err, "envelope: expected map, got %s", s_obj_type (o));
     const msgpack_object_map *map = &o->via.map;
     const msgpack_object_kv *kv = map->ptr;
-    char q [s_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
 
     if (map->size < 1 || !s_key_is (&kv [0].key, "v"))
         return ih_err_set (err, "v: missing (must be the first key)");
@@ -1303,7 +1269,7 @@ s_env_from (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
             type = i;
     if (!type)
         return ih_err_set (err, "t: unknown message type '%s'",
-                           s_quote (t->via.str.ptr, t->via.str.size, q, sizeof q));
+                           ih_quote (t->via.str.ptr, t->via.str.size, IH_QUOTE_SHOW, q, sizeof q));
     e->type = (ih_type_t) type;
     const char *tname = s_type_names [type];
     const int8_t *fields = s_type_fields [type];
@@ -1321,7 +1287,7 @@ s_env_from (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
                 f = fields [j];
         if (f < 0)
             return ih_err_set (err, "%s: unknown key '%s'", tname,
-                               s_quote (k->via.str.ptr, k->via.str.size, q, sizeof q));
+                               ih_quote (k->via.str.ptr, k->via.str.size, IH_QUOTE_SHOW, q, sizeof q));
         if (seen & (1u << f))
             return ih_err_set (err, "%s: duplicate key", s_field_names [f]);
         seen |= 1u << f;
@@ -1351,6 +1317,7 @@ ih_env_decode (ih_env_t *e, const uint8_t *data, size_t len, ih_err_t *err)
 }
 
 /* ---- self-test ------------------------------------------------------------------------------ */
+#ifdef IH_SELFTEST
 
 #define s_T_ID   "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 #define s_T_ID2  "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
@@ -2174,3 +2141,4 @@ ih_codec_test (bool verbose)
     if (verbose)
         printf ("\n");
 }
+#endif

@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 
 #define S_WHY_MAX   160     /* one validator's reason */
-#define S_SHOW_MAX  80      /* a quoted value: 64 shown chars + "..." + NUL, with slack */
-#define S_SHOW_LEN  64      /* how much of a value an error message shows */
+#define S_SHOW_MAX  IH_QUOTE_BUF
+#define S_SHOW_LEN  IH_QUOTE_SHOW
 
 static const char *s_type_desc [IH_IOC_COUNT] = {
     "ipv4 address", "ipv6 address", "cidr", "domain", "url", "email address",
@@ -45,43 +45,6 @@ s_hexval (int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
-}
-
-/*  Writes a printable, one-line form of s [0..len) into out: bytes outside 0x20..0x7e
-    become \xNN, and if more than `max` characters would be needed the text is cut and
-    "..." appended. out must hold max + 4 bytes (it is clamped to outsz otherwise). */
-static void
-s_show (const char *s, size_t len, size_t max, char *out, size_t outsz)
-{
-    if (outsz < 5) {
-        if (outsz)
-            out [0] = 0;
-        return;
-    }
-    if (max > outsz - 4)
-        max = outsz - 4;
-    size_t o = 0, i;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) s [i];
-        bool printable = c >= 0x20 && c < 0x7f;
-        size_t need = printable ? 1 : 4;
-        if (o + need > max)
-            break;
-        if (printable)
-            out [o++] = (char) c;
-        else {
-            static const char hex [] = "0123456789abcdef";
-            out [o++] = '\\';
-            out [o++] = 'x';
-            out [o++] = hex [c >> 4];
-            out [o++] = hex [c & 15];
-        }
-    }
-    if (i < len) {
-        memcpy (out + o, "...", 3);
-        o += 3;
-    }
-    out [o] = 0;
 }
 
 /*  Formats a reason into why; always returns -1. */
@@ -282,7 +245,7 @@ s_ipv6_parse (const char *s, size_t len, uint8_t a [16], char *why, size_t whysz
         unsigned char c = (unsigned char) s [i];
         if (s_hexval (c) < 0 && c != ':' && c != '.') {
             char ch [S_SHOW_MAX];
-            s_show ((const char *) &s [i], 1, 8, ch, sizeof ch);
+            ih_quote ((const char *) &s [i], 1, 8, ch, sizeof ch);
             return s_why (why, whysz, "unexpected character '%s' at position %zu", ch, i + 1);
         }
     }
@@ -393,7 +356,7 @@ s_domain_norm (const char *s, size_t len, char *out, size_t *outlen, char *why, 
             i++;
         size_t ll = i - b;
         char lab [S_SHOW_MAX];
-        s_show (s + b, ll, 24, lab, sizeof lab);
+        ih_quote (s + b, ll, 24, lab, sizeof lab);
         if (ll == 0)
             return s_why (why, whysz, "empty label");
         if (ll > 63)
@@ -405,7 +368,7 @@ s_domain_norm (const char *s, size_t len, char *out, size_t *outlen, char *why, 
                               "(use the IDNA A-label, xn--...)", k + 1);
             if (!s_is_alpha (c) && !s_is_digit (c) && c != '-' && c != '_') {
                 char ch [S_SHOW_MAX];
-                s_show ((const char *) &s [k], 1, 8, ch, sizeof ch);
+                ih_quote ((const char *) &s [k], 1, 8, ch, sizeof ch);
                 return s_why (why, whysz, "invalid character '%s' at position %zu", ch, k + 1);
             }
             out [k] = (char) s_lower (c);
@@ -524,7 +487,7 @@ s_norm_url (const char *s, size_t len, char *out, size_t outsz, char *why, size_
             known = true;
     if (!known) {
         char sch [S_SHOW_MAX];
-        s_show (s, sl, 24, sch, sizeof sch);
+        ih_quote (s, sl, 24, sch, sizeof sch);
         return s_why (why, whysz, "unsupported scheme '%s' (expected http, https, ftp or ftps)", sch);
     }
     size_t o = 0;
@@ -631,7 +594,7 @@ s_norm_email (const char *s, size_t len, char *out, size_t outsz, char *why, siz
     for (size_t k = 0; k < ll; k++)
         if (!s_is_atext ((unsigned char) s [k])) {
             char ch [S_SHOW_MAX];
-            s_show (s + k, 1, 8, ch, sizeof ch);
+            ih_quote (s + k, 1, 8, ch, sizeof ch);
             return s_why (why, whysz, "invalid character '%s' in local part", ch);
         }
     memcpy (out, s, ll + 1);
@@ -651,7 +614,7 @@ s_norm_hash (const char *s, size_t len, size_t want, char *out, size_t outsz, ch
     for (size_t k = 0; k < len; k++)
         if (s_hexval ((unsigned char) s [k]) < 0) {
             char ch [S_SHOW_MAX];
-            s_show (s + k, 1, 8, ch, sizeof ch);
+            ih_quote (s + k, 1, 8, ch, sizeof ch);
             return s_why (why, whysz, "non-hex character '%s' at position %zu", ch, k + 1);
         }
     if (len + 1 > outsz)
@@ -761,7 +724,7 @@ ih_ioc_normalise (ih_ioc_type_t t, const char *in, char *out, size_t outsz, ih_e
     if (!in)
         in = "";
     char shown [S_SHOW_MAX];
-    s_show (in, strlen (in), S_SHOW_LEN, shown, sizeof shown);
+    ih_quote (in, strlen (in), S_SHOW_LEN, shown, sizeof shown);
 
     /*  The refanged value is never longer than the input once trimmed; a value that does
         not fit here is longer than any type allows. tmp may be `in`'s copy when out == in. */
@@ -839,6 +802,41 @@ ih_ioc_guess (const char *value, ih_ioc_type_t *t)
 }
 
 int
+ih_ioc_url_host (const char *url, const char **host, size_t *len)
+{
+    const char *p = url ? strstr (url, "://") : NULL;
+    if (!p)
+        return -1;
+    p += 3;
+    size_t alen = strcspn (p, "/?#");
+    //  The last '@' of the authority ends the userinfo.
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (p [i] == '@')
+            at = p + i;
+    if (at) {
+        alen -= (size_t) (at + 1 - p);
+        p = at + 1;
+    }
+    size_t hlen = 0;
+    if (alen && p [0] == '[') {
+        const char *close = memchr (p, ']', alen);
+        if (!close)
+            return -1;
+        p++;
+        hlen = (size_t) (close - p);
+    }
+    else
+        while (hlen < alen && p [hlen] != ':')
+            hlen++;
+    if (hlen == 0)
+        return -1;
+    *host = p;
+    *len = hlen;
+    return 0;
+}
+
+int
 ih_ioc_ip_parse (const char *value, int *family, uint8_t addr [16], int *prefix)
 {
     if (!value || !family || !addr || !prefix)
@@ -872,6 +870,7 @@ ih_ioc_ip_parse (const char *value, int *family, uint8_t addr [16], int *prefix)
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 typedef struct {
     ih_ioc_type_t type;
     const char *in;
@@ -1093,7 +1092,7 @@ s_run_case (const s_case_t *c, bool verbose)
     int rc = ih_ioc_normalise (c->type, c->in, out, sizeof out, &err);
     if (verbose) {
         char shown [S_SHOW_MAX];
-        s_show (c->in, strlen (c->in), 40, shown, sizeof shown);
+        ih_quote (c->in, strlen (c->in), 40, shown, sizeof shown);
         printf ("\n    %-13s %-43s -> %s", s_type_desc [c->type], shown, rc == 0 ? out : err.msg);
     }
     if (c->out) {
@@ -1435,6 +1434,25 @@ s_test_ip_parse (void)
 void
 ih_ioc_test (bool verbose)
 {
+    //  URL hosts (index and warninglist): userinfo, port, brackets, and no host at all.
+    {
+        const struct { const char *url, *host; } hc [] = {
+            { "http://evil.example/x", "evil.example" },
+            { "https://u:p@evil.example:8443/a@b", "evil.example" },
+            { "http://[2001:db8::1]:80/", "2001:db8::1" },
+            { "ftp://192.0.2.1?q", "192.0.2.1" },
+            { "http:///x", NULL }, { "evil.example/x", NULL }, { "http://[::1/", NULL },
+            { "http://u@:80/", NULL }
+        };
+        for (size_t i = 0; i < sizeof hc / sizeof hc [0]; i++) {
+            const char *h = NULL;
+            size_t hl = 0;
+            int rc = ih_ioc_url_host (hc [i].url, &h, &hl);
+            IH_CHECK (hc [i].host ? rc == 0 && hl == strlen (hc [i].host)
+                                    && memcmp (h, hc [i].host, hl) == 0 : rc == -1);
+        }
+    }
+
     size_t n = sizeof s_cases / sizeof s_cases [0];
     for (size_t i = 0; i < n; i++)
         s_run_case (&s_cases [i], verbose);
@@ -1446,3 +1464,4 @@ ih_ioc_test (bool verbose)
     s_test_guess ();
     s_test_ip_parse ();
 }
+#endif

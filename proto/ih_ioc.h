@@ -59,6 +59,12 @@ int ih_ioc_guess(const char *value, ih_ioc_type_t *t);
     Returns 0, or -1 leaving the outputs untouched. */
 int ih_ioc_ip_parse(const char *value, int *family, uint8_t addr[16], int *prefix);
 
+/*  The host of a URL in normal form, scheme://[userinfo@]host[:port][/…]: *host points
+    into url (an IPv6 host without its brackets), *len is its length. The IOC index and
+    the warninglists both look URLs up by it, so that they match the same thing.
+    Returns 0, or -1 when there is no host (no "://", an empty host, an unclosed '['). */
+int ih_ioc_url_host(const char *url, const char **host, size_t *len);
+
 void ih_ioc_test(bool verbose);
 
 #endif

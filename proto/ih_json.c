@@ -272,28 +272,6 @@ ih_msg_to_json_str (const ih_msg_t *m, const ih_json_meta_t *meta)
 
 /* ---- input helpers --------------------------------------------------------------- */
 
-/*  Writes s into out for an error message: at most 40 bytes, anything not printable
-    ASCII (and the quote) escaped as \xNN, "..." when truncated. */
-static void
-s_quote (const char *s, char *out, size_t outsz)
-{
-    size_t o = 0, i = 0;
-    for (; s [i] && i < 40; i++) {
-        unsigned char c = (unsigned char) s [i];
-        if (o + 5 >= outsz)
-            break;
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-            out [o++] = (char) c;
-        else
-            o += (size_t) snprintf (out + o, outsz - o, "\\x%02x", c);
-    }
-    if (s [i] && o + 4 < outsz) {
-        memcpy (out + o, "...", 3);
-        o += 3;
-    }
-    out [o] = 0;
-}
-
 static const char *
 s_type_name (const json_t *v)
 {
@@ -347,8 +325,8 @@ s_only_keys (const json_t *obj, const char *const *allowed, const char *path, ih
             if (strcmp (key, allowed [i]) == 0)
                 known = true;
         if (!known) {
-            char q [200];
-            s_quote (key, q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (key, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             return ih_err_set (err, "%s: unknown field '%s'", path, q);
         }
     }
@@ -417,8 +395,8 @@ s_get_uuid (const json_t *obj, const char *key, char out [IH_UUID_LEN + 1], ih_e
     if (rc <= 0)
         return rc;
     if (!ih_uuid_valid (s)) {
-        char q [200];
-        s_quote (s, q, sizeof q);
+        char q [IH_QUOTE_BUF];
+        ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
         return ih_err_set (err, "%s: invalid UUID '%s' (expected lower-case 8-4-4-4-12 hex)", key, q);
     }
     memcpy (out, s, IH_UUID_LEN + 1);
@@ -471,8 +449,8 @@ s_get_strlist (ih_msg_t *m, ih_strlist_t *list, const json_t *obj, const char *k
             ok = strncmp (s, "sector:", 7) == 0 ? ih_slug_valid (s + 7, max_len)
                                                 : ih_slug_valid (s, max_len);
         if (!ok) {
-            char q [200];
-            s_quote (s, q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             return ih_err_set (err, "%s[%zu]: invalid %s '%s' (expected [a-z0-9._-], starting alphanumeric)",
                                key, i, what == S_ITEM_RECIPIENT ? "recipient" : "slug", q);
         }
@@ -491,8 +469,8 @@ s_get_enum (const json_t *obj, const char *key, int (*parse) (const char *, void
     if (rc <= 0)
         return rc;
     if (parse (s, out)) {
-        char q [200];
-        s_quote (s, q, sizeof q);
+        char q [IH_QUOTE_BUF];
+        ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
         return ih_err_set (err, "%s: unknown value '%s' (expected %s)", key, q, expected);
     }
     return 1;
@@ -538,8 +516,8 @@ s_get_iocs (ih_msg_t *m, const json_t *obj, ih_json_meta_t *meta, ih_err_t *err)
         if (rc == 0)
             return ih_err_set (err, "iocs[%zu].type: required", i);
         if (ih_ioc_type_parse (type_s, &type)) {
-            char q [200];
-            s_quote (type_s, q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (type_s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             return ih_err_set (err, "iocs[%zu].type: unknown value '%s' (expected ipv4, ipv6, cidr, "
                                "domain, url, email, md5, sha1, sha256, filename, cve or asn)", i, q);
         }
@@ -598,8 +576,8 @@ s_get_publisher (ih_msg_t *m, const json_t *obj, ih_err_t *err)
             continue;
         /*  "" is what an unset publisher is; anything else must be a slug. */
         if (*s && !ih_slug_valid (s, IH_MAX_SHORT)) {
-            char q [200];
-            s_quote (s, q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             return ih_err_set (err, "publisher.%s: invalid slug '%s' (expected [a-z0-9._-], "
                                "starting alphanumeric)", keys [i], q);
         }
@@ -627,8 +605,8 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
         for (i = 0; s_fields [i].name; i++)
             if (strcmp (key, s_fields [i].name) == 0)
                 break;
-        char q [200];
-        s_quote (key, q, sizeof q);
+        char q [IH_QUOTE_BUF];
+        ih_quote (key, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
         if (!s_fields [i].name)
             return ih_err_set (err, "unknown field '%s'", q);
         if (!(s_fields [i].kinds & bit))
@@ -656,8 +634,8 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
     if ((rc = s_get_str (j, "", "signer", 64, &s, err)) < 0)
         return -1;
     if (rc && (strlen (s) != 64 || ih_hex_decode (s, m->signer, sizeof m->signer))) {
-        char q [200];
-        s_quote (s, q, sizeof q);
+        char q [IH_QUOTE_BUF];
+        ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
         return ih_err_set (err, "signer: invalid key '%s' (expected 64 hex digits)", q);
     }
     if ((rc = s_get_str (j, "", "status", 64, &s, err)) < 0)
@@ -665,8 +643,8 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
     if (rc) {
         bool retracted = strcmp (s, "retracted") == 0;
         if (!retracted && strcmp (s, "active") != 0) {
-            char q [200];
-            s_quote (s, q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             return ih_err_set (err, "status: unknown value '%s' (expected active or retracted)", q);
         }
         if (meta)
@@ -759,8 +737,8 @@ ih_msg_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *
             rc = ih_err_set (err, "kind: expected string, got %s", s_type_name (k));
         else
         if (k && ih_kind_parse (json_string_value (k), &kind)) {
-            char q [200];
-            s_quote (json_string_value (k), q, sizeof q);
+            char q [IH_QUOTE_BUF];
+            ih_quote (json_string_value (k), SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
             rc = ih_err_set (err, "kind: unknown value '%s' (expected alert, retraction, comment or sighting)", q);
         }
     }
@@ -803,6 +781,7 @@ ih_msg_from_json_str (ih_msg_t *m, const char *text, size_t len, ih_json_meta_t 
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 #define S_UUID1 "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 #define S_UUID2 "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
@@ -1242,3 +1221,4 @@ ih_json_test (bool verbose)
     if (verbose)
         printf ("\n    ");
 }
+#endif

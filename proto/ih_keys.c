@@ -532,6 +532,7 @@ ih_keys_load_cert (const char *secret_path, ih_err_t *err)
 }
 
 /* ---- self-test --------------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 static void
 s_test_write (const char *path, const char *text, int mode)
@@ -824,3 +825,4 @@ ih_keys_test (bool verbose)
     if (verbose)
         printf ("\n");
 }
+#endif

@@ -217,35 +217,8 @@ s_text_ok (const char *s, bool multiline)
     return true;
 }
 
-/*  Quotes at most S_QUOTE_IN bytes of s into out for an error message: bytes outside
-    0x20..0x7e, the backslash and the quote become \xNN (as ih_codec.c does), so a value a client sent cannot forge a
-    log line or drive a terminal when the error is logged. */
-#define S_QUOTE_IN  64
-#define S_QUOTE_MAX (4 * S_QUOTE_IN + 1)
-
-static const char *
-s_quote (const char *s, char *out, size_t size)
-{
-    static const char hex [] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; s && s [i] && i < S_QUOTE_IN; i++) {
-        unsigned char c = (unsigned char) s [i];
-        bool plain = c >= 0x20 && c <= 0x7e && c != '\\' && c != '\'';
-        if (o + (plain ? 1 : 4) >= size)
-            break;
-        if (plain)
-            out [o++] = (char) c;
-        else {
-            out [o++] = '\\';
-            out [o++] = 'x';
-            out [o++] = hex [c >> 4];
-            out [o++] = hex [c & 15];
-        }
-    }
-    if (size)
-        out [o < size ? o : size - 1] = 0;
-    return out;
-}
+/*  Values in error messages go through ih_quote (ih_util.h), so a value a client sent
+    cannot forge a log line or drive a terminal when the error is logged. */
 
 static int
 s_check_text (const char *field, const char *s, size_t min, size_t max, bool multiline, ih_err_t *err)
@@ -263,14 +236,14 @@ s_check_text (const char *field, const char *s, size_t min, size_t max, bool mul
 static int
 s_check_list (const char *field, const ih_strlist_t *l, ih_err_t *err)
 {
-    char q [S_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
     if (l->count > IH_MAX_LIST)
         return ih_err_set (err, "%s: too many entries (%u > %d)", field, l->count, IH_MAX_LIST);
     for (uint32_t i = 0; i < l->count; i++)
         for (uint32_t j = 0; j < i; j++)
             if (strcmp (l->items [i], l->items [j]) == 0)
                 return ih_err_set (err, "%s[%u]: duplicate '%s'", field, i,
-                                   s_quote (l->items [i], q, sizeof q));
+                                   ih_quote (l->items [i], SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
     return 0;
 }
 
@@ -302,7 +275,7 @@ s_check_times (const ih_msg_t *m, ih_err_t *err)
 static int
 s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
 {
-    char q [S_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
     if (!ih_ioc_type_name (ioc->type))
         return ih_err_set (err, "iocs[%u].type: unknown IOC type %d", i, (int) ioc->type);
     char norm [IH_MAX_IOC_VALUE + 1];
@@ -312,7 +285,7 @@ s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
     }
     if (strcmp (norm, ioc->value) != 0)
         return ih_err_set (err, "iocs[%u].value: not in normal form (expected '%s')", i,
-                           s_quote (norm, q, sizeof q));
+                           ih_quote (norm, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
     char field [32];
     snprintf (field, sizeof field, "iocs[%u].comment", i);
     if (s_check_text (field, ioc->comment, 0, IH_MAX_IOC_COMMENT, false, err))
@@ -325,7 +298,7 @@ s_check_ioc (const ih_msg_t *m, uint32_t i, const ih_ioc_t *ioc, ih_err_t *err)
 int
 ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
 {
-    char q [S_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
     if (!ih_kind_name (m->kind))
         return ih_err_set (err, "k: unknown message kind %d", (int) m->kind);
     if (!ih_uuid_valid (m->id))
@@ -357,7 +330,7 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
         for (uint32_t i = 0; i < m->sectors.count; i++)
             if (!ih_slug_valid (m->sectors.items [i], IH_MAX_SHORT))
                 return ih_err_set (err, "sectors[%u]: not a valid sector name '%s'", i,
-                                   s_quote (m->sectors.items [i], q, sizeof q));
+                                   ih_quote (m->sectors.items [i], SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
         if (m->recipients.count && m->tlp < IH_TLP_AMBER)
             return ih_err_set (err, "recipients: only AMBER, AMBER+STRICT and RED alerts name recipients");
         for (uint32_t i = 0; i < m->recipients.count; i++) {
@@ -370,12 +343,12 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
                                        "%s goes to named orgs", i, ih_tlp_name (m->tlp));
                 if (!ih_slug_valid (r + 7, IH_MAX_SHORT))
                     return ih_err_set (err, "recipients[%u]: not a valid sector '%s'", i,
-                                       s_quote (r + 7, q, sizeof q));
+                                       ih_quote (r + 7, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
             }
             else
             if (!ih_slug_valid (r, IH_MAX_SHORT))
                 return ih_err_set (err, "recipients[%u]: not a valid org id '%s'", i,
-                                   s_quote (r, q, sizeof q));
+                                   ih_quote (r, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
         }
         for (uint32_t i = 0; i < m->references.count; i++) {
             const char *r = m->references.items [i];
@@ -383,7 +356,7 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
                 return ih_err_set (err, "references[%u]: too long (%zu > %d bytes)", i, strlen (r), IH_MAX_REF);
             if (!s_url_ok (r))
                 return ih_err_set (err, "references[%u]: not an http(s) URL '%s'", i,
-                                   s_quote (r, q, sizeof q));
+                                   ih_quote (r, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
         }
         for (uint32_t i = 0; i < m->tags.count; i++) {
             char field [32];
@@ -422,13 +395,13 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
 int
 ih_member_validate (const ih_member_t *r, ih_err_t *err)
 {
-    char q [S_QUOTE_MAX];
+    char q [IH_QUOTE_BUF];
     if (!ih_slug_valid (r->name, IH_MAX_SHORT))
-        return ih_err_set (err, "name: not a valid member name '%s'", s_quote (r->name, q, sizeof q));
+        return ih_err_set (err, "name: not a valid member name '%s'", ih_quote (r->name, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
     if (!ih_slug_valid (r->org, IH_MAX_SHORT))
-        return ih_err_set (err, "org: not a valid org id '%s'", s_quote (r->org, q, sizeof q));
+        return ih_err_set (err, "org: not a valid org id '%s'", ih_quote (r->org, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
     if (r->sector [0] && !ih_slug_valid (r->sector, IH_MAX_SHORT))
-        return ih_err_set (err, "sector: not a valid sector '%s'", s_quote (r->sector, q, sizeof q));
+        return ih_err_set (err, "sector: not a valid sector '%s'", ih_quote (r->sector, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
     if (!ih_role_name (r->role))
         return ih_err_set (err, "role: out of range");
     if (r->gateway && r->role != IH_ROLE_READER)
@@ -493,6 +466,7 @@ ih_entitlement_widens (ih_tlp_t old_tlp, const ih_strlist_t *old_rcpts, ih_tlp_t
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 static void
 s_sample (ih_msg_t *m)
 {
@@ -740,6 +714,5 @@ ih_msg_test (bool verbose)
     IH_CHECK (ih_msg_validate (&qm, &err) == -1);
     IH_CHECK (strstr (err.msg, "'https://a.example/\\x7f\\x5c'"));
     ih_msg_free (&qm);
-    char qb [8];
-    IH_CHECK (strcmp (s_quote ("ab\x01" "cd", qb, sizeof qb), "ab\\x01c") == 0);
 }
+#endif

@@ -91,6 +91,7 @@ ih_verify (const uint8_t sig [IH_SIG_LEN], const char *ctx, const uint8_t *body,
 }
 
 /* ---- self-test ----------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 
 void
 ih_sign_test (bool verbose)
@@ -179,3 +180,4 @@ ih_sign_test (bool verbose)
     if (verbose)
         printf ("(sign/verify, wrong key, altered byte, wrong context, truncated sig) ");
 }
+#endif

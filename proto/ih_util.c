@@ -37,6 +37,16 @@ ih_fail (const char *prog, const char *cmd, const char *fmt, ...)
     return 1;
 }
 
+bool
+ih_fmt (char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    int n = vsnprintf (out, size, fmt, ap);
+    va_end (ap);
+    return n >= 0 && (size_t) n < size;
+}
+
 void
 ih_err_prefix (ih_err_t *err, const char *fmt, ...)
 {
@@ -49,7 +59,55 @@ ih_err_prefix (ih_err_t *err, const char *fmt, ...)
     vsnprintf (prefix, sizeof prefix, fmt, ap);
     va_end (ap);
     memcpy (old, err->msg, sizeof old);
-    snprintf (err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    ih_fmt (err->msg, sizeof err->msg, "%s: %s", prefix, old);
+}
+
+const char *
+ih_rc_name (int rc)
+{
+    switch (rc) {
+        case IH_OK:       return "IH_OK";
+        case IH_EFAIL:    return "IH_EFAIL";
+        case IH_ENOSPACE: return "IH_ENOSPACE";
+        case IH_EMAPFULL: return "IH_EMAPFULL";
+        default:          return "IH_E?";
+    }
+}
+
+const char *
+ih_quote (const char *s, size_t len, size_t max, char *out, size_t outsz)
+{
+    static const char hex [] = "0123456789abcdef";
+    if (outsz < 5) {
+        if (outsz)
+            out [0] = 0;
+        return out;
+    }
+    if (max > outsz - 4)
+        max = outsz - 4;
+    if (!s)
+        len = 0;
+    size_t o = 0, i;
+    for (i = 0; i < len && s [i]; i++) {
+        unsigned char c = (unsigned char) s [i];
+        bool plain = c >= 0x20 && c <= 0x7e && c != '\\' && c != '\'';
+        if (o + (plain ? 1 : 4) > max)
+            break;
+        if (plain)
+            out [o++] = (char) c;
+        else {
+            out [o++] = '\\';
+            out [o++] = 'x';
+            out [o++] = hex [c >> 4];
+            out [o++] = hex [c & 15];
+        }
+    }
+    if (i < len && s [i]) {
+        memcpy (out + o, "...", 3);
+        o += 3;
+    }
+    out [o] = 0;
+    return out;
 }
 
 /* ---- buffer ----------------------------------------------------------------------- */
@@ -99,6 +157,37 @@ ih_buf_free (ih_buf_t *b)
 {
     free (b->data);
     ih_buf_init (b);
+}
+
+void
+ih_buf_vprintf (ih_buf_t *b, const char *fmt, va_list ap)
+{
+    //  Straight into the free room; only an output larger than it is formatted twice.
+    if (b->cap - b->len < 128)
+        ih_buf_reserve (b, 128);
+    size_t room = b->cap - b->len;
+    va_list again;
+    va_copy (again, ap);
+    int n = vsnprintf ((char *) b->data + b->len, room, fmt, ap);
+    if (n >= 0 && (size_t) n >= room) {
+        ih_buf_reserve (b, (size_t) n + 1);
+        vsnprintf ((char *) b->data + b->len, (size_t) n + 1, fmt, again);
+    }
+    va_end (again);
+    if (n < 0) {
+        b->data [b->len] = 0;
+        return;
+    }
+    b->len += (size_t) n;
+}
+
+void
+ih_buf_printf (ih_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    ih_buf_vprintf (b, fmt, ap);
+    va_end (ap);
 }
 
 /* ---- arena ------------------------------------------------------------------------ */
@@ -225,7 +314,7 @@ ih_time_format (int64_t ms, char out [IH_TIME_MAX])
         snprintf (out, IH_TIME_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
-    snprintf (out, IH_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+    ih_fmt (out, IH_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
               tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
@@ -495,6 +584,7 @@ ih_file_read (const char *path, size_t max, size_t *len, ih_err_t *err)
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
+#ifdef IH_SELFTEST
 void
 ih_util_test (bool verbose)
 {
@@ -613,5 +703,40 @@ ih_util_test (bool verbose)
     IH_CHECK (ih_hex_decode ("DEADbeef", back, 4) == 0 && memcmp (raw, back, 4) == 0);
     IH_CHECK (ih_hex_decode ("deadbee", back, 4) == -1);
     IH_CHECK (ih_hex_decode ("deadbeeg", back, 4) == -1);
+
+    //  Byte order: each width round-trips, and the bytes are where the format says.
+    uint8_t le [8];
+    ih_put_le16 (le, 0xbeef);
+    IH_CHECK (le [0] == 0xef && le [1] == 0xbe && ih_get_le16 (le) == 0xbeef);
+    ih_put_le32 (le, 0xdeadbeef);
+    IH_CHECK (le [0] == 0xef && le [3] == 0xde && ih_get_le32 (le) == 0xdeadbeef);
+    ih_put_le64 (le, 0x0102030405060708ULL);
+    IH_CHECK (le [0] == 8 && le [7] == 1 && ih_get_le64 (le) == 0x0102030405060708ULL);
+    ih_put_be64 (le, 0x0102030405060708ULL);
+    IH_CHECK (le [0] == 1 && le [7] == 8 && ih_get_be64 (le) == 0x0102030405060708ULL);
+    IH_CHECK (ih_get_be (le, 2) == 0x0102 && ih_get_be (le + 6, 2) == 0x0708);
+
+    //  Quoting: escapes, the cut, exact-size and too-small buffers, NULL.
+    char q [IH_QUOTE_SIZE (64)];
+    IH_CHECK (streq (ih_quote ("it's a\\b\n", SIZE_MAX, 64, q, sizeof q), "it\\x27s a\\x5cb\\x0a"));
+    IH_CHECK (streq (ih_quote ("it's a\\b\n", SIZE_MAX, 12, q, sizeof q), "it\\x27s a..."));
+    IH_CHECK (streq (ih_quote ("abcdef", 3, 12, q, sizeof q), "abc"));
+    IH_CHECK (streq (ih_quote ("0123456789ab", SIZE_MAX, 12, q, sizeof q), "0123456789ab"));
+    IH_CHECK (streq (ih_quote ("0123456789abc", SIZE_MAX, 12, q, sizeof q), "0123456789ab..."));
+    IH_CHECK (streq (ih_quote (NULL, SIZE_MAX, 12, q, sizeof q), ""));
+    IH_CHECK (streq (ih_quote ("\x01\xff", SIZE_MAX, 12, q, sizeof q), "\\x01\\xff"));
+    char tiny [4] = "zzz";
+    IH_CHECK (*ih_quote ("abc", SIZE_MAX, 12, tiny, sizeof tiny) == 0);
+
+    //  Growing printf: small, large (formatted twice), and the NUL kept after the data.
+    ih_buf_init (&b);
+    ih_buf_printf (&b, "%d-%s", 42, "x");
+    IH_CHECK (b.len == 4 && streq ((char *) b.data, "42-x"));
+    ih_buf_printf (&b, "%5000s|", "y");
+    IH_CHECK (b.len == 4 + 5001 && b.data [b.len - 1] == '|' && b.data [b.len] == 0);
+    ih_buf_free (&b);
+
+    IH_CHECK (streq (ih_rc_name (IH_ENOSPACE), "IH_ENOSPACE") && streq (ih_rc_name (7), "IH_E?"));
     (void) verbose;
 }
+#endif

@@ -5,16 +5,49 @@
     - ih_buf_t: a growable byte buffer (owned).
     - ih_arena_t: a chunked arena; pointers into it stay valid until reset/destroy.
     - time and UUID helpers.
+    - the return codes every module uses (IH_OK, IH_EFAIL, IH_ENOSPACE, IH_EMAPFULL).
+    - byte order: little- and big-endian integers in stored records and keys.
+    - ih_quote: untrusted bytes made safe to show in a one-line error message.
     - IH_CHECK: a test assertion that is never compiled out (for self-tests only).
 */
 #ifndef IH_UTIL_H
 #define IH_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/*  The same definition as czmq's (czmq_prelude.h), so either may come first. */
+#ifndef streq
+#define streq(s1,s2)    (!strcmp ((s1), (s2)))
+#endif
+
+/* ---- return codes --------------------------------------------------------------------
+    One convention for every module. A function that can fail returns int: IH_OK, or a
+    negative code below, and fills its ih_err_t *err with a one-line reason. Functions
+    that look something up may also return 1 for "found" (their header says so). Other
+    libraries' codes (MDB_*, errno) never leave the module that called the library: it
+    turns them into one of these, and names the library's reason in err.
+
+      IH_OK         0  done
+      IH_EFAIL     -1  failed; err says why
+      IH_ENOSPACE  -2  the disk (or a configured maximum) is full: nothing was written,
+                       and the same call succeeds once there is room
+      IH_EMAPFULL  -3  an LMDB map is full: nothing of the transaction is kept; the
+                       writer grows the map (no transaction open) and redoes it. Only
+                       between a writer's modules (journal, store); never returned to
+                       a program. */
+#define IH_OK           0
+#define IH_EFAIL        (-1)
+#define IH_ENOSPACE     (-2)
+#define IH_EMAPFULL     (-3)
+
+/*  "IH_OK", "IH_EFAIL", … or "IH_E?" for anything else. */
+const char *ih_rc_name(int rc);
 
 #define IH_ERR_MAX 256
 
@@ -30,8 +63,25 @@ int ih_err_set(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf
     on stderr and returns 1, the exit status of a failed command. */
 int ih_fail(const char *prog, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*  snprintf into a fixed buffer where a cut is intended (messages, labels): the text is
+    cut to fit (always NUL-terminated). Returns true when it all fit. Where a cut would
+    be wrong (a path), check the result. */
+bool ih_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /*  Prefixes err->msg with "prefix: " (for nesting, e.g. "iocs[3]: value: ..."). */
 void ih_err_prefix(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*  Writes a printable one-line form of untrusted bytes s [0..len) into out, for an error
+    message or a log line: bytes outside 0x20..0x7e, the backslash and the single quote
+    become \xNN; when more than max output characters would be needed the text is cut
+    and "..." appended. len may be SIZE_MAX for a NUL-terminated s (NULL shows as "").
+    out must hold IH_QUOTE_SIZE(max) bytes (max is clamped to fit outsz otherwise).
+    Returns out. */
+#define IH_QUOTE_SIZE(max)  ((max) + 4)
+/*  How much of a value error messages show: char q [IH_QUOTE_BUF], max IH_QUOTE_SHOW. */
+#define IH_QUOTE_SHOW       64
+#define IH_QUOTE_BUF        IH_QUOTE_SIZE (IH_QUOTE_SHOW)
+const char *ih_quote(const char *s, size_t len, size_t max, char *out, size_t outsz);
 
 /*  Self-test assertion, active whatever NDEBUG says. Prints file:line and aborts. */
 #define IH_CHECK(cond) \
@@ -50,6 +100,33 @@ void ih_buf_reserve(ih_buf_t *b, size_t extra);
 void ih_buf_append(ih_buf_t *b, const void *data, size_t len);
 void ih_buf_reset(ih_buf_t *b);   /* len = 0, keeps the memory */
 void ih_buf_free(ih_buf_t *b);    /* frees, safe twice */
+/*  Appends printf output (grows as needed; no NUL counted in len, but one is kept
+    after the data, so (char *) b->data is a C string). */
+void ih_buf_printf(ih_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ih_buf_vprintf(ih_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* ---- byte order ----------------------------------------------------------------------
+    Integers inside stored records are little-endian; integers in LMDB keys are
+    big-endian, so that keys sort in numeric order. p need not be aligned. */
+static inline void ih_put_le16(uint8_t *p, uint16_t v)
+{ p [0] = (uint8_t) v; p [1] = (uint8_t) (v >> 8); }
+static inline uint16_t ih_get_le16(const uint8_t *p)
+{ return (uint16_t) (p [0] | (p [1] << 8)); }
+static inline void ih_put_le32(uint8_t *p, uint32_t v)
+{ for (int i = 0; i < 4; i++) p [i] = (uint8_t) (v >> (8 * i)); }
+static inline uint32_t ih_get_le32(const uint8_t *p)
+{ uint32_t v = 0; for (int i = 3; i >= 0; i--) v = (v << 8) | p [i]; return v; }
+static inline void ih_put_le64(uint8_t *p, uint64_t v)
+{ for (int i = 0; i < 8; i++) p [i] = (uint8_t) (v >> (8 * i)); }
+static inline uint64_t ih_get_le64(const uint8_t *p)
+{ uint64_t v = 0; for (int i = 7; i >= 0; i--) v = (v << 8) | p [i]; return v; }
+static inline void ih_put_be64(uint8_t *p, uint64_t v)
+{ for (int i = 0; i < 8; i++) p [i] = (uint8_t) (v >> (56 - 8 * i)); }
+/*  n (1..8) bytes, big-endian: msgpack lengths and LMDB keys. */
+static inline uint64_t ih_get_be(const uint8_t *p, int n)
+{ uint64_t v = 0; for (int i = 0; i < n; i++) v = (v << 8) | p [i]; return v; }
+static inline uint64_t ih_get_be64(const uint8_t *p)
+{ return ih_get_be (p, 8); }
 
 /* ---- arena ------------------------------------------------------------------- */
 typedef struct ih_arena_block ih_arena_block_t;

@@ -1,0 +1,215 @@
+/*  ih_testkit.c: fixtures for the self-tests (see ih_testkit.h). */
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ih_testkit.h"
+
+/* ---- temporary directories ---------------------------------------------------------------- */
+
+char *
+ih_tk_tempdir (const char *tag, char *out, size_t size)
+{
+    const char *tmp = getenv ("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int n = snprintf (out, size, "%s/ih-%s-XXXXXX", tmp, tag);
+    IH_CHECK (n > 0 && (size_t) n < size);
+    IH_CHECK (mkdtemp (out) != NULL);
+    return out;
+}
+
+static int
+s_rm_one (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    if (type == FTW_DP)
+        return rmdir (path) == 0 ? 0 : -1;
+    return unlink (path) == 0 ? 0 : -1;
+}
+
+void
+ih_tk_rmtree (const char *path)
+{
+    struct stat st;
+    if (lstat (path, &st) != 0)
+        return;
+    //  Depth first, without following links: a link in the tree is removed, never what
+    //  it points to.
+    IH_CHECK (nftw (path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+char *
+ih_tk_path (char *out, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf (out, size, "%s/%s", dir, name);
+    IH_CHECK (n > 0 && (size_t) n < size);
+    return out;
+}
+
+/* ---- keys and members ------------------------------------------------------------------------- */
+
+void
+ih_tk_keypair (ih_tk_keypair_t *kp)
+{
+    ih_sign_keypair (kp->pk, kp->sk);
+}
+
+void
+ih_tk_member (ih_tk_member_t *m, const ih_tk_keypair_t *registry, const char *name,
+              const char *org, const char *sector, ih_role_t role)
+{
+    memset (m, 0, sizeof *m);
+    snprintf (m->rec.name, sizeof m->rec.name, "%s", name);
+    snprintf (m->rec.org, sizeof m->rec.org, "%s", org);
+    snprintf (m->rec.sector, sizeof m->rec.sector, "%s", sector ? sector : "");
+    m->rec.role = role;
+    m->rec.created = 1767225600000;
+    m->cert = zcert_new ();
+    IH_CHECK (m->cert);
+    memcpy (m->rec.curve, zcert_public_key (m->cert), 32);
+    ih_sign_keypair (m->rec.sign, m->sk);
+    ih_buf_init (&m->rec_bytes);
+    ih_err_t err = { "" };
+    IH_CHECK (ih_member_encode (&m->rec, &m->rec_bytes, &err) == 0);
+    ih_sign (m->rec_sig, IH_CTX_MEMBER, m->rec_bytes.data, m->rec_bytes.len, registry->sk);
+}
+
+void
+ih_tk_member_free (ih_tk_member_t *m)
+{
+    zcert_destroy (&m->cert);
+    ih_buf_free (&m->rec_bytes);
+}
+
+/* ---- messages ------------------------------------------------------------------------------- */
+
+static void
+s_common (ih_msg_t *m, const ih_tk_member_t *who, ih_kind_t kind)
+{
+    static const uint8_t anon [32] = { 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                                       7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7 };
+    ih_msg_init (m, kind);
+    ih_uuid_new (m->id);
+    m->created = m->modified = 1767225600000;
+    m->org = ih_msg_str (m, who ? who->rec.org : "bank-a");
+    m->member = ih_msg_str (m, who ? who->rec.name : "soc");
+    memcpy (m->signer, who ? who->rec.sign : anon, 32);
+}
+
+void
+ih_tk_alert (ih_msg_t *m, const ih_tk_member_t *who, ih_tlp_t tlp, const char *title)
+{
+    s_common (m, who, IH_KIND_ALERT);
+    m->title = ih_msg_str (m, title);
+    m->summary = ih_msg_str (m, "Block it.");
+    m->tlp = tlp;
+    m->severity = IH_SEV_HIGH;
+    m->category = IH_CAT_MALWARE;
+}
+
+void
+ih_tk_ref (ih_msg_t *m, const ih_tk_member_t *who, ih_kind_t kind, const char *ref)
+{
+    s_common (m, who, kind);
+    m->revision = 0;
+    snprintf (m->ref, sizeof m->ref, "%s", ref ? ref : "");
+    if (kind == IH_KIND_SIGHTING) {
+        m->tlp = IH_TLP_GREEN;
+        m->count = 1;
+    }
+    else
+        m->text = ih_msg_str (m, "because");
+}
+
+void
+ih_tk_iocs (ih_msg_t *m, const char *const *iocs, bool detect)
+{
+    for (int i = 0; iocs && iocs [i]; i++) {
+        const char *colon = strchr (iocs [i], ':');
+        IH_CHECK (colon);
+        char tname [16];
+        snprintf (tname, sizeof tname, "%.*s", (int) (colon - iocs [i]), iocs [i]);
+        ih_ioc_type_t t;
+        IH_CHECK (ih_ioc_type_parse (tname, &t) == 0);
+        ih_msg_ioc_add (m, t, colon + 1, "", detect);
+    }
+}
+
+void
+ih_tk_item (ih_tk_item_t *t, const ih_msg_t *m, const ih_tk_member_t *who, uint64_t seq)
+{
+    memset (t, 0, sizeof *t);
+    ih_buf_init (&t->body);
+    ih_err_t err = { "" };
+    if (ih_body_encode (m, &t->body, &err) != 0) {
+        fprintf (stderr, "ih_tk_item: %s\n", err.msg);
+        IH_CHECK (false);
+    }
+    ih_sign (t->sig, IH_CTX_MSG, t->body.data, t->body.len, who->sk);
+    t->item.seq = seq;
+    t->item.body = t->body.data;
+    t->item.body_len = t->body.len;
+    t->item.sig = t->sig;
+    t->item.rec = who->rec_bytes.data;
+    t->item.rec_len = who->rec_bytes.len;
+    t->item.rec_sig = who->rec_sig;
+}
+
+void
+ih_tk_item_free (ih_tk_item_t *t)
+{
+    ih_buf_free (&t->body);
+}
+
+/* ---- self-test ---------------------------------------------------------------------------------- */
+
+void
+ih_testkit_test (bool verbose)
+{
+    char dir [256], path [300];
+    ih_tk_tempdir ("kit", dir, sizeof dir);
+    ih_tk_path (path, sizeof path, dir, "sub");
+    IH_CHECK (mkdir (path, 0700) == 0);
+    ih_tk_path (path, sizeof path, dir, "sub/file");
+    FILE *f = fopen (path, "w");
+    IH_CHECK (f && fputs ("x", f) >= 0 && fclose (f) == 0);
+    //  A link to a directory outside: removed, the target kept.
+    char outside [256];
+    ih_tk_tempdir ("kit-outside", outside, sizeof outside);
+    ih_tk_path (path, sizeof path, dir, "link");
+    IH_CHECK (symlink (outside, path) == 0);
+    ih_tk_rmtree (dir);
+    struct stat st;
+    IH_CHECK (lstat (dir, &st) != 0 && lstat (outside, &st) == 0);
+    ih_tk_rmtree (outside);
+    ih_tk_rmtree (outside);             //  missing is fine
+
+    //  A member's item verifies against the registry key, as an agent checks it.
+    ih_tk_keypair_t reg;
+    ih_tk_keypair (&reg);
+    ih_tk_member_t m;
+    ih_tk_member (&m, &reg, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+    ih_msg_t a;
+    ih_tk_alert (&a, &m, IH_TLP_AMBER, "Test alert");
+    const char *iocs [] = { "ipv4:45.77.1.2", "domain:evil.example", NULL };
+    ih_tk_iocs (&a, iocs, true);
+    ih_err_t err = { "" };
+    IH_CHECK (ih_msg_validate (&a, &err) == 0);
+    ih_tk_item_t t;
+    ih_tk_item (&t, &a, &m, 5);
+    IH_CHECK (ih_verify (t.item.sig, IH_CTX_MSG, t.item.body, t.item.body_len, m.rec.sign, NULL) == 0);
+    IH_CHECK (ih_verify (m.rec_sig, IH_CTX_MEMBER, m.rec_bytes.data, m.rec_bytes.len, reg.pk, NULL) == 0);
+    ih_msg_t c;
+    ih_tk_ref (&c, &m, IH_KIND_SIGHTING, a.id);
+    const char *one [] = { "ipv4:45.77.1.2", NULL };
+    ih_tk_iocs (&c, one, false);
+    IH_CHECK (ih_msg_validate (&c, &err) == 0);
+    ih_msg_free (&c);
+    ih_tk_item_free (&t);
+    ih_msg_free (&a);
+    ih_tk_member_free (&m);
+    ih_tk_member_free (&m);
+    (void) verbose;
+}
