@@ -43,6 +43,7 @@
 #include "ih_keys.h"
 #include "ih_sign.h"
 #include "ih_store.h"
+#include "ih_subscriber.h"
 #include "ih_view.h"
 
 #define s_PROG          "infohub-agent"
@@ -167,28 +168,15 @@ s_install_signals (void)
     ih_daemon_signals (IH_DAEMON_INTERRUPT);
 }
 
-/*  The daemon batches: every deliver envelope already waiting is verified and collected
-    (copied out of its frame), then the batch is stored in one transaction (one fsync)
-    and acknowledged once. A live stream of single-item deliveries thus costs one commit
-    per burst rather than one per alert. */
-#define s_BATCH_MAX     1024            /* items per transaction */
-#define s_BATCH_BYTES   (16 << 20)      /* bytes copied per transaction, about */
-
+/*  The daemon is the subscriber core (ih_subscriber.h: receive, verify, store in one
+    transaction per batch, acknowledge) plus what is the agent's own: the on-alert hook,
+    the status file, and a stop on a broker that is behind our cursor. */
 typedef struct {
     s_cfg_t *cfg;
     ih_store_t *store;
-    ih_client_t *client;
-    uint64_t cursor;            /* durable: the store's */
-    ih_msg_t msgs [s_BATCH_MAX];
-    ih_member_t recs [s_BATCH_MAX];
-    ih_store_item_t items [s_BATCH_MAX];
-    size_t count;               /* items collected, not stored yet */
-    uint64_t last_seq;          /* highest seq collected */
-    ih_arena_t arena;           /* copies of the collected items' bytes */
-    size_t arena_bytes;
+    ih_subscriber_t *sub;
     char status_path [4096];
     int64_t status_at;
-    uint64_t stored, rejected;
     int exit_code;
     ih_hook_t *hook;            /* the on-alert hook, NULL when none is configured */
 } s_daemon_t;
@@ -203,19 +191,22 @@ s_write_status (s_daemon_t *d, bool force)
     d->status_at = now;
     char tmp [4200];
     snprintf (tmp, sizeof tmp, "%s.tmp", d->status_path);
+    ih_client_t *client = ih_subscriber_client (d->sub);
+    ih_subscriber_stats_t st;
+    ih_subscriber_stats (d->sub, &st);
     json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I}", "pid", (int) getpid (),
-                           "connected", ih_client_connected (d->client), "endpoint", d->cfg->endpoint,
-                           "head", (json_int_t) ih_client_head (d->client),
-                           "cursor", (json_int_t) d->cursor, "updated_ms", (json_int_t) ih_now_ms ());
+                           "connected", ih_client_connected (client), "endpoint", d->cfg->endpoint,
+                           "head", (json_int_t) ih_client_head (client),
+                           "cursor", (json_int_t) st.cursor, "updated_ms", (json_int_t) ih_now_ms ());
     if (j && d->hook) {
-        ih_hook_stats_t st;
-        ih_hook_stats (d->hook, &st);
+        ih_hook_stats_t hs;
+        ih_hook_stats (d->hook, &hs);
         json_object_set_new (j, "hook", json_pack ("{s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I}",
-                             "command", d->cfg->on_alert, "after", (json_int_t) st.watermark,
-                             "scanned", (json_int_t) st.scanned, "running", (int) st.running,
-                             "started", (json_int_t) st.started, "ok", (json_int_t) st.ok,
-                             "failed", (json_int_t) st.failed, "timed_out", (json_int_t) st.timed_out,
-                             "coalesced", (json_int_t) st.coalesced));
+                             "command", d->cfg->on_alert, "after", (json_int_t) hs.watermark,
+                             "scanned", (json_int_t) hs.scanned, "running", (int) hs.running,
+                             "started", (json_int_t) hs.started, "ok", (json_int_t) hs.ok,
+                             "failed", (json_int_t) hs.failed, "timed_out", (json_int_t) hs.timed_out,
+                             "coalesced", (json_int_t) hs.coalesced));
     }
     if (j && json_dump_file (j, tmp, JSON_COMPACT) == 0)
         rename (tmp, d->status_path);
@@ -265,138 +256,43 @@ s_log_outcome (const ih_store_item_t *it, const ih_member_t *rec)
     }
 }
 
-static const uint8_t *
-s_copy (s_daemon_t *d, const uint8_t *data, size_t len)
-{
-    uint8_t *p = (uint8_t *) ih_arena_alloc (&d->arena, len ? len : 1);
-    if (len)
-        memcpy (p, data, len);
-    d->arena_bytes += len;
-    return p;
-}
-
-/*  Verifies the items of a deliver envelope and adds them to the batch. */
 static void
-s_collect (s_daemon_t *d, const ih_env_t *e)
+s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count, void *arg)
 {
-    for (uint32_t i = 0; i < e->item_count && d->count < s_BATCH_MAX; i++) {
-        const ih_item_t *src = &e->items [i];
-        //  Replayed duplicates (after a reconnect or a second hello) are dropped here.
-        if (src->seq <= d->cursor || src->seq <= d->last_seq)
-            continue;
-        uint64_t prev = d->last_seq > d->cursor ? d->last_seq : d->cursor;
-        if (!ih_client_seq_plausible (prev, src->seq)) {
-            //  A hostile broker could otherwise park our cursor near UINT64_MAX, after
-            //  which every hello is a bad-cursor: the item is dropped, the cursor stays.
-            s_log ('E', "dropped seq %" PRIu64 " from the broker: more than 2^40 beyond seq %"
-                   PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
-            d->rejected++;
-            continue;
-        }
-        size_t k = d->count++;
-        d->last_seq = src->seq;
-        ih_store_item_t *it = &d->items [k];
-        memset (it, 0, sizeof *it);
-        it->seq = src->seq;
-        ih_err_t err = { "" };
-        if (ih_client_verify_item (src, d->cfg->registry_pk, &d->recs [k], &d->msgs [k], &err) != 0) {
-            char who [2 * IH_MAX_SHORT + 2] = "unknown member";
-            if (d->recs [k].name [0])
-                snprintf (who, sizeof who, "%s@%s", d->recs [k].name, d->recs [k].org);
-            s_log ('E', "rejected seq %" PRIu64 " from %s: %s", src->seq, who, err.msg);
-            d->rejected++;
-            continue;           //  not stored; the cursor still passes it
-        }
-        it->msg = &d->msgs [k];
-        it->body = s_copy (d, src->body, src->body_len);
-        it->body_len = src->body_len;
-        it->sig = s_copy (d, src->sig, 64);
-        it->rec = s_copy (d, src->rec, src->rec_len);
-        it->rec_len = src->rec_len;
-        it->rec_sig = s_copy (d, src->rec_sig, 64);
-    }
+    (void) arg;
+    for (size_t i = 0; i < count; i++)
+        if (items [i].msg)
+            s_log_outcome (&items [i], &recs [i]);
 }
 
-static bool
-s_batch_full (s_daemon_t *d)
-{
-    return d->count + IH_MAX_ITEMS > s_BATCH_MAX || d->arena_bytes > s_BATCH_BYTES;
-}
-
-/*  Stores the batch in one transaction and acknowledges it after the commit. */
+/*  Everything but deliveries (ih_client has already acted on welcome and no-session). */
 static void
-s_flush (s_daemon_t *d)
+s_on_event (const ih_env_t *e, void *arg)
 {
-    size_t n = d->count;
-    if (n == 0)
-        return;
-    uint64_t map0 = ih_store_map_size (d->store);
-    ih_err_t err = { "" };
-    int rc = ih_store_ingest (d->store, d->items, n, &err);
-    if (rc != 0) {
-        s_log ('E', "cannot store seq %" PRIu64 "..%" PRIu64 " in %s: %s; retrying in %d s",
-               d->items [0].seq, d->items [n - 1].seq, ih_store_dir (d->store), err.msg,
-               s_RETRY_MS / 1000);
-        //  Nothing was kept and nothing is acknowledged: drop the session and let the
-        //  broker replay from the durable cursor later.
-        ih_client_reset (d->client, s_RETRY_MS);
-    }
-    else {
-        uint64_t map1 = ih_store_map_size (d->store);
-        if (map1 != map0)
-            s_log ('I', "store map grown from %" PRIu64 " to %" PRIu64 " MiB", map0 >> 20, map1 >> 20);
-        for (size_t i = 0; i < n; i++) {
-            if (d->items [i].msg && d->items [i].why [0])
-                s_log ('E', "seq %" PRIu64 " from %s@%s: %s", d->items [i].seq, d->recs [i].name,
-                       d->recs [i].org, d->items [i].why);
-            if (d->items [i].msg && d->items [i].outcome == IH_STORE_REJECTED)
-                d->rejected++;
-            if (d->items [i].msg)
-                s_log_outcome (&d->items [i], &d->recs [i]);
-            if (d->items [i].outcome != IH_STORE_SKIPPED && d->items [i].outcome != IH_STORE_REJECTED)
-                d->stored++;
-        }
-        if (d->items [n - 1].seq > d->cursor)
-            d->cursor = d->items [n - 1].seq;
-        ih_err_t aerr = { "" };
-        if (ih_client_ack (d->client, d->cursor, &aerr) != 0)
-            s_log ('W', "%s (will retry)", aerr.msg);
-    }
-    //  Give the memory of large messages back; verification re-initialises them.
-    for (size_t i = 0; i < n; i++)
-        ih_msg_free (&d->msgs [i]);
-    ih_arena_reset (&d->arena);
-    d->arena_bytes = 0;
-    d->count = 0;
-    d->last_seq = 0;
-}
-
-/*  Everything but deliveries. */
-static void
-s_handle (s_daemon_t *d, const ih_env_t *e)
-{
+    s_daemon_t *d = (s_daemon_t *) arg;
     s_cfg_t *cfg = d->cfg;
+    uint64_t cursor = ih_store_cursor (d->store);
     switch (e->type) {
         case IH_T_WELCOME:
             s_log ('I', "connected to %s as %s@%s (broker head %" PRIu64 ", our cursor %" PRIu64
-                   ", heartbeat %u ms)", cfg->endpoint, e->member, e->org, e->head, d->cursor,
+                   ", heartbeat %u ms)", cfg->endpoint, e->member, e->org, e->head, cursor,
                    e->heartbeat);
             if (!streq (e->member, cfg->name) || !streq (e->org, cfg->org))
                 s_log ('W', "the broker knows us as %s@%s, agent.cfg says %s@%s",
                        e->member, e->org, cfg->name, cfg->org);
-            s_write_status (d, true);
+            d->status_at = 0;       //  rewrite the status file at once
             break;
         case IH_T_ERROR:
             if (streq (e->code, "bad-cursor")) {
                 s_log ('E', "broker %s is behind our cursor %" PRIu64 " (%s): a different journal?"
-                       " refusing to continue", cfg->endpoint, d->cursor, e->reason);
+                       " refusing to continue", cfg->endpoint, cursor, e->reason);
                 d->exit_code = 2;
                 s_stop = 1;
             }
             else
             if (streq (e->code, "no-session"))
                 s_log ('I', "broker %s forgot our session; hello again from cursor %" PRIu64,
-                       cfg->endpoint, d->cursor);
+                       cfg->endpoint, cursor);
             else
                 s_log (streq (e->code, "revoked") || streq (e->code, "not-registered") ? 'E' : 'W',
                        "broker %s: %s: %s", cfg->endpoint, e->code, e->reason);
@@ -429,22 +325,17 @@ s_cmd_run (s_cfg_t *cfg, int argc, char **argv)
     }
     s_install_signals ();
     ih_err_t err = { "" };
-    s_daemon_t *d = (s_daemon_t *) calloc (1, sizeof *d);
-    if (!d)
-        abort ();
-    d->cfg = cfg;
-    for (int i = 0; i < s_BATCH_MAX; i++)
-        ih_msg_init (&d->msgs [i], IH_KIND_ALERT);
-    ih_arena_init (&d->arena);
+    s_daemon_t d;
+    memset (&d, 0, sizeof d);
+    d.cfg = cfg;
     int ret = 1;
     zcert_t *cert = NULL;
-    d->store = ih_store_open (cfg->store, IH_STORE_WRITER, cfg->map_size, cfg->max_map, &err);
-    if (!d->store) {
+    d.store = ih_store_open (cfg->store, IH_STORE_WRITER, cfg->map_size, cfg->max_map, &err);
+    if (!d.store) {
         s_fail ("%s", err.msg);
         goto done;
     }
-    snprintf (d->status_path, sizeof d->status_path, "%s/agent.status", cfg->store);
-    d->cursor = ih_store_cursor (d->store);
+    snprintf (d.status_path, sizeof d.status_path, "%s/agent.status", cfg->store);
     if (cfg->on_alert && *cfg->on_alert) {
         char *workdir = strdup (cfg->path);
         if (!workdir)
@@ -454,92 +345,65 @@ s_cmd_run (s_cfg_t *cfg, int argc, char **argv)
             *slash = 0;
         ih_hook_cfg_t hcfg = { cfg->on_alert, slash ? workdir : NULL, (int) cfg->hook_timeout * 1000,
                                (int) cfg->hook_max, NULL, NULL };
-        d->hook = ih_hook_new (&hcfg, d->store, &err);
+        d.hook = ih_hook_new (&hcfg, d.store, &err);
         free (workdir);
-        if (!d->hook) {
+        if (!d.hook) {
             s_fail ("%s", err.msg);
             goto done;
         }
     }
     else
-    if (ih_hook_forget (d->store, &err) != 0)
+    if (ih_hook_forget (d.store, &err) != 0)
         s_log ('W', "%s", err.msg);
     cert = ih_keys_load_cert (cfg->curve_cert, &err);
     if (!cert) {
         s_fail ("%s", err.msg);
         goto done;
     }
-    ih_client_cfg_t ccfg = { cfg->endpoint, cfg->broker_key, cert, "agent", s_PROG "/" s_VERSION, 0, false };
-    d->client = ih_client_new (&ccfg, &err);
+    s_log ('I', "started %s@%s, store %s, cursor %" PRIu64, cfg->name, cfg->org, cfg->store,
+           ih_store_cursor (d.store));
+    ih_subscriber_cfg_t scfg = { cfg->endpoint, cfg->broker_key, cert, cfg->registry_pk, cfg->window,
+                                 "agent", s_PROG "/" s_VERSION, &s_stop, NULL, s_on_commit,
+                                 s_on_event, &d };
+    d.sub = ih_subscriber_new (d.store, &scfg, &err);
     zcert_destroy (&cert);
-    if (!d->client) {
+    if (!d.sub) {
         s_fail ("%s: %s", cfg->path, err.msg);
         goto done;
     }
-    s_log ('I', "started %s@%s, store %s, cursor %" PRIu64, cfg->name, cfg->org, cfg->store, d->cursor);
-    ih_client_hello_t hello;
-    memset (&hello, 0, sizeof hello);
-    hello.cursor = d->cursor;
-    hello.window = cfg->window;
-    if (ih_client_subscribe (d->client, &hello, &err) != 0)
-        s_log ('W', "%s", err.msg);     //  the session logic retries by itself
-
     int wait_ms = 500;
     while (!s_stop) {
-        ih_env_t *e = NULL;
-        err.msg [0] = 0;
-        int rc = ih_client_recv (d->client, &e, wait_ms, &err);
-        while (rc != 0) {
-            if (rc < 0)
-                s_log ('W', "bad frame from broker %s: %s", cfg->endpoint, err.msg);
-            else
-            if (e->type == IH_T_DELIVER) {
-                size_t before = d->count;
-                s_collect (d, e);
-                if (d->count == before && d->count == 0)
-                    ih_client_ack (d->client, d->cursor, NULL);   //  only duplicates
-            }
-            else
-                s_handle (d, e);
-            //  Take whatever else is already waiting into the same transaction.
-            if (d->count == 0 || s_batch_full (d) || s_stop)
-                break;
-            err.msg [0] = 0;
-            rc = ih_client_recv (d->client, &e, 0, &err);
-        }
-        s_flush (d);
+        ih_subscriber_poll (d.sub, wait_ms);
         //  Hooks run beside ingest: the pump only reaps, kills and starts processes.
         wait_ms = 500;
-        if (d->hook) {
-            int w = ih_hook_pump (d->hook, true);
+        if (d.hook) {
+            int w = ih_hook_pump (d.hook, true);
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
-        s_write_status (d, false);
+        s_write_status (&d, false);
     }
-    if (d->hook) {
+    if (d.hook) {
         //  A clean stop lets running hooks end (each within its time limit).
-        ih_hook_stats_t st;
-        ih_hook_stats (d->hook, &st);
-        if (st.running)
-            s_log ('I', "waiting for %u on-alert hooks to end (at most %u s)", st.running,
+        ih_hook_stats_t hs;
+        ih_hook_stats (d.hook, &hs);
+        if (hs.running)
+            s_log ('I', "waiting for %u on-alert hooks to end (at most %u s)", hs.running,
                    cfg->hook_timeout + 2);
-        ih_hook_drain (d->hook, (int) (cfg->hook_timeout + 2) * 1000);
+        ih_hook_drain (d.hook, (int) (cfg->hook_timeout + 2) * 1000);
     }
-    ret = d->exit_code;
+    ret = d.exit_code;
+    ih_subscriber_stats_t st;
+    ih_subscriber_stats (d.sub, &st);
     s_log ('I', "stopping %s@%s at cursor %" PRIu64 " (%" PRIu64 " stored, %" PRIu64 " rejected)",
-           cfg->name, cfg->org, d->cursor, d->stored, d->rejected);
+           cfg->name, cfg->org, st.cursor, st.stored, st.rejected + st.refused);
 done:
-    ih_hook_destroy (&d->hook);
-    if (d->client) {
-        ih_client_destroy (&d->client);
-        unlink (d->status_path);
+    ih_hook_destroy (&d.hook);
+    if (d.sub) {
+        ih_subscriber_destroy (&d.sub);
+        unlink (d.status_path);
     }
-    ih_store_destroy (&d->store);
-    for (int i = 0; i < s_BATCH_MAX; i++)
-        ih_msg_free (&d->msgs [i]);
-    ih_arena_free (&d->arena);
-    free (d);
+    ih_store_destroy (&d.store);
     return ret;
 }
 

@@ -1,15 +1,14 @@
-/*  ih_sync.h: the gateway's subscriber, an actor (czmq zactor) that owns the broker
-    session (ih_client, gateway identity) and the store's writer.
+/*  ih_sync.h: the gateway's subscriber, an actor (czmq zactor) that runs the subscriber
+    core (agents/ih_subscriber.h: receive, verify, store a batch per transaction,
+    acknowledge) with the gateway identity, on the store's writer.
 
-    It receives what the broker delivers to the gateway identity, verifies each item
-    (ih_client_verify_item: registry-signed member record, publisher signature), and
-    refuses anything that is not TLP:CLEAR (defence in depth: the broker already gives
-    the gateway CLEAR only): an alert or sighting above CLEAR, and a comment or
-    retraction of an alert the gateway does not hold as CLEAR, is logged as an error and
-    not stored (the cursor passes it, as for an item that fails verification). Batches
-    are stored in one transaction, acknowledged after the commit, and then added to the
-    TAXII date-added log (ih_added.h) by walking the store from the log's cursor, which
-    also repairs the log after a crash between the two commits.
+    What is the gateway's own: a filter that refuses anything that is not TLP:CLEAR
+    (defence in depth: the broker already gives the gateway CLEAR only): an alert or
+    sighting above CLEAR, and a comment or retraction of an alert the gateway does not
+    hold as CLEAR, is logged as an error and not stored (the cursor passes it, as for an
+    item that fails verification); and, after each commit, the TAXII date-added log
+    (ih_added.h) catches up by walking the store from the log's cursor, which also
+    repairs the log after a crash between the two commits.
 
     The actor publishes its state in the shared ih_gw_t (generation, head, connected,
     counters) for the HTTP threads. New alerts are visible to the next request: nothing

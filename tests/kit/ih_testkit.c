@@ -163,6 +163,135 @@ ih_tk_item_free (ih_tk_item_t *t)
     ih_buf_free (&t->body);
 }
 
+/* ---- a fake broker ------------------------------------------------------------------------------- */
+
+struct ih_tk_broker {
+    zcert_t *cert;
+    zsock_t *router;
+    char endpoint [64];
+    zframe_t *rid;                  /* the last peer */
+    zframe_t *frame;                /* the last envelope received (e borrows from it) */
+};
+
+ih_tk_broker_t *
+ih_tk_broker_new (void)
+{
+    ih_tk_broker_t *self = (ih_tk_broker_t *) calloc (1, sizeof *self);
+    IH_CHECK (self);
+    self->cert = zcert_new ();
+    self->router = zsock_new (ZMQ_ROUTER);
+    IH_CHECK (self->cert && self->router);
+    zcert_apply (self->cert, self->router);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_linger (self->router, 0);
+    int port = zsock_bind (self->router, "tcp://127.0.0.1:*");
+    IH_CHECK (port > 0);
+    snprintf (self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:%d", port);
+    return self;
+}
+
+void
+ih_tk_broker_destroy (ih_tk_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ih_tk_broker_t *self = *self_p;
+    zframe_destroy (&self->rid);
+    zframe_destroy (&self->frame);
+    zsock_destroy (&self->router);
+    zcert_destroy (&self->cert);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+ih_tk_broker_endpoint (ih_tk_broker_t *self)
+{
+    return self->endpoint;
+}
+
+const char *
+ih_tk_broker_key (ih_tk_broker_t *self)
+{
+    return zcert_public_txt (self->cert);
+}
+
+bool
+ih_tk_broker_expect (ih_tk_broker_t *self, ih_type_t t, ih_env_t *e, int timeout,
+                     ih_tk_pump_fn *pump, void *arg)
+{
+    int64_t deadline = zclock_mono () + timeout;
+    ih_env_init (e, t);
+    while (zclock_mono () < deadline) {
+        if (pump)
+            pump (arg);
+        zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, pump ? 10 : (long) (deadline - zclock_mono ())) <= 0)
+            continue;
+        zmsg_t *msg = zmsg_recv (self->router);
+        IH_CHECK (msg && zmsg_size (msg) == 2);
+        zframe_destroy (&self->rid);
+        zframe_destroy (&self->frame);
+        self->rid = zmsg_pop (msg);
+        self->frame = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        ih_env_free (e);
+        ih_err_t err = { "" };
+        if (ih_env_decode (e, zframe_data (self->frame), zframe_size (self->frame), &err) != 0) {
+            fprintf (stderr, "fake broker: %s\n", err.msg);
+            IH_CHECK (false);
+        }
+        if (e->type == t)
+            return true;
+    }
+    return false;
+}
+
+void
+ih_tk_broker_send (ih_tk_broker_t *self, const ih_env_t *e)
+{
+    IH_CHECK (self->rid);
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    ih_err_t err = { "" };
+    if (ih_env_encode (e, &buf, &err) != 0) {
+        fprintf (stderr, "fake broker: %s\n", err.msg);
+        IH_CHECK (false);
+    }
+    zmsg_t *msg = zmsg_new ();
+    zframe_t *rid = zframe_dup (self->rid);
+    zmsg_append (msg, &rid);
+    zmsg_addmem (msg, buf.data, buf.len);
+    IH_CHECK (zmsg_send (&msg, self->router) == 0);
+    ih_buf_free (&buf);
+}
+
+void
+ih_tk_broker_welcome (ih_tk_broker_t *self, uint64_t head)
+{
+    ih_env_t w;
+    ih_env_init (&w, IH_T_WELCOME);
+    w.head = head;
+    w.heartbeat = 1000;
+    w.member = "soc";
+    w.org = "bank-a";
+    ih_tk_broker_send (self, &w);
+    ih_env_free (&w);
+}
+
+void
+ih_tk_broker_deliver (ih_tk_broker_t *self, const ih_item_t *items, size_t count)
+{
+    ih_env_t d;
+    ih_env_init (&d, IH_T_DELIVER);
+    d.items = (ih_item_t *) items;
+    d.item_count = (uint32_t) count;
+    ih_tk_broker_send (self, &d);
+    d.items = NULL;
+    d.item_count = 0;
+    ih_env_free (&d);
+}
+
 /* ---- self-test ---------------------------------------------------------------------------------- */
 
 void

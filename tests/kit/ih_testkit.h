@@ -77,6 +77,31 @@ typedef struct {
 void ih_tk_item(ih_tk_item_t *t, const ih_msg_t *m, const ih_tk_member_t *who, uint64_t seq);
 void ih_tk_item_free(ih_tk_item_t *t);
 
+/* ---- a fake broker ------------------------------------------------------------------------ */
+/*  A CURVE ROUTER on tcp://127.0.0.1:* that speaks the envelopes of PROTOCOL.md, for
+    testing clients and subscribers without a real broker. It answers to the peer that
+    last sent it something. */
+typedef struct ih_tk_broker ih_tk_broker_t;
+typedef void (ih_tk_pump_fn)(void *arg);
+
+ih_tk_broker_t *ih_tk_broker_new(void);
+void ih_tk_broker_destroy(ih_tk_broker_t **self_p);
+const char *ih_tk_broker_endpoint(ih_tk_broker_t *self);
+/*  The broker's public key, Z85. */
+const char *ih_tk_broker_key(ih_tk_broker_t *self);
+/*  Receives until an envelope of type t arrives (others are dropped), for up to timeout
+    ms, calling pump (if not NULL) between waits so that a single-threaded client under
+    test can run its session. e is initialised and holds the envelope (free it with
+    ih_env_free); its borrowed pointers stay valid until the next expect. */
+bool ih_tk_broker_expect(ih_tk_broker_t *self, ih_type_t t, ih_env_t *e, int timeout,
+                         ih_tk_pump_fn *pump, void *arg);
+/*  Sends an envelope to the last peer. */
+void ih_tk_broker_send(ih_tk_broker_t *self, const ih_env_t *e);
+/*  Sends welcome (member "soc", org "bank-a", heartbeat 1000 ms) with head. */
+void ih_tk_broker_welcome(ih_tk_broker_t *self, uint64_t head);
+/*  Sends one deliver envelope with items [0..count). */
+void ih_tk_broker_deliver(ih_tk_broker_t *self, const ih_item_t *items, size_t count);
+
 void ih_testkit_test(bool verbose);
 
 #endif

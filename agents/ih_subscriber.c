@@ -1,0 +1,431 @@
+/*  ih_subscriber.c: the subscriber core (see ih_subscriber.h).
+
+    Read top to bottom: the batch (collect, flush), one round, construction, self-test.
+*/
+#include <inttypes.h>
+
+#include "ih_log.h"
+#include "ih_subscriber.h"
+
+/*  A batch is bounded by items and by bytes copied out of the frames, so that one
+    transaction stays well inside a heartbeat. */
+#define s_BATCH_MAX     1024
+#define s_BATCH_BYTES   (16 << 20)
+#define s_RETRY_MS      5000            /* after a store failure, reconnect after */
+
+struct ih_subscriber {
+    ih_subscriber_cfg_t cfg;
+    char *endpoint, *broker_key, *log_name, *agent;
+    uint8_t registry_pk [32];
+    ih_store_t *store;                  /* borrowed: the writer */
+    ih_client_t *client;
+    ih_subscriber_stats_t st;
+    ih_msg_t msgs [s_BATCH_MAX];
+    ih_member_t recs [s_BATCH_MAX];
+    ih_store_item_t items [s_BATCH_MAX];
+    size_t count;                       /* items collected, not stored yet */
+    uint64_t last_seq;                  /* highest seq collected */
+    ih_arena_t arena;                   /* copies of the collected items' bytes */
+    size_t arena_bytes;
+};
+
+#define s_log(self, level, ...) ih_log (level, (self)->log_name, __VA_ARGS__)
+
+/* ---- the batch ------------------------------------------------------------------------- */
+
+static const uint8_t *
+s_copy (ih_subscriber_t *self, const uint8_t *data, size_t len)
+{
+    uint8_t *p = (uint8_t *) ih_arena_alloc (&self->arena, len ? len : 1);
+    if (len)
+        memcpy (p, data, len);
+    self->arena_bytes += len;
+    return p;
+}
+
+/*  What a refused item was, for its log line. */
+static void
+s_describe (const ih_msg_t *m, uint64_t seq, char *out, size_t size)
+{
+    const char *tlp = ih_tlp_name (m->tlp) ? ih_tlp_name (m->tlp) : "?";
+    if (m->kind == IH_KIND_ALERT)
+        ih_fmt (out, size, "alert %s seq %" PRIu64 " (TLP:%s)", m->id, seq, tlp);
+    else
+    if (m->kind == IH_KIND_SIGHTING)
+        ih_fmt (out, size, "sighting seq %" PRIu64 " (TLP:%s)%s%s", seq, tlp,
+                *m->ref ? " of alert " : "", m->ref);
+    else
+        ih_fmt (out, size, "%s on alert %s seq %" PRIu64, ih_kind_name (m->kind), m->ref, seq);
+}
+
+/*  Verifies the items of a deliver envelope and adds those to keep to the batch. */
+static void
+s_collect (ih_subscriber_t *self, const ih_env_t *e)
+{
+    uint64_t cursor = self->st.cursor;
+    for (uint32_t i = 0; i < e->item_count && self->count < s_BATCH_MAX; i++) {
+        const ih_item_t *src = &e->items [i];
+        //  Replayed duplicates (after a reconnect or a second hello) are dropped here.
+        if (src->seq <= cursor || src->seq <= self->last_seq)
+            continue;
+        uint64_t prev = self->last_seq > cursor ? self->last_seq : cursor;
+        if (!ih_client_seq_plausible (prev, src->seq)) {
+            //  A hostile broker could otherwise park our cursor near UINT64_MAX, after
+            //  which every hello is a bad-cursor: the item is dropped, the cursor stays.
+            s_log (self, 'E', "dropped seq %" PRIu64 " from the broker: more than 2^40 beyond seq %"
+                   PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
+            self->st.rejected++;
+            continue;
+        }
+        size_t k = self->count++;
+        self->last_seq = src->seq;
+        ih_store_item_t *it = &self->items [k];
+        memset (it, 0, sizeof *it);
+        it->seq = src->seq;
+        ih_err_t err = { "" };
+        ih_member_t *rec = &self->recs [k];
+        if (ih_client_verify_item (src, self->registry_pk, rec, &self->msgs [k], &err) != 0) {
+            char who [2 * IH_MAX_SHORT + 2] = "unknown member";
+            if (rec->name [0])
+                ih_fmt (who, sizeof who, "%s@%s", rec->name, rec->org);
+            s_log (self, 'E', "rejected seq %" PRIu64 " from %s: %s", src->seq, who, err.msg);
+            self->st.rejected++;
+            continue;           //  not stored; the cursor still passes it
+        }
+        const ih_msg_t *m = &self->msgs [k];
+        const char *why = self->cfg.filter
+                        ? self->cfg.filter (m, rec, self->items, k, self->cfg.arg) : NULL;
+        if (why) {
+            char what [128];
+            s_describe (m, src->seq, what, sizeof what);
+            s_log (self, 'E', "refused %s from %s@%s: %s; nothing of it is stored or shown", what,
+                   rec->name, rec->org, why);
+            self->st.refused++;
+            continue;           //  as a rejected item: not stored, the cursor passes it
+        }
+        it->msg = m;
+        it->body = s_copy (self, src->body, src->body_len);
+        it->body_len = src->body_len;
+        it->sig = s_copy (self, src->sig, 64);
+        it->rec = s_copy (self, src->rec, src->rec_len);
+        it->rec_len = src->rec_len;
+        it->rec_sig = s_copy (self, src->rec_sig, 64);
+    }
+}
+
+static bool
+s_batch_full (ih_subscriber_t *self)
+{
+    return self->count + IH_MAX_ITEMS > s_BATCH_MAX || self->arena_bytes > s_BATCH_BYTES;
+}
+
+/*  Stores the batch in one transaction and acknowledges it after the commit. Returns the
+    items stored, or -1 when the store refused the batch. */
+static int
+s_flush (ih_subscriber_t *self)
+{
+    size_t n = self->count;
+    if (n == 0)
+        return 0;
+    uint64_t map0 = ih_store_map_size (self->store);
+    ih_err_t err = { "" };
+    int stored = 0;
+    if (ih_store_ingest (self->store, self->items, n, &err) != IH_OK) {
+        s_log (self, 'E', "cannot store seq %" PRIu64 "..%" PRIu64 " in %s: %s; retrying in %d s",
+               self->items [0].seq, self->items [n - 1].seq, ih_store_dir (self->store), err.msg,
+               s_RETRY_MS / 1000);
+        //  Nothing was kept and nothing is acknowledged: drop the session and let the
+        //  broker replay from the durable cursor later.
+        ih_client_reset (self->client, s_RETRY_MS);
+        stored = -1;
+    }
+    else {
+        self->st.commits++;
+        uint64_t map1 = ih_store_map_size (self->store);
+        if (map1 != map0)
+            s_log (self, 'I', "store map grown from %" PRIu64 " to %" PRIu64 " MiB", map0 >> 20, map1 >> 20);
+        for (size_t i = 0; i < n; i++) {
+            const ih_store_item_t *it = &self->items [i];
+            if (!it->msg)
+                continue;       //  counted when collected
+            if (it->why [0])
+                s_log (self, 'E', "seq %" PRIu64 " from %s@%s: %s", it->seq, self->recs [i].name,
+                       self->recs [i].org, it->why);
+            if (it->outcome == IH_STORE_REJECTED)
+                self->st.rejected++;
+            else
+            if (it->outcome != IH_STORE_SKIPPED) {
+                self->st.stored++;
+                stored++;
+            }
+        }
+        if (self->items [n - 1].seq > self->st.cursor)
+            self->st.cursor = self->items [n - 1].seq;
+        ih_err_t aerr = { "" };
+        if (ih_client_ack (self->client, self->st.cursor, &aerr) != 0)
+            s_log (self, 'W', "%s (will retry)", aerr.msg);
+        if (self->cfg.on_commit)
+            self->cfg.on_commit (self->items, self->recs, n, self->cfg.arg);
+    }
+    //  Give the memory of large messages back; verification re-initialises them.
+    for (size_t i = 0; i < n; i++)
+        ih_msg_free (&self->msgs [i]);
+    ih_arena_reset (&self->arena);
+    self->arena_bytes = 0;
+    self->count = 0;
+    self->last_seq = 0;
+    return stored;
+}
+
+/* ---- one round ------------------------------------------------------------------------------ */
+
+int
+ih_subscriber_poll (ih_subscriber_t *self, int timeout_ms)
+{
+    ih_env_t *e = NULL;
+    ih_err_t err = { "" };
+    int rc = ih_client_recv (self->client, &e, timeout_ms, &err);
+    while (rc != 0) {
+        if (rc < 0)
+            s_log (self, 'W', "bad frame from broker %s: %s", self->endpoint, err.msg);
+        else
+        if (e->type == IH_T_DELIVER) {
+            size_t before = self->count;
+            s_collect (self, e);
+            if (self->count == before && self->count == 0)
+                ih_client_ack (self->client, self->st.cursor, NULL);    //  only duplicates
+        }
+        else
+        if (self->cfg.on_event)
+            self->cfg.on_event (e, self->cfg.arg);
+        //  Take whatever else is already waiting into the same transaction.
+        if (self->count == 0 || s_batch_full (self) || (self->cfg.stop && *self->cfg.stop))
+            break;
+        err.msg [0] = 0;
+        rc = ih_client_recv (self->client, &e, 0, &err);
+    }
+    return s_flush (self);
+}
+
+void
+ih_subscriber_stats (ih_subscriber_t *self, ih_subscriber_stats_t *st)
+{
+    *st = self->st;
+}
+
+ih_client_t *
+ih_subscriber_client (ih_subscriber_t *self)
+{
+    return self->client;
+}
+
+/* ---- construction ----------------------------------------------------------------------------- */
+
+static char *
+s_strdup (const char *s)
+{
+    char *d = strdup (s ? s : "");
+    if (!d)
+        abort ();
+    return d;
+}
+
+ih_subscriber_t *
+ih_subscriber_new (ih_store_t *store, const ih_subscriber_cfg_t *cfg, ih_err_t *err)
+{
+    ih_subscriber_t *self = (ih_subscriber_t *) calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->cfg = *cfg;
+    self->endpoint = s_strdup (cfg->endpoint);
+    self->broker_key = s_strdup (cfg->broker_key);
+    self->log_name = s_strdup (cfg->log_name ? cfg->log_name : "agent");
+    self->agent = s_strdup (cfg->agent ? cfg->agent : self->log_name);
+    self->cfg.cert = NULL;
+    memcpy (self->registry_pk, cfg->registry_pk, 32);
+    self->store = store;
+    for (int i = 0; i < s_BATCH_MAX; i++)
+        ih_msg_init (&self->msgs [i], IH_KIND_ALERT);
+    ih_arena_init (&self->arena);
+    ih_client_cfg_t ccfg = { self->endpoint, self->broker_key, cfg->cert, self->log_name,
+                             self->agent, 0, false };
+    self->client = ih_client_new (&ccfg, err);
+    if (!self->client) {
+        ih_subscriber_destroy (&self);
+        return NULL;
+    }
+    self->st.cursor = ih_store_cursor (store);
+    ih_client_hello_t hello;
+    memset (&hello, 0, sizeof hello);
+    hello.cursor = self->st.cursor;
+    hello.window = cfg->window ? cfg->window : 1000;
+    ih_err_t serr = { "" };
+    if (ih_client_subscribe (self->client, &hello, &serr) != 0)
+        s_log (self, 'W', "%s", serr.msg);     //  the session logic retries by itself
+    return self;
+}
+
+void
+ih_subscriber_destroy (ih_subscriber_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ih_subscriber_t *self = *self_p;
+    ih_client_destroy (&self->client);
+    for (int i = 0; i < s_BATCH_MAX; i++)
+        ih_msg_free (&self->msgs [i]);
+    ih_arena_free (&self->arena);
+    free (self->endpoint);
+    free (self->broker_key);
+    free (self->log_name);
+    free (self->agent);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- self-test ------------------------------------------------------------------------------------ */
+#ifdef IH_SELFTEST
+#include "ih_testkit.h"
+
+typedef struct {
+    size_t commits, stored, events;
+    bool saw_welcome;
+} s_seen_t;
+
+static const char *
+s_test_filter (const ih_msg_t *m, const ih_member_t *rec, const ih_store_item_t *batch, size_t k, void *arg)
+{
+    (void) rec;
+    (void) batch;
+    (void) k;
+    (void) arg;
+    return m->kind == IH_KIND_ALERT && m->tlp == IH_TLP_RED ? "no RED here" : NULL;
+}
+
+static void
+s_test_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *) arg;
+    seen->commits++;
+    for (size_t i = 0; i < count; i++)
+        if (items [i].msg && items [i].outcome == IH_STORE_NEW) {
+            IH_CHECK (streq (recs [i].org, items [i].msg->org));
+            seen->stored++;
+        }
+}
+
+static void
+s_test_event (const ih_env_t *e, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *) arg;
+    seen->events++;
+    if (e->type == IH_T_WELCOME)
+        seen->saw_welcome = true;
+}
+
+static void
+s_pump (void *arg)
+{
+    ih_subscriber_poll ((ih_subscriber_t *) arg, 10);
+}
+
+void
+ih_subscriber_test (bool verbose)
+{
+    //  A real CURVE session against the test kit's fake broker: hello from the store's
+    //  cursor, a delivery of good, forged, filtered, duplicate and implausible items,
+    //  one commit, one ack with the right cursor, and a restart that says hello from it.
+    char dir [256], sdir [300];
+    ih_tk_tempdir ("subscriber", dir, sizeof dir);
+    ih_tk_path (sdir, sizeof sdir, dir, "store");
+    ih_err_t err = { "" };
+    ih_store_t *store = ih_store_open (sdir, IH_STORE_WRITER, 0, 0, &err);
+    IH_CHECK (store);
+
+    ih_tk_keypair_t reg, other;
+    ih_tk_keypair (&reg);
+    ih_tk_keypair (&other);
+    ih_tk_member_t bank, forger;
+    ih_tk_member (&bank, &reg, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+    ih_tk_member (&forger, &other, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+
+    ih_tk_broker_t *broker = ih_tk_broker_new ();
+    zcert_t *cert = zcert_new ();
+    s_seen_t seen;
+    memset (&seen, 0, sizeof seen);
+    ih_subscriber_cfg_t cfg = { ih_tk_broker_endpoint (broker), ih_tk_broker_key (broker), cert,
+                                reg.pk, 100, "subscriber-test", "selftest/1", NULL,
+                                s_test_filter, s_test_commit, s_test_event, &seen };
+    ih_subscriber_t *sub = ih_subscriber_new (store, &cfg, &err);
+    IH_CHECK (sub);
+    ih_env_t e;
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, sub));
+    IH_CHECK (e.cursor == 0 && e.window == 100);
+    ih_env_free (&e);
+    ih_tk_broker_welcome (broker, 10);
+
+    //  seq 3 good, 4 forged (record signed by another registry), 5 RED (filtered), 6 good,
+    //  6 again (duplicate), then 2^41 (implausible)
+    ih_msg_t m [4];
+    ih_tk_alert (&m [0], &bank, IH_TLP_GREEN, "one");
+    ih_tk_alert (&m [1], &forger, IH_TLP_GREEN, "forged");
+    ih_tk_alert (&m [2], &bank, IH_TLP_RED, "red");
+    ih_tk_alert (&m [3], &bank, IH_TLP_CLEAR, "two");
+    ih_tk_item_t t [6];
+    ih_tk_item (&t [0], &m [0], &bank, 3);
+    ih_tk_item (&t [1], &m [1], &forger, 4);
+    ih_tk_item (&t [2], &m [2], &bank, 5);
+    ih_tk_item (&t [3], &m [3], &bank, 6);
+    ih_tk_item (&t [4], &m [3], &bank, 6);
+    ih_tk_item (&t [5], &m [3], &bank, 6 + (1ULL << 41));
+    ih_item_t items [6];
+    for (int i = 0; i < 6; i++)
+        items [i] = t [i].item;
+    ih_tk_broker_deliver (broker, items, 3);
+    ih_tk_broker_deliver (broker, items + 3, 1);
+    ih_tk_broker_deliver (broker, items + 4, 2);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, sub));
+    //  One batch normally; more when a frame came after a commit.
+    while (e.seq < 6) {
+        ih_env_free (&e);
+        IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, sub));
+    }
+    IH_CHECK (e.seq == 6);
+    ih_env_free (&e);
+    IH_CHECK (seen.saw_welcome && seen.stored == 2 && seen.commits >= 1);
+    ih_subscriber_stats_t st;
+    ih_subscriber_stats (sub, &st);
+    if (verbose)
+        printf ("\n    stored %" PRIu64 ", rejected %" PRIu64 ", refused %" PRIu64 ", commits %" PRIu64,
+                st.stored, st.rejected, st.refused, st.commits);
+    IH_CHECK (st.cursor == 6 && st.stored == 2 && st.rejected == 2 && st.refused == 1);
+    IH_CHECK (ih_store_cursor (store) == 6);
+    IH_CHECK (ih_store_get (store, m [0].id, NULL, NULL, &err) == 1);
+    IH_CHECK (ih_store_get (store, m [1].id, NULL, NULL, &err) == 0);
+    IH_CHECK (ih_store_get (store, m [2].id, NULL, NULL, &err) == 0);
+    IH_CHECK (ih_store_get (store, m [3].id, NULL, NULL, &err) == 1);
+
+    //  A new subscriber on the same store says hello from its durable cursor.
+    ih_subscriber_destroy (&sub);
+    ih_subscriber_destroy (&sub);
+    sub = ih_subscriber_new (store, &cfg, &err);
+    IH_CHECK (sub);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, sub));
+    IH_CHECK (e.cursor == 6);
+    ih_env_free (&e);
+    ih_subscriber_destroy (&sub);
+
+    for (int i = 0; i < 6; i++)
+        ih_tk_item_free (&t [i]);
+    for (int i = 0; i < 4; i++)
+        ih_msg_free (&m [i]);
+    ih_tk_broker_destroy (&broker);
+    zcert_destroy (&cert);
+    ih_tk_member_free (&bank);
+    ih_tk_member_free (&forger);
+    ih_store_destroy (&store);
+    ih_tk_rmtree (dir);
+    if (verbose)
+        printf ("\n    ");
+}
+#endif
