@@ -281,28 +281,6 @@ s_csv_list (ih_export_t *self, ih_buf_t *b, const ih_strlist_t *l)
 
 /* ---- selection -------------------------------------------------------------------------- */
 
-static bool
-s_alert_wanted (ih_export_t *self, const ih_msg_t *m)
-{
-    const ih_export_opts_t *o = &self->opts;
-    if (o->since && m->modified < o->since)
-        return false;
-    if (o->tlp_max >= 0 && (int) m->tlp > o->tlp_max)
-        return false;
-    if (o->category >= 0 && (int) m->category != o->category)
-        return false;
-    if (o->min_severity >= 0 && (int) m->severity < o->min_severity)
-        return false;
-    if (o->sector && *o->sector) {
-        bool found = false;
-        for (uint32_t i = 0; i < m->sectors.count && !found; i++)
-            found = streq (m->sectors.items [i], o->sector);
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
 /*  Fills self->sel; returns false when the alert is to be left out. */
 static bool
 s_select (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih_store_t *store)
@@ -314,15 +292,15 @@ s_select (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih
         if (!self->sel)
             abort ();
     }
-    bool ioc_filter = self->opts.types || self->opts.detect_only || self->detection;
+    const ih_select_t *sel = &self->opts.sel;
+    bool ioc_filter = sel->types || sel->detect_only || self->detection;
     for (uint32_t i = 0; i < m->ioc_count; i++) {
         const ih_ioc_t *ioc = &m->iocs [i];
         if (store && info && info->retracted_iocs && ih_store_ioc_retracted (store, info, ioc)) {
             self->stats.iocs_retracted++;
             continue;
         }
-        if ((self->opts.types && !(self->opts.types & (1u << ioc->type)))
-        ||  ((self->opts.detect_only || self->detection) && !ioc->detect)) {
+        if (!ih_select_ioc (sel, ioc) || (self->detection && !ioc->detect)) {
             self->stats.iocs_filtered++;
             continue;
         }
@@ -846,7 +824,7 @@ void
 ih_export_opts_init (ih_export_opts_t *opts)
 {
     memset (opts, 0, sizeof *opts);
-    opts->tlp_max = opts->category = opts->min_severity = -1;
+    ih_select_init (&opts->sel);
 }
 
 static int
@@ -974,11 +952,12 @@ ih_export_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *i
     if (m->kind != IH_KIND_ALERT)
         return 0;
     s_begin (self);
-    if (info && info->retracted) {
+    ih_select_verdict_t v = ih_select_alert (&self->opts.sel, m, info);
+    if (v == IH_SELECT_LEFT_RETRACTED) {
         self->stats.alerts_retracted++;
         return 0;
     }
-    if (!s_alert_wanted (self, m) || !s_select (self, m, info, store)) {
+    if (v != IH_SELECT_TAKEN || !s_select (self, m, info, store)) {
         self->stats.alerts_filtered++;
         return 0;
     }
@@ -1310,30 +1289,30 @@ ih_export_test (bool verbose)
     free (out);
 
     //  Filters: tlp-max, types, detect-only, category, sector, min-severity, since.
-    o.tlp_max = IH_TLP_GREEN;
-    o.types = (1u << IH_IOC_MD5) | (1u << IH_IOC_DOMAIN);
-    o.detect_only = true;
+    o.sel.tlp_max = IH_TLP_GREEN;
+    o.sel.types = (1u << IH_IOC_MD5) | (1u << IH_IOC_DOMAIN);
+    o.sel.detect_only = true;
     out = s_t_export (IH_EXPORT_PLAIN, &o, msgs, infos, 3, &st);
     IH_CHECK (streq (out, "evil-login.xyz\n"));
     IH_CHECK (st.alerts == 1 && st.alerts_filtered == 1 && st.iocs_filtered == 10);
     free (out);
     ih_export_opts_init (&o);
-    o.category = IH_CAT_FRAUD;
+    o.sel.category = IH_CAT_FRAUD;
     out = s_t_export (IH_EXPORT_JSONL, &o, msgs, infos, 3, &st);
     IH_CHECK (streq (out, "") && st.alerts_filtered == 2);
     free (out);
     ih_export_opts_init (&o);
-    o.sector = "energy";
+    snprintf (o.sel.sector, sizeof o.sel.sector, "energy");
     out = s_t_export (IH_EXPORT_JSONL, &o, msgs, infos, 3, &st);
     IH_CHECK (streq (out, ""));
     free (out);
     ih_export_opts_init (&o);
-    o.min_severity = IH_SEV_CRITICAL;
+    o.sel.min_severity = IH_SEV_CRITICAL;
     out = s_t_export (IH_EXPORT_JSONL, &o, msgs, infos, 3, &st);
     IH_CHECK (streq (out, ""));
     free (out);
     ih_export_opts_init (&o);
-    o.since = msgs [0].modified + 1;
+    o.sel.since = msgs [0].modified + 1;
     out = s_t_export (IH_EXPORT_JSONL, &o, msgs, infos, 3, &st);
     IH_CHECK (streq (out, ""));
     free (out);

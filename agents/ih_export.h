@@ -17,7 +17,7 @@
     or in one call: ih_export_store (store, x, &err).
 
     WHAT IS LEFT OUT, in every format: retracted alerts, IOCs retracted one by one, alerts
-    and IOCs the filters (opts) exclude. The detection formats (suricata, zeek, rpz, nft,
+    and IOCs the selection (opts.sel, ih_select.h) leaves out. The detection formats (suricata, zeek, rpz, nft,
     plain) also keep only IOCs with the detect flag (MISP's to_ids) and leave out values
     on a warninglist (opts.wl; NULL = none). An alert none of whose IOCs pass an IOC
     filter (types, detect_only, or any detection format) is left out as a whole.
@@ -65,6 +65,7 @@
 #ifndef IH_EXPORT_H
 #define IH_EXPORT_H
 
+#include "ih_select.h"
 #include "ih_store.h"
 #include "ih_warninglist.h"
 
@@ -82,19 +83,14 @@ int ih_export_format_parse(const char *s, ih_export_format_t *f);
 bool ih_export_format_detection(ih_export_format_t f);
 
 typedef struct {
-    int64_t since;              /* alerts modified at or after (ms); 0 = all */
-    uint32_t types;             /* IOC types: bit (1u << ih_ioc_type_t); 0 = all */
-    int tlp_max;                /* most restrictive TLP exported (ih_tlp_t); -1 = all */
-    int category;               /* ih_category_t; -1 = all */
-    const char *sector;         /* alerts listing this sector; NULL = all */
-    int min_severity;           /* ih_severity_t; -1 = all */
-    bool detect_only;           /* only IOCs with the detect flag (implied by detection formats) */
+    ih_select_t sel;            /* which alerts and IOCs (ih_select.h): status active by
+                                   default, so retracted alerts stay out */
     const ih_warninglist_t *wl; /* detection formats leave matches out; NULL = no list */
     uint32_t sid_base;          /* suricata; 0 = IH_RULES_SID_BASE (ih_rules.h) */
     const char *generator;      /* a comment line in headers, e.g. "infohub-agent 0.1"; may be NULL */
 } ih_export_opts_t;
 
-/*  Zeroes opts and sets the "all" values (-1). */
+/*  Zeroes opts; the selection takes every active alert (ih_select_init). */
 void ih_export_opts_init(ih_export_opts_t *opts);
 
 typedef struct {

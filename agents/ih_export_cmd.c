@@ -76,31 +76,15 @@ s_usage (const char *prog, FILE *out)
         "  rpz, nft, plain    DNS response policy zone / nftables sets / one value a line\n"
         "The detection formats (suricata, zeek, rpz, nft, plain) take only IOCs marked\n"
         "detect and leave out values on the warninglists (see `warninglist check`) unless\n"
-        "--no-warninglist. Filters: --since TIME (modified at or after: RFC 3339, YYYY-MM-DD\n"
-        "or an age such as 24h or 7d), --type ipv4,domain,... (IOC types), --tlp-max L (CLEAR..RED: at most\n"
+        "--no-warninglist. Filters (the same as `list` and the HTTP API): --since TIME\n"
+        "(modified at or after: RFC 3339, YYYY-MM-DD or an age such as 24h or 7d), --type\n"
+        "ipv4,domain,... (IOC types), --tlp L (exactly) or --tlp-max L (CLEAR..RED: at most\n"
         "that restrictive), --category, --sector, --min-severity (low..critical),\n"
-        "--detect-only. Output: stdout, or --out FILE (written whole, then renamed).\n", prog);
+        "--status (active, the default; retracted alerts are never written), --detect-only.\n"
+        "Output: stdout, or --out FILE (written whole, then renamed).\n", prog);
 }
 
 #define s_fail(prog, ...) ih_fail (prog, "export", __VA_ARGS__)
-
-static int
-s_parse_types (const char *s, uint32_t *types)
-{
-    char buf [512];
-    snprintf (buf, sizeof buf, "%s", s);
-    char *save = NULL;
-    *types = 0;
-    for (char *t = strtok_r (buf, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
-        ih_ioc_type_t ty;
-        if (ih_ioc_type_parse (t, &ty) != 0)
-            return -1;
-        *types |= 1u << ty;
-    }
-    return *types ? 0 : -1;
-}
 
 int
 ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
@@ -113,9 +97,8 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv [i];
         const char *v = i + 1 < argc ? argv [i + 1] : NULL;
-        bool takes = streq (a, "--format") || streq (a, "--since") || streq (a, "--type")
-                  || streq (a, "--tlp-max") || streq (a, "--category") || streq (a, "--sector")
-                  || streq (a, "--min-severity") || streq (a, "--out") || streq (a, "--sid-base");
+        bool takes = streq (a, "--format") || streq (a, "--out") || streq (a, "--sid-base")
+                  || ih_select_takes_value (a);
         if (streq (a, "-h") || streq (a, "--help")) {
             s_usage (prog, stdout);
             return 0;
@@ -125,46 +108,16 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
         if (takes)
             i++;
         ih_err_t err = { "" };
+        int sel = a [0] == '-' && a [1] == '-' ? ih_select_set (&opts.sel, a, takes ? v : NULL, &err) : 1;
+        if (sel < 0)
+            return s_fail (prog, "%s", err.msg);
+        if (sel == 0)
+            continue;
         if (streq (a, "--format"))
             format_s = v;
         else
         if (streq (a, "--out"))
             out = v;
-        else
-        if (streq (a, "--since")) {
-            if (ih_since_parse (v, &opts.since, &err) != 0)
-                return s_fail (prog, "--since: %s", err.msg);
-        }
-        else
-        if (streq (a, "--type")) {
-            if (s_parse_types (v, &opts.types) != 0)
-                return s_fail (prog, "--type: '%.64s' is not a list of IOC types (ipv4, ipv6, cidr, "
-                               "domain, url, email, md5, sha1, sha256, filename, cve, asn)", v);
-        }
-        else
-        if (streq (a, "--tlp-max")) {
-            ih_tlp_t t;
-            if (ih_tlp_parse (v, &t) != 0)
-                return s_fail (prog, "--tlp-max: unknown TLP '%.32s'", v);
-            opts.tlp_max = (int) t;
-        }
-        else
-        if (streq (a, "--category")) {
-            ih_category_t c;
-            if (ih_category_parse (v, &c) != 0)
-                return s_fail (prog, "--category: unknown category '%.32s'", v);
-            opts.category = (int) c;
-        }
-        else
-        if (streq (a, "--min-severity")) {
-            ih_severity_t s;
-            if (ih_severity_parse (v, &s) != 0)
-                return s_fail (prog, "--min-severity: unknown severity '%.32s'", v);
-            opts.min_severity = (int) s;
-        }
-        else
-        if (streq (a, "--sector"))
-            opts.sector = v;
         else
         if (streq (a, "--sid-base")) {
             char *end = NULL;
@@ -175,9 +128,6 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
             opts.sid_base = (uint32_t) n;
         }
         else
-        if (streq (a, "--detect-only"))
-            opts.detect_only = true;
-        else
         if (streq (a, "--no-warninglist"))
             no_wl = true;
         else
@@ -186,6 +136,8 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
         else
             return s_fail (prog, "unexpected argument '%.64s'; see export --help", a);
     }
+    if (opts.sel.status != IH_SELECT_ACTIVE)
+        return s_fail (prog, "--status: exports never write retracted alerts");
     if (!format_s)
         return s_fail (prog, "--format is missing (csv, jsonl, stix21, misp, misp-feed, suricata, "
                        "zeek, rpz, nft, plain)");

@@ -42,6 +42,7 @@
 #include "ih_log.h"
 #include "ih_keys.h"
 #include "ih_sign.h"
+#include "ih_select.h"
 #include "ih_store.h"
 #include "ih_subscriber.h"
 #include "ih_view.h"
@@ -886,9 +887,7 @@ s_when (int64_t ms, char out [IH_TIME_MAX])
 typedef struct {
     ih_store_t *store;
     bool json;
-    int64_t since;              /* modified >= since; 0 = all */
-    int tlp, category;          /* -1 = all */
-    const char *sector;
+    ih_select_t sel;            /* list: status any by default (an inventory of the store) */
     uint64_t shown;
 } s_list_t;
 
@@ -913,19 +912,8 @@ static int
 s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_list_t *l = (s_list_t *) arg;
-    if (l->since && m->modified < l->since)
+    if (ih_select_alert (&l->sel, m, info) != IH_SELECT_TAKEN)
         return 0;
-    if (l->tlp >= 0 && (int) m->tlp != l->tlp)
-        return 0;
-    if (l->category >= 0 && (int) m->category != l->category)
-        return 0;
-    if (l->sector) {
-        bool found = false;
-        for (uint32_t i = 0; i < m->sectors.count && !found; i++)
-            found = streq (m->sectors.items [i], l->sector);
-        if (!found)
-            return 0;
-    }
     if (l->json)
         return s_print_json (ih_view_alert (l->store, m, info, 0));
     if (l->shown++ == 0)
@@ -939,51 +927,39 @@ s_cmd_list (s_cfg_t *cfg, int argc, char **argv)
 {
     s_list_t l;
     memset (&l, 0, sizeof l);
-    l.tlp = l.category = -1;
+    ih_select_init (&l.sel);
+    l.sel.status = IH_SELECT_ANY;
     for (int i = 0; i < argc; i++) {
         const char *a = argv [i];
         const char *v = i + 1 < argc ? argv [i + 1] : NULL;
         if (s_is_help (a)) {
-            printf ("usage: %s -c AGENTDIR/agent.cfg list [--json] [--since TIME] [--tlp L]\n"
-                    "                     [--category C] [--sector S]\n"
+            printf ("usage: %s -c AGENTDIR/agent.cfg list [--json] [--since TIME] [--tlp L | --tlp-max L]\n"
+                    "                     [--category C] [--sector S] [--min-severity S]\n"
+                    "                     [--status active|retracted|any] [--type T,...]\n"
                     "Lists the alerts in the store, oldest first (broker order), each once at its\n"
-                    "latest revision. --since keeps those modified since TIME (RFC 3339, a date,\n"
-                    "or an age: 30m, 24h, 7d). --json prints one JSON object a line (IOCs\n"
-                    "retracted on their own say \"retracted\": true).\n", s_PROG);
+                    "latest revision, retracted ones too (--status active leaves them out). The\n"
+                    "filters are those of `export` and the HTTP API: --since keeps those modified\n"
+                    "since TIME (RFC 3339, a date, or an age: 30m, 24h, 7d); --tlp L is exactly L,\n"
+                    "--tlp-max L at most as restrictive as L; --min-severity S is S or higher.\n"
+                    "--json prints one JSON object a line (IOCs retracted on their own say\n"
+                    "\"retracted\": true).\n", s_PROG);
             return 0;
         }
-        if (streq (a, "--json"))
+        if (streq (a, "--json")) {
             l.json = true;
-        else
-        if (streq (a, "--since") && v) {
-            ih_err_t err = { "" };
-            if (ih_since_parse (v, &l.since, &err) != 0)
-                return s_fail ("list: --since: %s", err.msg);
-            i++;
+            continue;
         }
-        else
-        if (streq (a, "--tlp") && v) {
-            ih_tlp_t t;
-            if (ih_tlp_parse (v, &t) != 0)
-                return s_fail ("list: --tlp: unknown level '%s'", v);
-            l.tlp = (int) t;
-            i++;
-        }
-        else
-        if (streq (a, "--category") && v) {
-            ih_category_t c;
-            if (ih_category_parse (v, &c) != 0)
-                return s_fail ("list: --category: unknown category '%s'", v);
-            l.category = (int) c;
-            i++;
-        }
-        else
-        if (streq (a, "--sector") && v) {
-            l.sector = v;
-            i++;
-        }
-        else
+        bool takes = ih_select_takes_value (a);
+        if (takes && !v)
+            return s_fail ("list: %s needs a value; see list --help", a);
+        ih_err_t err = { "" };
+        int rc = a [0] == '-' && a [1] == '-' ? ih_select_set (&l.sel, a, takes ? v : NULL, &err) : 1;
+        if (rc < 0)
+            return s_fail ("list: %s", err.msg);
+        if (rc > 0)
             return s_fail ("list: unexpected argument '%s'", a);
+        if (takes)
+            i++;
     }
     ih_err_t err = { "" };
     bool missing;

@@ -5,6 +5,7 @@
 #include "ih_api.h"
 #include "ih_export.h"
 #include "ih_html.h"
+#include "ih_select.h"
 #include "ih_view.h"
 
 #define s_LIMIT_DEFAULT 50
@@ -54,35 +55,18 @@ s_dump (ih_req_t *r, json_t *j)
 
 typedef struct {
     ih_store_t *store;
-    uint64_t before;
-    int64_t since;
-    int category, severity;
-    const char *sector;
+    ih_select_t sel;            /* status active: retracted alerts are not listed */
     int limit;
     json_t *list;
     uint64_t last_seq;
     bool more;
 } s_list_t;
 
-static bool
-s_has (const ih_strlist_t *l, const char *s)
-{
-    for (uint32_t i = 0; i < l->count; i++)
-        if (streq (l->items [i], s))
-            return true;
-    return false;
-}
-
 static int
 s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_list_t *x = (s_list_t *) arg;
-    if ((x->before && info->seq >= x->before) || !ih_gw_visible (m) || info->retracted)
-        return 0;
-    if (m->modified < x->since
-    ||  (x->category >= 0 && (int) m->category != x->category)
-    ||  (x->severity >= 0 && (int) m->severity < x->severity)
-    ||  (x->sector && !s_has (&m->sectors, x->sector)))
+    if (!ih_gw_visible (m) || ih_select_alert (&x->sel, m, info) != IH_SELECT_TAKEN)
         return 0;
     if ((int) json_array_size (x->list) == x->limit) {
         x->more = true;
@@ -93,41 +77,26 @@ s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     return 0;
 }
 
+static const char *
+s_arg (void *r, const char *key)
+{
+    return ih_req_arg ((ih_req_t *) r, key);
+}
+
 void
 ih_api_alerts (ih_req_t *r)
 {
     s_list_t x;
     memset (&x, 0, sizeof x);
-    x.category = x.severity = -1;
+    ih_select_init (&x.sel);
     x.limit = s_LIMIT_DEFAULT;
     const char *v;
     ih_err_t err = { "" };
-    if ((v = ih_req_arg (r, "since")) && ih_time_parse (v, &x.since, &err) != 0) {
-        ih_req_error (r, 400, "since: expected an RFC 3339 time, e.g. 2026-01-31T00:00:00Z");
+    //  The selection of `list` and `export` (ih_select.h), read from the query.
+    static const char *const keys [] = { "since", "category", "severity", "sector", "type", NULL };
+    if (ih_select_from (&x.sel, keys, s_arg, r, &err) != 0) {
+        ih_req_error (r, 400, err.msg);
         return;
-    }
-    if ((v = ih_req_arg (r, "category"))) {
-        ih_category_t c;
-        if (ih_category_parse (v, &c) != 0) {
-            ih_req_error (r, 400, "category: unknown category");
-            return;
-        }
-        x.category = (int) c;
-    }
-    if ((v = ih_req_arg (r, "severity"))) {
-        ih_severity_t s;
-        if (ih_severity_parse (v, &s) != 0) {
-            ih_req_error (r, 400, "severity: expected low, medium, high or critical");
-            return;
-        }
-        x.severity = (int) s;
-    }
-    if ((v = ih_req_arg (r, "sector"))) {
-        if (!ih_slug_valid (v, IH_MAX_SHORT)) {
-            ih_req_error (r, 400, "sector: not a sector name");
-            return;
-        }
-        x.sector = v;
     }
     uint64_t n;
     if ((v = ih_req_arg (r, "limit"))) {
@@ -137,7 +106,7 @@ ih_api_alerts (ih_req_t *r)
         }
         x.limit = (int) n;
     }
-    if ((v = ih_req_arg (r, "next")) && (!ih_parse_u64 (v, &x.before) || x.before == 0)) {
+    if ((v = ih_req_arg (r, "next")) && (!ih_parse_u64 (v, &x.sel.before) || x.sel.before == 0)) {
         ih_req_error (r, 400, "next: not a token this server gave");
         return;
     }
@@ -298,7 +267,7 @@ ih_api_export (ih_req_t *r, const char *format)
     ih_buf_init (&s->buf);
     ih_export_opts_t opts;
     ih_export_opts_init (&opts);
-    opts.tlp_max = IH_TLP_CLEAR;        //  defence in depth: the store holds nothing else
+    opts.sel.tlp_max = IH_TLP_CLEAR;        //  defence in depth: the store holds nothing else
     opts.generator = "infohub-gateway";
     ih_err_t err = { "" };
     s->x = ih_export_new (f, &opts, s_sink, s, NULL, &err);

@@ -1,8 +1,10 @@
 /*  ih_api.h: the JSON API and the bulk exports.
 
       GET /api/v1/alerts       {"alerts": [...], "next": "TOKEN"|null, "count": n}
-            newest first; since=RFC3339 (modified at or after), category=C, sector=S,
-            severity=S (at least), limit=1..500 (50), next=TOKEN (from the last page)
+            newest first; the selection of `list` and `export` (agents/ih_select.h):
+            since=TIME (modified at or after: RFC 3339, a date, or an age such as 24h),
+            category=C, sector=S, severity=S (at least), type=T,... (IOC types);
+            limit=1..500 (50), next=TOKEN (from the last page)
       GET /api/v1/alerts/ID    one alert (DESIGN.md alert JSON), 404 when unknown
       GET /export/csv          every active alert's IOCs as CSV, streamed
       GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed

@@ -12,6 +12,7 @@
 #include "ih_html.h"
 #include "ih_ioc.h"
 #include "ih_pages.h"
+#include "ih_select.h"
 #include "ih_svg.h"
 #include "ih_taxii.h"
 
@@ -307,34 +308,17 @@ ih_pages_error (ih_req_t *r, int status, const char *title, const char *detail)
 
 typedef struct {
     ih_req_t *r;
-    uint64_t before;            /* 0 = from the newest */
-    int category;               /* -1 = all */
-    const char *sector;
+    ih_select_t sel;            /* before = SEQ: 0 from the newest; status active */
     int shown;
     uint64_t last_seq;
     bool more;
 } s_index_t;
 
-static bool
-s_has (const ih_strlist_t *l, const char *s)
-{
-    for (uint32_t i = 0; i < l->count; i++)
-        if (streq (l->items [i], s))
-            return true;
-    return false;
-}
-
 static int
 s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_index_t *x = (s_index_t *) arg;
-    if (x->before && info->seq >= x->before)
-        return 0;
-    if (!ih_gw_visible (m) || info->retracted)
-        return 0;
-    if (x->category >= 0 && (int) m->category != x->category)
-        return 0;
-    if (x->sector && !s_has (&m->sectors, x->sector))
+    if (!ih_gw_visible (m) || ih_select_alert (&x->sel, m, info) != IH_SELECT_TAKEN)
         return 0;
     if (x->shown == s_PAGE) {
         x->more = true;
@@ -348,31 +332,26 @@ s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     return 0;
 }
 
+static const char *
+s_arg (void *r, const char *key)
+{
+    const char *v = ih_req_arg ((ih_req_t *) r, key);
+    return v && *v ? v : NULL;          //  an empty form field means "any"
+}
+
 void
 ih_pages_index (ih_req_t *r)
 {
-    s_index_t x = { r, 0, -1, NULL, 0, 0, false };
-    const char *before = ih_req_arg (r, "before");
-    const char *cat = ih_req_arg (r, "category");
-    const char *sector = ih_req_arg (r, "sector");
-    if (before && !ih_parse_u64 (before, &x.before)) {
-        ih_req_error (r, 400, "before: expected a sequence number");
+    s_index_t x;
+    memset (&x, 0, sizeof x);
+    x.r = r;
+    ih_select_init (&x.sel);
+    //  The selection of the API and the command line (ih_select.h), read from the query.
+    static const char *const keys [] = { "before", "category", "sector", "severity", "since", NULL };
+    ih_err_t serr = { "" };
+    if (ih_select_from (&x.sel, keys, s_arg, r, &serr) != 0) {
+        ih_req_error (r, 400, serr.msg);
         return;
-    }
-    if (cat && *cat) {
-        ih_category_t c;
-        if (ih_category_parse (cat, &c) != 0) {
-            ih_req_error (r, 400, "category: unknown category");
-            return;
-        }
-        x.category = (int) c;
-    }
-    if (sector && *sector) {
-        if (!ih_slug_valid (sector, IH_MAX_SHORT)) {
-            ih_req_error (r, 400, "sector: not a sector name");
-            return;
-        }
-        x.sector = sector;
     }
     ih_store_t *store = ih_req_store (r);
     ih_store_counts_t counts;
@@ -385,24 +364,27 @@ ih_pages_index (ih_req_t *r)
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
     ih_pages_begin (r, "Latest advisories", "/");
+    const ih_select_t *sel = &x.sel;
+    bool narrowed = sel->category >= 0 || sel->sector [0] || sel->min_severity >= 0 || sel->since;
     ih_html_puts (b, "<h1>");
-    if (x.category >= 0) {
-        ih_html_esc (b, s_cat_label ((ih_category_t) x.category));
+    if (sel->category >= 0) {
+        ih_html_esc (b, s_cat_label ((ih_category_t) sel->category));
         ih_html_puts (b, " advisories");
     }
     else
         ih_html_puts (b, "Latest advisories");
-    if (x.sector) {
+    if (sel->sector [0]) {
         ih_html_puts (b, " for the ");
-        ih_html_esc (b, x.sector);
+        ih_html_esc (b, sel->sector);
         ih_html_puts (b, " sector");
     }
     ih_buf_printf (b, "</h1><p class=\"lede\">Threat alerts, advisories and indicators of compromise "
                     "that Infohub members have shared with everyone (TLP:CLEAR). %" PRIu64
                     " advisories held.", counts.alerts - counts.retracted);
-    if (x.category >= 0 || x.sector)
+    if (narrowed)
         ih_html_puts (b, " <a href=\"/\">Show all</a>");
     ih_html_puts (b, "</p>\n");
+    uint64_t before = sel->before;
     int rc = ih_store_foreach (store, 0, true, s_index_one, &x, &err);
     if (rc < 0) {
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
@@ -413,37 +395,31 @@ ih_pages_index (ih_req_t *r)
     else
         ih_html_puts (b, "<div class=\"empty\">No advisories here yet. New ones appear as soon as "
                          "members share them.</div>\n");
-    if (x.before || x.more) {
+    if (before || x.more) {
+        //  Pager links keep the selection (ih_select_query), escaped for the attribute.
+        ih_buf_t q;
+        ih_buf_init (&q);
+        ih_select_query (sel, &q);
         ih_html_puts (b, "<nav class=\"pager\"><span>");
-        if (x.before) {
+        if (before) {
             ih_html_puts (b, "<a href=\"/");
-            if (x.category >= 0 || x.sector) {
+            if (q.len) {
                 ih_html_puts (b, "?");
-                if (x.category >= 0) {
-                    ih_html_puts (b, "category=");
-                    ih_html_urlenc (b, ih_category_name ((ih_category_t) x.category));
-                }
-                if (x.sector) {
-                    ih_html_puts (b, x.category >= 0 ? "&amp;sector=" : "sector=");
-                    ih_html_urlenc (b, x.sector);
-                }
+                ih_html_esc (b, (const char *) q.data);
             }
             ih_html_puts (b, "\">\xe2\x86\x90 Newest</a>");
         }
         ih_html_puts (b, "</span><span>");
         if (x.more) {
             ih_buf_printf (b, "<a href=\"/?before=%" PRIu64, x.last_seq);
-            if (x.category >= 0) {
-                ih_html_puts (b, "&amp;category=");
-                ih_html_urlenc (b, ih_category_name ((ih_category_t) x.category));
-            }
-            if (x.sector) {
-                ih_html_puts (b, "&amp;sector=");
-                ih_html_urlenc (b, x.sector);
+            if (q.len) {
+                ih_html_puts (b, "&amp;");
+                ih_html_esc (b, (const char *) q.data);
             }
             ih_html_puts (b, "\">Older advisories \xe2\x86\x92</a>");
         }
         ih_html_puts (b, "</span></nav>\n");
+        ih_buf_free (&q);
     }
     ih_pages_end (r);
 }

@@ -120,11 +120,11 @@ s_sink (const void *data, size_t len, void *arg)
 json_t *
 ih_taxii_objects (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info)
 {
-    if (!ih_gw_visible (m) || (info && info->retracted))
-        return NULL;
     ih_export_opts_t opts;
-    ih_export_opts_init (&opts);
-    opts.tlp_max = IH_TLP_CLEAR;
+    ih_export_opts_init (&opts);        //  the selection's rule: active alerts only
+    if (!ih_gw_visible (m) || ih_select_alert (&opts.sel, m, info) != IH_SELECT_TAKEN)
+        return NULL;
+    opts.sel.tlp_max = IH_TLP_CLEAR;
     ih_buf_t buf;
     ih_buf_init (&buf);
     ih_err_t err = { "" };
