@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <msgpack.h>
+
 #include "ih_testkit.h"
 
 /* ---- temporary directories ---------------------------------------------------------------- */
@@ -290,6 +292,193 @@ ih_tk_broker_deliver (ih_tk_broker_t *self, const ih_item_t *items, size_t count
     d.items = NULL;
     d.item_count = 0;
     ih_env_free (&d);
+}
+
+/* ---- wire frames --------------------------------------------------------------------------- */
+
+bool
+ih_tk_splice (const ih_buf_t *frame, const char *from, size_t from_len, const char *to,
+              size_t to_len, ih_buf_t *out)
+{
+    ih_buf_reset (out);
+    for (size_t i = 0; i + from_len <= frame->len; i++)
+        if (memcmp (frame->data + i, from, from_len) == 0) {
+            ih_buf_append (out, frame->data, i);
+            ih_buf_append (out, to, to_len);
+            ih_buf_append (out, frame->data + i + from_len, frame->len - i - from_len);
+            return true;
+        }
+    return false;
+}
+
+void
+ih_tk_decode_fails (ih_tk_frame_t what, const uint8_t *data, size_t len, const char *expect,
+                    bool verbose)
+{
+    ih_err_t err = { "" };
+    int rc;
+    if (what == IH_TK_BODY) {
+        ih_msg_t m;
+        rc = ih_body_decode (&m, data, len, &err);
+        ih_msg_free (&m);
+    }
+    else
+    if (what == IH_TK_ENV) {
+        ih_env_t e;
+        rc = ih_env_decode (&e, data, len, &err);
+        ih_env_free (&e);
+    }
+    else {
+        ih_member_t r;
+        rc = ih_member_decode (&r, data, len, &err);
+    }
+    if (rc != -1 || (expect && !strstr (err.msg, expect))) {
+        fprintf (stderr, "\nexpected error '%s', got rc=%d '%s'\n", expect ? expect : "(any)", rc, err.msg);
+        IH_CHECK (false);
+    }
+    if (verbose && expect)
+        printf ("\n    ok: %s", err.msg);
+}
+
+static msgpack_object
+s_val (int which)
+{
+    static char long300 [300];
+    static msgpack_object arr3 [3];
+    memset (long300, 'a', sizeof long300);
+    msgpack_object o;
+    memset (&o, 0, sizeof o);
+    o.type = MSGPACK_OBJECT_STR;
+    switch (which) {
+        case IH_TK_V_NIL:   o.type = MSGPACK_OBJECT_NIL; break;
+        case IH_TK_V_TRUE:  o.type = MSGPACK_OBJECT_BOOLEAN; o.via.boolean = true; break;
+        case IH_TK_V_ZERO:  o.type = MSGPACK_OBJECT_POSITIVE_INTEGER; o.via.u64 = 0; break;
+        case IH_TK_V_INT5:  o.type = MSGPACK_OBJECT_POSITIVE_INTEGER; o.via.u64 = 5; break;
+        case IH_TK_V_TWO:   o.type = MSGPACK_OBJECT_POSITIVE_INTEGER; o.via.u64 = 2; break;
+        case IH_TK_V_NEG:   o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER; o.via.i64 = -1; break;
+        case IH_TK_V_BIG:   o.type = MSGPACK_OBJECT_POSITIVE_INTEGER; o.via.u64 = 1ULL << 40; break;
+        case IH_TK_V_HUGE:  o.type = MSGPACK_OBJECT_POSITIVE_INTEGER; o.via.u64 = UINT64_MAX; break;
+        case IH_TK_V_FLOAT: o.type = MSGPACK_OBJECT_FLOAT64; o.via.f64 = 1.5; break;
+        case IH_TK_V_STR:   o.via.str.ptr = "x"; o.via.str.size = 1; break;
+        case IH_TK_V_STR300: o.via.str.ptr = long300; o.via.str.size = 300; break;
+        case IH_TK_V_STRNUL: o.via.str.ptr = "a\0b"; o.via.str.size = 3; break;
+        case IH_TK_V_BADUTF8: o.via.str.ptr = "caf\xc3"; o.via.str.size = 4; break;
+        case IH_TK_V_AMBER_LC: o.via.str.ptr = "amber"; o.via.str.size = 5; break;
+        case IH_TK_V_EVIL:  o.via.str.ptr = "EVIL.example"; o.via.str.size = 12; break;
+        case IH_TK_V_BADUUID: o.via.str.ptr = "not-a-uuid"; o.via.str.size = 10; break;
+        case IH_TK_V_ZAP:   o.via.str.ptr = "zap"; o.via.str.size = 3; break;
+        case IH_TK_V_ALERT: o.via.str.ptr = "alert"; o.via.str.size = 5; break;
+        case IH_TK_V_UPPER: o.via.str.ptr = "Alice"; o.via.str.size = 5; break;
+        case IH_TK_V_BIN12: o.type = MSGPACK_OBJECT_BIN; o.via.bin.ptr = long300; o.via.bin.size = 12; break;
+        case IH_TK_V_BIN32: o.type = MSGPACK_OBJECT_BIN; o.via.bin.ptr = long300; o.via.bin.size = 32; break;
+        case IH_TK_V_MAP:   o.type = MSGPACK_OBJECT_MAP; break;
+        case IH_TK_V_ARR3:
+            for (int i = 0; i < 3; i++)
+                arr3 [i] = s_val (IH_TK_V_STR);
+            o.type = MSGPACK_OBJECT_ARRAY;
+            o.via.array.ptr = arr3;
+            o.via.array.size = 3;
+            break;
+        case IH_TK_V_EMPTYARR: o.type = MSGPACK_OBJECT_ARRAY; break;
+        case IH_TK_V_CTRL:  o.via.str.ptr = "x)\nI broker: \x1b[2J"; o.via.str.size = 17; break;
+        case IH_TK_V_HIGH:  o.via.str.ptr = "caf\xc3\xa9"; o.via.str.size = 5; break;
+    }
+    return o;
+}
+
+//  Re-packs the map `root` with one mutation applied.
+static void
+s_mutate (const msgpack_object *root, const ih_tk_mutation_t *c, ih_buf_t *out)
+{
+    msgpack_object_kv kvs [40];
+    msgpack_object arr [40], sub [8];
+    msgpack_object top = *root;
+    IH_CHECK (root->type == MSGPACK_OBJECT_MAP && root->via.map.size < 40);
+    uint32_t n = root->via.map.size;
+    memcpy (kvs, root->via.map.ptr, n * sizeof *kvs);
+    int at = -1;
+    for (uint32_t j = 0; j < n && at < 0; j++)
+        if (c->key && kvs [j].key.type == MSGPACK_OBJECT_STR
+        &&  kvs [j].key.via.str.size == strlen (c->key)
+        &&  memcmp (kvs [j].key.via.str.ptr, c->key, kvs [j].key.via.str.size) == 0)
+            at = (int) j;
+    switch (c->op) {
+        case IH_TK_DROP:
+            IH_CHECK (at >= 0);
+            memmove (kvs + at, kvs + at + 1, (n - (uint32_t) at - 1) * sizeof *kvs);
+            n--;
+            break;
+        case IH_TK_ADD:
+            memset (&kvs [n], 0, sizeof kvs [n]);
+            kvs [n].key.type = MSGPACK_OBJECT_STR;
+            kvs [n].key.via.str.ptr = c->key;
+            kvs [n].key.via.str.size = (uint32_t) strlen (c->key);
+            kvs [n].val = s_val (c->val);
+            n++;
+            break;
+        case IH_TK_SWAP: {
+            IH_CHECK (at >= 0 && (uint32_t) at + 1 < n);
+            msgpack_object_kv tmp = kvs [at];
+            kvs [at] = kvs [at + 1];
+            kvs [at + 1] = tmp;
+            break;
+        }
+        case IH_TK_SET:
+            IH_CHECK (at >= 0);
+            if (c->idx < 0)
+                kvs [at].val = s_val (c->val);
+            else {
+                msgpack_object *a = &kvs [at].val;
+                IH_CHECK (a->type == MSGPACK_OBJECT_ARRAY && (uint32_t) c->idx < a->via.array.size
+                          && a->via.array.size <= 40);
+                memcpy (arr, a->via.array.ptr, a->via.array.size * sizeof *arr);
+                if (c->sub < 0)
+                    arr [c->idx] = s_val (c->val);
+                else {
+                    msgpack_object *b = &arr [c->idx];
+                    IH_CHECK (b->type == MSGPACK_OBJECT_ARRAY && (uint32_t) c->sub < b->via.array.size
+                              && b->via.array.size <= 8);
+                    memcpy (sub, b->via.array.ptr, b->via.array.size * sizeof *sub);
+                    sub [c->sub] = s_val (c->val);
+                    b->via.array.ptr = sub;
+                }
+                a->via.array.ptr = arr;
+            }
+            break;
+        case IH_TK_ROOT:
+            top = s_val (c->val);
+            break;
+    }
+    if (c->op != IH_TK_ROOT) {
+        top.via.map.ptr = kvs;
+        top.via.map.size = n;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    IH_CHECK (msgpack_pack_object (&pk, top) == 0);
+    ih_buf_reset (out);
+    ih_buf_append (out, sb.data, sb.size);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+void
+ih_tk_mutation_fails (const ih_buf_t *frame, const ih_tk_mutation_t *c, bool verbose)
+{
+    //  The frame is valid: pre-scanned and unpacked as the decoders do
+    IH_CHECK (ih_msgpack_prescan (frame->data, frame->len, NULL) == 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    IH_CHECK (msgpack_unpack_next (&up, (const char *) frame->data, frame->len, &off)
+              == MSGPACK_UNPACK_SUCCESS && off == frame->len);
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    s_mutate (&up.data, c, &buf);
+    msgpack_unpacked_destroy (&up);
+    ih_tk_decode_fails (c->what, buf.data, buf.len, c->expect, verbose);
+    ih_buf_free (&buf);
 }
 
 /* ---- self-test ---------------------------------------------------------------------------------- */

@@ -8,6 +8,9 @@
       bytes and signature an item carries), optionally written into a registry dir.
     - Alerts and the other kinds: a valid message from a member, ready to add to, and
       signed items (body, signature, record) as a broker delivers them.
+    - Wire frames, for the codec tests: decoding that must fail with a given error,
+      byte splices, and mutations of a valid frame's msgpack map (data-driven cases).
+    - A fake broker (a CURVE ROUTER speaking the envelopes) for clients and subscribers.
 
     Every function aborts the test (IH_CHECK) when something it needs fails: a fixture
     that cannot be built is a broken test, not a case to handle.
@@ -76,6 +79,49 @@ typedef struct {
     who must outlive t. */
 void ih_tk_item(ih_tk_item_t *t, const ih_msg_t *m, const ih_tk_member_t *who, uint64_t seq);
 void ih_tk_item_free(ih_tk_item_t *t);
+
+/* ---- wire frames (the codec tests: ih_mpack, ih_codec, ih_envelope) ---------------------- */
+typedef enum { IH_TK_BODY, IH_TK_ENV, IH_TK_MEMBER } ih_tk_frame_t;
+
+/*  Decodes data as a signed body, an envelope or a member record and checks that it
+    fails, with an error containing expect (NULL: any error); prints the error when
+    verbose and expect are set. */
+void ih_tk_decode_fails(ih_tk_frame_t what, const uint8_t *data, size_t len, const char *expect,
+                        bool verbose);
+/*  Copies frame into out with the first `from` replaced by `to`; false if absent. */
+bool ih_tk_splice(const ih_buf_t *frame, const char *from, size_t from_len, const char *to,
+                  size_t to_len, ih_buf_t *out);
+
+/*  One mutation of a valid frame (a msgpack map), and the error its decoding must give:
+      DROP  removes key                 ADD   appends key with value val (duplicates too)
+      SWAP  swaps key with the next one ROOT  replaces the whole map by value val
+      SET   sets key to value val; with idx >= 0, element idx of its array value
+            instead, and with sub >= 0, element sub of that element */
+typedef enum { IH_TK_DROP, IH_TK_ADD, IH_TK_SWAP, IH_TK_SET, IH_TK_ROOT } ih_tk_op_t;
+
+/*  The replacement values. */
+enum {
+    IH_TK_V_NIL, IH_TK_V_TRUE, IH_TK_V_ZERO, IH_TK_V_INT5, IH_TK_V_TWO, IH_TK_V_NEG,
+    IH_TK_V_BIG, IH_TK_V_HUGE, IH_TK_V_FLOAT, IH_TK_V_STR, IH_TK_V_STR300, IH_TK_V_STRNUL,
+    IH_TK_V_BADUTF8, IH_TK_V_AMBER_LC, IH_TK_V_EVIL, IH_TK_V_BADUUID, IH_TK_V_ZAP,
+    IH_TK_V_ALERT, IH_TK_V_UPPER, IH_TK_V_BIN12, IH_TK_V_BIN32, IH_TK_V_MAP, IH_TK_V_ARR3,
+    IH_TK_V_EMPTYARR, IH_TK_V_CTRL, IH_TK_V_HIGH
+};
+
+typedef struct {
+    ih_tk_frame_t what;     /* decoded as */
+    int base;               /* the test's choice of valid frame: a body kind, an envelope type */
+    ih_tk_op_t op;
+    const char *key;        /* key operated on (ADD: the new key) */
+    int idx;                /* SET: -1 for the value, else element idx of an array value */
+    int sub;                /* SET: -1, or element of that element */
+    int val;                /* IH_TK_V_* for SET / ADD / ROOT */
+    const char *expect;     /* substring of the expected error */
+} ih_tk_mutation_t;
+
+/*  Re-packs the valid frame with mutation c applied, and checks that decoding it as
+    c->what fails with c->expect (ih_tk_decode_fails). */
+void ih_tk_mutation_fails(const ih_buf_t *frame, const ih_tk_mutation_t *c, bool verbose);
 
 /* ---- a fake broker ------------------------------------------------------------------------ */
 /*  A CURVE ROUTER on tcp://127.0.0.1:* that speaks the envelopes of PROTOCOL.md, for

@@ -1,0 +1,95 @@
+/*  ih_envelope.h: the envelopes of the wire protocol (msgpack-c). PROTOCOL.md is the
+    normative spec; this header summarises it. Signed bodies and member records, the
+    canonical encoding and the pre-scan are in ih_codec.h, which includes this header.
+
+    ENVELOPES. Every ZeroMQ message between agent (DEALER) and broker (ROUTER) is one
+    frame holding one msgpack map with "v" (uint, protocol version, 1) and "t" (str,
+    type) first, then the fields of its type in any order. Unknown keys and unknown
+    types are rejected; missing required fields are rejected.
+
+      hello    A->B  cursor uint, categories [str], sectors [str], min_severity str
+                     ("" = all), window uint (1..10000), agent str
+      welcome  B->A  head uint, member str, org str, heartbeat uint (ms)
+      publish  A->B  req uint, body bin, sig bin(64)
+      ok       B->A  req uint, seq uint, id str
+      error    B->A  req uint (0 = not about a request), code str, reason str
+      deliver  B->A  items [[seq uint, body bin, sig bin(64), rec bin, rec_sig bin(64)], …]
+                     (1..IH_MAX_ITEMS items, seq strictly increasing)
+      ack      A->B  seq uint (everything up to seq is durably stored)
+      ping     A->B  (no fields)
+      pong     B->A  head uint
+      bye      A->B  (no fields)
+      status   A->B  (no fields; the broker answers with "stats")
+      stats    B->A  json str (the broker's counters as a JSON object)
+
+    The encoder writes the fields of a type in the order above, in the smallest forms.
+    Envelopes are not signed and need not be canonical: the decoder checks types and
+    limits, and accepts any msgpack form of a value (a uint16 for 5) and any field order.
+*/
+#ifndef IH_ENVELOPE_H
+#define IH_ENVELOPE_H
+
+#include "ih_msg.h"
+
+#define IH_PROTO_VERSION 1
+
+typedef enum {
+    IH_T_HELLO = 1, IH_T_WELCOME, IH_T_PUBLISH, IH_T_OK, IH_T_ERROR, IH_T_DELIVER,
+    IH_T_ACK, IH_T_PING, IH_T_PONG, IH_T_BYE, IH_T_STATUS, IH_T_STATS
+} ih_type_t;
+
+/*  The wire name of t ("hello"), or NULL when t is not a type. */
+const char *ih_type_name(ih_type_t t);
+
+typedef struct {
+    uint64_t seq;
+    const uint8_t *body;     /* borrowed: points into the decoded frame */
+    size_t body_len;
+    const uint8_t *sig;      /* 64 bytes, borrowed */
+    const uint8_t *rec;      /* publisher's member record, borrowed */
+    size_t rec_len;
+    const uint8_t *rec_sig;  /* 64 bytes, borrowed */
+} ih_item_t;
+
+typedef struct {
+    ih_type_t type;
+    uint64_t req;            /* publish, ok, error */
+    uint64_t seq;            /* ok, ack */
+    uint64_t cursor;         /* hello */
+    uint64_t head;           /* welcome, pong */
+    uint32_t window;         /* hello */
+    uint32_t heartbeat;      /* welcome */
+    const char *id;          /* ok */
+    const char *code;        /* error */
+    const char *reason;      /* error */
+    const char *agent;       /* hello */
+    const char *member;      /* welcome */
+    const char *org;         /* welcome */
+    const char *min_severity;/* hello, "" = all */
+    const char *json;        /* stats */
+    ih_strlist_t categories; /* hello */
+    ih_strlist_t sectors;    /* hello */
+    const uint8_t *body;     /* publish, borrowed */
+    size_t body_len;
+    const uint8_t *sig;      /* publish, 64 bytes, borrowed */
+    ih_item_t *items;        /* deliver, in the arena */
+    uint32_t item_count;
+    ih_arena_t arena;        /* decoded strings and arrays */
+} ih_env_t;
+
+/*  Zeroes e, sets type, all strings "" and lists empty; initialises the arena. */
+void ih_env_init(ih_env_t *e, ih_type_t type);
+/*  Frees the arena and re-initialises e (same type); safe twice. */
+void ih_env_free(ih_env_t *e);
+
+/*  Encodes e into out (reset first). Returns 0, or -1 with err (e.g. a missing sig). */
+int ih_env_encode(const ih_env_t *e, ih_buf_t *out, ih_err_t *err);
+/*  Strict decode (pre-scan first, see ih_codec.h); e is initialised by the call.
+    Borrowed pointers (body, sig, items) point into data, which must outlive e. Returns
+    0, or -1 with err naming the field; on failure nothing is left allocated (freeing e
+    again is safe). */
+int ih_env_decode(ih_env_t *e, const uint8_t *data, size_t len, ih_err_t *err);
+
+void ih_envelope_test(bool verbose);
+
+#endif
