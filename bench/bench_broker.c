@@ -80,7 +80,7 @@
 #define S_PHASE_TIMEOUT 60          //  s, per phase
 #define S_SNDHWM        100000      //  the broker's ROUTER (ih_broker.c S_SNDHWM)
 #define S_CLIENT_HWM    10000       //  ih_client.c
-#define S_BROKER_BATCH  256         //  ih_broker.c S_BATCH
+#define S_BROKER_BATCH  256         //  ih_broker_int.h IH_BROKER_BATCH
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 static volatile pid_t s_broker_pid = 0;

@@ -8,9 +8,10 @@
     messages in all) without blocking, checks each publish without touching state (role,
     strict body decode, signer = authenticated member, size), verifies the batch's
     signatures on a small thread pool (ih_sigpool.h), applies the stateful rules (ids,
-    revisions, refs, entitlement of the sender) and journals every accepted publish in
-    ONE LMDB write transaction (ih_journal.h). After the commit it answers every publish,
-    in order, and delivers the batch's new messages to the live sessions.
+    revisions, refs, entitlement of the sender: proto/ih_admit.h) and journals every
+    accepted publish in ONE LMDB write transaction (ih_journal.h). After the commit it
+    answers every publish, in order, and delivers the batch's new messages to the live
+    sessions.
 
     Delivery. Each live session gets a plan: the batch's messages it is entitled to
     (ih_jitem_entitled, on the metadata frozen in the journal) and that its hello filters
@@ -42,6 +43,50 @@
 
     Threading: one broker object belongs to the thread that runs it; the only other
     threads are the signature verifiers, which see nothing but one batch's bytes.
+
+    Session states. Every peer is in one of these (ih_broker_int.h, ih_session_state_t
+    and the peer's tombstone flag); "forgotten" means the peer's state is freed, and its
+    next message starts afresh as a new peer.
+
+      state      meaning
+      NONE       a known peer without a session: it may publish and ask for status
+      LIVE       gets each committed batch as it is committed (its window allowing)
+      LAGGING    refilled from the journal as acks open its window
+      TOMBSTONE  an unknown or revoked key: told once, then ignored (NONE + tombstone)
+
+      from              event                                           to
+      (no peer)         a message from a registered, unrevoked key      NONE
+      any but TOMBSTONE a message from an unknown or revoked key:       TOMBSTONE
+                        one `error not-registered` / `revoked`
+      any but TOMBSTONE hello, cursor = head: welcome                   LIVE
+      any but TOMBSTONE hello, cursor < head: welcome, replay           LAGGING
+      LIVE, LAGGING     hello, bad filter: `error bad-frame`            unchanged
+      any but TOMBSTONE hello, cursor > head: `error bad-cursor`        NONE
+      LIVE, LAGGING     a hello of the same key beyond max_sessions,    NONE
+                        this session being the key's oldest: `error busy`
+      LIVE              delivery: the window (items or 8 MiB) fills,    LAGGING
+                        or the ZeroMQ queue is full (retried in 10 ms)
+      LAGGING           a refill reaches the journal's head             LIVE
+      NONE              ack or ping: `error no-session`                 NONE
+      LIVE, LAGGING,    registry reload: the member is revoked or       TOMBSTONE
+      NONE              removed: one `error revoked`
+      LIVE              a batch out of step with the session (never     LAGGING
+                        expected: replay repairs it)
+      any               bye; silence for 3 x heartbeat (TOMBSTONE: 10   forgotten
+                        minutes); a deliver that cannot be sent because
+                        the peer is gone
+
+    Reading order. The broker is one object written in four files by job, sharing the
+    private header ih_broker_int.h:
+      ih_broker.c          the loop and construction: receiving and dispatch, ZAP, the
+                           socket monitor, registry reloads, timers, stats
+      ih_broker_session.c  peers and sessions: the peer table, the sessions of each key,
+                           the window ring, sending, hello / ack / status
+      ih_broker_publish.c  the publish pipeline: check, verify, apply the rules
+                           (proto/ih_admit.h) on the journal's index, commit, answer
+      ih_broker_deliver.c  fan-out and refill: delivery plans, shared deliver frames,
+                           replay from the journal
+      ih_broker_test.c     the self-test (end to end: a broker and ZeroMQ clients)
 */
 #ifndef IH_BROKER_H
 #define IH_BROKER_H

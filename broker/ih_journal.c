@@ -340,14 +340,15 @@ ih_journal_index_get (ih_journal_t *self, const char *id, ih_jindex_t *x, ih_err
     return 1;
 }
 
-//  Maps a failed put: MDB_MAP_FULL/MDB_TXN_FULL abort the transaction (IH_JOURNAL_FULL).
+//  Maps a failed put (an LMDB code) to ours: MDB_MAP_FULL/MDB_TXN_FULL abort the
+//  transaction (IH_EMAPFULL); anything else is IH_EFAIL.
 static int
 s_put_failed (ih_journal_t *self, const char *what, int rc, ih_err_t *err)
 {
     if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
         ih_journal_abort (self);
         ih_err_set (err, "journal: %s: %s", what, mdb_strerror (rc));
-        return IH_JOURNAL_FULL;
+        return IH_EMAPFULL;
     }
     return s_mdb_err (err, what, rc);
 }
@@ -434,7 +435,7 @@ ih_journal_commit (ih_journal_t *self, ih_err_t *err)
     if (rc) {
         self->pending = self->head;
         ih_err_set (err, "journal: commit: %s", mdb_strerror (rc));
-        return rc == MDB_MAP_FULL ? IH_JOURNAL_FULL : -1;
+        return rc == MDB_MAP_FULL ? IH_EMAPFULL : IH_EFAIL;
     }
     self->head = self->pending;
     return 0;
@@ -692,7 +693,7 @@ ih_journal_test (bool verbose)
     IH_CHECK (ih_journal_commit (j, &err) == 0);                    //  empty commit
     IH_CHECK (ih_journal_head (j) == 3);
 
-    //  Fill the 64 KiB map: batches of 20 items of 4 KiB; on IH_JOURNAL_FULL grow and
+    //  Fill the 64 KiB map: batches of 20 items of 4 KiB; on IH_EMAPFULL grow and
     //  redo the batch (what the broker does)
     uint64_t map0 = ih_journal_map_size (j);
     unsigned next_id = 1000, grown = 0;
@@ -706,12 +707,12 @@ ih_journal_test (bool verbose)
                 s_test_id (id, next_id + i);
                 s_test_item (&it, IH_KIND_ALERT, id, 1, IH_TLP_GREEN, body, sizeof body);
                 r = ih_journal_append (j, &it, &seq, &err);
-                IH_CHECK (r == 0 || r == IH_JOURNAL_FULL);
+                IH_CHECK (r == 0 || r == IH_EMAPFULL);
             }
             if (r == 0)
                 r = ih_journal_commit (j, &err);
-            IH_CHECK (r == 0 || r == IH_JOURNAL_FULL);
-            if (r == IH_JOURNAL_FULL) {
+            IH_CHECK (r == 0 || r == IH_EMAPFULL);
+            if (r == IH_EMAPFULL) {
                 IH_CHECK (ih_journal_head (j) == 3 + (uint64_t) batch * 20);
                 IH_CHECK (ih_journal_grow (j, &err) == 0);
                 grown++;

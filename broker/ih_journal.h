@@ -15,8 +15,11 @@
     ih_journal_index_get() and ih_journal_append() work inside it (append sees what
     earlier appends of the same transaction wrote), and ih_journal_commit() makes all of
     it durable with one fsync. When the map is full, append or commit returns
-    IH_JOURNAL_FULL and the transaction is gone: call ih_journal_grow() (which needs no
+    IH_EMAPFULL and the transaction is gone: call ih_journal_grow() (which needs no
     transaction open) and redo the batch.
+
+    Return codes are the shared ones (ih_util.h): IH_OK, IH_EFAIL with err, IH_EMAPFULL;
+    lookups return 1 for found. LMDB's own codes never leave ih_journal.c.
 
     Reading (replay) uses one reusable read transaction and cursor: scan_begin, then
     scan_next until it returns 0, then scan_end. Records returned are borrowed until
@@ -30,7 +33,6 @@
 
 #include "ih_jitem.h"
 
-#define IH_JOURNAL_FULL 1
 #define IH_HASH_LEN 32
 
 typedef struct ih_journal ih_journal_t;
@@ -70,31 +72,34 @@ uint64_t ih_journal_bytes(ih_journal_t *self);
 /*  Current map size. */
 uint64_t ih_journal_map_size(ih_journal_t *self);
 
-/*  Opens the write transaction. Returns 0 or -1 with err. */
+/*  Opens the write transaction. Returns IH_OK or IH_EFAIL with err. */
 int ih_journal_begin(ih_journal_t *self, ih_err_t *err);
 /*  Looks an id up in the write transaction. Returns 1 (found, x filled), 0 (absent),
-    -1 with err. x must be initialised (ih_jindex_init) and is reused. */
+    IH_EFAIL with err. x must be initialised (ih_jindex_init) and is reused. */
 int ih_journal_index_get(ih_journal_t *self, const char *id, ih_jindex_t *x, ih_err_t *err);
 /*  Appends it under the next sequence number (returned in seq) and updates the index:
     a new entry for rev 1 / non-alerts (an existing id is an error), a new revision for
-    an alert with rev > 1 (its entry must exist). Returns 0, IH_JOURNAL_FULL (the
-    transaction was aborted), or -1 with err (the transaction is still open: abort it). */
+    an alert with rev > 1 (its entry must exist). Returns IH_OK, IH_EMAPFULL (the
+    transaction was aborted), or IH_EFAIL with err (the transaction is still open:
+    abort it). */
 int ih_journal_append(ih_journal_t *self, const ih_jitem_t *it, uint64_t *seq, ih_err_t *err);
 /*  The record (ih_jitem encoding) written by the last successful append: borrowed,
     valid until the next append. Live delivery decodes it, so that it decides on exactly
     the metadata that replay will read back. */
 const uint8_t *ih_journal_record(ih_journal_t *self, size_t *len);
-/*  Commits (one fsync). Returns 0, IH_JOURNAL_FULL or -1 with err; on anything but 0
-    nothing of the transaction is kept and the head is unchanged. */
+/*  Commits (one fsync). Returns IH_OK, IH_EMAPFULL or IH_EFAIL with err; on anything
+    but IH_OK nothing of the transaction is kept and the head is unchanged. */
 int ih_journal_commit(ih_journal_t *self, ih_err_t *err);
 /*  Discards the write transaction, if any. */
 void ih_journal_abort(ih_journal_t *self);
-/*  Doubles the map. No transaction may be open (a scan is ended). Returns 0 or -1. */
+/*  Doubles the map. No transaction may be open (a scan is ended). Returns IH_OK or
+    IH_EFAIL with err. */
 int ih_journal_grow(ih_journal_t *self, ih_err_t *err);
 
-/*  Replay: positions at the first item with seq > after. Returns 0 or -1 with err. */
+/*  Replay: positions at the first item with seq > after. Returns IH_OK or IH_EFAIL
+    with err. */
 int ih_journal_scan_begin(ih_journal_t *self, uint64_t after, ih_err_t *err);
-/*  Next item: 1 with seq and the record (borrowed), 0 at the end, -1 with err. */
+/*  Next item: 1 with seq and the record (borrowed), 0 at the end, IH_EFAIL with err. */
 int ih_journal_scan_next(ih_journal_t *self, uint64_t *seq, const uint8_t **data, size_t *len,
                          ih_err_t *err);
 void ih_journal_scan_end(ih_journal_t *self);

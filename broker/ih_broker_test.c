@@ -1,0 +1,361 @@
+/*  ih_broker_test.c: the broker's self-test, ih_broker_test (ih_broker.h).
+
+    The cases are end to end: a broker on a thread of this process, a registry and a
+    journal in a temporary directory, and DEALER clients speaking the protocol: publish
+    (good, forged, from a reader, resent), live delivery and replay with entitlement,
+    flow control, control messages, bad frames, revocation of a connected member, and a
+    clean stop. The rules a publish is judged by have their own table (ih_admit.c).
+*/
+#include "ih_broker.h"
+
+#ifdef IH_SELFTEST
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "ih_testkit.h"
+typedef struct {
+    ih_broker_t *broker;
+    volatile sig_atomic_t stop;
+    volatile sig_atomic_t reload;
+} s_test_run_t;
+
+static void *
+s_test_thread (void *arg)
+{
+    s_test_run_t *run = (s_test_run_t *) arg;
+    IH_CHECK (ih_broker_run (run->broker, &run->stop, &run->reload) == 0);
+    return NULL;
+}
+
+//  A member with fresh keys (ih_tk_member), written into the registry directory.
+static void
+s_test_member (ih_tk_member_t *m, const char *dir, const ih_tk_keypair_t *reg, const char *name,
+               const char *org, const char *sector, ih_role_t role)
+{
+    ih_tk_member (m, reg, name, org, sector, role);
+    ih_err_t err;
+    IH_CHECK (ih_registry_add (dir, &m->rec, reg->sk, &err) == 0);
+}
+
+static zsock_t *
+s_test_client (const char *endpoint, zcert_t *server, zcert_t *cert)
+{
+    zsock_t *s = zsock_new (ZMQ_DEALER);
+    IH_CHECK (s);
+    zcert_apply (cert, s);
+    zsock_set_curve_serverkey (s, zcert_public_txt (server));
+    zsock_set_rcvtimeo (s, 3000);
+    IH_CHECK (zsock_connect (s, "%s", endpoint) == 0);
+    return s;
+}
+
+static void
+s_test_send (zsock_t *s, const ih_env_t *e)
+{
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    ih_err_t err;
+    IH_CHECK (ih_env_encode (e, &buf, &err) == 0);
+    IH_CHECK (zmq_send (zsock_resolve (s), buf.data, buf.len, 0) == (int) buf.len);
+    ih_buf_free (&buf);
+}
+
+//  Receives one envelope (NULL on timeout); *frame keeps the bytes e borrows.
+static bool
+s_test_recv (zsock_t *s, ih_env_t *e, zframe_t **frame, int timeout)
+{
+    zframe_destroy (frame);
+    zsock_set_rcvtimeo (s, timeout);
+    *frame = zframe_recv (s);
+    if (!*frame)
+        return false;
+    ih_err_t err;
+    IH_CHECK (ih_env_decode (e, zframe_data (*frame), zframe_size (*frame), &err) == 0);
+    return true;
+}
+
+//  Signs and publishes an alert; returns the request id.
+static uint64_t
+s_test_publish (zsock_t *s, const ih_tk_member_t *m, ih_msg_t *msg, bool forge)
+{
+    static uint64_t req = 0;
+    ih_buf_t body;
+    ih_buf_init (&body);
+    ih_err_t err;
+    IH_CHECK (ih_body_encode (msg, &body, &err) == 0);
+    uint8_t sig [IH_SIG_LEN];
+    ih_sign (sig, IH_CTX_MSG, body.data, body.len, m->sk);
+    if (forge)
+        sig [5] ^= 0x20;
+    ih_env_t e;
+    ih_env_init (&e, IH_T_PUBLISH);
+    e.req = ++req;
+    e.body = body.data;
+    e.body_len = body.len;
+    e.sig = sig;
+    s_test_send (s, &e);
+    ih_buf_free (&body);
+    return req;
+}
+
+//  An alert by m (ih_tk_alert) with one IOC, and one recipient unless NULL.
+static void
+s_test_alert (ih_msg_t *msg, const ih_tk_member_t *m, ih_tlp_t tlp, const char *recipient)
+{
+    static const char *const iocs [] = { "ipv4:45.77.1.2", NULL };
+    ih_tk_alert (msg, m, tlp, "Ransomware C2");
+    if (recipient)
+        ih_msg_strlist_add (msg, &msg->recipients, recipient);
+    ih_tk_iocs (msg, iocs, true);
+}
+
+//  Expects an answer of type t (and error code, when t is IH_T_ERROR) for req.
+static void
+s_test_expect (zsock_t *s, ih_type_t t, uint64_t req, const char *code, uint64_t *seq)
+{
+    ih_env_t e;
+    zframe_t *frame = NULL;
+    IH_CHECK (s_test_recv (s, &e, &frame, 3000));
+    if (e.type != t || (code && strcmp (e.code, code) != 0))
+        fprintf (stderr, "expected %s %s, got %s %s %s\n", ih_type_name (t), code ? code : "",
+                 ih_type_name (e.type), e.type == IH_T_ERROR ? e.code : "",
+                 e.type == IH_T_ERROR ? e.reason : "");
+    IH_CHECK (e.type == t);
+    if (req)
+        IH_CHECK (e.req == req);
+    if (code)
+        IH_CHECK (strcmp (e.code, code) == 0);
+    if (seq)
+        *seq = e.type == IH_T_PONG ? e.head : e.seq;
+    ih_env_free (&e);
+    zframe_destroy (&frame);
+}
+
+//  Receives deliveries for up to ms; appends their seqs to seqs (n in/out), acks them.
+static void
+s_test_collect (zsock_t *s, uint64_t *seqs, size_t *n, size_t max, int ms, bool ack)
+{
+    ih_env_t e;
+    zframe_t *frame = NULL;
+    while (s_test_recv (s, &e, &frame, ms)) {
+        IH_CHECK (e.type == IH_T_DELIVER);
+        for (uint32_t i = 0; i < e.item_count; i++) {
+            IH_CHECK (*n < max);
+            seqs [(*n)++] = e.items [i].seq;
+        }
+        uint64_t last = e.items [e.item_count - 1].seq;
+        ih_env_free (&e);
+        if (ack) {
+            ih_env_t a;
+            ih_env_init (&a, IH_T_ACK);
+            a.seq = last;
+            s_test_send (s, &a);
+        }
+    }
+    zframe_destroy (&frame);
+}
+
+static void
+s_test_hello (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head)
+{
+    ih_env_t e;
+    ih_env_init (&e, IH_T_HELLO);
+    e.cursor = cursor;
+    e.window = window;
+    e.agent = "selftest";
+    s_test_send (s, &e);
+    zframe_t *frame = NULL;
+    IH_CHECK (s_test_recv (s, &e, &frame, 3000));
+    IH_CHECK (e.type == IH_T_WELCOME);
+    if (head)
+        *head = e.head;
+    ih_env_free (&e);
+    zframe_destroy (&frame);
+}
+
+void
+ih_broker_test (bool verbose)
+{
+    ih_sign_init ();
+    char dir [256], members [512], jdir [512], status [512];
+    ih_tk_tempdir ("broker", dir, sizeof dir);
+    ih_tk_path (members, sizeof members, dir, "members");
+    ih_tk_path (jdir, sizeof jdir, dir, "journal");
+    ih_tk_path (status, sizeof status, dir, "broker.status");
+    IH_CHECK (mkdir (members, 0755) == 0);
+    ih_tk_keypair_t reg;
+    ih_tk_keypair (&reg);
+    ih_tk_member_t soc, noc, ops;
+    s_test_member (&soc, members, &reg, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+    s_test_member (&noc, members, &reg, "noc", "telco", "telecom", IH_ROLE_READER);
+    s_test_member (&ops, members, &reg, "ops", "energy-co", "energy", IH_ROLE_READER);
+    zcert_t *server = zcert_new ();
+    zcert_t *stranger = zcert_new ();
+
+    ih_err_t err;
+    ih_registry_t *registry = ih_registry_load (members, reg.pk, &err);
+    IH_CHECK (registry && ih_registry_size (registry) == 3);
+    ih_journal_t *journal = ih_journal_open (jdir, 1 << 20, &err);
+    IH_CHECK (journal);
+    ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, 0, status,
+                            verbose };
+    s_test_run_t run = { ih_broker_new (&cfg, &err), 0, 0 };
+    IH_CHECK (run.broker);
+    //  Only one broker per process: the ZAP endpoint is taken
+    IH_CHECK (ih_broker_new (&cfg, &err) == NULL);
+    char endpoint [128];
+    snprintf (endpoint, sizeof endpoint, "%s", ih_broker_endpoint (run.broker));
+    pthread_t thread;
+    IH_CHECK (pthread_create (&thread, NULL, s_test_thread, &run) == 0);
+
+    zsock_t *pub = s_test_client (endpoint, server, soc.cert);
+    zsock_t *nsock = s_test_client (endpoint, server, noc.cert);
+    zsock_t *osock = s_test_client (endpoint, server, ops.cert);
+
+    //  A GREEN alert: ok seq 1; resent: ok seq 1 again
+    ih_msg_t a1, a2;
+    s_test_alert (&a1, &soc, IH_TLP_GREEN, NULL);
+    uint64_t seq = 0, req = s_test_publish (pub, &soc, &a1, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 1);
+    req = s_test_publish (pub, &soc, &a1, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 1);
+    //  Refused: a forged signature, a reader publishing, a revision of another... nothing
+    //  is journaled
+    req = s_test_publish (pub, &soc, &a1, true);
+    s_test_expect (pub, IH_T_ERROR, req, "bad-signature", NULL);
+    s_test_alert (&a2, &noc, IH_TLP_GREEN, NULL);
+    req = s_test_publish (nsock, &noc, &a2, false);
+    s_test_expect (nsock, IH_T_ERROR, req, "not-publisher", NULL);
+    ih_msg_free (&a2);
+
+    //  Subscriptions: noc (telco) and ops (energy-co) from 0; both get seq 1
+    uint64_t head, got [64];
+    size_t n = 0;
+    s_test_hello (nsock, 0, 10, &head);
+    IH_CHECK (head == 1);
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 1 && got [0] == 1);
+    n = 0;
+    s_test_hello (osock, 0, 2, NULL);
+    s_test_collect (osock, got, &n, 64, 700, false);
+    IH_CHECK (n == 1 && got [0] == 1);
+
+    //  Live: RED to telco reaches noc only; 3 GREEN reach both, ops only as its window
+    //  (2, one used) allows until it acks
+    s_test_alert (&a2, &soc, IH_TLP_RED, "telco");
+    req = s_test_publish (pub, &soc, &a2, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 2);
+    ih_msg_free (&a2);
+    for (int i = 0; i < 3; i++) {
+        s_test_alert (&a2, &soc, IH_TLP_GREEN, NULL);
+        req = s_test_publish (pub, &soc, &a2, false);
+        s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+        IH_CHECK (seq == 3 + (uint64_t) i);
+        ih_msg_free (&a2);
+    }
+    n = 0;
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 4 && got [0] == 2 && got [3] == 5);
+    n = 0;
+    s_test_collect (osock, got, &n, 64, 700, false);
+    IH_CHECK (n == 1 && got [0] == 3);                  //  window full after seq 3
+    ih_env_t ack;
+    ih_env_init (&ack, IH_T_ACK);
+    ack.seq = 3;
+    s_test_send (osock, &ack);
+    n = 0;
+    s_test_collect (osock, got, &n, 64, 700, true);     //  refilled from the journal
+    IH_CHECK (n == 2 && got [0] == 4 && got [1] == 5);
+
+    //  Replay from a cursor: exactly what is entitled after it
+    zsock_t *again = s_test_client (endpoint, server, ops.cert);
+    s_test_hello (again, 1, 100, &head);
+    IH_CHECK (head == 5);
+    n = 0;
+    s_test_collect (again, got, &n, 64, 700, true);
+    IH_CHECK (n == 3 && got [0] == 3 && got [2] == 5);
+    ih_env_t e;
+    ih_env_init (&e, IH_T_HELLO);
+    e.cursor = 99;
+    e.window = 10;
+    s_test_send (again, &e);
+    s_test_expect (again, IH_T_ERROR, 0, "bad-cursor", NULL);
+    zsock_destroy (&again);
+
+    //  Control messages: ping/pong, status, bad frames, no-session after bye
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (nsock, &e);
+    s_test_expect (nsock, IH_T_PONG, 0, NULL, &seq);
+    IH_CHECK (seq == 5);
+    ih_env_init (&e, IH_T_STATUS);
+    s_test_send (pub, &e);
+    s_test_expect (pub, IH_T_STATS, 0, NULL, NULL);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "\xc1", 1, 0) == 1);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-frame", NULL);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "\x82\xa1v\x01", 4, ZMQ_SNDMORE) == 4);
+    IH_CHECK (zmq_send (zsock_resolve (pub), "x", 1, 0) == 1);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-frame", NULL);
+    ih_env_init (&e, IH_T_WELCOME);
+    e.member = "x";
+    e.org = "y";
+    s_test_send (pub, &e);
+    s_test_expect (pub, IH_T_ERROR, 0, "bad-type", NULL);
+    ih_env_init (&e, IH_T_BYE);
+    s_test_send (osock, &e);
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (osock, &e);
+    s_test_expect (osock, IH_T_ERROR, 0, "no-session", NULL);
+
+    //  An unknown key gets nothing at all
+    zsock_t *intruder = s_test_client (endpoint, server, stranger);
+    zsock_set_sndtimeo (intruder, 0);
+    ih_env_init (&e, IH_T_STATUS);
+    zframe_t *frame = NULL;
+    ih_buf_t buf;
+    ih_buf_init (&buf);
+    IH_CHECK (ih_env_encode (&e, &buf, &err) == 0);
+    zmq_send (zsock_resolve (intruder), buf.data, buf.len, ZMQ_DONTWAIT);
+    ih_buf_free (&buf);
+    IH_CHECK (!s_test_recv (intruder, &e, &frame, 500));
+    zsock_destroy (&intruder);
+
+    //  Revocation of a connected member: one `error revoked`, then nothing more
+    IH_CHECK (ih_registry_revoke (members, "noc", &err) == 0);
+    run.reload = 1;
+    s_test_expect (nsock, IH_T_ERROR, 0, "revoked", NULL);
+    s_test_alert (&a2, &soc, IH_TLP_GREEN, NULL);
+    req = s_test_publish (pub, &soc, &a2, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    ih_msg_free (&a2);
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (nsock, &e);
+    IH_CHECK (!s_test_recv (nsock, &e, &frame, 500));
+
+    //  The status file is written once a second
+    zclock_sleep (1100);
+    IH_CHECK (access (status, R_OK) == 0);
+
+    run.stop = 1;
+    IH_CHECK (pthread_join (thread, NULL) == 0);
+    IH_CHECK (ih_journal_head (journal) == 6);
+    zsock_destroy (&pub);
+    zsock_destroy (&nsock);
+    zsock_destroy (&osock);
+    ih_broker_destroy (&run.broker);
+    ih_broker_destroy (&run.broker);
+    ih_journal_destroy (&journal);
+    ih_registry_destroy (&registry);
+    ih_msg_free (&a1);
+    zcert_destroy (&server);
+    zcert_destroy (&stranger);
+    ih_tk_member_free (&soc);
+    ih_tk_member_free (&noc);
+    ih_tk_member_free (&ops);
+    ih_tk_rmtree (dir);
+}
+#endif
+
