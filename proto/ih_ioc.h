@@ -65,6 +65,9 @@ int ih_ioc_ip_parse(const char *value, int *family, uint8_t addr[16], int *prefi
     Returns 0, or -1 when there is no host (no "://", an empty host, an unclosed '['). */
 int ih_ioc_url_host(const char *url, const char **host, size_t *len);
 
+/*  What each type is called in error messages ("ipv4 address", "md5 hash", ...). */
+extern const char *const ih_ioc_type_desc [IH_IOC_COUNT];
+
 void ih_ioc_test(bool verbose);
 
 #endif

@@ -31,6 +31,13 @@
 #include <jansson.h>
 #include "ih_msg.h"
 
+/*  A JSON text bigger than this is refused before parsing: a signed body is at most
+    IH_MAX_FRAME bytes, and JSON escaping can grow a string about sixfold. */
+#define IH_JSON_MAX_TEXT    (8 * IH_MAX_FRAME)
+/*  An IOC value before refanging may be longer than its normal form ("[dot]" -> "."),
+    but not without bound. */
+#define IH_JSON_MAX_RAW_IOC (8 * IH_MAX_IOC_VALUE)
+
 /*  What the store knows about a message beyond its signed body. */
 typedef struct {
     uint64_t seq;               /* broker sequence number; 0 = unknown (not emitted) */
