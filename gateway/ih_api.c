@@ -110,7 +110,7 @@ ih_api_alerts (ih_req_t *r)
         ih_req_error (r, 400, "next: not a token this server gave");
         return;
     }
-    x.store = ih_req_store (r);
+    x.store = ih_gw_store (r);
     x.list = json_array ();
     if (ih_store_foreach (x.store, 0, true, s_list_one, &x, &err) < 0) {
         json_decref (x.list);
@@ -133,7 +133,7 @@ ih_api_alerts (ih_req_t *r)
 void
 ih_api_alert (ih_req_t *r, const char *id)
 {
-    ih_store_t *store = ih_req_store (r);
+    ih_store_t *store = ih_gw_store (r);
     ih_msg_t m;
     ih_msg_init (&m, IH_KIND_ALERT);
     ih_store_alert_t info;
@@ -160,7 +160,7 @@ ih_api_alert (ih_req_t *r, const char *id)
 static _Atomic int s_streams;
 
 typedef struct {
-    ih_gw_t *gw;
+    ih_http_t *http;            /* the server: this thread's store handle (s_store) */
     ih_export_t *x;
     ih_buf_t buf;
     size_t off;
@@ -169,6 +169,14 @@ typedef struct {
     bool finished;
     bool failed;
 } s_stream_t;
+
+/*  The store handle of the calling thread: the stream's callbacks run on the server's
+    threads, outside any request. */
+static ih_store_t *
+s_store (s_stream_t *s)
+{
+    return (ih_store_t *) ih_http_local (s->http);
+}
 
 static int
 s_sink (const void *data, size_t len, void *arg)
@@ -184,7 +192,7 @@ s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     s->after = info->seq;
     if (ih_gw_visible (m)) {
         ih_err_t err = { "" };
-        if (ih_export_alert (s->x, m, info, ih_http_store (s->gw), &err) != 0) {
+        if (ih_export_alert (s->x, m, info, s_store (s), &err) != 0) {
             fprintf (stderr, "E gateway: export of alert %s failed: %s\n", m->id, err.msg);
             s->failed = true;
             return -1;
@@ -208,7 +216,7 @@ s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
         s->off = 0;
         s->batch = 0;
         ih_err_t err = { "" };
-        int rc = ih_store_foreach (ih_http_store (s->gw), s->after, false, s_stream_one, s, &err);
+        int rc = ih_store_foreach (s_store (s), s->after, false, s_stream_one, s, &err);
         if (rc < 0 || s->failed) {
             if (!s->failed)
                 fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
@@ -263,7 +271,7 @@ ih_api_export (ih_req_t *r, const char *format)
     s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
-    s->gw = r->gw;
+    s->http = r->http;
     ih_buf_init (&s->buf);
     ih_export_opts_t opts;
     ih_export_opts_init (&opts);

@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "ih_http.h"
+#include "ih_gw.h"
 
 void ih_api_alerts(ih_req_t *r);
 void ih_api_alert(ih_req_t *r, const char *id);

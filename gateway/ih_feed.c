@@ -20,7 +20,7 @@ s_entry (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     if (!ih_gw_visible (m) || info->retracted)
         return 0;
     ih_buf_t *b = &f->entries;
-    const char *base = f->r->gw->base_url;
+    const char *base = ih_gw_of (f->r)->base_url;
     char created [IH_TIME_MAX], modified [IH_TIME_MAX];
     ih_time_format (m->created, created);
     ih_time_format (m->modified, modified);
@@ -70,18 +70,19 @@ ih_feed_atom (ih_req_t *r)
     f.r = r;
     ih_buf_init (&f.entries);
     ih_err_t err = { "" };
-    if (ih_store_foreach (ih_req_store (r), 0, true, s_entry, &f, &err) < 0) {
+    if (ih_store_foreach (ih_gw_store (r), 0, true, s_entry, &f, &err) < 0) {
         ih_buf_free (&f.entries);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
-    const char *base = r->gw->base_url;
+    ih_gw_t *gw = ih_gw_of (r);
+    const char *base = gw->base_url;
     char updated [IH_TIME_MAX];
-    ih_time_format (f.updated ? f.updated : r->gw->started_ms, updated);
+    ih_time_format (f.updated ? f.updated : gw->started_ms, updated);
     ih_buf_t *b = &r->body;
     ih_html_puts (b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title type=\"text\">");
-    ih_html_esc (b, r->gw->title);
+    ih_html_esc (b, gw->title);
     ih_html_puts (b, ": latest advisories</title>\n<subtitle type=\"text\">Threat alerts and "
                      "indicators shared by Infohub members under TLP:CLEAR.</subtitle>\n<id>");
     ih_html_esc (b, base);

@@ -4,7 +4,7 @@
 #ifndef IH_FEED_H
 #define IH_FEED_H
 
-#include "ih_http.h"
+#include "ih_gw.h"
 
 void ih_feed_atom(ih_req_t *r);
 

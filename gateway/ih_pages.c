@@ -1,8 +1,9 @@
 /*  ih_pages.c: the Public Zone's HTML pages (see ih_pages.h).
 
-    Layout: a dark header with the site name and navigation, a centred column, cards for
-    advisories, tables for indicators. No JavaScript anywhere: copying a value is a
-    click (CSS user-select: all) or a read-only textarea per IOC type. All data goes
+    The shell (head, navigation, footer) and the stylesheet are the web layer's
+    (web/ih_layout), described for this site in ih_gw.c; the pages write the column:
+    cards for advisories, tables for indicators. No JavaScript anywhere: copying a value
+    is a click (CSS user-select: all) or a read-only textarea per IOC type. All data goes
     through ih_html_esc; the summary through cmark in safe mode.
 */
 #include <czmq.h>
@@ -14,117 +15,22 @@
 #include "ih_pages.h"
 #include "ih_select.h"
 #include "ih_svg.h"
-#include "ih_taxii.h"
 
 #define s_PAGE          20          /* advisories per page */
 #define s_MAX_QUERY     256         /* search query bytes */
 #define s_MAX_RESULTS   100
 #define s_CACHE_PAGE    "public, max-age=30"
-#define s_CACHE_STATIC  "public, max-age=86400"
 
 /* ---- static files ----------------------------------------------------------------------- */
-
-static const char s_css [] =
-":root{--ink:#1b2733;--muted:#5c6570;--line:#dfe4ea;--bg:#f4f6f9;--card:#fff;--brand:#0b2545;"
-"--accent:#1864ab;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace}\n"
-"*{box-sizing:border-box}\n"
-"html{-webkit-text-size-adjust:100%}\n"
-"body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.55 system-ui,-apple-system,"
-"'Segoe UI',Roboto,'Helvetica Neue',Arial,'DejaVu Sans',sans-serif;display:flex;flex-direction:column;"
-"min-height:100vh}\n"
-"a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}\n"
-".wrap{max-width:1080px;margin:0 auto;padding:0 24px}\n"
-"header.top{background:var(--brand);color:#fff;border-bottom:3px solid #13315c}\n"
-"header.top .wrap{display:flex;align-items:center;justify-content:space-between;min-height:60px;"
-"flex-wrap:wrap;gap:8px}\n"
-".brand{display:flex;align-items:center;gap:10px;color:#fff;font-weight:650;font-size:18px;"
-"letter-spacing:.2px}\n"
-".brand:hover{text-decoration:none}.brand span{font-weight:400;color:#b9c7da}\n"
-"nav.main a{color:#dbe4f0;margin-left:4px;padding:7px 12px;border-radius:6px;font-size:14px}\n"
-"nav.main a:hover{background:#13315c;text-decoration:none;color:#fff}\n"
-"nav.main a.active{background:#1d4270;color:#fff}\n"
-"main{padding:28px 24px 48px;flex:1 0 auto;width:100%}\n"
-"h1{font-size:26px;line-height:1.25;margin:6px 0 8px}\n"
-"h2{font-size:18px;margin:28px 0 10px}\n"
-".lede{color:var(--muted);margin:0 0 20px}\n"
-".crumbs{font-size:13px;color:var(--muted);margin-bottom:10px}\n"
-"ol.alerts{list-style:none;margin:0;padding:0}\n"
-".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;"
-"margin:0 0 14px;box-shadow:0 1px 2px rgba(16,24,40,.04)}\n"
-".card h2{font-size:17px;margin:8px 0 4px}.card h2 a{color:var(--ink)}\n"
-".card h2 a:hover{color:var(--accent)}\n"
-".excerpt{margin:4px 0 8px;color:#2f3b47}\n"
-".meta{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;color:var(--muted);margin:0}\n"
-".badges{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
-".tlp,.sev,.chip,.tag{display:inline-block;font-size:12px;font-weight:600;line-height:1;"
-"padding:5px 8px;border-radius:4px;letter-spacing:.3px}\n"
-".tlp{background:#000;color:#fff;font-family:var(--mono)}\n"
-".sev{color:#fff;text-transform:uppercase;font-size:11px}\n"
-".sev-critical{background:#a51111}.sev-high{background:#d9480f}.sev-medium{background:#b7791f}"
-".sev-low{background:#2f7d32}\n"
-".chip{background:#e7eef7;color:#1d4270}.chip:hover{text-decoration:none;background:#d3e1f2}\n"
-".tag{background:#f1f3f5;color:#495057;font-weight:500}\n"
-".retracted{background:#fff4e6;border:1px solid #ffc078;color:#7a3e00;border-radius:8px;"
-"padding:10px 14px;margin:14px 0}\n"
-"dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:16px 0;"
-"background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 18px}\n"
-"dl.facts dt{color:var(--muted);font-size:13px}dl.facts dd{margin:0}\n"
-".summary{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:4px 22px}\n"
-".summary h1,.summary h2,.summary h3{font-size:16px}\n"
-".summary code,td code{font-family:var(--mono);font-size:13px}\n"
-".summary pre{background:#f6f8fa;padding:10px;border-radius:6px;overflow:auto}\n"
-"table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);"
-"border-radius:10px;overflow:hidden;font-size:14px}\n"
-"th,td{text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top}\n"
-"th{background:#eef2f6;font-size:12px;text-transform:uppercase;letter-spacing:.4px;color:#445}\n"
-"tr:last-child td{border-bottom:0}\n"
-"td.value code{user-select:all;-webkit-user-select:all;word-break:break-all;background:#f6f8fa;"
-"padding:2px 5px;border-radius:4px}\n"
-"td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-"details.copy{margin:8px 0}details.copy summary{cursor:pointer;color:var(--accent);font-size:14px}\n"
-"details.copy textarea{width:100%;font:13px/1.4 var(--mono);padding:8px;border:1px solid var(--line);"
-"border-radius:6px;margin-top:6px;resize:vertical}\n"
-"ul.refs{padding-left:20px}ul.refs li{word-break:break-all;margin:3px 0}\n"
-"form.search{display:flex;gap:8px;margin:8px 0 22px}\n"
-"form.search input{flex:1;font-size:16px;padding:10px 12px;border:1px solid #b8c2cc;border-radius:8px}\n"
-"form.search button{font-size:15px;padding:10px 18px;border:0;border-radius:8px;background:var(--accent);"
-"color:#fff;cursor:pointer}\n"
-".pager{display:flex;justify-content:space-between;margin-top:18px;font-size:14px}\n"
-".empty{background:var(--card);border:1px dashed #c5ced8;border-radius:10px;padding:28px;"
-"text-align:center;color:var(--muted)}\n"
-".panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px}\n"
-"svg.chart{width:100%;height:auto;display:block}\n"
-".stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:0 0 18px}\n"
-".stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}\n"
-".stat b{display:block;font-size:22px}.stat span{color:var(--muted);font-size:13px}\n"
-"footer{border-top:1px solid var(--line);color:var(--muted);font-size:13px;padding:18px 0 36px}\n"
-"footer .wrap{display:flex;justify-content:space-between;flex-wrap:wrap;gap:10px}\n"
-"footer a{margin-right:14px}\n"
-".swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}\n"
-"@media (max-width:640px){.wrap{padding:0 14px}main{padding:18px 14px}dl.facts{grid-template-columns:1fr}}\n";
-
-static const char s_icon [] =
-"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">"
-"<rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#1d4270\"/>"
-"<path d=\"M16 5l9 4v6c0 6-4 10-9 12-5-2-9-6-9-12V9z\" fill=\"none\" stroke=\"#fff\" stroke-width=\"2.2\"/>"
-"<circle cx=\"16\" cy=\"15\" r=\"3\" fill=\"#74c0fc\"/></svg>\n";
 
 void
 ih_pages_static (ih_req_t *r, const char *name)
 {
-    r->etag = true;
-    r->cache = s_CACHE_STATIC;
-    if (streq (name, "style.css")) {
-        r->ctype = "text/css; charset=utf-8";
-        ih_html_puts (&r->body, s_css);
-    }
-    else
-    if (streq (name, "icon.svg") || streq (name, "favicon.ico")) {
-        r->ctype = "image/svg+xml";
-        ih_html_puts (&r->body, s_icon);
-    }
-    else
+    if (ih_layout_asset (&ih_gw_of (r)->layout, r, name))
+        return;
     if (streq (name, "robots.txt")) {
+        r->etag = true;
+        r->cache = "public, max-age=86400";
         r->ctype = "text/plain; charset=utf-8";
         ih_html_puts (&r->body, "User-agent: *\nDisallow: /search\nDisallow: /export/\n"
                                 "Disallow: /taxii2/\nDisallow: /api/\n");
@@ -246,62 +152,18 @@ s_card (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
     ih_html_puts (b, "</p></li>\n");
 }
 
-/* ---- layout --------------------------------------------------------------------------------- */
+/* ---- the shell -------------------------------------------------------------------------------- */
 
-void
-ih_pages_begin (ih_req_t *r, const char *title, const char *active)
+static void
+s_begin (ih_req_t *r, const char *title, const char *active)
 {
-    ih_buf_t *b = &r->body;
-    const char *site = r->gw && r->gw->title ? r->gw->title : "Infohub Public Zone";
-    r->ctype = "text/html; charset=utf-8";
-    ih_html_puts (b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                     "<title>");
-    ih_html_esc (b, title);
-    ih_html_puts (b, " \xc2\xb7 ");
-    ih_html_esc (b, site);
-    ih_html_puts (b, "</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
-                     "<link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\">"
-                     "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feed.atom\" "
-                     "title=\"Latest advisories (Atom)\"></head>\n<body><header class=\"top\">"
-                     "<div class=\"wrap\"><a class=\"brand\" href=\"/\"><img src=\"/static/icon.svg\" "
-                     "alt=\"\" width=\"28\" height=\"28\">");
-    ih_html_esc (b, site);
-    ih_html_puts (b, "</a><nav class=\"main\">");
-    static const char *const nav [][2] = {
-        { "/", "Advisories" }, { "/search", "Search" }, { "/trends", "Trends" },
-        { "/feed.atom", "Atom feed" }, { "/taxii2/", "TAXII 2.1" }
-    };
-    for (size_t i = 0; i < sizeof nav / sizeof nav [0]; i++)
-        ih_buf_printf (b, "<a href=\"%s\"%s>%s</a>", nav [i][0],
-                        active && streq (active, nav [i][0]) ? " class=\"active\"" : "", nav [i][1]);
-    ih_html_puts (b, "</nav></div></header>\n<main class=\"wrap\">\n");
+    ih_layout_begin (&ih_gw_of (r)->layout, r, title, active);
 }
 
-void
-ih_pages_end (ih_req_t *r)
+static void
+s_end (ih_req_t *r)
 {
-    ih_html_puts (&r->body, "</main>\n<footer><div class=\"wrap\"><div>Public threat intelligence "
-                  "shared by Infohub members under <strong>TLP:CLEAR</strong>: free to share, "
-                  "no restriction.</div><div><a href=\"/api/v1/alerts\">JSON API</a>"
-                  "<a href=\"/export/csv\">CSV</a><a href=\"/export/stix21\">STIX 2.1</a>"
-                  "<a href=\"/taxii2/\">TAXII 2.1</a><a href=\"/feed.atom\">Atom</a></div>"
-                  "</div></footer>\n</body></html>\n");
-}
-
-void
-ih_pages_error (ih_req_t *r, int status, const char *title, const char *detail)
-{
-    ih_buf_reset (&r->body);
-    r->status = status;
-    r->etag = false;
-    ih_pages_begin (r, title, NULL);
-    ih_buf_printf (&r->body, "<p class=\"crumbs\">Error %d</p><h1>", status);
-    ih_html_esc (&r->body, title);
-    ih_html_puts (&r->body, "</h1><p class=\"lede\">");
-    ih_html_esc (&r->body, detail);
-    ih_html_puts (&r->body, "</p><p><a href=\"/\">Back to the latest advisories</a></p>\n");
-    ih_pages_end (r);
+    ih_layout_end (&ih_gw_of (r)->layout, r);
 }
 
 /* ---- / ------------------------------------------------------------------------------------- */
@@ -353,7 +215,7 @@ ih_pages_index (ih_req_t *r)
         ih_req_error (r, 400, serr.msg);
         return;
     }
-    ih_store_t *store = ih_req_store (r);
+    ih_store_t *store = ih_gw_store (r);
     ih_store_counts_t counts;
     ih_err_t err = { "" };
     if (ih_store_counts (store, &counts, &err) != 0) {
@@ -363,7 +225,7 @@ ih_pages_index (ih_req_t *r)
     r->etag = true;
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
-    ih_pages_begin (r, "Latest advisories", "/");
+    s_begin (r, "Latest advisories", "/");
     const ih_select_t *sel = &x.sel;
     bool narrowed = sel->category >= 0 || sel->sector [0] || sel->min_severity >= 0 || sel->since;
     ih_html_puts (b, "<h1>");
@@ -421,7 +283,7 @@ ih_pages_index (ih_req_t *r)
         ih_html_puts (b, "</span></nav>\n");
         ih_buf_free (&q);
     }
-    ih_pages_end (r);
+    s_end (r);
 }
 
 /* ---- /alerts/ID ---------------------------------------------------------------------------- */
@@ -495,7 +357,7 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
 void
 ih_pages_alert (ih_req_t *r, const char *id)
 {
-    ih_store_t *store = ih_req_store (r);
+    ih_store_t *store = ih_gw_store (r);
     ih_msg_t m;
     ih_msg_init (&m, IH_KIND_ALERT);
     ih_store_alert_t info;
@@ -515,7 +377,7 @@ ih_pages_alert (ih_req_t *r, const char *id)
     r->etag = true;
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
-    ih_pages_begin (r, m.title, NULL);
+    s_begin (r, m.title, NULL);
     ih_buf_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m.id);
     s_badges (b, &m);
     ih_html_puts (b, "<h1>");
@@ -584,8 +446,8 @@ ih_pages_alert (ih_req_t *r, const char *id)
     ih_buf_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
                     "<a href=\"/taxii2/api/collections/%s/objects/report--%s/\">STIX 2.1 report "
                     "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m.id,
-                    ih_taxii_collection_id (), m.id);
-    ih_pages_end (r);
+                    IH_GW_COLLECTION, m.id);
+    s_end (r);
     ih_msg_free (&m);
 }
 
@@ -649,7 +511,7 @@ ih_pages_search (ih_req_t *r)
         memcpy (q, raw, n);
         q [n] = 0;
     }
-    ih_store_t *store = ih_req_store (r);
+    ih_store_t *store = ih_gw_store (r);
     s_search_t *s = (s_search_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
@@ -680,7 +542,7 @@ ih_pages_search (ih_req_t *r)
     r->etag = true;
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
-    ih_pages_begin (r, *q ? q : "Search", "/search");
+    s_begin (r, *q ? q : "Search", "/search");
     ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Titles, summaries and indicator "
                      "values. An IP address also finds the networks that contain it; a domain, "
                      "its parents and subdomains. Defanged values work too.</p>\n"
@@ -722,7 +584,7 @@ ih_pages_search (ih_req_t *r)
         ih_buf_free (&list);
     }
     free (s);
-    ih_pages_end (r);
+    s_end (r);
 }
 
 /* ---- /trends ---------------------------------------------------------------------------------- */
@@ -772,7 +634,7 @@ ih_pages_trends (ih_req_t *r)
     if (!t.counts)
         abort ();
     ih_err_t err = { "" };
-    if (ih_store_foreach (ih_req_store (r), 0, false, s_trends_one, &t, &err) < 0) {
+    if (ih_store_foreach (ih_gw_store (r), 0, false, s_trends_one, &t, &err) < 0) {
         free (t.counts);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
@@ -799,7 +661,7 @@ ih_pages_trends (ih_req_t *r)
         series [c] = s_cat_label ((ih_category_t) c);
 
     ih_buf_t *b = &r->body;
-    ih_pages_begin (r, "Trends", "/trends");
+    s_begin (r, "Trends", "/trends");
     ih_buf_printf (b, "<h1>Trends</h1><p class=\"lede\">Advisories shared per week, by category, "
                     "over the last %d weeks (weeks start on Monday, UTC). Other periods: "
                     "<a href=\"/trends?weeks=13\">13 weeks</a> \xc2\xb7 <a href=\"/trends?weeks=26\">26 weeks</a> "
@@ -838,7 +700,7 @@ ih_pages_trends (ih_req_t *r)
     if (t.total == 0)
         ih_html_puts (b, "<tr><td colspan=\"3\">No advisories in this period.</td></tr>\n");
     ih_html_puts (b, "</tbody></table>\n");
-    ih_pages_end (r);
+    s_end (r);
     free (labels);
     free (xl);
     free (t.counts);

@@ -19,7 +19,7 @@
 
 #include <czmq.h>
 
-#include "ih_http.h"
+#include "ih_gw.h"
 
 typedef struct {
     const char *endpoint;           /* broker endpoint */

@@ -7,7 +7,7 @@
 #include "ih_html.h"
 #include "ih_taxii.h"
 
-#define s_COLLECTION    "5e4f2c8a-61b7-4c3e-9d0a-7f3b1e6c2a94"
+#define s_COLLECTION    IH_GW_COLLECTION
 #define s_CLEAR_MARKING "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 #define s_LIMIT_DEFAULT 100
 #define s_LIMIT_MAX     1000
@@ -473,7 +473,7 @@ s_objects (ih_req_t *r, bool manifest, const char *object_id)
     s_walk_t w;
     memset (&w, 0, sizeof w);
     w.r = r;
-    w.store = ih_req_store (r);
+    w.store = ih_gw_store (r);
     w.f = &f;
     w.manifest = manifest;
     w.out = json_array ();
@@ -489,7 +489,7 @@ s_objects (ih_req_t *r, bool manifest, const char *object_id)
             ih_msg_init (&m, IH_KIND_ALERT);
             ih_store_alert_t info;
             if (ih_store_get (w.store, report_alert, &m, &info, NULL) == 1) {
-                int64_t d = ih_added_seq_date (r->gw->added, info.seq);
+                int64_t d = ih_added_seq_date (ih_gw_of (r)->added, info.seq);
                 if (d > f.from)
                     f.from = d;
                 w.only_alert = report_alert;
@@ -497,7 +497,7 @@ s_objects (ih_req_t *r, bool manifest, const char *object_id)
             ih_msg_free (&m);
         }
     }
-    int rc = ih_added_walk (r->gw->added, f.from, s_walk_entry, &w, &err);
+    int rc = ih_added_walk (ih_gw_of (r)->added, f.from, s_walk_entry, &w, &err);
     s_filter_free (&f);
     if (rc < 0 || w.failed) {
         json_decref (w.out);
@@ -565,6 +565,16 @@ s_collection (void)
 }
 
 void
+ih_taxii_error (ih_req_t *r, int status, const char *reason, const char *msg)
+{
+    r->ctype = IH_TAXII_MEDIA;
+    ih_buf_printf (&r->body, "{\"title\":\"%s\",\"http_status\":\"%d\",\"description\":\"",
+                    reason, status);
+    ih_html_json_esc (&r->body, msg);
+    ih_html_puts (&r->body, "\"}\n");
+}
+
+void
 ih_taxii_handle (ih_req_t *r, const char *rest)
 {
     r->ctype = IH_TAXII_MEDIA;
@@ -573,13 +583,14 @@ ih_taxii_handle (ih_req_t *r, const char *rest)
         ih_req_error (r, 406, "this server speaks application/taxii+json;version=2.1");
         return;
     }
+    ih_gw_t *gw = ih_gw_of (r);
     char api [300];
-    snprintf (api, sizeof api, "%s/taxii2/api/", r->gw->base_url);
+    snprintf (api, sizeof api, "%s/taxii2/api/", gw->base_url);
     if (streq (rest, "") || streq (rest, "/")) {
-        s_json (r, json_pack ("{s:s, s:s, s:s, s:s, s:[s]}", "title", r->gw->title,
+        s_json (r, json_pack ("{s:s, s:s, s:s, s:s, s:[s]}", "title", gw->title,
                               "description", "Read-only TAXII 2.1 server of the Infohub Public Zone "
                                              "(TLP:CLEAR only).",
-                              "contact", r->gw->base_url, "default", api, "api_roots", api));
+                              "contact", gw->base_url, "default", api, "api_roots", api));
         return;
     }
     if (strncmp (rest, "/api/", 5) != 0) {

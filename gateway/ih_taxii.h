@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "ih_http.h"
+#include "ih_gw.h"
 
 #define IH_TAXII_MEDIA  "application/taxii+json;version=2.1"
 #define IH_STIX_MEDIA   "application/stix+json;version=2.1"
@@ -35,6 +35,9 @@ const char *ih_taxii_collection_id(void);
 
 /*  rest: the path after "/taxii2" ("/", "/api/collections/..."). */
 void ih_taxii_handle(ih_req_t *r, const char *rest);
+/*  The TAXII 2.1 error message resource (title, http_status, description), the error
+    body of the TAXII routes (an ih_http_error_fn). */
+void ih_taxii_error(ih_req_t *r, int status, const char *reason, const char *msg);
 
 /*  True when an Accept header value admits the TAXII 2.1 media type (NULL or empty
     admits everything). Parameters and q-values are honoured (q=0 refuses). */

@@ -5,7 +5,8 @@
     Subscribes to the broker with the gateway identity (TLP:CLEAR only), keeps its own
     LMDB copy (the agent's store format) and serves it over HTTP(S): pages, Atom, JSON,
     exports, TAXII 2.1, /healthz and /metrics. One subscriber thread (ih_sync) owns the
-    broker session and the store's writer; the HTTP threads (ih_http) read the store.
+    broker session and the store's writer; the HTTP threads (the web layer's server,
+    web/ih_http, with the gateway's routes: ih_gw_serve) read the store.
 
     gateway.cfg (written by `infohub-admin init`; paths relative to the file):
         gateway
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "ih_daemon.h"
+#include "ih_gw.h"
 #include "ih_keys.h"
 #include "ih_sync.h"
 
@@ -170,7 +172,6 @@ main (int argc, char **argv)
     gw->title = zconfig_get (zc, "gateway/title", "Infohub Public Zone");
     gw->broker_endpoint = endpoint;
     gw->started_ms = ih_now_ms ();
-    gw->metrics = ih_metrics_new (ih_http_route_names (), IH_R_COUNT);
     //  The map is fixed (map == max): LMDB must not grow it under the HTTP threads' reads.
     gw->store = ih_store_open (store_dir, IH_STORE_WRITER, map, map, &err);
     if (!gw->store) {
@@ -193,7 +194,7 @@ main (int argc, char **argv)
     hcfg.per_ip = (unsigned) per_ip;
     hcfg.timeout_s = (unsigned) timeout;
     hcfg.verbose = verbose;
-    http = ih_http_start (gw, &hcfg, &err);
+    http = ih_gw_serve (gw, &hcfg, &err);
     if (!http) {
         s_fail ("%s", err.msg);
         goto done;
@@ -225,12 +226,11 @@ main (int argc, char **argv)
     fprintf (stderr, "I gateway: stopping\n");
     ret = 0;
 done:
-    ih_http_stop (&http);           //  first: no request reads the store any more
+    ih_http_destroy (&http);        //  first: no request reads the store any more
     ih_sync_destroy (&sync);
     if (gw) {
         ih_added_destroy (&gw->added);
         ih_store_destroy (&gw->store);
-        ih_metrics_destroy (&gw->metrics);
         free (gw);
     }
     zcert_destroy (&cert);

@@ -1,7 +1,7 @@
-/*  ih_html.h: the gateway's output helpers. Every byte of data that reaches a page, a
-    feed or an attribute goes through ih_html_esc (DESIGN.md invariant 8); templates are
-    literals appended with ih_html_puts. Markdown is rendered by cmark with raw HTML
-    suppressed and unsafe links dropped (CMARK_OPT_SAFE).
+/*  ih_html.h: the web layer's output helpers, for every front end (web/). Every byte of
+    data that reaches a page, a feed or an attribute goes through ih_html_esc (DESIGN.md
+    invariant 8); templates are literals appended with ih_html_puts. Markdown is rendered
+    by cmark with raw HTML suppressed and unsafe links dropped (CMARK_OPT_SAFE).
 
     Escaping rules (ih_html_esc): & < > " ' become entities, so the result is safe in
     element content and in a quoted attribute, in HTML and in XML (Atom); invalid UTF-8

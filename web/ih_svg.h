@@ -1,5 +1,6 @@
-/*  ih_svg.h: server-side charts as inline SVG (no script, no external resource): the
-    /trends page's stacked bars of alerts per week by category. Every label is escaped;
+/*  ih_svg.h: server-side charts as inline SVG (no script, no external resource), for
+    any front end (web/): stacked bars, such as the gateway's /trends page (alerts per week
+    by category). Every label is escaped;
     colours come from a fixed palette; bars carry a <title> (a tooltip without script).
 */
 #ifndef IH_SVG_H

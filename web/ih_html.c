@@ -1,4 +1,4 @@
-/*  ih_html.c: escaping, URL checks and Markdown for the gateway (see ih_html.h). */
+/*  ih_html.c: escaping, URL checks and Markdown for the web layer (see ih_html.h). */
 #include <cmark.h>
 #include <czmq.h>
 #include <stdarg.h>

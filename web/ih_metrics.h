@@ -1,8 +1,10 @@
-/*  ih_metrics.h: the gateway's request counters and latency histograms, rendered in the
-    Prometheus text exposition format (version 0.0.4) at /metrics.
+/*  ih_metrics.h: the web server's request counters and latency histograms (web/),
+    rendered in the Prometheus text exposition format (version 0.0.4); a front end shows
+    them where it likes (the gateway at /metrics, its own gauges after them).
 
-    Routes are a fixed list of labels given at creation (an index per route, so that a
-    request costs a few relaxed atomic adds, no lock and no allocation). Status codes are
+    Routes are a fixed list of labels given at creation (ih_http makes it from the labels
+    of the routes a front end registers, plus "other"), an index per route, so that a
+    request costs a few relaxed atomic adds, no lock and no allocation. Status codes are
     counted per route for a fixed set of codes, the rest under "other".
 
         ih_http_requests_total{route="alert",code="200"} 12

@@ -1,40 +1,31 @@
-/*  ih_http.c: the gateway's web server (see ih_http.h). */
+/*  ih_http.c: the web layer's HTTP server (see ih_http.h). */
 #include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <sodium.h>
-#include "ih_api.h"
-#include "ih_feed.h"
 #include "ih_html.h"
 #include "ih_http.h"
-#include "ih_pages.h"
-#include "ih_taxii.h"
 
-#define s_CSP "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; " \
-              "form-action 'self'; frame-ancestors 'none'"
 #define s_MAX_ARGS      32
 #define s_MAX_ARGBYTES  4096
 #define s_CACHE_SLOTS   512
 #define s_CACHE_MAXBODY (256 * 1024)        /* bigger answers are not kept */
 #define s_CACHE_MAXALL  (32 * 1024 * 1024)  /* bytes kept in all */
 #define s_MAX_HANDLES   256
-
-static const char *const s_route_names [IH_R_COUNT] = {
-    "index", "alert", "search", "trends", "feed", "api_alerts", "api_alert", "export_csv",
-    "export_stix21", "taxii", "healthz", "metrics", "static", "other"
-};
+#define s_OTHER         "other"             /* the label of unrouted requests */
 
 /*  Response cache: direct-mapped by the hash of the URI. */
 typedef struct {
     uint64_t hash;
     uint64_t gen;
     char *uri;
-    ih_route_t route;
+    const ih_http_route_t *route;
     int64_t salt, expires_ms;
     const char *cache;              /* Cache-Control, for a 304 */
     size_t bytes;
@@ -42,17 +33,28 @@ typedef struct {
 } s_slot_t;
 
 struct ih_http {
-    ih_gw_t *gw;
     ih_http_cfg_t cfg;
+    uint64_t serial;                /* names this server in the threads' values */
     struct MHD_Daemon *daemon;
     uint16_t port;
     bool tls;
     char *tls_cert_pem, *tls_key_pem;
     char boot [16];                 /* in every ETag: a restart (new code) changes them */
+
+    /* routes, and the metrics labels they share (fixed once started) */
+    ih_http_route_t routes [IH_HTTP_MAX_ROUTES];
+    size_t path_len [IH_HTTP_MAX_ROUTES];
+    int label_of [IH_HTTP_MAX_ROUTES];          /* index in labels */
+    int nroutes;
+    const char *labels [IH_HTTP_MAX_ROUTES + 1];
+    int nlabels;
+    int other;                                  /* the label of unrouted requests */
+    ih_metrics_t *metrics;
+
     pthread_mutex_t mx;             /* cache and handle list */
     s_slot_t cache [s_CACHE_SLOTS];
     size_t cache_bytes;
-    ih_store_t *handles [s_MAX_HANDLES];
+    void *handles [s_MAX_HANDLES];
     int nhandles;
 };
 
@@ -67,8 +69,11 @@ typedef struct {
     bool answered;
 } s_conn_t;
 
-static ih_http_t *s_self;           /* for the per-thread store handles */
-static __thread ih_store_t *tl_store;
+//  The calling thread's value, and the server it belongs to (a serial, not the address:
+//  a later server may be given the same memory).
+static _Atomic uint64_t s_serials;
+static __thread uint64_t tl_owner;
+static __thread void *tl_local;
 
 static int64_t
 s_mono_us (void)
@@ -89,10 +94,10 @@ s_fnv (const char *s, size_t n)
     return h;
 }
 
-const char *const *
-ih_http_route_names (void)
+static const char *
+s_name (ih_http_t *self)
 {
-    return s_route_names;
+    return self->cfg.name ? self->cfg.name : "http";
 }
 
 /* ---- request helpers --------------------------------------------------------------------- */
@@ -119,37 +124,29 @@ ih_req_add_header (ih_req_t *r, const char *name, const char *value)
     r->nhdr++;
 }
 
-ih_store_t *
-ih_req_store (ih_req_t *r)
+void *
+ih_req_local (ih_req_t *r)
 {
-    return ih_http_store (r->gw);
+    return ih_http_local (r->http);
 }
 
-ih_store_t *
-ih_http_store (ih_gw_t *gw)
+void *
+ih_http_local (ih_http_t *self)
 {
-    if (tl_store)
-        return tl_store;
-    ih_http_t *self = s_self;
-    tl_store = ih_store_share (gw->store);
+    if (!self || !self->cfg.local_new)
+        return NULL;
+    if (tl_owner == self->serial && tl_local)
+        return tl_local;
+    void *local = self->cfg.local_new (self->cfg.app);
+    if (!local)
+        return NULL;
+    tl_owner = self->serial;
+    tl_local = local;
     pthread_mutex_lock (&self->mx);
     if (self->nhandles < s_MAX_HANDLES)
-        self->handles [self->nhandles++] = tl_store;
+        self->handles [self->nhandles++] = local;
     pthread_mutex_unlock (&self->mx);
-    return tl_store;
-}
-
-bool
-ih_gw_visible (const ih_msg_t *m)
-{
-    return m && m->kind == IH_KIND_ALERT && m->tlp == IH_TLP_CLEAR;
-}
-
-static bool
-s_json_route (ih_route_t route)
-{
-    return route == IH_R_API_ALERTS || route == IH_R_API_ALERT || route == IH_R_EXPORT_CSV
-        || route == IH_R_EXPORT_STIX || route == IH_R_HEALTHZ || route == IH_R_METRICS;
+    return local;
 }
 
 static const char *
@@ -168,6 +165,17 @@ s_reason (int status)
     }
 }
 
+/*  The HTML error of a front end without a layout: a page of its own, still escaped. */
+static void
+s_bare_error (ih_req_t *r, int status, const char *reason, const char *msg)
+{
+    r->ctype = "text/html; charset=utf-8";
+    ih_buf_printf (&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<title>%d %s</title></head>\n<body><h1>%s</h1><p>", status, reason, reason);
+    ih_html_esc (&r->body, msg);
+    ih_html_puts (&r->body, "</p></body></html>\n");
+}
+
 void
 ih_req_error (ih_req_t *r, int status, const char *msg)
 {
@@ -175,197 +183,96 @@ ih_req_error (ih_req_t *r, int status, const char *msg)
     r->status = status;
     r->etag = false;
     r->cache = NULL;
-    if (r->route == IH_R_TAXII) {
-        //  TAXII 2.1 error message resource.
-        r->ctype = IH_TAXII_MEDIA;
-        ih_buf_printf (&r->body, "{\"title\":\"%s\",\"http_status\":\"%d\",\"description\":\"",
-                        s_reason (status), status);
-        ih_html_json_esc (&r->body, msg);
-        ih_html_puts (&r->body, "\"}\n");
-    }
+    const ih_http_route_t *route = r->route;
+    const char *reason = s_reason (status);
+    if (route && route->error)
+        route->error (r, status, reason, msg);
     else
-    if (s_json_route (r->route)) {
+    if (route && route->errors == IH_HTTP_JSON) {
         r->ctype = "application/json";
-        ih_buf_printf (&r->body, "{\"error\":\"%s\",\"status\":%d,\"detail\":\"", s_reason (status), status);
+        ih_buf_printf (&r->body, "{\"error\":\"%s\",\"status\":%d,\"detail\":\"", reason, status);
         ih_html_json_esc (&r->body, msg);
         ih_html_puts (&r->body, "\"}\n");
     }
     else
-        ih_pages_error (r, status, s_reason (status), msg);
-}
-
-/* ---- operations routes ------------------------------------------------------------------ */
-
-static void
-s_healthz (ih_req_t *r)
-{
-    ih_gw_t *gw = r->gw;
-    ih_store_counts_t c;
-    ih_err_t err = { "" };
-    bool ok = ih_store_counts (ih_req_store (r), &c, &err) == 0;
-    uint64_t head = atomic_load (&gw->head);
-    bool connected = atomic_load (&gw->connected);
-    r->ctype = "application/json";
-    r->status = ok ? 200 : 503;
-    ih_buf_printf (&r->body, "{\"status\":\"%s\",\"broker\":\"%s\",\"cursor\":%" PRIu64
-                    ",\"head\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"alerts\":%" PRIu64
-                    ",\"uptime_s\":%" PRId64 "",
-                    ok ? (connected ? "ok" : "degraded") : "error",
-                    connected ? "connected" : "disconnected", ok ? c.cursor : 0, head,
-                    ok && head > c.cursor ? head - c.cursor : 0, ok ? c.alerts - c.retracted : 0,
-                    (ih_now_ms () - gw->started_ms) / 1000);
-    if (!ok) {
-        ih_html_puts (&r->body, ",\"error\":\"");
-        ih_html_json_esc (&r->body, err.msg);
-        ih_html_puts (&r->body, "\"");
-    }
-    ih_html_puts (&r->body, "}\n");
-}
-
-static void
-s_metrics (ih_req_t *r)
-{
-    ih_gw_t *gw = r->gw;
-    ih_store_counts_t c;
-    memset (&c, 0, sizeof c);
-    ih_store_counts (ih_req_store (r), &c, NULL);
-    uint64_t head = atomic_load (&gw->head);
-    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
-    ih_metrics_render (gw->metrics, &r->body);
-    ih_metrics_value (&r->body, "ih_gateway_alerts", "gauge",
-                      "TLP:CLEAR alerts held and shown (active).", (double) (c.alerts - c.retracted));
-    ih_metrics_value (&r->body, "ih_gateway_alerts_retracted", "gauge",
-                      "Alerts held that their publisher retracted.", (double) c.retracted);
-    ih_metrics_value (&r->body, "ih_gateway_iocs", "gauge", "IOCs of the alerts held.", (double) c.iocs);
-    ih_metrics_value (&r->body, "ih_gateway_cursor", "gauge",
-                      "Highest broker sequence number durably stored.", (double) c.cursor);
-    ih_metrics_value (&r->body, "ih_gateway_broker_head", "gauge",
-                      "The broker's highest sequence number, as last reported.", (double) head);
-    ih_metrics_value (&r->body, "ih_gateway_lag", "gauge",
-                      "Sequence numbers the gateway is behind the broker (not all are for it).",
-                      (double) (head > c.cursor ? head - c.cursor : 0));
-    ih_metrics_value (&r->body, "ih_gateway_broker_connected", "gauge",
-                      "1 when the session with the broker is up.", atomic_load (&gw->connected) ? 1 : 0);
-    int64_t last = atomic_load (&gw->last_commit_ms);
-    ih_metrics_value (&r->body, "ih_gateway_last_commit_timestamp_seconds", "gauge",
-                      "When the store last changed (Unix time).", (double) last / 1000.0);
-    ih_metrics_value (&r->body, "ih_gateway_items_stored_total", "counter",
-                      "Messages stored since start.", (double) atomic_load (&gw->stored));
-    ih_metrics_value (&r->body, "ih_gateway_items_refused_total", "counter",
-                      "Messages refused because they were not TLP:CLEAR.", (double) atomic_load (&gw->refused));
-    ih_metrics_value (&r->body, "ih_gateway_items_rejected_total", "counter",
-                      "Messages that failed signature or record verification.",
-                      (double) atomic_load (&gw->rejected));
-    ih_metrics_value (&r->body, "ih_gateway_store_used_bytes", "gauge", "LMDB pages in use.",
-                      (double) c.used_bytes);
-    ih_metrics_value (&r->body, "ih_gateway_start_time_seconds", "gauge", "Process start (Unix time).",
-                      (double) gw->started_ms / 1000.0);
+    if (r->http && r->http->cfg.html_error)
+        r->http->cfg.html_error (r, status, reason, msg);
+    else
+        s_bare_error (r, status, reason, msg);
 }
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
-/*  If path is prefix + a 36-char id + optional "/", copies the id. */
-static bool
-s_id_after (const char *path, const char *prefix, char id [IH_UUID_LEN + 1])
+int
+ih_http_route (ih_http_t *self, const ih_http_route_t *route, ih_err_t *err)
 {
-    size_t n = strlen (prefix);
-    if (strncmp (path, prefix, n) != 0)
-        return false;
-    const char *p = path + n;
-    size_t len = strlen (p);
-    if (len == IH_UUID_LEN + 1 && p [IH_UUID_LEN] == '/')
-        len = IH_UUID_LEN;
-    if (len != IH_UUID_LEN)
-        return false;
-    memcpy (id, p, IH_UUID_LEN);
-    id [IH_UUID_LEN] = 0;
-    return true;
+    if (self->daemon)
+        return ih_err_set (err, "route: routes are registered before the server starts");
+    if (!route->path || route->path [0] != '/')
+        return ih_err_set (err, "route: path '%s' does not start with '/'", route->path ? route->path : "");
+    if (!route->label || !*route->label || !route->handler)
+        return ih_err_set (err, "route '%s': a label and a handler are required", route->path);
+    if (route->methods & ~IH_HTTP_GET)
+        return ih_err_set (err, "route '%s': only GET (and HEAD) can be served", route->path);
+    if (self->nroutes == IH_HTTP_MAX_ROUTES)
+        return ih_err_set (err, "route '%s': more than %d routes", route->path, IH_HTTP_MAX_ROUTES);
+    int i = self->nroutes++;
+    self->routes [i] = *route;
+    self->path_len [i] = strlen (route->path);
+    return 0;
+}
+
+/*  The labels, in the order first registered, then "other"; and the metrics on them. */
+static void
+s_labels (ih_http_t *self)
+{
+    self->nlabels = 0;
+    for (int i = 0; i < self->nroutes; i++) {
+        int l = 0;
+        while (l < self->nlabels && !streq (self->labels [l], self->routes [i].label))
+            l++;
+        if (l == self->nlabels)
+            self->labels [self->nlabels++] = self->routes [i].label;
+        self->label_of [i] = l;
+    }
+    //  "other" last, unless a front end gave that label to a route of its own.
+    self->other = 0;
+    while (self->other < self->nlabels && !streq (self->labels [self->other], s_OTHER))
+        self->other++;
+    if (self->other == self->nlabels)
+        self->labels [self->nlabels++] = s_OTHER;
+    self->metrics = ih_metrics_new (self->labels, self->nlabels);
+}
+
+/*  The metrics index of a route (NULL: unrouted, "other"). */
+static int
+s_label_index (ih_http_t *self, const ih_http_route_t *route)
+{
+    if (route && route >= self->routes && route < self->routes + self->nroutes)
+        return self->label_of [route - self->routes];
+    return self->other;
+}
+
+static const ih_http_route_t *
+s_match (ih_http_t *self, const char *path)
+{
+    for (int i = 0; i < self->nroutes; i++) {
+        const ih_http_route_t *route = &self->routes [i];
+        if (route->match == IH_HTTP_PREFIX ? strncmp (path, route->path, self->path_len [i]) == 0
+                                           : streq (path, route->path))
+            return route;
+    }
+    return NULL;
 }
 
 static void
-s_dispatch (ih_req_t *r)
+s_dispatch (ih_http_t *self, ih_req_t *r)
 {
-    const char *p = r->path;
-    char id [IH_UUID_LEN + 1];
-    if (streq (p, "/") || streq (p, "/index.html")) {
-        r->route = IH_R_INDEX;
-        ih_pages_index (r);
-    }
+    r->route = s_match (self, r->path);
+    if (r->route)
+        r->route->handler (r);
     else
-    if (strncmp (p, "/alerts/", 8) == 0) {
-        r->route = IH_R_ALERT;
-        if (s_id_after (p, "/alerts/", id))
-            ih_pages_alert (r, id);
-        else
-            ih_req_error (r, 404, "There is no such advisory.");
-    }
-    else
-    if (streq (p, "/search")) {
-        r->route = IH_R_SEARCH;
-        ih_pages_search (r);
-    }
-    else
-    if (streq (p, "/trends")) {
-        r->route = IH_R_TRENDS;
-        ih_pages_trends (r);
-    }
-    else
-    if (streq (p, "/feed.atom")) {
-        r->route = IH_R_FEED;
-        ih_feed_atom (r);
-    }
-    else
-    if (streq (p, "/api/v1/alerts") || streq (p, "/api/v1/alerts/")) {
-        r->route = IH_R_API_ALERTS;
-        ih_api_alerts (r);
-    }
-    else
-    if (strncmp (p, "/api/", 5) == 0) {
-        r->route = IH_R_API_ALERT;
-        if (s_id_after (p, "/api/v1/alerts/", id))
-            ih_api_alert (r, id);
-        else
-            ih_req_error (r, 404, "no such API resource");
-    }
-    else
-    if (streq (p, "/export/csv")) {
-        r->route = IH_R_EXPORT_CSV;
-        ih_api_export (r, "csv");
-    }
-    else
-    if (streq (p, "/export/stix21")) {
-        r->route = IH_R_EXPORT_STIX;
-        ih_api_export (r, "stix21");
-    }
-    else
-    if (streq (p, "/taxii2") || strncmp (p, "/taxii2/", 8) == 0) {
-        r->route = IH_R_TAXII;
-        ih_taxii_handle (r, p + 7);
-    }
-    else
-    if (streq (p, "/healthz")) {
-        r->route = IH_R_HEALTHZ;
-        s_healthz (r);
-    }
-    else
-    if (streq (p, "/metrics")) {
-        r->route = IH_R_METRICS;
-        s_metrics (r);
-    }
-    else
-    if (streq (p, "/static/style.css") || streq (p, "/static/icon.svg")) {
-        r->route = IH_R_STATIC;
-        ih_pages_static (r, p + 8);
-    }
-    else
-    if (streq (p, "/favicon.ico") || streq (p, "/robots.txt")) {
-        r->route = IH_R_STATIC;
-        ih_pages_static (r, p + 1);
-    }
-    else {
-        r->route = IH_R_OTHER;
         ih_req_error (r, 404, "There is nothing at this address.");
-    }
 }
 
 /* ---- responses ------------------------------------------------------------------------------ */
@@ -380,7 +287,7 @@ s_etag (ih_http_t *self, ih_req_t *r, char *out, size_t outsz)
 static void
 s_common_headers (ih_http_t *self, struct MHD_Response *resp)
 {
-    MHD_add_response_header (resp, "Content-Security-Policy", s_CSP);
+    MHD_add_response_header (resp, "Content-Security-Policy", self->cfg.csp);
     MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header (resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header (resp, "X-Frame-Options", "DENY");
@@ -452,9 +359,9 @@ s_cache_answer (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
     pthread_mutex_lock (&self->mx);
     if (s->resp && s->hash == h && s->gen == c->req.gen && streq (s->uri, c->uri)
     &&  (s->expires_ms == 0 || ih_now_ms () < s->expires_ms)
-    //  TAXII answers depend on Accept too (406): a refused one is not a hit.
-    &&  (s->route != IH_R_TAXII
-         || ih_taxii_accept_ok (ih_req_header (&c->req, MHD_HTTP_HEADER_ACCEPT)))) {
+    //  Answers that depend on Accept (TAXII's 406): a refused one is not a hit.
+    &&  (!s->route || !s->route->accept
+         || s->route->accept (ih_req_header (&c->req, MHD_HTTP_HEADER_ACCEPT)))) {
         hit = true;
         c->req.route = s->route;
         c->req.salt = s->salt;
@@ -575,10 +482,11 @@ s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
     if (keep)
         memcpy (c->uri, uri, keep);
     c->uri [keep] = 0;
-    c->req.gw = self->gw;
+    c->req.app = self->cfg.app;
+    c->req.http = self;
     c->req.conn = conn;
     c->req.uri = c->uri;
-    c->req.route = IH_R_OTHER;
+    c->req.route = NULL;
     ih_buf_init (&c->req.body);
     return c;
 }
@@ -592,7 +500,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Re
         return;
     double secs = (double) (s_mono_us () - c->t0) / 1e6;
     if (c->answered)
-        ih_metrics_request (self->gw->metrics, c->req.route, c->req.status, secs);
+        ih_metrics_request (self->metrics, s_label_index (self, c->req.route), c->req.status, secs);
     if (self->cfg.verbose) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         char ip [INET6_ADDRSTRLEN] = "?";
@@ -604,7 +512,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Re
             if (sa->sa_family == AF_INET6)
                 inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
         }
-        fprintf (stderr, "I gateway: %s %.200s %d %.1f ms%s\n", ip, c->uri_len > self->cfg.max_uri
+        fprintf (stderr, "I %s: %s %.200s %d %.1f ms%s\n", s_name (self), ip, c->uri_len > self->cfg.max_uri
                  ? "(too long)" : c->uri, c->answered ? c->req.status : 0, secs * 1000,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     }
@@ -644,7 +552,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     ih_req_t *r = &c->req;
     r->path = url;
-    r->gen = atomic_load (&self->gw->gen);
+    r->method = method;
+    r->gen = self->cfg.generation ? self->cfg.generation (self->cfg.app) : 0;
     if (!streq (method, MHD_HTTP_METHOD_GET) && !streq (method, MHD_HTTP_METHOD_HEAD)) {
         //  Answered at once: MHD then discards any body and closes the connection.
         ih_req_error (r, 405, "Only GET and HEAD are served here.");
@@ -672,7 +581,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     enum MHD_Result rc;
     if (s_cache_answer (self, c, &rc))
         return rc;
-    s_dispatch (r);
+    s_dispatch (self, r);
     if (r->status == 0)
         r->status = 200;
     if (r->status == 200 && r->etag && !r->resp) {
@@ -692,7 +601,7 @@ s_mhd_log (void *cls, const char *fmt, va_list ap)
     char line [512];
     vsnprintf (line, sizeof line, fmt, ap);
     line [strcspn (line, "\n")] = 0;
-    fprintf (stderr, "W gateway: http: %s\n", line);
+    fprintf (stderr, "W %s: http: %s\n", s_name ((ih_http_t *) cls), line);
 }
 
 /* ---- start, stop -------------------------------------------------------------------------------- */
@@ -744,12 +653,11 @@ s_free_secret (char *s)
 }
 
 ih_http_t *
-ih_http_start (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
+ih_http_new (const ih_http_cfg_t *cfg)
 {
     ih_http_t *self = (ih_http_t *) calloc (1, sizeof *self);
     if (!self)
         abort ();
-    self->gw = gw;
     self->cfg = *cfg;
     if (!self->cfg.threads) self->cfg.threads = 2;
     if (!self->cfg.max_conns) self->cfg.max_conns = 1024;
@@ -757,9 +665,21 @@ ih_http_start (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
     if (!self->cfg.timeout_s) self->cfg.timeout_s = 15;
     if (!self->cfg.conn_memory) self->cfg.conn_memory = 64 * 1024;
     if (!self->cfg.max_uri) self->cfg.max_uri = 2048;
+    if (!self->cfg.csp) self->cfg.csp = IH_HTTP_CSP;
+    self->serial = ++s_serials;
     pthread_mutex_init (&self->mx, NULL);
     snprintf (self->boot, sizeof self->boot, "%" PRIx64, (uint64_t) (ih_now_ms () & 0xffffffffffLL));
-    s_self = self;
+    return self;
+}
+
+int
+ih_http_start (ih_http_t *self, ih_err_t *err)
+{
+    const ih_http_cfg_t *cfg = &self->cfg;
+    if (self->daemon)
+        return ih_err_set (err, "http: the server is already started");
+    if (!self->metrics)
+        s_labels (self);
 
     //  The address to listen on.
     struct addrinfo hints, *ai = NULL;
@@ -770,10 +690,9 @@ ih_http_start (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
     char port [8];
     snprintf (port, sizeof port, "%u", cfg->port);
     int gai = getaddrinfo (cfg->listen && *cfg->listen ? cfg->listen : "127.0.0.1", port, &hints, &ai);
-    if (gai != 0 || !ai) {
-        ih_err_set (err, "listen: '%s' is not a numeric IPv4 or IPv6 address", cfg->listen ? cfg->listen : "");
-        goto fail;
-    }
+    if (gai != 0 || !ai)
+        return ih_err_set (err, "listen: '%s' is not a numeric IPv4 or IPv6 address",
+                           cfg->listen ? cfg->listen : "");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -801,11 +720,11 @@ ih_http_start (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
     self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) self->cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) self->cfg.max_conns,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) self->cfg.per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) self->cfg.timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) self->cfg.conn_memory,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) cfg->max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) cfg->per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) cfg->conn_memory,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_ARRAY, self->tls ? tls_opts : no_opts,
@@ -817,15 +736,12 @@ ih_http_start (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
         goto fail;
     }
     freeaddrinfo (ai);
-    ai = NULL;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     self->port = info ? info->port : cfg->port;
-    return self;
+    return 0;
 fail:
-    if (ai)
-        freeaddrinfo (ai);
-    ih_http_stop (&self);
-    return NULL;
+    freeaddrinfo (ai);
+    return -1;
 }
 
 uint16_t
@@ -834,8 +750,14 @@ ih_http_port (ih_http_t *self)
     return self->port;
 }
 
+ih_metrics_t *
+ih_http_metrics (ih_http_t *self)
+{
+    return self->metrics;
+}
+
 void
-ih_http_stop (ih_http_t **self_p)
+ih_http_destroy (ih_http_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -848,18 +770,94 @@ ih_http_stop (ih_http_t **self_p)
         free (self->cache [i].uri);
     }
     for (int i = 0; i < self->nhandles; i++)
-        ih_store_destroy (&self->handles [i]);
+        if (self->cfg.local_free)
+            self->cfg.local_free (self->handles [i]);
     free (self->tls_cert_pem);
     s_free_secret (self->tls_key_pem);
+    ih_metrics_destroy (&self->metrics);
     pthread_mutex_destroy (&self->mx);
-    if (s_self == self)
-        s_self = NULL;
     free (self);
     *self_p = NULL;
 }
 
 /* ---- self-test --------------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+#include "ih_tk_http.h"
+
+//  A toy front end: its state, two handlers, its errors, its per-thread values.
+typedef struct {
+    _Atomic uint64_t gen;
+    _Atomic int calls;
+    _Atomic int locals;
+} s_toy_t;
+
+static uint64_t
+s_toy_gen (void *app)
+{
+    return atomic_load (&((s_toy_t *) app)->gen);
+}
+
+static void *
+s_toy_local_new (void *app)
+{
+    int *v = (int *) malloc (sizeof (int));
+    IH_CHECK (v);
+    *v = ++((s_toy_t *) app)->locals;
+    return v;
+}
+
+static void
+s_toy_local_free (void *local)
+{
+    free (local);
+}
+
+static void
+s_toy_hello (ih_req_t *r)
+{
+    s_toy_t *toy = (s_toy_t *) r->app;
+    toy->calls++;
+    const char *name = ih_req_arg (r, "name");
+    r->ctype = "text/html; charset=utf-8";
+    ih_html_puts (&r->body, "<p>hello ");
+    ih_html_esc (&r->body, name ? name : "world");
+    ih_buf_printf (&r->body, " from thread value %d</p>\n", *(int *) ih_req_local (r));
+    r->etag = true;
+    r->cache = "public, max-age=5";
+}
+
+static void
+s_toy_missing (ih_req_t *r)
+{
+    ih_req_error (r, 404, "no such <thing>");
+}
+
+static void
+s_toy_error (ih_req_t *r, int status, const char *reason, const char *msg)
+{
+    r->ctype = "text/plain; charset=utf-8";
+    ih_buf_printf (&r->body, "toy error %d (%s): %s\n", status, reason, msg);
+}
+
+static void
+s_toy_html_error (ih_req_t *r, int status, const char *reason, const char *msg)
+{
+    r->ctype = "text/html; charset=utf-8";
+    ih_buf_printf (&r->body, "<h1>%s</h1><p>", reason);
+    ih_html_esc (&r->body, msg);
+    ih_html_puts (&r->body, "</p>\n");
+}
+
+/*  Waits for a count (the server records a request when it has completed, which may be
+    a moment after the client has read the answer). */
+static uint64_t
+s_count (ih_http_t *h, int label, int code, uint64_t want)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 200 && (n = ih_metrics_count (ih_http_metrics (h), label, code)) < want; i++)
+        zclock_sleep (5);
+    return n;
+}
 
 void
 ih_http_test (bool verbose)
@@ -876,41 +874,151 @@ ih_http_test (bool verbose)
     IH_CHECK (!s_inm_match (NULL, "\"a-1\""));
     IH_CHECK (!s_inm_match (",,,", "\"a-1\""));
 
-    //  Ids in paths.
-    char id [IH_UUID_LEN + 1];
-    IH_CHECK (s_id_after ("/alerts/11111111-1111-4111-8111-111111111111", "/alerts/", id));
-    IH_CHECK (streq (id, "11111111-1111-4111-8111-111111111111"));
-    IH_CHECK (s_id_after ("/alerts/11111111-1111-4111-8111-111111111111/", "/alerts/", id));
-    IH_CHECK (!s_id_after ("/alerts/11111111-1111-4111-8111-111111111111//", "/alerts/", id));
-    IH_CHECK (!s_id_after ("/alerts/short", "/alerts/", id));
-    IH_CHECK (!s_id_after ("/other/11111111-1111-4111-8111-111111111111", "/alerts/", id));
-
-    //  The server on an ephemeral port: a bad address and a missing TLS key fail cleanly.
-    ih_gw_t gw;
-    memset (&gw, 0, sizeof gw);
+    //  A bad address and a missing TLS key fail cleanly.
     ih_err_t err = { "" };
     ih_http_cfg_t cfg;
     memset (&cfg, 0, sizeof cfg);
     cfg.listen = "not-an-address";
-    IH_CHECK (ih_http_start (&gw, &cfg, &err) == NULL && strstr (err.msg, "not a numeric"));
+    ih_http_t *h = ih_http_new (&cfg);
+    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "not a numeric"));
+    ih_http_destroy (&h);
     cfg.listen = "127.0.0.1";
     cfg.tls_cert = "/nonexistent/cert.pem";
-    IH_CHECK (ih_http_start (&gw, &cfg, &err) == NULL && strstr (err.msg, "go together"));
+    h = ih_http_new (&cfg);
+    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "go together"));
+    ih_http_destroy (&h);
     cfg.tls_key = "/nonexistent/key.pem";
-    IH_CHECK (ih_http_start (&gw, &cfg, &err) == NULL && strstr (err.msg, "cannot read"));
+    h = ih_http_new (&cfg);
+    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "cannot read"));
+    ih_http_destroy (&h);
     if (verbose)
-        printf ("\n    %s\n    ", err.msg);
+        printf ("\n    %s", err.msg);
     cfg.tls_cert = cfg.tls_key = NULL;
-    static const char *const routes [] = { "x" };
-    gw.metrics = ih_metrics_new (routes, 1);
-    ih_http_t *h = ih_http_start (&gw, &cfg, &err);
-    IH_CHECK (h && ih_http_port (h) > 0);
+
+    //  Routes that cannot be registered.
+    h = ih_http_new (&cfg);
+    ih_http_route_t bad = { .path = "hello", .label = "hello", .handler = s_toy_hello };
+    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "'hello'"));
+    bad.path = "/hello";
+    bad.label = "";
+    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "label"));
+    bad.label = "hello";
+    bad.methods = 2;
+    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "only GET"));
+    bad.methods = 0;
+    for (int i = 0; i < IH_HTTP_MAX_ROUTES; i++)
+        IH_CHECK (ih_http_route (h, &bad, &err) == 0);
+    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "more than"));
+    ih_http_destroy (&h);
+
+    //  The toy front end on an ephemeral port (two threads).
+    s_toy_t toy;
+    memset (&toy, 0, sizeof toy);
+    cfg.name = "toy";
+    cfg.app = &toy;
+    cfg.generation = s_toy_gen;
+    cfg.local_new = s_toy_local_new;
+    cfg.local_free = s_toy_local_free;
+    cfg.html_error = s_toy_html_error;
+    h = ih_http_new (&cfg);
+    static const ih_http_route_t routes [] = {
+        { .path = "/hello", .label = "hello", .handler = s_toy_hello },
+        { .path = "/json/", .match = IH_HTTP_PREFIX, .label = "json", .handler = s_toy_missing,
+          .errors = IH_HTTP_JSON },
+        { .path = "/custom", .label = "custom", .handler = s_toy_missing, .error = s_toy_error },
+        { .path = "/hello/", .label = "hello", .handler = s_toy_hello },
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes [0]; i++)
+        IH_CHECK (ih_http_route (h, &routes [i], &err) == 0);
+    IH_CHECK (ih_http_metrics (h) == NULL && ih_http_port (h) == 0);
+    IH_CHECK (ih_http_start (h, &err) == 0);
+    uint16_t port = ih_http_port (h);
+    IH_CHECK (port > 0 && ih_http_metrics (h));
+    IH_CHECK (ih_http_route (h, &routes [0], &err) == -1 && strstr (err.msg, "before"));
+    //  Labels: in the order first registered ("hello" once), then "other".
+    IH_CHECK (h->nlabels == 4 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
+           && streq (h->labels [2], "custom") && streq (h->labels [3], "other"));
+
+    ih_tk_http_t res;
+    char tag [96], v [200];
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
+    if (verbose)
+        printf ("\n%s", (const char *) res.raw.data);
+    IH_CHECK (streq (res.body, "<p>hello &lt;b&gt; from thread value 1</p>\n"));
+    IH_CHECK (ih_tk_http_header (&res, "Content-Security-Policy", v, sizeof v) && streq (v, IH_HTTP_CSP));
+    IH_CHECK (ih_tk_http_header (&res, "X-Frame-Options", v, sizeof v) && streq (v, "DENY"));
+    IH_CHECK (ih_tk_http_header (&res, "X-Content-Type-Options", v, sizeof v) && streq (v, "nosniff"));
+    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "public, max-age=5"));
+    IH_CHECK (!ih_tk_http_header (&res, "Strict-Transport-Security", v, sizeof v));
+    IH_CHECK (ih_tk_http_header (&res, "ETag", tag, sizeof tag) && strstr (tag, "-0-"));
+    ih_tk_http_free (&res);
+    //  The same URI again: from the cache (the handler is not called), then 304.
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
+    IH_CHECK (toy.calls == 1 && strstr (res.body, "hello &lt;b&gt;"));
+    ih_tk_http_free (&res);
+    char inm [128];
+    snprintf (inm, sizeof inm, "If-None-Match: %s\r\n", tag);
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 304);
+    IH_CHECK (*res.body == 0 && toy.calls == 1);
+    ih_tk_http_free (&res);
+    //  A new generation: the handler runs again, with a new tag; the old one is stale.
+    toy.gen++;
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 200);
+    IH_CHECK (toy.calls == 2 && ih_tk_http_header (&res, "ETag", v, sizeof v) && strstr (v, "-1-"));
+    ih_tk_http_free (&res);
+    //  HEAD: the headers without the body. A value per thread, made once.
+    IH_CHECK (ih_tk_http (&res, port, "HEAD", "/hello/", NULL) == 200);
+    IH_CHECK (*res.body == 0 && toy.locals >= 1 && toy.locals <= 2);
+    ih_tk_http_free (&res);
+
+    //  Errors in the route's kind: JSON, the route's own, the front end's HTML.
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/json/x", NULL) == 404);
+    IH_CHECK (streq (res.body, "{\"error\":\"Not found\",\"status\":404,\"detail\":"
+                               "\"no such \\u003cthing\\u003e\"}\n"));
+    IH_CHECK (ih_tk_http_header (&res, "Content-Type", v, sizeof v) && streq (v, "application/json"));
+    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "no-store"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/custom", NULL) == 404);
+    IH_CHECK (streq (res.body, "toy error 404 (Not found): no such <thing>\n"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/custom/", NULL) == 404);      //  exact: unrouted
+    IH_CHECK (streq (res.body, "<h1>Not found</h1><p>There is nothing at this address.</p>\n"));
+    ih_tk_http_free (&res);
+    //  Refused before routing: 405 (with Allow), 414, 400; all in the HTML kind.
+    IH_CHECK (ih_tk_http (&res, port, "POST", "/hello", "Content-Length: 3\r\n") == 405);
+    IH_CHECK (ih_tk_http_header (&res, "Allow", v, sizeof v) && streq (v, "GET, HEAD"));
+    IH_CHECK (strstr (res.body, "<h1>Method not allowed</h1>"));
+    ih_tk_http_free (&res);
+    char path [2100] = "/hello?x=";
+    memset (path + 9, 'a', sizeof path - 10);
+    path [sizeof path - 1] = 0;
+    IH_CHECK (ih_tk_http (&res, port, "GET", path, NULL) == 414);
+    ih_tk_http_free (&res);
+    ih_buf_t many;
+    ih_buf_init (&many);
+    ih_html_puts (&many, "/hello?");
+    for (int i = 0; i < 40; i++)
+        ih_buf_printf (&many, "a%d=1&", i);
+    IH_CHECK (ih_tk_http (&res, port, "GET", ih_html_cstr (&many), NULL) == 400);
+    ih_buf_free (&many);
+    ih_tk_http_free (&res);
+
+    //  Metrics per label: hello is 0, json 1, custom 2, other 3.
+    IH_CHECK (s_count (h, 0, 200, 4) == 4 && s_count (h, 0, 304, 1) == 1);
+    IH_CHECK (s_count (h, 1, 404, 1) == 1 && s_count (h, 2, 404, 1) == 1);
+    IH_CHECK (s_count (h, 3, 404, 1) == 1 && s_count (h, 3, 405, 1) == 1);
+    IH_CHECK (s_count (h, 3, 414, 1) == 1 && s_count (h, 3, 400, 1) == 1);
+
     //  A second server on the same port fails with a message.
-    cfg.port = ih_http_port (h);
-    ih_http_t *h2 = ih_http_start (&gw, &cfg, &err);
-    IH_CHECK (h2 == NULL && strstr (err.msg, "cannot listen"));
-    ih_http_stop (&h);
-    ih_http_stop (&h);
-    ih_metrics_destroy (&gw.metrics);
+    ih_http_cfg_t cfg2 = cfg;
+    cfg2.port = port;
+    ih_http_t *h2 = ih_http_new (&cfg2);
+    IH_CHECK (ih_http_start (h2, &err) == -1 && strstr (err.msg, "cannot listen"));
+    ih_http_destroy (&h2);
+    ih_http_destroy (&h);
+    ih_http_destroy (&h);
+    IH_CHECK (h == NULL);
+    if (verbose)
+        printf ("    ");
 }
 #endif

@@ -1,0 +1,74 @@
+/*  ih_gw.h: the Public Zone as a front end of the web layer (web/): the gateway's shared
+    state, what the public may see, and its site (routes and page shell) on the server.
+
+    LAYERING. web/ (ih_http, ih_html, ih_layout, ih_svg, ih_metrics) is generic and knows
+    nothing of the gateway. This module is the gateway's side of it: ih_gw_t reaches the
+    handlers as the request's app (ih_gw_of), the store as the server's per-thread value
+    (ih_gw_store), and ih_gw_serve registers the route table. The route modules (ih_pages,
+    ih_api, ih_feed, ih_taxii) include this header and web/'s, never one another's; only
+    ih_gw.c, which routes to them, includes theirs. The subscriber (ih_sync) writes the
+    state; main_gateway.c owns it.
+
+      /, /index.html, /alerts/ID, /search, /trends        ih_pages (HTML errors)
+      /static/style.css, /static/icon.svg, /favicon.ico, /robots.txt
+      /feed.atom                                          ih_feed
+      /api/v1/alerts, /api/v1/alerts/ID                   ih_api (JSON errors)
+      /export/csv, /export/stix21                         ih_api (JSON errors)
+      /taxii2/...                                         ih_taxii (TAXII errors, Accept)
+      /healthz, /metrics                                  here (JSON errors)
+
+    Threading: the state's atomics are written by the subscriber thread and read by the
+    HTTP threads; the rest is set before ih_gw_serve and read only after.
+*/
+#ifndef IH_GW_H
+#define IH_GW_H
+
+#include <stdatomic.h>
+
+#include "ih_added.h"
+#include "ih_http.h"
+#include "ih_layout.h"
+#include "ih_store.h"
+
+/*  The one public TAXII collection (ih_taxii serves it; the pages link to it). */
+#define IH_GW_COLLECTION "5e4f2c8a-61b7-4c3e-9d0a-7f3b1e6c2a94"
+
+/*  The running gateway, shared by the subscriber and the HTTP threads. */
+typedef struct {
+    const char *title;              /* site name on every page */
+    char base_url [256];            /* absolute URL prefix for feeds (no trailing '/') */
+    ih_store_t *store;              /* the subscriber's writer: readers share its env */
+    ih_added_t *added;              /* TAXII date-added log */
+    int64_t started_ms;
+    const char *broker_endpoint;
+    ih_layout_t layout;             /* the page shell (ih_gw_serve fills it) */
+
+    /* written by the subscriber thread */
+    _Atomic uint64_t gen;           /* bumped after every commit (store, TAXII log) */
+    _Atomic uint64_t head;          /* the broker's head (welcome, pong) */
+    _Atomic bool connected;
+    _Atomic uint64_t stored;        /* items stored since start */
+    _Atomic uint64_t refused;       /* items refused as not TLP:CLEAR */
+    _Atomic uint64_t rejected;      /* items that failed verification */
+    _Atomic int64_t last_commit_ms; /* wall clock of the last commit, 0 = none */
+} ih_gw_t;
+
+/*  The gateway a request is for (r->app). */
+ih_gw_t *ih_gw_of(ih_req_t *r);
+/*  This thread's read handle on the store (an ih_store_share of gw->store, made on first
+    use; the server frees it when it stops). Borrowed. */
+ih_store_t *ih_gw_store(ih_req_t *r);
+
+/*  What the public may see: TLP:CLEAR alerts, whatever the store holds. The subscriber
+    refuses anything else; every route checks again (defence in depth). */
+bool ih_gw_visible(const ih_msg_t *m);
+
+/*  Fills gw->layout from gw->title, and starts the web server on cfg (its front-end part
+    is set here: name "gateway", the state, generation, store handles, HTML errors) with
+    the gateway's routes. NULL with err ("cannot listen on ..."). Stop it with
+    ih_http_destroy before the store closes. */
+ih_http_t *ih_gw_serve(ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err);
+
+void ih_gw_test(bool verbose);
+
+#endif
