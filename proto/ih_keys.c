@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -374,6 +375,20 @@ ih_config_require (zconfig_t *cfg, const char *file, const char *key, ih_err_t *
     return value;
 }
 
+int
+ih_config_uint (zconfig_t *cfg, const char *file, const char *key, uint64_t min, uint64_t max,
+                uint64_t def, uint64_t *out, ih_err_t *err)
+{
+    const char *v = cfg ? zconfig_get (cfg, key, NULL) : NULL;
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    if (!ih_parse_uint (v, min, max, out))
+        return ih_err_set (err, "%s: %s: '%s' is not a number in %" PRIu64 "..%" PRIu64, file, key,
+                           v, min, max);
+    return 0;
+}
+
 /* ---- API: signing keys ------------------------------------------------------------------- */
 
 int
@@ -704,6 +719,15 @@ ih_keys_test (bool verbose)
     IH_CHECK (streq (err.msg, buf));
     IH_CHECK (ih_config_require (cfg, "agent.cfg", "agent/store", &err) == NULL);
     IH_CHECK (streq (err.msg, "agent.cfg: missing agent/store"));
+    //  numbers: absent or empty is the default; a bad one names file and key
+    uint64_t num = 7;
+    IH_CHECK (ih_config_uint (cfg, "a.cfg", "agent/none", 1, 10, 4, &num, &err) == 0 && num == 4);
+    IH_CHECK (ih_config_uint (cfg, "a.cfg", "agent/empty", 1, 10, 5, &num, &err) == 0 && num == 5);
+    IH_CHECK (ih_config_uint (cfg, "a.cfg", "top", 1, 10, 5, &num, &err) == 0 && num == 1);
+    IH_CHECK (ih_config_uint (cfg, "a.cfg", "top", 2, 10, 5, &num, &err) == -1 && num == 5);
+    IH_CHECK (streq (err.msg, "a.cfg: top: '1' is not a number in 2..10"));
+    IH_CHECK (ih_config_uint (cfg, "a.cfg", "agent/name", 0, UINT64_MAX, 0, &num, &err) == -1);
+    IH_CHECK (streq (err.msg, "a.cfg: agent/name: 'soc' is not a number in 0..18446744073709551615"));
     zconfig_destroy (&cfg);
     //  empty file: an empty tree
     s_test_write (path2, "", 0644);

@@ -44,6 +44,11 @@ zconfig_t *ih_config_load(const char *path, ih_err_t *err);
 /*  Gets a required string at a zconfig path ("agent/broker/endpoint"); NULL with err
     "PATH: missing agent/broker/endpoint". */
 const char *ih_config_require(zconfig_t *cfg, const char *file, const char *key, ih_err_t *err);
+/*  Reads an optional number at a zconfig path: def when the key is absent or empty,
+    else a decimal number in min..max (ih_parse_uint). -1 with err "PATH: agent/window:
+    'abc' is not a number in 1..10000" (*out is then def). */
+int ih_config_uint(zconfig_t *cfg, const char *file, const char *key, uint64_t min, uint64_t max,
+                   uint64_t def, uint64_t *out, ih_err_t *err);
 
 /*  Writes len bytes to path with exactly this mode (fchmod, whatever the umask), then
     fsync. replace false: the file must not exist ("PATH: exists"); replace true: writes

@@ -518,6 +518,18 @@ ih_parse_u64 (const char *s, uint64_t *out)
     return true;
 }
 
+bool
+ih_parse_uint (const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull (v, &end, 10);
+    if (errno || end == v || *end || v [0] == '-' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
 int
 ih_since_parse (const char *v, int64_t *ms, ih_err_t *err)
 {
@@ -661,6 +673,15 @@ ih_util_test (bool verbose)
     IH_CHECK (!ih_parse_u64 ("18446744073709551616", &u));
     IH_CHECK (!ih_parse_u64 ("-1", &u) && !ih_parse_u64 (" 1", &u) && !ih_parse_u64 ("", &u));
     IH_CHECK (!ih_parse_u64 (NULL, &u));
+    //  ih_parse_uint: strtoull's reading, in a range
+    IH_CHECK (ih_parse_uint ("5", 1, 10, &u) && u == 5);
+    IH_CHECK (ih_parse_uint ("+7", 1, 10, &u) && u == 7);
+    IH_CHECK (ih_parse_uint ("18446744073709551615", 0, UINT64_MAX, &u) && u == UINT64_MAX);
+    u = 42;
+    IH_CHECK (!ih_parse_uint ("0", 1, 10, &u) && !ih_parse_uint ("11", 1, 10, &u));
+    IH_CHECK (!ih_parse_uint ("-1", 0, 10, &u) && !ih_parse_uint ("", 0, 10, &u));
+    IH_CHECK (!ih_parse_uint ("3x", 0, 10, &u) && !ih_parse_uint ("x", 0, 10, &u));
+    IH_CHECK (!ih_parse_uint ("18446744073709551616", 0, UINT64_MAX, &u) && u == 42);
 
     int64_t before = ih_now_ms ();
     IH_CHECK (ih_since_parse ("2d", &ms, &err) == 0);

@@ -174,6 +174,12 @@ int ih_hex_decode(const char *in, uint8_t *out, size_t outlen);
 /*  Parses a plain decimal uint64 (digits only, no sign or spaces). False on anything
     else, including NULL, "" and overflow. */
 bool ih_parse_u64(const char *s, uint64_t *out);
+/*  Parses a decimal number in min..max as strtoull reads it (leading blanks and a '+'
+    pass; a '-' first does not, one after blanks wraps as strtoull's does), for what
+    people type: command-line values and configuration keys (ih_config_uint). False when
+    v is not such a number (out is left alone). Wire and file data want the strict
+    ih_parse_u64. */
+bool ih_parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out);
 /*  A time (2026-01-31, RFC 3339) or an age before now (90s, 30m, 24h, 7d, 2w) into ms since
     the epoch. Returns 0, or -1 with err set. */
 int ih_since_parse(const char *v, int64_t *ms, ih_err_t *err);

@@ -1,0 +1,239 @@
+/*  cmd_run.c: `infohub-agent run`, the daemon (cmd.h).
+
+    SIGINT/SIGTERM stop the daemon: ih_daemon_stop, and zsys_interrupted so that the
+    client's waits return at once (ih_daemon.h). A clean stop lets running on-alert hooks
+    end, each within its time limit. A broker that is behind our cursor (a different
+    journal?) stops the daemon with exit status 2.
+*/
+#include <czmq.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ih_daemon.h"
+#include "ih_hook.h"
+#include "ih_keys.h"
+#include "ih_subscriber.h"
+
+/*  The daemon is the subscriber core (ih_subscriber.h: receive, verify, store in one
+    transaction per batch, acknowledge) plus what is the agent's own: the on-alert hook,
+    the status file, and a stop on a broker that is behind our cursor. */
+typedef struct {
+    ih_agent_cfg_t *cfg;
+    ih_store_t *store;
+    ih_subscriber_t *sub;
+    char status_path [4096];
+    int64_t status_at;
+    int exit_code;
+    ih_hook_t *hook;            /* the on-alert hook, NULL when none is configured */
+} s_daemon_t;
+
+/*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). */
+static void
+s_write_status (s_daemon_t *d, bool force)
+{
+    int64_t now = zclock_mono ();
+    if (!force && now - d->status_at < 1000)
+        return;
+    d->status_at = now;
+    char tmp [4200];
+    snprintf (tmp, sizeof tmp, "%s.tmp", d->status_path);
+    ih_client_t *client = ih_subscriber_client (d->sub);
+    ih_subscriber_stats_t st;
+    ih_subscriber_stats (d->sub, &st);
+    json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I}", "pid", (int) getpid (),
+                           "connected", ih_client_connected (client), "endpoint", d->cfg->endpoint,
+                           "head", (json_int_t) ih_client_head (client),
+                           "cursor", (json_int_t) st.cursor, "updated_ms", (json_int_t) ih_now_ms ());
+    if (j && d->hook) {
+        ih_hook_stats_t hs;
+        ih_hook_stats (d->hook, &hs);
+        json_object_set_new (j, "hook", json_pack ("{s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I}",
+                             "command", d->cfg->on_alert, "after", (json_int_t) hs.watermark,
+                             "scanned", (json_int_t) hs.scanned, "running", (int) hs.running,
+                             "started", (json_int_t) hs.started, "ok", (json_int_t) hs.ok,
+                             "failed", (json_int_t) hs.failed, "timed_out", (json_int_t) hs.timed_out,
+                             "coalesced", (json_int_t) hs.coalesced));
+    }
+    if (j && json_dump_file (j, tmp, JSON_COMPACT) == 0)
+        rename (tmp, d->status_path);
+    else
+        unlink (tmp);
+    json_decref (j);
+}
+
+static void
+s_log_outcome (const ih_store_item_t *it, const ih_member_t *rec)
+{
+    const ih_msg_t *m = it->msg;
+    switch (it->outcome) {
+        case IH_STORE_NEW:
+            cmd_log ('I', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (%s, %s)", m->id,
+                     m->revision, it->seq, rec->name, rec->org, ih_tlp_name (m->tlp),
+                     ih_severity_name (m->severity));
+            break;
+        case IH_STORE_REVISED:
+            cmd_log ('I', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (new revision)", m->id,
+                     m->revision, it->seq, rec->name, rec->org);
+            break;
+        case IH_STORE_STALE:
+            cmd_log ('I', "kept alert %s as it is: rev %u seq %" PRIu64 " from %s@%s is not newer",
+                     m->id, m->revision, it->seq, rec->name, rec->org);
+            break;
+        case IH_STORE_RETRACTED:
+            if (m->ioc_count)
+                cmd_log ('I', "retraction of %u IOCs of alert %s seq %" PRIu64 " from %s@%s",
+                         m->ioc_count, m->ref, it->seq, rec->name, rec->org);
+            else
+                cmd_log ('I', "retraction of alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
+                         rec->name, rec->org);
+            break;
+        case IH_STORE_COMMENTED:
+            cmd_log ('I', "comment on alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
+                     rec->name, rec->org);
+            break;
+        case IH_STORE_SIGHTED:
+            cmd_log ('I', "sighting (%u) of %s %s seq %" PRIu64 " from %s@%s", m->count,
+                     m->ioc_count ? ih_ioc_type_name (m->iocs [0].type) : "?",
+                     m->ioc_count ? m->iocs [0].value : "?", it->seq, rec->name, rec->org);
+            break;
+        case IH_STORE_SKIPPED:
+        case IH_STORE_REJECTED:
+            break;
+    }
+}
+
+static void
+s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count, void *arg)
+{
+    (void) arg;
+    for (size_t i = 0; i < count; i++)
+        if (items [i].msg)
+            s_log_outcome (&items [i], &recs [i]);
+}
+
+/*  Everything but deliveries (ih_client has already acted on welcome and no-session). */
+static void
+s_on_event (const ih_env_t *e, void *arg)
+{
+    s_daemon_t *d = (s_daemon_t *) arg;
+    ih_agent_cfg_t *cfg = d->cfg;
+    uint64_t cursor = ih_store_cursor (d->store);
+    switch (e->type) {
+        case IH_T_WELCOME:
+            cmd_log ('I', "connected to %s as %s@%s (broker head %" PRIu64 ", our cursor %" PRIu64
+                     ", heartbeat %u ms)", cfg->endpoint, e->member, e->org, e->head, cursor,
+                     e->heartbeat);
+            if (!streq (e->member, cfg->name) || !streq (e->org, cfg->org))
+                cmd_log ('W', "the broker knows us as %s@%s, agent.cfg says %s@%s",
+                         e->member, e->org, cfg->name, cfg->org);
+            d->status_at = 0;       //  rewrite the status file at once
+            break;
+        case IH_T_ERROR:
+            if (streq (e->code, "bad-cursor")) {
+                cmd_log ('E', "broker %s is behind our cursor %" PRIu64 " (%s): a different journal?"
+                         " refusing to continue", cfg->endpoint, cursor, e->reason);
+                d->exit_code = 2;
+                ih_daemon_stop = 1;
+            }
+            else
+            if (streq (e->code, "no-session"))
+                cmd_log ('I', "broker %s forgot our session; hello again from cursor %" PRIu64,
+                         cfg->endpoint, cursor);
+            else
+                cmd_log (streq (e->code, "revoked") || streq (e->code, "not-registered") ? 'E' : 'W',
+                         "broker %s: %s: %s", cfg->endpoint, e->code, e->reason);
+            break;
+        default:
+            break;
+    }
+}
+
+int
+cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
+{
+    if (argc > 0)
+        return cmd_fail ("run: unexpected argument '%s'", argv [0]);
+    ih_daemon_signals (IH_DAEMON_INTERRUPT);
+    ih_err_t err = { "" };
+    s_daemon_t d;
+    memset (&d, 0, sizeof d);
+    d.cfg = cfg;
+    int ret = 1;
+    zcert_t *cert = NULL;
+    d.store = ih_store_open (cfg->store, IH_STORE_WRITER, cfg->map_size, cfg->max_map, &err);
+    if (!d.store) {
+        cmd_fail ("%s", err.msg);
+        goto done;
+    }
+    snprintf (d.status_path, sizeof d.status_path, "%s/agent.status", cfg->store);
+    if (cfg->on_alert && *cfg->on_alert) {
+        char *workdir = strdup (cfg->path);
+        if (!workdir)
+            abort ();
+        char *slash = strrchr (workdir, '/');
+        if (slash)
+            *slash = 0;
+        ih_hook_cfg_t hcfg = { cfg->on_alert, slash ? workdir : NULL, (int) cfg->hook_timeout * 1000,
+                               (int) cfg->hook_max, NULL, NULL };
+        d.hook = ih_hook_new (&hcfg, d.store, &err);
+        free (workdir);
+        if (!d.hook) {
+            cmd_fail ("%s", err.msg);
+            goto done;
+        }
+    }
+    else
+    if (ih_hook_forget (d.store, &err) != 0)
+        cmd_log ('W', "%s", err.msg);
+    cert = ih_keys_load_cert (cfg->curve_cert, &err);
+    if (!cert) {
+        cmd_fail ("%s", err.msg);
+        goto done;
+    }
+    cmd_log ('I', "started %s@%s, store %s, cursor %" PRIu64, cfg->name, cfg->org, cfg->store,
+             ih_store_cursor (d.store));
+    ih_subscriber_cfg_t scfg = { cfg->endpoint, cfg->broker_key, cert, cfg->registry_pk, cfg->window,
+                                 "agent", CMD_PROG "/" CMD_VERSION, &ih_daemon_stop, NULL, s_on_commit,
+                                 s_on_event, &d };
+    d.sub = ih_subscriber_new (d.store, &scfg, &err);
+    zcert_destroy (&cert);
+    if (!d.sub) {
+        cmd_fail ("%s: %s", cfg->path, err.msg);
+        goto done;
+    }
+    int wait_ms = 500;
+    while (!ih_daemon_stop) {
+        ih_subscriber_poll (d.sub, wait_ms);
+        //  Hooks run beside ingest: the pump only reaps, kills and starts processes.
+        wait_ms = 500;
+        if (d.hook) {
+            int w = ih_hook_pump (d.hook, true);
+            if (w >= 0 && w < wait_ms)
+                wait_ms = w;
+        }
+        s_write_status (&d, false);
+    }
+    if (d.hook) {
+        //  A clean stop lets running hooks end (each within its time limit).
+        ih_hook_stats_t hs;
+        ih_hook_stats (d.hook, &hs);
+        if (hs.running)
+            cmd_log ('I', "waiting for %u on-alert hooks to end (at most %u s)", hs.running,
+                     cfg->hook_timeout + 2);
+        ih_hook_drain (d.hook, (int) (cfg->hook_timeout + 2) * 1000);
+    }
+    ret = d.exit_code;
+    ih_subscriber_stats_t st;
+    ih_subscriber_stats (d.sub, &st);
+    cmd_log ('I', "stopping %s@%s at cursor %" PRIu64 " (%" PRIu64 " stored, %" PRIu64 " rejected)",
+             cfg->name, cfg->org, st.cursor, st.stored, st.rejected + st.refused);
+done:
+    ih_hook_destroy (&d.hook);
+    if (d.sub) {
+        ih_subscriber_destroy (&d.sub);
+        unlink (d.status_path);
+    }
+    ih_store_destroy (&d.store);
+    return ret;
+}

@@ -1,0 +1,110 @@
+/*  cmd_status.c: `infohub-agent status` (cmd.h): the store's counts and size (read
+    while the daemon may be writing), and what the daemon last wrote in
+    STORE/agent.status (cmd_run.c): whether it runs and is connected, the broker's head
+    and so the lag, and the on-alert hook's progress. A status file whose daemon is gone,
+    or that is over 10 s old, counts as "not running".
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+
+#include "cmd.h"
+
+/*  The daemon's status file, if the daemon is alive. */
+static json_t *
+s_daemon_status (ih_agent_cfg_t *cfg)
+{
+    char path [4200];
+    snprintf (path, sizeof path, "%s/agent.status", cfg->store);
+    json_t *j = json_load_file (path, 0, NULL);
+    if (!j)
+        return NULL;
+    json_int_t pid = json_integer_value (json_object_get (j, "pid"));
+    json_int_t updated = json_integer_value (json_object_get (j, "updated_ms"));
+    if (pid <= 0 || (kill ((pid_t) pid, 0) != 0 && errno == ESRCH) || ih_now_ms () - updated > 10000) {
+        json_decref (j);
+        return NULL;
+    }
+    return j;
+}
+
+int
+cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
+{
+    bool as_json = false;
+    for (int i = 0; i < argc; i++) {
+        if (streq (argv [i], "--json"))
+            as_json = true;
+        else
+            return cmd_fail ("status: unexpected argument '%s'", argv [i]);
+    }
+    ih_err_t err = { "" };
+    bool missing;
+    ih_store_counts_t c;
+    memset (&c, 0, sizeof c);
+    ih_store_t *store = cmd_open_reader (cfg, &missing, &err);
+    if (!store && !missing)
+        return cmd_fail ("%s", err.msg);
+    if (store && ih_store_counts (store, &c, &err) != 0) {
+        ih_store_destroy (&store);
+        return cmd_fail ("%s", err.msg);
+    }
+    ih_store_destroy (&store);
+    json_t *d = s_daemon_status (cfg);
+    bool running = d != NULL;
+    bool connected = d && json_is_true (json_object_get (d, "connected"));
+    uint64_t head = d ? (uint64_t) json_integer_value (json_object_get (d, "head")) : 0;
+    json_t *hook = d ? json_object_get (d, "hook") : NULL;
+    if (hook)
+        json_incref (hook);
+    if (d)
+        json_decref (d);
+    uint64_t lag = head > c.cursor ? head - c.cursor : 0;
+    if (as_json) {
+        json_t *o = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "member", cfg->name, "org", cfg->org, "endpoint", cfg->endpoint,
+                               "running", running, "connected", connected,
+                               "cursor", (json_int_t) c.cursor, "head", (json_int_t) head,
+                               "lag", (json_int_t) lag, "alerts", (json_int_t) c.alerts,
+                               "retracted", (json_int_t) c.retracted, "iocs", (json_int_t) c.iocs,
+                               "comments", (json_int_t) c.comments,
+                               "retractions", (json_int_t) c.retractions,
+                               "sightings", (json_int_t) c.sightings,
+                               "rejected", (json_int_t) c.rejected,
+                               "store_bytes", (json_int_t) c.used_bytes,
+                               "map_bytes", (json_int_t) c.map_size);
+        json_object_set_new (o, "store", json_string (cfg->store));
+        json_object_set_new (o, "messages", json_integer ((json_int_t) c.messages));
+        if (hook)
+            json_object_set_new (o, "hook", hook);
+        return cmd_print_json (o) == 0 ? 0 : cmd_fail ("status: cannot write output");
+    }
+    printf ("member      %s@%s\n", cfg->name, cfg->org);
+    printf ("broker      %s (%s)\n", cfg->endpoint,
+            !running ? "agent not running" : connected ? "connected" : "not connected");
+    printf ("cursor      %" PRIu64 "\n", c.cursor);
+    if (running)
+        printf ("head        %" PRIu64 " (lag %" PRIu64 ")\n", head, lag);
+    printf ("alerts      %" PRIu64 " (%" PRIu64 " retracted)\n", c.alerts, c.retracted);
+    printf ("iocs        %" PRIu64 "\n", c.iocs);
+    printf ("comments    %" PRIu64 "\n", c.comments);
+    printf ("sightings   %" PRIu64 "\n", c.sightings);
+    printf ("rejected    %" PRIu64 "\n", c.rejected);
+    printf ("store       %s (%" PRIu64 " KiB used of a %" PRIu64 " KiB map)\n", cfg->store,
+            c.used_bytes >> 10, c.map_size >> 10);
+    if (hook) {
+        printf ("on-alert    %s\n", cmd_jstr (hook, "command"));
+        printf ("            %lld ok, %lld failed, %lld timed out, %lld running; done up to seq %lld\n",
+                (long long) json_integer_value (json_object_get (hook, "ok")),
+                (long long) json_integer_value (json_object_get (hook, "failed")),
+                (long long) json_integer_value (json_object_get (hook, "timed_out")),
+                (long long) json_integer_value (json_object_get (hook, "running")),
+                (long long) json_integer_value (json_object_get (hook, "after")));
+        json_decref (hook);
+    }
+    else
+    if (cfg->on_alert && *cfg->on_alert)
+        printf ("on-alert    %s (runs in the daemon)\n", cfg->on_alert);
+    return ferror (stdout) ? cmd_fail ("status: cannot write output") : 0;
+}

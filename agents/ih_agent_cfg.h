@@ -1,0 +1,81 @@
+/*  ih_agent_cfg.h: a member's agent.cfg, loaded and checked. `infohub-agent` reads it
+    before every command; the Members Zone console reads the same file.
+
+    agent.cfg is ZPL (czmq's zconfig), written by `infohub-admin member add`; relative
+    paths are relative to the file's directory (README.md "Configuration"):
+
+        agent
+            name = "soc"                        required, a slug
+            org = "bank-a"                      required, a slug
+            sector = "finance"                  optional ("")
+            role = "publisher"                  optional ("reader")
+            curve-cert = "curve.cert_secret"    required, a path
+            signing-key = "signing.key"         required, a path
+            registry-key = "<64 hex digits>"    required, the pinned registry public key
+            store = "store"                     required, a path (the LMDB directory)
+            on-alert = "COMMAND"                optional (""): run per new alert or revision
+            window = "1000"                     deliveries in flight, 1..10000
+            map-size = "0"                      initial store map in bytes (0: the store's
+                                                default, 64 MiB)
+            max-map-size = "0"                  cap on its growth (0: none)
+            hook-timeout = "10"                 seconds one on-alert hook may run, 1..86400
+            hook-max = "4"                      on-alert hooks at once, 1..64
+            warninglists = "DIR"                optional: the warninglist directory
+                                                (ih_warninglist.h: where it is looked
+                                                for without it)
+            broker
+                endpoint = "tcp://..."          required
+                public-key = "<Z85>"            required, the broker's CURVE key
+
+    ZPL has no escapes: an on-alert command holds either double or single quotes, not
+    both (a script path is simplest).
+
+    Errors are one line naming the file and the key, as the command line prints them:
+      "PATH: missing agent/broker/endpoint"
+      "PATH: agent/window: 'abc' is not a number in 1..10000"
+      "PATH: agent/registry-key: expected 64 hex digits"
+      "PATH: agent/name and agent/org must be slugs"
+    plus ih_config_load's "PATH: cannot read: ..." and "PATH:LINE: syntax error".
+
+    Nothing here opens a key file or the store: the paths are resolved, not checked.
+    Threading: a loaded ih_agent_cfg_t is read-only and may be shared.
+*/
+#ifndef IH_AGENT_CFG_H
+#define IH_AGENT_CFG_H
+
+#include <czmq.h>
+
+#include "ih_util.h"
+
+/*  The strings are borrowed from zc (const char *) or owned (char *); all live until
+    ih_agent_cfg_free. A zeroed ih_agent_cfg_t is a valid "no configuration" (path and zc
+    NULL): commands that can run without one (--help, warninglist) are given that. */
+typedef struct {
+    char *path;                 /* agent.cfg as given */
+    zconfig_t *zc;              /* the parsed file */
+    const char *name, *org, *sector, *role;
+    char *curve_cert;           /* resolved paths */
+    char *signing_key;
+    char *store;
+    const char *on_alert;       /* "" when none */
+    const char *endpoint;
+    const char *broker_key;
+    const char *warninglists;   /* NULL when not set */
+    uint8_t registry_pk [32];
+    uint32_t window;
+    uint64_t map_size;          /* 0: the store's default */
+    uint64_t max_map;           /* 0: no cap */
+    uint32_t hook_timeout;      /* seconds */
+    uint32_t hook_max;          /* hooks running at once */
+} ih_agent_cfg_t;
+
+/*  Loads and checks path into self (overwritten). Returns 0, or -1 with err and self
+    left empty (as after ih_agent_cfg_free). */
+int ih_agent_cfg_load(ih_agent_cfg_t *self, const char *path, ih_err_t *err);
+
+/*  Frees what self holds and zeroes it; safe twice, and on a zeroed one. */
+void ih_agent_cfg_free(ih_agent_cfg_t *self);
+
+void ih_agent_cfg_test(bool verbose);
+
+#endif
