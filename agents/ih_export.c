@@ -283,7 +283,7 @@ s_csv_list (ih_export_t *self, ih_buf_t *b, const ih_strlist_t *l)
 
 /*  Fills self->sel; returns false when the alert is to be left out. */
 static bool
-s_select (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih_store_t *store)
+s_select (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info)
 {
     self->nsel = 0;
     if (m->ioc_count > self->capsel) {
@@ -296,7 +296,7 @@ s_select (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih
     bool ioc_filter = sel->types || sel->detect_only || self->detection;
     for (uint32_t i = 0; i < m->ioc_count; i++) {
         const ih_ioc_t *ioc = &m->iocs [i];
-        if (store && info && info->retracted_iocs && ih_store_ioc_retracted (store, info, ioc)) {
+        if (info && info->retracted_iocs && ih_store_ioc_retracted (info, ioc)) {
             self->stats.iocs_retracted++;
             continue;
         }
@@ -944,8 +944,7 @@ s_begin (ih_export_t *self)
 }
 
 int
-ih_export_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih_store_t *store,
-                 ih_err_t *err)
+ih_export_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info, ih_err_t *err)
 {
     if (self->finished)
         return ih_err_set (err, "export: already finished");
@@ -957,7 +956,7 @@ ih_export_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *i
         self->stats.alerts_retracted++;
         return 0;
     }
-    if (v != IH_SELECT_TAKEN || !s_select (self, m, info, store)) {
+    if (v != IH_SELECT_TAKEN || !s_select (self, m, info)) {
         self->stats.alerts_filtered++;
         return 0;
     }
@@ -1095,7 +1094,6 @@ ih_export_destroy (ih_export_t **self_p)
 
 typedef struct {
     ih_export_t *x;
-    ih_store_t *store;
     ih_err_t *err;
 } s_walk_t;
 
@@ -1103,13 +1101,13 @@ static int
 s_walk (const ih_msg_t *msg, const ih_store_alert_t *info, void *arg)
 {
     s_walk_t *w = (s_walk_t *) arg;
-    return ih_export_alert (w->x, msg, info, w->store, w->err) == 0 ? 0 : -1;
+    return ih_export_alert (w->x, msg, info, w->err) == 0 ? 0 : -1;
 }
 
 int
 ih_export_store (ih_store_t *store, ih_export_t *self, ih_err_t *err)
 {
-    s_walk_t w = { self, store, err };
+    s_walk_t w = { self, err };
     if (store && ih_store_foreach (store, 0, false, s_walk, &w, err) != 0)
         return -1;
     return ih_export_finish (self, err);
@@ -1175,7 +1173,7 @@ s_t_export (ih_export_format_t f, const ih_export_opts_t *o, ih_msg_t *msgs, con
     ih_export_t *x = ih_export_new (f, o, s_sink_buf, &b, NULL, &err);
     IH_CHECK (x);
     for (int i = 0; i < n; i++)
-        IH_CHECK (ih_export_alert (x, &msgs [i], infos ? &infos [i] : NULL, NULL, &err) == 0);
+        IH_CHECK (ih_export_alert (x, &msgs [i], infos ? &infos [i] : NULL, &err) == 0);
     IH_CHECK (ih_export_finish (x, &err) == 0);
     IH_CHECK (ih_export_finish (x, &err) == 0);     //  twice: no-op
     if (stats)
@@ -1475,7 +1473,7 @@ ih_export_test (bool verbose)
     struct timespec ts [2] = { { 1000000000, 0 }, { 1000000000, 0 } };
     IH_CHECK (utimensat (AT_FDCWD, stale, ts, 0) == 0);
     for (int i = 0; i < 3; i++)
-        IH_CHECK (ih_export_alert (x, &msgs [i], &infos [i], NULL, &err) == 0);
+        IH_CHECK (ih_export_alert (x, &msgs [i], &infos [i], &err) == 0);
     IH_CHECK (ih_export_finish (x, &err) == 0);
     ih_export_destroy (&x);
     IH_CHECK (access (stale, F_OK) != 0);
@@ -1522,9 +1520,9 @@ ih_export_test (bool verbose)
     x = ih_export_new (IH_EXPORT_CSV, &o, s_sink_fail, NULL, NULL, &err);
     IH_CHECK (x);
     for (int i = 0; i < 3; i++)
-        ih_export_alert (x, &msgs [i], &infos [i], NULL, &err);
+        ih_export_alert (x, &msgs [i], &infos [i], &err);
     IH_CHECK (ih_export_finish (x, &err) == -1 && strstr (err.msg, "cannot write output"));
-    IH_CHECK (ih_export_alert (x, &msgs [0], NULL, NULL, &err) == -1 && strstr (err.msg, "finished"));
+    IH_CHECK (ih_export_alert (x, &msgs [0], NULL, &err) == -1 && strstr (err.msg, "finished"));
     ih_export_destroy (&x);
 
     ih_warninglist_destroy (&wl);

@@ -119,10 +119,11 @@ typedef struct ih_export ih_export_t;
 ih_export_t *ih_export_new(ih_export_format_t format, const ih_export_opts_t *opts,
                            ih_export_sink_fn *sink, void *sink_arg, const char *dir, ih_err_t *err);
 /*  Exports one alert. info may be NULL (then the alert counts as active, none of its
-    IOCs retracted); store, when not NULL, answers ih_store_ioc_retracted and must be the
-    store whose foreach callback is running. Returns 0 or -1 with err. */
+    IOCs retracted); else it tells which IOCs are retracted (ih_store_ioc_retracted), so
+    it must come with m (ih_store_get, or the ih_store_foreach callback). Returns 0 or
+    -1 with err. */
 int ih_export_alert(ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info,
-                    ih_store_t *store, ih_err_t *err);
+                    ih_err_t *err);
 /*  Writes the footer and flushes (misp-feed: closes and renames its files). An export
     with no alert is still a valid file (an empty bundle has its marking definitions).
     Returns 0 or -1 with err. */

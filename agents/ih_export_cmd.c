@@ -17,7 +17,6 @@
 
 typedef struct {
     ih_export_t *x;
-    ih_store_t *store;
     ih_err_t *err;
     bool progress;
     uint64_t total, seen;
@@ -49,7 +48,7 @@ static int
 s_walk (const ih_msg_t *msg, const ih_store_alert_t *info, void *arg)
 {
     s_run_t *r = (s_run_t *) arg;
-    if (ih_export_alert (r->x, msg, info, r->store, r->err) != 0)
+    if (ih_export_alert (r->x, msg, info, r->err) != 0)
         return -1;
     r->seen += msg->ioc_count;
     if (r->progress)
@@ -193,7 +192,6 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
     s_run_t r;
     memset (&r, 0, sizeof r);
     r.x = x;
-    r.store = store;
     r.err = &err;
     r.progress = !quiet && isatty (STDERR_FILENO);
     r.start = r.last = zclock_mono ();

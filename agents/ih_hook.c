@@ -116,18 +116,18 @@ s_save (ih_hook_t *self)
     ih_err_t err = { "" };
     int rc = ih_store_aux_put (self->store, s_AUX_NAME, b.data, b.len, &err);
     ih_buf_free (&b);
-    if (rc != 0) {
+    if (rc != IH_OK) {          //  IH_ENOSPACE or IH_EFAIL: the next save tries again
         if (!self->save_failed)
             s_log (self, 'W', "on-alert hook: cannot save its cursor (%s); will retry", err.msg);
         self->save_failed = true;
-        return -1;
+        return IH_EFAIL;
     }
     if (self->save_failed)
         s_log (self, 'I', "on-alert hook: cursor saved again (after seq %" PRIu64 ")", self->watermark);
     self->save_failed = false;
     self->dirty = self->done_changed = false;
     self->saved_at = s_mono_ms ();
-    return 0;
+    return IH_OK;
 }
 
 static int
@@ -154,7 +154,7 @@ s_load (ih_hook_t *self, bool *found, ih_err_t *err)
             self->done [i] = ih_get_le64 (b.data + 20 + 8 * i);
     }
     ih_buf_free (&b);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? IH_EFAIL : IH_OK;
 }
 
 /* ---- the done set ------------------------------------------------------------------------- */
@@ -710,11 +710,11 @@ ih_hook_forget (ih_store_t *store, ih_err_t *err)
 {
     ih_buf_t b;
     ih_buf_init (&b);
-    int rc = ih_store_aux_get (store, s_AUX_NAME, &b, err);
+    int found = ih_store_aux_get (store, s_AUX_NAME, &b, err);
     ih_buf_free (&b);
-    if (rc <= 0)
-        return rc;
-    return ih_store_aux_put (store, s_AUX_NAME, NULL, 0, err) == 0 ? 0 : -1;
+    if (found <= 0)
+        return found < 0 ? IH_EFAIL : IH_OK;    //  nothing to forget
+    return ih_store_aux_put (store, s_AUX_NAME, NULL, 0, err) == IH_OK ? IH_OK : IH_EFAIL;
 }
 
 /* ---- self-test ---------------------------------------------------------------------------- */

@@ -1627,7 +1627,7 @@ ih_import_test (bool verbose)
         ih_buf_t b;
         ih_buf_init (&b);
         ih_export_t *x = ih_export_new (ef [k], NULL, s_t_sink, &b, NULL, &err);
-        IH_CHECK (x && ih_export_alert (x, &src, NULL, NULL, &err) == 0 && ih_export_finish (x, &err) == 0);
+        IH_CHECK (x && ih_export_alert (x, &src, NULL, &err) == 0 && ih_export_finish (x, &err) == 0);
         ih_export_destroy (&x);
         ih_buf_append (&b, "", 1);
         if (s_t_run (inf [k], (char *) b.data, &o, &g, &rep, &err) != 0)
@@ -1665,7 +1665,7 @@ ih_import_test (bool verbose)
         ih_buf_t b;
         ih_buf_init (&b);
         ih_export_t *x = ih_export_new (IH_EXPORT_CSV, NULL, s_t_sink, &b, NULL, &err);
-        IH_CHECK (x && ih_export_alert (x, &src, NULL, NULL, &err) == 0 && ih_export_finish (x, &err) == 0);
+        IH_CHECK (x && ih_export_alert (x, &src, NULL, &err) == 0 && ih_export_finish (x, &err) == 0);
         ih_export_destroy (&x);
         ih_buf_append (&b, "", 1);
         const char *csv_out = (const char *) b.data;

@@ -616,13 +616,13 @@ s_search_domain (s_search_t *s, const char *value, unsigned flags)
 
 int
 ih_index_search (ih_index_t *x, ih_ioc_type_t t, const char *value, unsigned flags,
-                 ih_index_hit_fn *fn, void *arg, int *mdb_rc)
+                 ih_index_hit_fn *fn, void *arg, int *hits)
 {
-    *mdb_rc = 0;
+    *hits = 0;
     uint8_t key [IH_INDEX_KEY_MAX + 1];
     int klen = ih_index_key (t, value, key, NULL, NULL);
     if (klen <= 0)
-        return -2;
+        return EINVAL;
     s_search_t s;
     memset (&s, 0, sizeof s);
     s.x = x;
@@ -630,10 +630,8 @@ ih_index_search (ih_index_t *x, ih_ioc_type_t t, const char *value, unsigned fla
     s.arg = arg;
     s.query = value;
     int rc = mdb_cursor_open (x->txn, x->dbi, &s.cur);
-    if (rc) {
-        *mdb_rc = rc;
-        return -1;
-    }
+    if (rc)
+        return rc;
     int fam, prefix;
     uint8_t addr [16];
     if (t == IH_IOC_IPV4 || t == IH_IOC_IPV6 || t == IH_IOC_CIDR) {
@@ -646,11 +644,8 @@ ih_index_search (ih_index_t *x, ih_ioc_type_t t, const char *value, unsigned fla
     else
         rc = s_probe (&s, key, (size_t) klen, IH_MATCH_EXACT);
     mdb_cursor_close (s.cur);
-    if (rc) {
-        *mdb_rc = rc;
-        return -1;
-    }
-    return s.hits;
+    *hits = s.hits;
+    return rc;
 }
 
 const char *
@@ -696,9 +691,8 @@ static int
 s_find (ih_index_t *x, ih_ioc_type_t t, const char *v, unsigned flags, s_hits_t *h)
 {
     memset (h, 0, sizeof *h);
-    int mrc = 0;
-    int n = ih_index_search (x, t, v, flags, s_collect, h, &mrc);
-    IH_CHECK (mrc == 0);
+    int n = -1;
+    IH_CHECK (ih_index_search (x, t, v, flags, s_collect, h, &n) == 0);
     return n;
 }
 
@@ -852,10 +846,10 @@ ih_index_test (bool verbose)
     //  a callback can stop the walk
     memset (&h, 0, sizeof h);
     h.stop_after = 1;
-    int mrc;
-    IH_CHECK (ih_index_search (&x, IH_IOC_IPV4, "10.1.2.3", 0, s_collect, &h, &mrc) == 1);
+    int hits;
+    IH_CHECK (ih_index_search (&x, IH_IOC_IPV4, "10.1.2.3", 0, s_collect, &h, &hits) == 0 && hits == 1);
     //  a value that is not normalised
-    IH_CHECK (ih_index_search (&x, IH_IOC_IPV4, "10.1.2", 0, s_collect, &h, &mrc) == -2);
+    IH_CHECK (ih_index_search (&x, IH_IOC_IPV4, "10.1.2", 0, s_collect, &h, &hits) == EINVAL && hits == 0);
 
     //  retraction of single IOCs flags them and the derived host of a URL
     ih_msg_t r;

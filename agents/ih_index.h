@@ -31,8 +31,10 @@
     A KEY SET is bytes of { u16 little-endian length, key } records: the store keeps the
     keys of an alert's IOCs retracted one by one in one.
 
-    Every function works inside the caller's LMDB transaction and returns 0 or an LMDB
-    error code (MDB_MAP_FULL …) unless said otherwise.
+    Every function that reads or writes works inside the caller's LMDB transaction and
+    returns 0 or an LMDB error code (MDB_MAP_FULL …, or an errno as LMDB's own functions
+    do), like LMDB's: the index is a part of the store, and the store turns these codes
+    into proto/ih_util.h's where it calls the index (ih_store_int.h).
 */
 #ifndef IH_INDEX_H
 #define IH_INDEX_H
@@ -121,11 +123,11 @@ typedef int (ih_index_hit_fn)(const ih_index_hit_t *hit, void *arg);
 
 /*  Looks a normalised value of type t up: exact for every type; for ipv4/ipv6/cidr also
     every indexed CIDR containing it; for a domain every indexed parent; plus what flags
-    ask. x->plen must hold the current counts (read-only here). Returns the number of
-    hits reported (>= 0), or -1 with *mdb_rc set (an LMDB code), or -2 when value is not
-    a normalised t. */
+    ask. x->plen must hold the current counts (read-only here). *hits receives the number
+    of hits reported. Returns 0, an LMDB code, or EINVAL when value is not a normalised
+    t (nothing reported). */
 int ih_index_search(ih_index_t *x, ih_ioc_type_t t, const char *value, unsigned flags,
-                    ih_index_hit_fn *fn, void *arg, int *mdb_rc);
+                    ih_index_hit_fn *fn, void *arg, int *hits);
 
 void ih_index_test(bool verbose);
 

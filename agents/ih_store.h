@@ -62,8 +62,13 @@
     MDB_MAP_FULL: the transaction is aborted, the map doubled (no transaction open) and
     the batch redone. A write error of the disk (ENOSPC, EDQUOT, EFBIG, or the EIO LMDB
     gives for a short write while the filesystem has less than 4 MiB or 1 % left) returns
-    IH_STORE_NOSPACE: nothing of the batch is kept, the cursor does not move, and a later
+    IH_ENOSPACE: nothing of the batch is kept, the cursor does not move, and a later
     call with the same items succeeds once there is room.
+
+    RETURN CODES are proto/ih_util.h's: IH_OK (0), IH_EFAIL (-1) with err, and
+    IH_ENOSPACE (-2) from the two functions that write (ih_store_ingest,
+    ih_store_aux_put). Lookups (ih_store_get, ih_store_aux_get) return 1 for found and 0
+    for absent; counting functions return a count. LMDB's codes never come out.
 
     READERS. Any number of processes may open the same store read-only while the daemon
     writes (LMDB multi-process); a reader adopts a map the writer grew (MDB_MAP_RESIZED).
@@ -71,13 +76,14 @@
     DIR/agent.lock, and a second daemon gets "store DIR is in use by another agent".
 
     Threading: an ih_store_t belongs to one thread.
+
+    The store is written in three files (ih_store.c, ih_store_ingest.c,
+    ih_store_read.c) that share ih_store_int.h; nothing else includes that header.
 */
 #ifndef IH_STORE_H
 #define IH_STORE_H
 
 #include "ih_index.h"
-
-#define IH_STORE_NOSPACE   -2          /* the disk is full: nothing written */
 
 typedef struct ih_store ih_store_t;
 
@@ -87,7 +93,7 @@ typedef struct ih_store ih_store_t;
 /*  Opens the store in dir. A writer creates dir (0700) and the store when missing and
     sets the initial map to map_size bytes (0 = 64 MiB; an existing larger map is kept);
     max_map (0 = no limit) caps the growth, after which a full map is reported as
-    IH_STORE_NOSPACE ("map full at the configured maximum"). A reader (flags 0) needs an
+    IH_ENOSPACE ("map full at the configured maximum"). A reader (flags 0) needs an
     existing store: NULL with err "store DIR: not created yet" otherwise, which callers
     may treat as empty. Returns NULL with err on failure. */
 ih_store_t *ih_store_open(const char *dir, unsigned flags, uint64_t map_size, uint64_t max_map,
@@ -134,8 +140,9 @@ typedef struct {
 } ih_store_item_t;
 
 /*  Applies count items (seq strictly increasing) in one transaction, with the cursor.
-    Returns 0; IH_STORE_NOSPACE with err ("store: disk full: …; not advancing"); or -1
-    with err (the transaction is discarded; the store is unchanged). Writer only. */
+    Returns IH_OK; IH_ENOSPACE with err ("store: disk full: …; not advancing"); or
+    IH_EFAIL with err (the transaction is discarded; the store is unchanged). Writer
+    only. */
 int ih_store_ingest(ih_store_t *self, ih_store_item_t *items, size_t count, ih_err_t *err);
 
 /*  For tests and benchmarks: encodes each of count messages (ih_body_encode) and applies
@@ -181,11 +188,19 @@ typedef struct {
     uint32_t retracted_iocs;    /* IOCs retracted one by one */
     uint32_t comments;
     uint64_t sightings;
+    /*  The keys of the IOCs retracted one by one (an ih_index.h key set), for
+        ih_store_ioc_retracted. It lives in the arena of the message read with info:
+        valid exactly as long as that message holds this alert (until it is freed or
+        read into again). NULL (and 0) when there are none, or when info was read
+        without a message. */
+    const uint8_t *retracted_set;
+    size_t retracted_set_len;
 } ih_store_alert_t;
 
 /*  Looks an alert up. Returns 1 (found: msg holds the latest revision, info the rest),
     0 (absent), -1 with err. msg must be initialised (ih_msg_init); what it held is
-    freed first; free it after use. msg or info may be NULL. */
+    freed first; free it after use. msg or info may be NULL (info->retracted_set is
+    filled only when msg is given: it lives in msg). */
 int ih_store_get(ih_store_t *self, const char *id, ih_msg_t *msg, ih_store_alert_t *info,
                  ih_err_t *err);
 
@@ -197,9 +212,11 @@ typedef int (ih_store_alert_fn)(const ih_msg_t *msg, const ih_store_alert_t *inf
 int ih_store_foreach(ih_store_t *self, uint64_t after, bool reverse, ih_store_alert_fn *fn,
                      void *arg, ih_err_t *err);
 
-/*  Whether the IOC at index i of an alert's latest revision is retracted (alone or with
-    its alert). Call from inside an ih_store_foreach callback or after ih_store_get. */
-bool ih_store_ioc_retracted(ih_store_t *self, const ih_store_alert_t *info, const ih_ioc_t *ioc);
+/*  Whether an IOC of an alert's latest revision is retracted (alone or with its alert):
+    a function of info alone (info->retracted, info->retracted_set), so info must come
+    with its message (from ih_store_get with a msg, or an ih_store_foreach callback) and
+    be used while that message still holds the alert. */
+bool ih_store_ioc_retracted(const ih_store_alert_t *info, const ih_ioc_t *ioc);
 
 /* ---- search ---------------------------------------------------------------------------- */
 /*  Looks a normalised value of type t up in the IOC index (ih_index_search: exact for
@@ -245,12 +262,15 @@ int ih_store_refs_foreach(ih_store_t *self, const char *id, ih_kind_t kind, ih_s
     "x:" + name (name: 1..64 bytes). ih_store_aux_get copies the value into out (reset
     first) and returns 1, or 0 when absent, or -1 with err. ih_store_aux_put (writer
     only) replaces it, or deletes it when data is NULL, in one transaction of its own
-    (durable on return; never while an ingest runs: same thread). Returns 0,
-    IH_STORE_NOSPACE on a full disk (nothing changed), or -1 with err. */
+    (durable on return; never while an ingest runs: same thread). Returns IH_OK,
+    IH_ENOSPACE with err on a full disk (nothing changed), or IH_EFAIL with err. */
 int ih_store_aux_get(ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t *err);
 int ih_store_aux_put(ih_store_t *self, const char *name, const void *data, size_t len,
                      ih_err_t *err);
 
+/*  Self-tests: the environment, ingest, reading. */
 void ih_store_test(bool verbose);
+void ih_store_ingest_test(bool verbose);
+void ih_store_read_test(bool verbose);
 
 #endif

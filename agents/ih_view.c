@@ -54,7 +54,7 @@ ih_view_alert (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *inf
         if (!flagged)
             abort ();
         for (uint32_t i = 0; i < m->ioc_count; i++)
-            flagged [i] = ih_store_ioc_retracted (store, info, &m->iocs [i]);
+            flagged [i] = ih_store_ioc_retracted (info, &m->iocs [i]);
         meta.ioc_retracted = flagged;
     }
     json_t *o = ih_msg_to_json (m, &meta);

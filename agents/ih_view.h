@@ -24,9 +24,9 @@
 
 #define IH_VIEW_DETAILS  1
 
-/*  The object for an alert the caller holds (inside an ih_store_foreach callback, or
-    right after ih_store_get: the retracted-IOC set is the store's last read). Never
-    fails for the base object; details that cannot be read are left out. New reference. */
+/*  The object for an alert the caller holds (m and info from an ih_store_foreach
+    callback or ih_store_get: info carries the retracted IOCs). Never fails for the
+    base object; details that cannot be read are left out. New reference. */
 json_t *ih_view_alert(ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info,
                       unsigned flags);
 

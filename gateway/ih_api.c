@@ -192,7 +192,7 @@ s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     s->after = info->seq;
     if (ih_gw_visible (m)) {
         ih_err_t err = { "" };
-        if (ih_export_alert (s->x, m, info, s_store (s), &err) != 0) {
+        if (ih_export_alert (s->x, m, info, &err) != 0) {
             fprintf (stderr, "E gateway: export of alert %s failed: %s\n", m->id, err.msg);
             s->failed = true;
             return -1;

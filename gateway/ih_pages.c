@@ -297,7 +297,7 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
     if (!hide)
         abort ();
     for (uint32_t i = 0; i < m->ioc_count; i++) {
-        hide [i] = ih_store_ioc_retracted (store, info, &m->iocs [i]);
+        hide [i] = ih_store_ioc_retracted (info, &m->iocs [i]);
         if (hide [i])
             retracted++;
         else

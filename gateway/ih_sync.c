@@ -32,7 +32,7 @@ s_catch_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
         return 0;
     //  Shared objects (identity, marking) first, so a client never meets a reference
     //  to an object it cannot have yet.
-    json_t *objs = ih_taxii_objects (NULL, m, NULL);
+    json_t *objs = ih_taxii_objects (m, NULL);
     size_t i;
     json_t *o;
     json_array_foreach (objs, i, o) {

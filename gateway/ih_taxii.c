@@ -118,7 +118,7 @@ s_sink (const void *data, size_t len, void *arg)
 }
 
 json_t *
-ih_taxii_objects (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info)
+ih_taxii_objects (const ih_msg_t *m, const ih_store_alert_t *info)
 {
     ih_export_opts_t opts;
     ih_export_opts_init (&opts);        //  the selection's rule: active alerts only
@@ -130,7 +130,7 @@ ih_taxii_objects (ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *
     ih_err_t err = { "" };
     ih_export_t *x = ih_export_new (IH_EXPORT_STIX21, &opts, s_sink, &buf, NULL, &err);
     json_t *out = NULL;
-    if (x && ih_export_alert (x, m, info, store, &err) == 0 && ih_export_finish (x, &err) == 0) {
+    if (x && ih_export_alert (x, m, info, &err) == 0 && ih_export_finish (x, &err) == 0) {
         json_error_t jerr;
         json_t *bundle = json_loadb ((const char *) buf.data, buf.len, 0, &jerr);
         json_t *objects = json_object_get (bundle, "objects");
@@ -379,7 +379,7 @@ s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
         w->failed = true;
     if (rc == 1 && ih_gw_visible (&m)) {
         if (e->kind == IH_ADDED_ALERT && info.seq == e->seq && !info.retracted) {
-            json_t *all = ih_taxii_objects (w->store, &m, &info);
+            json_t *all = ih_taxii_objects (&m, &info);
             if (all) {
                 out = json_array ();
                 size_t i;
@@ -394,7 +394,7 @@ s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
         if (e->kind == IH_ADDED_SHARED) {
             //  The shared object as the alert that brought it describes it (whatever
             //  became of that alert since: an identity outlives a retraction).
-            json_t *all = ih_taxii_objects (w->store, &m, NULL);
+            json_t *all = ih_taxii_objects (&m, NULL);
             size_t i;
             json_t *o;
             json_array_foreach (all, i, o)

@@ -44,8 +44,9 @@ void ih_taxii_error(ih_req_t *r, int status, const char *reason, const char *msg
 bool ih_taxii_accept_ok(const char *accept);
 
 /*  The STIX 2.1 objects of an alert (a JSON array, new reference), or NULL when the
-    alert is not visible or retracted. */
-json_t *ih_taxii_objects(ih_store_t *store, const ih_msg_t *m, const ih_store_alert_t *info);
+    alert is not visible or retracted. info may be NULL (the alert counts as active);
+    else it must come with m (ih_store_get, or an ih_store_foreach callback). */
+json_t *ih_taxii_objects(const ih_msg_t *m, const ih_store_alert_t *info);
 /*  True for the types the log adds once for everybody (identity, marking-definition,
     extension-definition). */
 bool ih_taxii_shared_type(const char *stix_id);
