@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "ih_admit.h"
 #include "ih_store_int.h"
 #include "ih_codec.h"
 
@@ -108,6 +109,9 @@ static int
 s_apply_known_retractions (ih_store_t *self, ih_store_item_t *it, const char *id, ih_store_arec_t *r)
 {
     const char *org = it->msg->org;
+    //  The arriving alert is what the stored retractions refer to (ih_admit.h).
+    const ih_admit_held_t held = { true, IH_KIND_ALERT, org, it->msg->revision, it->msg->tlp,
+                                   &it->msg->recipients, IH_ADMIT_REV_UNTRACKED };
     MDB_cursor *cur;
     int rc = ih_store_mdb (self, mdb_cursor_open (self->txn, self->dbi [IH_STORE_DB_RETRACTIONS], &cur),
                            s_WHAT);
@@ -126,7 +130,8 @@ s_apply_known_retractions (ih_store_t *self, ih_store_item_t *it, const char *id
         uint64_t seq = ih_get_be64 ((const uint8_t *) k.mv_data + IH_UUID_LEN);
         if (v.mv_size > 64
         &&  s_decode_scratch (self, (const uint8_t *) v.mv_data + 64, v.mv_size - 64) == 0) {
-            if (!self->scratch.org || !streq (self->scratch.org, org)) {
+            if (self->scratch.kind != IH_KIND_RETRACTION
+            ||  ih_admit_ref (&held, &self->scratch, NULL, NULL) == IH_ADMIT_NOT_OWNER) {
                 if (dropped++ == 0) {
                     first_seq = seq;
                     snprintf (first_org, sizeof first_org, "%s",
@@ -258,14 +263,20 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
     //  of an id is the broker's to enforce when it accepts a publish.
     if ((rc = s_owner_org (self, m->id, self->body.data, self->body.len)))
         return rc;
-    if (!streq (self->scratch.org, m->org)) {
+    //  The rules (ih_admit.h): NOT_OWNER is refused; SAME_REV and STALE are kept out;
+    //  REVISION (and NARROWS: only the broker enforces widening) replaces the body.
+    const ih_admit_held_t held = { true, IH_KIND_ALERT, self->scratch.org, r.revision,
+                                   self->scratch.tlp, &self->scratch.recipients,
+                                   IH_ADMIT_REV_UNTRACKED };
+    ih_admit_t verdict = ih_admit_id (&held, m, NULL, NULL);
+    if (verdict == IH_ADMIT_NOT_OWNER) {
         s_reject (self, it, "revision %u of alert %s from org '%s' refused: the alert was published"
                   " by org '%s'", m->revision, m->id, m->org, self->scratch.org);
         return IH_OK;
     }
-    if (m->revision <= r.revision) {
+    if (verdict == IH_ADMIT_SAME_REV || verdict == IH_ADMIT_STALE) {
         it->outcome = IH_STORE_STALE;
-        if (m->revision == r.revision)
+        if (verdict == IH_ADMIT_SAME_REV)
             return IH_OK;
         //  A distinct, older revision seen late: count it, keep the latest.
         uint8_t sig [64];
@@ -341,7 +352,10 @@ s_ingest_retraction (ih_store_t *self, ih_store_item_t *it)
         r.rset = NULL;
         if ((rc = s_owner_org (self, m->ref, self->body.data, self->body.len)))
             return rc;
-        if (!streq (self->scratch.org, m->org)) {
+        const ih_admit_held_t alert = { true, IH_KIND_ALERT, self->scratch.org, r.revision,
+                                        self->scratch.tlp, &self->scratch.recipients,
+                                        IH_ADMIT_REV_UNTRACKED };
+        if (ih_admit_ref (&alert, m, NULL, NULL) == IH_ADMIT_NOT_OWNER) {
             s_reject (self, it, "retraction of alert %s from org '%s' refused: the alert was"
                       " published by org '%s'", m->ref, m->org, self->scratch.org);
             return IH_OK;
