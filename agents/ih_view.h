@@ -2,7 +2,7 @@
     hook's stdin, `search`), built from the store (ih_store.h) in one place so that every
     output agrees.
 
-    The object is DESIGN.md's alert JSON (ih_msg_to_json) of the latest revision with
+    The object is the user-facing alert JSON (ih_msg_to_json) of the latest revision with
     the store's meta: "seq" (the latest revision's), "status" ("active" | "retracted"),
     "revisions" (how many were seen), "sightings" (when > 0), and "retracted": true on
     each IOC retracted on its own (or all of them when the alert is). With

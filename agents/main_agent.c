@@ -1,4 +1,4 @@
-/*  infohub-agent: the member agent (DESIGN.md "Command-line contract").
+/*  infohub-agent: the member agent (README.md "Running an agent"; docs/ARCHITECTURE.md).
 
     infohub-agent -c AGENTDIR/agent.cfg COMMAND [ARGS]
 

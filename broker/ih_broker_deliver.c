@@ -301,7 +301,7 @@ s_refill (ih_broker_t *self, ih_broker_peer_t *p, uint32_t max_scan, uint32_t *s
 //  S_REFILL_SCAN at most), and starts where the previous round stopped: however many
 //  sessions replay (say, with filters that match nothing), one loop iteration does
 //  bounded work, live delivery goes on between rounds, and every replay advances in
-//  turn (DESIGN.md invariant 5).
+//  turn (docs/ARCHITECTURE.md invariant 5).
 bool
 ih_broker_refill_all (ih_broker_t *self)
 {

@@ -6,7 +6,7 @@
         infohub-admin member revoke DIR NAME
         infohub-admin member list DIR [--json]
 
-    Layout and file formats: .notes/DEPLOYMENT.md, broker/ih_registry.h, proto/ih_keys.h.
+    Layout and file formats: README.md "Deploying a hub", broker/ih_registry.h, proto/ih_keys.h.
     Exit status 0 on success, 1 on an error, 2 on a usage error; every error is one line
     on stderr, "infohub-admin: <reason>". Nothing here ever prints a secret: only public
     keys are shown, secret buffers are wiped (sodium_memzero) as soon as they are used.

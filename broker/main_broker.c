@@ -1,4 +1,4 @@
-/*  infohub-broker: the Infohub broker daemon (PROTOCOL.md, ../shared/DESIGN.md).
+/*  infohub-broker: the Infohub broker daemon (proto/PROTOCOL.md, docs/ARCHITECTURE.md).
 
     usage: infohub-broker -c DIR/broker.cfg [-v]
 

@@ -1,4 +1,4 @@
-/*  ih_added.h: the gateway's "date added" log for TAXII 2.1 (REFERENCE.md): when the
+/*  ih_added.h: the gateway's "date added" log for TAXII 2.1 (OASIS TAXII 2.1 CS01, "date added"): when the
     gateway added each object to its public collection, in the order it added them.
 
     TAXII sorts a collection by the date the server added each object and filters on it

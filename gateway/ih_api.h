@@ -5,7 +5,7 @@
             since=TIME (modified at or after: RFC 3339, a date, or an age such as 24h),
             category=C, sector=S, severity=S (at least), type=T,... (IOC types);
             limit=1..500 (50), next=TOKEN (from the last page)
-      GET /api/v1/alerts/ID    one alert (DESIGN.md alert JSON), 404 when unknown
+      GET /api/v1/alerts/ID    one alert (the alert JSON of proto/ih_json.h), 404 when unknown
       GET /export/csv          every active alert's IOCs as CSV, streamed
       GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed
 

@@ -1,4 +1,4 @@
-/*  ih_taxii.h: a read-only TAXII 2.1 server under /taxii2/ (REFERENCE.md, TAXII 2.1 CS01).
+/*  ih_taxii.h: a read-only TAXII 2.1 server under /taxii2/ (OASIS TAXII 2.1 CS01).
 
       /taxii2/                                   discovery
       /taxii2/api/                               the API root

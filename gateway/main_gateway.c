@@ -1,4 +1,4 @@
-/*  infohub-gateway: the Public Zone (DESIGN.md "gateway/").
+/*  infohub-gateway: the Public Zone (docs/ARCHITECTURE.md "Layers").
 
     infohub-gateway -c DIR/gateway.cfg [-v] [-n]
 

@@ -1,4 +1,4 @@
-/*  ih_json.c: the user-facing JSON form of a message (DESIGN.md "User-facing alert JSON"),
+/*  ih_json.c: the user-facing JSON form of a message (ih_json.h),
     with jansson, both ways.
 
     Output is built in a fixed key order (jansson keeps insertion order), so that

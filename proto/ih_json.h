@@ -1,4 +1,4 @@
-/*  ih_json.h: the user-facing JSON form of DESIGN.md, with jansson, both ways.
+/*  ih_json.h: the user-facing alert JSON (README.md "Running an agent"), with jansson, both ways.
 
     Input (CLI, imports):  {"title", "summary", "tlp", "severity", "category", "sectors",
       "recipients", "references", "tags", "iocs": [{"type","value","comment","detect"}]}

@@ -1,4 +1,4 @@
-/*  ih_msg.h: the Infohub message model (DESIGN.md "Messages").
+/*  ih_msg.h: the Infohub message model (docs/ARCHITECTURE.md; PROTOCOL.md "Signed bodies").
 
     A message is one of: alert (create, and new revisions of the same id), retraction
     (of an alert or of single IOCs), comment (on an alert), sighting ("seen in our
@@ -152,7 +152,7 @@ typedef struct {
 
 int ih_member_validate(const ih_member_t *r, ih_err_t *err);
 
-/* ---- entitlement (DESIGN.md invariant 2) -------------------------------------------- */
+/* ---- entitlement (docs/ARCHITECTURE.md invariant 2) -------------------------------------------- */
 /*  True when member `who` may receive something marked `tlp`, published by org
     `publisher_org`, with the publisher's `recipients` list (org ids, or "sector:S" for
     AMBER):

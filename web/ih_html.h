@@ -1,5 +1,5 @@
 /*  ih_html.h: the web layer's output helpers, for every front end (web/). Every byte of
-    data that reaches a page, a feed or an attribute goes through ih_html_esc (DESIGN.md
+    data that reaches a page, a feed or an attribute goes through ih_html_esc (docs/ARCHITECTURE.md
     invariant 8); templates are literals appended with ih_html_puts. Markdown is rendered
     by cmark with raw HTML suppressed and unsafe links dropped (CMARK_OPT_SAFE).
 

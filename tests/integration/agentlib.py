@@ -1,7 +1,7 @@
 """Helpers for the infohub-agent integration tests (test_agent_*.py).
 
 The Ledger records what was published (through ihclient, fast, or through the agent's own
-CLI) and says, from DESIGN.md's TLP rules written here independently of the C code, what
+CLI) and says, from the TLP rules of docs/ARCHITECTURE.md written here independently of the C code, what
 each member is entitled to. assert_exact() then checks an agent's store against it: the
 entitled alerts and no other, each once, at its latest revision, with its retractions.
 """
@@ -16,7 +16,7 @@ from conftest import wait_until
 
 
 def entitled(m, tlp, pub_org, recipients):
-    """DESIGN.md invariant 2 (PROTOCOL.md section 10)."""
+    """docs/ARCHITECTURE.md invariant 2 (PROTOCOL.md section 10)."""
     if getattr(m, "gateway", False):
         return tlp == "CLEAR"
     if tlp in ("CLEAR", "GREEN"):

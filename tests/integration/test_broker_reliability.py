@@ -339,7 +339,7 @@ def test_sigterm_shuts_down_cleanly_and_keeps_the_head(deploy):
     seqs = _publish_all(p, publisher_signed(pub.ident, 50))
     status = os.path.join(deploy.dir, "broker.status")
     wait_until(lambda: os.path.exists(status), 3.0,
-               what="broker.status (DEPLOYMENT.md) to be written")
+               what="broker.status (README.md configuration reference) to be written")
     def head_in_status():
         try:
             with open(status) as f:

@@ -1,7 +1,7 @@
 """Invariant 2: TLP 2.0 enforced by the broker on every delivery, live and replay.
 
 Publishers x recipient lists x levels; every subscriber's received set is compared with the
-set computed here, independently of the broker, from DESIGN.md / PROTOCOL.md section 10."""
+set computed here, independently of the broker, from docs/ARCHITECTURE.md invariant 2 / PROTOCOL.md section 10."""
 import time
 
 import pytest
@@ -49,7 +49,7 @@ CASES = [
 
 
 def entitled(m, tlp, pub_org, recipients):
-    """Written from DESIGN.md invariant 2, independently of the broker's code."""
+    """Written from docs/ARCHITECTURE.md invariant 2, independently of the broker's code."""
     if m.gateway:
         return tlp == "CLEAR"
     if tlp in ("CLEAR", "GREEN"):
