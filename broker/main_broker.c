@@ -38,25 +38,6 @@ s_fail (const char *msg)
     return 1;
 }
 
-//  Reads an optional unsigned number; -1 with err when it is not one.
-static int
-s_config_uint (zconfig_t *cfg, const char *file, const char *key, uint64_t dflt, uint64_t min,
-               uint64_t max, uint64_t *out, ih_err_t *err)
-{
-    const char *v = zconfig_get (cfg, key, NULL);
-    *out = dflt;
-    if (!v || !*v)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull (v, &end, 10);
-    if (errno || *end || v [0] == '-' || n < min || n > max)
-        return ih_err_set (err, "%s: %s: expected a number from %llu to %llu, got '%s'", file, key,
-                           (unsigned long long) min, (unsigned long long) max, v);
-    *out = n;
-    return 0;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -100,11 +81,11 @@ main (int argc, char **argv)
     const char *jrn_rel = key_rel ? ih_config_require (cfg, cfg_path, "broker/journal", &err) : NULL;
     uint64_t heartbeat, max_window, map_size, max_sessions;
     if (!jrn_rel
-    ||  s_config_uint (cfg, cfg_path, "broker/heartbeat", 1000, 100, 600000, &heartbeat, &err)
-    ||  s_config_uint (cfg, cfg_path, "broker/max-window", 1000, 1, 10000, &max_window, &err)
-    ||  s_config_uint (cfg, cfg_path, "broker/max-sessions", 8, 1, 10000, &max_sessions, &err)
-    ||  s_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 30, 1ull << 16, 1ull << 44,
-                       &map_size, &err)) {
+    ||  ih_config_uint (cfg, cfg_path, "broker/heartbeat", 100, 600000, 1000, &heartbeat, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/max-window", 1, 10000, 1000, &max_window, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/max-sessions", 1, 10000, 8, &max_sessions, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 16, 1ull << 44, 1ull << 30,
+                        &map_size, &err)) {
         zconfig_destroy (&cfg);
         return s_fail (err.msg);
     }

@@ -54,24 +54,6 @@ s_usage (FILE *f)
              "Stops on SIGTERM or SIGINT.\n", s_PROG);
 }
 
-static int
-s_uint (zconfig_t *zc, const char *path, const char *key, uint64_t min, uint64_t max, uint64_t def,
-        uint64_t *out, ih_err_t *err)
-{
-    const char *v = zconfig_get (zc, key, NULL);
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull (v, &end, 10);
-    if (errno || end == v || *end || v [0] == '-' || n < min || n > max)
-        return ih_err_set (err, "%s: %s: '%s' is not a number in %" PRIu64 "..%" PRIu64, path, key,
-                           v, min, max);
-    *out = n;
-    return 0;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -133,12 +115,12 @@ main (int argc, char **argv)
         s_fail ("%s: gateway/registry-key: expected 64 hex digits", cfg_path);
         goto done;
     }
-    if (s_uint (zc, cfg_path, "gateway/http/port", 0, 65535, 8080, &port, &err)
-    ||  s_uint (zc, cfg_path, "gateway/http/threads", 1, 64, 2, &threads, &err)
-    ||  s_uint (zc, cfg_path, "gateway/http/max-connections", 1, 100000, 1024, &conns, &err)
-    ||  s_uint (zc, cfg_path, "gateway/http/per-ip-connections", 1, 100000, 100, &per_ip, &err)
-    ||  s_uint (zc, cfg_path, "gateway/http/timeout", 1, 3600, 15, &timeout, &err)
-    ||  s_uint (zc, cfg_path, "gateway/map-size", 1 << 24, (uint64_t) 1 << 40, s_MAP, &map, &err)) {
+    if (ih_config_uint (zc, cfg_path, "gateway/http/port", 0, 65535, 8080, &port, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/threads", 1, 64, 2, &threads, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/max-connections", 1, 100000, 1024, &conns, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-connections", 1, 100000, 100, &per_ip, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/timeout", 1, 3600, 15, &timeout, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/map-size", 1 << 24, (uint64_t) 1 << 40, s_MAP, &map, &err)) {
         s_fail ("%s", err.msg);
         goto done;
     }
