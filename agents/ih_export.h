@@ -16,6 +16,12 @@
 
     or in one call: ih_export_store (store, x, &err).
 
+    FILES. ih_export.c is the core (output, sinks, selection, the format table, finish) and
+    writes the detection formats through ih_rules.c; ih_export_text.c writes csv and jsonl,
+    ih_export_stix.c stix21 (its objects come from ih_stix.h, which TAXII uses too),
+    ih_export_misp.c misp and misp-feed; ih_export_cmd.c is the command line. They share
+    the exporter's inside through ih_export_priv.h.
+
     WHAT IS LEFT OUT, in every format: retracted alerts, IOCs retracted one by one, alerts
     and IOCs the selection (opts.sel, ih_select.h) leaves out. The detection formats (suricata, zeek, rpz, nft,
     plain) also keep only IOCs with the detect flag (MISP's to_ids) and leave out values
@@ -27,17 +33,19 @@
                  modified, org, tlp, severity, category, sectors, tags, title, type,
                  value, comment, detect. Lists are joined with ';'.
       jsonl      one alert a line, the JSON of `list --json`, only the IOCs selected.
-      stix21     one bundle: the five TLP 2.0 marking-definitions (with the TLP 2.0
-                 extension), an identity per publisher org, and per alert a report
-                 (id report--<alert id>) whose object_refs are an indicator per IOC and a
-                 vulnerability per CVE. Ids are UUIDv5 (SHA-1, namespace
+      stix21     one bundle, one object a line: the five TLP 2.0 marking-definitions (with
+                 the TLP 2.0 extension), an identity per publisher org (before its first
+                 report), and per alert a report (id report--<alert id>) whose object_refs
+                 are an indicator per IOC and a vulnerability per CVE, which follow it. The
+                 objects are ih_stix.h's: ids are UUIDv5 (SHA-1, namespace
                  0a6af582-b9c6-4c87-a210-1bdd44b03d02) of "identity|ORG",
                  "indicator|ALERT-ID|TYPE|VALUE", "vulnerability|ALERT-ID|CVE": a re-export
-                 gives the same ids. Custom properties: x_infohub_severity,
-                 x_infohub_category, x_infohub_sectors, x_infohub_revision (report),
-                 x_infohub_detect (indicator, vulnerability).
+                 gives the same ids (only the bundle id is new). Custom properties:
+                 x_infohub_severity, x_infohub_category, x_infohub_sectors,
+                 x_infohub_revision (report), x_infohub_detect (indicator, vulnerability).
       misp       {"response": [{"Event": …}, …]} (MISP's search output; one event per
-                 alert, uuid = alert id). Tags: tlp:clear|green|amber|amber+strict|red,
+                 alert, uuid = alert id; an attribute's uuid is that of the IOC's STIX
+                 indicator). Tags: tlp:clear|green|amber|amber+strict|red,
                  infohub:severity="…", infohub:category="…", infohub:sector="…", then the
                  alert's own tags. The summary is a "text" attribute (comment "summary"),
                  references are "link" attributes.
@@ -110,6 +118,8 @@ typedef struct {
 typedef int (ih_export_sink_fn)(const void *data, size_t len, void *arg);
 /*  A sink writing to a FILE * (arg). */
 int ih_export_sink_file(const void *data, size_t len, void *arg);
+/*  A sink appending to an ih_buf_t * (arg); never fails. */
+int ih_export_sink_buf(const void *data, size_t len, void *arg);
 
 typedef struct ih_export ih_export_t;
 
@@ -147,13 +157,11 @@ typedef struct {
 } ih_export_cmd_cfg_t;
 int ih_export_cmd(const ih_export_cmd_cfg_t *cfg, int argc, char **argv);
 
-/*  UUIDv5 (RFC 4122 section 4.3, SHA-1) of name in the Infohub namespace above, lower
-    case. Also used by imports and the gateway. */
-void ih_export_uuid5(const char *name, size_t len, char out[IH_UUID_LEN + 1]);
-/*  A STIX 2.1 pattern for one IOC into out: "[ipv4-addr:value = '198.51.100.7']", quotes
-    and backslashes escaped. Returns 0, or -1 for a type with no pattern (cve). */
-int ih_export_stix_pattern(const ih_ioc_t *ioc, ih_buf_t *out);
+/*  The UUIDv5 ids and the STIX patterns: ih_stix.h (ih_stix_uuid5, ih_stix_pattern). */
 
 void ih_export_test(bool verbose);
+void ih_export_text_test(bool verbose);
+void ih_export_stix_test(bool verbose);
+void ih_export_misp_test(bool verbose);
 
 #endif

@@ -42,6 +42,12 @@
                advisories cite sources, unless opts.plain_urls_as_iocs. The title is
                opts.title or the first line; the summary is the text.
     An alert holds at most IH_MAX_IOCS IOCs: a larger one goes out in parts "(part N)".
+
+    FILES. ih_import.c is the core (the report, the drafts every reader fills, the entry
+    point); ih_import_stix.c reads stix21 (Infohub's own properties and the TLP marking
+    ids through ih_stix.h, which writes them), ih_import_misp.c misp, ih_import_text.c csv
+    and free text (with ih_extract.h); ih_import_cmd.c is the command line. They share the
+    job and the drafts through ih_import_priv.h.
 */
 #ifndef IH_IMPORT_H
 #define IH_IMPORT_H
@@ -103,5 +109,8 @@ typedef struct {
 int ih_import_cmd(const ih_import_cmd_cfg_t *cfg, int argc, char **argv);
 
 void ih_import_test(bool verbose);
+void ih_import_stix_test(bool verbose);
+void ih_import_misp_test(bool verbose);
+void ih_import_text_test(bool verbose);
 
 #endif

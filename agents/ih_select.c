@@ -204,15 +204,6 @@ ih_select_from (ih_select_t *s, const char *const *keys, ih_select_arg_fn *get, 
 
 /* ---- the rule -------------------------------------------------------------------------------- */
 
-static bool
-s_has (const ih_strlist_t *l, const char *s)
-{
-    for (uint32_t i = 0; i < l->count; i++)
-        if (streq (l->items [i], s))
-            return true;
-    return false;
-}
-
 bool
 ih_select_ioc (const ih_select_t *s, const ih_ioc_t *ioc)
 {
@@ -233,7 +224,7 @@ ih_select_alert (const ih_select_t *s, const ih_msg_t *m, const ih_store_alert_t
     ||  (s->tlp_max >= 0 && (int) m->tlp > s->tlp_max)
     ||  (s->category >= 0 && (int) m->category != s->category)
     ||  (s->min_severity >= 0 && (int) m->severity < s->min_severity)
-    ||  (s->sector [0] && !s_has (&m->sectors, s->sector)))
+    ||  (s->sector [0] && !ih_strlist_has (&m->sectors, s->sector)))
         return IH_SELECT_LEFT_FILTERED;
     if (s->types) {
         bool any = false;

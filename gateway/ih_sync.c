@@ -1,10 +1,11 @@
 /*  ih_sync.c: the gateway's subscriber actor (see ih_sync.h). */
 #include <inttypes.h>
 
-#include "ih_subscriber.h"
+#include "ih_added.h"
 #include "ih_log.h"
+#include "ih_stix.h"
+#include "ih_subscriber.h"
 #include "ih_sync.h"
-#include "ih_taxii.h"
 
 struct ih_sync {
     zactor_t *actor;
@@ -22,7 +23,22 @@ typedef struct {
     ih_gw_t *gw;
     int added;
     ih_err_t *err;
+    const ih_msg_t *m;          /* the alert being logged */
+    uint64_t seq;
 } s_catch_t;
+
+/*  One shared object of the alert (ih_stix_shared): logged unless it already is. */
+static int
+s_catch_shared (json_t *o, void *arg)
+{
+    s_catch_t *c = (s_catch_t *) arg;
+    const char *id = json_string_value (json_object_get (o, "id"));
+    int rc = ih_added_shared (c->gw->added, id, c->seq, c->m->id, c->err);
+    if (rc < 0)
+        return -1;
+    c->added += rc;
+    return 0;
+}
 
 static int
 s_catch_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
@@ -30,23 +46,12 @@ s_catch_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     s_catch_t *c = (s_catch_t *) arg;
     if (!ih_gw_visible (m))
         return 0;
-    //  Shared objects (identity, marking) first, so a client never meets a reference
+    //  Shared objects (marking, identity) first, so a client never meets a reference
     //  to an object it cannot have yet.
-    json_t *objs = ih_taxii_objects (m, NULL);
-    size_t i;
-    json_t *o;
-    json_array_foreach (objs, i, o) {
-        const char *id = json_string_value (json_object_get (o, "id"));
-        if (ih_taxii_shared_type (id)) {
-            int rc = ih_added_shared (c->gw->added, id, info->seq, m->id, c->err);
-            if (rc < 0) {
-                json_decref (objs);
-                return -1;
-            }
-            c->added += rc;
-        }
-    }
-    json_decref (objs);
+    c->m = m;
+    c->seq = info->seq;
+    if (ih_stix_shared (m, s_catch_shared, c) != 0)
+        return -1;
     if (ih_added_alert (c->gw->added, info->seq, m->id, c->err) < 0)
         return -1;
     c->added++;
@@ -62,7 +67,7 @@ ih_sync_log_catch_up (ih_gw_t *gw, ih_err_t *err)
         return 0;
     if (ih_added_begin (gw->added, err) != 0)
         return -1;
-    s_catch_t c = { gw, 0, err };
+    s_catch_t c = { gw, 0, err, NULL, 0 };
     if (ih_store_foreach (gw->store, log_cursor, false, s_catch_one, &c, err) != 0) {
         ih_added_abort (gw->added);
         return -1;

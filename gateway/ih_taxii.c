@@ -3,12 +3,11 @@
 #include <errno.h>
 
 #include "ih_added.h"
-#include "ih_export.h"
 #include "ih_html.h"
+#include "ih_stix.h"
 #include "ih_taxii.h"
 
 #define s_COLLECTION    IH_GW_COLLECTION
-#define s_CLEAR_MARKING "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 #define s_LIMIT_DEFAULT 100
 #define s_LIMIT_MAX     1000
 #define s_MATCH_MAX     32          /* values in one match[...] */
@@ -110,61 +109,50 @@ ih_taxii_accept_ok (const char *accept)
 
 /* ---- STIX objects of an alert --------------------------------------------------------------- */
 
+/*  Collects objects (ih_stix) into an array; only the one with id `only` when set. */
+typedef struct {
+    json_t *out;
+    const char *only;
+} s_collect_t;
+
 static int
-s_sink (const void *data, size_t len, void *arg)
+s_collect (json_t *o, void *arg)
 {
-    ih_buf_append ((ih_buf_t *) arg, data, len);
+    s_collect_t *c = (s_collect_t *) arg;
+    if (!c->only || streq (json_string_value (json_object_get (o, "id")) ?: "", c->only))
+        json_array_append (c->out, o);
     return 0;
 }
 
-json_t *
-ih_taxii_objects (const ih_msg_t *m, const ih_store_alert_t *info)
+/*  The alert's own objects (report, indicators, vulnerabilities) with the IOCs the
+    public may see: all but those retracted one by one. */
+static json_t *
+s_alert_objects (const ih_msg_t *m, const ih_store_alert_t *info)
 {
-    ih_export_opts_t opts;
-    ih_export_opts_init (&opts);        //  the selection's rule: active alerts only
-    if (!ih_gw_visible (m) || ih_select_alert (&opts.sel, m, info) != IH_SELECT_TAKEN)
-        return NULL;
-    opts.sel.tlp_max = IH_TLP_CLEAR;
-    ih_buf_t buf;
-    ih_buf_init (&buf);
-    ih_err_t err = { "" };
-    ih_export_t *x = ih_export_new (IH_EXPORT_STIX21, &opts, s_sink, &buf, NULL, &err);
-    json_t *out = NULL;
-    if (x && ih_export_alert (x, m, info, &err) == 0 && ih_export_finish (x, &err) == 0) {
-        json_error_t jerr;
-        json_t *bundle = json_loadb ((const char *) buf.data, buf.len, 0, &jerr);
-        json_t *objects = json_object_get (bundle, "objects");
-        if (json_is_array (objects)) {
-            out = json_array ();
-            size_t i;
-            json_t *o;
-            json_array_foreach (objects, i, o) {
-                const char *id = json_string_value (json_object_get (o, "id"));
-                if (!id)
-                    continue;
-                //  Of the marking definitions, only the one public objects refer to.
-                if (strncmp (id, "marking-definition--", 20) == 0 && !streq (id, s_CLEAR_MARKING))
-                    continue;
-                json_array_append (out, o);
-            }
-        }
-        else
-            fprintf (stderr, "E gateway: taxii: STIX export of %s is not a bundle: %s\n", m->id, jerr.text);
-        json_decref (bundle);
-    }
-    else
-        fprintf (stderr, "E gateway: taxii: cannot export alert %s as STIX: %s\n", m->id, err.msg);
-    ih_export_destroy (&x);
-    ih_buf_free (&buf);
-    return out;
+    ih_ioc_t *iocs = (ih_ioc_t *) malloc ((m->ioc_count ? m->ioc_count : 1) * sizeof *iocs);
+    if (!iocs)
+        abort ();
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->ioc_count; i++)
+        if (!info->retracted_iocs || !ih_store_ioc_retracted (info, &m->iocs [i]))
+            iocs [n++] = m->iocs [i];
+    s_collect_t c = { json_array (), NULL };
+    ih_stix_own (m, iocs, n, s_collect, &c);
+    free (iocs);
+    return c.out;
 }
 
-bool
-ih_taxii_shared_type (const char *stix_id)
+/*  The shared object stix_id (an identity, a marking) as alert m describes it, or NULL. */
+static json_t *
+s_shared_object (const ih_msg_t *m, const char *stix_id)
 {
-    return stix_id && (strncmp (stix_id, "identity--", 10) == 0
-                    || strncmp (stix_id, "marking-definition--", 20) == 0
-                    || strncmp (stix_id, "extension-definition--", 22) == 0);
+    s_collect_t c = { json_array (), stix_id };
+    ih_stix_shared (m, s_collect, &c);
+    if (json_array_size (c.out) == 0) {
+        json_decref (c.out);
+        return NULL;
+    }
+    return c.out;
 }
 
 /* ---- filters ------------------------------------------------------------------------------- */
@@ -378,33 +366,13 @@ s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
     if (rc < 0)
         w->failed = true;
     if (rc == 1 && ih_gw_visible (&m)) {
-        if (e->kind == IH_ADDED_ALERT && info.seq == e->seq && !info.retracted) {
-            json_t *all = ih_taxii_objects (&m, &info);
-            if (all) {
-                out = json_array ();
-                size_t i;
-                json_t *o;
-                json_array_foreach (all, i, o)
-                    if (!ih_taxii_shared_type (json_string_value (json_object_get (o, "id"))))
-                        json_array_append (out, o);
-                json_decref (all);
-            }
-        }
+        if (e->kind == IH_ADDED_ALERT && info.seq == e->seq && !info.retracted)
+            out = s_alert_objects (&m, &info);
         else
-        if (e->kind == IH_ADDED_SHARED) {
+        if (e->kind == IH_ADDED_SHARED)
             //  The shared object as the alert that brought it describes it (whatever
             //  became of that alert since: an identity outlives a retraction).
-            json_t *all = ih_taxii_objects (&m, NULL);
-            size_t i;
-            json_t *o;
-            json_array_foreach (all, i, o)
-                if (streq (json_string_value (json_object_get (o, "id")) ?: "", e->stix_id)) {
-                    out = json_array ();
-                    json_array_append (out, o);
-                    break;
-                }
-            json_decref (all);
-        }
+            out = s_shared_object (&m, e->stix_id);
     }
     ih_msg_free (&m);
     return out;
@@ -650,6 +618,7 @@ ih_taxii_handle (ih_req_t *r, const char *rest)
 
 /* ---- self-test -------------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 void
 ih_taxii_test (bool verbose)
@@ -735,8 +704,28 @@ ih_taxii_test (bool verbose)
     s_filter_free (&f);
     json_decref (o);
 
-    IH_CHECK (ih_taxii_shared_type ("identity--x") && ih_taxii_shared_type (s_CLEAR_MARKING));
-    IH_CHECK (!ih_taxii_shared_type ("report--x") && !ih_taxii_shared_type (NULL));
+    //  An alert's own objects (its IOCs, none retracted), and a shared object by id.
+    ih_msg_t m;
+    ih_tk_alert (&m, NULL, IH_TLP_CLEAR, "Public");
+    const char *iocs [] = { "domain:evil.example", "cve:CVE-2024-3400", NULL };
+    ih_tk_iocs (&m, iocs, true);
+    ih_store_alert_t info;
+    memset (&info, 0, sizeof info);
+    json_t *objs = s_alert_objects (&m, &info);
+    IH_CHECK (json_array_size (objs) == 3);
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 0), "type")), "report"));
+    json_decref (objs);
+    objs = s_shared_object (&m, ih_stix_marking_id (IH_TLP_CLEAR));
+    IH_CHECK (json_array_size (objs) == 1);
+    json_decref (objs);
+    char id [IH_STIX_ID_MAX];
+    ih_stix_identity_id (m.org, id);
+    objs = s_shared_object (&m, id);
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 0), "name")), "bank-a"));
+    json_decref (objs);
+    IH_CHECK (s_shared_object (&m, "identity--00000000-0000-5000-8000-000000000000") == NULL);
+    ih_msg_free (&m);
+
     IH_CHECK (ih_uuid_valid (ih_taxii_collection_id ()));
     if (verbose)
         printf ("\n    ");

@@ -17,8 +17,9 @@
     walking with it visits every object exactly once.
 
     Objects are the STIX 2.1 objects of each active alert (report, indicators,
-    vulnerabilities) plus the shared ones (publisher identities, the TLP:CLEAR marking
-    definition), which the log adds once, with the first alert that needs them.
+    vulnerabilities: ih_stix.h, as the agent's stix21 export has them, without the IOCs
+    retracted one by one) plus the shared ones (publisher identities, the TLP:CLEAR marking
+    definition), which the log adds once, with the first alert that needs them (ih_sync.h).
 */
 #ifndef IH_TAXII_H
 #define IH_TAXII_H
@@ -43,13 +44,6 @@ void ih_taxii_error(ih_req_t *r, int status, const char *reason, const char *msg
     admits everything). Parameters and q-values are honoured (q=0 refuses). */
 bool ih_taxii_accept_ok(const char *accept);
 
-/*  The STIX 2.1 objects of an alert (a JSON array, new reference), or NULL when the
-    alert is not visible or retracted. info may be NULL (the alert counts as active);
-    else it must come with m (ih_store_get, or an ih_store_foreach callback). */
-json_t *ih_taxii_objects(const ih_msg_t *m, const ih_store_alert_t *info);
-/*  True for the types the log adds once for everybody (identity, marking-definition,
-    extension-definition). */
-bool ih_taxii_shared_type(const char *stix_id);
 
 void ih_taxii_test(bool verbose);
 

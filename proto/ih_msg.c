@@ -129,6 +129,15 @@ ih_msg_strlist_add (ih_msg_t *m, ih_strlist_t *list, const char *s)
     list->count = n + 1;
 }
 
+bool
+ih_strlist_has (const ih_strlist_t *list, const char *s)
+{
+    for (uint32_t i = 0; i < list->count; i++)
+        if (streq (list->items [i], s))
+            return true;
+    return false;
+}
+
 void
 ih_msg_ioc_add (ih_msg_t *m, ih_ioc_type_t type, const char *value, const char *comment, bool detect)
 {
@@ -628,6 +637,7 @@ ih_msg_test (bool verbose)
     const char *to_b [] = { "bank-b" };
     const char *to_fin [] = { "sector:finance" };
     ih_strlist_t none = { NULL, 0 }, lb = { to_b, 1 }, lf = { to_fin, 1 };
+    IH_CHECK (ih_strlist_has (&lb, "bank-b") && !ih_strlist_has (&lb, "bank") && !ih_strlist_has (&none, ""));
     struct { ih_tlp_t tlp; ih_strlist_t *rcpt; bool fin, tel, own, gw; } mx [] = {
         { IH_TLP_CLEAR,        &none, true,  true,  true,  true  },
         { IH_TLP_GREEN,        &none, true,  true,  true,  false },

@@ -128,6 +128,8 @@ void ih_msg_copy(ih_msg_t *dst, const ih_msg_t *src);
 /*  Builders that copy into the arena. */
 const char *ih_msg_str(ih_msg_t *m, const char *s);
 void ih_msg_strlist_add(ih_msg_t *m, ih_strlist_t *list, const char *s);
+/*  True when list holds s (exact bytes). */
+bool ih_strlist_has(const ih_strlist_t *list, const char *s);
 /*  Appends an IOC; value and comment are copied as given (normalise first). */
 void ih_msg_ioc_add(ih_msg_t *m, ih_ioc_type_t type, const char *value, const char *comment, bool detect);
 

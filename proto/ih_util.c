@@ -422,6 +422,12 @@ ih_uuid_new (char out [IH_UUID_LEN + 1])
     randombytes_buf (b, sizeof b);
     b [6] = (b [6] & 0x0f) | 0x40;
     b [8] = (b [8] & 0x3f) | 0x80;
+    ih_uuid_format (b, out);
+}
+
+void
+ih_uuid_format (const uint8_t b [16], char out [IH_UUID_LEN + 1])
+{
     static const char hex [] = "0123456789abcdef";
     int o = 0;
     for (int i = 0; i < 16; i++) {
@@ -666,6 +672,10 @@ ih_util_test (bool verbose)
     IH_CHECK (!ih_uuid_valid ("not-a-uuid"));
     IH_CHECK (!ih_uuid_valid ("0123456789abcdef0123456789abcdef0123"));
     IH_CHECK (!ih_uuid_valid ("01234567-89AB-4def-8123-456789abcdef"));
+    static const uint8_t ub [16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x4d, 0xef,
+                                     0x81, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+    ih_uuid_format (ub, u1);
+    IH_CHECK (streq (u1, "01234567-89ab-4def-8123-456789abcdef"));
 
     uint64_t u = 0;
     IH_CHECK (ih_parse_u64 ("0", &u) && u == 0);

@@ -160,6 +160,8 @@ int ih_time_parse(const char *s, int64_t *ms, ih_err_t *err);
 #define IH_UUID_LEN 36
 /*  Writes a random (version 4) UUID, lower case, NUL-terminated. */
 void ih_uuid_new(char out[IH_UUID_LEN + 1]);
+/*  Writes 16 bytes as a UUID, lower case 8-4-4-4-12 hex, NUL-terminated. */
+void ih_uuid_format(const uint8_t b[16], char out[IH_UUID_LEN + 1]);
 /*  True when s is 36 chars of lower-case 8-4-4-4-12 hex. */
 bool ih_uuid_valid(const char *s);
 
