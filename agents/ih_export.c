@@ -10,9 +10,9 @@
     csv and MISP are written by hand rather than through jansson objects: a million IOCs
     then cost one pass of string copies, not a million small trees. The escaper
     (s_json_strn) is the one place that makes MISP's JSON safe. stix21 is the exception:
-    its objects are ih_stix's jansson objects, shared with TAXII, dumped as each is built
-    (ih_export_json), which costs about twice the time of the hand-written bundle it
-    replaced (bench/bench_export.md) for one builder of STIX in the project.
+    its objects are ih_stix's jansson objects, shared with TAXII, written as each is built
+    (ih_export_json, with our own compact writer: jansson's json_dumpb re-checks every
+    string and container and doubled the export's time).
 */
 #include <czmq.h>
 #include <errno.h>
@@ -139,23 +139,72 @@ ih_export_json_str (ih_export_t *self, const char *s)
     ih_export_wrote (self);
 }
 
+/*  One JSON value, compact, the bytes json_dumpb (JSON_COMPACT) would give for what
+    ih_stix builds (objects in insertion order, strings through s_json_strn), without
+    jansson's re-checking of every string and container: the stix21 export spends its
+    time here. Reals (which ih_stix never makes) go through jansson. */
+static void
+s_json_value (ih_buf_t *b, json_t *v)
+{
+    switch (json_typeof (v)) {
+        case JSON_OBJECT: {
+            ih_buf_append (b, "{", 1);
+            const char *key;
+            json_t *val;
+            bool first = true;
+            json_object_foreach (v, key, val) {
+                if (!first)
+                    ih_buf_append (b, ",", 1);
+                first = false;
+                s_json_strn (b, key, strlen (key));
+                ih_buf_append (b, ":", 1);
+                s_json_value (b, val);
+            }
+            ih_buf_append (b, "}", 1);
+            break;
+        }
+        case JSON_ARRAY: {
+            ih_buf_append (b, "[", 1);
+            size_t i;
+            json_t *val;
+            json_array_foreach (v, i, val) {
+                if (i)
+                    ih_buf_append (b, ",", 1);
+                s_json_value (b, val);
+            }
+            ih_buf_append (b, "]", 1);
+            break;
+        }
+        case JSON_STRING:
+            s_json_strn (b, json_string_value (v), json_string_length (v));
+            break;
+        case JSON_INTEGER:
+            ih_buf_printf (b, "%" JSON_INTEGER_FORMAT, json_integer_value (v));
+            break;
+        case JSON_TRUE:
+            ih_buf_append (b, "true", 4);
+            break;
+        case JSON_FALSE:
+            ih_buf_append (b, "false", 5);
+            break;
+        case JSON_NULL:
+            ih_buf_append (b, "null", 4);
+            break;
+        case JSON_REAL: {
+            char *text = json_dumps (v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (!text)
+                abort ();
+            ih_buf_append (b, text, strlen (text));
+            free (text);
+            break;
+        }
+    }
+}
+
 void
 ih_export_json (ih_export_t *self, json_t *o)
 {
-    //  Straight into the buffer: most objects fit the room a chunk leaves, and the rest
-    //  are dumped again once the buffer is large enough.
-    ih_buf_t *b = &self->out;
-    size_t room = b->cap - b->len;
-    size_t n = json_dumpb (o, (char *) b->data + b->len, room, JSON_COMPACT);
-    if (n > room) {
-        ih_buf_reserve (b, n);
-        n = json_dumpb (o, (char *) b->data + b->len, n, JSON_COMPACT);
-    }
-    if (n == 0) {
-        errno = ENOMEM;                 //  jansson's only way to fail here
-        self->failed = true;
-    }
-    b->len += n;
+    s_json_value (&self->out, o);
     ih_export_wrote (self);
 }
 
