@@ -666,6 +666,7 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
 
 /* ---- self-test ----------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+#include "ih_testkit.h"
 
 static void
 s_test_record (ih_member_t *r, const char *name, const char *org, const uint8_t sign_pk [32])
@@ -720,69 +721,6 @@ s_test_item (ih_item_t *it, ih_buf_t *rec_buf, uint8_t rec_sig [64], ih_buf_t *b
     it->rec_sig = rec_sig;
 }
 
-/*  The fake broker of the session test: a CURVE ROUTER. Receives one envelope (decoded
-    into e, which points into *frame) with its routing id. Returns false on timeout. */
-static bool
-s_fake_recv (zsock_t *router, zframe_t **rid, zframe_t **frame, ih_env_t *e, int timeout)
-{
-    zpoller_t *p = zpoller_new (router, NULL);
-    bool ready = zpoller_wait (p, timeout) != NULL;
-    zpoller_destroy (&p);
-    if (!ready)
-        return false;
-    zmsg_t *msg = zmsg_recv (router);
-    IH_CHECK (msg && zmsg_size (msg) == 2);
-    zframe_destroy (rid);
-    zframe_destroy (frame);
-    *rid = zmsg_pop (msg);
-    *frame = zmsg_pop (msg);
-    zmsg_destroy (&msg);
-    ih_err_t err = { "" };
-    if (ih_env_decode (e, zframe_data (*frame), zframe_size (*frame), &err) != 0) {
-        fprintf (stderr, "fake broker: %s\n", err.msg);
-        IH_CHECK (false);
-    }
-    return true;
-}
-
-/*  Receives until an envelope of type t arrives (others are dropped), letting client c
-    (if any) run its session meanwhile: it is single-threaded and pings from _recv. */
-static bool
-s_fake_expect (zsock_t *router, ih_client_t *c, zframe_t **rid, zframe_t **frame, ih_env_t *e,
-               ih_type_t t, int timeout)
-{
-    int64_t deadline = zclock_mono () + timeout;
-    while (zclock_mono () < deadline) {
-        if (c) {
-            ih_env_t *ignored;
-            ih_client_recv (c, &ignored, 10, NULL);
-        }
-        if (!s_fake_recv (router, rid, frame, e, c ? 10 : (int) (deadline - zclock_mono ())))
-            continue;
-        if (e->type == t)
-            return true;
-        ih_env_free (e);
-    }
-    return false;
-}
-
-static void
-s_fake_send (zsock_t *router, zframe_t *rid, const ih_env_t *e)
-{
-    ih_buf_t buf;
-    ih_buf_init (&buf);
-    ih_err_t err = { "" };
-    if (ih_env_encode (e, &buf, &err) != 0) {
-        fprintf (stderr, "fake broker: %s\n", err.msg);
-        IH_CHECK (false);
-    }
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) { zframe_dup (rid) });
-    zmsg_addmem (msg, buf.data, buf.len);
-    IH_CHECK (zmsg_send (&msg, router) == 0);
-    ih_buf_free (&buf);
-}
-
 /*  Receives from the client until an envelope of type t (others are dropped). */
 static ih_env_t *
 s_client_expect (ih_client_t *c, ih_type_t t, int timeout)
@@ -797,24 +735,24 @@ s_client_expect (ih_client_t *c, ih_type_t t, int timeout)
     return NULL;
 }
 
-/*  A session against a fake broker: hello, welcome, deliver, ack, ping/pong, no-session,
-    a silent broker (reconnect with the cursor), publish ok and error. */
+/*  Lets the single-threaded client run its session while the fake broker waits. */
+static void
+s_pump (void *arg)
+{
+    ih_env_t *ignored;
+    ih_client_recv ((ih_client_t *) arg, &ignored, 10, NULL);
+}
+
+/*  A session against the test kit's fake broker: hello, welcome, deliver, ack,
+    ping/pong, no-session, a silent broker (reconnect with the cursor), publish ok and
+    error. */
 static void
 s_test_session (bool verbose, const ih_item_t *item)
 {
-    zcert_t *server = zcert_new ();
+    ih_tk_broker_t *broker = ih_tk_broker_new ();
     zcert_t *client_cert = zcert_new ();
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    IH_CHECK (router);
-    zcert_apply (server, router);
-    zsock_set_curve_server (router, 1);
-    zsock_set_linger (router, 0);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    IH_CHECK (port > 0);
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-
-    ih_client_cfg_t cfg = { endpoint, zcert_public_txt (server), client_cert, "test", "selftest/1", 0, true };
+    ih_client_cfg_t cfg = { ih_tk_broker_endpoint (broker), ih_tk_broker_key (broker), client_cert,
+                            "test", "selftest/1", 0, true };
     ih_err_t err = { "" };
     ih_client_t *c = ih_client_new (&cfg, &err);
     IH_CHECK (c);
@@ -824,9 +762,8 @@ s_test_session (bool verbose, const ih_item_t *item)
     hello.window = 50;
     IH_CHECK (ih_client_subscribe (c, &hello, &err) == 0);
 
-    zframe_t *rid = NULL, *frame = NULL;
     ih_env_t e;
-    IH_CHECK (s_fake_expect (router, c, &rid, &frame, &e, IH_T_HELLO, 3000));
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, c));
     IH_CHECK (e.cursor == 0 && e.window == 50 && streq (e.agent, "selftest/1"));
     ih_env_free (&e);
     IH_CHECK (!ih_client_connected (c));
@@ -838,35 +775,28 @@ s_test_session (bool verbose, const ih_item_t *item)
     w.heartbeat = 100;
     w.member = "soc";
     w.org = "bank-a";
-    s_fake_send (router, rid, &w);
+    ih_tk_broker_send (broker, &w);
     ih_env_t *got = s_client_expect (c, IH_T_WELCOME, 3000);
     IH_CHECK (got && got->head == 7);
     IH_CHECK (ih_client_connected (c) && ih_client_heartbeat (c) == 100 && ih_client_head (c) == 7);
-    ih_env_t d;
-    ih_env_init (&d, IH_T_DELIVER);
     ih_item_t it = *item;
     it.seq = 7;
-    d.items = &it;
-    d.item_count = 1;
-    s_fake_send (router, rid, &d);
-    d.items = NULL;
-    d.item_count = 0;
-    ih_env_free (&d);
+    ih_tk_broker_deliver (broker, &it, 1);
     got = s_client_expect (c, IH_T_DELIVER, 3000);
     IH_CHECK (got && got->item_count == 1 && got->items [0].seq == 7);
     IH_CHECK (got->items [0].body_len == item->body_len
            && memcmp (got->items [0].body, item->body, item->body_len) == 0);
     IH_CHECK (ih_client_ack (c, 7, &err) == 0);
-    IH_CHECK (s_fake_expect (router, c, &rid, &frame, &e, IH_T_ACK, 3000) && e.seq == 7);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, c) && e.seq == 7);
     ih_env_free (&e);
 
     //  pings come every heartbeat; answer one
-    IH_CHECK (s_fake_expect (router, c, &rid, &frame, &e, IH_T_PING, 3000));
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_PING, &e, 3000, s_pump, c));
     ih_env_free (&e);
     ih_env_t pong;
     ih_env_init (&pong, IH_T_PONG);
     pong.head = 9;
-    s_fake_send (router, rid, &pong);
+    ih_tk_broker_send (broker, &pong);
     got = s_client_expect (c, IH_T_PONG, 3000);
     IH_CHECK (got && ih_client_head (c) == 9);
 
@@ -875,36 +805,22 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_env_init (&nos, IH_T_ERROR);
     nos.code = "no-session";
     nos.reason = "who are you";
-    s_fake_send (router, rid, &nos);
+    ih_tk_broker_send (broker, &nos);
     got = s_client_expect (c, IH_T_ERROR, 3000);
     IH_CHECK (got && streq (got->code, "no-session"));
-    IH_CHECK (s_fake_expect (router, c, &rid, &frame, &e, IH_T_HELLO, 3000) && e.cursor == 7);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, c) && e.cursor == 7);
     ih_env_free (&e);
-    s_fake_send (router, rid, &w);
+    ih_tk_broker_send (broker, &w);
     IH_CHECK (s_client_expect (c, IH_T_WELCOME, 3000));
 
     //  a silent broker: after 3 heartbeats the client reconnects (new socket, new
     //  routing id) and says hello from its durable cursor
     int64_t t0 = zclock_mono ();
     ih_client_set_cursor (c, 8);
-    zframe_t *old_rid = zframe_dup (rid);
-    ih_env_t *none = NULL;
-    bool saw_hello = false;
-    while (zclock_mono () - t0 < 3000 && !saw_hello) {
-        ih_client_recv (c, &none, 50, NULL);
-        zpoller_t *p = zpoller_new (router, NULL);
-        bool ready = zpoller_wait (p, 0) != NULL;
-        zpoller_destroy (&p);
-        if (ready && s_fake_recv (router, &rid, &frame, &e, 0)) {
-            if (e.type == IH_T_HELLO) {
-                saw_hello = true;
-                IH_CHECK (e.cursor == 8);
-            }
-            ih_env_free (&e);
-        }
-    }
-    IH_CHECK (saw_hello);
-    IH_CHECK (!zframe_eq (old_rid, rid));
+    zframe_t *old_rid = zframe_dup (ih_tk_broker_peer (broker));
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, c) && e.cursor == 8);
+    ih_env_free (&e);
+    IH_CHECK (!zframe_eq (old_rid, ih_tk_broker_peer (broker)));
     int64_t took = zclock_mono () - t0;
     if (verbose)
         printf ("\n    reconnected after %" PRId64 " ms of silence", took);
@@ -920,7 +836,7 @@ s_test_session (bool verbose, const ih_item_t *item)
     //  a first request times out (nobody answers in time); its late answer must not be
     //  taken for the answer to the next request: replies are matched by req
     IH_CHECK (ih_client_publish_wait (c, item->body, item->body_len, sig, 300, NULL, NULL, NULL, &err) == -1);
-    IH_CHECK (s_fake_expect (router, NULL, &rid, &frame, &e, IH_T_PUBLISH, 3000));
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_PUBLISH, &e, 3000, NULL, NULL));
     IH_CHECK (e.req == 1 && e.body_len == item->body_len);
     ih_env_free (&e);
     ih_env_t late;
@@ -928,13 +844,13 @@ s_test_session (bool verbose, const ih_item_t *item)
     late.req = 1;
     late.seq = 10;
     late.id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff";
-    s_fake_send (router, rid, &late);      //  a late answer to req 1: ignored by req 2
+    ih_tk_broker_send (broker, &late);  //  a late answer to req 1: ignored by req 2
     ih_env_t refuse;
     ih_env_init (&refuse, IH_T_ERROR);
     refuse.req = 2;
     refuse.code = "not-publisher";
     refuse.reason = "role: reader";
-    s_fake_send (router, rid, &refuse);
+    ih_tk_broker_send (broker, &refuse);
     char code [32] = "";
     IH_CHECK (ih_client_publish_wait (c, item->body, item->body_len, sig, 3000, NULL, NULL, code, &err) == 1);
     IH_CHECK (streq (code, "not-publisher") && streq (err.msg, "role: reader"));
@@ -943,7 +859,7 @@ s_test_session (bool verbose, const ih_item_t *item)
     okay.req = 3;
     okay.seq = 11;
     okay.id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff";
-    s_fake_send (router, rid, &okay);
+    ih_tk_broker_send (broker, &okay);
     uint64_t seq = 0;
     char id [IH_UUID_LEN + 1] = "";
     IH_CHECK (ih_client_publish_wait (c, item->body, item->body_len, sig, 3000, &seq, id, code, &err) == 0);
@@ -956,10 +872,7 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_env_free (&late);
     ih_env_free (&refuse);
     ih_env_free (&okay);
-    zframe_destroy (&rid);
-    zframe_destroy (&frame);
-    zsock_destroy (&router);
-    zcert_destroy (&server);
+    ih_tk_broker_destroy (&broker);
     zcert_destroy (&client_cert);
 }
 

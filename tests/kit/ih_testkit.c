@@ -249,6 +249,12 @@ ih_tk_broker_expect (ih_tk_broker_t *self, ih_type_t t, ih_env_t *e, int timeout
     return false;
 }
 
+zframe_t *
+ih_tk_broker_peer (ih_tk_broker_t *self)
+{
+    return self->rid;
+}
+
 void
 ih_tk_broker_send (ih_tk_broker_t *self, const ih_env_t *e)
 {

@@ -141,6 +141,8 @@ const char *ih_tk_broker_key(ih_tk_broker_t *self);
     ih_env_free); its borrowed pointers stay valid until the next expect. */
 bool ih_tk_broker_expect(ih_tk_broker_t *self, ih_type_t t, ih_env_t *e, int timeout,
                          ih_tk_pump_fn *pump, void *arg);
+/*  The routing id of the last peer (borrowed; NULL before any message). */
+zframe_t *ih_tk_broker_peer(ih_tk_broker_t *self);
 /*  Sends an envelope to the last peer. */
 void ih_tk_broker_send(ih_tk_broker_t *self, const ih_env_t *e);
 /*  Sends welcome (member "soc", org "bank-a", heartbeat 1000 ms) with head. */
