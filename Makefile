@@ -158,9 +158,14 @@ bin/bench-search: $(call OBJ,bench/bench_search.c) build/libihagent.a build/libi
 bench-search: bin/infohub-agent bin/bench-search
 	@sh bench/bench_search.sh
 
+# The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
+# and publisher threads, a real deployment. Linked into the benchmarks that use it, never
+# into a library. bench/ih_bench_load.c is a program of its own, not part of the kit.
+BENCH_KIT_SRC := $(filter-out bench/ih_bench_load.c,$(sort $(wildcard bench/ih_bench*.c)))
+
 # Benchmark (not a test): the broker vs raw libzmq CURVE XPUB fan-out and raw LMDB ingest,
 # side by side in one run (bench/bench_broker.sh; RUNS=3 for ranges, PERF=1 to profile).
-bin/bench-broker: $(call OBJ,bench/bench_broker.c) build/libihproto.a
+bin/bench-broker: $(call OBJ,bench/bench_broker.c $(BENCH_KIT_SRC)) build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_BROKER))
 

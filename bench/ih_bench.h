@@ -1,0 +1,334 @@
+/*  ih_bench.h: the machinery the benchmarks share (bench/bench_broker.c and the peers that
+    will run beside it). Not a library any program uses: bin/bench-broker links these
+    objects directly (Makefile, "bench kit").
+
+    Reading order, one file per job:
+      ih_bench.c         the basics: the program's name and dying with it, the clock,
+                         numeric arguments, free ports; the signed alerts every phase sends
+      ih_bench_proc.c    child processes (spawn, run, start and stop, all of them stopped on
+                         exit and on SIGINT/SIGTERM), the CPU time of a process and of each
+                         of its threads, perf attached to a process
+      ih_bench_zmq.c     CURVE client sockets, envelope send/expect, captured frames, the
+                         counting subscriber thread and the publisher thread
+      ih_bench_deploy.c  a real deployment (infohub-admin init, members, their keys), the
+                         real bin/infohub-broker started on it, clients connected to it, and
+                         its journal read beside it
+
+    Errors: a benchmark has no way to recover from a failed step, so most functions die
+    (ih_bench_die: one line "NAME: what failed" on stderr, exit 1, which stops every child
+    started with ih_bench_start). Those that run on a thread of their own (the subscriber
+    and publisher threads) report in their run structure instead, and the caller dies.
+
+    Threads: everything here is for the main thread, except ih_bench_subs_thread and
+    ih_bench_pubs_thread, which own the sockets of their run structure while they run.
+    The socket helpers may be called from any thread on sockets that thread owns.
+
+    Everything binds and connects 127.0.0.1 only.
+*/
+#ifndef IH_BENCH_H
+#define IH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <czmq.h>
+
+#include "ih_codec.h"
+#include "ih_sign.h"
+
+#define IH_BENCH_BODY_SIZE      1024        //  bytes of each signed alert body
+#define IH_BENCH_MAX_SUBS       64          //  subscriber sockets per run
+#define IH_BENCH_MAX_PUBS       16          //  publisher sockets per run
+#define IH_BENCH_PHASE_TIMEOUT  60          //  s, per subscriber or publisher run
+#define IH_BENCH_CLIENT_HWM     10000       //  the HWMs of a client socket (ih_client.c)
+#define IH_BENCH_MAX_CHILDREN   64          //  children started and not yet stopped
+#define IH_BENCH_MAX_THREADS    32          //  threads of a process ih_bench_threads_snap sees
+
+/* ---- the basics (ih_bench.c) ------------------------------------------------------------- */
+
+/*  Names the program (for ih_bench_die's messages: a string the caller keeps alive) and
+    sets up the process: czmq's signal handler off, SIGINT and SIGTERM stop every started
+    child at once and exit 128 + signal, SIGPIPE ignored, and every child still running is
+    stopped at exit (ih_bench_stop_all). Call it once, first. */
+void ih_bench_init (const char *name);
+
+/*  Prints "NAME: " and the message on stderr as one line, then exit (1): the children
+    started with ih_bench_start are stopped on the way out (atexit). */
+void ih_bench_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+
+/*  CLOCK_MONOTONIC, in nanoseconds. */
+int64_t ih_bench_now_ns (void);
+
+/*  The decimal number s, which must be all digits and within min..max; dies otherwise with
+    "NAME: OPTION: expected a number from MIN to MAX, got 'S'" (name is the option). */
+long ih_bench_arg_num (const char *name, const char *s, long min, long max);
+
+/*  A TCP port on 127.0.0.1 that is free right now (bound and released: another process
+    may take it before the caller binds it, which on loopback in a bench does not happen
+    in practice). Dies when no socket can be bound. */
+int ih_bench_free_port (void);
+
+/*  Signed alerts and their `publish` envelopes, made before anything is timed. */
+typedef struct {
+    size_t count;
+    ih_buf_t *bodies;               //  signed bodies, IH_BENCH_BODY_SIZE bytes each
+    uint8_t (*sigs) [IH_SIG_LEN];
+    ih_buf_t *envs;                 //  the `publish` envelopes (req = index + 1)
+} ih_bench_alerts_t;
+
+/*  Fills a (which it owns until ih_bench_alerts_free) with count GREEN alerts from member
+    "pub" of "org-pub", numbered first..first+count-1 (their IOCs and titles differ by
+    number: 4 IOCs, ipv4, domain, url, sha256), each body padded through its summary to
+    exactly IH_BENCH_BODY_SIZE bytes, signed with sk (pk is the signer written in the body)
+    and encoded as a `publish` envelope with req = index + 1. ih_sign_init must have been
+    called. Dies when an alert cannot be encoded or padded. */
+void ih_bench_alerts_make (ih_bench_alerts_t *a, size_t count, size_t first,
+                           const uint8_t pk [32], const uint8_t sk [64]);
+
+/*  Frees what ih_bench_alerts_make allocated (not a itself). */
+void ih_bench_alerts_free (ih_bench_alerts_t *a);
+
+/* ---- processes, CPU time, perf (ih_bench_proc.c) ----------------------------------------- */
+
+/*  Starts argv (argv [0] a path, not searched in PATH) with its stdout and stderr appended
+    to the file log (created 0600). Returns the pid; the child is not watched: the caller
+    waits for it. Dies when fork fails; a failed exec exits the child with 127. */
+pid_t ih_bench_spawn (char *const argv [], const char *log);
+
+/*  Runs argv to completion (as ih_bench_spawn); dies "NAME: ARGV0 ARGV1 failed (see LOG)"
+    unless it exits 0. argv needs at least two entries before its NULL. */
+void ih_bench_run (char *const argv [], const char *log);
+
+/*  As ih_bench_spawn, and watches the child until ih_bench_stop: ih_bench_stop_all (at exit
+    too) stops it with stop_sig, waits up to grace_ms, then kills it (SIGKILL); grace_ms < 0
+    waits as long as it takes. On SIGINT/SIGTERM, the bench cannot wait: a child with
+    grace_ms < 0 gets stop_sig (so that perf, say, can still write its file) and the others
+    SIGKILL. Dies when more than IH_BENCH_MAX_CHILDREN are watched at once. */
+pid_t ih_bench_start (char *const argv [], const char *log, int stop_sig, int grace_ms);
+
+/*  Stops the watched child *pid as ih_bench_start said, reaps it, and sets *pid to 0. Safe
+    with *pid 0 (nothing to do) and twice. A pid it does not watch is left alone (*pid is
+    still set to 0). */
+void ih_bench_stop (pid_t *pid);
+
+/*  Stops every watched child, the last started first. Called at exit by ih_bench_init. */
+void ih_bench_stop_all (void);
+
+/*  What ih_bench_init does for the children: SIGINT and SIGTERM signal every watched child
+    (as ih_bench_start says) and _exit (128 + signal); ih_bench_stop_all runs at exit. */
+void ih_bench_stop_on_signals (void);
+
+/*  CPU seconds (user + system, every thread) of process pid so far (/proc/PID/stat); 0 when
+    it cannot be read. */
+double ih_bench_proc_cpu (pid_t pid);
+
+/*  CPU seconds (user + system, every thread) of this process so far (getrusage). */
+double ih_bench_self_cpu (void);
+
+/*  The scheduler times of each thread of a process at one moment
+    (/proc/PID/task/TID/schedstat): ns on a CPU and ns runnable but waiting for one, to tell
+    CPU work, CPU starvation and sleep apart. Plain data: no destructor. */
+typedef struct {
+    int tid;
+    char comm [32];
+    uint64_t run_ns, wait_ns;
+} ih_bench_thread_t;
+
+typedef struct {
+    ih_bench_thread_t t [IH_BENCH_MAX_THREADS];
+    size_t n;
+    int64_t at;                     //  ih_bench_now_ns of the snapshot
+} ih_bench_threads_t;
+
+/*  Fills out with the threads of pid now (the first IH_BENCH_MAX_THREADS; none when the
+    process is gone). */
+void ih_bench_threads_snap (pid_t pid, ih_bench_threads_t *out);
+
+/*  Writes into out (size bytes, cut to fit) "main 1.20/0.10/0.90, verifier1 ..." : for each
+    thread of b that ran at least 5 ms since a, the seconds on a CPU / waiting for a CPU /
+    asleep (blocked: fsync, a condition variable, poll) over the interval from a to b. The
+    thread pid is "main"; threads named "infohub-broker" (the broker's ih_sigpool helpers,
+    which keep the process's name) are "verifier1", "verifier2"...; others go by their
+    own name (libzmq's "ZMQbg/IO/0"). */
+void ih_bench_threads_diff (pid_t pid, const ih_bench_threads_t *a, const ih_bench_threads_t *b,
+                            char *out, size_t size);
+
+/*  Attaches `perf record` (call graphs as $BENCH_PERF_CALLGRAPH says, "fp" by default;
+    "dwarf" for libraries without frame pointers; 999 Hz) to process pid, writing
+    PREFIX-PHASE.data (its messages in PREFIX-PHASE.log), and waits half a second for it to
+    attach. Returns perf's pid, watched (stopped with SIGINT, however long it takes), or 0
+    (nothing started) when prefix is NULL or pid is not positive. */
+pid_t ih_bench_perf_start (const char *prefix, const char *phase, pid_t pid);
+
+/*  Stops perf (SIGINT: it writes its file) and waits for it; *perf becomes 0. Safe with
+    *perf 0 and twice. */
+void ih_bench_perf_stop (pid_t *perf);
+
+/* ---- sockets, subscribers, publishers (ih_bench_zmq.c) ----------------------------------- */
+
+/*  A socket of type on ctx, CURVE client with cert's keys against server_pk, linger 0,
+    max message IH_MAX_FRAME, send and receive HWM IH_BENCH_CLIENT_HWM (as ih_client),
+    connected to ep. The caller owns it (zmq_close). Dies on any failure. */
+void *ih_bench_curve_client (void *ctx, int type, zcert_t *cert, const uint8_t server_pk [32],
+                             const char *ep);
+
+/*  Encodes e and sends it as one frame on sock (blocking); dies on failure. e stays the
+    caller's. */
+void ih_bench_send_env (void *sock, ih_env_t *e);
+
+/*  Sends an envelope of type with no field set (status, bye). */
+void ih_bench_send_simple (void *sock, ih_type_t type);
+
+/*  Receives one envelope on each of the n sockets, in order, all within timeout_ms in
+    total. Dies when one is late, undecodable or not of type (an `error` is quoted, and the
+    message points at broker.log). With head not NULL, *head is the `head` field of the
+    last one. */
+void ih_bench_expect_all (void **socks, size_t n, ih_type_t type, uint64_t *head,
+                          int timeout_ms);
+
+/*  Frames kept in memory, in order: the deliver frames a subscriber got, or journal
+    records. Start from { 0 }; owned by whoever made it, freed with ih_bench_frames_free. */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} ih_bench_frame_t;
+
+typedef struct {
+    ih_bench_frame_t *v;
+    size_t n, cap;
+    uint64_t items;                 //  deliver items in all the frames
+} ih_bench_frames_t;
+
+/*  Appends a copy of data (len bytes) holding items deliver items. Aborts on no memory. */
+void ih_bench_frames_add (ih_bench_frames_t *f, const void *data, size_t len, uint32_t items);
+
+/*  Frees every frame and resets f to { 0 }; safe twice. */
+void ih_bench_frames_free (ih_bench_frames_t *f);
+
+/*  One subscriber socket of a run: it must receive deliver items expect..last, in order.
+    The socket stays the caller's. */
+typedef struct {
+    void *sock;
+    uint64_t expect;                //  next seq
+    uint64_t last;                  //  the seq to reach
+    uint64_t frames, items, acked;  //  counted by the thread
+    ih_bench_frames_t *capture;     //  a copy of every deliver frame goes here; NULL = none
+} ih_bench_sub_t;
+
+/*  A subscriber run: n subscribers (at most IH_BENCH_MAX_SUBS), ack true for the broker's
+    DEALERs (a SUB cannot send). The thread sets t_done, and rc -1 with error on failure. */
+typedef struct {
+    ih_bench_sub_t *subs;
+    size_t n;
+    bool ack;
+    int64_t t_done;                 //  when the last subscriber got its last item
+    int rc;
+    char error [512];
+} ih_bench_subrun_t;
+
+/*  The subscriber thread (pthread_create with an ih_bench_subrun_t *): one thread runs every
+    subscriber socket of the run, the same loop for the broker's DEALERs and raw SUBs. It
+    decodes each deliver (ih_env_decode), checks that the seqs arrive without gap or
+    duplicate, counts, captures, and (ack true) acks the highest seq after each drained
+    burst of up to 32 frames. Returns when every subscriber has its last seq, on an error
+    envelope or a bad frame, or after IH_BENCH_PHASE_TIMEOUT s (rc -1, error says which
+    subscriber is where). Returns NULL. */
+void *ih_bench_subs_thread (void *arg);
+
+/*  A publisher run: the alerts' `publish` envelopes sent round-robin on n DEALER sockets
+    (at most IH_BENCH_MAX_PUBS, the caller's), at most inflight unanswered at a time. The
+    thread fills in the rest: t_first (first send) and t_last (last answer), ok (answers
+    `ok`), errors (answers `error`; error quotes the first), max_seq (the highest seq in an
+    `ok`), and rc -1 with error on a send failure or a timeout. */
+typedef struct {
+    void **socks;
+    size_t n;
+    const ih_bench_alerts_t *alerts;
+    size_t inflight;
+    int64_t t_first, t_last;
+    uint64_t ok, errors, max_seq;
+    int rc;
+    char error [512];
+} ih_bench_pubrun_t;
+
+/*  The publisher thread (pthread_create with an ih_bench_pubrun_t *): sends every alert
+    and returns when each has an answer, or after IH_BENCH_PHASE_TIMEOUT s. Returns NULL. */
+void *ih_bench_pubs_thread (void *arg);
+
+/*  Runs sr (not NULL) and, when pr is not NULL, pr on two threads, waits for both, and
+    dies with the error of either, or when a publish was refused. */
+void ih_bench_run_threads (ih_bench_subrun_t *sr, ih_bench_pubrun_t *pr);
+
+/* ---- a real deployment and its broker (ih_bench_deploy.c) -------------------------------- */
+
+/*  A deployment in WORK, made by infohub-admin from BINDIR: WORK/dep (broker.cfg, the
+    journal, the broker's keys), one publisher member "pub" (org-pub) in WORK/pub and nsubs
+    reader members sub1..subN (org-c, org-b alternately) in WORK/subN. The caller sets work,
+    bindir and nsubs (at most IH_BENCH_MAX_SUBS) and owns the strings; ih_bench_deploy fills
+    in the rest; ih_bench_deploy_free frees it. */
+typedef struct {
+    const char *work;
+    const char *bindir;
+    size_t nsubs;
+    char endpoint [64];             //  the broker's, "tcp://127.0.0.1:PORT"
+    char dep [4096];                //  WORK/dep
+    char journal [4200];            //  WORK/dep/journal (the LMDB environment)
+    zcert_t *broker_cert;           //  secret: the raw XPUB uses it as its server key
+    zcert_t *pub_cert;
+    zcert_t *sub_certs [IH_BENCH_MAX_SUBS];
+    uint8_t sign_pk [32], sign_sk [64];     //  the publisher's signing key
+    pid_t broker_pid;               //  0 until ih_bench_broker_start, and after the stop
+} ih_bench_deploy_t;
+
+/*  Makes the deployment (infohub-admin init on a free port, member add; their output in
+    WORK/admin.log) and loads the keys the clients need. Dies on any failure. */
+void ih_bench_deploy (ih_bench_deploy_t *d);
+
+/*  Destroys the certificates and wipes the signing secret; safe twice. The broker is not
+    stopped here (ih_bench_broker_stop). */
+void ih_bench_deploy_free (ih_bench_deploy_t *d);
+
+/*  Starts BINDIR/infohub-broker -c WORK/dep/broker.cfg (stdout and stderr appended to
+    WORK/broker.log), watched (SIGTERM, then SIGKILL after 5 s), writes its pid to
+    WORK/broker.pid (for bench_broker.sh, should the bench die without stopping it), and
+    returns once a `status` sent from a publisher connection on ctx is answered. Dies when
+    it is not answered within 10 s. */
+void ih_bench_broker_start (ih_bench_deploy_t *d, void *ctx);
+
+/*  Stops the broker (ih_bench_stop); safe twice. */
+void ih_bench_broker_stop (ih_bench_deploy_t *d);
+
+/*  Asks the broker for its counters (`status` on a new publisher connection on ctx) and
+    copies the `stats` JSON into out (cut to size); out is "" when no answer came within
+    5 s. Never dies for want of an answer. */
+void ih_bench_broker_stats (ih_bench_deploy_t *d, void *ctx, char *out, size_t size);
+
+/*  nsubs subscriber connections on ctx (DEALER, CURVE with sub1..subN's keys), each with a
+    `status` answered (so that the CURVE handshake and ZAP are done before anything is
+    timed). Returns a malloc'd array of sockets, closed with ih_bench_close_subs. */
+void **ih_bench_connect_subs (ih_bench_deploy_t *d, void *ctx);
+
+/*  Sends `bye` on each of the n sockets, closes them and frees the array. */
+void ih_bench_close_subs (void **socks, size_t n);
+
+/*  Sends `hello` (the cursor, the window, agent "bench-broker") on each of the n sockets;
+    the `welcome`s are the caller's to expect. */
+void ih_bench_hello_all (void **socks, size_t n, uint64_t cursor, uint32_t window);
+
+/*  n publisher connections on ctx (DEALER, CURVE with pub's keys), each with a `status`
+    answered. Returns a malloc'd array, closed with ih_bench_close_socks. */
+void **ih_bench_connect_pubs (ih_bench_deploy_t *d, void *ctx, size_t n);
+
+/*  Closes the n sockets and frees the array. */
+void ih_bench_close_socks (void **socks, size_t n);
+
+/*  The journal's last committed LMDB transaction id, read through a read-only environment
+    beside the broker's (mdb_env_info): the difference over a phase is its commits. */
+uint64_t ih_bench_journal_txnid (const char *dir);
+
+/*  Appends the journal's item records (the values, as stored) to vals, from seq 1 on, in
+    order, one item each. */
+void ih_bench_journal_values (const char *dir, ih_bench_frames_t *vals);
+
+#endif
