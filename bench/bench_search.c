@@ -194,7 +194,7 @@ main (int argc, char **argv)
         for (; n < BATCH && a < alerts; n++, a++) {
             ih_msg_t *m = &msgs [n];
             ih_msg_init (m, IH_KIND_ALERT);
-            snprintf (m->id, sizeof m->id, "%08" PRIx64 "-0000-4000-8000-%012" PRIx64, a, a);
+            ih_fmt (m->id, sizeof m->id, "%08" PRIx64 "-0000-4000-8000-%012" PRIx64, a & 0xffffffffu, a);
             m->created = m->modified = 1767225600000LL + (int64_t) a;
             m->org = ih_msg_str (m, "bench-org");
             m->member = ih_msg_str (m, "bench");
