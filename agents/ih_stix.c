@@ -18,7 +18,7 @@ static const uint8_t s_namespace [16] = {
     0x0a, 0x6a, 0xf5, 0x82, 0xb9, 0xc6, 0x4c, 0x87, 0xa2, 0x10, 0x1b, 0xdd, 0x44, 0xb0, 0x3d, 0x02
 };
 
-/*  TLP marking definitions (REFERENCE.md; OASIS cti-stix-common-objects): TLP 2.0 first,
+/*  TLP marking definitions (FIRST TLP 2.0; OASIS cti-stix-common-objects): TLP 2.0 first,
     in ih_tlp_t order, then TLP 1.0 (STIX 2.1 section 7.2.1.4), which imports still meet. */
 static const struct { const char *id; ih_tlp_t tlp; } s_markings [] = {
     { "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", IH_TLP_CLEAR },
