@@ -2,6 +2,7 @@
 #include <czmq.h>
 #include <inttypes.h>
 
+#include "ih_ioc.h"
 #include "ih_rules.h"
 
 #define s_MSG_TITLE     96          /* bytes of a title in a suricata msg, zeek desc, rpz comment */
@@ -194,10 +195,12 @@ s_suricata (ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *ioc, ih_buf_t *
         case IH_IOC_IPV4:
         case IH_IOC_IPV6:
         case IH_IOC_CIDR: {
+            //  `<>`: the address as source or as destination, in one rule (an address
+            //  that calls in is as interesting as one that is called).
             if (!(sid = s_sid (self, m->id, ioc, "ip", err)))
                 return -1;
             char head [IH_MAX_IOC_VALUE + 64];
-            snprintf (head, sizeof head, "alert ip any any -> [%s] any", ioc->value);
+            snprintf (head, sizeof head, "alert ip [%s] any <> any any", ioc->value);
             s_rule_head (b, head, m, ioc);
             s_rule_tail (b, m, sid);
             return 1;
@@ -223,6 +226,8 @@ s_suricata (ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *ioc, ih_buf_t *
         }
         case IH_IOC_URL: {
             //  http.host exactly (bsize), then http.uri.raw starting with the path.
+            //  Suricata lower-cases the http.host buffer and refuses nocase on it: the
+            //  content is written lower case instead (a normal form's host already is).
             const char *p = strstr (ioc->value, "://");
             p = p ? p + 3 : ioc->value;
             size_t alen = strcspn (p, "/?#");
@@ -239,12 +244,17 @@ s_suricata (ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *ioc, ih_buf_t *
                 if (colon)
                     hlen = (size_t) (colon - host);
             }
+            if (hlen == 0)
+                return 0;
             if (!(sid = s_sid (self, m->id, ioc, "http", err)))
                 return -1;
+            char lower [IH_MAX_IOC_VALUE + 1];
+            for (size_t i = 0; i < hlen; i++)       //  ASCII only, whatever the locale
+                lower [i] = host [i] >= 'A' && host [i] <= 'Z' ? (char) (host [i] + 32) : host [i];
             s_rule_head (b, "alert http any any -> any any", m, ioc);
             s_puts (b, "http.host; content:");
-            s_content (b, host, hlen);
-            s_putf (b, "; nocase; bsize:%zu; ", hlen);
+            s_content (b, lower, hlen);
+            s_putf (b, "; bsize:%zu; ", hlen);
             if (*path && !(path [0] == '/' && path [1] == 0)) {
                 s_puts (b, "http.uri.raw; content:");
                 if (path [0] == '/')
@@ -297,6 +307,95 @@ s_zeek (const ih_msg_t *m, const ih_ioc_t *ioc, const char *desc, ih_buf_t *b)
     s_puts (b, m->references.count ? m->references.items [0] : "-");
     s_puts (b, "\n");
     return 1;
+}
+
+/*  The rpz-ip owner name of an address or network (RPZ, as BIND reads it): the prefix
+    length, then the address reversed, "32.7.113.0.203.rpz-ip" for 203.0.113.7; IPv6 words
+    in hex, last first, with "zz" for the longest run of two or more zero words (the last
+    such run in this reversed order when two are as long), "128.1.zz.db8.2001.rpz-ip" for
+    2001:db8::1. That is the canonical form BIND writes back (lib/dns/rpz.c, ip2name): a
+    name in another form loads with a complaint. An IPv4-mapped IPv6 network of /96 or
+    longer is written in the IPv4 form, as BIND does. Returns the length written into out
+    (outsz bytes; 64 always hold one), or 0 when value is not an address with a prefix of
+    1 or more, or out is too small. */
+static size_t
+s_rpz_ip_name (const char *value, char *out, size_t outsz)
+{
+    int family, prefix;
+    uint8_t a [16];
+    if (ih_ioc_ip_parse (value, &family, a, &prefix) != 0 || prefix < 1)
+        return 0;
+    static const uint8_t mapped [12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (family == 6 && prefix >= 96 && memcmp (a, mapped, 12) == 0) {
+        memmove (a, a + 12, 4);
+        family = 4;
+        prefix -= 96;
+        if (prefix < 1)
+            return 0;
+    }
+    int n;
+    if (family == 4)
+        n = snprintf (out, outsz, "%d.%u.%u.%u.%u.rpz-ip", prefix, a [3], a [2], a [1], a [0]);
+    else {
+        unsigned w [8];                     //  reversed: w [0] is the last word
+        for (int i = 0; i < 8; i++)
+            w [i] = (unsigned) a [14 - 2 * i] << 8 | a [15 - 2 * i];
+        int best_first = -1, best_len = 0, cur_first = -1, cur_len = 0;
+        for (int i = 0; i < 8; i++) {
+            if (w [i]) {
+                cur_first = -1;
+                cur_len = 0;
+                continue;
+            }
+            cur_len++;
+            if (cur_first < 0)
+                cur_first = i;
+            else
+            if (cur_len >= best_len) {
+                best_first = cur_first;
+                best_len = cur_len;
+            }
+        }
+        n = snprintf (out, outsz, "%d", prefix);
+        for (int i = 0; i < 8 && n > 0 && (size_t) n < outsz; i++) {
+            if (i == best_first) {
+                n += snprintf (out + n, outsz - (size_t) n, ".zz");
+                i += best_len - 1;
+            }
+            else
+                n += snprintf (out + n, outsz - (size_t) n, ".%x", w [i]);
+        }
+        if (n > 0 && (size_t) n < outsz)
+            n += snprintf (out + n, outsz - (size_t) n, ".rpz-ip");
+    }
+    return n > 0 && (size_t) n < outsz ? (size_t) n : 0;
+}
+
+/*  The records of one IOC in a response policy zone: 1 written, 0 no form. A domain
+    blocks the name and every name below it ("D CNAME ." and "*.D CNAME ."), with room for
+    "*." and an origin of up to 30 bytes within DNS's 255; an address or network blocks
+    answers that hold it (rpz-ip). */
+static int
+s_rpz (const ih_ioc_t *ioc, ih_buf_t *b)
+{
+    if (ioc->type == IH_IOC_DOMAIN) {
+        if (strlen (ioc->value) > 220)
+            return 0;
+        s_puts (b, ioc->value);
+        s_puts (b, "\tCNAME\t.\n*.");
+        s_puts (b, ioc->value);
+        s_puts (b, "\tCNAME\t.\n");
+        return 1;
+    }
+    if (ioc->type == IH_IOC_IPV4 || ioc->type == IH_IOC_IPV6 || ioc->type == IH_IOC_CIDR) {
+        char name [96];
+        if (!s_rpz_ip_name (ioc->value, name, sizeof name))
+            return 0;
+        s_puts (b, name);
+        s_puts (b, "\tCNAME\t.\n");
+        return 1;
+    }
+    return 0;
 }
 
 void
@@ -389,22 +488,21 @@ ih_rules_alert (ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *iocs, uint3
             case IH_RULES_ZEEK:
                 rc = s_zeek (m, ioc, desc, out);
                 break;
-            case IH_RULES_RPZ:
-                //  Room for "*." and an origin of up to 30 bytes within DNS's 255.
-                if (ioc->type != IH_IOC_DOMAIN || strlen (ioc->value) > 220)
-                    break;
+            case IH_RULES_RPZ: {
+                //  The alert's comment line goes before its first record.
+                size_t mark = out->len;
                 if (!commented) {
                     s_cut (m->title, s_MSG_TITLE, NULL, NULL, title, sizeof title);
                     s_putf (out, "; alert %s TLP:%s %s: %s\n", m->id, ih_tlp_name (m->tlp),
                             ih_category_name (m->category), title);
-                    commented = true;
                 }
-                s_puts (out, ioc->value);
-                s_puts (out, "\tCNAME\t.\n*.");
-                s_puts (out, ioc->value);
-                s_puts (out, "\tCNAME\t.\n");
-                rc = 1;
+                rc = s_rpz (ioc, out);
+                if (rc)
+                    commented = true;
+                else
+                    out->len = mark;
                 break;
+            }
             default:
                 s_puts (out, ioc->value);
                 s_puts (out, "\n");
@@ -460,10 +558,15 @@ ih_rules_test (bool verbose)
     IH_CHECK (w == 5 && nf == 2);
     IH_CHECK (strstr (t, "msg:\"Infohub TLP:AMBER+STRICT malware: Say \\\"hi\\\"\\; then go \\\\ away (45.33.32.156)\"; "));
     IH_CHECK (strstr (t, "priority:1; ") && strstr (t, "rev:3;)\n"));
-    IH_CHECK (strstr (t, "http.host; content:\"[2a03:2880::1]\"; nocase; bsize:14; http.uri.raw; "
+    //  http.host takes no nocase (Suricata refuses the rule): a lower-case content.
+    IH_CHECK (!strstr (t, "nocase; bsize") && !strstr (t, "http.host; content:\"EVIL"));
+    IH_CHECK (strstr (t, "http.host; content:\"[2a03:2880::1]\"; bsize:14; http.uri.raw; "
                          "content:\"/?x=|22|1|22||3B||7C|\"; startswith;"));
-    IH_CHECK (strstr (t, "http.host; content:\"evil-login.xyz\"; nocase; bsize:14; metadata:"));
-    IH_CHECK (strstr (t, "alert ip any any -> [2a03:2880::/32] any"));
+    IH_CHECK (strstr (t, "http.host; content:\"evil-login.xyz\"; bsize:14; metadata:"));
+    //  Addresses either way.
+    IH_CHECK (strstr (t, "\nalert ip [2a03:2880::/32] any <> any any (msg:"));
+    IH_CHECK (strstr (t, "\nalert ip [45.33.32.156] any <> any any (msg:"));
+    IH_CHECK (strstr (t, "dns.query; dotprefix; content:\".evil-login.xyz\"; nocase; endswith;"));
     //  Collisions: a taken slot moves to the next free one; the last wraps to the first.
     uint32_t s1 = s_take_slot (r, 77), s2 = s_take_slot (r, 77), s3 = s_take_slot (r, 76);
     IH_CHECK (s1 == 77 && s2 == 78 && s3 == 76);
@@ -485,14 +588,56 @@ ih_rules_test (bool verbose)
     IH_CHECK (strstr (t, "\nu@[2a03:2880::1]:8443?x=\"1\";|\tIntel::URL\tinfohub/bank-a\tSay \"hi\"; then go \\ away "));
     ih_rules_destroy (&r);
 
-    //  rpz: domains only; nft: addresses by family.
+    //  rpz: domains, and addresses as rpz-ip triggers; nft: addresses by family.
     ih_buf_reset (&b);
     w = nf = 0;
     r = ih_rules_new (IH_RULES_RPZ, 0, NULL, &err);
     IH_CHECK (ih_rules_alert (r, &m, m.iocs, m.ioc_count, &b, &w, &nf, &err) == 0);
     ih_buf_append (&b, "", 1);
-    IH_CHECK (w == 1 && nf == 6 && strstr ((char *) b.data, "\nevil-login.xyz\tCNAME\t.\n*.evil-login.xyz\tCNAME\t.\n"));
+    t = (const char *) b.data;
+    if (verbose)
+        printf ("%s", t);
+    IH_CHECK (w == 3 && nf == 4);
+    const char *head = "; alert 6f1c2a52-6b0e-4c4e-9a55-2d3c1c0f7a10 TLP:AMBER+STRICT malware: ";
+    IH_CHECK (strncmp (t, head, strlen (head)) == 0);
+    IH_CHECK (strstr (t, "\n32.156.32.33.45.rpz-ip\tCNAME\t.\n"));
+    IH_CHECK (strstr (t, "\nevil-login.xyz\tCNAME\t.\n*.evil-login.xyz\tCNAME\t.\n"));
+    IH_CHECK (strstr (t, "\n32.zz.2880.2a03.rpz-ip\tCNAME\t.\n"));
+    size_t lines = 0;
+    for (const char *p = t; *p; p++)
+        lines += *p == '\n';
+    IH_CHECK (lines == 5);
     ih_rules_destroy (&r);
+    //  An alert with nothing rpz can say writes nothing, not even its comment.
+    ih_buf_reset (&b);
+    w = nf = 0;
+    r = ih_rules_new (IH_RULES_RPZ, 0, NULL, &err);
+    IH_CHECK (ih_rules_alert (r, &m, m.iocs + 4, 2, &b, &w, &nf, &err) == 0);
+    IH_CHECK (b.len == 0 && w == 0 && nf == 2);
+    ih_rules_destroy (&r);
+    //  rpz-ip names, in BIND's canonical form (lib/dns/rpz.c ip2name).
+    static const struct { const char *value, *name; } rpz [] = {
+        { "203.0.113.7", "32.7.113.0.203.rpz-ip" },
+        { "198.51.100.0/24", "24.0.100.51.198.rpz-ip" },
+        { "10.0.0.0/8", "8.0.0.0.10.rpz-ip" },
+        { "2001:db8::1", "128.1.zz.db8.2001.rpz-ip" },
+        { "2001:db8::1:0:0:1", "128.1.0.0.1.zz.db8.2001.rpz-ip" },     //  equal runs: the first in address order
+        { "2001:db8:0:1:1:1:1:1", "128.1.1.1.1.1.0.db8.2001.rpz-ip" },  //  one zero word is no run
+        { "2001:db8:1:2:3:4:5:6", "128.6.5.4.3.2.1.db8.2001.rpz-ip" },
+        { "::1", "128.1.zz.rpz-ip" },
+        { "2a03:2880::/32", "32.zz.2880.2a03.rpz-ip" },
+        { "::ffff:45.33.32.156", "32.156.32.33.45.rpz-ip" },
+        { "0.0.0.0/0", NULL }, { "::/0", NULL }, { "evil.example", NULL }, { "10.1.2.3/8", NULL },
+    };
+    for (size_t i = 0; i < sizeof rpz / sizeof rpz [0]; i++) {
+        char name [96];
+        size_t n = s_rpz_ip_name (rpz [i].value, name, sizeof name);
+        if (verbose || (rpz [i].name ? !n || !streq (name, rpz [i].name) : n != 0))
+            printf ("    rpz-ip %s -> %s\n", rpz [i].value, n ? name : "(none)");
+        IH_CHECK (rpz [i].name ? n == strlen (rpz [i].name) && streq (name, rpz [i].name) : n == 0);
+    }
+    char small [8];
+    IH_CHECK (s_rpz_ip_name ("2001:db8::1", small, sizeof small) == 0);
     ih_buf_reset (&b);
     w = nf = 0;
     r = ih_rules_new (IH_RULES_NFT, 0, NULL, &err);

@@ -12,6 +12,23 @@
     exports only when its slot collided in one of them (about 1 rule in 13,000 at 10,000
     rules).
 
+    SURICATA 7 RULES (docs.suricata.io, checked by tests/integration/suricata_check.py):
+      address  `alert ip [ADDR] any <> any any`: traffic from or to it, one rule and sid
+      domain   `dns.query; dotprefix; content:".D"; nocase; endswith;` and the same on
+               tls.sni: D and every name below it
+      url      `http.host; content:"host"; bsize:N;` (the host lower case and no nocase:
+               Suricata lower-cases http.host and refuses nocase on it), then for a path
+               or query `http.uri.raw; content:"/path?q"; startswith;`
+    Content bytes outside printable ASCII and `"` `;` `\` `|` are written |XX|; in msg,
+    `"` `;` `\` get a backslash. No classtype (it must exist in the consumer's
+    classification.config); priority 1 (critical) .. 4 (low).
+
+    RPZ. Domains as "D CNAME ." and "*.D CNAME ."; addresses and networks as rpz-ip
+    triggers in BIND's canonical form, the prefix length then the address reversed:
+    "32.7.113.0.203.rpz-ip" for 203.0.113.7, "24.0.100.51.198.rpz-ip" for
+    198.51.100.0/24, "128.1.zz.db8.2001.rpz-ip" for 2001:db8::1 ("zz" for the longest run
+    of zero words). A network of prefix 0 has no form.
+
     Threading: a writer belongs to one thread.
 */
 #ifndef IH_RULES_H
@@ -37,8 +54,8 @@ void ih_rules_header(ih_rules_t *self, ih_buf_t *out);
 
 /*  Appends what n IOCs of alert m become. *written counts the IOCs written (a domain's
     dns and tls rules count once), *no_form those the format cannot express (a hash in
-    suricata, a CVE anywhere, an RPZ name too long for an origin of 30 bytes). Returns 0,
-    or -1 with err when the sids are exhausted. */
+    suricata, a CVE anywhere, a URL in rpz, an RPZ name too long for an origin of 30
+    bytes). Returns 0, or -1 with err when the sids are exhausted. */
 int ih_rules_alert(ih_rules_t *self, const ih_msg_t *m, const ih_ioc_t *iocs, uint32_t n, ih_buf_t *out,
                    uint64_t *written, uint64_t *no_form, ih_err_t *err);
 
