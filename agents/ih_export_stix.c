@@ -81,8 +81,9 @@ ih_export_stix_test (bool verbose)
     IH_CHECK (j);
     json_t *objs = json_object_get (j, "objects");
     IH_CHECK (streq (json_string_value (json_object_get (j, "type")), "bundle"));
-    //  5 markings + 1 identity + 2 x (report + 10 indicators + 1 vulnerability)
-    IH_CHECK (json_array_size (objs) == 5 + 1 + 2 * 12);
+    //  Infohub's identity and extension-definition + 5 markings + 1 publisher identity
+    //  + 2 x (report + 10 indicators + 1 vulnerability)
+    IH_CHECK (json_array_size (objs) == 2 + 5 + 1 + 2 * 12);
     IH_CHECK (f.st.alerts == 2 && f.st.iocs == 22 && f.st.alerts_retracted == 1);
     size_t ri = 0;
     json_t *ob;
@@ -100,6 +101,13 @@ ih_export_stix_test (bool verbose)
         const char *pat = json_string_value (json_object_get (ob, "pattern"));
         if (pat && strstr (pat, "url:value"))
             IH_CHECK (streq (pat, "[url:value = 'http://evil-login.xyz:8080/a\\'b\\\\c?q=1']"));
+        //  Every extension an object uses is defined in the bundle; no custom property.
+        const char *key;
+        json_t *val;
+        json_object_foreach (json_object_get (ob, "extensions"), key, val)
+            IH_CHECK (zhashx_lookup (ids, key) || streq (key, "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"));
+        json_object_foreach (ob, key, val)
+            IH_CHECK (strncmp (key, "x_", 2) != 0);
     }
     char rid [IH_STIX_ID_MAX];
     snprintf (rid, sizeof rid, "report--%s", f.msgs [0].id);
@@ -108,29 +116,34 @@ ih_export_stix_test (bool verbose)
     IH_CHECK (!zhashx_lookup (ids, rid));
     IH_CHECK (zhashx_lookup (ids, ih_stix_marking_id (IH_TLP_AMBER)));
     zhashx_destroy (&ids);
-    //  The markings first, then the publisher, then the first report.
-    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 0), "id")),
+    //  Infohub and its extension first, the markings, then the publisher, then the first
+    //  report.
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 0), "id")), IH_STIX_PRODUCER_ID));
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 1), "id")), IH_STIX_EXTENSION_ID));
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 2), "id")),
                      ih_stix_marking_id (IH_TLP_CLEAR)));
-    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 5), "type")), "identity"));
-    json_t *rep = json_array_get (objs, 6);
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (objs, 7), "type")), "identity"));
+    json_t *rep = json_array_get (objs, 8);
     IH_CHECK (streq (json_string_value (json_object_get (rep, "type")), "report"));
     IH_CHECK (streq (json_string_value (json_array_get (json_object_get (rep, "object_marking_refs"), 0)),
                      ih_stix_marking_id (IH_TLP_AMBER)));
     IH_CHECK (streq (json_string_value (json_object_get (rep, "description")), f.msgs [0].summary));
+    IH_CHECK (streq (json_string_value (ih_stix_prop (rep, "publisher_org")), "bank-a"));
+    IH_CHECK (json_integer_value (ih_stix_prop (rep, "revision")) == 2);
     json_decref (j);
     //  One object a line, and only the bundle id differs from one export to the next.
     IH_CHECK (strncmp (out, "{\"type\":\"bundle\",\"id\":\"bundle--", 31) == 0);
-    IH_CHECK (ih_export_t_count (out, "\n") == 5 + 1 + 2 * 12 + 2);     //  and the end "\n]}\n"
+    IH_CHECK (ih_export_t_count (out, "\n") == 2 + 5 + 1 + 2 * 12 + 2);     //  and the end "\n]}\n"
     char *again = ih_export_t_run (&f, IH_EXPORT_STIX21, 3);
     IH_CHECK (strlen (again) == strlen (out));
     IH_CHECK (streq (strstr (again, "\"objects\""), strstr (out, "\"objects\"")));
     free (again);
     free (out);
 
-    //  An empty bundle still has its markings.
+    //  An empty bundle still has its markings (and the extension their objects would use).
     out = ih_export_t_run (&f, IH_EXPORT_STIX21, 0);
     j = json_loads (out, 0, &jerr);
-    IH_CHECK (j && json_array_size (json_object_get (j, "objects")) == 5);
+    IH_CHECK (j && json_array_size (json_object_get (j, "objects")) == 2 + 5);
     IH_CHECK (strstr (out, "\n]}\n"));
     json_decref (j);
     free (out);
@@ -139,8 +152,8 @@ ih_export_stix_test (bool verbose)
     f.o.sel.types = 1u << IH_IOC_CVE;
     out = ih_export_t_run (&f, IH_EXPORT_STIX21, 3);
     j = json_loads (out, 0, &jerr);
-    IH_CHECK (j && json_array_size (json_object_get (j, "objects")) == 5 + 1 + 2 * 2 && f.st.iocs == 2);
-    rep = json_array_get (json_object_get (j, "objects"), 6);
+    IH_CHECK (j && json_array_size (json_object_get (j, "objects")) == 2 + 5 + 1 + 2 * 2 && f.st.iocs == 2);
+    rep = json_array_get (json_object_get (j, "objects"), 8);
     IH_CHECK (json_array_size (json_object_get (rep, "object_refs")) == 1);
     json_decref (j);
     free (out);

@@ -11,7 +11,22 @@
 
 #define s_IDENTITY_TIME "2020-01-01T00:00:00.000Z"
 #define s_MARKING_TIME  "2022-10-01T00:00:00.000Z"
+#define s_EXT_TIME      "2026-01-01T00:00:00.000Z"
 #define s_TLP_EXT       "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+
+/*  The extension-definition's schema property: the normative text in short, and where
+    the whole of it is (STIX 2.1 section 7.3: a URL or plain text). */
+#define s_EXT_SCHEMA \
+    "Infohub alert properties 1.0, a property-extension. On a report (an Infohub alert): " \
+    "severity (low, medium, high or critical), category (ransomware, phishing, malware, " \
+    "vulnerability, ddos, intrusion, fraud, data-leak, advisory or other), revision (integer, " \
+    "1 or more), sectors (list of sector names; absent when none), recipients (list of org " \
+    "names and sector:NAME groups the publisher addressed; absent when none, and then the " \
+    "TLP alone says who may have the alert; a consumer that shares the alert further never " \
+    "widens this audience), publisher_org and publisher_member (names). On an indicator or " \
+    "a vulnerability: detect (boolean, MISP's to_ids: fit for automatic detection). Names " \
+    "are slugs of at most 64 characters. The normative text and a JSON Schema: " \
+    "docs/stix-extension.md in the Infohub source."
 
 /*  The Infohub UUIDv5 namespace. */
 static const uint8_t s_namespace [16] = {
@@ -207,23 +222,38 @@ s_one (const char *ascii)
     return a;
 }
 
-/*  Infohub's own properties, and the one place that knows how they travel: as custom
-    properties x_infohub_NAME (STIX 2.1 section 11.1), after the object's own. Moving them
-    into an extension changes this function and ih_stix_prop (the properties under
-    "extensions"), and ih_stix_shared (the extension-definition, one more shared object,
-    which the export and the TAXII log then carry like the others): nothing outside this
-    file. */
+/*  Infohub's own properties, and the one place that knows how they travel: in a STIX 2.1
+    property-extension (section 7.3), "extensions": {IH_STIX_EXTENSION_ID:
+    {"extension_type": "property-extension", NAME: VALUE, ...}}, last in the object, whose
+    extension-definition (s_extension) is a shared object. s_prop_set adds one; the first
+    call makes the extension. Strict consumers refuse the custom properties x_infohub_NAME
+    earlier versions wrote (section 11.1); ih_stix_prop still reads them. */
 static void
 s_prop_set (json_t *o, const char *name, json_t *value)
 {
-    char key [64];
-    ih_fmt (key, sizeof key, "x_infohub_%s", name);
-    json_object_set_new (o, key, value);
+    json_t *exts = json_object_get (o, "extensions");
+    if (!exts) {
+        exts = json_object ();
+        json_object_set_new_nocheck (o, "extensions", exts);
+    }
+    json_t *ext = json_object_get (exts, IH_STIX_EXTENSION_ID);
+    if (!ext) {
+        ext = json_object ();
+        json_object_set_new_nocheck (ext, "extension_type", json_string_nocheck ("property-extension"));
+        json_object_set_new_nocheck (exts, IH_STIX_EXTENSION_ID, ext);
+    }
+    json_object_set_new_nocheck (ext, name, value);
 }
 
 json_t *
 ih_stix_prop (json_t *o, const char *name)
 {
+    if (!json_is_object (o) || !name || streq (name, "extension_type"))
+        return NULL;
+    json_t *ext = json_object_get (json_object_get (o, "extensions"), IH_STIX_EXTENSION_ID);
+    json_t *v = json_is_object (ext) ? json_object_get (ext, name) : NULL;
+    if (v)
+        return v;
     char key [64];
     if (!ih_fmt (key, sizeof key, "x_infohub_%s", name))
         return NULL;
@@ -271,6 +301,35 @@ s_identity (const char *org)
     json_t *o = s_head ("identity", id, s_IDENTITY_TIME, s_IDENTITY_TIME, NULL);
     s_set (o, "name", s_str (org));
     s_set (o, "identity_class", s_ascii ("organization"));
+    return o;
+}
+
+/*  Infohub itself, the producer of the extension-definition. */
+static json_t *
+s_producer (void)
+{
+    json_t *o = s_head ("identity", IH_STIX_PRODUCER_ID, s_IDENTITY_TIME, s_IDENTITY_TIME, NULL);
+    s_set (o, "name", s_ascii ("Infohub"));
+    s_set (o, "description", s_ascii ("Infohub, a threat information sharing hub: the producer "
+                                      "of the Infohub alert properties extension."));
+    s_set (o, "identity_class", s_ascii ("system"));
+    return o;
+}
+
+/*  The extension-definition of Infohub's own properties (s_prop_set). */
+static json_t *
+s_extension (void)
+{
+    json_t *o = s_head ("extension-definition", IH_STIX_EXTENSION_ID, s_EXT_TIME, s_EXT_TIME,
+                        IH_STIX_PRODUCER_ID);
+    s_set (o, "name", s_ascii ("Infohub alert properties"));
+    s_set (o, "description", s_ascii ("What an Infohub alert says that STIX has no property for: "
+                                      "severity, category, revision, sectors, recipients and "
+                                      "publisher on the report; the detect flag on indicators "
+                                      "and vulnerabilities."));
+    s_set (o, "schema", s_ascii (s_EXT_SCHEMA));
+    s_set (o, "version", s_ascii ("1.0"));
+    s_set (o, "extension_types", s_one ("property-extension"));
     return o;
 }
 
@@ -323,8 +382,13 @@ s_report (s_alert_t *a, const ih_ioc_t *iocs, uint32_t n)
     s_prop_set (o, "severity", s_ascii (ih_severity_name (m->severity)));
     s_prop_set (o, "category", s_ascii (ih_category_name (m->category)));
     s_prop_set (o, "revision", json_integer (m->revision));
+    //  Empty lists are left out: STIX 2.1 allows no empty list, in an extension either.
     if (m->sectors.count)
         s_prop_set (o, "sectors", s_list (&m->sectors));
+    if (m->recipients.count)
+        s_prop_set (o, "recipients", s_list (&m->recipients));
+    s_prop_set (o, "publisher_org", s_str (m->org));
+    s_prop_set (o, "publisher_member", s_str (m->member));
     return o;
 }
 
@@ -370,10 +434,22 @@ s_give (json_t *o, ih_stix_fn *fn, void *arg)
 
 /* ---- the walks -------------------------------------------------------------------------- */
 
+/*  What every alert's objects need whatever the alert: the producer and the extension
+    that carries Infohub's properties, in that order (the definition refers to the
+    producer). */
+static int
+s_infohub (ih_stix_fn *fn, void *arg)
+{
+    int rc = s_give (s_producer (), fn, arg);
+    if (rc == 0)
+        rc = s_give (s_extension (), fn, arg);
+    return rc;
+}
+
 int
 ih_stix_fixed (ih_stix_fn *fn, void *arg)
 {
-    int rc = 0;
+    int rc = s_infohub (fn, arg);
     for (int t = 0; t < IH_TLP_COUNT && rc == 0; t++)
         rc = s_give (s_marking ((ih_tlp_t) t), fn, arg);
     return rc;
@@ -382,7 +458,9 @@ ih_stix_fixed (ih_stix_fn *fn, void *arg)
 int
 ih_stix_shared (const ih_msg_t *m, ih_stix_fn *fn, void *arg)
 {
-    int rc = s_give (s_marking (m->tlp), fn, arg);
+    int rc = s_infohub (fn, arg);
+    if (rc == 0)
+        rc = s_give (s_marking (m->tlp), fn, arg);
     if (rc == 0)
         rc = s_give (s_identity (m->org), fn, arg);
     return rc;
@@ -453,6 +531,8 @@ ih_stix_test (bool verbose)
     ih_stix_identity_id ("bank-a", id);
     IH_CHECK (strncmp (id, "identity--", 10) == 0 && streq (id + 10, u));
     IH_CHECK (streq (id, "identity--5bf9180d-ab8d-503a-8473-aa03ef42d812"));   //  published ids never change
+    ih_stix_identity_id ("Infohub", id);
+    IH_CHECK (streq (id, IH_STIX_PRODUCER_ID));
 
     //  IOC ids: the name with the IOC type, without it for a CVE; MISP's kind on request.
     ih_ioc_t ip = { IH_IOC_IPV4, "45.33.32.156", "", true };
@@ -510,6 +590,8 @@ ih_stix_test (bool verbose)
     ih_msg_strlist_add (&m, &m.tags, "wave");
     ih_msg_strlist_add (&m, &m.sectors, "finance");
     ih_msg_strlist_add (&m, &m.references, "https://ref.example.net/a");
+    ih_msg_strlist_add (&m, &m.recipients, "bank-b");
+    ih_msg_strlist_add (&m, &m.recipients, "sector:energy");
     const char *iocs [] = { "ipv4:45.33.32.156", "url:http://evil.example/a'b", "cve:CVE-2024-3400", NULL };
     ih_tk_iocs (&m, iocs, true);
     m.iocs [1].detect = false;
@@ -531,6 +613,22 @@ ih_stix_test (bool verbose)
     IH_CHECK (streq (json_string_value (ih_stix_prop (rep, "severity")), "high"));
     IH_CHECK (json_integer_value (ih_stix_prop (rep, "revision")) == 3);
     IH_CHECK (json_array_size (ih_stix_prop (rep, "sectors")) == 1 && !ih_stix_prop (rep, "detect"));
+    json_t *rcp = ih_stix_prop (rep, "recipients");
+    IH_CHECK (json_array_size (rcp) == 2 && streq (json_string_value (json_array_get (rcp, 1)), "sector:energy"));
+    IH_CHECK (streq (json_string_value (ih_stix_prop (rep, "publisher_org")), "bank-a"));
+    IH_CHECK (streq (json_string_value (ih_stix_prop (rep, "publisher_member")), "soc"));
+    IH_CHECK (!ih_stix_prop (rep, "extension_type") && !ih_stix_prop (rep, "nothing"));
+    //  No custom property: everything of ours is in the one extension, last.
+    const char *key;
+    json_t *val;
+    const char *last = NULL;
+    json_object_foreach (rep, key, val) {
+        IH_CHECK (strncmp (key, "x_", 2) != 0);
+        last = key;
+    }
+    IH_CHECK (streq (last, "extensions") && json_object_size (json_object_get (rep, "extensions")) == 1);
+    IH_CHECK (streq (s_t_get (json_object_get (json_object_get (rep, "extensions"), IH_STIX_EXTENSION_ID),
+                              "extension_type"), "property-extension"));
     json_t *refs = json_object_get (rep, "object_refs");
     IH_CHECK (json_array_size (refs) == 3);
     for (size_t i = 0; i < 3; i++) {
@@ -551,7 +649,8 @@ ih_stix_test (bool verbose)
             "\"name\":\"45.33.32.156\",\"description\":\"c2\",\"indicator_types\":[\"malicious-activity\"],"
             "\"pattern\":\"[ipv4-addr:value = '45.33.32.156']\",\"pattern_type\":\"stix\",\"pattern_version\":"
             "\"2.1\",\"valid_from\":\"2025-11-28T17:05:36.123Z\",\"object_marking_refs\":[\"%s\"],"
-            "\"x_infohub_detect\":true}", id, by, ih_stix_marking_id (IH_TLP_AMBER));
+            "\"extensions\":{\"%s\":{\"extension_type\":\"property-extension\",\"detect\":true}}}",
+            id, by, ih_stix_marking_id (IH_TLP_AMBER), IH_STIX_EXTENSION_ID);
     if (verbose)
         printf ("\n    %s", text);
     IH_CHECK (streq (text, want));
@@ -561,6 +660,28 @@ ih_stix_test (bool verbose)
     IH_CHECK (ih_stix_own (&m, m.iocs, m.ioc_count, s_t_take, &g2) == 0);
     IH_CHECK (json_equal (g.all, g2.all));
     json_decref (g2.all);
+    json_array_clear (g.all);
+
+    //  Properties written by earlier versions as x_infohub_NAME still read; the
+    //  extension wins when both are there.
+    json_t *legacy = json_pack ("{s:s, s:s, s:b}", "type", "indicator", "x_infohub_severity", "low",
+                                "x_infohub_detect", 0);
+    IH_CHECK (streq (json_string_value (ih_stix_prop (legacy, "severity")), "low"));
+    IH_CHECK (json_is_false (ih_stix_prop (legacy, "detect")));
+    json_object_set_new (legacy, "extensions", json_pack ("{s:{s:s, s:b}}", IH_STIX_EXTENSION_ID,
+                         "extension_type", "property-extension", "detect", 1));
+    IH_CHECK (json_is_true (ih_stix_prop (legacy, "detect")));
+    IH_CHECK (streq (json_string_value (ih_stix_prop (legacy, "severity")), "low"));
+    IH_CHECK (ih_stix_prop (NULL, "detect") == NULL);
+    json_decref (legacy);
+    //  Empty lists stay out (STIX allows none): no sectors, no recipients.
+    ih_msg_t bare;
+    ih_tk_alert (&bare, NULL, IH_TLP_GREEN, "Bare");
+    IH_CHECK (ih_stix_own (&bare, bare.iocs, 0, s_t_take, &g) == 0);
+    json_t *brep = json_array_get (g.all, json_array_size (g.all) - 1);
+    IH_CHECK (!ih_stix_prop (brep, "recipients") && !ih_stix_prop (brep, "sectors"));
+    IH_CHECK (streq (json_string_value (ih_stix_prop (brep, "severity")), "high"));
+    ih_msg_free (&bare);
     json_array_clear (g.all);
 
     //  No IOC: the report refers to its publisher. A callback stops a walk.
@@ -573,15 +694,25 @@ ih_stix_test (bool verbose)
     json_array_clear (g.all);
     g.stop_at = 0;
 
-    //  Shared and fixed objects.
-    IH_CHECK (ih_stix_shared (&m, s_t_take, &g) == 0 && json_array_size (g.all) == 2);
-    IH_CHECK (streq (s_t_get (json_array_get (g.all, 0), "id"), ih_stix_marking_id (IH_TLP_AMBER)));
-    IH_CHECK (streq (s_t_get (json_array_get (g.all, 0), "name"), "TLP:AMBER"));
-    IH_CHECK (streq (s_t_get (json_array_get (g.all, 1), "id"), by));
-    IH_CHECK (streq (s_t_get (json_array_get (g.all, 1), "name"), "bank-a"));
+    //  Shared and fixed objects: Infohub and its extension first.
+    IH_CHECK (ih_stix_shared (&m, s_t_take, &g) == 0 && json_array_size (g.all) == 4);
+    json_t *prod = json_array_get (g.all, 0), *ext = json_array_get (g.all, 1);
+    IH_CHECK (streq (s_t_get (prod, "id"), IH_STIX_PRODUCER_ID) && streq (s_t_get (prod, "name"), "Infohub"));
+    IH_CHECK (streq (s_t_get (prod, "type"), "identity") && streq (s_t_get (prod, "identity_class"), "system"));
+    IH_CHECK (streq (s_t_get (ext, "id"), IH_STIX_EXTENSION_ID) && streq (s_t_get (ext, "type"), "extension-definition"));
+    IH_CHECK (streq (s_t_get (ext, "created_by_ref"), IH_STIX_PRODUCER_ID) && streq (s_t_get (ext, "version"), "1.0"));
+    IH_CHECK (streq (s_t_get (ext, "name"), "Infohub alert properties") && strstr (s_t_get (ext, "schema"), "docs/stix-extension.md"));
+    json_t *types = json_object_get (ext, "extension_types");
+    IH_CHECK (json_array_size (types) == 1 && streq (json_string_value (json_array_get (types, 0)), "property-extension"));
+    IH_CHECK (s_t_get (ext, "modified") && s_t_get (ext, "spec_version"));
+    IH_CHECK (streq (s_t_get (json_array_get (g.all, 2), "id"), ih_stix_marking_id (IH_TLP_AMBER)));
+    IH_CHECK (streq (s_t_get (json_array_get (g.all, 2), "name"), "TLP:AMBER"));
+    IH_CHECK (streq (s_t_get (json_array_get (g.all, 3), "id"), by));
+    IH_CHECK (streq (s_t_get (json_array_get (g.all, 3), "name"), "bank-a"));
     json_array_clear (g.all);
-    IH_CHECK (ih_stix_fixed (s_t_take, &g) == 0 && json_array_size (g.all) == IH_TLP_COUNT);
-    json_t *strict = json_array_get (g.all, IH_TLP_AMBER_STRICT);
+    IH_CHECK (ih_stix_fixed (s_t_take, &g) == 0 && json_array_size (g.all) == 2 + IH_TLP_COUNT);
+    IH_CHECK (streq (s_t_get (json_array_get (g.all, 1), "id"), IH_STIX_EXTENSION_ID));
+    json_t *strict = json_array_get (g.all, 2 + IH_TLP_AMBER_STRICT);
     IH_CHECK (streq (s_t_get (strict, "name"), "TLP:AMBER+STRICT"));
     IH_CHECK (streq (s_t_get (json_object_get (json_object_get (strict, "extensions"), s_TLP_EXT), "tlp_2_0"),
                      "amber+strict"));

@@ -314,8 +314,13 @@ ih_sync_test (bool verbose)
     int added = ih_sync_log_catch_up (&gw, &err);
     if (verbose)
         printf ("\n    log entries added: %d (%s)", added, err.msg);
-    //  Two CLEAR alerts (the GREEN one is never public), two identities, one marking.
-    IH_CHECK (added == 2 + 2 + 1);
+    //  Two CLEAR alerts (the GREEN one is never public), two publisher identities, one
+    //  marking, Infohub's identity and its extension-definition (ih_stix_shared).
+    IH_CHECK (added == 2 + 2 + 1 + 2);
+    IH_CHECK (ih_added_shared_date (gw.added, IH_STIX_EXTENSION_ID) > 0);
+    IH_CHECK (ih_added_shared_date (gw.added, IH_STIX_PRODUCER_ID) > 0);
+    IH_CHECK (ih_added_shared_date (gw.added, IH_STIX_PRODUCER_ID)
+              < ih_added_shared_date (gw.added, IH_STIX_EXTENSION_ID));
     IH_CHECK (ih_added_cursor (gw.added) == 9);
     IH_CHECK (ih_added_seq_date (gw.added, 3) > 0 && ih_added_seq_date (gw.added, 5) == 0);
     IH_CHECK (ih_sync_log_catch_up (&gw, &err) == 0);

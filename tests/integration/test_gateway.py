@@ -3,7 +3,9 @@ gateway process on 127.0.0.1. What is proven here:
 
 - only TLP:CLEAR ever appears, on every route (GREEN/AMBER/AMBER+STRICT/RED carry markers);
 - pages, Atom (python3-feedparser), JSON API with filters and pagination;
-- every TAXII object and /export/stix21 pass ../shared/tools/stix-validate; TAXII
+- every TAXII object and /export/stix21 pass ../shared/tools/stix-validate and a strict
+  consumer (tests/integration/stix_strict.py: Infohub's properties in an extension whose
+  definition the bundle or collection holds, no custom x_ property); TAXII
   pagination visits every object exactly once; added_after, match[...], manifest,
   object by id, 406 on a bad Accept, X-TAXII-Date-Added-* headers;
 - new alerts appear without a restart; catch-up after a restart; retractions;
@@ -21,8 +23,11 @@ import time
 import feedparser
 import pytest
 
+import stix_strict
 from gwutil import (COLLECTION, MANIFEST, OBJECTS, PY, TAXII, GatewayEnv, cf, ihclient,
                     publish_realistic, raw_http, stix_validate, taxii_walk)
+
+XDEF = "extension-definition--3d7f2a90-5b1c-4e8f-9a6d-0c2b7e5f41a8"
 
 deploy = cf.deploy            # the fixture, from the integration conftest
 
@@ -233,6 +238,8 @@ def test_exports_stream_and_validate(env, tmp_path):
     assert {r["id"] for r in reports} == {"report--" + i for i in ids}
     rc, out = stix_validate(b, tmp_path)
     assert rc == 0, out
+    stix_strict.assert_strict(bundle)
+    assert [o["type"] for o in bundle["objects"][:2]] == ["identity", "extension-definition"]
 
 
 # ---- TAXII 2.1 -------------------------------------------------------------------------------------
@@ -253,14 +260,32 @@ def test_taxii_resources_and_validation(env, tmp_path):
     objs, _ = taxii_walk(env)
     types = {o["type"] for o in objs}
     assert {"report", "indicator", "identity", "marking-definition", "vulnerability"} <= types
-    assert len([o for o in objs if o["type"] == "identity"]) == 2          # two publisher orgs
+    # two publisher orgs and Infohub, which defines the extension that carries its properties
+    assert sorted(o["name"] for o in objs if o["type"] == "identity") == ["Infohub", "bank-a", "gov-cert"]
+    assert [o["id"] for o in objs if o["type"] == "extension-definition"] == [XDEF]
     assert len([o for o in objs if o["type"] == "marking-definition"]) == 1
-    # every object passes the STIX 2.1 schemas, one envelope per page and all together
+    # every object passes the STIX 2.1 schemas and a strict consumer, one envelope per page
+    # (with the rest of the collection for the definitions) and all together
     env_, _ = env.taxii(OBJECTS)
     rc, out = stix_validate(json.dumps(env_), tmp_path)
     assert rc == 0, out
     rc, out = stix_validate(json.dumps({"objects": objs, "more": False}), tmp_path)
     assert rc == 0, out
+    stix_strict.assert_strict(objs)
+    nxt, pages = None, 0
+    while True:
+        page, _ = env.taxii(OBJECTS + "?limit=4" + ("&next=" + nxt if nxt else ""))
+        pages += 1
+        rc, out = stix_validate(json.dumps(page), tmp_path)
+        assert rc == 0, out
+        stix_strict.assert_strict(page["objects"], context=objs)
+        if not page.get("more"):
+            break
+        nxt = page["next"]
+    assert pages == -(-len(objs) // 4)
+    reps = [o for o in objs if o["type"] == "report"]
+    assert reps and all(r["extensions"][XDEF]["publisher_org"] in ("bank-a", "gov-cert") for r in reps)
+    assert not any(k.startswith("x_") for o in objs for k in o)
     # references resolve inside the collection
     have = {o["id"] for o in objs}
     for o in objs:
