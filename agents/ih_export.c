@@ -367,6 +367,14 @@ ih_export_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *i
         self->stats.alerts_retracted++;
         return 0;
     }
+    if (v == IH_SELECT_LEFT_FILTERED && self->opts.sel.tlp_max >= 0 && (int) m->tlp > self->opts.sel.tlp_max) {
+        //  Would the alert be taken without the ceiling? Then the ceiling alone left it
+        //  out, and the command line says so (ih_export_cmd: exports default to AMBER).
+        ih_select_t open = self->opts.sel;
+        open.tlp_max = -1;
+        if (ih_select_alert (&open, m, info) == IH_SELECT_TAKEN)
+            self->stats.alerts_above_tlp [m->tlp]++;
+    }
     if (v != IH_SELECT_TAKEN || !s_select (self, m, info)) {
         self->stats.alerts_filtered++;
         return 0;
@@ -478,6 +486,10 @@ ih_export_t_fixture (ih_export_t_fixture_t *f)
         m->iocs [0].comment = ih_msg_str (m, "c2, \"main\"");
         m->iocs [6].detect = false;
         m->iocs [7].comment = ih_msg_str (m, "pan-os");
+        if (kinds [i].tlp == IH_TLP_AMBER) {
+            ih_msg_strlist_add (m, &m->recipients, "bank-b");
+            ih_msg_strlist_add (m, &m->recipients, "sector:energy");
+        }
         ih_store_alert_t *info = &f->infos [i];
         memcpy (info->id, m->id, sizeof m->id);         //  both IH_UUID_LEN + 1
         info->seq = (uint64_t) i + 1;
@@ -608,15 +620,19 @@ ih_export_test (bool verbose)
     free (out);
     f.o.wl = wl;
 
-    //  suricata: sids unique, in range, stable; rules per kind.
+    //  suricata: sids unique, in range, stable; rules per kind; addresses either way;
+    //  http.host without nocase (Suricata refuses it there).
     out = ih_export_t_run (&f, IH_EXPORT_SURICATA, 3);
     if (verbose)
         printf ("%s", out);
-    IH_CHECK (ih_export_t_count (out, "alert ip any any -> [45.33.32.156] any") == 2);
+    IH_CHECK (ih_export_t_count (out, "alert ip [45.33.32.156] any <> any any (") == 2);
     IH_CHECK (ih_export_t_count (out, "dns.query; dotprefix; content:\".evil-login.xyz\"; nocase; endswith;") == 2);
-    IH_CHECK (strstr (out, "http.host; content:\"evil-login.xyz\"; nocase; bsize:14; http.uri.raw; "
+    IH_CHECK (ih_export_t_count (out, "tls.sni; dotprefix; content:\".evil-login.xyz\"; nocase; endswith;") == 2);
+    IH_CHECK (strstr (out, "http.host; content:\"evil-login.xyz\"; bsize:14; http.uri.raw; "
                            "content:\"/a'b|5C|c?q=1\"; startswith;"));
-    IH_CHECK (strstr (out, "alert ip any any -> [2a03:2880::/32] any"));
+    IH_CHECK (!strstr (out, "http.host; content:\"evil-login.xyz\"; nocase"));
+    IH_CHECK (strstr (out, "alert ip [2a03:2880::/32] any <> any any ("));
+    IH_CHECK (!strstr (out, " -> ["));
     IH_CHECK (!strstr (out, "8.8.8.8") && f.st.iocs_no_form > 0);
     zhashx_t *sids = zhashx_new ();
     for (const char *p = strstr (out, "sid:"); p; p = strstr (p + 1, "sid:")) {
@@ -642,13 +658,37 @@ ih_export_test (bool verbose)
     free (out);
     out = ih_export_t_run (&f, IH_EXPORT_RPZ, 3);
     IH_CHECK (strstr (out, "\nevil-login.xyz\tCNAME\t.\n*.evil-login.xyz\tCNAME\t.\n"));
-    IH_CHECK (strstr (out, "\tSOA\t") && f.st.iocs == 2);
+    //  Addresses and networks as rpz-ip triggers, not "cannot express".
+    IH_CHECK (strstr (out, "\n32.156.32.33.45.rpz-ip\tCNAME\t.\n"));
+    IH_CHECK (strstr (out, "\n32.zz.2880.2a03.rpz-ip\tCNAME\t.\n"));
+    IH_CHECK (strstr (out, "\tSOA\t") && f.st.iocs == 2 * 3);
+    //  No form: url, asn, email, filename, cve (8.8.8.8 and the sha256 are on the list,
+    //  the md5 has no detect flag).
+    IH_CHECK (f.st.iocs_no_form == 2 * 5);
     free (out);
     out = ih_export_t_run (&f, IH_EXPORT_NFT, 3);
     IH_CHECK (strstr (out, "add element inet infohub blocklist_v4 { 45.33.32.156 }\n"));
     IH_CHECK (strstr (out, "add element inet infohub blocklist_v6 { 2a03:2880::/32 }\n"));
     IH_CHECK (f.st.iocs == 4);
     free (out);
+
+    //  A TLP ceiling: what it alone leaves out is counted by TLP.
+    ih_export_opts_init (&f.o);
+    f.infos [1].retracted = false;
+    f.o.sel.tlp_max = IH_TLP_GREEN;
+    out = ih_export_t_run (&f, IH_EXPORT_CSV, 3);
+    IH_CHECK (f.st.alerts == 1 && f.st.alerts_filtered == 2);
+    IH_CHECK (f.st.alerts_above_tlp [IH_TLP_AMBER] == 1 && f.st.alerts_above_tlp [IH_TLP_RED] == 1);
+    IH_CHECK (f.st.alerts_above_tlp [IH_TLP_CLEAR] == 0 && f.st.alerts_above_tlp [IH_TLP_AMBER_STRICT] == 0);
+    free (out);
+    //  Left out by another filter as well: not the ceiling's doing.
+    f.o.sel.category = IH_CAT_FRAUD;
+    out = ih_export_t_run (&f, IH_EXPORT_CSV, 3);
+    IH_CHECK (f.st.alerts == 0 && f.st.alerts_filtered == 3 && f.st.alerts_above_tlp [IH_TLP_RED] == 0);
+    free (out);
+    f.infos [1].retracted = true;
+    ih_export_opts_init (&f.o);
+    f.o.wl = wl;
 
     //  A failing sink fails the export, named.
     ih_export_t *x = ih_export_new (IH_EXPORT_CSV, &f.o, s_sink_fail, NULL, NULL, &err);

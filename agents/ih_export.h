@@ -23,7 +23,10 @@
     the exporter's inside through ih_export_priv.h.
 
     WHAT IS LEFT OUT, in every format: retracted alerts, IOCs retracted one by one, alerts
-    and IOCs the selection (opts.sel, ih_select.h) leaves out. The detection formats (suricata, zeek, rpz, nft,
+    and IOCs the selection (opts.sel, ih_select.h) leaves out. The library takes every
+    TLP unless opts.sel says otherwise; `infohub-agent export` sets a ceiling of AMBER
+    unless given --tlp or --tlp-max (and says what that left out, stats.alerts_above_tlp),
+    and the gateway exports CLEAR only. The detection formats (suricata, zeek, rpz, nft,
     plain) also keep only IOCs with the detect flag (MISP's to_ids) and leave out values
     on a warninglist (opts.wl; NULL = none). An alert none of whose IOCs pass an IOC
     filter (types, detect_only, or any detection format) is left out as a whole.
@@ -40,21 +43,29 @@
                  objects are ih_stix.h's: ids are UUIDv5 (SHA-1, namespace
                  0a6af582-b9c6-4c87-a210-1bdd44b03d02) of "identity|ORG",
                  "indicator|ALERT-ID|TYPE|VALUE", "vulnerability|ALERT-ID|CVE": a re-export
-                 gives the same ids (only the bundle id is new). Custom properties:
-                 x_infohub_severity, x_infohub_category, x_infohub_sectors,
-                 x_infohub_revision (report), x_infohub_detect (indicator, vulnerability).
+                 gives the same ids (only the bundle id is new). What STIX has no property
+                 for (severity, category, revision, sectors, recipients, publisher on the
+                 report; detect on indicators and vulnerabilities) is in the property
+                 extension IH_STIX_EXTENSION_ID, whose extension-definition (created by
+                 Infohub's own identity) opens every bundle: docs/stix-extension.md. No
+                 custom x_ property, so strict consumers take the bundle.
       misp       {"response": [{"Event": …}, …]} (MISP's search output; one event per
                  alert, uuid = alert id; an attribute's uuid is that of the IOC's STIX
                  indicator). Tags: tlp:clear|green|amber|amber+strict|red,
-                 infohub:severity="…", infohub:category="…", infohub:sector="…", then the
-                 alert's own tags. The summary is a "text" attribute (comment "summary"),
-                 references are "link" attributes.
-      misp-feed  a directory (opts dir): manifest.json, hashes.csv (md5(value),event uuid),
-                 and <event uuid>.json per event; manifest.json is written last (renamed
-                 into place) so a MISP pulling the feed never reads a half-written one.
-      suricata   one rule per IOC and detection point: ipv4/ipv6/cidr `alert ip any any ->
-                 [ADDR] any`, domains a dns.query and a tls.sni rule (dotprefix + endswith:
-                 the domain and its subdomains), urls an http rule on http.host and
+                 infohub:severity="…", infohub:category="…", infohub:sector="…" per sector,
+                 infohub:publisher="ORG", infohub:recipient="ORG" or ="sector:S" per
+                 recipient (so that an import elsewhere never widens the audience), then
+                 the alert's own tags. The summary is a "text" attribute (comment
+                 "summary"), references are "link" attributes.
+      misp-feed  a directory (opts dir): manifest.json, hashes.csv (md5(value),event uuid
+                 for every attribute of every event, text and link ones included), and
+                 <event uuid>.json per event; manifest.json is written last (renamed into
+                 place) so a MISP pulling the feed never reads a half-written one.
+      suricata   one rule per IOC and detection point: ipv4/ipv6/cidr `alert ip [ADDR] any
+                 <> any any` (traffic from or to the address, one sid), domains a dns.query
+                 and a tls.sni rule (dotprefix + endswith: the domain and its subdomains),
+                 urls an http rule on http.host (lower case, exact length, no nocase:
+                 Suricata lower-cases that buffer and refuses nocase there) and
                  http.uri.raw. Stable unique sids (ih_rules.h): base 9,000,000 by
                  default, sids in 9,000,000..76,108,863; rev = the alert's revision;
                  msg names the TLP, category, title and value.
@@ -62,7 +73,9 @@
                  meta.desc meta.url): ADDR, SUBNET, DOMAIN, URL (no scheme), EMAIL,
                  FILE_HASH, FILE_NAME.
       rpz        a zone file, names relative to the zone's origin: $TTL, SOA, NS, then
-                 "D CNAME ." and "*.D CNAME ." per domain.
+                 "D CNAME ." and "*.D CNAME ." per domain, and an rpz-ip trigger per
+                 address or network ("32.7.113.0.203.rpz-ip CNAME ." for 203.0.113.7,
+                 "128.1.zz.db8.2001.rpz-ip" for 2001:db8::1: answers holding it).
       nft        `table inet infohub` with sets blocklist_v4 (ipv4_addr) and blocklist_v6
                  (ipv6_addr), flags interval and auto-merge; the sets are flushed and
                  refilled, so `nft -f FILE` replaces their content atomically.
@@ -107,6 +120,9 @@ typedef struct {
     uint64_t alerts_retracted;  /* left out: retracted alerts */
     uint64_t iocs_retracted;    /* left out: IOCs retracted one by one */
     uint64_t alerts_filtered;   /* left out by the filters (or with no IOC left) */
+    uint64_t alerts_above_tlp [IH_TLP_COUNT];
+                                /* of those, by TLP: the ones only the TLP ceiling
+                                   (sel.tlp_max) left out, which lifting it would take */
     uint64_t iocs_filtered;     /* left out by type / detect filters */
     uint64_t iocs_warninglisted;/* left out: on a warninglist */
     uint64_t iocs_no_form;      /* left out: the format cannot express the type */

@@ -4,7 +4,8 @@
     through an exporter, and writes to stdout, to FILE (via FILE.tmp-PID renamed into
     place, so a firewall reloading FILE never reads half of it) or, for misp-feed, into a
     directory. On a terminal, an export that takes more than a second shows its progress
-    on stderr. Ends with one summary line on stderr (--quiet: none).
+    on stderr. Ends with one summary line on stderr (--quiet: none), after one more line
+    when the default TLP ceiling (AMBER: no --tlp or --tlp-max) left alerts out.
 
     Only the public API of ih_export.h is used here: the gateway does the same.
 */
@@ -80,10 +81,35 @@ s_usage (const char *prog, FILE *out)
         "ipv4,domain,... (IOC types), --tlp L (exactly) or --tlp-max L (CLEAR..RED: at most\n"
         "that restrictive), --category, --sector, --min-severity (low..critical),\n"
         "--status (active, the default; retracted alerts are never written), --detect-only.\n"
+        "TLP: without --tlp or --tlp-max an export takes alerts up to TLP:AMBER and says on\n"
+        "stderr how many it left out above it; --tlp-max RED takes everything.\n"
         "Output: stdout, or --out FILE (written whole, then renamed).\n", prog);
 }
 
 #define s_fail(prog, ...) ih_fail (prog, "export", __VA_ARGS__)
+
+/*  One line on what the default TLP ceiling (AMBER) left out, and how to take it:
+    "left out 3 alerts above TLP:AMBER (2 AMBER+STRICT, 1 RED): add --tlp-max RED to
+    include them". Nothing when it left nothing out. */
+static void
+s_tlp_note (const char *prog, const ih_export_stats_t *s)
+{
+    uint64_t total = 0;
+    int top = -1;
+    char by [128] = "";
+    size_t o = 0;
+    for (int t = IH_TLP_AMBER + 1; t < IH_TLP_COUNT; t++) {
+        if (!s->alerts_above_tlp [t])
+            continue;
+        o += (size_t) snprintf (by + o, sizeof by - o, "%s%" PRIu64 " %s", total ? ", " : "",
+                                s->alerts_above_tlp [t], ih_tlp_name ((ih_tlp_t) t));
+        total += s->alerts_above_tlp [t];
+        top = t;
+    }
+    if (total)
+        fprintf (stderr, "%s: export: left out %" PRIu64 " alert%s above TLP:AMBER (%s): add --tlp-max %s "
+                 "to include them\n", prog, total, total == 1 ? "" : "s", by, ih_tlp_name ((ih_tlp_t) top));
+}
 
 int
 ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
@@ -137,6 +163,11 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
     }
     if (opts.sel.status != IH_SELECT_ACTIVE)
         return s_fail (prog, "--status: exports never write retracted alerts");
+    //  AMBER+STRICT and RED are for named recipients: an export (into a firewall, a SIEM,
+    //  another platform) takes them only when asked to.
+    bool tlp_default = opts.sel.tlp < 0 && opts.sel.tlp_max < 0;
+    if (tlp_default)
+        opts.sel.tlp_max = IH_TLP_AMBER;
     if (!format_s)
         return s_fail (prog, "--format is missing (csv, jsonl, stix21, misp, misp-feed, suricata, "
                        "zeek, rpz, nft, plain)");
@@ -224,6 +255,8 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
     else
     if (!quiet) {
         const ih_export_stats_t *s = ih_export_stats (x);
+        if (tlp_default)
+            s_tlp_note (prog, s);
         char left [512] = "";
         size_t o = 0;
         const char *sep = "";

@@ -90,14 +90,21 @@ s_misp_tags_orgc (ih_export_t *self, const ih_msg_t *m)
     s_misp_tag (self, &first, "infohub:category=\"%s\"", ih_category_name (m->category));
     for (uint32_t i = 0; i < m->sectors.count; i++)
         s_misp_tag (self, &first, "infohub:sector=\"%s\"", m->sectors.items [i]);
+    //  Who the alert was for and who published it, so that an import elsewhere never
+    //  widens the audience (ih_export.h).
+    s_misp_tag (self, &first, "infohub:publisher=\"%s\"", m->org);
+    for (uint32_t i = 0; i < m->recipients.count; i++)
+        s_misp_tag (self, &first, "infohub:recipient=\"%s\"", m->recipients.items [i]);
     for (uint32_t i = 0; i < m->tags.count; i++)
         s_misp_tag (self, &first, "%s", m->tags.items [i]);
     ih_export_put (self, "]", 1);
 }
 
+/*  One attribute of event m; for misp-feed also its hashes.csv line, md5(value),event
+    uuid: MISP indexes every attribute of a feed by it, whatever its type. */
 static void
-s_misp_attr (ih_export_t *self, bool *first, const char *uuid, const char *type, const char *category,
-             const char *value, bool to_ids, const char *comment, const char *ts)
+s_misp_attr (ih_export_t *self, const ih_msg_t *m, bool *first, const char *uuid, const char *type,
+             const char *category, const char *value, bool to_ids, const char *comment, const char *ts)
 {
     ih_export_putf (self, "%s{\"uuid\":\"%s\",\"type\":\"%s\",\"category\":\"%s\",\"value\":", *first ? "" : ",",
                     uuid, type, category);
@@ -106,9 +113,17 @@ s_misp_attr (ih_export_t *self, bool *first, const char *uuid, const char *type,
     ih_export_json_str (self, comment);
     ih_export_putf (self, ",\"timestamp\":\"%s\",\"distribution\":\"5\"}", ts);
     *first = false;
+    if (self->hashes) {
+        uint8_t h [16];
+        char hex [33];
+        s_md5 ((const uint8_t *) value, strlen (value), h);
+        ih_hex_encode (h, 16, hex);
+        if (fprintf (self->hashes, "%s,%s\n", hex, m->id) < 0)
+            self->failed = true;
+    }
 }
 
-/*  {"Event": {...}}; for misp-feed also the hashes.csv lines. */
+/*  {"Event": {...}}; for misp-feed also the hashes.csv lines of its attributes. */
 static void
 s_misp_event (ih_export_t *self, const ih_msg_t *m)
 {
@@ -131,7 +146,7 @@ s_misp_event (ih_export_t *self, const ih_msg_t *m)
         ih_buf_append (t, "summary|", 8);
         ih_buf_append (t, m->id, strlen (m->id));
         ih_stix_uuid5 ((const char *) t->data, t->len, uuid);
-        s_misp_attr (self, &first, uuid, "text", "Other", m->summary, false, "summary", ts);
+        s_misp_attr (self, m, &first, uuid, "text", "Other", m->summary, false, "summary", ts);
     }
     for (uint32_t i = 0; i < m->references.count; i++) {
         ih_buf_reset (t);
@@ -140,7 +155,7 @@ s_misp_event (ih_export_t *self, const ih_msg_t *m)
         ih_buf_append (t, "|", 1);
         ih_buf_append (t, m->references.items [i], strlen (m->references.items [i]));
         ih_stix_uuid5 ((const char *) t->data, t->len, uuid);
-        s_misp_attr (self, &first, uuid, "link", "External analysis", m->references.items [i], false,
+        s_misp_attr (self, m, &first, uuid, "link", "External analysis", m->references.items [i], false,
                      "reference", ts);
     }
     for (uint32_t i = 0; i < self->nsel; i++) {
@@ -149,16 +164,8 @@ s_misp_event (ih_export_t *self, const ih_msg_t *m)
         ih_stix_ioc_id ("indicator", m->id, ioc, id);       //  a CVE's too: one kind of attribute
         const char *category;
         const char *type = s_misp_type (ioc, &category);
-        s_misp_attr (self, &first, id + strlen ("indicator--"), type, category, ioc->value, ioc->detect,
+        s_misp_attr (self, m, &first, id + strlen ("indicator--"), type, category, ioc->value, ioc->detect,
                      ioc->comment, ts);
-        if (self->hashes) {
-            uint8_t h [16];
-            char hex [33];
-            s_md5 ((const uint8_t *) ioc->value, strlen (ioc->value), h);
-            ih_hex_encode (h, 16, hex);
-            if (fprintf (self->hashes, "%s,%s\n", hex, m->id) < 0)
-                self->failed = true;
-        }
         self->stats.iocs++;
     }
     ih_export_puts (self, "]}}");
@@ -421,6 +428,14 @@ ih_export_misp_test (bool verbose)
     IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 0), "name")), "tlp:amber"));
     IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 3), "name")),
                      "infohub:sector=\"finance\""));
+    //  The publisher and the recipients follow (the fixture's AMBER alert names two).
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 4), "name")),
+                     "infohub:publisher=\"bank-a\""));
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 5), "name")),
+                     "infohub:recipient=\"bank-b\""));
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 6), "name")),
+                     "infohub:recipient=\"sector:energy\""));
+    IH_CHECK (streq (json_string_value (json_object_get (json_array_get (tags, 7), "name")), "wave; two"));
     char id [IH_STIX_ID_MAX];
     ih_stix_identity_id ("bank-a", id);
     IH_CHECK (streq (json_string_value (json_object_get (json_object_get (ev, "Orgc"), "uuid")), id + 10));
@@ -470,18 +485,25 @@ ih_export_misp_test (bool verbose)
     IH_CHECK (ih_fmt (path, sizeof path, "%s/hashes.csv", feed));
     FILE *hf = fopen (path, "r");
     IH_CHECK (hf);
-    char line [256];
+    //  Every attribute of every event: per event 11 IOCs, the summary (text) and the
+    //  reference (link).
+    char line [256], ip [33], text [33], link [33];
     size_t lines = 0;
-    bool seen = false;
+    int seen = 0;
     s_md5 ((const uint8_t *) "45.33.32.156", 12, h);
-    ih_hex_encode (h, 16, hex);
+    ih_hex_encode (h, 16, ip);
+    s_md5 ((const uint8_t *) f.msgs [0].summary, strlen (f.msgs [0].summary), h);
+    ih_hex_encode (h, 16, text);
+    s_md5 ((const uint8_t *) "https://ref.example.net/a", 25, h);
+    ih_hex_encode (h, 16, link);
     while (fgets (line, sizeof line, hf)) {
         lines++;
-        if (strncmp (line, hex, 32) == 0)
-            seen = true;
+        IH_CHECK (strlen (line) == 32 + 1 + IH_UUID_LEN + 1 && line [32] == ',');
+        IH_CHECK (strncmp (line + 33, f.msgs [0].id, IH_UUID_LEN) == 0 || strncmp (line + 33, f.msgs [2].id, IH_UUID_LEN) == 0);
+        seen |= (strncmp (line, ip, 32) == 0) | (strncmp (line, text, 32) == 0) << 1 | (strncmp (line, link, 32) == 0) << 2;
     }
     fclose (hf);
-    IH_CHECK (lines == 22 && seen);
+    IH_CHECK (lines == 2 * (11 + 2) && seen == 7);
     unlink (path);
     IH_CHECK (ih_fmt (path, sizeof path, "%s/manifest.json", feed));
     unlink (path);

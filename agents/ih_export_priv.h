@@ -87,8 +87,8 @@ void ih_export_json(ih_export_t *self, json_t *o);
 typedef struct {
     /*  Three alerts by bank-a, each with the same eleven IOCs (one of every type; the md5
         without detect; 8.8.8.8 and the empty-file sha256 on the tests' warninglist): an
-        AMBER one titled 'Wave, "one"', a RED one retracted (its info says so) and a CLEAR
-        one. infos: seq 1..3, revision 2. */
+        AMBER one titled 'Wave, "one"' with recipients bank-b and sector:energy, a RED one
+        retracted (its info says so) and a CLEAR one. infos: seq 1..3, revision 2. */
     ih_msg_t msgs [3];
     ih_store_alert_t infos [3];
     ih_export_opts_t o;             /* ih_export_opts_init */

@@ -57,7 +57,7 @@ peak_anon () {
 run () {
     fmt=$1
     out="$DIR/export.$fmt"
-    /usr/bin/time -v "$AGENT" -c "$DIR/agent.cfg" export --format "$fmt" --out "$out" --quiet \
+    /usr/bin/time -v "$AGENT" -c "$DIR/agent.cfg" export --format "$fmt" --tlp-max RED --out "$out" --quiet \
         2> "$DIR/time.$fmt" &
     tpid=$!
     sleep 0.05
@@ -72,7 +72,7 @@ run () {
 }
 
 echo "== exports"
-echo "command: $AGENT -c $DIR/agent.cfg export --format F --out FILE --quiet"
+echo "command: $AGENT -c $DIR/agent.cfg export --format F --tlp-max RED --out FILE --quiet"
 run csv
 lines=$(wc -l < "$DIR/export.csv")
 echo "csv rows (with the header): $lines"
@@ -81,11 +81,13 @@ run stix21
     "$DIR/export.stix21"
 if [ "${VALIDATE:-0}" = 1 ]; then
     # The schema validator takes about 25 ms an object (hours for the whole bundle): it
-    # checks the markings, the identity and every 100th object after them.
+    # checks Infohub's identity, the markings, the publisher's identity and every 100th
+    # object after them (not the extension-definition: the tool has no schema for it,
+    # tests/integration/stix_strict.py checks it).
     /usr/bin/python3 -c "
 import json, sys
 b = json.load(open(sys.argv[1]))
-b['objects'] = b['objects'][:6] + b['objects'][6::100]
+b['objects'] = [o for o in b['objects'][:8] if o['type'] != 'extension-definition'] + b['objects'][8::100]
 json.dump(b, open(sys.argv[2], 'w'))" "$DIR/export.stix21" "$DIR/sample.stix21"
     /usr/bin/python3 ../shared/tools/stix-validate "$DIR/sample.stix21"
 fi

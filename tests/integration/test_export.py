@@ -1,24 +1,36 @@
-"""infohub-agent export (issue 5): every format from a real agent's store, with a real broker.
+"""infohub-agent export (issues 5 and 10): every format from a real agent's store, with a real
+broker.
 
-- every stix21 export passes ../shared/tools/stix-validate (the OASIS STIX 2.1 schemas);
-- rpz passes named-checkzone and nft passes `nft -c -f` where the machine allows it;
+- every stix21 export passes ../shared/tools/stix-validate (the OASIS STIX 2.1 schemas) and a
+  strict consumer (stix_strict.py: no custom property, extensions defined in the bundle);
+- suricata rules pass suricata_check.py (the Suricata 7 rule documentation) and Debian's
+  suricata-update rule parser; addresses match either way;
+- rpz passes named-checkzone, with addresses as rpz-ip triggers; nft passes `nft -c -f`
+  where the machine allows it;
+- exports stop at TLP:AMBER unless --tlp/--tlp-max says otherwise, and say what they left
+  out; recipients and publisher travel in STIX and MISP;
 - a warninglisted value never reaches a detection export unless --no-warninglist;
 - retracted alerts and retracted IOCs appear in no format;
 - filters, misp-feed, suricata sids, the warninglist command and its agent.cfg override.
 """
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import subprocess
 
+import jsonschema
 import pytest
 
+import stix_strict
+import suricata_check
 from conftest import AGENT, run
 from test_export_lib import (A_AMBER, A_GREEN, RETRACTED_VALUES, WARNINGLISTED, cli,
-                             expected_iocs, have, make_world, stix_validate)
+                             expected_iocs, have, make_world, publish, stix_validate, wait_stored)
 
+XDEF = "extension-definition--3d7f2a90-5b1c-4e8f-9a6d-0c2b7e5f41a8"
 FORMATS = ["csv", "jsonl", "stix21", "misp", "suricata", "zeek", "rpz", "nft", "plain"]
 DETECTION = ["suricata", "zeek", "rpz", "nft", "plain"]
 
@@ -28,8 +40,22 @@ def world(deploy):
     return make_world(deploy)
 
 
-def export(w, fmt, *extra, tmp=None):
-    """Runs an export to a file; returns (text, stderr)."""
+RED_NOTE = "export: left out 1 alert above TLP:AMBER (1 RED): add --tlp-max RED to include them\n"
+
+
+def extension_schema():
+    """The JSON Schema of Infohub's STIX extension, as docs/stix-extension.md gives it."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "stix-extension.md")) as f:
+        doc = f.read()
+    block = doc.split("## JSON Schema", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+def export(w, fmt, *extra, tmp=None, everything=True):
+    """Runs an export to a file; returns (text, stderr). everything: every TLP (--tlp-max
+    RED) unless extra gives --tlp or --tlp-max; False: the command's default (AMBER)."""
+    if everything and "--tlp" not in extra and "--tlp-max" not in extra:
+        extra = extra + ("--tlp-max", "RED")
     path = os.path.join(str(tmp or w.deploy.base), "export-%s-%d.out" % (fmt, len(extra)))
     r = cli(w.deploy, w.pub, "export", "--format", fmt, "--out", path, *extra)
     with open(path, encoding="utf-8") as f:
@@ -39,17 +65,20 @@ def export(w, fmt, *extra, tmp=None):
 def test_every_format_leaves_out_retracted_alerts_and_iocs(world):
     w = world
     for fmt in FORMATS:
-        text, err = export(w, fmt, "--no-warninglist")
+        text, err = export(w, fmt, "--no-warninglist", everything=False)
         assert text, fmt
         if fmt == "stix21":
             stix_validate(os.path.join(w.deploy.base, "export-stix21-1.out"))
         for v in RETRACTED_VALUES:
             assert v not in text, "%s: retracted %s exported" % (fmt, v)
         assert w.ids["gone"] not in text, "%s: the retracted alert's id appears" % fmt
-        assert "export: %s:" % fmt in err and err.count("\n") == 1, err
+        # the default TLP ceiling left the RED alert out, and says so on a line of its own
+        assert "export: %s:" % fmt in err and err.count("\n") == 2 and err.endswith("\n"), err
+        assert err.splitlines()[0].endswith(RED_NOTE.strip()), err
+        assert w.ids["red"] not in text and "194.26.29.99" not in text, fmt
     # misp-feed too
     d = os.path.join(w.deploy.base, "feed-all")
-    cli(w.deploy, w.pub, "export", "--format", "misp-feed", "--out", d, "--no-warninglist")
+    cli(w.deploy, w.pub, "export", "--format", "misp-feed", "--out", d, "--no-warninglist", "--tlp-max", "RED")
     for name in os.listdir(d):
         with open(os.path.join(d, name)) as f:
             body = f.read()
@@ -92,7 +121,19 @@ def test_stix21_validates_and_is_stable(world):
         ext = m["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]
         assert ext["extension_type"] == "property-extension" and ext["tlp_2_0"] in (
             "clear", "green", "amber", "amber+strict", "red")
-    assert [i["name"] for i in by_type["identity"]] == ["bank-a"]
+    # Infohub's own identity and the extension-definition of its properties open the bundle
+    assert [i["name"] for i in by_type["identity"]] == ["Infohub", "bank-a"]
+    infohub = by_type["identity"][0]
+    assert objs[0] == infohub and infohub["identity_class"] == "system"
+    (xdef,) = by_type["extension-definition"]
+    assert objs[1] == xdef and xdef["id"] == XDEF
+    assert xdef["created_by_ref"] == infohub["id"] and xdef["version"] == "1.0"
+    assert xdef["name"] == "Infohub alert properties" and xdef["extension_types"] == ["property-extension"]
+    assert "docs/stix-extension.md" in xdef["schema"]
+    assert os.path.exists(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "stix-extension.md"))
+    # a strict consumer (no x_ property, every extension defined in the bundle) takes it
+    stix_strict.assert_strict(b)
+    assert not any(k.startswith("x_") for o in objs for k in o)
     reports = {r["name"]: r for r in by_type["report"]}
     assert set(reports) == {"Phishing wave against banks", "LockBit affiliate", "Fraud ring"}
     ids = {o["id"] for o in objs}
@@ -101,6 +142,22 @@ def test_stix21_validates_and_is_stable(world):
     green = reports["Phishing wave against banks"]
     assert green["object_marking_refs"] == ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]
     assert green["id"] == "report--" + w.ids["green"]
+    props = green["extensions"][XDEF]
+    assert props == {"extension_type": "property-extension", "severity": "high", "category": "phishing",
+                     "revision": 1, "sectors": ["finance"], "publisher_org": "bank-a",
+                     "publisher_member": "soc"}, props
+    for o in by_type["indicator"] + by_type["vulnerability"]:
+        assert set(o["extensions"][XDEF]) == {"extension_type", "detect"}, o
+    inv = next(o for o in by_type["indicator"] if o["name"] == "invoice.exe")
+    assert inv["extensions"][XDEF]["detect"] is False
+    # the JSON Schema docs/stix-extension.md gives holds for every extension we write
+    schema = extension_schema()
+    for o in objs:
+        if XDEF in o.get("extensions", {}):
+            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(o["extensions"][XDEF]))
+            assert not errors, (o["id"], [e.message for e in errors])
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors({"extension_type": "property-extension",
+                                                                     "detect": True, "severity": "low"}))
     pats = {o["pattern"] for o in by_type["indicator"]}
     assert "[ipv4-addr:value = '45.33.32.156']" in pats
     assert "[url:value = 'http://evil-login.xyz/login?a=\\'1\\'']" in pats
@@ -118,6 +175,7 @@ def test_stix21_validates_and_is_stable(world):
         with open(path, "w") as f:
             f.write(text)
         stix_validate(path)
+        stix_strict.assert_strict(json.loads(text))
 
 
 def test_warninglisted_values_stay_out_of_detection_exports(world):
@@ -163,6 +221,17 @@ def test_rpz_passes_named_checkzone(world):
         assert r.returncode == 0, r.stdout.decode()
     assert "\nevil-login.xyz\tCNAME\t.\n*.evil-login.xyz\tCNAME\t.\n" in text
     assert "retracted-only.xyz" not in text
+    # addresses and networks are rpz-ip triggers (answers holding them), not "cannot express"
+    assert "\n32.156.32.33.45.rpz-ip\tCNAME\t.\n" in text
+    assert "\n24.0.85.215.91.rpz-ip\tCNAME\t.\n" in text
+    assert "\n128.1.zz.f003.2880.2a03.rpz-ip\tCNAME\t.\n" in text
+    assert "\n32.99.29.26.194.rpz-ip\tCNAME\t.\n" in text            # RED, with --tlp-max RED
+    assert "8.0.0.0.172.rpz-ip" in text                                   # --no-warninglist: 172.0.0.0/8
+    text, err = export(w, "rpz")
+    assert "172.rpz-ip" not in text and "5.101.220.185" not in text      # on a list / retracted
+    # what rpz still cannot express: urls, emails, hashes, file names, CVEs, ASNs
+    m = re.search(r"(\d+) IOCs rpz cannot express", err)
+    assert m and int(m.group(1)) == 6, err           # url, email, sha256, cve, asn; sha1
 
 
 def test_nft_passes_nft_check(world):
@@ -185,12 +254,28 @@ def test_nft_passes_nft_check(world):
 def test_suricata_zeek(world):
     w = world
     text, _ = export(w, "suricata")
-    rules = [l for l in text.splitlines() if l.startswith("alert ")]
+    # every rule keeps the Suricata 7 rule documentation (suricata_check.py) and parses with
+    # Debian's suricata-update; a rule Suricata refuses fails here
+    problems, rules = suricata_check.check_rules(text)
+    assert not problems, "\n".join(problems[:20])
+    parsed = suricata_check.parse_with_suricata_update(rules)
+    assert len(parsed) == len(rules) == len([l for l in text.splitlines() if l.startswith("alert ")])
     sids = [int(re.search(r"sid:(\d+);", l).group(1)) for l in rules]
+    assert sids == [r["sid"] for r in parsed]
     assert len(sids) == len(set(sids)) and all(9000000 <= s < 9000000 + 2 ** 26 for s in sids)
-    assert any(l.startswith("alert ip any any -> [45.33.32.156] any") for l in rules)
+    # addresses either way: one rule with <>, the address on the left
+    ip_rules = [l for l in rules if l.startswith("alert ip ")]
+    assert any(l.startswith("alert ip [45.33.32.156] any <> any any (") for l in ip_rules)
+    assert any(l.startswith("alert ip [91.215.85.0/24] any <> any any (") for l in ip_rules)
+    assert any(l.startswith("alert ip [2a03:2880:f003::1] any <> any any (") for l in ip_rules)
+    assert all(" <> any any (" in l for l in ip_rules) and len(ip_rules) == 4     # and 194.26.29.99 (RED)
+    assert all(r["direction"] == "<>" for r in parsed if r["proto"] == "ip")
     assert any('dns.query; dotprefix; content:".evil-login.xyz"; nocase; endswith;' in l for l in rules)
     assert any('tls.sni; dotprefix; content:".lockbit-pay.top"' in l for l in rules)
+    # the url: http.host lower case without nocase, then the raw URI
+    assert any('http.host; content:"evil-login.xyz"; bsize:14; http.uri.raw; content:"/login?a=\'1\'"; '
+               'startswith;' in l for l in rules)
+    assert not any(re.search(r"http\.host; content:\"[^\"]*\"; nocase", l) for l in rules)
     assert all("rev:1;" in l for l in rules)
     # stable: the same sids again; a different base moves them
     again, _ = export(w, "suricata", "--quiet")
@@ -219,17 +304,100 @@ def test_misp_and_feed(world):
     assert attrs["0c7b8f5d3e2a1b9c8d7e6f5a4b3c2d1e"]["to_ids"] is False
     assert attrs["lockbit-pay.top"]["type"] == "domain" and "185.220.101.5" not in attrs
     d = os.path.join(w.deploy.base, "feed")
-    _, err = cli(w.deploy, w.pub, "export", "--format", "misp-feed", "--out", d).stdout, None
+    cli(w.deploy, w.pub, "export", "--format", "misp-feed", "--out", d, "--tlp-max", "RED")
     with open(os.path.join(d, "manifest.json")) as f:
         manifest = json.load(f)
     assert set(manifest) == {w.ids["green"], w.ids["amber"], w.ids["red"]}
+    events = {}
     for uuid, entry in manifest.items():
         assert {"info", "Orgc", "analysis", "timestamp", "date", "threat_level_id", "Tag"} <= set(entry)
         with open(os.path.join(d, uuid + ".json")) as f:
-            assert json.load(f)["Event"]["uuid"] == uuid
+            events[uuid] = json.load(f)["Event"]
+        assert events[uuid]["uuid"] == uuid
     with open(os.path.join(d, "hashes.csv")) as f:
-        hashes = [l.strip().split(",") for l in f]
+        hashes = [tuple(l.strip().split(",")) for l in f]
     assert all(len(h) == 2 and len(h[0]) == 32 and h[1] in manifest for h in hashes)
+    # every attribute of every event, the summary (text) and references (link) included
+    want = {(hashlib.md5(a["value"].encode()).hexdigest(), uuid)
+            for uuid, ev in events.items() for a in ev["Attribute"]}
+    assert set(hashes) == want and len(hashes) == len(want)
+    green = events[w.ids["green"]]
+    kinds = {a["type"] for a in green["Attribute"]}
+    assert {"text", "link"} <= kinds
+    summary = next(a for a in green["Attribute"] if a["type"] == "text")
+    assert (hashlib.md5(summary["value"].encode()).hexdigest(), w.ids["green"]) in set(hashes)
+
+
+def _publish_named(w):
+    """Two more alerts that name recipients: an AMBER+STRICT one and an AMBER one."""
+    d = w.deploy
+    strict = publish(d, w.pub, {"title": "Strict one", "tlp": "AMBER+STRICT", "severity": "high",
+                                "category": "intrusion", "recipients": ["bank-a", "bank-c"],
+                                "iocs": [{"type": "ipv4", "value": "45.61.136.40"}]})
+    named = publish(d, w.pub, {"title": "For finance", "tlp": "AMBER", "severity": "medium",
+                               "category": "phishing", "recipients": ["bank-c", "sector:finance"],
+                               "iocs": [{"type": "domain", "value": "finance-lure.top"}]})
+    wait_stored(d, w.pub, lambda l: {strict, named} <= {a["id"] for a in l} or None, "two more alerts")
+    return strict, named
+
+
+def test_default_tlp_ceiling(world):
+    """Exports stop at AMBER unless asked, and say what that left out (issue 10, 5)."""
+    w = world
+    d = w.deploy
+    strict, named = _publish_named(w)
+    text, err = export(w, "plain", everything=False)
+    assert "45.61.136.40" not in text and "194.26.29.99" not in text            # AMBER+STRICT, RED
+    assert "finance-lure.top\n" in text and "lockbit-pay.top\n" in text           # AMBER
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0] == ("infohub-agent: export: left out 2 alerts above TLP:AMBER (1 AMBER+STRICT, 1 RED): "
+                        "add --tlp-max RED to include them"), err
+    # asked for: everything, or only RED, and no note; --quiet says nothing
+    text, err = export(w, "plain", "--tlp-max", "RED", everything=False)
+    assert "45.61.136.40\n" in text and "194.26.29.99\n" in text and err.count("\n") == 1, err
+    text, err = export(w, "plain", "--tlp", "RED", everything=False)
+    assert set(text.split()) == {"194.26.29.99", "pay-portal.top"} and "above TLP" not in err
+    text, err = export(w, "plain", "--tlp-max", "AMBER+STRICT", everything=False)
+    assert "45.61.136.40\n" in text and "194.26.29.99" not in text and "above TLP" not in err
+    r = cli(d, w.pub, "export", "--format", "csv", "--quiet")
+    assert r.stderr == b"" and b"45.61.136.40" not in r.stdout
+    # the same ceiling for misp-feed
+    feed = os.path.join(d.base, "feed-default")
+    r = cli(d, w.pub, "export", "--format", "misp-feed", "--out", feed)
+    assert b"left out 2 alerts above TLP:AMBER" in r.stderr
+    with open(os.path.join(feed, "manifest.json")) as f:
+        assert set(json.load(f)) == {w.ids["green"], w.ids["amber"], named}
+
+
+def test_recipients_travel(world):
+    """Recipients and the publisher travel in STIX (the extension) and MISP (tags), so that
+    an import elsewhere never widens the audience (issue 10, 6)."""
+    w = world
+    strict, named = _publish_named(w)
+    # STIX: recipients and the publisher in the report's extension
+    text, _ = export(w, "stix21")
+    bundle = json.loads(text)
+    stix_strict.assert_strict(bundle)
+    reps = {o["id"]: o for o in bundle["objects"] if o["type"] == "report"}
+    p = reps["report--" + strict]["extensions"][XDEF]
+    assert p["recipients"] == ["bank-a", "bank-c"] and p["publisher_org"] == "bank-a", p
+    assert reps["report--" + named]["extensions"][XDEF]["recipients"] == ["bank-c", "sector:finance"]
+    assert "recipients" not in reps["report--" + w.ids["green"]]["extensions"][XDEF]    # none named
+    for r in reps.values():
+        assert not list(jsonschema.Draft202012Validator(extension_schema()).iter_errors(r["extensions"][XDEF]))
+    # MISP: infohub:recipient tags, and the publisher
+    text, _ = export(w, "misp")
+    events = {e["Event"]["uuid"]: e["Event"] for e in json.loads(text)["response"]}
+    tags = [t["name"] for t in events[named]["Tag"]]
+    assert 'infohub:publisher="bank-a"' in tags
+    assert [t for t in tags if t.startswith("infohub:recipient=")] == [
+        'infohub:recipient="bank-c"', 'infohub:recipient="sector:finance"']
+    tags = [t["name"] for t in events[w.ids["amber"]]["Tag"]]
+    assert 'infohub:publisher="bank-a"' in tags
+    assert not any(t.startswith("infohub:recipient=") for t in tags)        # none named
+    tags = [t["name"] for t in events[strict]["Tag"]]
+    assert "tlp:amber+strict" in tags and 'infohub:recipient="bank-a"' in tags and 'infohub:recipient="bank-c"' in tags
 
 
 def test_filters(world):

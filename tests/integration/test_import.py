@@ -36,9 +36,10 @@ def test_import_of_export_keeps_iocs_and_tlp(pair):
     live = {}
     for doc in (A_GREEN, A_AMBER, A_RED):
         live[doc["title"]] = (doc["tlp"], {(t, v) for t, v in normalised(doc) if v not in RETRACTED_VALUES})
-    # Export everything first: what bank-b imports reaches bank-a's store too (GREEN, AMBER).
+    # Export everything first (every TLP: exports stop at AMBER by default): what bank-b
+    # imports reaches bank-a's store too (GREEN, AMBER).
     for fmt in ("stix21", "misp", "csv"):
-        cli(d, w.pub, "export", "--format", fmt, "--out", os.path.join(d.base, "x." + fmt))
+        cli(d, w.pub, "export", "--format", fmt, "--tlp-max", "RED", "--out", os.path.join(d.base, "x." + fmt))
     stix_validate(os.path.join(d.base, "x.stix21"))
     n = 0
     for fmt in ("stix21", "misp", "csv"):
