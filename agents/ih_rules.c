@@ -313,7 +313,7 @@ s_zeek (const ih_msg_t *m, const ih_ioc_t *ioc, const char *desc, ih_buf_t *b)
     length, then the address reversed, "32.7.113.0.203.rpz-ip" for 203.0.113.7; IPv6 words
     in hex, last first, with "zz" for the longest run of two or more zero words (the last
     such run in this reversed order when two are as long), "128.1.zz.db8.2001.rpz-ip" for
-    2001:db8::1. That is the canonical form BIND writes back (lib/dns/rpz.c, ip2name): a
+    2001:db8::1. That is the canonical form BIND 9 writes back (its ip2name): a
     name in another form loads with a complaint. An IPv4-mapped IPv6 network of /96 or
     longer is written in the IPv4 form, as BIND does. Returns the length written into out
     (outsz bytes; 64 always hold one), or 0 when value is not an address with a prefix of
@@ -615,7 +615,7 @@ ih_rules_test (bool verbose)
     IH_CHECK (ih_rules_alert (r, &m, m.iocs + 4, 2, &b, &w, &nf, &err) == 0);
     IH_CHECK (b.len == 0 && w == 0 && nf == 2);
     ih_rules_destroy (&r);
-    //  rpz-ip names, in BIND's canonical form (lib/dns/rpz.c ip2name).
+    //  rpz-ip names, in BIND 9's canonical form.
     static const struct { const char *value, *name; } rpz [] = {
         { "203.0.113.7", "32.7.113.0.203.rpz-ip" },
         { "198.51.100.0/24", "24.0.100.51.198.rpz-ip" },
