@@ -195,7 +195,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
              ih_store_cursor (d.store));
     ih_subscriber_cfg_t scfg = { cfg->endpoint, cfg->broker_key, cert, cfg->registry_pk, cfg->window,
                                  "agent", CMD_PROG "/" CMD_VERSION, &ih_daemon_stop, NULL, s_on_commit,
-                                 s_on_event, &d };
+                                 s_on_event, NULL, &d };
     d.sub = ih_subscriber_new (d.store, &scfg, &err);
     zcert_destroy (&cert);
     if (!d.sub) {

@@ -31,6 +31,17 @@ struct ih_subscriber {
 
 #define s_log(self, level, ...) ih_log (level, (self)->log_name, __VA_ARGS__)
 
+/*  Counts an item (rejected, refused or stored) and tells the caller before the item's
+    log line is written, so that a reader of the counters (the gateway's /metrics) never
+    lags behind what the log already says. */
+static void
+s_count (ih_subscriber_t *self, uint64_t *counter)
+{
+    (*counter)++;
+    if (self->cfg.on_count)
+        self->cfg.on_count (&self->st, self->cfg.arg);
+}
+
 /* ---- the batch ------------------------------------------------------------------------- */
 
 static const uint8_t *
@@ -72,9 +83,9 @@ s_collect (ih_subscriber_t *self, const ih_env_t *e)
         if (!ih_client_seq_plausible (prev, src->seq)) {
             //  A hostile broker could otherwise park our cursor near UINT64_MAX, after
             //  which every hello is a bad-cursor: the item is dropped, the cursor stays.
+            s_count (self, &self->st.rejected);
             s_log (self, 'E', "dropped seq %" PRIu64 " from the broker: more than 2^40 beyond seq %"
                    PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
-            self->st.rejected++;
             continue;
         }
         size_t k = self->count++;
@@ -88,8 +99,8 @@ s_collect (ih_subscriber_t *self, const ih_env_t *e)
             char who [2 * IH_MAX_SHORT + 2] = "unknown member";
             if (rec->name [0])
                 ih_fmt (who, sizeof who, "%s@%s", rec->name, rec->org);
+            s_count (self, &self->st.rejected);
             s_log (self, 'E', "rejected seq %" PRIu64 " from %s: %s", src->seq, who, err.msg);
-            self->st.rejected++;
             continue;           //  not stored; the cursor still passes it
         }
         const ih_msg_t *m = &self->msgs [k];
@@ -98,9 +109,9 @@ s_collect (ih_subscriber_t *self, const ih_env_t *e)
         if (why) {
             char what [128];
             s_describe (m, src->seq, what, sizeof what);
+            s_count (self, &self->st.refused);
             s_log (self, 'E', "refused %s from %s@%s: %s; nothing of it is stored or shown", what,
                    rec->name, rec->org, why);
-            self->st.refused++;
             continue;           //  as a rejected item: not stored, the cursor passes it
         }
         it->msg = m;
@@ -148,16 +159,16 @@ s_flush (ih_subscriber_t *self)
             const ih_store_item_t *it = &self->items [i];
             if (!it->msg)
                 continue;       //  counted when collected
+            if (it->outcome == IH_STORE_REJECTED)
+                s_count (self, &self->st.rejected);
+            else
+            if (it->outcome != IH_STORE_SKIPPED) {
+                s_count (self, &self->st.stored);
+                stored++;
+            }
             if (it->why [0])
                 s_log (self, 'E', "seq %" PRIu64 " from %s@%s: %s", it->seq, self->recs [i].name,
                        self->recs [i].org, it->why);
-            if (it->outcome == IH_STORE_REJECTED)
-                self->st.rejected++;
-            else
-            if (it->outcome != IH_STORE_SKIPPED) {
-                self->st.stored++;
-                stored++;
-            }
         }
         if (self->items [n - 1].seq > self->st.cursor)
             self->st.cursor = self->items [n - 1].seq;
@@ -355,7 +366,7 @@ ih_subscriber_test (bool verbose)
     memset (&seen, 0, sizeof seen);
     ih_subscriber_cfg_t cfg = { ih_tk_broker_endpoint (broker), ih_tk_broker_key (broker), cert,
                                 reg.pk, 100, "subscriber-test", "selftest/1", NULL,
-                                s_test_filter, s_test_commit, s_test_event, &seen };
+                                s_test_filter, s_test_commit, s_test_event, NULL, &seen };
     ih_subscriber_t *sub = ih_subscriber_new (store, &cfg, &err);
     IH_CHECK (sub);
     ih_env_t e;

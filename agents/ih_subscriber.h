@@ -51,6 +51,9 @@ typedef void (ih_subscriber_commit_fn)(const ih_store_item_t *items, const ih_me
                                        size_t count, void *arg);
 /*  An envelope that is not a delivery (welcome, error, pong, stats). */
 typedef void (ih_subscriber_event_fn)(const ih_env_t *e, void *arg);
+typedef struct ih_subscriber_stats ih_subscriber_stats_t;
+/*  A counter moved (called before the item's log line is written). */
+typedef void (ih_subscriber_count_fn)(const ih_subscriber_stats_t *st, void *arg);
 
 typedef struct {
     const char *endpoint;           /* broker endpoint */
@@ -64,17 +67,18 @@ typedef struct {
     ih_subscriber_filter_fn *filter;    /* may be NULL: keep everything verified */
     ih_subscriber_commit_fn *on_commit; /* may be NULL */
     ih_subscriber_event_fn *on_event;   /* may be NULL */
-    void *arg;                      /* passed to the three callbacks */
+    ih_subscriber_count_fn *on_count;   /* may be NULL */
+    void *arg;                      /* passed to the callbacks */
 } ih_subscriber_cfg_t;
 
-typedef struct {
+struct ih_subscriber_stats {
     uint64_t cursor;                /* durable: everything up to it is stored */
     uint64_t stored;                /* items stored since start (all kinds; not skipped) */
     uint64_t rejected;              /* failed verification, implausible seqs, or refused
                                        by the store (another org's revision, ...) */
     uint64_t refused;               /* refused by the filter */
     uint64_t commits;               /* transactions */
-} ih_subscriber_stats_t;
+};
 
 /*  Creates the client and sends hello from the store's cursor (the connection comes up
     in the background). store is the writer, borrowed. NULL with err when the client

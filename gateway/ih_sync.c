@@ -153,6 +153,16 @@ s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t n, vo
         gw->gen++;              //  and TAXII answers once the log has the new objects
 }
 
+/*  The HTTP threads read the counters (/metrics): they move before the log lines. */
+static void
+s_on_count (const ih_subscriber_stats_t *st, void *arg)
+{
+    ih_gw_t *gw = ((ih_sync_t *) arg)->gw;
+    gw->stored = st->stored;
+    gw->rejected = st->rejected;
+    gw->refused = st->refused;
+}
+
 static void
 s_on_event (const ih_env_t *e, void *arg)
 {
@@ -196,7 +206,7 @@ s_actor (zsock_t *pipe, void *args)
     ih_err_t err = { "" };
     ih_subscriber_cfg_t scfg = { self->endpoint, self->broker_key, self->cert, self->cfg.registry_pk,
                                  self->cfg.window, "gateway", "infohub-gateway/0.1", NULL,
-                                 s_not_public, s_on_commit, s_on_event, self };
+                                 s_not_public, s_on_commit, s_on_event, s_on_count, self };
     ih_subscriber_t *sub = ih_subscriber_new (gw->store, &scfg, &err);
     if (!sub) {
         zstr_send (pipe, err.msg);
@@ -218,11 +228,6 @@ s_actor (zsock_t *pipe, void *args)
                 break;
         }
         ih_subscriber_poll (sub, 200);
-        ih_subscriber_stats_t st;
-        ih_subscriber_stats (sub, &st);
-        gw->stored = st.stored;
-        gw->rejected = st.rejected;
-        gw->refused = st.refused;
         ih_client_t *client = ih_subscriber_client (sub);
         gw->connected = ih_client_connected (client);
         uint64_t head = ih_client_head (client);
