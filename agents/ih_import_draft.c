@@ -605,7 +605,8 @@ ih_import_draft_test (bool verbose)
         " friends of the same\"},\"Tag\":[{\"name\":\"tlp:green\"}],\"Attribute\":[{\"type\":\"domain\","
         "\"value\":\"evil-l.xyz\"}]}},"
         "{\"Event\":{\"info\":\"Again\",\"Orgc\":{\"name\":\"CIRCL.\"},\"Tag\":[{\"name\":\"tlp:green\"}],"
-        "\"Attribute\":[{\"type\":\"text\",\"comment\":\"summary\",\"value\":\"Originally published by CIRCL.\\n\\nBody\"},"
+        "\"Attribute\":[{\"type\":\"text\",\"comment\":\"summary\","
+        "\"value\":\"Originally published by CIRCL.\\n\\nBody\"},"
         "{\"type\":\"domain\",\"value\":\"evil-a.xyz\"}]}}]";
     IH_CHECK (ih_import_t_run (&g, IH_IMPORT_MISP, misp) == 0 && g.n == 2);
     m = s_t_find (&g, "Long");
@@ -614,7 +615,8 @@ ih_import_draft_test (bool verbose)
     IH_CHECK (strncmp (m->summary, "Originally published by Computer Incident Response Center Luxembourg and"
                        " friends of the same.", 94) == 0);
     m = s_t_find (&g, "Again");
-    IH_CHECK (streq (m->summary, "Originally published by CIRCL.\n\nBody") && ih_strlist_has (&m->tags, "source:CIRCL."));
+    IH_CHECK (streq (m->summary, "Originally published by CIRCL.\n\nBody"));
+    IH_CHECK (ih_strlist_has (&m->tags, "source:CIRCL."));
     ih_import_t_reset (&g);
 
     //  The report line: counts, reasons, narrowing, detect off, what was left out.

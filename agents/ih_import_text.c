@@ -225,8 +225,8 @@ ih_import_read_csv (ih_import_job_t *job, const char *data, size_t len)
                 ih_buf_printf (&source, "title:%s", f [s_C_TITLE]);
             else
                 ih_buf_printf (&source, "%s", file_id);
-            ih_import_draft_init (job, &g->d, f [s_C_TITLE][0] ? f [s_C_TITLE] : job->opts->title ? job->opts->title : title,
-                                  (const char *) source.data);
+            const char *t = f [s_C_TITLE][0] ? f [s_C_TITLE] : job->opts->title ? job->opts->title : title;
+            ih_import_draft_init (job, &g->d, t, (const char *) source.data);
             ih_buf_free (&source);
             ih_severity_t sev;
             ih_category_t cat;
