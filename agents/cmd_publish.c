@@ -18,13 +18,30 @@
 
 /* ---- signing and sending ---------------------------------------------------------------------- */
 
+/*  A client in request mode for this member (publish needs no hello), or NULL with err. */
+static ih_client_t *
+s_connect (ih_agent_cfg_t *cfg, ih_err_t *err)
+{
+    zsys_handler_set (NULL);
+    zcert_t *cert = ih_keys_load_cert (cfg->curve_cert, err);
+    if (!cert)
+        return NULL;
+    ih_client_cfg_t ccfg = { cfg->endpoint, cfg->broker_key, cert, "agent", CMD_PROG "/" CMD_VERSION, 0, true };
+    ih_client_t *client = ih_client_new (&ccfg, err);
+    zcert_destroy (&cert);
+    if (!client)
+        ih_err_prefix (err, "%s", cfg->path);
+    return client;
+}
+
 /*  Signs m as this member (org, member and signer are set here; the caller set id,
-    created and modified), publishes it, waits for the broker's answer, and prints the
-    message's id on stdout (the broker's, when it names one). label names the input in
-    an encoding error. Returns 0, 1 (refused: code, 32 bytes, and err hold the broker's
-    reason), or -1 with err. */
+    created and modified), publishes it on client (NULL: a client for this one message),
+    waits for the broker's answer, and prints the message's id on stdout (the broker's,
+    when it names one). label names the input in an encoding error. Returns 0, 1
+    (refused: code, 32 bytes, and err hold the broker's reason), or -1 with err. */
 static int
-s_sign_send (ih_agent_cfg_t *cfg, ih_msg_t *m, const char *label, char *code, ih_err_t *err)
+s_sign_send_on (ih_agent_cfg_t *cfg, ih_client_t *client, ih_msg_t *m, const char *label, char *code,
+                ih_err_t *err)
 {
     m->org = ih_msg_str (m, cfg->org);
     m->member = ih_msg_str (m, cfg->name);
@@ -46,31 +63,28 @@ s_sign_send (ih_agent_cfg_t *cfg, ih_msg_t *m, const char *label, char *code, ih
     ih_sign (sig, IH_CTX_MSG, body.data, body.len, sk);
     sodium_memzero (sk, sizeof sk);
 
-    zsys_handler_set (NULL);
-    zcert_t *cert = ih_keys_load_cert (cfg->curve_cert, err);
-    if (!cert) {
+    ih_client_t *own = client ? NULL : s_connect (cfg, err);
+    if (!client && !own) {
         ih_buf_free (&body);
-        return -1;
-    }
-    ih_client_cfg_t ccfg = { cfg->endpoint, cfg->broker_key, cert, "agent", CMD_PROG "/" CMD_VERSION, 0, true };
-    ih_client_t *client = ih_client_new (&ccfg, err);
-    zcert_destroy (&cert);
-    if (!client) {
-        ih_buf_free (&body);
-        ih_err_prefix (err, "%s", cfg->path);
         return -1;
     }
     uint64_t seq = 0;
     char id [IH_UUID_LEN + 1] = "";
-    int rc = ih_client_publish_wait (client, body.data, body.len, sig, CMD_PUBLISH_S * 1000, &seq, id,
-                                     code, err);
-    ih_client_destroy (&client);
+    int rc = ih_client_publish_wait (client ? client : own, body.data, body.len, sig, CMD_PUBLISH_S * 1000, &seq,
+                                     id, code, err);
+    ih_client_destroy (&own);
     ih_buf_free (&body);
     if (rc == 0) {
         printf ("%s\n", id [0] ? id : m->id);
         fflush (stdout);
     }
     return rc;
+}
+
+static int
+s_sign_send (ih_agent_cfg_t *cfg, ih_msg_t *m, const char *label, char *code, ih_err_t *err)
+{
+    return s_sign_send_on (cfg, NULL, m, label, code, err);
 }
 
 /*  Signs and sends m; prints its id, or fails with the broker's reason. Frees m. */
@@ -419,29 +433,31 @@ cmd_sight (ih_agent_cfg_t *cfg, int argc, char **argv)
 
 /* ---- import (ih_import_cmd.c) ----------------------------------------------------------------- */
 
-/*  Publishes one imported draft as a new alert, like publish: prints its id. */
+/*  One import's connection to the broker, opened at its first alert and kept for the
+    rest (an import of a feed publishes many). */
+typedef struct {
+    ih_agent_cfg_t *cfg;
+    ih_client_t *client;
+} s_import_t;
+
+/*  ih_import_publish_fn: publishes one imported alert as the import planned it (id,
+    revision, times set), like publish: prints its id. */
 static int
-s_import_publish (ih_msg_t *m, void *arg)
+s_import_publish (ih_msg_t *m, void *arg, char *code, ih_err_t *err)
 {
-    ih_agent_cfg_t *cfg = (ih_agent_cfg_t *) arg;
-    ih_uuid_new (m->id);
-    m->revision = 1;
-    m->created = m->modified = ih_now_ms ();
-    ih_err_t err = { "" };
-    char code [32] = "";
-    int rc = s_sign_send (cfg, m, "import", code, &err);
-    if (rc == 0)
-        return 0;
-    if (rc == 1)
-        cmd_fail ("import: broker refused '%.60s': %s: %s", m->title, code, err.msg);
-    else
-        cmd_fail ("import: %s", err.msg);
-    return -1;
+    s_import_t *imp = (s_import_t *) arg;
+    if (!imp->client && !(imp->client = s_connect (imp->cfg, err)))
+        return -1;
+    return s_sign_send_on (imp->cfg, imp->client, m, "import", code, err);
 }
 
 int
 cmd_import (ih_agent_cfg_t *cfg, int argc, char **argv)
 {
-    ih_import_cmd_cfg_t c = { CMD_PROG, s_import_publish, cfg };
-    return ih_import_cmd (&c, argc, argv);
+    s_import_t imp = { cfg, NULL };
+    ih_import_cmd_cfg_t c = { CMD_PROG, cfg->org, cfg->store, cfg->warninglists, cfg->path,
+                              s_import_publish, &imp };
+    int rc = ih_import_cmd (&c, argc, argv);
+    ih_client_destroy (&imp.client);
+    return rc;
 }

@@ -1,12 +1,12 @@
-/*  ih_import.c: the import core (ih_import.h documents the formats).
+/*  ih_import.c: the import core (ih_import.h documents the formats and the rules).
 
     Read top to bottom: the format table, the report, the text and JSON helpers the
-    readers share, the drafts (every value goes through ih_import_draft_ioc, the one place
-    that validates, deduplicates and splits at IH_MAX_IOCS), the entry point, the
-    self-test. The readers have a file per family and share the job and the drafts through
-    ih_import_priv.h: ih_import_stix.c (stix21), ih_import_misp.c (misp), ih_import_text.c
-    (csv, and free text through ih_extract). The command line is in ih_import_cmd.c
-    (public API only).
+    readers share, the entry points, the self-test. The drafts every reader fills, and
+    the rules each draft goes out by, are in ih_import_draft.c. The readers have a file
+    per family and share the job and the drafts through ih_import_priv.h:
+    ih_import_stix.c (stix21), ih_import_misp.c (misp and MISP feeds),
+    ih_import_text.c (csv, and free text through ih_extract). ih_import_plan.c compares
+    drafts with the store; the command line is in ih_import_cmd.c (public API only).
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -54,6 +54,23 @@ ih_import_opts_init (ih_import_opts_t *opts)
 /* ---- the report ------------------------------------------------------------------------- */
 
 void
+ih_import_count (ih_import_count_t *slots, int n, const char *what)
+{
+    int i = 0;
+    for (; i < n - 1; i++) {
+        if (slots [i].count == 0) {
+            snprintf (slots [i].what, sizeof slots [i].what, "%s", what);
+            break;
+        }
+        if (streq (slots [i].what, what))
+            break;
+    }
+    if (i == n - 1)
+        snprintf (slots [i].what, sizeof slots [i].what, "other");
+    slots [i].count++;
+}
+
+void
 ih_import_skip (ih_import_job_t *job, const char *fmt, ...)
 {
     char what [64];
@@ -61,19 +78,28 @@ ih_import_skip (ih_import_job_t *job, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (what, sizeof what, fmt, args);
     va_end (args);
-    ih_import_report_t *r = job->rep;
-    int i = 0;
-    for (; i < IH_IMPORT_KINDS - 1; i++) {
-        if (r->skipped [i].count == 0) {
-            snprintf (r->skipped [i].what, sizeof r->skipped [i].what, "%s", what);
-            break;
-        }
-        if (streq (r->skipped [i].what, what))
-            break;
-    }
-    if (i == IH_IMPORT_KINDS - 1)
-        snprintf (r->skipped [i].what, sizeof r->skipped [i].what, "other");
-    r->skipped [i].count++;
+    ih_import_count (job->rep->skipped, IH_IMPORT_KINDS, what);
+}
+
+/*  Appends printf output at out + *o, never past outsz (*o stays within it). */
+static void __attribute__((format(printf, 4, 5)))
+s_cat (char *out, size_t outsz, size_t *o, const char *fmt, ...)
+{
+    if (*o + 1 >= outsz)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    int n = vsnprintf (out + *o, outsz - *o, fmt, args);
+    va_end (args);
+    *o = n < 0 ? *o : *o + (size_t) n >= outsz ? outsz - 1 : *o + (size_t) n;
+}
+
+/*  "2 relationship, 1 kind 0" */
+static void
+s_counts_text (const ih_import_count_t *slots, int n, char *out, size_t outsz, size_t *o)
+{
+    for (int i = 0; i < n && slots [i].count; i++)
+        s_cat (out, outsz, o, "%s%" PRIu64 " %s", i ? ", " : "", slots [i].count, slots [i].what);
 }
 
 void
@@ -81,15 +107,44 @@ ih_import_report_text (const ih_import_report_t *r, char *out, size_t outsz)
 {
     size_t o = 0;
     out [0] = 0;
-    for (int i = 0; i < IH_IMPORT_KINDS && r->skipped [i].count && o + 1 < outsz; i++)
-        o += (size_t) snprintf (out + o, outsz - o, "%s%" PRIu64 " %s", i ? ", " : "",
-                                r->skipped [i].count, r->skipped [i].what);
-    if (r->invalid && o + 1 < outsz)
-        o += (size_t) snprintf (out + o, outsz - o, "%s%" PRIu64 " invalid value%s (first: %s)",
-                                o ? "; " : "", r->invalid, r->invalid > 1 ? "s" : "", r->first_invalid);
-    if (r->duplicates && o + 1 < outsz)
-        snprintf (out + o, outsz - o, "%s%" PRIu64 " duplicate IOC%s kept once", o ? "; " : "",
-                  r->duplicates, r->duplicates > 1 ? "s" : "");
+    s_counts_text (r->skipped, IH_IMPORT_KINDS, out, outsz, &o);
+    if (r->invalid)
+        s_cat (out, outsz, &o, "%s%" PRIu64 " invalid value%s (first: %s)", o ? "; " : "", r->invalid,
+               r->invalid > 1 ? "s" : "", r->first_invalid);
+    if (r->duplicates)
+        s_cat (out, outsz, &o, "%s%" PRIu64 " duplicate IOC%s kept once", o ? "; " : "", r->duplicates,
+               r->duplicates > 1 ? "s" : "");
+}
+
+void
+ih_import_report_line (const ih_import_report_t *r, char *out, size_t outsz)
+{
+    size_t o = 0;
+    out [0] = 0;
+    const uint64_t *n = r->outcome;
+    s_cat (out, outsz, &o, "%" PRIu64 " new, %" PRIu64 " revised, %" PRIu64 " unchanged, %" PRIu64 " not imported",
+           n [IH_IMPORT_NEW], n [IH_IMPORT_REVISED], n [IH_IMPORT_UNCHANGED] + n [IH_IMPORT_KNOWN],
+           n [IH_IMPORT_REFUSED]);
+    if (n [IH_IMPORT_REFUSED]) {
+        s_cat (out, outsz, &o, " (");
+        s_counts_text (r->refused, IH_IMPORT_REASONS, out, outsz, &o);
+        s_cat (out, outsz, &o, ")");
+    }
+    if (n [IH_IMPORT_KNOWN])
+        s_cat (out, outsz, &o, "; %" PRIu64 " of the unchanged not in this agent's store yet, only at the broker"
+               " (is its agent running?)", n [IH_IMPORT_KNOWN]);
+    if (r->narrowed) {
+        s_cat (out, outsz, &o, "; %" PRIu64 " narrowed to TLP:RED for this org alone (", r->narrowed);
+        s_counts_text (r->narrow, IH_IMPORT_REASONS, out, outsz, &o);
+        s_cat (out, outsz, &o, ")");
+    }
+    if (r->detect_off)
+        s_cat (out, outsz, &o, "; %" PRIu64 " IOC%s with detect off (on a warninglist or in a documentation"
+               " range)", r->detect_off, r->detect_off > 1 ? "s" : "");
+    char left [1024];
+    ih_import_report_text (r, left, sizeof left);
+    if (left [0])
+        s_cat (out, outsz, &o, "; left out: %s", left);
 }
 
 /* ---- helpers for the readers ------------------------------------------------------------ */
@@ -180,218 +235,56 @@ ih_import_type_for (const char *name, const char *value, ih_ioc_type_t *t)
     return -1;
 }
 
-/* ---- drafts ----------------------------------------------------------------------------- */
+/* ---- the entry points ------------------------------------------------------------------- */
 
-static void
-s_draft_title (ih_import_draft_t *d, const char *title)
-{
-    ih_import_clean_text (title ? title : "", title ? strlen (title) : 0, IH_MAX_TITLE - 16, false, d->title,
-                          sizeof d->title);
-    if (!d->title [0])
-        snprintf (d->title, sizeof d->title, "Imported alert");
-    d->m.title = ih_msg_str (&d->m, d->title);
-}
-
-void
-ih_import_draft_init (ih_import_job_t *job, ih_import_draft_t *d, const char *title)
-{
-    memset (d, 0, sizeof *d);
-    ih_msg_init (&d->m, IH_KIND_ALERT);
-    d->m.severity = job->opts->severity;
-    d->m.category = job->opts->category;
-    d->tlp = -1;
-    d->part = 1;
-    d->uid = ++job->uids;
-    s_draft_title (d, title);
-}
-
-void
-ih_import_draft_summary (ih_import_draft_t *d, const char *text, size_t len)
-{
-    char *buf = (char *) malloc (IH_MAX_SUMMARY + 8);
-    if (!buf)
-        abort ();
-    ih_import_clean_text (text, len, IH_MAX_SUMMARY, true, buf, IH_MAX_SUMMARY + 8);
-    d->m.summary = ih_msg_str (&d->m, buf);
-    free (buf);
-}
-
-void
-ih_import_draft_tlp (ih_import_draft_t *d, int tlp)
-{
-    if (tlp >= 0 && tlp > d->tlp)
-        d->tlp = tlp;
-}
-
-void
-ih_import_draft_tag (ih_import_job_t *job, ih_import_draft_t *d, const char *tag)
-{
-    char t [IH_MAX_SHORT + 8];
-    size_t n = strlen (tag);
-    if (n > IH_MAX_SHORT) {
-        ih_import_skip (job, "tag longer than %d bytes", IH_MAX_SHORT);
-        return;
-    }
-    ih_import_clean_text (tag, n, IH_MAX_SHORT, false, t, sizeof t);
-    if (!t [0] || ih_strlist_has (&d->m.tags, t))
-        return;
-    if (d->m.tags.count == IH_MAX_LIST) {
-        ih_import_skip (job, "tag beyond %d", IH_MAX_LIST);
-        return;
-    }
-    ih_msg_strlist_add (&d->m, &d->m.tags, t);
-}
-
-void
-ih_import_draft_sector (ih_import_job_t *job, ih_import_draft_t *d, const char *sector)
-{
-    if (!ih_slug_valid (sector, IH_MAX_SHORT)) {
-        ih_import_skip (job, "sector that is not a slug");
-        return;
-    }
-    if (ih_strlist_has (&d->m.sectors, sector))
-        return;
-    if (d->m.sectors.count == IH_MAX_LIST) {
-        ih_import_skip (job, "sector beyond %d", IH_MAX_LIST);
-        return;
-    }
-    ih_msg_strlist_add (&d->m, &d->m.sectors, sector);
-}
-
-void
-ih_import_draft_reference (ih_import_job_t *job, ih_import_draft_t *d, const char *url)
-{
-    size_t n = strlen (url);
-    bool ok = n > 8 && n <= IH_MAX_REF && (strncmp (url, "https://", 8) == 0 || strncmp (url, "http://", 7) == 0);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (unsigned char) url [i] > 0x20 && url [i] != 0x7f;
-    if (!ok) {
-        ih_import_skip (job, "reference that is not an http(s) URL");
-        return;
-    }
-    if (ih_strlist_has (&d->m.references, url))
-        return;
-    if (d->m.references.count == IH_MAX_LIST) {
-        ih_import_skip (job, "reference beyond %d", IH_MAX_LIST);
-        return;
-    }
-    ih_msg_strlist_add (&d->m, &d->m.references, url);
-}
-
-/*  Validates and hands the draft over; with `more`, the same draft then continues as
-    the next part (its IOCs emptied). */
 static int
-s_draft_emit (ih_import_job_t *job, ih_import_draft_t *d, bool more)
+s_job_init (ih_import_job_t *job, const char *format, const ih_import_opts_t *opts, ih_import_opts_t *defaults,
+            ih_import_alert_fn *fn, void *arg, ih_import_report_t *report, ih_err_t *err)
 {
-    if (job->stopped)
-        return -1;
-    ih_msg_t *m = &d->m;
-    int tlp = d->tlp >= 0 ? d->tlp : job->opts->tlp;
-    if (tlp < 0) {
-        job->stopped = true;
-        return ih_err_set (job->err, "%s: '%.60s': no TLP in the input: give --tlp", job->format,
-                           d->title);
+    memset (report, 0, sizeof *report);
+    if (!opts) {
+        ih_import_opts_init (defaults);
+        opts = defaults;
     }
-    m->tlp = (ih_tlp_t) tlp;
-    if (more || d->part > 1) {
-        char title [IH_MAX_TITLE + 1];
-        ih_fmt (title, sizeof title, "%s (part %u)", d->title, d->part);
-        m->title = ih_msg_str (m, title);
-    }
-    //  Validate as it will be published: the publisher fills id, org, member and times.
-    ih_uuid_new (m->id);
-    m->org = m->member = "import";
-    m->created = m->modified = ih_now_ms ();
-    ih_err_t verr = { "" };
-    int rc = ih_msg_validate (m, &verr);
-    m->id [0] = 0;
-    m->org = m->member = "";
-    m->created = m->modified = 0;
-    if (rc != 0) {
-        job->stopped = true;
-        return ih_err_set (job->err, "%s: '%.60s': %s", job->format, d->title, verr.msg);
-    }
-    if (job->fn (m, job->arg) != 0) {
-        job->stopped = true;
-        return ih_err_set (job->err, "stopped after %" PRIu64 " alert%s", job->rep->alerts,
-                           job->rep->alerts == 1 ? "" : "s");
-    }
-    job->rep->alerts++;
-    job->rep->iocs += m->ioc_count;
-    if (more) {
-        d->part++;
-        m->ioc_count = 0;           //  the arena keeps the rest: fine for one import
-        m->title = ih_msg_str (m, d->title);
-    }
+    memset (job, 0, sizeof *job);
+    job->opts = opts;
+    job->rep = report;
+    job->fn = fn;
+    job->arg = arg;
+    job->err = err;
+    job->format = format;
+    job->seen = zhashx_new ();
+    if (!job->seen)
+        abort ();
     return 0;
 }
-
-int
-ih_import_draft_ioc (ih_import_job_t *job, ih_import_draft_t *d, ih_ioc_type_t t, const char *raw,
-                     const char *comment, bool detect)
-{
-    char norm [IH_MAX_IOC_VALUE + 1];
-    ih_err_t verr = { "" };
-    if (ih_ioc_normalise (t, raw, norm, sizeof norm, &verr) != 0) {
-        if (job->rep->invalid++ == 0)
-            ih_fmt (job->rep->first_invalid, sizeof job->rep->first_invalid, "%s", verr.msg);
-        return 0;
-    }
-    char key [IH_MAX_IOC_VALUE + 64];
-    snprintf (key, sizeof key, "%" PRIu64 "|%d|%s", d->uid, (int) t, norm);
-    if (zhashx_lookup (job->seen, key)) {
-        job->rep->duplicates++;
-        return 0;
-    }
-    if (d->m.ioc_count == IH_MAX_IOCS && s_draft_emit (job, d, true) != 0)
-        return -1;
-    zhashx_insert (job->seen, key, (void *) 1);
-    char c [IH_MAX_IOC_COMMENT + 8];
-    ih_import_clean_text (comment ? comment : "", comment ? strlen (comment) : 0, IH_MAX_IOC_COMMENT, false, c,
-                          sizeof c);
-    ih_msg_ioc_add (&d->m, t, norm, c, detect);
-    return 0;
-}
-
-int
-ih_import_draft_done (ih_import_job_t *job, ih_import_draft_t *d, int rc)
-{
-    if (rc == 0)
-        rc = s_draft_emit (job, d, false);
-    ih_msg_free (&d->m);
-    memset (d, 0, sizeof *d);
-    return rc;
-}
-
-/* ---- the entry point -------------------------------------------------------------------- */
 
 int
 ih_import_run (ih_import_format_t format, const char *data, size_t len, const ih_import_opts_t *opts,
                ih_import_alert_fn *fn, void *arg, ih_import_report_t *report, ih_err_t *err)
 {
     ih_import_report_t local;
-    if (!report)
-        report = &local;
-    memset (report, 0, sizeof *report);
     ih_import_opts_t defaults;
-    if (!opts) {
-        ih_import_opts_init (&defaults);
-        opts = &defaults;
-    }
-    if (!ih_import_format_name (format))
+    if (!ih_import_format_name (format)) {
+        memset (report ? report : &local, 0, sizeof local);
         return ih_err_set (err, "import: unknown format %d", (int) format);
+    }
     ih_import_job_t job;
-    memset (&job, 0, sizeof job);
-    job.opts = opts;
-    job.rep = report;
-    job.fn = fn;
-    job.arg = arg;
-    job.err = err;
-    job.format = s_formats [format].name;
-    job.seen = zhashx_new ();
-    if (!job.seen)
-        abort ();
+    s_job_init (&job, s_formats [format].name, opts, &defaults, fn, arg, report ? report : &local, err);
     int rc = s_formats [format].read (&job, data, len);
+    zhashx_destroy (&job.seen);
+    return rc ? -1 : 0;
+}
+
+int
+ih_import_run_feed (const char *dir, const ih_import_opts_t *opts, ih_import_alert_fn *fn, void *arg,
+                    ih_import_report_t *report, ih_err_t *err)
+{
+    ih_import_report_t local;
+    ih_import_opts_t defaults;
+    ih_import_job_t job;
+    s_job_init (&job, "misp", opts, &defaults, fn, arg, report ? report : &local, err);
+    int rc = ih_import_read_misp_feed (&job, dir);
     zhashx_destroy (&job.seen);
     return rc ? -1 : 0;
 }
@@ -401,14 +294,22 @@ ih_import_run (ih_import_format_t format, const char *data, size_t len, const ih
 #include "ih_testkit.h"
 
 static int
-s_t_collect (ih_msg_t *draft, void *arg)
+s_t_collect (ih_msg_t *draft, void *arg, ih_err_t *why)
 {
     ih_import_t_fixture_t *g = (ih_import_t_fixture_t *) arg;
     if (g->stop_after && g->n == g->stop_after)
-        return -1;
+        return ih_err_set (why, "told to stop");
     IH_CHECK (g->n < 8);
     ih_msg_copy (&g->msgs [g->n++], draft);
-    return 0;
+    return IH_IMPORT_NEW;
+}
+
+static void
+s_t_note (const char *title, const char *what, void *arg)
+{
+    ih_import_t_fixture_t *g = (ih_import_t_fixture_t *) arg;
+    size_t n = strlen (g->notes);
+    snprintf (g->notes + n, sizeof g->notes - n, "%s: %s\n", title, what);
 }
 
 void
@@ -421,7 +322,19 @@ ih_import_t_fixture (ih_import_t_fixture_t *g)
 int
 ih_import_t_run (ih_import_t_fixture_t *g, ih_import_format_t format, const char *text)
 {
+    g->notes [0] = 0;
+    g->o.note = s_t_note;
+    g->o.note_arg = g;
     return ih_import_run (format, text, strlen (text), &g->o, s_t_collect, g, &g->rep, &g->err);
+}
+
+int
+ih_import_t_run_feed (ih_import_t_fixture_t *g, const char *dir)
+{
+    g->notes [0] = 0;
+    g->o.note = s_t_note;
+    g->o.note_arg = g;
+    return ih_import_run_feed (dir, &g->o, s_t_collect, g, &g->rep, &g->err);
 }
 
 void

@@ -1,11 +1,12 @@
 /*  ih_import_stix.c: STIX 2.1 into alert drafts (ih_import.h documents what is read).
 
     One alert per report, with the IOCs of the indicators and vulnerabilities it refers
-    to; those no report refers to make one more alert per TLP. Markings are read by id
-    (ih_stix_marking_tlp) or from the marking-definitions of the input, Infohub's own
-    properties with ih_stix_prop (ih_stix.h knows how they are carried). Patterns are
-    read by a tokenizer that knows enough of the patterning grammar to take comparisons
-    with '=' joined by OR, and to recognise anything else as something not imported.
+    to; those no report refers to make one more alert per TLP and creator. Markings are
+    read by id (ih_stix_marking_tlp) or from the marking-definitions of the input,
+    Infohub's own properties (severity, category, sectors, recipients, publisher_org)
+    with ih_stix_prop (ih_stix.h knows how they are carried). Patterns are read by a
+    tokenizer that knows enough of the patterning grammar to take comparisons with '='
+    joined by OR, and to recognise anything else as something not imported.
 */
 #include <czmq.h>
 
@@ -275,17 +276,47 @@ s_stix_vulnerability (s_stix_t *s, ih_import_draft_t *d, json_t *v)
                         json_is_boolean (det) ? json_is_true (det) : true);
 }
 
+/*  The name of the identity an object's created_by_ref names, when the input holds it. */
+static const char *
+s_stix_creator (s_stix_t *s, json_t *o)
+{
+    const char *by = json_string_value (json_object_get (o, "created_by_ref"));
+    json_t *ident = by ? (json_t *) zhashx_lookup (s->byid, by) : NULL;
+    return json_string_value (json_object_get (ident, "name"));
+}
+
 static int
 s_stix_report (s_stix_t *s, json_t *rep)
 {
     ih_import_job_t *job = s->job;
     const char *name = json_string_value (json_object_get (rep, "name"));
+    //  IDS (ih_import.h): the report's id; one without is known by its content.
+    const char *id = json_string_value (json_object_get (rep, "id"));
+    char source [IH_UUID_LEN + 16];
+    if (!id) {
+        char *text = json_dumps (rep, JSON_COMPACT | JSON_SORT_KEYS);
+        char digest [IH_UUID_LEN + 1];
+        ih_import_digest (text ? text : "", text ? strlen (text) : 0, digest);
+        snprintf (source, sizeof source, "report:%s", digest);
+        free (text);
+    }
     ih_import_draft_t d;
-    ih_import_draft_init (job, &d, name ? name : job->opts->title);
+    ih_import_draft_init (job, &d, name ? name : job->opts->title, id ? id : source);
     const char *desc = json_string_value (json_object_get (rep, "description"));
     if (desc)
         ih_import_draft_summary (&d, desc, strlen (desc));
     ih_import_draft_tlp (&d, s_stix_tlp_of (s, rep));
+    //  AUDIENCE and ATTRIBUTION (ih_import.h): the recipients and the publisher as
+    //  Infohub wrote them, else the creator's identity.
+    size_t i;
+    json_t *x;
+    json_t *rcpt = ih_stix_prop (rep, "recipients");
+    json_array_foreach (rcpt, i, x)
+        ih_import_draft_recipient (job, &d, json_is_string (x) ? json_string_value (x) : "");
+    if (rcpt && !json_is_array (rcpt))
+        ih_import_draft_narrow (&d, "STIX recipients property that is no list");
+    ih_import_draft_publisher (&d, json_string_value (ih_stix_prop (rep, "publisher_org")));
+    ih_import_draft_publisher (&d, s_stix_creator (s, rep));
     ih_severity_t sev;
     ih_category_t cat;
     const char *v = json_string_value (ih_stix_prop (rep, "severity"));
@@ -295,14 +326,11 @@ s_stix_report (s_stix_t *s, json_t *rep)
     if (v && ih_category_parse (v, &cat) == 0)
         d.m.category = cat;
     else {
-        size_t i;
         json_t *rt;
         json_array_foreach (json_object_get (rep, "report_types"), i, rt)
             if (json_string_value (rt) && streq (json_string_value (rt), "vulnerability"))
                 d.m.category = IH_CAT_VULNERABILITY;
     }
-    size_t i;
-    json_t *x;
     json_array_foreach (ih_stix_prop (rep, "sectors"), i, x)
         if (json_string_value (x))
             ih_import_draft_sector (job, &d, json_string_value (x));
@@ -316,10 +344,10 @@ s_stix_report (s_stix_t *s, json_t *rep)
     }
     int rc = 0;
     json_array_foreach (json_object_get (rep, "object_refs"), i, x) {
-        const char *id = json_string_value (x);
-        json_t *o = id ? (json_t *) zhashx_lookup (s->byid, id) : NULL;
+        const char *ref = json_string_value (x);
+        json_t *o = ref ? (json_t *) zhashx_lookup (s->byid, ref) : NULL;
         if (!o) {
-            if (id && strncmp (id, "identity--", 10) != 0)
+            if (ref && strncmp (ref, "identity--", 10) != 0)
                 ih_import_skip (job, "report reference to an object not in the input");
             continue;
         }
@@ -331,11 +359,66 @@ s_stix_report (s_stix_t *s, json_t *rep)
             rc = s_stix_vulnerability (s, &d, o);
         else
             continue;       //  counted once, where the object itself is
-        zhashx_insert (s->used, id, (void *) 1);
+        zhashx_insert (s->used, ref, (void *) 1);
         if (rc)
             break;
     }
     return ih_import_draft_done (job, &d, rc);
+}
+
+/*  Indicators and vulnerabilities of no report with one TLP and one creator: one alert. */
+typedef struct {
+    int tlp;                    /* -1: unmarked */
+    const char *creator;        /* created_by_ref, "" when none (borrowed) */
+    json_t **objects;           /* borrowed from the document, input order */
+    size_t count;
+} s_loose_t;
+
+static int
+s_strcmp_p (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/*  One group's alert. IDS (ih_import.h): "indicators|TLP|CREATOR|" and the sorted ids of
+    its objects. */
+static int
+s_stix_loose (s_stix_t *s, s_loose_t *g)
+{
+    ih_import_job_t *job = s->job;
+    const char **ids = (const char **) malloc (g->count * sizeof *ids);
+    if (!ids)
+        abort ();
+    for (size_t i = 0; i < g->count; i++)
+        ids [i] = json_string_value (json_object_get (g->objects [i], "id"));
+    qsort (ids, g->count, sizeof *ids, s_strcmp_p);
+    ih_buf_t source;
+    ih_buf_init (&source);
+    ih_buf_printf (&source, "indicators|%s|%s|", g->tlp < 0 ? "-" : ih_tlp_name ((ih_tlp_t) g->tlp), g->creator);
+    for (size_t i = 0; i < g->count; i++)
+        ih_buf_printf (&source, "%s%s", i ? "," : "", ids [i]);
+    free (ids);
+    char title [IH_MAX_TITLE];
+    snprintf (title, sizeof title, "STIX indicators from %s", job->opts->source ? job->opts->source : "an import");
+    ih_import_draft_t d;
+    ih_import_draft_init (job, &d, job->opts->title ? job->opts->title : title, (const char *) source.data);
+    ih_buf_free (&source);
+    ih_import_draft_publisher (&d, s_stix_creator (s, g->objects [0]));
+    int rc = 0;
+    for (size_t i = 0; i < g->count && rc == 0; i++) {
+        json_t *o = g->objects [i];
+        rc = streq (json_string_value (json_object_get (o, "type")), "indicator") ? s_stix_indicator (s, &d, o)
+                                                                                 : s_stix_vulnerability (s, &d, o);
+    }
+    return ih_import_draft_done (job, &d, rc);
+}
+
+/*  Whether o is the version of its object the import reads (the latest, by modified). */
+static bool
+s_stix_current (s_stix_t *s, json_t *o)
+{
+    const char *id = json_string_value (json_object_get (o, "id"));
+    return !id || zhashx_lookup (s->byid, id) == o;
 }
 
 int
@@ -365,11 +448,17 @@ ih_import_read_stix21 (ih_import_job_t *job, const char *data, size_t len)
         const char *type = json_string_value (json_object_get (o, "type"));
         if (!id || !type)
             continue;
-        zhashx_insert (s.byid, id, o);
+        //  Several versions of one object (STIX 2.1 section 3.6): the latest counts.
+        json_t *had = (json_t *) zhashx_lookup (s.byid, id);
+        const char *m1 = had ? json_string_value (json_object_get (had, "modified")) : NULL;
+        const char *m2 = json_string_value (json_object_get (o, "modified"));
+        if (had && (!m2 || (m1 && strcmp (m1, m2) >= 0)))
+            continue;
+        zhashx_update (s.byid, id, o);
         if (streq (type, "marking-definition")) {
             int t = s_marking_object_tlp (o);
             if (t >= 0)
-                zhashx_insert (s.tlp, id, (void *) (uintptr_t) (t + 1));
+                zhashx_update (s.tlp, id, (void *) (uintptr_t) (t + 1));
         }
     }
     int rc = 0;
@@ -379,6 +468,9 @@ ih_import_read_stix21 (ih_import_job_t *job, const char *data, size_t len)
             ih_import_skip (job, "object without a type");
             continue;
         }
+        if (!s_stix_current (&s, o))
+            ih_import_skip (job, "older version of a STIX object");
+        else
         if (streq (type, "report"))
             rc = s_stix_report (&s, o);
         else
@@ -388,32 +480,44 @@ ih_import_read_stix21 (ih_import_job_t *job, const char *data, size_t len)
         if (rc)
             break;
     }
-    //  Indicators and vulnerabilities of no report: one alert per TLP (and one unmarked).
-    ih_import_draft_t loose [IH_TLP_COUNT + 1];
-    bool open [IH_TLP_COUNT + 1] = { false };
+    //  Indicators and vulnerabilities of no report: one alert per TLP and creator.
+    s_loose_t *groups = NULL;
+    size_t ngroups = 0;
+    zhashx_t *bykey = zhashx_new ();        //  "TLP|CREATOR" -> group index + 1
+    if (!bykey)
+        abort ();
     json_array_foreach (objects, i, o) {
-        if (rc)
-            break;
         const char *type = json_string_value (json_object_get (o, "type"));
         const char *id = json_string_value (json_object_get (o, "id"));
-        if (!type || (!streq (type, "indicator") && !streq (type, "vulnerability"))
-        ||  (id && zhashx_lookup (s.used, id)))
+        if (rc || !type || !id || (!streq (type, "indicator") && !streq (type, "vulnerability"))
+        ||  zhashx_lookup (s.used, id) || !s_stix_current (&s, o))
             continue;
         int t = s_stix_tlp_of (&s, o);
-        int slot = t < 0 ? IH_TLP_COUNT : t;
-        if (!open [slot]) {
-            char title [IH_MAX_TITLE];
-            snprintf (title, sizeof title, "STIX indicators from %s",
-                      job->opts->source ? job->opts->source : "an import");
-            ih_import_draft_init (job, &loose [slot], job->opts->title ? job->opts->title : title);
-            open [slot] = true;
+        const char *by = json_string_value (json_object_get (o, "created_by_ref"));
+        char key [IH_STIX_ID_MAX + 300];
+        snprintf (key, sizeof key, "%d|%.256s", t, by ? by : "");
+        size_t k = (size_t) (uintptr_t) zhashx_lookup (bykey, key);
+        if (k-- == 0) {
+            groups = (s_loose_t *) realloc (groups, (ngroups + 1) * sizeof *groups);
+            if (!groups)
+                abort ();
+            groups [ngroups++] = (s_loose_t) { t, by ? by : "", NULL, 0 };
+            k = ngroups - 1;
+            zhashx_insert (bykey, key, (void *) (uintptr_t) ngroups);
         }
-        rc = streq (type, "indicator") ? s_stix_indicator (&s, &loose [slot], o)
-                                       : s_stix_vulnerability (&s, &loose [slot], o);
+        s_loose_t *g = &groups [k];
+        g->objects = (json_t **) realloc (g->objects, (g->count + 1) * sizeof *g->objects);
+        if (!g->objects)
+            abort ();
+        g->objects [g->count++] = o;
     }
-    for (int k = 0; k <= IH_TLP_COUNT; k++)
-        if (open [k])
-            rc = ih_import_draft_done (job, &loose [k], rc);
+    for (size_t k = 0; k < ngroups; k++) {
+        if (rc == 0)
+            rc = s_stix_loose (&s, &groups [k]);
+        free (groups [k].objects);
+    }
+    free (groups);
+    zhashx_destroy (&bykey);
     zhashx_destroy (&s.byid);
     zhashx_destroy (&s.tlp);
     zhashx_destroy (&s.used);
@@ -459,8 +563,10 @@ ih_import_stix_test (bool verbose)
         "x509-certificate:serial_number = '1']\"},"
         "{\"type\":\"malware\",\"id\":\"malware--1\"},{\"type\":\"relationship\",\"id\":\"relationship--1\"},"
         "{\"type\":\"relationship\",\"id\":\"relationship--2\"}]}";
-    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_STIX21, stix) == -1);
-    IH_CHECK (strstr (g.err.msg, "no TLP in the input: give --tlp"));     //  indicator--4..6 unmarked
+    //  Without a TLP option, the unmarked indicators (4..6) are not imported; the rest is.
+    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_STIX21, stix) == 0);
+    IH_CHECK (g.n == 2 && g.rep.outcome [IH_IMPORT_REFUSED] == 1 && g.rep.alerts == 2);
+    IH_CHECK (streq (g.notes, "STIX indicators from an import: not imported: no TLP marking (give --tlp)\n"));
     ih_import_t_reset (&g);
     g.o.tlp = IH_TLP_AMBER;
     if (ih_import_t_run (&g, IH_IMPORT_STIX21, stix) != 0)
@@ -469,7 +575,11 @@ ih_import_stix_test (bool verbose)
     ih_msg_t *m = &g.msgs [0];
     IH_CHECK (streq (m->title, "Phishing wave") && streq (m->summary, "Look out"));
     IH_CHECK (m->tlp == IH_TLP_CLEAR && m->severity == IH_SEV_CRITICAL);
-    IH_CHECK (m->ioc_count == 6 && m->id [0] == 0);
+    IH_CHECK (m->ioc_count == 6);
+    //  IDS (ih_import.h): the report's, in no org (the options name none).
+    char want [IH_UUID_LEN + 1];
+    ih_stix_uuid5 ("import||stix21|report--1", 24, want);
+    IH_CHECK (streq (m->id, want));
     IH_CHECK (ih_import_t_has (m, IH_IOC_IPV4, "45.33.32.156") && ih_import_t_has (m, IH_IOC_DOMAIN, "evil-login.xyz"));
     IH_CHECK (ih_import_t_has (m, IH_IOC_URL, "http://evil-login.xyz/a'b") && ih_import_t_has (m, IH_IOC_ASN, "AS64496"));
     IH_CHECK (ih_import_t_has (m, IH_IOC_SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
@@ -501,7 +611,7 @@ ih_import_stix_test (bool verbose)
     //  A TAXII envelope, a bare array and one object are read too.
     g.o.tlp = IH_TLP_GREEN;
     const char *ind = "{\"type\":\"indicator\",\"id\":\"indicator--9\",\"pattern\":\"[domain-name:value = 'evil-cdn.com']\"}";
-    char doc [512];
+    char doc [1024];
     const char *forms [] = { "{\"more\":false,\"objects\":[%s]}", "[%s]", "%s" };
     for (int k = 0; k < 3; k++) {
         snprintf (doc, sizeof doc, forms [k], ind);
@@ -510,6 +620,61 @@ ih_import_stix_test (bool verbose)
         IH_CHECK (g.msgs [0].tlp == IH_TLP_GREEN);
         ih_import_t_reset (&g);
     }
+
+    //  AUDIENCE and ATTRIBUTION: the recipients and publisher Infohub wrote (in its
+    //  extension, or as the older x_infohub_ properties: whichever ih_stix_prop reads),
+    //  else the creator's identity; the latest version of an object counts; indicators of
+    //  no report, one alert per TLP and creator, whose id does not depend on their order.
+    const char *ext =
+        "{\"type\":\"bundle\",\"id\":\"bundle--2\",\"objects\":["
+        "{\"type\":\"identity\",\"id\":\"identity--1\",\"name\":\"bank-a\"},"
+        "{\"type\":\"identity\",\"id\":\"identity--2\",\"name\":\"CERT-X\"},"
+        "{\"type\":\"report\",\"id\":\"report--2\",\"name\":\"Old\",\"modified\":\"2024-01-01T00:00:00.000Z\","
+        " \"object_marking_refs\":[\"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421\"],\"object_refs\":[]},"
+        "{\"type\":\"report\",\"id\":\"report--2\",\"name\":\"Strict\",\"modified\":\"2024-01-02T00:00:00.000Z\","
+        " \"created_by_ref\":\"identity--2\","
+        " \"object_marking_refs\":[\"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421\"],"
+        " \"extensions\":{\"extension-definition--3d7f2a90-5b1c-4e8f-9a6d-0c2b7e5f41a8\":{\"extension_type\":"
+        "\"property-extension\",\"recipients\":[\"sector:telecom\",\"bank-x\"],\"publisher_org\":\"bank-a\"}},"
+        " \"x_infohub_recipients\":[\"sector:telecom\",\"bank-x\"],\"x_infohub_publisher_org\":\"bank-a\","
+        " \"object_refs\":[\"indicator--7\"]},"
+        "{\"type\":\"report\",\"id\":\"report--3\",\"name\":\"By creator\",\"created_by_ref\":\"identity--2\","
+        " \"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"],\"object_refs\":[]},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--7\",\"pattern\":\"[domain-name:value = 'evil-7.xyz']\"},"
+        "%s]}";
+    const char *loose [2] = {
+        "{\"type\":\"indicator\",\"id\":\"indicator--8\",\"created_by_ref\":\"identity--1\","
+        " \"pattern\":\"[domain-name:value = 'evil-8.xyz']\"}",
+        "{\"type\":\"indicator\",\"id\":\"indicator--9\",\"created_by_ref\":\"identity--2\","
+        " \"pattern\":\"[domain-name:value = 'evil-9.xyz']\"},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--10\",\"created_by_ref\":\"identity--2\","
+        " \"pattern\":\"[domain-name:value = 'evil-10.xyz']\"}" };
+    char text [4096], ids [2][IH_UUID_LEN + 1];
+    g.o.org = "bank-b";
+    g.o.tlp = IH_TLP_GREEN;
+    for (int k = 0; k < 2; k++) {
+        snprintf (doc, sizeof doc, "%s,%s", loose [k], loose [1 - k]);
+        snprintf (text, sizeof text, ext, doc);
+        IH_CHECK (ih_import_t_run (&g, IH_IMPORT_STIX21, text) == 0 && g.n == 4);
+        m = &g.msgs [0];
+        IH_CHECK (streq (m->title, "Strict") && m->tlp == IH_TLP_AMBER && m->recipients.count == 2);
+        IH_CHECK (ih_strlist_has (&m->recipients, "sector:telecom") && ih_strlist_has (&m->tags, "source:bank-a"));
+        IH_CHECK (ih_import_t_has (m, IH_IOC_DOMAIN, "evil-7.xyz"));
+        IH_CHECK (ih_import_t_skipped (&g.rep, "older version of a STIX object") == 1);
+        IH_CHECK (streq (g.msgs [1].title, "By creator") && ih_strlist_has (&g.msgs [1].tags, "source:CERT-X"));
+        //  the loose indicators: bank-a's, then CERT-X's (order of first appearance)
+        int a = k == 0 ? 2 : 3, b = k == 0 ? 3 : 2;
+        IH_CHECK (ih_strlist_has (&g.msgs [a].tags, "source:bank-a") && g.msgs [a].ioc_count == 1);
+        IH_CHECK (ih_strlist_has (&g.msgs [b].tags, "source:CERT-X") && g.msgs [b].ioc_count == 2);
+        if (k == 0)
+            snprintf (ids [0], sizeof ids [0], "%s", g.msgs [b].id);
+        else
+            snprintf (ids [1], sizeof ids [1], "%s", g.msgs [b].id);
+        ih_import_t_reset (&g);
+    }
+    IH_CHECK (streq (ids [0], ids [1]));
+    g.o.org = NULL;
+    g.o.tlp = -1;
 
     //  import (export (x)) keeps every IOC and the TLP.
     ih_import_t_round_trip (IH_EXPORT_STIX21, IH_IMPORT_STIX21);

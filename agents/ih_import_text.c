@@ -88,7 +88,7 @@ s_csv_row (const char **pp, const char *end, s_row_t *row, int line, ih_err_t *e
 }
 
 enum { s_C_VALUE, s_C_TYPE, s_C_ID, s_C_TITLE, s_C_TLP, s_C_SEV, s_C_CAT, s_C_SECTORS, s_C_TAGS,
-       s_C_COMMENT, s_C_DETECT, s_C_N };
+       s_C_COMMENT, s_C_DETECT, s_C_RCPT, s_C_ORG, s_C_REV, s_C_IGNORED, s_C_N };
 
 static int
 s_csv_column (const char *name)
@@ -99,7 +99,9 @@ s_csv_column (const char *name)
         { "event_id", s_C_ID }, { "event_uuid", s_C_ID }, { "title", s_C_TITLE }, { "info", s_C_TITLE },
         { "tlp", s_C_TLP }, { "severity", s_C_SEV }, { "category", s_C_CAT }, { "sectors", s_C_SECTORS },
         { "tags", s_C_TAGS }, { "comment", s_C_COMMENT }, { "detect", s_C_DETECT },
-        { "to_ids", s_C_DETECT }, { NULL, 0 }
+        { "to_ids", s_C_DETECT }, { "recipients", s_C_RCPT }, { "org", s_C_ORG }, { "publisher", s_C_ORG },
+        { "publisher_org", s_C_ORG }, { "revision", s_C_REV }, { "created", s_C_IGNORED },
+        { "modified", s_C_IGNORED }, { NULL, 0 }
     };
     char low [32];
     snprintf (low, sizeof low, "%s", name);
@@ -111,8 +113,10 @@ s_csv_column (const char *name)
     return -1;
 }
 
+enum { s_L_TAGS, s_L_SECTORS, s_L_RECIPIENTS };
+
 static void
-s_csv_list (ih_import_job_t *job, ih_import_draft_t *d, const char *s, bool sectors)
+s_csv_list (ih_import_job_t *job, ih_import_draft_t *d, const char *s, int which)
 {
     char buf [4096];
     snprintf (buf, sizeof buf, "%s", s);
@@ -125,8 +129,11 @@ s_csv_list (ih_import_job_t *job, ih_import_draft_t *d, const char *s, bool sect
             t [--n] = 0;
         if (!*t)
             continue;
-        if (sectors)
+        if (which == s_L_SECTORS)
             ih_import_draft_sector (job, d, t);
+        else
+        if (which == s_L_RECIPIENTS)
+            ih_import_draft_recipient (job, d, t);
         else
             ih_import_draft_tag (job, d, t);
     }
@@ -156,6 +163,8 @@ ih_import_read_csv (ih_import_job_t *job, const char *data, size_t len)
     }
     for (int i = 0; i < row.count; i++) {
         int c = s_csv_column (row.fields [i]);
+        if (c == s_C_IGNORED)
+            continue;
         if (c >= 0 && col [c] < 0)
             col [c] = i;
         else
@@ -168,6 +177,13 @@ ih_import_read_csv (ih_import_job_t *job, const char *data, size_t len)
                            "value, type, alert_id, title, tlp, severity, category, sectors, tags, "
                            "comment, detect)");
     }
+    //  AUDIENCE (ih_import.h): an export of ours (revision and org columns) without a
+    //  recipients column cannot tell AMBER to everyone from AMBER to a few.
+    job->amber_unknown = col [s_C_REV] >= 0 && col [s_C_ORG] >= 0 && col [s_C_RCPT] < 0;
+    //  IDS (ih_import.h): rows without alert_id or title are known by the input's digest.
+    char digest [IH_UUID_LEN + 1], file_id [IH_UUID_LEN + 8];
+    ih_import_digest (data, len, digest);
+    snprintf (file_id, sizeof file_id, "file:%s", digest);
     zhashx_t *groups = zhashx_new ();
     s_group_t **order = NULL;
     size_t ngroups = 0;
@@ -200,15 +216,29 @@ ih_import_read_csv (ih_import_job_t *job, const char *data, size_t len)
             order [ngroups++] = g;
             char title [IH_MAX_TITLE];
             snprintf (title, sizeof title, "CSV import of %s", job->opts->source ? job->opts->source : "a file");
-            ih_import_draft_init (job, &g->d, f [s_C_TITLE][0] ? f [s_C_TITLE] : job->opts->title ? job->opts->title : title);
+            ih_buf_t source;
+            ih_buf_init (&source);
+            if (f [s_C_ID][0])
+                ih_buf_printf (&source, "alert_id:%s", f [s_C_ID]);
+            else
+            if (f [s_C_TITLE][0])
+                ih_buf_printf (&source, "title:%s", f [s_C_TITLE]);
+            else
+                ih_buf_printf (&source, "%s", file_id);
+            const char *t = f [s_C_TITLE][0] ? f [s_C_TITLE] : job->opts->title ? job->opts->title : title;
+            ih_import_draft_init (job, &g->d, t, (const char *) source.data);
+            ih_buf_free (&source);
             ih_severity_t sev;
             ih_category_t cat;
             if (f [s_C_SEV][0] && ih_severity_parse (f [s_C_SEV], &sev) == 0)
                 g->d.m.severity = sev;
             if (f [s_C_CAT][0] && ih_category_parse (f [s_C_CAT], &cat) == 0)
                 g->d.m.category = cat;
-            s_csv_list (job, &g->d, f [s_C_SECTORS], true);
-            s_csv_list (job, &g->d, f [s_C_TAGS], false);
+            s_csv_list (job, &g->d, f [s_C_SECTORS], s_L_SECTORS);
+            s_csv_list (job, &g->d, f [s_C_TAGS], s_L_TAGS);
+            s_csv_list (job, &g->d, f [s_C_RCPT], s_L_RECIPIENTS);
+            if (f [s_C_ORG][0])
+                ih_import_draft_publisher (&g->d, f [s_C_ORG]);
         }
         ih_tlp_t tlp;
         if (f [s_C_TLP][0]) {
@@ -288,8 +318,12 @@ ih_import_read_text (ih_import_job_t *job, const char *data, size_t len)
             first [0] = 0;
         p = nl ? nl + 1 : end;
     }
+    //  IDS (ih_import.h): prose has no id of its own; the same text is the same alert.
+    char digest [IH_UUID_LEN + 1], source [IH_UUID_LEN + 8];
+    ih_import_digest (data, len, digest);
+    snprintf (source, sizeof source, "text:%s", digest);
     ih_import_draft_t d;
-    ih_import_draft_init (job, &d, job->opts->title ? job->opts->title : first [0] ? first : "Imported text");
+    ih_import_draft_init (job, &d, job->opts->title ? job->opts->title : first [0] ? first : "Imported text", source);
     ih_import_draft_summary (&d, data, len);
     ih_import_draft_tlp (&d, ih_extract_tlp (data, len));
     s_text_t t = { job, &d };
@@ -333,8 +367,8 @@ ih_import_text_test (bool verbose)
     IH_CHECK (strstr (g.err.msg, "line 2: unterminated"));
     IH_CHECK (ih_import_t_run (&g, IH_IMPORT_CSV, "type,val\nipv4,1.2.3.4\n") == -1);
     IH_CHECK (strstr (g.err.msg, "no 'value' column"));
-    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_CSV, "value\n45.33.32.156\n") == -1);
-    IH_CHECK (strstr (g.err.msg, "no TLP"));
+    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_CSV, "value\n45.33.32.156\n") == 0);
+    IH_CHECK (g.n == 0 && g.rep.outcome [IH_IMPORT_REFUSED] == 1 && strstr (g.notes, "no TLP marking"));
     IH_CHECK (ih_import_t_run (&g, IH_IMPORT_CSV, "") == -1 && strstr (g.err.msg, "empty input"));
     ih_import_t_reset (&g);
 
@@ -370,7 +404,8 @@ ih_import_text_test (bool verbose)
     IH_CHECK (m->ioc_count == 9);
     IH_CHECK (strstr (m->summary, "Invoice fraud wave"));
     ih_import_t_reset (&g);
-    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_TEXT, "evil-cdn[.]com\n") == -1 && strstr (g.err.msg, "no TLP"));
+    IH_CHECK (ih_import_t_run (&g, IH_IMPORT_TEXT, "evil-cdn[.]com\n") == 0 && g.n == 0);
+    IH_CHECK (g.rep.outcome [IH_IMPORT_REFUSED] == 1 && strstr (g.notes, "no TLP marking"));
     g.o.plain_urls_as_iocs = true;
     g.o.tlp = IH_TLP_GREEN;
     IH_CHECK (ih_import_t_run (&g, IH_IMPORT_TEXT, "see https://pay-portal.top/x.") == 0);

@@ -6,9 +6,12 @@
       13       ih_ioc_guess; a guessed value normalises as the guessed type
       14       ih_time_parse; what parses formats and parses back the same
       15..18   ih_import_run stix21, misp, csv, text, with a callback that only prints
-               each draft (the --dry-run path: nothing is published)
+               each draft (the --dry-run path: nothing is published), as an org (the
+               audience, attribution and documentation-range rules run)
       19       ih_extract_scan and ih_extract_tlp (both URL modes)
-    Other bytes wrap around (byte % 20). Everything is freed on every path (the fuzzer
+      20       ih_import_feed_manifest (a MISP feed's manifest.json): each uuid it gives
+               is a lower-case UUID (it names a file)
+    Other bytes wrap around (byte % 21). Everything is freed on every path (the fuzzer
     runs with LeakSanitizer).
 */
 #include <stdint.h>
@@ -24,7 +27,7 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define S_SELECTORS 20
+#define S_SELECTORS 21
 
 //  A NUL-terminated copy, for the parsers that take C strings (cut at the first NUL,
 //  like a command-line argument would be)
@@ -107,13 +110,15 @@ s_time (const uint8_t *data, size_t size)
 }
 
 static int
-s_print_draft (ih_msg_t *draft, void *arg)
+s_print_draft (ih_msg_t *draft, void *arg, ih_err_t *why)
 {
+    (void) why;
+    IH_CHECK (ih_uuid_valid (draft->id));
     char *out = ih_msg_to_json_str (draft, NULL);
     IH_CHECK (out);
     free (out);
     (*(int *) arg)++;
-    return 0;
+    return IH_IMPORT_NEW;
 }
 
 static void
@@ -131,6 +136,7 @@ s_import (ih_import_format_t format, const uint8_t *data, size_t size)
     if (size && (data [size - 1] & 1))
         opts.tlp = IH_TLP_AMBER;
     opts.source = "fuzz";
+    opts.org = "bank-f";
     ih_import_report_t report;
     ih_err_t err;
     int drafts = 0;
@@ -174,6 +180,28 @@ s_extract (const uint8_t *data, size_t size)
     free (copy);
 }
 
+static int
+s_uuid (const char *uuid, void *arg)
+{
+    IH_CHECK (ih_uuid_valid (uuid));
+    (*(size_t *) arg)++;
+    return 0;
+}
+
+static void
+s_manifest (const uint8_t *data, size_t size)
+{
+    char *copy = malloc (size ? size : 1);
+    IH_CHECK (copy);
+    if (size)
+        memcpy (copy, data, size);
+    size_t n = 0, bad = 0;
+    ih_err_t err;
+    if (ih_import_feed_manifest (copy, size, s_uuid, &n, &bad, &err) != 0)
+        IH_CHECK (err.msg [0] != 0);
+    free (copy);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -197,6 +225,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (sel <= 18)
         s_import ((ih_import_format_t) (sel - 15), data, size);
     else
+    if (sel == 19)
         s_extract (data, size);
+    else
+        s_manifest (data, size);
     return 0;
 }

@@ -3,8 +3,10 @@
 
 Each file starts with the selector byte of tests/fuzz/fuzz_input.c (0 alert JSON,
 1..12 ih_ioc_normalise as type byte-1, 13 guess, 14 time, 15..18 import stix21/misp/
-csv/text, 19 extract), followed by the parser's input: the sample alerts of
-config/samples, a STIX bundle, MISP events, CSV, prose with defanged IOCs and edge cases.
+csv/text, 19 extract, 20 MISP feed manifest), followed by the parser's input: the sample
+alerts of config/samples, STIX bundles (one with Infohub's extension), MISP events (one
+with Infohub's tags and a sharing group), a feed manifest, CSV, prose with defanged IOCs
+and edge cases.
 Regression inputs of fixed bugs are kept as crash-* files (not written by this script).
 Usage: /usr/bin/python3 tests/fuzz/make-corpus-input.py
 """
@@ -15,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(HERE, "corpus-input")
 
-JSON, GUESS, TIME, STIX, MISP, CSV, TEXT, EXTRACT = 0, 13, 14, 15, 16, 17, 18, 19
+JSON, GUESS, TIME, STIX, MISP, CSV, TEXT, EXTRACT, MANIFEST = 0, 13, 14, 15, 16, 17, 18, 19, 20
 IOC = {name: i + 1 for i, name in enumerate(
     ["ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "filename", "cve", "asn"])}
 
@@ -92,6 +94,44 @@ def main():
     put("text-notlp", TEXT, "just words, no indicators, e.g. invoice.exe and x.js\n")
     put("extract-edge", EXTRACT, "\"(1.2.3.4)\", <evil.example.com>; 'a[at]b(.)co(dot)uk' name:8080 "
         "hxxp[:]//x[.]y[.]com TLP: RED TLP GREEN [[.]] \xff\xfe")
+    ext = "extension-definition--3d7f2a90-5b1c-4e8f-9a6d-0c2b7e5f41a8"
+    put("stix-extension", STIX, """{"type":"bundle","id":"bundle--2","objects":[
+ {"type":"identity","spec_version":"2.1","id":"identity--1","name":"bank-a","identity_class":"organization"},
+ {"type":"report","spec_version":"2.1","id":"report--2","created_by_ref":"identity--1","name":"Strict",
+  "modified":"2024-01-02T00:00:00.000Z","object_refs":["indicator--3"],
+  "object_marking_refs":["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"],
+  "extensions":{"%s":{"extension_type":"property-extension","severity":"high","category":"malware",
+   "sectors":["telecom"],"revision":2,"recipients":["sector:telecom","bank-b","Not A Slug"],
+   "publisher_org":"bank-a","publisher_member":"soc"}},
+  "x_infohub_recipients":["sector:telecom","bank-b"],"x_infohub_publisher_org":"bank-a"},
+ {"type":"report","spec_version":"2.1","id":"report--2","name":"Older version","modified":"2024-01-01T00:00:00.000Z",
+  "object_refs":["indicator--3"]},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--3","pattern_type":"stix","created_by_ref":"identity--1",
+  "pattern":"[ipv4-addr:value = '192.0.2.7'] OR [url:value = 'http://[2001:db8::1]:8080/x']"},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--4","pattern_type":"stix","created_by_ref":"identity--1",
+  "pattern":"[domain-name:value = 'loose.example.com']",
+  "object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]}]}""" % ext)
+    put("misp-infohub-tags", MISP, """{"response":[{"Event":{"uuid":"5f0e1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+ "info":"Ours","distribution":"0","Orgc":{"name":"bank-a"},
+ "Tag":[{"name":"tlp:amber"},{"name":"infohub:recipient=\"sector:telecom\""},
+  {"name":"infohub:recipient=\"bank-b\""},{"name":"infohub:publisher=\"bank-a\""}],
+ "Attribute":[{"type":"ip-dst","value":"198.51.100.0/25","to_ids":true,"distribution":"5"},
+  {"type":"domain","value":"x.example.com","distribution":"0"}]}},
+ {"Event":{"info":"Group","distribution":4,"sharing_group_id":"3","Orgc":{"name":"CIRCL."},
+  "Tag":[{"name":"tlp:green"}],"Attribute":[{"type":"url","value":"http://203.0.113.5/a"}]}},
+ {"Event":{"info":"Org only","distribution":"0","Tag":[{"name":"tlp:clear"}],
+  "Attribute":[{"type":"ip-src","value":"2001:db8::dead"}]}}]}""")
+    put("manifest", MANIFEST, """{"5f0e1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b":{"info":"Ours","Orgc":{"name":"bank-a"},
+ "Tag":[{"name":"tlp:amber"}],"timestamp":"1700000000","date":"2024-01-01","threat_level_id":"1","analysis":"2"},
+ "../../etc/passwd":{"info":"x"},"5F0E1C2A-3B4D-4E5F-8A9B-0C1D2E3F4A5B":{}}""")
+    put("csv-recipients", CSV, "alert_id,revision,created,modified,org,tlp,severity,category,sectors,tags,title,"
+        "type,value,comment,detect,recipients\n"
+        "a1,2,2024-01-01,2024-01-02,bank-a,AMBER,high,phishing,finance,,T,domain,x.example.com,,true,"
+        "sector:telecom;bank-b\n"
+        "a2,1,2024-01-01,2024-01-01,bank-a,AMBER,low,other,,,U,ipv4,192.0.2.1,,true,\n")
+    put("csv-export-no-recipients", CSV, "alert_id,revision,created,modified,org,tlp,severity,category,sectors,"
+        "tags,title,type,value,comment,detect\n"
+        "a1,1,2024-01-01,2024-01-01,bank-a,AMBER,high,phishing,,,T,domain,x.example.com,,true\n")
     put("empty-json", JSON, "")
     put("empty-text", TEXT, "")
 
