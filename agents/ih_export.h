@@ -34,7 +34,8 @@
     FORMATS
       csv        RFC 4180, one row per IOC, header first: alert_id, revision, created,
                  modified, org, tlp, severity, category, sectors, tags, title, type,
-                 value, comment, detect. Lists are joined with ';'.
+                 value, comment, detect, recipients (last: empty = every member the TLP
+                 allows). Lists are joined with ';'.
       jsonl      one alert a line, the JSON of `list --json`, only the IOCs selected.
       stix21     one bundle, one object a line: the five TLP 2.0 marking-definitions (with
                  the TLP 2.0 extension), an identity per publisher org (before its first

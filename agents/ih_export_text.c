@@ -47,7 +47,7 @@ s_csv_field (ih_buf_t *b, const char *s, bool last)
 }
 
 static void
-s_csv_list (ih_export_t *self, ih_buf_t *b, const ih_strlist_t *l)
+s_csv_list (ih_export_t *self, ih_buf_t *b, const ih_strlist_t *l, bool last)
 {
     ih_buf_reset (&self->tmp);
     for (uint32_t i = 0; i < l->count; i++) {
@@ -56,14 +56,14 @@ s_csv_list (ih_export_t *self, ih_buf_t *b, const ih_strlist_t *l)
         ih_buf_append (&self->tmp, l->items [i], strlen (l->items [i]));
     }
     ih_buf_append (&self->tmp, "", 1);
-    s_csv_field (b, (const char *) self->tmp.data, false);
+    s_csv_field (b, (const char *) self->tmp.data, last);
 }
 
 static void
 s_csv_begin (ih_export_t *self)
 {
     ih_export_puts (self, "alert_id,revision,created,modified,org,tlp,severity,category,sectors,tags,"
-                          "title,type,value,comment,detect\r\n");
+                          "title,type,value,comment,detect,recipients\r\n");
 }
 
 static int
@@ -84,8 +84,8 @@ s_csv_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info,
     s_csv_field (pre, ih_tlp_name (m->tlp), false);
     s_csv_field (pre, ih_severity_name (m->severity), false);
     s_csv_field (pre, ih_category_name (m->category), false);
-    s_csv_list (self, pre, &m->sectors);
-    s_csv_list (self, pre, &m->tags);
+    s_csv_list (self, pre, &m->sectors, false);
+    s_csv_list (self, pre, &m->tags, false);
     s_csv_field (pre, m->title, false);
     for (uint32_t i = 0; i < self->nsel; i++) {
         const ih_ioc_t *ioc = &self->sel [i];
@@ -93,7 +93,10 @@ s_csv_alert (ih_export_t *self, const ih_msg_t *m, const ih_store_alert_t *info,
         s_csv_field (&self->out, ih_ioc_type_name (ioc->type), false);
         s_csv_field (&self->out, ioc->value, false);
         s_csv_field (&self->out, ioc->comment, false);
-        s_csv_field (&self->out, ioc->detect ? "true" : "false", true);
+        s_csv_field (&self->out, ioc->detect ? "true" : "false", false);
+        //  Last, so that readers of the older header keep their columns: who may receive
+        //  it (an import must never widen an audience); empty = every member the TLP allows.
+        s_csv_list (self, &self->out, &m->recipients, true);
         ih_export_wrote (self);
         self->stats.iocs++;
     }
@@ -142,9 +145,10 @@ ih_export_text_test (bool verbose)
         printf ("%s", out);
     IH_CHECK (strncmp (out, "alert_id,revision,created,", 26) == 0);
     IH_CHECK (ih_export_t_count (out, "\r\n") == 1 + 2 * 11);
-    IH_CHECK (strstr (out, ",\"Wave, \"\"one\"\"\",ipv4,45.33.32.156,\"c2, \"\"main\"\"\",true\r\n"));
+    IH_CHECK (strstr (out, ",\"Wave, \"\"one\"\"\",ipv4,45.33.32.156,\"c2, \"\"main\"\"\",true,"
+                           "bank-b;sector:energy\r\n"));
     IH_CHECK (strstr (out, "AMBER,high,phishing,finance,wave; two,"));
-    IH_CHECK (strstr (out, ",md5,0c7b8f5d3e2a1b9c8d7e6f5a4b3c2d1e,,false\r\n"));
+    IH_CHECK (strstr (out, ",md5,0c7b8f5d3e2a1b9c8d7e6f5a4b3c2d1e,,false,"));
     IH_CHECK (!strstr (out, f.msgs [1].id));
     IH_CHECK (f.st.alerts == 2 && f.st.iocs == 22 && f.st.alerts_retracted == 1);
     free (out);

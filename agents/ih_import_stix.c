@@ -475,8 +475,9 @@ ih_import_read_stix21 (ih_import_job_t *job, const char *data, size_t len)
             rc = s_stix_report (&s, o);
         else
         if (!streq (type, "indicator") && !streq (type, "vulnerability") && !streq (type, "identity")
-        &&  !streq (type, "marking-definition"))
-            ih_import_skip (job, "%.40s", type);
+        &&  !streq (type, "marking-definition")
+        &&  !streq (json_string_value (json_object_get (o, "id")) ?: "", IH_STIX_EXTENSION_ID))
+            ih_import_skip (job, "%.40s", type);    //  Infohub's own extension is read, not lost
         if (rc)
             break;
     }

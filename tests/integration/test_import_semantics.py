@@ -111,7 +111,7 @@ def test_misp_feed_directory(pair):
     w, imp = pair
     d = w.deploy
     feed = os.path.join(d.base, "feed")
-    cli(d, w.pub, "export", "--format", "misp-feed", "--out", feed)
+    cli(d, w.pub, "export", "--format", "misp-feed", "--tlp-max", "RED", "--out", feed)
     r = imp_file(d, imp, "misp", feed)
     assert counts(r) == (3, 0, 0, 0), r.stderr
     got = r.stdout.decode().split()
@@ -146,7 +146,7 @@ def test_import_twice_publishes_once(pair):
     w, imp = pair
     d = w.deploy
     path = os.path.join(d.base, "x.stix21")
-    cli(d, w.pub, "export", "--format", "stix21", "--out", path)
+    cli(d, w.pub, "export", "--format", "stix21", "--tlp-max", "RED", "--out", path)
     r = imp_file(d, imp, "stix21", path)
     assert counts(r) == (3, 0, 0, 0), r.stderr
     first = r.stdout.decode().split()
@@ -317,7 +317,7 @@ def test_unexpressible_audience_is_narrowed_or_refused(pair):
     assert "'Untagged'" in err and "no TLP" in err and "give --tlp" in err, err
     # an AMBER from a CSV export without a recipients column: its audience is unknown
     path = os.path.join(d.base, "x.csv")
-    cli(d, w.pub, "export", "--format", "csv", "--out", path)
+    cli(d, w.pub, "export", "--format", "csv", "--tlp-max", "RED", "--out", path)
     with open(path) as f:
         header = f.readline()
     if "recipients" not in header:
