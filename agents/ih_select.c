@@ -236,6 +236,85 @@ ih_select_alert (const ih_select_t *s, const ih_msg_t *m, const ih_store_alert_t
     return IH_SELECT_TAKEN;
 }
 
+/* ---- the walk --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const ih_select_t *sel;
+    ih_store_alert_fn *fn;
+    void *arg;
+} s_walk_t;
+
+static int
+s_walk_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_walk_t *x = (s_walk_t *) arg;
+    return ih_select_alert (x->sel, m, info) == IH_SELECT_TAKEN ? x->fn (m, info, x->arg) : 0;
+}
+
+/*  Adds a group of keys by, values [lo..hi] (or text), unless it lists every alert (no
+    use as an index: the rule checks it anyway). */
+static int
+s_group (ih_store_t *store, ih_store_walk_t *w, int64_t *size, uint64_t alerts, ih_store_by_t by,
+         int lo, int hi, const char *text, ih_err_t *err)
+{
+    int g = w->ngroups;
+    int64_t n = 0;
+    w->groups [g].nkeys = 0;
+    for (int v = lo; v <= hi && w->groups [g].nkeys < IH_STORE_WALK_KEYS; v++) {
+        ih_store_key_t key = { by, v, text };
+        int64_t c = ih_store_key_count (store, &key, err);
+        if (c < 0)
+            return -1;
+        n += c;
+        w->groups [g].keys [w->groups [g].nkeys++] = key;
+    }
+    if ((uint64_t) n < alerts || n == 0) {
+        size [g] = n;
+        w->ngroups++;
+    }
+    return 0;
+}
+
+int
+ih_select_walk (ih_store_t *store, const ih_select_t *s, bool reverse, ih_store_alert_fn *fn,
+                void *arg, ih_err_t *err)
+{
+    ih_store_counts_t counts;
+    if (ih_store_counts (store, &counts, err) != 0)
+        return -1;
+    ih_store_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.before = s->before;
+    w.reverse = reverse;
+    int64_t size [IH_STORE_WALK_GROUPS];
+    uint64_t all = counts.alerts;
+    int rc = 0;
+    if (s->category >= 0)
+        rc = s_group (store, &w, size, all, IH_STORE_BY_CATEGORY, s->category, s->category, NULL, err);
+    if (rc == 0 && s->sector [0])
+        rc = s_group (store, &w, size, all, IH_STORE_BY_SECTOR, 0, 0, s->sector, err);
+    if (rc == 0 && s->min_severity >= 0)
+        rc = s_group (store, &w, size, all, IH_STORE_BY_SEVERITY, s->min_severity, IH_SEV_COUNT - 1,
+                      NULL, err);
+    if (rc == 0 && (s->tlp >= 0 || s->tlp_max >= 0))
+        rc = s_group (store, &w, size, all, IH_STORE_BY_TLP, s->tlp >= 0 ? s->tlp : 0,
+                      s->tlp >= 0 ? s->tlp : s->tlp_max, NULL, err);
+    if (rc)
+        return -1;
+    //  The rarest group first: the join moves by its postings.
+    for (int i = 1; i < w.ngroups; i++)
+        for (int j = i; j > 0 && size [j] < size [j - 1]; j--) {
+            int64_t t = size [j];
+            size [j] = size [j - 1];
+            size [j - 1] = t;
+            __typeof__ (w.groups [0]) g = w.groups [j];
+            w.groups [j] = w.groups [j - 1];
+            w.groups [j - 1] = g;
+        }
+    s_walk_t x = { s, fn, arg };
+    return ih_store_walk (store, &w, s_walk_one, &x, err);
+}
+
 /* ---- links ------------------------------------------------------------------------------------ */
 
 static void

@@ -9,6 +9,10 @@
       GET /export/csv          every active alert's IOCs as CSV, streamed
       GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed
 
+    A list page reads from `next` down by the store's indexes (ih_select_walk). An export
+    streams one snapshot of the store (ih_store_snapshot), taken when the request came:
+    each alert once, as it was then, whatever is revised while the stream runs.
+
     Retracted alerts are left out of lists and exports, retracted IOCs out of everything;
     /api/v1/alerts/ID of a retracted alert says "status": "retracted" with no IOCs.
 */

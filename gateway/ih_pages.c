@@ -176,11 +176,12 @@ typedef struct {
     bool more;
 } s_index_t;
 
+/*  An alert the selection took (ih_select_walk). */
 static int
 s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_index_t *x = (s_index_t *) arg;
-    if (!ih_gw_visible (m) || ih_select_alert (&x->sel, m, info) != IH_SELECT_TAKEN)
+    if (!ih_gw_visible (m))
         return 0;
     if (x->shown == s_PAGE) {
         x->more = true;
@@ -247,7 +248,9 @@ ih_pages_index (ih_req_t *r)
         ih_html_puts (b, " <a href=\"/\">Show all</a>");
     ih_html_puts (b, "</p>\n");
     uint64_t before = sel->before;
-    int rc = ih_store_foreach (store, 0, true, s_index_one, &x, &err);
+    //  From `before` down, by the store's indexes for the filters: a deep or filtered
+    //  page reads about what it shows, whatever the size of the store.
+    int rc = ih_select_walk (store, sel, true, s_index_one, &x, &err);
     if (rc < 0) {
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
@@ -453,11 +456,15 @@ ih_pages_alert (ih_req_t *r, const char *id)
 
 /* ---- /search ----------------------------------------------------------------------------------- */
 
+#define s_MAX_WORDS     IH_STORE_WALK_GROUPS    /* words of a query that count */
+
 typedef struct {
     char ids [s_MAX_RESULTS][IH_UUID_LEN + 1];
     int n;
     const char *q;              /* the text searched (trimmed) */
     const char *ioc;            /* its normal form when it is an IOC value */
+    char words [s_MAX_WORDS][IH_STORE_WORD_MAX + 1];
+    int nwords;
 } s_search_t;
 
 static bool
@@ -478,19 +485,61 @@ s_search_hit (const ih_index_hit_t *hit, void *arg)
     return s_search_add ((s_search_t *) arg, hit->id) ? 0 : 1;
 }
 
+/*  An alert that has every word of the query (ih_store_walk on the word index). */
 static int
-s_search_scan (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_search_found (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_search_t *s = (s_search_t *) arg;
     if (!ih_gw_visible (m) || info->retracted)
         return 0;
-    bool match = strcasestr (m->title, s->q) || (m->summary && strcasestr (m->summary, s->q));
-    for (uint32_t i = 0; !match && i < m->ioc_count; i++)
-        match = strcasestr (m->iocs [i].value, s->q) != NULL
-             || (s->ioc && streq (m->iocs [i].value, s->ioc));
-    if (match && !s_search_add (s, m->id))
+    return s_search_add (s, m->id) ? 0 : 1;
+}
+
+/*  The distinct words of the query (the first s_MAX_WORDS). */
+static int
+s_search_word (const char *word, size_t len, void *arg)
+{
+    s_search_t *s = (s_search_t *) arg;
+    for (int i = 0; i < s->nwords; i++)
+        if (streq (s->words [i], word))
+            return 0;
+    if (s->nwords == s_MAX_WORDS)
         return 1;
+    snprintf (s->words [s->nwords++], IH_STORE_WORD_MAX + 1, "%s", word);
     return 0;
+}
+
+/*  Alerts with every word of the query, newest first: one group per word, so the walk
+    leapfrogs from the rarest word's postings and reads about what it finds. */
+static int
+s_search_words (ih_store_t *store, s_search_t *s, ih_err_t *err)
+{
+    ih_store_words (s->q, s_search_word, s);
+    if (s->nwords == 0)
+        return 0;
+    int64_t size [s_MAX_WORDS];
+    int order [s_MAX_WORDS];
+    for (int i = 0; i < s->nwords; i++) {
+        ih_store_key_t key = { IH_STORE_BY_WORD, 0, s->words [i] };
+        if ((size [i] = ih_store_key_count (store, &key, err)) < 0)
+            return -1;
+        if (size [i] == 0)
+            return 0;               //  a word no alert has: no alert has them all
+        //  In order of rarity, so that the join moves by the rarest word's postings.
+        int j = i;
+        for (; j > 0 && size [order [j - 1]] > size [i]; j--)
+            order [j] = order [j - 1];
+        order [j] = i;
+    }
+    ih_store_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.reverse = true;
+    w.ngroups = s->nwords;
+    for (int g = 0; g < s->nwords; g++) {
+        w.groups [g].nkeys = 1;
+        w.groups [g].keys [0] = (ih_store_key_t) { IH_STORE_BY_WORD, 0, s->words [order [g]] };
+    }
+    return ih_store_walk (store, &w, s_search_found, s, err) < 0 ? -1 : 0;
 }
 
 void
@@ -531,7 +580,7 @@ ih_pages_search (ih_req_t *r)
                                  s_search_hit, s, &err) < 0)
                 failed = true;
         }
-        if (!failed && ih_store_foreach (store, 0, true, s_search_scan, s, &err) < 0)
+        if (!failed && s_search_words (store, s, &err) < 0)
             failed = true;
     }
     if (failed) {
@@ -543,9 +592,10 @@ ih_pages_search (ih_req_t *r)
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
     s_begin (r, *q ? q : "Search", "/search");
-    ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Titles, summaries and indicator "
-                     "values. An IP address also finds the networks that contain it; a domain, "
-                     "its parents and subdomains. Defanged values work too.</p>\n"
+    ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Words of titles, summaries and "
+                     "indicator values: an advisory is found when it has every word searched. An "
+                     "IP address also finds the networks that contain it; a domain, its parents "
+                     "and subdomains. Defanged values work too.</p>\n"
                      "<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">"
                      "<input type=\"search\" name=\"q\" maxlength=\"256\" "
                      "placeholder=\"e.g. CVE-2023-4966, 45.86.230.137, citrix-update[.]net, phishing\" "
@@ -599,17 +649,19 @@ typedef struct {
     uint64_t total;
 } s_trends_t;
 
+/*  One count of the store's weekly counts (ih_store_weeks): active alerts created that
+    week, of a category and a TLP; only CLEAR ones are public. */
 static int
-s_trends_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_trends_week (int64_t monday_ms, ih_category_t category, ih_tlp_t tlp, uint32_t count, void *arg)
 {
     s_trends_t *t = (s_trends_t *) arg;
-    if (!ih_gw_visible (m) || info->retracted || m->created < t->start)
+    if (tlp != IH_TLP_CLEAR || monday_ms < t->start)
         return 0;
-    int64_t w = (m->created - t->start) / s_WEEK_MS;
-    if (w >= t->weeks || (int) m->category < 0 || m->category >= IH_CAT_COUNT)
+    int64_t w = (monday_ms - t->start) / s_WEEK_MS;
+    if (w >= t->weeks || (int) category < 0 || category >= IH_CAT_COUNT)
         return 0;
-    t->counts [w * IH_CAT_COUNT + m->category]++;
-    t->total++;
+    t->counts [w * IH_CAT_COUNT + category] += count;
+    t->total += count;
     return 0;
 }
 
@@ -634,15 +686,17 @@ ih_pages_trends (ih_req_t *r)
     if (!t.counts)
         abort ();
     ih_err_t err = { "" };
-    if (ih_store_foreach (ih_gw_store (r), 0, false, s_trends_one, &t, &err) < 0) {
+    //  The store keeps the counts per week (ih_store.h, weeks): no walk of the alerts.
+    if (ih_store_weeks (ih_gw_store (r), t.start, t.start + t.weeks * s_WEEK_MS, s_trends_week, &t,
+                        &err) < 0) {
         free (t.counts);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
-    //  The chart changes with the week as well as with the store.
+    //  The chart changes with the week as well as with the store (its labels say which
+    //  week it is, so the ETag, a hash of the page, does too).
     r->etag = true;
     r->cache = s_CACHE_PAGE;
-    r->salt = monday;
     r->expires_ms = (monday + 7) * s_DAY_MS;
 
     char (*labels) [16] = calloc ((size_t) t.weeks, 16);
