@@ -264,7 +264,13 @@ typedef struct {
 
 /*  A walk: the alerts listed under at least one key of every group (AND of ORs; no
     group: every alert), whose latest revision's seq is above after and below before (0:
-    no bound), in seq order (newest first when reverse). */
+    no bound), in seq order (newest first when reverse).
+
+    budget (0: none) caps the records the walk reads. Groups that rarely meet (two
+    common words that never appear together) make a join read both lists to the end, in
+    proportion to the store: a caller that answers a request gives a budget, and when it
+    runs out the walk stops and *cut (when not NULL) receives where to resume: the next
+    walk's before (reverse) or after (forward). *cut is 0 when the walk ran to its end. */
 typedef struct {
     int ngroups;
     struct {
@@ -273,13 +279,16 @@ typedef struct {
     } groups [IH_STORE_WALK_GROUPS];
     uint64_t after, before;
     bool reverse;
+    uint64_t budget;
+    uint64_t *cut;
 } ih_store_walk_t;
 
 /*  Calls fn for each alert w selects, as ih_store_foreach does. It starts where before
     (or after) puts it with a cursor seek and reads the index entries of the keys, so
     what it reads grows with what it lists, not with the store: groups are joined by
-    leapfrogging from one to the next (the rarest first is cheapest). Returns 0, fn's
-    value, or -1 with err. The read transaction stays open during the walk. */
+    leapfrogging from one to the next (the rarest first is cheapest), within w's budget.
+    Returns 0, fn's value, or -1 with err. The read transaction stays open during the
+    walk. */
 int ih_store_walk(ih_store_t *self, const ih_store_walk_t *w, ih_store_alert_fn *fn, void *arg,
                   ih_err_t *err);
 /*  How many alerts key lists (constant time), or -1 with err. */

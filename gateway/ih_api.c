@@ -114,10 +114,16 @@ ih_api_alerts (ih_req_t *r)
     x.store = ih_gw_store (r);
     x.list = json_array ();
     //  From `next` down, by the store's indexes for the filters (ih_select_walk).
-    if (ih_select_walk (x.store, &x.sel, true, s_list_one, &x, &err) < 0) {
+    uint64_t cut = 0;
+    if (ih_select_walk (x.store, &x.sel, true, IH_GW_WALK_BUDGET, &cut, s_list_one, &x, &err) < 0) {
         json_decref (x.list);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;
+    }
+    if (cut && !x.more) {
+        //  The walk's budget ran out before a full page: `next` goes on from there.
+        x.more = true;
+        x.last_seq = cut;
     }
     json_t *o = json_object ();
     json_object_set_new (o, "count", json_integer ((json_int_t) json_array_size (x.list)));

@@ -4,7 +4,9 @@
             newest first; the selection of `list` and `export` (agents/ih_select.h):
             since=TIME (modified at or after: RFC 3339, a date, or an age such as 24h),
             category=C, sector=S, severity=S (at least), type=T,... (IOC types);
-            limit=1..500 (50), next=TOKEN (from the last page)
+            limit=1..500 (50), next=TOKEN (from the last page). A page may hold fewer
+            than limit alerts and still give a next token: filters that rarely meet stop
+            a page's walk of the store early (IH_GW_WALK_BUDGET); follow next to go on
       GET /api/v1/alerts/ID    one alert (the alert JSON of proto/ih_json.h), 404 when unknown
       GET /export/csv          every active alert's IOCs as CSV, streamed
       GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed
