@@ -12,7 +12,7 @@
     127.0.0.1 and times RUNS GETs of each URL from one client, one at a time, the response
     cache defeated (the generation moves before each request). Prints, per URL, the
     median and the maximum wall time in milliseconds and the store records each request
-    read (ih_store_reads).
+    read (ih_store_reads); and how long the fill took and the store's size.
 */
 #include <arpa/inet.h>
 #include <czmq.h>
@@ -154,7 +154,13 @@ main (int argc, char **argv)
     }
     double t0 = s_now_ms ();
     s_fill (gw.store, n);
-    printf ("store: %ld alerts, filled in %.1f s\n", n, (s_now_ms () - t0) / 1000.0);
+    double fill_s = (s_now_ms () - t0) / 1000.0;
+    ih_store_counts_t c;
+    if (ih_store_counts (gw.store, &c, &err) != 0) {
+        fprintf (stderr, "bench-pages: %s\n", err.msg);
+        return 1;
+    }
+    printf ("store: %ld alerts, filled in %.1f s, %" PRIu64 " MiB used\n", n, fill_s, c.used_bytes >> 20);
     ih_http_cfg_t cfg;
     memset (&cfg, 0, sizeof cfg);
     cfg.listen = "127.0.0.1";

@@ -6,7 +6,10 @@ version of its objects. What is proven here, over a real broker and the real gat
 - `match[version]` first, last (the default), all and an exact timestamp on `…/objects/{id}/`,
   on the listing and on the manifest: each version is built from its own revision's body;
 - an object the latest revision dropped is no longer in the collection (no version of it);
-- every version passes ../shared/tools/stix-validate.
+- every version passes ../shared/tools/stix-validate;
+- match[type] and match[id] are applied before any object is built: a type no entry can
+  hold, or one indicator by id, reads a few records of the store, not every alert
+  (ih_gateway_store_reads_total in /metrics counts them).
 """
 import json
 
@@ -130,3 +133,52 @@ def test_match_version_first_last_all_timestamp(env, tmp_path):
     assert [m["version"] for m in man if m["id"] == rep] == [_iso(m) for m in mods]
     rc, out = stix_validate(json.dumps({"objects": every, "more": False}), tmp_path)
     assert rc == 0, out
+
+
+def _reads(env):
+    s, _, b = env.get("/metrics")
+    for line in b.decode().splitlines():
+        if line.startswith("ih_gateway_store_reads_total "):
+            return float(line.split()[1])
+    raise AssertionError("no ih_gateway_store_reads_total in /metrics")
+
+
+_nonce = [0]
+
+
+def _reads_of(env, path):
+    """Store records read for GET path (less what /metrics itself reads); a query
+    argument of its own keeps the answer out of the response cache."""
+    _nonce[0] += 1
+    a = _reads(env)
+    b = _reads(env)
+    env.taxii(path + ("&" if "?" in path else "?") + "uncached=%d" % _nonce[0])
+    c = _reads(env)
+    return (c - b) - (b - a)
+
+
+def test_filters_before_building_objects(env):
+    ids = [env.publish(title="filtered %02d" % i, tlp="CLEAR", category="malware",
+                       iocs=[ihclient.ioc("domain", "filtered-%02d.example" % i)]) for i in range(40)]
+    env.wait_all(ids)
+    cf.wait_until(lambda: len([o for o in taxii_walk(env)[0] if o["type"] == "report"]) == 40, 15,
+                  what="the TAXII log")
+    objs, _ = taxii_walk(env)
+    full = _reads_of(env, OBJECTS)
+    # a type no entry can hold: the log is walked, the store is not read
+    e, _ = env.taxii(OBJECTS + "?match[type]=malware")
+    assert "objects" not in e
+    nothing = _reads_of(env, OBJECTS + "?match[type]=malware")
+    # shared objects by type: no alert is read either
+    ident = _reads_of(env, OBJECTS + "?match[type]=identity")
+    # one indicator by id: only its alert
+    ind = next(o for o in objs if o["type"] == "indicator" and "filtered-07" in o["pattern"])
+    one, _ = env.taxii(OBJECTS + ind["id"] + "/")
+    assert one["objects"] == [ind]
+    by_id = _reads_of(env, OBJECTS + ind["id"] + "/")
+    versions = _reads_of(env, OBJECTS + ind["id"] + "/versions/")
+    listed = _reads_of(env, OBJECTS + "?match[id]=%s,report--%s" % (ind["id"], ids[30]))
+    print("records read: all %d, match[type]=malware %d, identity %d, by id %d, versions %d, "
+          "match[id] %d" % (full, nothing, ident, by_id, versions, listed))
+    assert full >= 80
+    assert nothing <= 2 and ident <= 10 and by_id <= 20 and versions <= 20 and listed <= 40
