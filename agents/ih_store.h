@@ -41,7 +41,9 @@
       revisions   id (36) + revision (u32 BE) -> u64 seq, sig[64], body: every revision
                   of every alert as delivered (signed body and signature), the stale ones
                   that came late included; what TAXII versions and a revision history
-                  are built from (ih_store_revisions_foreach)
+                  are built from (ih_store_revisions_foreach). The latest revision's
+                  entry stops after sig: its body is the alert record's (one body is not
+                  kept twice); a newer revision gives the old one its body back
       revseq      seq (u64 BE) -> id (36) + revision (u32 BE): the same revisions in the
                   order they came (ih_store_revisions_after)
       facets      (dup-sorted, fixed 8-byte values) field + value -> seq (u64 BE) of the

@@ -269,27 +269,59 @@ ih_store_ix_retract (ih_store_t *self, const ih_msg_t *m)
 
 /* ---- revisions ------------------------------------------------------------------------------------ */
 
+/*  The key of revision `revision` of alert id: id (36) + revision (u32 BE). */
+static void
+s_rev_key (const char *id, uint32_t revision, uint8_t key [IH_UUID_LEN + 4])
+{
+    memcpy (key, id, IH_UUID_LEN);
+    uint8_t be [8];
+    ih_put_be64 (be, revision);
+    memcpy (key + IH_UUID_LEN, be + 4, 4);
+}
+
+/*  Writes a revision entry: seq, sig, and the body unless it is the alert record's. */
+static int
+s_rev_write (ih_store_t *self, const uint8_t key [IH_UUID_LEN + 4], uint64_t seq, const uint8_t *sig,
+             const uint8_t *body, size_t len)
+{
+    ih_buf_reset (&self->rbuf);
+    ih_buf_reserve (&self->rbuf, IH_STORE_REVHDR + len);
+    ih_put_le64 (self->rbuf.data, seq);
+    memcpy (self->rbuf.data + 8, sig, 64);
+    if (body && len)
+        memcpy (self->rbuf.data + IH_STORE_REVHDR, body, len);
+    self->rbuf.len = IH_STORE_REVHDR + (body ? len : 0);
+    MDB_val k = ih_store_val (key, IH_UUID_LEN + 4), v = ih_store_val (self->rbuf.data, self->rbuf.len);
+    return s_put (self, IH_STORE_DB_REVISIONS, &k, &v, 0);
+}
+
+int
+ih_store_rev_keep (ih_store_t *self, const char *id, uint32_t revision, uint64_t seq,
+                   const uint8_t *sig, const uint8_t *body, size_t len)
+{
+    uint8_t key [IH_UUID_LEN + 4];
+    s_rev_key (id, revision, key);
+    int rc = s_rev_write (self, key, seq, sig, body, len);
+    if (rc)
+        return rc;
+    //  (Its revseq entry is there already, unless the store kept no revision then.)
+    uint8_t sk [8];
+    ih_put_be64 (sk, seq);
+    MDB_val qk = ih_store_val (sk, 8), qv = ih_store_val (key, sizeof key);
+    return s_put (self, IH_STORE_DB_REVSEQ, &qk, &qv, 0);
+}
+
 int
 ih_store_rev_put (ih_store_t *self, const ih_msg_t *m, uint64_t seq, const uint8_t *sig,
                   const uint8_t *body, size_t len)
 {
     uint8_t key [IH_UUID_LEN + 4];
-    memcpy (key, m->id, IH_UUID_LEN);
-    uint8_t be [8];
-    ih_put_be64 (be, m->revision);
-    memcpy (key + IH_UUID_LEN, be + 4, 4);
+    s_rev_key (m->id, m->revision, key);
     MDB_val k = ih_store_val (key, sizeof key), v;
     int found = ih_store_mdb_get (self, self->txn, IH_STORE_DB_REVISIONS, &k, &v, s_WHAT);
     if (found != 0)
         return found < 0 ? found : IH_OK;       //  kept already: the first delivery stays
-    ih_buf_reset (&self->rbuf);
-    ih_buf_reserve (&self->rbuf, IH_STORE_REVHDR + len);
-    ih_put_le64 (self->rbuf.data, seq);
-    memcpy (self->rbuf.data + 8, sig, 64);
-    memcpy (self->rbuf.data + IH_STORE_REVHDR, body, len);
-    self->rbuf.len = IH_STORE_REVHDR + len;
-    v = ih_store_val (self->rbuf.data, self->rbuf.len);
-    int rc = s_put (self, IH_STORE_DB_REVISIONS, &k, &v, 0);
+    int rc = s_rev_write (self, key, seq, sig, body, len);
     if (rc)
         return rc;
     uint8_t sk [8];
@@ -336,7 +368,7 @@ s_upgrade_txn (ih_store_t *self, uint64_t *alerts)
             break;
         }
         if ((rc = ih_store_ix_add (self, &m, r.seq, r.status != 0))
-        ||  (rc = ih_store_rev_put (self, &m, r.seq, sig, self->body.data, self->body.len)))
+        ||  (rc = ih_store_rev_put (self, &m, r.seq, sig, NULL, 0)))
             break;
         (*alerts)++;
         //  The cursor stays valid across puts into other databases.
@@ -416,6 +448,40 @@ s_tentries (ih_store_t *s, int db)
     IH_CHECK (mdb_stat (txn, s->dbi [db], &st) == 0);
     mdb_txn_abort (txn);
     return st.ms_entries;
+}
+
+typedef struct {
+    int n;
+    char titles [4][32];
+    uint64_t seqs [4];
+    size_t body_lens [4];
+} s_trevs_t;
+
+static int
+s_trev (const ih_store_rev_t *rev, const ih_msg_t *msg, void *arg)
+{
+    s_trevs_t *t = (s_trevs_t *) arg;
+    if (t->n < 4) {
+        snprintf (t->titles [t->n], sizeof t->titles [0], "%s", msg->title);
+        t->seqs [t->n] = rev->seq;
+        t->body_lens [t->n] = rev->body_len;
+    }
+    t->n++;
+    return 0;
+}
+
+/*  The size of the revisions entry of (id, revision), 0 when absent. */
+static size_t
+s_tvalue_len (ih_store_t *s, const char *id, uint32_t revision)
+{
+    uint8_t key [IH_UUID_LEN + 4];
+    s_rev_key (id, revision, key);
+    MDB_txn *txn;
+    IH_CHECK (mdb_txn_begin (s->env, NULL, MDB_RDONLY, &txn) == 0);
+    MDB_val k = { sizeof key, key }, v;
+    size_t n = mdb_get (txn, s->dbi [IH_STORE_DB_REVISIONS], &k, &v) == 0 ? v.mv_size : 0;
+    mdb_txn_abort (txn);
+    return n;
 }
 
 /*  Turns the store in dir back into what format 1 wrote: no format 2 database, version 1. */
@@ -507,6 +573,16 @@ ih_store_index_test (bool verbose)
     };
     IH_CHECK (ih_store_tingest (s, rev4, 1, NULL, &err) == 0);
     IH_CHECK (s_tentries (s, IH_STORE_DB_REVISIONS) == 4);
+    //  The latest revision's entry holds no body (it is the record's); the one it
+    //  replaced got its own.
+    s_trevs_t tr;
+    memset (&tr, 0, sizeof tr);
+    IH_CHECK (ih_store_revisions_foreach (s, IH_STORE_TID_A, s_trev, &tr, &err) == 0 && tr.n == 2);
+    IH_CHECK (streq (tr.titles [0], "first, third revision") && tr.seqs [0] == 14);
+    IH_CHECK (streq (tr.titles [1], "fourth") && tr.seqs [1] == 15);
+    IH_CHECK (tr.body_lens [0] > 0 && tr.body_lens [1] > 0);
+    IH_CHECK (s_tvalue_len (s, IH_STORE_TID_A, 3) > IH_STORE_REVHDR);
+    IH_CHECK (s_tvalue_len (s, IH_STORE_TID_A, 4) == IH_STORE_REVHDR);
     ih_store_destroy (&s);
     //  Opened again: format 2 already, nothing to do.
     s = ih_store_open (dir, IH_STORE_WRITER, 0, 0, &err);

@@ -241,8 +241,9 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
             return rc;
         if ((rc = s_put_byseq (self, it->seq, m->id)))
             return rc;
-        //  The format 2 databases (ih_store_index.c): this revision, the indexes.
-        if ((rc = ih_store_rev_put (self, m, it->seq, it->sig, it->body, it->body_len))
+        //  The format 2 databases (ih_store_index.c): this revision (its body is the
+        //  record's), the indexes.
+        if ((rc = ih_store_rev_put (self, m, it->seq, it->sig, NULL, 0))
         ||  (rc = ih_store_ix_add (self, m, it->seq, r.status != 0)))
             return rc;
         self->counts.alerts++;
@@ -259,6 +260,8 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
     ih_buf_append (&self->rset, r.rset, r.rset_len);
     ih_buf_reset (&self->body);
     ih_buf_append (&self->body, r.body, r.body_len);
+    uint8_t old_sig [64];
+    memcpy (old_sig, r.sig, 64);
     //  Only the org that published an alert may revise it. The owner is the org of the
     //  first revision this store received. LIMITATION: when a forged "revision" from
     //  another org arrives before the genuine first one (a compromised broker sending
@@ -303,10 +306,13 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
         return rc;
     if ((rc = s_del_byseq (self, r.seq)) || (rc = s_put_byseq (self, it->seq, m->id)))
         return rc;
-    //  The indexes follow the latest revision (the old one is still in scratch).
+    //  The indexes follow the latest revision (the old one is still in scratch); the old
+    //  revision keeps its body in its own entry now, the new one's is the record's.
     if ((rc = ih_store_ix_del (self, &self->scratch, r.seq, r.status != 0))
     ||  (rc = ih_store_ix_add (self, m, it->seq, r.status != 0))
-    ||  (rc = ih_store_rev_put (self, m, it->seq, it->sig, it->body, it->body_len)))
+    ||  (rc = ih_store_rev_keep (self, m->id, r.revision, r.seq, old_sig, self->body.data,
+                                 self->body.len))
+    ||  (rc = ih_store_rev_put (self, m, it->seq, it->sig, NULL, 0)))
         return rc;
     r.revision = m->revision;
     r.revisions++;

@@ -170,10 +170,16 @@ int ih_store_ix_add(ih_store_t *self, const ih_msg_t *m, uint64_t seq, bool retr
 int ih_store_ix_del(ih_store_t *self, const ih_msg_t *m, uint64_t seq, bool retracted);
 /*  Alert m (active until now) is retracted: it leaves the weekly counts. */
 int ih_store_ix_retract(ih_store_t *self, const ih_msg_t *m);
-/*  Keeps revision m->revision of alert m->id (its signed body, as delivered at seq) unless
-    that revision is kept already; and its entry in revseq. */
+/*  Keeps revision m->revision of alert m->id, as delivered at seq, unless that revision is
+    kept already; and its entry in revseq. body NULL: it is the alert's latest, whose body
+    is the alert record's (the entry holds seq and sig only, so that one revision is not
+    stored twice); otherwise the signed body is kept in the entry. */
 int ih_store_rev_put(ih_store_t *self, const ih_msg_t *m, uint64_t seq, const uint8_t *sig,
                      const uint8_t *body, size_t len);
+/*  Revision `revision` of alert id was the latest and a newer one replaces it: its entry
+    gets the body it had in the alert record (as delivered at seq, with sig). */
+int ih_store_rev_keep(ih_store_t *self, const char *id, uint32_t revision, uint64_t seq,
+                      const uint8_t *sig, const uint8_t *body, size_t len);
 /*  The facet key of field and value into out (IH_STORE_KEY_MAX): its length, 0 when the
     value does not fit. */
 size_t ih_store_facet_key(uint8_t *out, int field, const void *value, size_t len);

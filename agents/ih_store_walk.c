@@ -477,12 +477,13 @@ ih_store_walk (ih_store_t *self, const ih_store_walk_t *w, ih_store_alert_fn *fn
 
 /* ---- revisions ---------------------------------------------------------------------------------- */
 
-/*  Decodes a kept revision (value v of key id + revision) and calls fn. */
+/*  Decodes a kept revision (value v of key id + revision) and calls fn. The latest
+    revision's entry holds no body: it is the alert record's. */
 static int
-s_rev_call (ih_store_t *self, const uint8_t *key, const MDB_val *v, ih_msg_t *msg,
+s_rev_call (ih_store_t *self, MDB_txn *txn, const uint8_t *key, const MDB_val *v, ih_msg_t *msg,
             ih_store_rev_fn *fn, void *arg)
 {
-    if (v->mv_size <= IH_STORE_REVHDR)
+    if (v->mv_size < IH_STORE_REVHDR)
         return 0;
     ih_store_rev_t rev;
     memset (&rev, 0, sizeof rev);
@@ -495,9 +496,19 @@ s_rev_call (ih_store_t *self, const uint8_t *key, const MDB_val *v, ih_msg_t *ms
     //  Decode from a copy, so that nothing depends on the map after the call.
     ih_buf_reset (&self->rbuf);
     ih_buf_append (&self->rbuf, p, v->mv_size);
+    if (v->mv_size == IH_STORE_REVHDR) {
+        MDB_val ak = ih_store_val (key, IH_UUID_LEN), av;
+        ih_store_arec_t r;
+        int found = ih_store_mdb_get (self, txn, IH_STORE_DB_ALERTS, &ak, &av, "cannot read");
+        if (found < 0)
+            return found;
+        if (found == 0 || ih_store_arec_parse (self, rev.id, &av, &r) != IH_OK || r.seq != rev.seq)
+            return 0;               //  (never written so: the record is the latest's)
+        ih_buf_append (&self->rbuf, r.body, r.body_len);
+    }
     rev.sig = self->rbuf.data + 8;
     rev.body = self->rbuf.data + IH_STORE_REVHDR;
-    rev.body_len = v->mv_size - IH_STORE_REVHDR;
+    rev.body_len = self->rbuf.len - IH_STORE_REVHDR;
     ih_msg_free (msg);
     if (ih_body_decode (msg, rev.body, rev.body_len, NULL) != 0)
         return 0;                   //  (the store keeps only bodies that decoded)
@@ -526,7 +537,7 @@ s_rev_v1 (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *av, ih_
     memcpy (tmp.data + IH_STORE_REVHDR, r.body, r.body_len);
     tmp.len = IH_STORE_REVHDR + r.body_len;
     MDB_val v = ih_store_val (tmp.data, tmp.len);
-    rc = s_rev_call (self, key, &v, msg, fn, arg);
+    rc = s_rev_call (self, txn, key, &v, msg, fn, arg);
     ih_buf_free (&tmp);
     return rc;
 }
@@ -562,7 +573,7 @@ ih_store_revisions_foreach (ih_store_t *self, const char *id, ih_store_rev_fn *f
             while (more == 1 && k.mv_size == sizeof start && memcmp (k.mv_data, id, IH_UUID_LEN) == 0) {
                 uint8_t key [IH_UUID_LEN + 4];
                 memcpy (key, k.mv_data, sizeof key);
-                if ((result = s_rev_call (self, key, &v, &msg, fn, arg)) != 0)
+                if ((result = s_rev_call (self, txn, key, &v, &msg, fn, arg)) != 0)
                     break;
                 more = ih_store_mdb_next (self, cur, &k, &v, MDB_NEXT, "cannot read");
             }
@@ -608,7 +619,7 @@ ih_store_revisions_after (ih_store_t *self, uint64_t after, ih_store_rev_fn *fn,
                     more = found;
                     break;
                 }
-                if (found && (result = s_rev_call (self, key, &rv, &msg, fn, arg)) != 0)
+                if (found && (result = s_rev_call (self, txn, key, &rv, &msg, fn, arg)) != 0)
                     break;
             }
             else
