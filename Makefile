@@ -53,7 +53,8 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 
 BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
 
-.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search bench-broker
+.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search bench-broker \
+        bench-pages
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -157,6 +158,15 @@ bin/bench-search: $(call OBJ,bench/bench_search.c) build/libihagent.a build/libi
 
 bench-search: bin/infohub-agent bin/bench-search
 	@sh bench/bench_search.sh
+
+# Benchmark (not a test): the gateway's deep and filtered pages, search and trends over
+# stores of 1,000 to 100,000 alerts (bench/bench_pages.sh; built through the store API).
+bin/bench-pages: $(call OBJ,bench/bench_pages.c $(GATEWAY_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY))
+
+bench-pages: bin/bench-pages
+	@sh bench/bench_pages.sh
 
 # The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
 # and publisher threads, a real deployment. Linked into the benchmarks that use it, never

@@ -236,6 +236,89 @@ ih_select_alert (const ih_select_t *s, const ih_msg_t *m, const ih_store_alert_t
     return IH_SELECT_TAKEN;
 }
 
+/* ---- the walk --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const ih_select_t *sel;
+    ih_store_alert_fn *fn;
+    void *arg;
+} s_walk_t;
+
+static int
+s_walk_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_walk_t *x = (s_walk_t *) arg;
+    return ih_select_alert (x->sel, m, info) == IH_SELECT_TAKEN ? x->fn (m, info, x->arg) : 0;
+}
+
+/*  Adds a group of keys by, values [lo..hi] (or text), unless it lists every alert (no
+    use as an index: the rule checks it anyway). */
+static int
+s_group (ih_store_t *store, ih_store_walk_t *w, int64_t *size, uint64_t alerts, ih_store_by_t by,
+         int lo, int hi, const char *text, ih_err_t *err)
+{
+    int g = w->ngroups;
+    int64_t n = 0;
+    w->groups [g].nkeys = 0;
+    for (int v = lo; v <= hi && w->groups [g].nkeys < IH_STORE_WALK_KEYS; v++) {
+        ih_store_key_t key = { by, v, text };
+        int64_t c = ih_store_key_count (store, &key, err);
+        if (c < 0)
+            return -1;
+        n += c;
+        w->groups [g].keys [w->groups [g].nkeys++] = key;
+    }
+    if ((uint64_t) n < alerts || n == 0) {
+        size [g] = n;
+        w->ngroups++;
+    }
+    return 0;
+}
+
+int
+ih_select_walk (ih_store_t *store, const ih_select_t *s, bool reverse, uint64_t budget, uint64_t *cut,
+                ih_store_alert_fn *fn, void *arg, ih_err_t *err)
+{
+    if (cut)
+        *cut = 0;
+    ih_store_counts_t counts;
+    if (ih_store_counts (store, &counts, err) != 0)
+        return -1;
+    ih_store_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.before = s->before;
+    w.reverse = reverse;
+    w.budget = budget;
+    w.cut = cut;
+    int64_t size [IH_STORE_WALK_GROUPS];
+    uint64_t all = counts.alerts;
+    int rc = 0;
+    if (s->category >= 0)
+        rc = s_group (store, &w, size, all, IH_STORE_BY_CATEGORY, s->category, s->category, NULL, err);
+    if (rc == 0 && s->sector [0])
+        rc = s_group (store, &w, size, all, IH_STORE_BY_SECTOR, 0, 0, s->sector, err);
+    if (rc == 0 && s->min_severity >= 0)
+        rc = s_group (store, &w, size, all, IH_STORE_BY_SEVERITY, s->min_severity, IH_SEV_COUNT - 1,
+                      NULL, err);
+    if (rc == 0 && (s->tlp >= 0 || s->tlp_max >= 0))
+        rc = s_group (store, &w, size, all, IH_STORE_BY_TLP, s->tlp >= 0 ? s->tlp : 0,
+                      s->tlp >= 0 ? s->tlp : s->tlp_max, NULL, err);
+    if (rc)
+        return -1;
+    //  The rarest group first: the join moves by its postings.
+    for (int i = 1; i < w.ngroups; i++)
+        for (int j = i; j > 0 && size [j] < size [j - 1]; j--) {
+            int64_t t = size [j];
+            size [j] = size [j - 1];
+            size [j - 1] = t;
+            __typeof__ (w.groups [0]) g = w.groups [j];
+            w.groups [j] = w.groups [j - 1];
+            w.groups [j - 1] = g;
+        }
+    s_walk_t x = { s, fn, arg };
+    return ih_store_walk (store, &w, s_walk_one, &x, err);
+}
+
 /* ---- links ------------------------------------------------------------------------------------ */
 
 static void
@@ -298,6 +381,102 @@ ih_select_query (const ih_select_t *s, ih_buf_t *out)
 /* ---- self-test ---------------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
 #include "ih_testkit.h"
+
+typedef struct {
+    const ih_select_t *sel;
+    int n;
+    uint64_t seqs [256];
+} s_tseqs_t;
+
+static int
+s_tseq (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_tseqs_t *t = (s_tseqs_t *) arg;
+    if (t->n < 256)
+        t->seqs [t->n] = info->seq;
+    t->n++;
+    return 0;
+}
+
+/*  What the rule takes, from a walk of every alert. */
+static int
+s_trule (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_tseqs_t *t = (s_tseqs_t *) arg;
+    return ih_select_alert (t->sel, m, info) == IH_SELECT_TAKEN ? s_tseq (m, info, arg) : 0;
+}
+
+/*  ih_select_walk lists what the rule takes from the whole store, in order, whatever the
+    indexes it goes by; in budgeted steps too. */
+static void
+s_twalks (bool verbose)
+{
+    char base [256], dir [300];
+    ih_tk_tempdir ("select", base, sizeof base);
+    snprintf (dir, sizeof dir, "%s/store", base);
+    ih_err_t err = { "" };
+    ih_store_t *store = ih_store_open (dir, IH_STORE_WRITER, 1 << 20, 0, &err);
+    IH_CHECK (store);
+    static const char *const sectors [] = { "finance", "health", "energy" };
+    ih_msg_t m [200];
+    uint64_t seqs [200];
+    for (int i = 0; i < 200; i++) {
+        ih_tk_alert (&m [i], NULL, (ih_tlp_t) (i % IH_TLP_COUNT), "walk");
+        m [i].category = (ih_category_t) (i % 7);
+        m [i].severity = (ih_severity_t) (i % IH_SEV_COUNT);
+        m [i].modified = m [i].created + i * 1000;
+        ih_msg_strlist_add (&m [i], &m [i].sectors, sectors [i % 3]);
+        const char *iocs [] = { i % 2 ? "domain:walk.example" : "ipv4:203.0.113.9", NULL };
+        ih_tk_iocs (&m [i], iocs, true);
+        seqs [i] = (uint64_t) (i + 1) * 2;
+    }
+    IH_CHECK (ih_store_ingest_msgs (store, m, seqs, 200, NULL, &err) == 0);
+    static const char *const cases [][2] = {
+        { NULL, NULL }, { "category", "phishing" }, { "sector", "energy" }, { "severity", "high" },
+        { "tlp", "AMBER" }, { "tlp_max", "GREEN" }, { "before", "201" }, { "type", "domain" },
+        { "since", "2026-01-01T00:00:30Z" }, { "status", "any" }, { "sector", "nowhere" }
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        ih_select_t sel;
+        ih_select_init (&sel);
+        if (cases [c][0])
+            IH_CHECK (ih_select_set (&sel, cases [c][0], cases [c][1], &err) == 0);
+        if (c % 2) {
+            //  combined with another filter
+            IH_CHECK (ih_select_set (&sel, "severity", "medium", &err) == 0);
+        }
+        for (int reverse = 0; reverse < 2; reverse++) {
+            s_tseqs_t want, got;
+            memset (&want, 0, sizeof want);
+            memset (&got, 0, sizeof got);
+            want.sel = got.sel = &sel;
+            IH_CHECK (ih_store_foreach (store, 0, reverse, s_trule, &want, &err) == 0);
+            IH_CHECK (ih_select_walk (store, &sel, reverse, 0, NULL, s_tseq, &got, &err) == 0);
+            IH_CHECK (got.n == want.n && memcmp (got.seqs, want.seqs, sizeof got.seqs) == 0);
+            if (!reverse)
+                continue;
+            //  In steps of a small budget, going on from each cut: the same list.
+            s_tseqs_t steps;
+            memset (&steps, 0, sizeof steps);
+            ih_select_t part = sel;
+            uint64_t cut = 0;
+            int n = 0;
+            do {
+                IH_CHECK (ih_select_walk (store, &part, true, 15, &cut, s_tseq, &steps, &err) == 0);
+                part.before = cut;
+                n++;
+            } while (cut && n < 1000);
+            IH_CHECK (steps.n == want.n && memcmp (steps.seqs, want.seqs, sizeof steps.seqs) == 0);
+            if (verbose)
+                printf ("\n    %s=%s%s: %d alerts, %d steps", cases [c][0] ? cases [c][0] : "(all)",
+                        cases [c][1] ? cases [c][1] : "", c % 2 ? " severity=medium" : "", want.n, n);
+        }
+    }
+    for (int i = 0; i < 200; i++)
+        ih_msg_free (&m [i]);
+    ih_store_destroy (&store);
+    ih_tk_rmtree (base);
+}
 
 /*  A one-pair "key=value" query for ih_select_from. */
 static const char *
@@ -439,5 +618,7 @@ ih_select_test (bool verbose)
                                       "&sector=finance&type=ipv4%2Curl"));
     ih_buf_free (&q);
     ih_msg_free (&m);
+
+    s_twalks (verbose);
 }
 #endif

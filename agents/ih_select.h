@@ -84,6 +84,17 @@ bool ih_select_takes_value(const char *name);
     NULL (the alert counts as active, seq 0). */
 ih_select_verdict_t ih_select_alert(const ih_select_t *s, const ih_msg_t *m, const ih_store_alert_t *info);
 
+/*  Calls fn for each alert of the store the rule takes, in seq order (newest first when
+    reverse), as ih_store_foreach does, from where sel's `before` puts it. The walk
+    (ih_store_walk) goes by the store's indexes for the fields that have one (category,
+    sector, severity, TLP and TLP ceiling), so a filtered or deep page reads about what
+    it shows; the other fields (since, status, type, detect-only) are the rule's to apply
+    on what the walk reads. budget and cut as in ih_store_walk_t (0 and NULL: none): what
+    answers a request gives a budget, and offers to go on from *cut. Returns 0, fn's
+    value, or -1 with err. */
+int ih_select_walk(ih_store_t *store, const ih_select_t *sel, bool reverse, uint64_t budget,
+                   uint64_t *cut, ih_store_alert_fn *fn, void *arg, ih_err_t *err);
+
 /*  Whether one IOC is taken by the IOC fields (type, detect-only). */
 bool ih_select_ioc(const ih_select_t *s, const ih_ioc_t *ioc);
 

@@ -23,7 +23,7 @@
 #include "ih_codec.h"
 #include "ih_sign.h"
 
-static const char *s_db_names [IH_STORE_NDBS] = {
+static const char *s_db_names [IH_STORE_NDBS_V1] = {
     "meta", "alerts", "byseq", "log", "refs", "comments", "retractions", "sightings",
     "members", "iocs"
 };
@@ -70,6 +70,7 @@ ih_store_mdb (ih_store_t *self, int rc, const char *what)
 int
 ih_store_mdb_get (ih_store_t *self, MDB_txn *txn, int db, MDB_val *k, MDB_val *v, const char *what)
 {
+    ih_store_count_read ();
     int rc = mdb_get (txn, self->dbi [db], k, v);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -80,6 +81,7 @@ int
 ih_store_mdb_next (ih_store_t *self, MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_cursor_op op,
                    const char *what)
 {
+    ih_store_count_read ();
     int rc = mdb_cursor_get (cur, k, v, op);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -99,6 +101,10 @@ ih_store_fail (ih_store_t *self, ih_err_t *err)
 int
 ih_store_txn_begin (ih_store_t *self, unsigned flags, MDB_txn **txn, const char *what)
 {
+    if (self->snap && (flags & MDB_RDONLY)) {
+        *txn = self->snap;
+        return IH_OK;
+    }
     int rc = mdb_txn_begin (self->env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED) {
         //  The writer grew the map: adopt its size and try again.
@@ -106,6 +112,13 @@ ih_store_txn_begin (ih_store_t *self, unsigned flags, MDB_txn **txn, const char 
         rc = mdb_txn_begin (self->env, NULL, flags, txn);
     }
     return ih_store_mdb (self, rc, what);
+}
+
+void
+ih_store_txn_end (ih_store_t *self, MDB_txn *txn)
+{
+    if (txn && txn != self->snap)
+        mdb_txn_abort (txn);
 }
 
 /*  Opens the environment and its databases; a writer creates them and the version. */
@@ -130,7 +143,7 @@ s_env_open (ih_store_t *self, uint64_t map_size)
     rc = ih_store_txn_begin (self, self->writer ? 0 : MDB_RDONLY, &txn, "cannot begin transaction");
     if (rc)
         return rc;
-    for (int i = 0; i < IH_STORE_NDBS; i++) {
+    for (int i = 0; i < IH_STORE_NDBS_V1; i++) {
         unsigned f = (self->writer ? MDB_CREATE : 0)
                    | (i == IH_STORE_DB_IOCS ? MDB_DUPSORT | MDB_DUPFIXED : 0);
         mrc = mdb_dbi_open (txn, s_db_names [i], f, &self->dbi [i]);
@@ -144,13 +157,22 @@ s_env_open (ih_store_t *self, uint64_t map_size)
     }
     MDB_val k = ih_store_val ("version", 7), v;
     int found = ih_store_mdb_get (self, txn, IH_STORE_DB_META, &k, &v, "cannot initialise");
-    if (found == 1 && (v.mv_size != 4 || ih_get_le32 (v.mv_data) != IH_STORE_FORMAT)) {
+    uint32_t version = found == 1 && v.mv_size == 4 ? ih_get_le32 (v.mv_data) : 0;
+    if (found == 1 && version != IH_STORE_FORMAT && version != 1) {
         mdb_txn_abort (txn);
         return ih_err_set (&self->why, "store %s: format %u is not supported (want %d)", self->dir,
-                           v.mv_size == 4 ? ih_get_le32 (v.mv_data) : 0, IH_STORE_FORMAT);
+                           version, IH_STORE_FORMAT);
     }
-    rc = found < 0 ? found : IH_OK;
-    if (found == 0 && self->writer) {
+    //  Format 1 (an older daemon's): a writer upgrades it once open (ih_store_upgrade); a
+    //  reader reads it as it is, without the format 2 databases.
+    self->format = found == 1 ? (int) version : IH_STORE_FORMAT;
+    self->upgrade = self->writer && self->format == 1;
+    rc = found < 0 ? found : ih_store_v2_open (self, txn, self->writer);
+    if (rc > 0) {
+        self->format = 1;       //  a reader of format 1: the databases are not there
+        rc = IH_OK;
+    }
+    if (rc == IH_OK && found == 0 && self->writer) {
         uint8_t ver [4];
         ih_put_le32 (ver, IH_STORE_FORMAT);
         v = ih_store_val (ver, 4);
@@ -181,6 +203,7 @@ ih_store_open (const char *dir, unsigned flags, uint64_t map_size, uint64_t max_
     ih_buf_init (&self->rbuf);
     ih_buf_init (&self->rset);
     ih_buf_init (&self->body);
+    ih_buf_init (&self->words);
     ih_sign_init ();
 
     if (self->writer) {
@@ -230,6 +253,8 @@ ih_store_open (const char *dir, unsigned flags, uint64_t map_size, uint64_t max_
         int dead = 0;
         mdb_reader_check (self->env, &dead);
     }
+    if (self->upgrade && ih_store_upgrade (self, err) != IH_OK)
+        goto fail;
     return self;
 fail:
     ih_store_destroy (&self);
@@ -248,6 +273,7 @@ ih_store_share (ih_store_t *self)
     if (!copy->dir)
         abort ();
     copy->shared = true;
+    copy->format = self->format;
     copy->lock_fd = -1;
     copy->max_map = self->max_map;
     copy->env = self->env;
@@ -256,7 +282,23 @@ ih_store_share (ih_store_t *self)
     ih_buf_init (&copy->rbuf);
     ih_buf_init (&copy->rset);
     ih_buf_init (&copy->body);
+    ih_buf_init (&copy->words);
     return copy;
+}
+
+ih_store_t *
+ih_store_snapshot (ih_store_t *self, ih_err_t *err)
+{
+    //  The environment is opened MDB_NOTLS: the read transaction is not tied to the
+    //  thread that began it, and that thread may hold other read transactions too (its
+    //  own handle's), as an HTTP stream needs.
+    ih_store_t *snap = ih_store_share (self);
+    if (ih_store_txn_begin (snap, MDB_RDONLY, &snap->snap, "cannot take a snapshot") != IH_OK) {
+        snap->snap = NULL;
+        ih_store_fail (snap, err);
+        ih_store_destroy (&snap);
+    }
+    return snap;
 }
 
 void
@@ -267,6 +309,8 @@ ih_store_destroy (ih_store_t **self_p)
     ih_store_t *self = *self_p;
     if (self->txn)
         mdb_txn_abort (self->txn);
+    if (self->snap)
+        mdb_txn_abort (self->snap);
     if (self->env && !self->shared)
         mdb_env_close (self->env);
     if (self->lock_fd >= 0)
@@ -275,6 +319,7 @@ ih_store_destroy (ih_store_t **self_p)
     ih_buf_free (&self->rbuf);
     ih_buf_free (&self->rset);
     ih_buf_free (&self->body);
+    ih_buf_free (&self->words);
     free (self->dir);
     free (self);
     *self_p = NULL;
@@ -458,7 +503,7 @@ ih_store_counts (ih_store_t *self, ih_store_counts_t *c, ih_err_t *err)
         return ih_store_fail (self, err);
     ih_store_meta_counts_t sc;
     int rc = ih_store_meta_load (self, txn, &c->cursor, &sc, NULL, "cannot read meta");
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     if (rc)
         return ih_store_fail (self, err);
     c->alerts = sc.alerts;
@@ -527,7 +572,7 @@ ih_store_aux_get (ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t *e
     int found = ih_store_mdb_get (self, txn, IH_STORE_DB_META, &k, &v, "cannot read");
     if (found == 1)
         ih_buf_append (out, v.mv_data, v.mv_size);
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return found < 0 ? ih_store_fail (self, err) : found;
 }
 

@@ -4,9 +4,9 @@
     One LMDB environment in a directory (created 0700 when missing). Data read from the
     map is copied out before a function returns, so nothing here is borrowed from LMDB.
 
-    SCHEMA (format version 1; all integers in values are little-endian unless said)
+    SCHEMA (format version 2; all integers in values are little-endian unless said)
 
-      meta        "version"  u32            schema version (1)
+      meta        "version"  u32            schema version (2)
                   "cursor"   u64            highest seq durably stored: the hello cursor.
                                             Written in the same transaction as the data.
                   "counts"   ih_store_counts_t fields as u64s (see below)
@@ -37,6 +37,32 @@
                   a stored message can be re-verified offline
       iocs        the IOC index: ih_index.h (type-tagged normalised keys -> 18-byte
                   entries: alert uuid, ioc type, flags detect/retracted/derived)
+    Format 2 added:
+      revisions   id (36) + revision (u32 BE) -> u64 seq, sig[64], body: every revision
+                  of every alert as delivered (signed body and signature), the stale ones
+                  that came late included; what TAXII versions and a revision history
+                  are built from (ih_store_revisions_foreach). The latest revision's
+                  entry stops after sig: its body is the alert record's (one body is not
+                  kept twice); a newer revision gives the old one its body back
+      revseq      seq (u64 BE) -> id (36) + revision (u32 BE): the same revisions in the
+                  order they came (ih_store_revisions_after)
+      facets      (dup-sorted, fixed 8-byte values) field + value -> seq (u64 BE) of the
+                  latest revision of each alert that has it: 'c' + u8 category, 'v' + u8
+                  severity, 't' + u8 TLP, 's' + sector name; a walk by facet
+                  (ih_store_walk) reads only what it lists
+      words       (dup-sorted, fixed 8-byte values) word -> seq (u64 BE) of the latest
+                  revision of each alert that has it: the words (ih_store_words) of the
+                  title, the summary and the values of domain, url, email and filename
+                  IOCs
+      weeks       Monday (u32 BE, days since 1970-01-01) + u8 category + u8 TLP -> u32
+                  count of the active alerts created that week (UTC; a retracted alert
+                  leaves its count): trends without a walk (ih_store_weeks)
+    UPGRADE. A writer that opens a format 1 store builds the format 2 databases from the
+    alert records, in one transaction, before anything else: every alert's latest
+    revision becomes its first kept revision (older ones were never kept), and the
+    indexes hold every alert. A reader that opens a format 1 store (an older daemon still
+    writes it) reads it without them: walks, revisions and weeks give the same answers
+    from the alert records, walking them all.
 
     INGEST. ih_store_ingest() applies a whole deliver envelope in one write transaction
     and stores the cursor in the same one, so the cursor and the data are atomic. Items
@@ -75,10 +101,12 @@
     Only one process may open it for writing: the daemon holds an flock on
     DIR/agent.lock, and a second daemon gets "store DIR is in use by another agent".
 
-    Threading: an ih_store_t belongs to one thread.
+    Threading: an ih_store_t belongs to one thread at a time (a snapshot may move from
+    one thread to another between calls: the environment is opened MDB_NOTLS).
 
-    The store is written in three files (ih_store.c, ih_store_ingest.c,
-    ih_store_read.c) that share ih_store_int.h; nothing else includes that header.
+    The store is written in five files (ih_store.c, ih_store_ingest.c, ih_store_read.c,
+    ih_store_index.c, ih_store_walk.c) that share ih_store_int.h; nothing else includes
+    that header.
 */
 #ifndef IH_STORE_H
 #define IH_STORE_H
@@ -108,6 +136,13 @@ void ih_store_destroy(ih_store_t **self_p);
     the map while another thread reads is unsafe in LMDB, so a process that shares opens
     its writer with map_size == max_map (the map never grows). Added for the gateway. */
 ih_store_t *ih_store_share(ih_store_t *self);
+/*  A read handle on self's environment (as ih_store_share) that reads one snapshot: it
+    holds one LMDB read transaction from now until it is destroyed, so every read through
+    it sees the store as it was when it was made, whatever the writer does meanwhile (a
+    stream that walks in several steps lists each alert once). The writer cannot reuse
+    the pages the snapshot still sees: keep it for one stream, not for ever. NULL with err
+    when no reader slot is free. */
+ih_store_t *ih_store_snapshot(ih_store_t *self, ih_err_t *err);
 
 /* ---- ingest ---------------------------------------------------------------------------- */
 typedef enum {
@@ -212,6 +247,109 @@ typedef int (ih_store_alert_fn)(const ih_msg_t *msg, const ih_store_alert_t *inf
 int ih_store_foreach(ih_store_t *self, uint64_t after, bool reverse, ih_store_alert_fn *fn,
                      void *arg, ih_err_t *err);
 
+/* ---- walks by index -------------------------------------------------------------------- */
+/*  What an index lists: alerts by category, severity or TLP (value: the enum), by sector
+    or by word (text: a sector name, a word as ih_store_words gives it). */
+typedef enum {
+    IH_STORE_BY_CATEGORY = 0, IH_STORE_BY_SEVERITY, IH_STORE_BY_TLP, IH_STORE_BY_SECTOR,
+    IH_STORE_BY_WORD
+} ih_store_by_t;
+
+typedef struct {
+    ih_store_by_t by;
+    int value;
+    const char *text;
+} ih_store_key_t;
+
+#define IH_STORE_WALK_GROUPS  8
+#define IH_STORE_WALK_KEYS    8
+
+/*  A walk: the alerts listed under at least one key of every group (AND of ORs; no
+    group: every alert), whose latest revision's seq is above after and below before (0:
+    no bound), in seq order (newest first when reverse).
+
+    budget (0: none) caps the records the walk reads. Groups that rarely meet (two
+    common words that never appear together) make a join read both lists to the end, in
+    proportion to the store: a caller that answers a request gives a budget, and when it
+    runs out the walk stops and *cut (when not NULL) receives where to resume: the next
+    walk's before (reverse) or after (forward). *cut is 0 when the walk ran to its end. */
+typedef struct {
+    int ngroups;
+    struct {
+        int nkeys;
+        ih_store_key_t keys [IH_STORE_WALK_KEYS];
+    } groups [IH_STORE_WALK_GROUPS];
+    uint64_t after, before;
+    bool reverse;
+    uint64_t budget;
+    uint64_t *cut;
+} ih_store_walk_t;
+
+/*  Calls fn for each alert w selects, as ih_store_foreach does. It starts where before
+    (or after) puts it with a cursor seek and reads the index entries of the keys, so
+    what it reads grows with what it lists, not with the store: groups are joined by
+    leapfrogging from one to the next (the rarest first is cheapest), within w's budget.
+    Returns 0, fn's value, or -1 with err. The read transaction stays open during the
+    walk. */
+int ih_store_walk(ih_store_t *self, const ih_store_walk_t *w, ih_store_alert_fn *fn, void *arg,
+                  ih_err_t *err);
+/*  How many alerts key lists (constant time), or -1 with err. */
+int64_t ih_store_key_count(ih_store_t *self, const ih_store_key_t *key, ih_err_t *err);
+
+/*  Whether alert m (its latest revision) is listed under key: the rule each index keeps. */
+bool ih_store_key_has(const ih_msg_t *m, const ih_store_key_t *key);
+
+#define IH_STORE_WORD_MAX  64       /* longer words are cut to this many bytes */
+/*  The words of text as the word index holds them: runs of ASCII letters and digits and
+    of bytes above 0x7f (UTF-8 letters), ASCII lower-cased, at least 2 bytes, cut to
+    IH_STORE_WORD_MAX. Calls fn (word NUL-terminated, its length) for each, in order,
+    repeats included; fn returns 0 to go on. Returns 0 or fn's value. */
+typedef int (ih_store_word_fn)(const char *word, size_t len, void *arg);
+int ih_store_words(const char *text, ih_store_word_fn *fn, void *arg);
+
+/*  Active alerts created per week, category and TLP, for the weeks whose Monday (UTC) is
+    in [from_ms, to_ms): fn gets the Monday (ms), the category, the TLP and the count,
+    by Monday then category then TLP; fn returns 0 to go on. Returns 0, fn's value, or -1
+    with err. */
+typedef int (ih_store_week_fn)(int64_t monday_ms, ih_category_t category, ih_tlp_t tlp,
+                               uint32_t count, void *arg);
+int ih_store_weeks(ih_store_t *self, int64_t from_ms, int64_t to_ms, ih_store_week_fn *fn,
+                   void *arg, ih_err_t *err);
+
+/*  Records read from the store by every handle of this process so far (index entries,
+    alert records, meta): what a test counts to show that a page reads a bounded number
+    of records whatever the size of the store. */
+uint64_t ih_store_reads(void);
+
+/* ---- revisions ---------------------------------------------------------------------------- */
+/*  One kept revision of an alert, as delivered: valid during the callback only. */
+typedef struct {
+    char id [IH_UUID_LEN + 1];
+    uint32_t revision;
+    uint64_t seq;                   /* the seq it was delivered with */
+    const uint8_t *sig;             /* 64: the publisher's signature of body */
+    const uint8_t *body;            /* the signed body */
+    size_t body_len;
+} ih_store_rev_t;
+
+/*  msg: the decoded body (valid during the call). fn returns 0 to go on. */
+typedef int (ih_store_rev_fn)(const ih_store_rev_t *rev, const ih_msg_t *msg, void *arg);
+
+/*  Calls fn for each kept revision of alert id, lowest revision first (revisions that
+    came before the store kept them are not there: a store upgraded from format 1 starts
+    with the revision it held). Returns 0 (also for an unknown id), fn's value, or -1
+    with err. */
+int ih_store_revisions_foreach(ih_store_t *self, const char *id, ih_store_rev_fn *fn, void *arg,
+                               ih_err_t *err);
+/*  Calls fn for each kept revision (of any alert) delivered with a seq above after, in
+    seq order. Returns as ih_store_revisions_foreach. */
+int ih_store_revisions_after(ih_store_t *self, uint64_t after, ih_store_rev_fn *fn, void *arg,
+                             ih_err_t *err);
+/*  The kept revision delivered at seq: 1 (found: msg holds it, rev the rest, rev->sig and
+    rev->body NULL), 0 (absent), -1 with err. msg as for ih_store_get; either may be NULL. */
+int ih_store_revision_at(ih_store_t *self, uint64_t seq, ih_msg_t *msg, ih_store_rev_t *rev,
+                         ih_err_t *err);
+
 /*  Whether an IOC of an alert's latest revision is retracted (alone or with its alert):
     a function of info alone (info->retracted, info->retracted_set), so info must come
     with its message (from ih_store_get with a msg, or an ih_store_foreach callback) and
@@ -268,9 +406,11 @@ int ih_store_aux_get(ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t
 int ih_store_aux_put(ih_store_t *self, const char *name, const void *data, size_t len,
                      ih_err_t *err);
 
-/*  Self-tests: the environment, ingest, reading. */
+/*  Self-tests: the environment, ingest, reading, the format 2 databases and their walks. */
 void ih_store_test(bool verbose);
 void ih_store_ingest_test(bool verbose);
 void ih_store_read_test(bool verbose);
+void ih_store_index_test(bool verbose);
+void ih_store_walk_test(bool verbose);
 
 #endif

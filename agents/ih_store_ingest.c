@@ -241,6 +241,11 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
             return rc;
         if ((rc = s_put_byseq (self, it->seq, m->id)))
             return rc;
+        //  The format 2 databases (ih_store_index.c): this revision (its body is the
+        //  record's), the indexes.
+        if ((rc = ih_store_rev_put (self, m, it->seq, it->sig, NULL, 0))
+        ||  (rc = ih_store_ix_add (self, m, it->seq, r.status != 0)))
+            return rc;
         self->counts.alerts++;
         self->counts.iocs += m->ioc_count;
         if (r.status)
@@ -255,6 +260,8 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
     ih_buf_append (&self->rset, r.rset, r.rset_len);
     ih_buf_reset (&self->body);
     ih_buf_append (&self->body, r.body, r.body_len);
+    uint8_t old_sig [64];
+    memcpy (old_sig, r.sig, 64);
     //  Only the org that published an alert may revise it. The owner is the org of the
     //  first revision this store received. LIMITATION: when a forged "revision" from
     //  another org arrives before the genuine first one (a compromised broker sending
@@ -278,12 +285,15 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
         it->outcome = IH_STORE_STALE;
         if (verdict == IH_ADMIT_SAME_REV)
             return IH_OK;
-        //  A distinct, older revision seen late: count it, keep the latest.
+        //  A distinct, older revision seen late: count it and keep it among the
+        //  revisions; the latest stays the alert's body.
         uint8_t sig [64];
         memcpy (sig, r.sig, 64);
         r.sig = sig;
         r.body = self->body.data;
         r.revisions++;
+        if ((rc = ih_store_rev_put (self, m, it->seq, it->sig, it->body, it->body_len)))
+            return rc;
         ih_store_arec_build (self, &r, self->rset.data, self->rset.len);
         v = ih_store_val (self->rbuf.data, self->rbuf.len);
         return s_put (self, IH_STORE_DB_ALERTS, &k, &v);
@@ -295,6 +305,14 @@ s_ingest_alert (ih_store_t *self, ih_store_item_t *it)
     if ((rc = s_index (self, ih_index_add_msg (&self->ix, m, uuid, self->rset.data, self->rset.len))))
         return rc;
     if ((rc = s_del_byseq (self, r.seq)) || (rc = s_put_byseq (self, it->seq, m->id)))
+        return rc;
+    //  The indexes follow the latest revision (the old one is still in scratch); the old
+    //  revision keeps its body in its own entry now, the new one's is the record's.
+    if ((rc = ih_store_ix_del (self, &self->scratch, r.seq, r.status != 0))
+    ||  (rc = ih_store_ix_add (self, m, it->seq, r.status != 0))
+    ||  (rc = ih_store_rev_keep (self, m->id, r.revision, r.seq, old_sig, self->body.data,
+                                 self->body.len))
+    ||  (rc = ih_store_rev_put (self, m, it->seq, it->sig, NULL, 0)))
         return rc;
     r.revision = m->revision;
     r.revisions++;
@@ -371,8 +389,12 @@ s_ingest_retraction (ih_store_t *self, ih_store_item_t *it)
     if (!held)
         return IH_OK;           //  applied if the alert ever arrives (and is m->org's)
     if (m->ioc_count == 0) {
-        if (!r.status)
+        if (!r.status) {
             self->counts.retracted++;
+            //  It leaves the weekly counts of active alerts (scratch: its body).
+            if ((rc = ih_store_ix_retract (self, &self->scratch)))
+                return rc;
+        }
         r.status = 1;
         r.retract_seq = it->seq;
     }

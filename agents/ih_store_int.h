@@ -2,16 +2,22 @@
     (agents/ih_store.c, ih_store_ingest.c, ih_store_read.c); every other module uses
     ih_store.h, which stays the store's manual. Nothing here is part of its API.
 
-    The store (ih_store.h) is one object written in three files by job:
-      ih_store.c         the environment: open, share, destroy, grow, reopen, recover
-                         after a failed write; meta (cursor, counts, plen); alert records;
-                         counts; the daemon's own values (aux); the self-test fixtures
+    The store (ih_store.h) is one object written in five files by job:
+      ih_store.c         the environment: open, share, snapshot, destroy, grow, reopen,
+                         recover after a failed write; meta (cursor, counts, plen); alert
+                         records; counts; the daemon's own values (aux); the self-test
+                         fixtures
       ih_store_ingest.c  ih_store_ingest: the write transaction, each kind, and what a
                          full map or a full disk does to it
       ih_store_read.c    get, foreach, search, sightings, the log, refs
+      ih_store_index.c   the format 2 sub-databases on the write side: revisions, facets,
+                         words, weeks, kept by the ingest; the words of a text; the upgrade
+                         of a format 1 store
+      ih_store_walk.c    their read side: walks by index (ih_store_walk), revisions, weeks,
+                         and the count of records read
     Each file ends with the self-test of its part (ih_store_test, ih_store_ingest_test,
-    ih_store_read_test). The functions below are the joints between the files: each
-    belongs to the file named above its block.
+    ih_store_read_test, ih_store_index_test, ih_store_walk_test). The functions below are
+    the joints between the files: each belongs to the file named above its block.
 
     RETURN CODES. Every function here that can fail returns one of proto/ih_util.h's
     codes: IH_OK; IH_EFAIL, with the reason in self->why; IH_ENOSPACE (the disk, or the
@@ -30,16 +36,29 @@
 
 #include "ih_store.h"
 
-#define IH_STORE_FORMAT      1              /* schema version, meta "version" */
+#define IH_STORE_FORMAT      2              /* schema version, meta "version" */
 #define IH_STORE_DEFAULT_MAP (64ULL << 20)
 #define IH_STORE_ARHDR       112            /* alert record header incl. sig */
 #define IH_STORE_LOG_LEN     80             /* a log entry */
 #define IH_STORE_NCOUNTS     8              /* u64s in meta "counts" */
 
-/*  The databases (ih_store.h, SCHEMA). */
+/*  The databases (ih_store.h, SCHEMA). Those from IH_STORE_DB_REVISIONS on came with
+    format 2: a reader of a format 1 store (an older daemon still writes it) has none of
+    them (self->format 1), and the read side falls back to the alert records. */
 enum { IH_STORE_DB_META, IH_STORE_DB_ALERTS, IH_STORE_DB_BYSEQ, IH_STORE_DB_LOG,
        IH_STORE_DB_REFS, IH_STORE_DB_COMMENTS, IH_STORE_DB_RETRACTIONS, IH_STORE_DB_SIGHTINGS,
-       IH_STORE_DB_MEMBERS, IH_STORE_DB_IOCS, IH_STORE_NDBS };
+       IH_STORE_DB_MEMBERS, IH_STORE_DB_IOCS,
+       IH_STORE_DB_REVISIONS, IH_STORE_DB_REVSEQ, IH_STORE_DB_FACETS, IH_STORE_DB_WORDS,
+       IH_STORE_DB_WEEKS, IH_STORE_NDBS };
+#define IH_STORE_NDBS_V1     IH_STORE_DB_REVISIONS
+
+/*  Facet keys (ih_store.h, SCHEMA "facets"): a field byte, then the value. */
+#define IH_STORE_FACET_CATEGORY  'c'
+#define IH_STORE_FACET_SEVERITY  'v'
+#define IH_STORE_FACET_TLP       't'
+#define IH_STORE_FACET_SECTOR    's'
+#define IH_STORE_KEY_MAX         (1 + IH_STORE_WORD_MAX)
+#define IH_STORE_REVHDR          72     /* a revision record: u64 seq, sig[64] */
 
 /*  Counters as kept in meta "counts", in this order. */
 typedef struct {
@@ -50,6 +69,9 @@ struct ih_store {
     char *dir;
     bool writer;
     bool shared;                /* ih_store_share: the environment is borrowed */
+    int format;                 /* the store's format: IH_STORE_FORMAT, or 1 (see above) */
+    bool upgrade;               /* a writer found format 1: ih_store_upgrade at open */
+    MDB_txn *snap;              /* ih_store_snapshot: every read runs in this one */
     bool panic;                 /* LMDB said MDB_PANIC: reopen before the next write */
     int lock_fd;
     uint64_t max_map;
@@ -66,6 +88,7 @@ struct ih_store {
     ih_buf_t rbuf;              /* record being built */
     ih_buf_t rset;              /* retracted-IOC set being built */
     ih_buf_t body;              /* a copy of a body read from the map */
+    ih_buf_t words;             /* an alert's words, sorted (ih_store_index.c) */
     ih_index_t ix;              /* the IOC index inside txn */
 };
 
@@ -106,8 +129,11 @@ int ih_store_mdb_next(ih_store_t *self, MDB_cursor *cur, MDB_val *k, MDB_val *v,
 int ih_store_fail(ih_store_t *self, ih_err_t *err);
 
 /* ---- ih_store.c: the environment ----------------------------------------------------- */
-/*  Begins a transaction; a reader adopts a map the writer grew (MDB_MAP_RESIZED). */
+/*  Begins a transaction; a reader adopts a map the writer grew (MDB_MAP_RESIZED). A read
+    transaction of a snapshot handle is the snapshot's own. */
 int ih_store_txn_begin(ih_store_t *self, unsigned flags, MDB_txn **txn, const char *what);
+/*  Ends a read transaction from ih_store_txn_begin (a snapshot's stays open). */
+void ih_store_txn_end(ih_store_t *self, MDB_txn *txn);
 /*  After a failed write transaction (aborted: nothing of it kept) that returned rc:
     grows the map on IH_EMAPFULL (no transaction may be open), reopens the environment
     after a panic. Returns IH_OK when the caller should redo the transaction, or the
@@ -129,6 +155,44 @@ void ih_store_arec_build(ih_store_t *self, const ih_store_arec_t *r, const uint8
                          size_t rset_len);
 /*  The key of a comment or retraction: ref (36) + seq (u64 BE). */
 void ih_store_ref_key(const char *ref, uint64_t seq, uint8_t out [IH_UUID_LEN + 8]);
+
+/* ---- ih_store_read.c: alerts ------------------------------------------------------------ */
+/*  Fills msg and info (either may be NULL) from the record v of alert id inside txn (see
+    ih_store_alert_t for the retracted set). IH_OK or IH_EFAIL. */
+int ih_store_load_alert(ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v,
+                        ih_msg_t *msg, ih_store_alert_t *info);
+
+/* ---- ih_store_index.c: the format 2 sub-databases, inside the ingest transaction ------- */
+/*  Posts alert m (its latest revision, at seq) in facets and words, and counts it in
+    weeks unless retracted. */
+int ih_store_ix_add(ih_store_t *self, const ih_msg_t *m, uint64_t seq, bool retracted);
+/*  Undoes ih_store_ix_add for the revision m that was latest at seq. */
+int ih_store_ix_del(ih_store_t *self, const ih_msg_t *m, uint64_t seq, bool retracted);
+/*  Alert m (active until now) is retracted: it leaves the weekly counts. */
+int ih_store_ix_retract(ih_store_t *self, const ih_msg_t *m);
+/*  Keeps revision m->revision of alert m->id, as delivered at seq, unless that revision is
+    kept already; and its entry in revseq. body NULL: it is the alert's latest, whose body
+    is the alert record's (the entry holds seq and sig only, so that one revision is not
+    stored twice); otherwise the signed body is kept in the entry. */
+int ih_store_rev_put(ih_store_t *self, const ih_msg_t *m, uint64_t seq, const uint8_t *sig,
+                     const uint8_t *body, size_t len);
+/*  Revision `revision` of alert id was the latest and a newer one replaces it: its entry
+    gets the body it had in the alert record (as delivered at seq, with sig). */
+int ih_store_rev_keep(ih_store_t *self, const char *id, uint32_t revision, uint64_t seq,
+                      const uint8_t *sig, const uint8_t *body, size_t len);
+/*  The facet key of field and value into out (IH_STORE_KEY_MAX): its length, 0 when the
+    value does not fit. */
+size_t ih_store_facet_key(uint8_t *out, int field, const void *value, size_t len);
+/*  Opens the format 2 databases inside txn (creating them when create); returns
+    IH_OK, 0 < rc for "absent" (a reader of format 1), or a code. */
+int ih_store_v2_open(ih_store_t *self, MDB_txn *txn, bool create);
+/*  A writer that opened a format 1 store: builds the format 2 databases from the alert
+    records in one transaction (growing the map as needed) and sets the version. */
+int ih_store_upgrade(ih_store_t *self, ih_err_t *err);
+
+/* ---- ih_store_walk.c: reads --------------------------------------------------------------- */
+/*  Counts one record read (ih_store_reads). */
+void ih_store_count_read(void);
 
 /* ---- ih_store.c: self-test fixtures (test builds only) ------------------------------- */
 #ifdef IH_SELFTEST

@@ -20,8 +20,8 @@
 /*  Fills msg and info (either may be NULL) from the record v of alert id inside txn.
     The retracted-IOC set is copied into msg's arena, so that info carries it exactly as
     long as msg holds this alert (ih_store.h, ih_store_alert_t). */
-static int
-s_load_alert (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v, ih_msg_t *msg,
+int
+ih_store_load_alert (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v, ih_msg_t *msg,
               ih_store_alert_t *info)
 {
     ih_store_arec_t r;
@@ -76,9 +76,9 @@ ih_store_get (ih_store_t *self, const char *id, ih_msg_t *msg, ih_store_alert_t 
         return ih_store_fail (self, err);
     MDB_val k = ih_store_val (id, IH_UUID_LEN), v;
     int found = ih_store_mdb_get (self, txn, IH_STORE_DB_ALERTS, &k, &v, "cannot read");
-    if (found == 1 && s_load_alert (self, txn, id, &v, msg, info) != IH_OK)
+    if (found == 1 && ih_store_load_alert (self, txn, id, &v, msg, info) != IH_OK)
         found = IH_EFAIL;
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return found < 0 ? ih_store_fail (self, err) : found;
 }
 
@@ -92,7 +92,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
     MDB_cursor *cur;
     if (ih_store_mdb (self, mdb_cursor_open (txn, self->dbi [IH_STORE_DB_BYSEQ], &cur),
                       "cannot read") != IH_OK) {
-        mdb_txn_abort (txn);
+        ih_store_txn_end (self, txn);
         return ih_store_fail (self, err);
     }
     ih_msg_t msg;
@@ -113,7 +113,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
         id [IH_UUID_LEN] = 0;
         MDB_val ak = ih_store_val (id, IH_UUID_LEN), av;
         if (ih_store_mdb_get (self, txn, IH_STORE_DB_ALERTS, &ak, &av, "cannot read") == 1) {
-            if ((rc = s_load_alert (self, txn, id, &av, &msg, &info)) != IH_OK)
+            if ((rc = ih_store_load_alert (self, txn, id, &av, &msg, &info)) != IH_OK)
                 break;
             result = fn (&msg, &info, arg);
             if (result)
@@ -125,7 +125,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
         result = ih_store_fail (self, err);
     ih_msg_free (&msg);
     mdb_cursor_close (cur);
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return result;
 }
 
@@ -165,7 +165,7 @@ ih_store_sightings (ih_store_t *self, ih_ioc_type_t t, const char *value, uint64
         if (reports)
             *reports = ih_get_le32 ((const uint8_t *) v.mv_data + 8);
     }
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return found < 0 ? ih_store_fail (self, err) : IH_OK;
 }
 
@@ -213,7 +213,7 @@ ih_store_search (ih_store_t *self, ih_ioc_type_t t, const char *value, unsigned 
         ih_index_t x = { s.txn, self->dbi [IH_STORE_DB_IOCS], plen };
         rc = ih_store_mdb (self, ih_index_search (&x, t, value, flags, s_search_hit, &s, &hits), "search");
     }
-    mdb_txn_abort (s.txn);
+    ih_store_txn_end (self, s.txn);
     return rc ? ih_store_fail (self, err) : hits;
 }
 
@@ -230,7 +230,7 @@ ih_store_log_read (ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t
     MDB_cursor *cur;
     if (ih_store_mdb (self, mdb_cursor_open (txn, self->dbi [IH_STORE_DB_LOG], &cur),
                       "cannot read the log") != IH_OK) {
-        mdb_txn_abort (txn);
+        ih_store_txn_end (self, txn);
         return ih_store_fail (self, err);
     }
     uint8_t sk [8];
@@ -259,7 +259,7 @@ ih_store_log_read (ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t
         rc = ih_store_mdb_next (self, cur, &k, &v, MDB_NEXT, "cannot read the log");
     }
     mdb_cursor_close (cur);
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return rc < 0 ? ih_store_fail (self, err) : (int) n;
 }
 
@@ -280,7 +280,7 @@ ih_store_refs_foreach (ih_store_t *self, const char *id, ih_kind_t kind, ih_stor
         return ih_store_fail (self, err);
     MDB_cursor *cur;
     if (ih_store_mdb (self, mdb_cursor_open (txn, self->dbi [db], &cur), "cannot read") != IH_OK) {
-        mdb_txn_abort (txn);
+        ih_store_txn_end (self, txn);
         return ih_store_fail (self, err);
     }
     ih_msg_t msg;
@@ -308,7 +308,7 @@ ih_store_refs_foreach (ih_store_t *self, const char *id, ih_kind_t kind, ih_stor
         result = ih_store_fail (self, err);
     ih_msg_free (&msg);
     mdb_cursor_close (cur);
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return result;
 }
 

@@ -13,7 +13,7 @@
 struct ih_added {
     char *dir;
     MDB_env *env;
-    MDB_dbi log, seqs, shared, meta;
+    MDB_dbi log, seqs, shared, objects, meta;
     MDB_txn *txn;                   /* the writer's open transaction */
     int64_t last;                   /* last date handed out (in txn) */
 };
@@ -41,7 +41,7 @@ ih_added_open (const char *dir, ih_err_t *err)
     }
     int rc = mdb_env_create (&self->env);
     if (rc == 0) {
-        mdb_env_set_maxdbs (self->env, 4);
+        mdb_env_set_maxdbs (self->env, 5);
         mdb_env_set_maxreaders (self->env, 254);
         mdb_env_set_mapsize (self->env, s_MAP);
         rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600);
@@ -58,6 +58,8 @@ ih_added_open (const char *dir, ih_err_t *err)
         rc = mdb_dbi_open (txn, "seqs", MDB_CREATE, &self->seqs);
     if (rc == 0)
         rc = mdb_dbi_open (txn, "shared", MDB_CREATE, &self->shared);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "objects", MDB_CREATE, &self->objects);
     if (rc == 0)
         rc = mdb_dbi_open (txn, "meta", MDB_CREATE, &self->meta);
     if (rc == 0)
@@ -201,6 +203,28 @@ ih_added_shared (ih_added_t *self, const char *stix_id, uint64_t seq, const char
 }
 
 int
+ih_added_object (ih_added_t *self, const char *stix_id, const char *id, ih_err_t *err)
+{
+    if (!self->txn)
+        return ih_err_set (err, "taxii log: no transaction");
+    size_t n = stix_id ? strlen (stix_id) : 0;
+    if (n == 0 || n > IH_ADDED_IDMAX || !id || strlen (id) != IH_UUID_LEN)
+        return ih_err_set (err, "taxii log: bad object id");
+    MDB_val k = { n, (void *) stix_id }, v = { IH_UUID_LEN, (void *) id };
+    int rc = mdb_put (self->txn, self->objects, &k, &v, 0);
+    return rc ? s_mdb_err (rc, "cannot write", err) : 0;
+}
+
+int
+ih_added_objects_done (ih_added_t *self, ih_err_t *err)
+{
+    if (!self->txn)
+        return ih_err_set (err, "taxii log: no transaction");
+    int rc = s_meta_put (self->txn, self->meta, "objects", 1);
+    return rc ? s_mdb_err (rc, "cannot write", err) : 0;
+}
+
+int
 ih_added_commit (ih_added_t *self, uint64_t cursor, ih_err_t *err)
 {
     if (!self->txn)
@@ -300,6 +324,36 @@ s_get_date (ih_added_t *self, MDB_dbi dbi, const void *key, size_t len)
         d = (int64_t) ih_get_be64 (v.mv_data);
     mdb_txn_abort (txn);
     return d;
+}
+
+int
+ih_added_object_alert (ih_added_t *self, const char *stix_id, char id [IH_UUID_LEN + 1])
+{
+    size_t n = stix_id ? strlen (stix_id) : 0;
+    if (n == 0 || n > IH_ADDED_IDMAX)
+        return 0;
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    MDB_val k = { n, (void *) stix_id }, v;
+    int found = mdb_get (txn, self->objects, &k, &v) == 0 && v.mv_size == IH_UUID_LEN;
+    if (found) {
+        memcpy (id, v.mv_data, IH_UUID_LEN);
+        id [IH_UUID_LEN] = 0;
+    }
+    mdb_txn_abort (txn);
+    return found;
+}
+
+bool
+ih_added_objects_complete (ih_added_t *self)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn))
+        return false;
+    bool done = s_meta_u64 (txn, self->meta, "objects") == 1;
+    mdb_txn_abort (txn);
+    return done;
 }
 
 int64_t
@@ -511,6 +565,19 @@ ih_added_test (bool verbose)
     IH_CHECK (ih_added_shared_date (a, "identity--aaaa") > 0);
     IH_CHECK (ih_added_shared_date (a, "identity--bbbb") == 0);
     IH_CHECK (ih_added_shared_date (a, NULL) == 0);
+    //  The objects index: which alert an own object belongs to, complete once marked.
+    char owner [IH_UUID_LEN + 1];
+    IH_CHECK (!ih_added_objects_complete (a) && ih_added_object_alert (a, "report--x", owner) == 0);
+    IH_CHECK (ih_added_object (a, "report--x", id1, &err) == -1);              //  no txn
+    IH_CHECK (ih_added_begin (a, &err) == 0);
+    IH_CHECK (ih_added_object (a, "indicator--1", id1, &err) == 0);
+    IH_CHECK (ih_added_object (a, "indicator--1", id1, &err) == 0);            //  again: fine
+    IH_CHECK (ih_added_object (a, "indicator--2", "short", &err) == -1);
+    IH_CHECK (ih_added_objects_done (a, &err) == 0);
+    IH_CHECK (ih_added_commit (a, 6, &err) == 0);
+    IH_CHECK (ih_added_objects_complete (a));
+    IH_CHECK (ih_added_object_alert (a, "indicator--1", owner) == 1 && streq (owner, id1));
+    IH_CHECK (ih_added_object_alert (a, "indicator--2", owner) == 0);
 
     //  Reopen: dates keep increasing across restarts.
     ih_added_destroy (&a);

@@ -15,8 +15,13 @@
                       definition), first seen in alert id at seq, was added
       seqs     seq (u64 BE) -> date: the date of each alert revision's entry
       shared   stix id -> date: shared objects already added (each is added once)
+      objects  stix id -> alert id (36): the alert each own object (report, indicator,
+               vulnerability) belongs to, whatever revision carried it: a request for
+               an object by id reads only its alert's entries (ih_taxii.h)
       meta     "cursor" -> u64: the store cursor up to which the log is complete;
-               "last" -> u64: the last date handed out
+               "last" -> u64: the last date handed out;
+               "objects" -> u64 1: objects covers every alert in the log (a log
+               written before objects existed is filled in once: ih_sync.h)
 
     WRITER (the subscriber thread): ih_added_begin, ih_added_alert / ih_added_shared per
     item, ih_added_commit with the store's cursor. The log follows the store: after a
@@ -56,6 +61,10 @@ int64_t ih_added_alert(ih_added_t *self, uint64_t seq, const char *id, ih_err_t 
     Returns 1 (logged now), 0 (known) or -1 with err. */
 int ih_added_shared(ih_added_t *self, const char *stix_id, uint64_t seq, const char *id,
                     ih_err_t *err);
+/*  Records that own object stix_id belongs to alert id (once). Returns 0 or -1 with err. */
+int ih_added_object(ih_added_t *self, const char *stix_id, const char *id, ih_err_t *err);
+/*  Marks the objects index complete (meta "objects"), in the open transaction. */
+int ih_added_objects_done(ih_added_t *self, ih_err_t *err);
 /*  Commits, recording cursor. Returns 0 or -1 with err (nothing kept). */
 int ih_added_commit(ih_added_t *self, uint64_t cursor, ih_err_t *err);
 void ih_added_abort(ih_added_t *self);
@@ -72,6 +81,10 @@ int ih_added_walk(ih_added_t *self, int64_t from, ih_added_fn *fn, void *arg, ih
 int64_t ih_added_seq_date(ih_added_t *self, uint64_t seq);
 /*  The date shared object stix_id was added, or 0. */
 int64_t ih_added_shared_date(ih_added_t *self, const char *stix_id);
+/*  The alert own object stix_id belongs to: 1 (id set), 0 (unknown). */
+int ih_added_object_alert(ih_added_t *self, const char *stix_id, char id [IH_UUID_LEN + 1]);
+/*  Whether the objects index covers every alert of the log. */
+bool ih_added_objects_complete(ih_added_t *self);
 /*  First and last dates in the log (0 when empty). */
 void ih_added_range(ih_added_t *self, int64_t *first, int64_t *last);
 

@@ -62,11 +62,12 @@ typedef struct {
     bool more;
 } s_list_t;
 
+/*  An alert the selection took (ih_select_walk). */
 static int
 s_list_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_list_t *x = (s_list_t *) arg;
-    if (!ih_gw_visible (m) || ih_select_alert (&x->sel, m, info) != IH_SELECT_TAKEN)
+    if (!ih_gw_visible (m))
         return 0;
     if ((int) json_array_size (x->list) == x->limit) {
         x->more = true;
@@ -112,10 +113,17 @@ ih_api_alerts (ih_req_t *r)
     }
     x.store = ih_gw_store (r);
     x.list = json_array ();
-    if (ih_store_foreach (x.store, 0, true, s_list_one, &x, &err) < 0) {
+    //  From `next` down, by the store's indexes for the filters (ih_select_walk).
+    uint64_t cut = 0;
+    if (ih_select_walk (x.store, &x.sel, true, IH_GW_WALK_BUDGET, &cut, s_list_one, &x, &err) < 0) {
         json_decref (x.list);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;
+    }
+    if (cut && !x.more) {
+        //  The walk's budget ran out before a full page: `next` goes on from there.
+        x.more = true;
+        x.last_seq = cut;
     }
     json_t *o = json_object ();
     json_object_set_new (o, "count", json_integer ((json_int_t) json_array_size (x.list)));
@@ -159,8 +167,15 @@ ih_api_alert (ih_req_t *r, const char *id)
 
 static _Atomic int s_streams;
 
+/*  A stream reads the store in steps (a refill per MHD call), all from one snapshot
+    (ih_store_snapshot), taken when the request came: an alert revised while the stream
+    runs moves to a later seq in the store, and a stream that read each step afresh would
+    list it a second time (and miss nothing, but a consumer that counts would). The
+    snapshot is a handle of its own: MHD calls s_stream_read on its threads, one call at
+    a time for a connection, and the store's environment is opened MDB_NOTLS, so its read
+    transaction may move between threads and live beside the thread's own handle. */
 typedef struct {
-    ih_http_t *http;            /* the server: this thread's store handle (s_store) */
+    ih_store_t *snap;           /* the store as it was when the request came */
     ih_export_t *x;
     ih_buf_t buf;
     size_t off;
@@ -169,14 +184,6 @@ typedef struct {
     bool finished;
     bool failed;
 } s_stream_t;
-
-/*  The store handle of the calling thread: the stream's callbacks run on the server's
-    threads, outside any request. */
-static ih_store_t *
-s_store (s_stream_t *s)
-{
-    return (ih_store_t *) ih_http_local (s->http);
-}
 
 static int
 s_sink (const void *data, size_t len, void *arg)
@@ -199,7 +206,7 @@ s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
         }
         s->batch++;
     }
-    //  Enough for one refill: let MHD send it (the read transaction closes meanwhile).
+    //  Enough for one refill: let MHD send it (the next refill goes on in the snapshot).
     return s->batch >= 64 || s->buf.len >= s_CHUNK ? 1 : 0;
 }
 
@@ -216,7 +223,7 @@ s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
         s->off = 0;
         s->batch = 0;
         ih_err_t err = { "" };
-        int rc = ih_store_foreach (s_store (s), s->after, false, s_stream_one, s, &err);
+        int rc = ih_store_foreach (s->snap, s->after, false, s_stream_one, s, &err);
         if (rc < 0 || s->failed) {
             if (!s->failed)
                 fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
@@ -249,6 +256,7 @@ s_stream_free (void *cls)
 {
     s_stream_t *s = (s_stream_t *) cls;
     ih_export_destroy (&s->x);
+    ih_store_destroy (&s->snap);        //  the writer may reuse what it pinned
     ih_buf_free (&s->buf);
     free (s);
     s_streams--;
@@ -271,8 +279,15 @@ ih_api_export (ih_req_t *r, const char *format)
     s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
-    s->http = r->http;
     ih_buf_init (&s->buf);
+    ih_err_t serr = { "" };
+    s->snap = ih_store_snapshot (ih_gw_store (r), &serr);
+    if (!s->snap) {
+        fprintf (stderr, "E gateway: export: %s\n", serr.msg);
+        s_stream_free (s);
+        ih_req_error (r, 503, "the store cannot be read right now");
+        return;
+    }
     ih_export_opts_t opts;
     ih_export_opts_init (&opts);
     opts.sel.tlp_max = IH_TLP_CLEAR;        //  defence in depth: the store holds nothing else

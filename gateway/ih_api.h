@@ -4,10 +4,16 @@
             newest first; the selection of `list` and `export` (agents/ih_select.h):
             since=TIME (modified at or after: RFC 3339, a date, or an age such as 24h),
             category=C, sector=S, severity=S (at least), type=T,... (IOC types);
-            limit=1..500 (50), next=TOKEN (from the last page)
+            limit=1..500 (50), next=TOKEN (from the last page). A page may hold fewer
+            than limit alerts and still give a next token: filters that rarely meet stop
+            a page's walk of the store early (IH_GW_WALK_BUDGET); follow next to go on
       GET /api/v1/alerts/ID    one alert (the alert JSON of proto/ih_json.h), 404 when unknown
       GET /export/csv          every active alert's IOCs as CSV, streamed
       GET /export/stix21       a STIX 2.1 bundle of every active alert, streamed
+
+    A list page reads from `next` down by the store's indexes (ih_select_walk). An export
+    streams one snapshot of the store (ih_store_snapshot), taken when the request came:
+    each alert once, as it was then, whatever is revised while the stream runs.
 
     Retracted alerts are left out of lists and exports, retracted IOCs out of everything;
     /api/v1/alerts/ID of a retracted alert says "status": "retracted" with no IOCs.

@@ -91,6 +91,9 @@ s_metrics (ih_req_t *r)
                       (double) atomic_load (&gw->rejected));
     ih_metrics_value (&r->body, "ih_gateway_store_used_bytes", "gauge", "LMDB pages in use.",
                       (double) c.used_bytes);
+    ih_metrics_value (&r->body, "ih_gateway_store_reads_total", "counter",
+                      "Records read from the store (index entries, alerts, meta) since start.",
+                      (double) ih_store_reads ());
     ih_metrics_value (&r->body, "ih_gateway_start_time_seconds", "gauge", "Process start (Unix time).",
                       (double) gw->started_ms / 1000.0);
 }

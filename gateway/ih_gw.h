@@ -30,6 +30,11 @@
 #include "ih_layout.h"
 #include "ih_store.h"
 
+/*  The records a page's walk of the store reads at most (ih_store_walk_t budget): with
+    filters or words that rarely meet, a page shows what it found within it and offers
+    to go on from there, so that no request reads in proportion to the store. */
+#define IH_GW_WALK_BUDGET   20000
+
 /*  The one public TAXII collection (ih_taxii serves it; the pages link to it). */
 #define IH_GW_COLLECTION "5e4f2c8a-61b7-4c3e-9d0a-7f3b1e6c2a94"
 

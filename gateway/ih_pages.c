@@ -176,11 +176,12 @@ typedef struct {
     bool more;
 } s_index_t;
 
+/*  An alert the selection took (ih_select_walk). */
 static int
 s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_index_t *x = (s_index_t *) arg;
-    if (!ih_gw_visible (m) || ih_select_alert (&x->sel, m, info) != IH_SELECT_TAKEN)
+    if (!ih_gw_visible (m))
         return 0;
     if (x->shown == s_PAGE) {
         x->more = true;
@@ -247,13 +248,25 @@ ih_pages_index (ih_req_t *r)
         ih_html_puts (b, " <a href=\"/\">Show all</a>");
     ih_html_puts (b, "</p>\n");
     uint64_t before = sel->before;
-    int rc = ih_store_foreach (store, 0, true, s_index_one, &x, &err);
+    //  From `before` down, by the store's indexes for the filters: a deep or filtered
+    //  page reads about what it shows, whatever the size of the store.
+    uint64_t cut = 0;
+    int rc = ih_select_walk (store, sel, true, IH_GW_WALK_BUDGET, &cut, s_index_one, &x, &err);
     if (rc < 0) {
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
+    if (cut && !x.more) {
+        //  The walk's budget ran out before a full page: go on from where it stopped.
+        x.more = true;
+        x.last_seq = cut;
+    }
     if (x.shown)
         ih_html_puts (b, "</ol>\n");
+    else
+    if (cut)
+        ih_html_puts (b, "<div class=\"empty\">None among the most recent advisories: look at "
+                         "older ones.</div>\n");
     else
         ih_html_puts (b, "<div class=\"empty\">No advisories here yet. New ones appear as soon as "
                          "members share them.</div>\n");
@@ -453,11 +466,16 @@ ih_pages_alert (ih_req_t *r, const char *id)
 
 /* ---- /search ----------------------------------------------------------------------------------- */
 
+#define s_MAX_WORDS     IH_STORE_WALK_GROUPS    /* words of a query that count */
+
 typedef struct {
     char ids [s_MAX_RESULTS][IH_UUID_LEN + 1];
     int n;
     const char *q;              /* the text searched (trimmed) */
     const char *ioc;            /* its normal form when it is an IOC value */
+    char words [s_MAX_WORDS][IH_STORE_WORD_MAX + 1];
+    int nwords;
+    uint64_t cut;               /* the walk's budget ran out (ih_store_walk_t) */
 } s_search_t;
 
 static bool
@@ -478,19 +496,63 @@ s_search_hit (const ih_index_hit_t *hit, void *arg)
     return s_search_add ((s_search_t *) arg, hit->id) ? 0 : 1;
 }
 
+/*  An alert that has every word of the query (ih_store_walk on the word index). */
 static int
-s_search_scan (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_search_found (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     s_search_t *s = (s_search_t *) arg;
     if (!ih_gw_visible (m) || info->retracted)
         return 0;
-    bool match = strcasestr (m->title, s->q) || (m->summary && strcasestr (m->summary, s->q));
-    for (uint32_t i = 0; !match && i < m->ioc_count; i++)
-        match = strcasestr (m->iocs [i].value, s->q) != NULL
-             || (s->ioc && streq (m->iocs [i].value, s->ioc));
-    if (match && !s_search_add (s, m->id))
+    return s_search_add (s, m->id) ? 0 : 1;
+}
+
+/*  The distinct words of the query (the first s_MAX_WORDS). */
+static int
+s_search_word (const char *word, size_t len, void *arg)
+{
+    s_search_t *s = (s_search_t *) arg;
+    for (int i = 0; i < s->nwords; i++)
+        if (streq (s->words [i], word))
+            return 0;
+    if (s->nwords == s_MAX_WORDS)
         return 1;
+    snprintf (s->words [s->nwords++], IH_STORE_WORD_MAX + 1, "%s", word);
     return 0;
+}
+
+/*  Alerts with every word of the query, newest first: one group per word, so the walk
+    leapfrogs from the rarest word's postings and reads about what it finds. */
+static int
+s_search_words (ih_store_t *store, s_search_t *s, ih_err_t *err)
+{
+    ih_store_words (s->q, s_search_word, s);
+    if (s->nwords == 0)
+        return 0;
+    int64_t size [s_MAX_WORDS];
+    int order [s_MAX_WORDS];
+    for (int i = 0; i < s->nwords; i++) {
+        ih_store_key_t key = { IH_STORE_BY_WORD, 0, s->words [i] };
+        if ((size [i] = ih_store_key_count (store, &key, err)) < 0)
+            return -1;
+        if (size [i] == 0)
+            return 0;               //  a word no alert has: no alert has them all
+        //  In order of rarity, so that the join moves by the rarest word's postings.
+        int j = i;
+        for (; j > 0 && size [order [j - 1]] > size [i]; j--)
+            order [j] = order [j - 1];
+        order [j] = i;
+    }
+    ih_store_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.reverse = true;
+    w.budget = IH_GW_WALK_BUDGET;
+    w.cut = &s->cut;
+    w.ngroups = s->nwords;
+    for (int g = 0; g < s->nwords; g++) {
+        w.groups [g].nkeys = 1;
+        w.groups [g].keys [0] = (ih_store_key_t) { IH_STORE_BY_WORD, 0, s->words [order [g]] };
+    }
+    return ih_store_walk (store, &w, s_search_found, s, err) < 0 ? -1 : 0;
 }
 
 void
@@ -531,7 +593,7 @@ ih_pages_search (ih_req_t *r)
                                  s_search_hit, s, &err) < 0)
                 failed = true;
         }
-        if (!failed && ih_store_foreach (store, 0, true, s_search_scan, s, &err) < 0)
+        if (!failed && s_search_words (store, s, &err) < 0)
             failed = true;
     }
     if (failed) {
@@ -543,9 +605,10 @@ ih_pages_search (ih_req_t *r)
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
     s_begin (r, *q ? q : "Search", "/search");
-    ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Titles, summaries and indicator "
-                     "values. An IP address also finds the networks that contain it; a domain, "
-                     "its parents and subdomains. Defanged values work too.</p>\n"
+    ih_html_puts (b, "<h1>Search advisories</h1><p class=\"lede\">Words of titles, summaries and "
+                     "indicator values: an advisory is found when it has every word searched. An "
+                     "IP address also finds the networks that contain it; a domain, its parents "
+                     "and subdomains. Defanged values work too.</p>\n"
                      "<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">"
                      "<input type=\"search\" name=\"q\" maxlength=\"256\" "
                      "placeholder=\"e.g. CVE-2023-4966, 45.86.230.137, citrix-update[.]net, phishing\" "
@@ -575,7 +638,10 @@ ih_pages_search (ih_req_t *r)
             ih_html_esc (b, s->ioc);
             ih_html_puts (b, ")");
         }
-        ih_buf_printf (b, ".%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "");
+        ih_buf_printf (b, ".%s%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "",
+                        s->cut && s->n < s_MAX_RESULTS
+                        ? " The search stopped before the oldest advisories: add a word, or "
+                          "search for an indicator." : "");
         if (shown) {
             ih_html_puts (b, "<ol class=\"alerts\">\n");
             ih_buf_append (b, list.data, list.len);
@@ -599,17 +665,19 @@ typedef struct {
     uint64_t total;
 } s_trends_t;
 
+/*  One count of the store's weekly counts (ih_store_weeks): active alerts created that
+    week, of a category and a TLP; only CLEAR ones are public. */
 static int
-s_trends_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_trends_week (int64_t monday_ms, ih_category_t category, ih_tlp_t tlp, uint32_t count, void *arg)
 {
     s_trends_t *t = (s_trends_t *) arg;
-    if (!ih_gw_visible (m) || info->retracted || m->created < t->start)
+    if (tlp != IH_TLP_CLEAR || monday_ms < t->start)
         return 0;
-    int64_t w = (m->created - t->start) / s_WEEK_MS;
-    if (w >= t->weeks || (int) m->category < 0 || m->category >= IH_CAT_COUNT)
+    int64_t w = (monday_ms - t->start) / s_WEEK_MS;
+    if (w >= t->weeks || (int) category < 0 || category >= IH_CAT_COUNT)
         return 0;
-    t->counts [w * IH_CAT_COUNT + m->category]++;
-    t->total++;
+    t->counts [w * IH_CAT_COUNT + category] += count;
+    t->total += count;
     return 0;
 }
 
@@ -634,15 +702,17 @@ ih_pages_trends (ih_req_t *r)
     if (!t.counts)
         abort ();
     ih_err_t err = { "" };
-    if (ih_store_foreach (ih_gw_store (r), 0, false, s_trends_one, &t, &err) < 0) {
+    //  The store keeps the counts per week (ih_store.h, weeks): no walk of the alerts.
+    if (ih_store_weeks (ih_gw_store (r), t.start, t.start + t.weeks * s_WEEK_MS, s_trends_week, &t,
+                        &err) < 0) {
         free (t.counts);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
-    //  The chart changes with the week as well as with the store.
+    //  The chart changes with the week as well as with the store (its labels say which
+    //  week it is, so the ETag, a hash of the page, does too).
     r->etag = true;
     r->cache = s_CACHE_PAGE;
-    r->salt = monday;
     r->expires_ms = (monday + 7) * s_DAY_MS;
 
     char (*labels) [16] = calloc ((size_t) t.weeks, 16);
@@ -708,6 +778,124 @@ ih_pages_trends (ih_req_t *r)
 
 /* ---- self-test --------------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+#include "ih_testkit.h"
+#include "ih_tk_http.h"
+
+#define s_TBIG      100000          /* alerts in the store of the scale test */
+#define s_TBATCH    1000
+
+/*  Fills the store with n CLEAR alerts from seq 1, as the gateway's subscriber would
+    (straight through the store API, like bench/ih_bench_load.c): categories in turn,
+    three sectors, created over the last 40 weeks, and words: every alert's title says
+    "advisory", one in ten "ransomware", another one in ten "wiper", one in a thousand
+    "needle" (and "ransomware"). */
+static void
+s_tfill (ih_store_t *store, int n)
+{
+    static const char *const sectors [] = { "finance", "health", "energy" };
+    ih_msg_t *m = (ih_msg_t *) calloc (s_TBATCH, sizeof *m);
+    uint64_t seqs [s_TBATCH];
+    IH_CHECK (m);
+    int64_t now = ih_now_ms ();
+    ih_err_t err = { "" };
+    for (int first = 0; first < n; first += s_TBATCH) {
+        int k = 0;
+        for (; k < s_TBATCH && first + k < n; k++) {
+            int i = first + k;
+            char title [128];
+            snprintf (title, sizeof title, "Public advisory %d%s%s", i,
+                      i % 10 == 3 ? " on ransomware" : i % 10 == 4 ? " on a wiper" : "",
+                      i % 1000 == 13 ? " with a needle" : "");
+            ih_tk_alert (&m [k], NULL, IH_TLP_CLEAR, title);
+            m [k].category = (ih_category_t) (i % IH_CAT_COUNT);
+            m [k].severity = (ih_severity_t) (i % IH_SEV_COUNT);
+            m [k].created = m [k].modified = now - (int64_t) (n - i) * (280LL * 86400000 / n);
+            ih_msg_strlist_add (&m [k], &m [k].sectors, sectors [i % 3]);
+            seqs [k] = (uint64_t) i + 1;
+        }
+        IH_CHECK (ih_store_ingest_msgs (store, m, seqs, (size_t) k, NULL, &err) == 0);
+        for (int j = 0; j < k; j++)
+            ih_msg_free (&m [j]);
+    }
+    free (m);
+}
+
+/*  GET path: 200, and the records the store read for it. */
+static uint64_t
+s_treads (uint16_t port, const char *path, const char *want, bool verbose)
+{
+    uint64_t r0 = ih_store_reads ();
+    ih_tk_http_t res;
+    int status = ih_tk_http (&res, port, "GET", path, NULL);
+    uint64_t reads = ih_store_reads () - r0;
+    if (verbose)
+        printf ("\n    GET %-36s %d, %6" PRIu64 " records read", path, status, reads);
+    if (status != 200 || (want && !strstr (res.body, want)))
+        fprintf (stderr, "GET %s: %d, no '%s' in:\n%.3000s\n", path, status, want ? want : "", res.body);
+    IH_CHECK (status == 200);
+    IH_CHECK (!want || strstr (res.body, want));
+    ih_tk_http_free (&res);
+    return reads;
+}
+
+/*  The pages over a store of s_TBIG alerts: each reads a bounded number of records
+    (counted by the store: ih_store_reads), whatever the size of the store; what a page
+    shows does not depend on how it was found. Times are the benchmark's
+    (bench/bench_pages.sh), never a test's. */
+static void
+s_tscale (bool verbose)
+{
+    char dir [256], sdir [300], tdir [320];
+    ih_tk_tempdir ("pages", dir, sizeof dir);
+    ih_tk_path (sdir, sizeof sdir, dir, "store");
+    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    ih_err_t err = { "" };
+    ih_gw_t gw;
+    memset (&gw, 0, sizeof gw);
+    gw.title = "Scale";
+    gw.started_ms = ih_now_ms ();
+    snprintf (gw.base_url, sizeof gw.base_url, "http://127.0.0.1");
+    gw.store = ih_store_open (sdir, IH_STORE_WRITER, 1ULL << 30, 1ULL << 30, &err);
+    IH_CHECK (gw.store);
+    gw.added = ih_added_open (tdir, &err);
+    IH_CHECK (gw.added);
+    int64_t t0 = ih_now_ms ();
+    s_tfill (gw.store, s_TBIG);
+    if (verbose)
+        printf ("\n    %d alerts stored in %.1f s", s_TBIG, (double) (ih_now_ms () - t0) / 1000.0);
+    ih_http_cfg_t cfg;
+    memset (&cfg, 0, sizeof cfg);
+    cfg.listen = "127.0.0.1";
+    ih_http_t *http = ih_gw_serve (&gw, &cfg, &err);
+    IH_CHECK (http);
+    uint16_t port = ih_http_port (http);
+    //  The bound: a page of 20 cards, a search's 100 results, 26 weeks of counts, each
+    //  read as a few records; a walk from the newest alert reads s_TBIG and more.
+    const uint64_t bound = 2000;
+    //  The newest page, a deep one, filtered ones (deep too), two searches, trends.
+    IH_CHECK (s_treads (port, "/", "Public advisory 99999<", verbose) < bound);
+    IH_CHECK (s_treads (port, "/?before=50001", "Public advisory 49999<", verbose) < bound);
+    IH_CHECK (s_treads (port, "/?before=2", "Public advisory 0<", verbose) < bound);
+    IH_CHECK (s_treads (port, "/?category=phishing", "Public advisory 99991<", verbose) < bound);
+    IH_CHECK (s_treads (port, "/?category=phishing&before=30000", "Public advisory 29991<", verbose) < bound);
+    IH_CHECK (s_treads (port, "/?sector=energy&severity=critical&before=60000", "Public advisory 59987<",
+                        verbose) < bound);
+    IH_CHECK (s_treads (port, "/search?q=needle", "100 results", verbose) < bound);
+    IH_CHECK (s_treads (port, "/search?q=Needle+ransomware", "100 results", verbose) < bound);
+    IH_CHECK (s_treads (port, "/search?q=nothing+here", "0 results", verbose) < bound);
+    //  Words (and filters) that never meet: the walk's budget bounds what is read, and
+    //  the page offers to go on.
+    IH_CHECK (s_treads (port, "/search?q=ransomware+wiper", "stopped before", verbose)
+              < IH_GW_WALK_BUDGET + bound);
+    IH_CHECK (s_treads (port, "/?category=malware&severity=critical", "look at older",
+                        verbose) < IH_GW_WALK_BUDGET + bound);
+    IH_CHECK (s_treads (port, "/trends", "<svg", verbose) < bound);
+    IH_CHECK (s_treads (port, "/api/v1/alerts?category=fraud&next=70000", "\"count\":50", verbose) < bound);
+    ih_http_destroy (&http);
+    ih_added_destroy (&gw.added);
+    ih_store_destroy (&gw.store);
+    ih_tk_rmtree (dir);
+}
 
 void
 ih_pages_test (bool verbose)
@@ -746,7 +934,9 @@ ih_pages_test (bool verbose)
     IH_CHECK (strstr (html, "0 indicators"));
     ih_buf_free (&b);
     ih_msg_free (&m);
+
+    s_tscale (verbose);
     if (verbose)
-        printf ("    ");
+        printf ("\n    ");
 }
 #endif

@@ -3,10 +3,16 @@
     value comes out through ih_html_esc; summaries through cmark (ih_html_markdown).
     Routed by ih_gw.c; errors are HTML pages (the shell's ih_layout_error).
 
-      /                 the latest advisories, newest first, 20 a page (?before=SEQ)
+      /                 the latest advisories, newest first, 20 a page (?before=SEQ,
+                        category, sector, severity, since: ih_select_walk)
       /alerts/ID        one advisory: summary, IOCs, references, revisions, sightings
-      /search?q=        titles, summaries and IOC values (and the IOC index for a value)
-      /trends           alerts per week by category (?weeks=4..104), inline SVG
+      /search?q=        advisories with every word of q (the store's word index: titles,
+                        summaries, textual IOC values), and the IOC index for a value
+      /trends           alerts per week by category (?weeks=4..104; the store's weekly
+                        counts), inline SVG
+
+    Every page reads about what it shows, not the whole store: deep and filtered pages,
+    search and trends go by the store's indexes (ih_store.h, SCHEMA, format 2).
       /static/...       style.css, icon.svg; /favicon.ico; /robots.txt
 */
 #ifndef IH_PAGES_H

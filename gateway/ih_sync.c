@@ -25,6 +25,7 @@ typedef struct {
     ih_err_t *err;
     const ih_msg_t *m;          /* the alert being logged */
     uint64_t seq;
+    bool entries;               /* log entries too (not only the objects index) */
 } s_catch_t;
 
 /*  One shared object of the alert (ih_stix_shared): logged unless it already is. */
@@ -40,22 +41,35 @@ s_catch_shared (json_t *o, void *arg)
     return 0;
 }
 
+/*  One own object of the alert (ih_stix_own): the alert it belongs to, in the objects
+    index, so that a request for it by id reads that alert's entries only. */
 static int
-s_catch_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_catch_own (json_t *o, void *arg)
+{
+    s_catch_t *c = (s_catch_t *) arg;
+    const char *id = json_string_value (json_object_get (o, "id"));
+    return ih_added_object (c->gw->added, id, c->m->id, c->err) < 0 ? -1 : 0;
+}
+
+/*  One kept revision of an alert (ih_store_revisions_after): its log entry, with its
+    shared objects first, and its own objects in the index. */
+static int
+s_catch_one (const ih_store_rev_t *rev, const ih_msg_t *m, void *arg)
 {
     s_catch_t *c = (s_catch_t *) arg;
     if (!ih_gw_visible (m))
         return 0;
+    c->m = m;
+    c->seq = rev->seq;
     //  Shared objects (marking, identity) first, so a client never meets a reference
     //  to an object it cannot have yet.
-    c->m = m;
-    c->seq = info->seq;
-    if (ih_stix_shared (m, s_catch_shared, c) != 0)
+    if (c->entries && ih_stix_shared (m, s_catch_shared, c) != 0)
         return -1;
-    if (ih_added_alert (c->gw->added, info->seq, m->id, c->err) < 0)
+    if (c->entries && ih_added_alert (c->gw->added, rev->seq, m->id, c->err) < 0)
         return -1;
-    c->added++;
-    return 0;
+    c->added += c->entries;
+    //  Every IOC: an object's owner does not change when one is retracted.
+    return ih_stix_own (m, m->iocs, m->ioc_count, s_catch_own, c) != 0 ? -1 : 0;
 }
 
 int
@@ -63,12 +77,23 @@ ih_sync_log_catch_up (ih_gw_t *gw, ih_err_t *err)
 {
     uint64_t store_cursor = ih_store_cursor (gw->store);
     uint64_t log_cursor = ih_added_cursor (gw->added);
-    if (log_cursor >= store_cursor)
+    bool indexed = ih_added_objects_complete (gw->added);
+    if (log_cursor >= store_cursor && indexed)
         return 0;
     if (ih_added_begin (gw->added, err) != 0)
         return -1;
-    s_catch_t c = { gw, 0, err, NULL, 0 };
-    if (ih_store_foreach (gw->store, log_cursor, false, s_catch_one, &c, err) != 0) {
+    s_catch_t c = { gw, 0, err, NULL, 0, false };
+    //  A log written before the objects index existed: index what it has, once.
+    if (!indexed && log_cursor > 0
+    &&  ih_store_revisions_after (gw->store, 0, s_catch_one, &c, err) != 0) {
+        ih_added_abort (gw->added);
+        return -1;
+    }
+    //  Every revision the store kept past the log's cursor, in the order they came: each
+    //  is a version of its alert's objects (ih_taxii.h).
+    c.entries = true;
+    if (ih_store_revisions_after (gw->store, log_cursor, s_catch_one, &c, err) != 0
+    ||  (!indexed && ih_added_objects_done (gw->added, err) != 0)) {
         ih_added_abort (gw->added);
         return -1;
     }

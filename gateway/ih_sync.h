@@ -7,8 +7,10 @@
     sighting above CLEAR, and a comment or retraction of an alert the gateway does not
     hold as CLEAR, is logged as an error and not stored (the cursor passes it, as for an
     item that fails verification); and, after each commit, the TAXII date-added log
-    (ih_added.h) catches up by walking the store from the log's cursor, which also
-    repairs the log after a crash between the two commits.
+    (ih_added.h) catches up by walking the revisions the store kept (every revision,
+    the stale ones that came late too: each is a version of its objects) from the log's
+    cursor, which also repairs the log after a crash between the two commits; it indexes
+    the alert of each own object as it goes.
 
     The actor publishes its state in the shared ih_gw_t (generation, head, connected,
     counters) for the HTTP threads. New alerts are visible to the next request: nothing

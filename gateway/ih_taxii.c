@@ -168,6 +168,10 @@ typedef struct {
     int64_t skip_date;          /* next token: resume in this entry ... */
     int skip_idx;               /* ... at this object index */
     int limit;
+    /* match[version], read from versions: none given is last */
+    bool v_last, v_first, v_all;
+    int v_nts;
+    int64_t v_ts [s_MATCH_MAX];     /* exact versions (µs) */
 } s_filter_t;
 
 static void
@@ -259,12 +263,48 @@ s_filter_free (s_filter_t *f)
     s_values_free (&f->specs);
 }
 
+/*  match[version] into the keyword flags and the exact versions. -1 on a bad value. */
+static int
+s_versions_read (s_filter_t *f)
+{
+    f->v_last = f->v_first = f->v_all = false;
+    f->v_nts = 0;
+    for (int i = 0; i < f->versions.n; i++) {
+        const char *x = f->versions.v [i];
+        if (streq (x, "last"))
+            f->v_last = true;
+        else
+        if (streq (x, "first"))
+            f->v_first = true;
+        else
+        if (streq (x, "all"))
+            f->v_all = true;
+        else
+        if (ih_added_parse (x, &f->v_ts [f->v_nts], NULL) == 0)
+            f->v_nts++;
+        else
+            return -1;
+    }
+    if (f->versions.n == 0)
+        f->v_last = true;           //  the default
+    return 0;
+}
+
+/*  Only the last version of each object: the common case, answered from the latest
+    revision alone. */
+static bool
+s_only_last (const s_filter_t *f)
+{
+    return f->v_last && !f->v_first && !f->v_all && f->v_nts == 0;
+}
+
 /*  Reads the query. Returns 0, or -1 with err (a 400). */
 static int
 s_filter_parse (ih_req_t *r, s_filter_t *f, ih_err_t *err)
 {
     memset (f, 0, sizeof f [0]);
     f->limit = s_LIMIT_DEFAULT;
+    f->v_last = true;
     const char *v;
     if ((v = ih_req_arg (r, "limit"))) {
         char *end = NULL;
@@ -293,16 +333,12 @@ s_filter_parse (ih_req_t *r, s_filter_t *f, ih_err_t *err)
     ||  s_values_parse (ih_req_arg (r, "match[version]"), &f->versions)
     ||  s_values_parse (ih_req_arg (r, "match[spec_version]"), &f->specs))
         return ih_err_set (err, "match: at most %d values per field", s_MATCH_MAX);
-    for (int i = 0; i < f->versions.n; i++) {
-        int64_t us;
-        const char *x = f->versions.v [i];
-        if (!streq (x, "last") && !streq (x, "first") && !streq (x, "all")
-        &&  ih_added_parse (x, &us, NULL) != 0)
-            return ih_err_set (err, "match[version]: expected last, first, all or a timestamp");
-    }
+    if (s_versions_read (f) != 0)
+        return ih_err_set (err, "match[version]: expected last, first, all or a timestamp");
     return 0;
 }
 
+/*  The id, type and spec_version filters (versions are chosen per entry). */
 static bool
 s_object_matches (const s_filter_t *f, json_t *o)
 {
@@ -315,46 +351,164 @@ s_object_matches (const s_filter_t *f, json_t *o)
         return false;
     if (f->specs.n && !s_values_has (&f->specs, spec ? spec : "2.1"))
         return false;
-    if (f->versions.n) {
-        //  One version of each object is held (the latest revision's): last, first and
-        //  all all name it; a timestamp must equal its modified (or created).
-        const char *ver = json_string_value (json_object_get (o, "modified"));
-        if (!ver)
-            ver = json_string_value (json_object_get (o, "created"));
-        int64_t have = 0;
-        if (ver)
-            ih_added_parse (ver, &have, NULL);
-        bool ok = false;
-        for (int i = 0; i < f->versions.n && !ok; i++) {
-            const char *x = f->versions.v [i];
-            int64_t want;
-            ok = streq (x, "last") || streq (x, "first") || streq (x, "all")
-              || (ih_added_parse (x, &want, NULL) == 0 && want == have);
-        }
-        if (!ok)
-            return false;
-    }
     return true;
 }
 
+/*  An object's version: its modified (or created) timestamp. */
+static const char *
+s_version_of (json_t *o)
+{
+    const char *v = json_string_value (json_object_get (o, "modified"));
+    return v ? v : json_string_value (json_object_get (o, "created"));
+}
+
+/*  Whether match[version] takes version ver of an object, being its first and/or last. */
+static bool
+s_version_taken (const s_filter_t *f, const char *ver, bool first, bool last)
+{
+    if (f->v_all || (f->v_first && first) || (f->v_last && last))
+        return true;
+    int64_t have;
+    if (f->v_nts == 0 || !ver || ih_added_parse (ver, &have, NULL) != 0)
+        return false;
+    for (int i = 0; i < f->v_nts; i++)
+        if (f->v_ts [i] == have)
+            return true;
+    return false;
+}
+
+/* ---- versions ---------------------------------------------------------------------------------- */
+
+/*  VERSIONS. Each kept revision of an alert (ih_store.h, revisions) is a version of its
+    objects: objects of revision n are built from revision n's body. The collection's
+    objects are those of each alert's latest revision (an indicator a revision dropped
+    is no longer in it, in no version); the versions of one are its modified timestamps
+    over the revisions that carry it. A version is served once, at the log entry of the
+    latest revision that carries it (its date added), from that revision's body: a
+    revision that left an object unchanged (the same modified) does not repeat it. */
+typedef struct {
+    uint64_t seq;
+    json_t *objs;               /* the revision's objects, in order */
+    json_t *vers;               /* object id -> its version in this revision */
+} s_rev_t;
+
+typedef struct {
+    const ih_store_alert_t *info;   /* the latest revision's: the IOCs retracted one by one */
+    s_rev_t *revs;              /* kept revisions, lowest first */
+    int n;
+} s_revs_t;
+
+static int
+s_revs_add (const ih_store_rev_t *rev, const ih_msg_t *msg, void *arg)
+{
+    s_revs_t *x = (s_revs_t *) arg;
+    s_rev_t *more = (s_rev_t *) realloc (x->revs, (size_t) (x->n + 1) * sizeof *more);
+    if (!more)
+        abort ();
+    x->revs = more;
+    s_rev_t *r = &x->revs [x->n++];
+    r->seq = rev->seq;
+    r->objs = s_alert_objects (msg, x->info);
+    r->vers = json_object ();
+    size_t i;
+    json_t *o;
+    json_array_foreach (r->objs, i, o) {
+        const char *id = json_string_value (json_object_get (o, "id"));
+        const char *ver = s_version_of (o);
+        if (id && ver)
+            json_object_set_new (r->vers, id, json_string (ver));
+    }
+    return 0;
+}
+
+static void
+s_revs_free (s_revs_t *x)
+{
+    for (int i = 0; i < x->n; i++) {
+        json_decref (x->revs [i].objs);
+        json_decref (x->revs [i].vers);
+    }
+    free (x->revs);
+    x->revs = NULL;
+    x->n = 0;
+}
+
+/*  The versions of alert m's objects that the log entry of revision seq serves under
+    filter f (new reference), or NULL; -1 in *failed when the store cannot be read. */
+static json_t *
+s_entry_versions (ih_store_t *store, const s_filter_t *f, const ih_msg_t *m,
+                  const ih_store_alert_t *info, uint64_t seq, bool *failed)
+{
+    s_revs_t x = { info, NULL, 0 };
+    if (ih_store_revisions_foreach (store, m->id, s_revs_add, &x, NULL) < 0) {
+        *failed = true;
+        s_revs_free (&x);
+        return NULL;
+    }
+    int k = -1, latest = -1;
+    for (int i = 0; i < x.n; i++) {
+        if (x.revs [i].seq == seq)
+            k = i;
+        if (x.revs [i].seq == info->seq)
+            latest = i;
+    }
+    json_t *out = NULL;
+    if (k >= 0 && latest >= 0) {
+        out = json_array ();
+        size_t i;
+        json_t *o;
+        json_array_foreach (x.revs [k].objs, i, o) {
+            const char *id = json_string_value (json_object_get (o, "id"));
+            const char *ver = s_version_of (o);
+            const char *last = id ? json_string_value (json_object_get (x.revs [latest].vers, id)) : NULL;
+            if (!ver || !last)
+                continue;           //  not in the collection any more
+            const char *first = NULL;
+            int carrier = -1;       //  the latest revision that carries this version
+            for (int j = 0; j < x.n; j++) {
+                const char *vj = json_string_value (json_object_get (x.revs [j].vers, id));
+                if (vj && !first)
+                    first = vj;
+                if (vj && streq (vj, ver))
+                    carrier = j;
+            }
+            if (carrier == k && s_version_taken (f, ver, first && streq (first, ver), streq (last, ver)))
+                json_array_append (out, o);
+        }
+    }
+    else
+    if (seq == info->seq && s_version_taken (f, NULL, false, true))
+        out = s_alert_objects (m, info);    //  revisions not kept (a store older than them)
+    s_revs_free (&x);
+    return out;
+}
+
 /* ---- walking the collection ----------------------------------------------------------------- */
+
+typedef enum { s_OBJECTS, s_MANIFEST, s_VERSIONS } s_mode_t;
 
 typedef struct {
     ih_req_t *r;
     ih_store_t *store;
     s_filter_t *f;
-    bool manifest;
-    json_t *out;                /* objects, or manifest records */
+    s_mode_t mode;
+    json_t *out;                /* objects, manifest records, or versions */
     int count;
     int64_t first_added, last_added;
     bool more;
     int64_t next_date;
     int next_idx;
-    const char *only_alert;     /* stop after this alert's entry (object by id) */
+    /* what match[id] and match[type] leave (item: no store read for the rest) */
+    bool alert_entries;         /* alert entries can give a wanted type */
+    bool only_listed;           /* only the alerts below can have a wanted object */
+    int nalerts;
+    char alerts [s_MATCH_MAX][IH_UUID_LEN + 1];
+    int64_t until;              /* no entry after this date can match (0: any) */
     bool failed;
 } s_walk_t;
 
-/*  The objects an entry contributes, in order (new reference), or NULL for none. */
+/*  The objects an entry contributes (new reference), or NULL for none: those of the
+    revision it logged (ih_added.h), in the versions the filter takes. */
 static json_t *
 s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
 {
@@ -366,23 +520,64 @@ s_entry_objects (s_walk_t *w, const ih_added_entry_t *e)
     if (rc < 0)
         w->failed = true;
     if (rc == 1 && ih_gw_visible (&m)) {
-        if (e->kind == IH_ADDED_ALERT && info.seq == e->seq && !info.retracted)
-            out = s_alert_objects (&m, &info);
-        else
-        if (e->kind == IH_ADDED_SHARED)
+        if (e->kind == IH_ADDED_SHARED) {
             //  The shared object as the alert that brought it describes it (whatever
-            //  became of that alert since: an identity outlives a retraction).
+            //  became of that alert since: an identity outlives a retraction). It has
+            //  one version: first, last and all name it.
             out = s_shared_object (&m, e->stix_id);
+            json_t *o = json_array_get (out, 0);
+            if (o && !s_version_taken (w->f, s_version_of (o), true, true)) {
+                json_decref (out);
+                out = NULL;
+            }
+        }
+        else
+        if (e->kind == IH_ADDED_ALERT && !info.retracted) {
+            if (s_only_last (w->f))
+                out = info.seq == e->seq ? s_alert_objects (&m, &info) : NULL;
+            else
+                out = s_entry_versions (w->store, w->f, &m, &info, e->seq, &w->failed);
+        }
     }
     ih_msg_free (&m);
     return out;
+}
+
+/*  Whether an entry may give a wanted object, from the entry alone (no store read). */
+static bool
+s_entry_wanted (const s_walk_t *w, const ih_added_entry_t *e)
+{
+    const s_filter_t *f = w->f;
+    if (e->kind == IH_ADDED_SHARED) {
+        if (f->ids.n && !s_values_has (&f->ids, e->stix_id))
+            return false;
+        if (f->types.n) {
+            char type [IH_ADDED_IDMAX + 1];
+            snprintf (type, sizeof type, "%s", e->stix_id);
+            char *dd = strstr (type, "--");
+            if (dd)
+                *dd = 0;
+            return s_values_has (&f->types, type);
+        }
+        return true;
+    }
+    if (!w->alert_entries)
+        return false;
+    if (!w->only_listed)
+        return true;
+    for (int i = 0; i < w->nalerts; i++)
+        if (streq (w->alerts [i], e->id))
+            return true;
+    return false;
 }
 
 static int
 s_walk_entry (const ih_added_entry_t *e, void *arg)
 {
     s_walk_t *w = (s_walk_t *) arg;
-    if (w->only_alert && (e->kind != IH_ADDED_ALERT || !streq (e->id, w->only_alert)))
+    if (w->until && e->date > w->until)
+        return 2;
+    if (!s_entry_wanted (w, e))
         return 0;
     json_t *objs = s_entry_objects (w, e);
     if (w->failed) {
@@ -406,14 +601,14 @@ s_walk_entry (const ih_added_entry_t *e, void *arg)
         }
         char added [IH_TIME_MAX];
         ih_added_format (e->date, added);
-        if (w->manifest) {
-            json_t *ver = json_object_get (o, "modified");
-            if (!ver)
-                ver = json_object_get (o, "created");
-            json_array_append_new (w->out, json_pack ("{s:O, s:s, s:O, s:s}", "id",
+        const char *ver = s_version_of (o);
+        if (w->mode == s_MANIFEST)
+            json_array_append_new (w->out, json_pack ("{s:O, s:s, s:s?, s:s}", "id",
                                    json_object_get (o, "id"), "date_added", added, "version",
-                                   ver ? ver : json_null (), "media_type", IH_STIX_MEDIA));
-        }
+                                   ver, "media_type", IH_STIX_MEDIA));
+        else
+        if (w->mode == s_VERSIONS)
+            json_array_append_new (w->out, json_string (ver ? ver : ""));
         else
             json_array_append (w->out, o);
         if (w->count == 0)
@@ -422,14 +617,107 @@ s_walk_entry (const ih_added_entry_t *e, void *arg)
         w->count++;
     }
     json_decref (objs);
-    if (!stop && w->only_alert)
-        stop = 2;
     return stop;
 }
 
-/*  objects/ and manifest/ (object_id: objects/{id}/). */
+typedef struct {
+    ih_added_t *added;
+    int64_t first, last;
+} s_span_t;
+
+static int
+s_span_rev (const ih_store_rev_t *rev, const ih_msg_t *msg, void *arg)
+{
+    s_span_t *x = (s_span_t *) arg;
+    int64_t d = ih_added_seq_date (x->added, rev->seq);
+    if (d > 0 && (x->first == 0 || d < x->first))
+        x->first = d;
+    if (d > x->last)
+        x->last = d;
+    return 0;
+}
+
+/*  match[id] (or the object of objects/{id}/): which alerts can hold the objects asked
+    for (a report names its alert; the objects index, ih_added.h, knows the others) and
+    the span of dates of their entries, so that the walk reads only those. Leaves the
+    walk as it is when an id's alert is not known (the index is not complete yet). */
 static void
-s_objects (ih_req_t *r, bool manifest, const char *object_id)
+s_narrow_ids (s_walk_t *w, ih_added_t *added)
+{
+    s_filter_t *f = w->f;
+    if (f->ids.n == 0)
+        return;
+    bool complete = ih_added_objects_complete (added);
+    s_span_t span = { added, 0, 0 };
+    int nalerts = 0;
+    for (int i = 0; i < f->ids.n; i++) {
+        const char *id = f->ids.v [i];
+        char alert [IH_UUID_LEN + 1] = "";
+        int64_t shared = ih_added_shared_date (added, id);
+        if (shared > 0) {
+            if (span.first == 0 || shared < span.first)
+                span.first = shared;
+            if (shared > span.last)
+                span.last = shared;
+            continue;
+        }
+        if (strncmp (id, "report--", 8) == 0 && ih_uuid_valid (id + 8))
+            snprintf (alert, sizeof alert, "%s", id + 8);
+        else
+        if (!ih_added_object_alert (added, id, alert)) {
+            if (!complete)
+                return;             //  unknown here: walk everything, as before
+            continue;               //  in no alert: it matches nothing
+        }
+        bool seen = false;
+        for (int j = 0; j < nalerts && !seen; j++)
+            seen = streq (w->alerts [j], alert);
+        if (seen)
+            continue;
+        snprintf (w->alerts [nalerts++], IH_UUID_LEN + 1, "%s", alert);
+        if (ih_store_revisions_foreach (w->store, alert, s_span_rev, &span, NULL) < 0)
+            return;
+    }
+    w->only_listed = true;
+    w->nalerts = nalerts;
+    if (span.first == 0) {
+        w->alert_entries = false;   //  nothing of these is in the log
+        w->until = 1;
+        return;
+    }
+    if (span.first > f->from)
+        f->from = span.first;
+    w->until = span.last;
+}
+
+/*  Whether the collection holds object id in some version (an objects/{id}/ whose
+    filters leave nothing is an empty envelope, not a 404). */
+static bool
+s_object_exists (ih_req_t *r, const char *id)
+{
+    s_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.limit = 1;
+    f.v_all = true;
+    s_values_parse (id, &f.ids);
+    s_walk_t w;
+    memset (&w, 0, sizeof w);
+    w.store = ih_gw_store (r);
+    w.f = &f;
+    w.mode = s_VERSIONS;
+    w.out = json_array ();
+    w.alert_entries = true;
+    s_narrow_ids (&w, ih_gw_of (r)->added);
+    if (w.until != 1)
+        ih_added_walk (ih_gw_of (r)->added, f.from, s_walk_entry, &w, NULL);
+    json_decref (w.out);
+    s_filter_free (&f);
+    return w.count > 0;
+}
+
+/*  objects/, manifest/, objects/{id}/ (object_id) and objects/{id}/versions/. */
+static void
+s_objects (ih_req_t *r, s_mode_t mode, const char *object_id)
 {
     s_filter_t f;
     ih_err_t err = { "" };
@@ -438,41 +726,39 @@ s_objects (ih_req_t *r, bool manifest, const char *object_id)
         ih_req_error (r, 400, err.msg);
         return;
     }
+    ih_added_t *added = ih_gw_of (r)->added;
     s_walk_t w;
     memset (&w, 0, sizeof w);
     w.r = r;
     w.store = ih_gw_store (r);
     w.f = &f;
-    w.manifest = manifest;
+    w.mode = mode;
     w.out = json_array ();
-    char report_alert [IH_UUID_LEN + 1] = "";
     if (object_id) {
-        //  The id is one more filter; a report names its alert, so its entry is the
-        //  only one to look at.
+        //  The id is one more filter.
         s_values_free (&f.ids);
         s_values_parse (object_id, &f.ids);
-        if (strncmp (object_id, "report--", 8) == 0 && ih_uuid_valid (object_id + 8) && !f.skip_date) {
-            snprintf (report_alert, sizeof report_alert, "%s", object_id + 8);
-            ih_msg_t m;
-            ih_msg_init (&m, IH_KIND_ALERT);
-            ih_store_alert_t info;
-            if (ih_store_get (w.store, report_alert, &m, &info, NULL) == 1) {
-                int64_t d = ih_added_seq_date (ih_gw_of (r)->added, info.seq);
-                if (d > f.from)
-                    f.from = d;
-                w.only_alert = report_alert;
-            }
-            ih_msg_free (&m);
-        }
     }
-    int rc = ih_added_walk (ih_gw_of (r)->added, f.from, s_walk_entry, &w, &err);
+    if (mode == s_VERSIONS) {
+        //  Every version of the object, whatever match[version] says.
+        f.v_all = true;
+        f.v_first = f.v_last = false;
+        f.v_nts = 0;
+    }
+    //  What the entries' kinds and the ids allow, before reading the store.
+    w.alert_entries = !f.types.n || s_values_has (&f.types, "report")
+                   || s_values_has (&f.types, "indicator") || s_values_has (&f.types, "vulnerability");
+    s_narrow_ids (&w, added);
+    int rc = 0;
+    if (w.until != 1)
+        rc = ih_added_walk (added, f.from, s_walk_entry, &w, &err);
     s_filter_free (&f);
     if (rc < 0 || w.failed) {
         json_decref (w.out);
         ih_req_error (r, 503, "the collection cannot be read right now");
         return;
     }
-    if (object_id && w.count == 0) {
+    if (object_id && w.count == 0 && (mode == s_VERSIONS || !s_object_exists (r, object_id))) {
         json_decref (w.out);
         ih_req_error (r, 404, "no such object in this collection");
         return;
@@ -485,7 +771,7 @@ s_objects (ih_req_t *r, bool manifest, const char *object_id)
         json_object_set_new (env, "next", json_string (tok));
     }
     if (w.count)
-        json_object_set_new (env, "objects", w.out);
+        json_object_set_new (env, mode == s_VERSIONS ? "versions" : "objects", w.out);
     else
         json_decref (w.out);
     char *text = json_dumps (env, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -591,14 +877,20 @@ ih_taxii_handle (ih_req_t *r, const char *rest)
         s_json (r, s_collection ());
     else
     if (streq (p, "objects/"))
-        s_objects (r, false, NULL);
+        s_objects (r, s_OBJECTS, NULL);
     else
     if (streq (p, "manifest/"))
-        s_objects (r, true, NULL);
+        s_objects (r, s_MANIFEST, NULL);
     else
     if (strncmp (p, "objects/", 8) == 0) {
+        //  objects/{id}/ and objects/{id}/versions/
         const char *id = p + 8;
         size_t n = strlen (id);
+        s_mode_t mode = s_OBJECTS;
+        if (n > 10 && streq (id + n - 10, "/versions/")) {
+            mode = s_VERSIONS;
+            n -= 9;
+        }
         if (n < 3 || n > 200 || id [n - 1] != '/') {
             ih_req_error (r, 404, "no such resource");
             return;
@@ -610,7 +902,7 @@ ih_taxii_handle (ih_req_t *r, const char *rest)
             ih_req_error (r, 404, "no such object in this collection");
             return;
         }
-        s_objects (r, false, oid);
+        s_objects (r, mode, oid);
     }
     else
         ih_req_error (r, 404, "no such resource");
@@ -691,18 +983,31 @@ ih_taxii_test (bool verbose)
     s_values_parse ("report,indicator", &f.types);
     s_values_parse ("2.1", &f.specs);
     IH_CHECK (s_object_matches (&f, o));
-    s_values_parse ("2026-01-02T03:04:05.678Z", &f.versions);
-    IH_CHECK (s_object_matches (&f, o));
-    s_values_free (&f.versions);
-    s_values_parse ("2026-01-02T03:04:05.679Z", &f.versions);
-    IH_CHECK (!s_object_matches (&f, o));
-    s_values_free (&f.versions);
-    s_values_parse ("first", &f.versions);
-    IH_CHECK (s_object_matches (&f, o));
     s_values_parse ("indicator--2", &f.ids);
     IH_CHECK (!s_object_matches (&f, o));
     s_filter_free (&f);
+    IH_CHECK (streq (s_version_of (o), "2026-01-02T03:04:05.678Z"));
     json_decref (o);
+
+    //  match[version]: the keywords (none: last) and exact versions, OR'ed.
+    const char *v1 = "2026-01-02T03:04:05.678Z", *v2 = "2026-01-02T03:04:05.679Z";
+    IH_CHECK (s_versions_read (&f) == 0 && s_only_last (&f));
+    IH_CHECK (s_version_taken (&f, v1, false, true) && !s_version_taken (&f, v1, true, false));
+    s_values_parse ("first", &f.versions);
+    IH_CHECK (s_versions_read (&f) == 0 && !s_only_last (&f));
+    IH_CHECK (s_version_taken (&f, v1, true, false) && !s_version_taken (&f, v1, false, true));
+    s_values_free (&f.versions);
+    s_values_parse ("2026-01-02T03:04:05.678Z,last", &f.versions);
+    IH_CHECK (s_versions_read (&f) == 0 && !s_only_last (&f));
+    IH_CHECK (s_version_taken (&f, v1, false, false) && !s_version_taken (&f, v2, false, false));
+    IH_CHECK (s_version_taken (&f, v2, false, true));
+    s_values_free (&f.versions);
+    s_values_parse ("all", &f.versions);
+    IH_CHECK (s_versions_read (&f) == 0 && s_version_taken (&f, v2, false, false));
+    s_values_free (&f.versions);
+    s_values_parse ("sometimes", &f.versions);
+    IH_CHECK (s_versions_read (&f) == -1);
+    s_filter_free (&f);
 
     //  An alert's own objects (its IOCs, none retracted), and a shared object by id.
     ih_msg_t m;

@@ -6,8 +6,12 @@
       /taxii2/api/collections/ID/
       /taxii2/api/collections/ID/objects/        added_after, limit, next, match[id|type|
                                                  version|spec_version]
-      /taxii2/api/collections/ID/objects/OBJ/    one object (all versions held)
-      /taxii2/api/collections/ID/manifest/       same filters
+      /taxii2/api/collections/ID/objects/OBJ/    one object (the same filters)
+      /taxii2/api/collections/ID/objects/OBJ/versions/
+                                                 {"more", "versions": [modified, ...]}:
+                                                 every version, by date added; added_after,
+                                                 limit, next, match[spec_version]
+      /taxii2/api/collections/ID/manifest/       same filters as objects/
 
     Media type application/taxii+json;version=2.1 on every answer; an Accept header that
     admits neither it nor application/taxii+json (nor * / *) gets 406. Object lists are
@@ -20,6 +24,23 @@
     vulnerabilities: ih_stix.h, as the agent's stix21 export has them, without the IOCs
     retracted one by one) plus the shared ones (publisher identities, the TLP:CLEAR marking
     definition), which the log adds once, with the first alert that needs them (ih_sync.h).
+
+    VERSIONS. Every revision of an alert the store kept (agents/ih_store.h, revisions) is
+    a version of its objects, built from that revision's body and added to the log when
+    the revision came. The collection's objects are those of each alert's latest revision
+    (an indicator a revision dropped is in it no more, in no version); the versions of
+    one are its modified timestamps over the revisions that carry it, each served once,
+    at the entry of the latest revision that carries it. match[version]: last (the
+    default), first, all, or an exact modified timestamp; several values are OR'ed. A
+    shared object has one version. Revisions that came before the store kept them (a
+    store upgraded from format 1) are not versions: the latest is.
+
+    WHAT A REQUEST READS. added_after and next seek into the log by date. match[type]
+    leaves out the entries that cannot hold a wanted type without reading the store (an
+    alert's entry holds reports, indicators and vulnerabilities; a shared one, its own
+    type); match[id] and an object's own URL read only the entries of the alerts that
+    hold the ids (a report names its alert; the log's objects index knows the others:
+    ih_added.h), between the first and the last of their dates.
 */
 #ifndef IH_TAXII_H
 #define IH_TAXII_H

@@ -19,6 +19,7 @@
 #define s_CACHE_MAXALL  (32 * 1024 * 1024)  /* bytes kept in all */
 #define s_MAX_HANDLES   256
 #define s_OTHER         "other"             /* the label of unrouted requests */
+#define s_TAG_MAX       40                  /* an ETag: 32 hex digits in quotes, and a NUL */
 
 /*  Response cache: direct-mapped by the hash of the URI. */
 typedef struct {
@@ -26,7 +27,8 @@ typedef struct {
     uint64_t gen;
     char *uri;
     const ih_http_route_t *route;
-    int64_t salt, expires_ms;
+    int64_t expires_ms;
+    char tag [s_TAG_MAX];           /* its ETag, for a 304 */
     const char *cache;              /* Cache-Control, for a 304 */
     size_t bytes;
     struct MHD_Response *resp;
@@ -39,7 +41,6 @@ struct ih_http {
     uint16_t port;
     bool tls;
     char *tls_cert_pem, *tls_key_pem;
-    char boot [16];                 /* in every ETag: a restart (new code) changes them */
 
     /* routes, and the metrics labels they share (fixed once started) */
     ih_http_route_t routes [IH_HTTP_MAX_ROUTES];
@@ -67,6 +68,7 @@ typedef struct {
     char *uri;
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
+    char tag [s_TAG_MAX];           /* the answer's ETag ("" until computed) */
 } s_conn_t;
 
 //  The calling thread's value, and the server it belongs to (a serial, not the address:
@@ -277,11 +279,27 @@ s_dispatch (ih_http_t *self, ih_req_t *r)
 
 /* ---- responses ------------------------------------------------------------------------------ */
 
+/*  The ETag of an answer: a hash (BLAKE2b, 128 bits) of what is served, the content type,
+    the extra headers and the body. Nothing of the process goes in, so two servers that
+    serve the same bytes for a URL give the same tag (a load balancer may send a client's
+    next request to either), and a tag changes exactly when what it names does. */
 static void
-s_etag (ih_http_t *self, ih_req_t *r, char *out, size_t outsz)
+s_etag (const ih_req_t *r, char out [s_TAG_MAX])
 {
-    uint64_t h = s_fnv (r->uri, strlen (r->uri)) ^ (uint64_t) r->salt * 0x9e3779b97f4a7c15ULL;
-    snprintf (out, outsz, "\"%s-%" PRIx64 "-%016" PRIx64 "\"", self->boot, r->gen, h);
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, 16);
+    const char *ctype = r->ctype ? r->ctype : "";
+    crypto_generichash_update (&st, (const uint8_t *) ctype, strlen (ctype) + 1);
+    for (int i = 0; i < r->nhdr; i++)
+        for (int j = 0; j < 2; j++)
+            crypto_generichash_update (&st, (const uint8_t *) r->hdr [i][j], strlen (r->hdr [i][j]) + 1);
+    if (r->body.len)
+        crypto_generichash_update (&st, r->body.data, r->body.len);
+    uint8_t h [16];
+    crypto_generichash_final (&st, h, sizeof h);
+    char hex [33];
+    ih_hex_encode (h, sizeof h, hex);
+    snprintf (out, s_TAG_MAX, "\"%s\"", hex);
 }
 
 static void
@@ -357,6 +375,8 @@ s_cache_answer (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
     s_slot_t *s = &self->cache [h % s_CACHE_SLOTS];
     bool hit = false;
     pthread_mutex_lock (&self->mx);
+    //  The generation keys the cache (what may have changed since); the tag is the
+    //  answer's own.
     if (s->resp && s->hash == h && s->gen == c->req.gen && streq (s->uri, c->uri)
     &&  (s->expires_ms == 0 || ih_now_ms () < s->expires_ms)
     //  Answers that depend on Accept (TAXII's 406): a refused one is not a hit.
@@ -364,10 +384,9 @@ s_cache_answer (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
          || s->route->accept (ih_req_header (&c->req, MHD_HTTP_HEADER_ACCEPT)))) {
         hit = true;
         c->req.route = s->route;
-        c->req.salt = s->salt;
         c->req.cache = s->cache;
-        char tag [96];
-        s_etag (self, &c->req, tag, sizeof tag);
+        char tag [s_TAG_MAX];
+        memcpy (tag, s->tag, sizeof tag);
         if (s_inm_match (ih_req_header (&c->req, MHD_HTTP_HEADER_IF_NONE_MATCH), tag))
             hit = false;            //  answered below, outside the lock
         else
@@ -406,7 +425,7 @@ s_cache_put (ih_http_t *self, s_conn_t *c, struct MHD_Response *resp, size_t byt
     s->hash = h;
     s->gen = c->req.gen;
     s->route = c->req.route;
-    s->salt = c->req.salt;
+    memcpy (s->tag, c->tag, sizeof s->tag);
     s->expires_ms = c->req.expires_ms;
     s->cache = c->req.cache;
     s->uri = uri;
@@ -443,11 +462,8 @@ s_respond (ih_http_t *self, s_conn_t *c)
     if (r->ctype)
         MHD_add_response_header (resp, "Content-Type", r->ctype);
     bool cacheable = status == 200 && r->etag && !stream;
-    char tag [96];
-    if (cacheable) {
-        s_etag (self, r, tag, sizeof tag);
-        MHD_add_response_header (resp, "ETag", tag);
-    }
+    if (cacheable)
+        MHD_add_response_header (resp, "ETag", c->tag);
     MHD_add_response_header (resp, "Cache-Control", r->cache && status == 200 ? r->cache : "no-store");
     if (r->vary_accept)
         MHD_add_response_header (resp, "Vary", "Accept");
@@ -585,11 +601,10 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     if (r->status == 0)
         r->status = 200;
     if (r->status == 200 && r->etag && !r->resp) {
-        char tag [96];
-        s_etag (self, r, tag, sizeof tag);
-        if (s_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), tag)) {
+        s_etag (r, c->tag);
+        if (s_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), c->tag)) {
             ih_buf_free (&r->body);
-            return s_answer_304 (self, c, tag);
+            return s_answer_304 (self, c, c->tag);
         }
     }
     return s_respond (self, c);
@@ -668,7 +683,6 @@ ih_http_new (const ih_http_cfg_t *cfg)
     if (!self->cfg.csp) self->cfg.csp = IH_HTTP_CSP;
     self->serial = ++s_serials;
     pthread_mutex_init (&self->mx, NULL);
-    snprintf (self->boot, sizeof self->boot, "%" PRIx64, (uint64_t) (ih_now_ms () & 0xffffffffffLL));
     return self;
 }
 
@@ -821,7 +835,19 @@ s_toy_hello (ih_req_t *r)
     r->ctype = "text/html; charset=utf-8";
     ih_html_puts (&r->body, "<p>hello ");
     ih_html_esc (&r->body, name ? name : "world");
-    ih_buf_printf (&r->body, " from thread value %d</p>\n", *(int *) ih_req_local (r));
+    ih_buf_printf (&r->body, " from thread value %d, generation %" PRIu64 "</p>\n",
+                    *(int *) ih_req_local (r), r->gen);
+    r->etag = true;
+    r->cache = "public, max-age=5";
+}
+
+/*  The same bytes on any thread of any server (for comparing servers' tags). */
+static void
+s_toy_same (ih_req_t *r)
+{
+    const char *name = ih_req_arg (r, "name");
+    r->ctype = "text/plain; charset=utf-8";
+    ih_buf_printf (&r->body, "same for %s\n", name ? name : "all");
     r->etag = true;
     r->cache = "public, max-age=5";
 }
@@ -927,6 +953,7 @@ ih_http_test (bool verbose)
           .errors = IH_HTTP_JSON },
         { .path = "/custom", .label = "custom", .handler = s_toy_missing, .error = s_toy_error },
         { .path = "/hello/", .label = "hello", .handler = s_toy_hello },
+        { .path = "/same", .label = "same", .handler = s_toy_same },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes [0]; i++)
         IH_CHECK (ih_http_route (h, &routes [i], &err) == 0);
@@ -936,21 +963,22 @@ ih_http_test (bool verbose)
     IH_CHECK (port > 0 && ih_http_metrics (h));
     IH_CHECK (ih_http_route (h, &routes [0], &err) == -1 && strstr (err.msg, "before"));
     //  Labels: in the order first registered ("hello" once), then "other".
-    IH_CHECK (h->nlabels == 4 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
-           && streq (h->labels [2], "custom") && streq (h->labels [3], "other"));
+    IH_CHECK (h->nlabels == 5 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
+           && streq (h->labels [2], "custom") && streq (h->labels [3], "same")
+           && streq (h->labels [4], "other"));
 
     ih_tk_http_t res;
     char tag [96], v [200];
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
     if (verbose)
         printf ("\n%s", (const char *) res.raw.data);
-    IH_CHECK (streq (res.body, "<p>hello &lt;b&gt; from thread value 1</p>\n"));
+    IH_CHECK (streq (res.body, "<p>hello &lt;b&gt; from thread value 1, generation 0</p>\n"));
     IH_CHECK (ih_tk_http_header (&res, "Content-Security-Policy", v, sizeof v) && streq (v, IH_HTTP_CSP));
     IH_CHECK (ih_tk_http_header (&res, "X-Frame-Options", v, sizeof v) && streq (v, "DENY"));
     IH_CHECK (ih_tk_http_header (&res, "X-Content-Type-Options", v, sizeof v) && streq (v, "nosniff"));
     IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "public, max-age=5"));
     IH_CHECK (!ih_tk_http_header (&res, "Strict-Transport-Security", v, sizeof v));
-    IH_CHECK (ih_tk_http_header (&res, "ETag", tag, sizeof tag) && strstr (tag, "-0-"));
+    IH_CHECK (ih_tk_http_header (&res, "ETag", tag, sizeof tag) && strlen (tag) == 34 && tag [0] == '"');
     ih_tk_http_free (&res);
     //  The same URI again: from the cache (the handler is not called), then 304.
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
@@ -961,11 +989,37 @@ ih_http_test (bool verbose)
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 304);
     IH_CHECK (*res.body == 0 && toy.calls == 1);
     ih_tk_http_free (&res);
-    //  A new generation: the handler runs again, with a new tag; the old one is stale.
+    //  A new generation: the handler runs again; its answer changed, and so did its tag.
     toy.gen++;
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 200);
-    IH_CHECK (toy.calls == 2 && ih_tk_http_header (&res, "ETag", v, sizeof v) && strstr (v, "-1-"));
+    IH_CHECK (toy.calls == 2 && ih_tk_http_header (&res, "ETag", v, sizeof v) && !streq (v, tag));
     ih_tk_http_free (&res);
+    //  A second server started later with the same content gives the same tags (the tag
+    //  is the content's, not the process's), and takes the first one's for a 304.
+    {
+        char same [200], v2 [200];
+        IH_CHECK (ih_tk_http (&res, port, "GET", "/same?name=x", NULL) == 200);
+        IH_CHECK (ih_tk_http_header (&res, "ETag", same, sizeof same));
+        ih_tk_http_free (&res);
+        zclock_sleep (3);
+        s_toy_t toy2;
+        memset (&toy2, 0, sizeof toy2);
+        ih_http_cfg_t cfg2 = cfg;
+        cfg2.app = &toy2;
+        ih_http_t *h2 = ih_http_new (&cfg2);
+        IH_CHECK (ih_http_route (h2, &routes [4], &err) == 0 && ih_http_start (h2, &err) == 0);
+        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=x", NULL) == 200);
+        IH_CHECK (ih_tk_http_header (&res, "ETag", v2, sizeof v2) && streq (v2, same));
+        ih_tk_http_free (&res);
+        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=y", NULL) == 200);
+        IH_CHECK (ih_tk_http_header (&res, "ETag", v2, sizeof v2) && !streq (v2, same));
+        ih_tk_http_free (&res);
+        char inm2 [256];
+        snprintf (inm2, sizeof inm2, "If-None-Match: %s\r\n", same);
+        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=x", inm2) == 304);
+        ih_tk_http_free (&res);
+        ih_http_destroy (&h2);
+    }
     //  HEAD: the headers without the body. A value per thread, made once.
     IH_CHECK (ih_tk_http (&res, port, "HEAD", "/hello/", NULL) == 200);
     IH_CHECK (*res.body == 0 && toy.locals >= 1 && toy.locals <= 2);
@@ -1003,11 +1057,12 @@ ih_http_test (bool verbose)
     ih_buf_free (&many);
     ih_tk_http_free (&res);
 
-    //  Metrics per label: hello is 0, json 1, custom 2, other 3.
+    //  Metrics per label: hello is 0, json 1, custom 2, same 3, other 4.
     IH_CHECK (s_count (h, 0, 200, 4) == 4 && s_count (h, 0, 304, 1) == 1);
     IH_CHECK (s_count (h, 1, 404, 1) == 1 && s_count (h, 2, 404, 1) == 1);
-    IH_CHECK (s_count (h, 3, 404, 1) == 1 && s_count (h, 3, 405, 1) == 1);
-    IH_CHECK (s_count (h, 3, 414, 1) == 1 && s_count (h, 3, 400, 1) == 1);
+    IH_CHECK (s_count (h, 3, 200, 1) == 1);
+    IH_CHECK (s_count (h, 4, 404, 1) == 1 && s_count (h, 4, 405, 1) == 1);
+    IH_CHECK (s_count (h, 4, 414, 1) == 1 && s_count (h, 4, 400, 1) == 1);
 
     //  A second server on the same port fails with a message.
     ih_http_cfg_t cfg2 = cfg;

@@ -43,15 +43,19 @@
     a route's `error` callback writes anything else. Requests refused before routing
     (405, 414, 400) and unrouted ones get the HTML kind.
 
-    CACHING. The front end supplies a generation (cfg generation(app)), a counter that it
-    bumps whenever anything a page shows may have changed (the gateway: after every commit
-    of its store or of its TAXII log). A handler marks its 200 answer cacheable (r->etag):
-    the answer gets ETag "<boot>-<generation>-<hash of URI>" and r->cache as Cache-Control;
-    a request whose If-None-Match holds that tag gets 304 before any work, and the built
-    response is kept in a small in-memory cache (MHD responses are reference counted and
-    shared between connections) until the generation moves. Streams and errors are never
-    cached. A route whose answer depends on Accept names an accept check: a cached answer
-    is reused only for requests that pass it (the others reach the handler, e.g. for 406).
+    CACHING. A handler marks its 200 answer cacheable (r->etag): the answer gets an ETag
+    and r->cache as Cache-Control. The ETag is a hash of what is served (BLAKE2b, 128 bits,
+    of the content type, the extra headers and the body), nothing of the process: two
+    servers that serve the same bytes for a URL (the gateways behind a load balancer) give
+    the same tag, and a tag one gave is a 304 at the other. A request whose If-None-Match
+    holds the tag gets 304. The front end supplies a generation (cfg generation(app)), a
+    counter that it bumps whenever anything a page shows may have changed (the gateway:
+    after every commit of its store or of its TAXII log): the built response is kept in a
+    small in-memory cache (MHD responses are reference counted and shared between
+    connections) with its tag until the generation moves, and a 304 for a cached answer
+    costs no work. Streams and errors are never cached and get no tag. A route whose
+    answer depends on Accept names an accept check: a cached answer is reused only for
+    requests that pass it (the others reach the handler, e.g. for 406).
 
     PER-THREAD VALUES. cfg local_new(app) makes a value for the calling thread on its first
     ih_req_local (the gateway: an ih_store_share read handle, as LMDB allows one
@@ -133,7 +137,6 @@ struct ih_req {
     ih_buf_t body;
     const char *cache;              /* Cache-Control (literal); NULL = "no-store" */
     bool etag;                      /* cacheable: ETag, 304, response cache */
-    int64_t salt;                   /* mixed into the ETag (e.g. the week for /trends) */
     int64_t expires_ms;             /* wall clock after which a cached copy is stale; 0 = never */
     bool vary_accept;
     int nhdr;
