@@ -2,7 +2,7 @@
 
     The cases are end to end: a broker on a thread of this process, a registry and a
     journal in a temporary directory, and DEALER clients speaking the protocol: publish
-    (good, forged, from a reader, resent), live delivery and replay with entitlement,
+    (good, forged, from a reader, resent; a reader's comment and sighting), live delivery and replay with entitlement,
     flow control, control messages, bad frames, revocation of a connected member, and a
     clean stop. The rules a publish is judged by have their own table (ih_admit.c).
 */
@@ -323,6 +323,32 @@ ih_broker_test (bool verbose)
     IH_CHECK (!s_test_recv (intruder, &e, &frame, 500));
     zsock_destroy (&intruder);
 
+    //  Readers collaborate: noc (a reader) comments on seq 1's alert and reports a
+    //  sighting of it; it may not retract it (nor publish an alert, above). Its live
+    //  session gets both, as everyone entitled to the alert does.
+    zsock_t *nreq = s_test_client (endpoint, server, noc.cert);
+    ih_msg_t c;
+    ih_tk_ref (&c, &noc, IH_KIND_COMMENT, a1.id);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 6);
+    ih_msg_free (&c);
+    static const char *const seen [] = { "ipv4:45.77.1.2", NULL };
+    ih_tk_ref (&c, &noc, IH_KIND_SIGHTING, a1.id);
+    ih_tk_iocs (&c, seen, false);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 7);
+    ih_msg_free (&c);
+    ih_tk_ref (&c, &noc, IH_KIND_RETRACTION, a1.id);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_ERROR, req, "not-publisher", NULL);
+    ih_msg_free (&c);
+    zsock_destroy (&nreq);
+    n = 0;
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 2 && got [0] == 6 && got [1] == 7);
+
     //  Revocation of a connected member: one `error revoked`, then nothing more
     IH_CHECK (ih_registry_revoke (members, "noc", &err) == 0);
     run.reload = 1;
@@ -341,7 +367,7 @@ ih_broker_test (bool verbose)
 
     run.stop = 1;
     IH_CHECK (pthread_join (thread, NULL) == 0);
-    IH_CHECK (ih_journal_head (journal) == 6);
+    IH_CHECK (ih_journal_head (journal) == 8);
     zsock_destroy (&pub);
     zsock_destroy (&nsock);
     zsock_destroy (&osock);

@@ -642,17 +642,19 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
     *rec = r;
     if (ih_verify (item->rec_sig, IH_CTX_MEMBER, item->rec, item->rec_len, registry_pk, err) != 0)
         return ih_err_set (err, "member record: bad signature");
-    //  Only publishers publish (the broker refuses the rest): a message whose record says
-    //  reader, or the gateway's identity, was not accepted by an honest broker.
-    if (rec->role != IH_ROLE_PUBLISHER || rec->gateway)
-        return ih_err_set (err, "member record: %s is not a publisher (%s%s)", rec->name,
-                           rec->gateway ? "the gateway" : "role ",
-                           rec->gateway ? "" : ih_role_name (rec->role) ? ih_role_name (rec->role) : "?");
     if (ih_body_decode (msg, item->body, item->body_len, err) != 0) {
         if (err && strncmp (err->msg, "body", 4) != 0)
             ih_err_prefix (err, "body");
         return -1;
     }
+    //  Only publishers publish, revise and retract alerts; readers may comment and report
+    //  sightings (ih_role_may_send, the broker's rule): anything else from a reader, or
+    //  anything from the gateway's identity, was not accepted by an honest broker.
+    if (!ih_role_may_send (rec, msg->kind))
+        return ih_err_set (err, "member record: %s is not a publisher (%s%s), and a%s %s needs one",
+                           rec->name, rec->gateway ? "the gateway" : "role ",
+                           rec->gateway ? "" : ih_role_name (rec->role) ? ih_role_name (rec->role) : "?",
+                           msg->kind == IH_KIND_ALERT ? "n" : "", ih_kind_name (msg->kind));
     if (ih_verify (item->sig, IH_CTX_MSG, item->body, item->body_len, rec->sign, err) != 0)
         return ih_err_set (err, "bad signature");
     if (!streq (msg->org, rec->org))
@@ -985,16 +987,47 @@ ih_client_test (bool verbose)
     IH_CHECK (strncmp (err.msg, "signer mismatch: body signer", 28) == 0);
     ih_msg_free (&got);
     ih_msg_free (&mm);
-    //  a message from a reader, or from the gateway identity: not a publisher
+    //  an alert or a retraction from a reader, or anything from the gateway identity:
+    //  not a publisher's; a reader's comment and sighting are fine (readers collaborate)
     for (int g = 0; g < 2; g++) {
         ih_member_t rr = r;
         rr.role = IH_ROLE_READER;
         rr.gateway = g == 1;            //  (a gateway record is always a reader's)
-        s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &rr, reg_sk, &m, pub_sk);
-        IH_CHECK (ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err) == -1);
-        IH_CHECK (strstr (err.msg, "member record: ") && strstr (err.msg, " is not a publisher"));
-        IH_CHECK (!g == !strstr (err.msg, "the gateway"));
-        ih_msg_free (&got);
+        for (int k = 0; k < IH_KIND_COUNT; k++) {
+            ih_msg_t km;
+            if (k == IH_KIND_ALERT)
+                s_test_alert (&km, "bank-a", "soc", pub_pk);
+            else {
+                ih_msg_init (&km, (ih_kind_t) k);
+                ih_uuid_new (km.id);
+                km.created = km.modified = 1767225600000;
+                km.org = ih_msg_str (&km, "bank-a");
+                km.member = ih_msg_str (&km, "soc");
+                memcpy (km.signer, pub_pk, 32);
+                memcpy (km.ref, m.id, sizeof km.ref);
+                if (k == IH_KIND_SIGHTING) {
+                    km.tlp = IH_TLP_GREEN;
+                    km.count = 2;
+                    ih_msg_ioc_add (&km, IH_IOC_IPV4, "192.0.2.1", "", false);
+                }
+                else
+                    km.text = ih_msg_str (&km, "seen here too");
+            }
+            s_test_item (&it, &rec_buf, rec_sig, &body_buf, sig, &rr, reg_sk, &km, pub_sk);
+            bool chat = k == IH_KIND_COMMENT || k == IH_KIND_SIGHTING;
+            int rc = ih_client_verify_item (&it, reg_pk, &got_rec, &got, &err);
+            if (verbose && rc != 0)
+                printf ("\n    %s: %s", ih_kind_name ((ih_kind_t) k), err.msg);
+            if (chat && !g)
+                IH_CHECK (rc == 0 && got.kind == (ih_kind_t) k);
+            else {
+                IH_CHECK (rc == -1);
+                IH_CHECK (strstr (err.msg, "member record: ") && strstr (err.msg, " is not a publisher"));
+                IH_CHECK (!g == !strstr (err.msg, "the gateway"));
+            }
+            ih_msg_free (&got);
+            ih_msg_free (&km);
+        }
     }
     IH_CHECK (ih_client_seq_plausible (0, 1) && ih_client_seq_plausible (5, 5 + IH_SEQ_MAX_STEP));
     IH_CHECK (!ih_client_seq_plausible (5, 5) && !ih_client_seq_plausible (5, 4));

@@ -125,7 +125,8 @@ bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
     holds the decoded body on success (free it with ih_msg_free after use). Returns 0, or -1 with err:
       "member record: <decode error>", "member record: bad signature",
       "body: <decode error>", "bad signature",
-      "member record: NAME is not a publisher (…)" (role reader, or the gateway),
+      "member record: NAME is not a publisher (…)" (an alert or retraction whose record
+         is a reader's, or anything from the gateway identity: ih_role_may_send),
       "signer mismatch: body org 'x' != record org 'y'" (or member, signer). */
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
