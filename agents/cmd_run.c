@@ -52,10 +52,11 @@ s_write_status (s_daemon_t *d, bool force)
     ih_client_t *client = ih_subscriber_client (d->sub);
     ih_subscriber_stats_t st;
     ih_subscriber_stats (d->sub, &st);
-    json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I}", "pid", (int) getpid (),
+    json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I, s:I}", "pid", (int) getpid (),
                            "connected", d->stop_why ? false : ih_client_connected (client),
                            "endpoint", d->cfg->endpoint,
                            "head", (json_int_t) ih_client_head (client),
+                           "owed", (json_int_t) ih_client_owed (client),
                            "cursor", (json_int_t) st.cursor, "updated_ms", (json_int_t) ih_now_ms ());
     if (j && d->stop_why)
         json_object_set_new (j, "stopped", json_pack ("{s:s, s:s, s:i}", "why", d->stop_why,
@@ -125,6 +126,22 @@ s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count
     for (size_t i = 0; i < count; i++)
         if (items [i].msg)
             s_log_outcome (&items [i], &recs [i]);
+}
+
+/*  The store's log (`tail`, the hook's queue) keeps agent.cfg's log-keep newest entries,
+    and every entry the on-alert hook has not dealt with yet: those above its watermark
+    (everything at or below it has run, or needs no hook, so a crash after pruning it
+    runs nothing twice and skips nothing). Set before every round of ingest. */
+static void
+s_log_limit (s_daemon_t *d)
+{
+    uint64_t after = UINT64_MAX;
+    if (d->hook) {
+        ih_hook_stats_t hs;
+        ih_hook_stats (d->hook, &hs);
+        after = hs.watermark;
+    }
+    ih_store_log_limit (d->store, d->cfg->log_keep, after);
 }
 
 /*  The broker stopped us for good: exit with `code`, and say why in the status file. */
@@ -248,6 +265,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         goto done;
     }
     int wait_ms = 500;
+    s_log_limit (&d);
     while (!ih_daemon_stop) {
         ih_subscriber_poll (d.sub, wait_ms);
         s_check_refused (&d);
@@ -258,6 +276,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
+        s_log_limit (&d);
         s_write_status (&d, false);
     }
     if (d.hook) {

@@ -73,12 +73,16 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     bool running = d != NULL;
     bool connected = d && json_is_true (json_object_get (d, "connected"));
     uint64_t head = d ? (uint64_t) json_integer_value (json_object_get (d, "head")) : 0;
+    //  The lag counts what the broker holds for this member, not everybody's traffic
+    //  (a daemon older than "owed" wrote only the head)
+    json_t *jo = d ? json_object_get (d, "owed") : NULL;
+    uint64_t owed = jo ? (uint64_t) json_integer_value (jo) : head;
     json_t *hook = d ? json_object_get (d, "hook") : NULL;
     if (hook)
         json_incref (hook);
     if (d)
         json_decref (d);
-    uint64_t lag = head > c.cursor ? head - c.cursor : 0;
+    uint64_t lag = owed > c.cursor ? owed - c.cursor : 0;
     int rc = running ? 0 : s_NOT_RUNNING;
     if (as_json) {
         json_t *o = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -95,6 +99,7 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
                                "map_bytes", (json_int_t) c.map_size);
         json_object_set_new (o, "store", json_string (cfg->store));
         json_object_set_new (o, "messages", json_integer ((json_int_t) c.messages));
+        json_object_set_new (o, "owed", json_integer ((json_int_t) owed));
         if (hook)
             json_object_set_new (o, "hook", hook);
         if (stopped)
@@ -116,7 +121,8 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
                 !running ? "agent not running" : connected ? "connected" : "not connected");
     printf ("cursor      %" PRIu64 "\n", c.cursor);
     if (running)
-        printf ("head        %" PRIu64 " (lag %" PRIu64 ")\n", head, lag);
+        printf ("head        %" PRIu64 " (%" PRIu64 " for this member, lag %" PRIu64 ")\n", head,
+                owed, lag);
     printf ("alerts      %" PRIu64 " (%" PRIu64 " retracted)\n", c.alerts, c.retracted);
     printf ("iocs        %" PRIu64 "\n", c.iocs);
     printf ("comments    %" PRIu64 "\n", c.comments);

@@ -227,6 +227,7 @@ s_publish_apply (ih_broker_t *self, ih_broker_slot_t *s, ih_err_t *err)
     ih_buf_append (&s->rec, rec, len);
     s->seq = seq;
     s->fresh = true;
+    ih_owed_stage (self->owed, &it, seq);      //  written with the batch (s_batch_commit)
     return IH_OK;
 }
 
@@ -243,12 +244,20 @@ s_batch_commit (ih_broker_t *self)
             break;
         }
         rc = IH_OK;
+        ih_owed_discard (self->owed);
         for (size_t i = 0; i < self->nslots && rc == IH_OK; i++)
             rc = s_publish_apply (self, &self->slots [i], &err);
+        //  What the batch adds to what members are owed, in the same transaction
+        if (rc == IH_OK)
+            rc = ih_owed_write (self->owed, self->journal, &err);
         if (rc == IH_OK)
             rc = ih_journal_commit (self->journal, &err);
         else
             ih_journal_abort (self->journal);       //  a full map has aborted it already
+        if (rc == IH_OK)
+            ih_owed_commit (self->owed);
+        else
+            ih_owed_discard (self->owed);
         if (rc != IH_EMAPFULL)
             break;
         uint64_t before = ih_journal_map_size (self->journal);

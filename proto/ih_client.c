@@ -44,6 +44,7 @@ struct ih_client {
     s_state_t state;
     uint32_t heartbeat;
     uint64_t head;
+    uint64_t owed;              /* what the broker owes us: welcome, pong, deliveries */
     uint64_t cursor;
     uint64_t ack_pending;       /* an ack that could not be sent yet, 0 = none */
     int64_t last_rx;            /* last time anything arrived (or the connect) */
@@ -610,6 +611,7 @@ ih_client_recv (ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *e
                     self->refused_first = 0;
                     self->heartbeat = e->heartbeat >= 100 && e->heartbeat <= 600000 ? e->heartbeat : 1000;
                     self->head = e->head;
+                    self->owed = e->owed;
                     self->backoff = s_BACKOFF_MIN;
                     self->next_ping = now + self->heartbeat;
                 }
@@ -617,12 +619,16 @@ ih_client_recv (ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *e
                 if (e->type == IH_T_PONG) {
                     if (e->head > self->head)
                         self->head = e->head;
+                    if (e->owed > self->owed)
+                        self->owed = e->owed;
                 }
                 else
                 if (e->type == IH_T_DELIVER && e->item_count) {
                     uint64_t last = e->items [e->item_count - 1].seq;
                     if (last > self->head)
                         self->head = last;
+                    if (last > self->owed)
+                        self->owed = last;      //  delivered, so owed
                 }
                 else
                 if (e->type == IH_T_ERROR && self->subscribed && e->code && streq (e->code, "no-session")) {
@@ -670,6 +676,12 @@ uint64_t
 ih_client_head (ih_client_t *self)
 {
     return self->head;
+}
+
+uint64_t
+ih_client_owed (ih_client_t *self)
+{
+    return self->owed;
 }
 
 uint32_t
@@ -840,6 +852,7 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_env_t w;
     ih_env_init (&w, IH_T_WELCOME);
     w.head = 7;
+    w.owed = 6;
     w.heartbeat = 100;
     w.member = "soc";
     w.org = "bank-a";
@@ -847,11 +860,13 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_env_t *got = s_client_expect (c, IH_T_WELCOME, 3000);
     IH_CHECK (got && got->head == 7);
     IH_CHECK (ih_client_connected (c) && ih_client_heartbeat (c) == 100 && ih_client_head (c) == 7);
+    IH_CHECK (ih_client_owed (c) == 6);
     ih_item_t it = *item;
     it.seq = 7;
     ih_tk_broker_deliver (broker, &it, 1);
     got = s_client_expect (c, IH_T_DELIVER, 3000);
     IH_CHECK (got && got->item_count == 1 && got->items [0].seq == 7);
+    IH_CHECK (ih_client_owed (c) == 7);             //  delivered, so owed
     IH_CHECK (got->items [0].body_len == item->body_len
            && memcmp (got->items [0].body, item->body, item->body_len) == 0);
     IH_CHECK (ih_client_ack (c, 7, &err) == 0);
@@ -864,9 +879,10 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_env_t pong;
     ih_env_init (&pong, IH_T_PONG);
     pong.head = 9;
+    pong.owed = 8;
     ih_tk_broker_send (broker, &pong);
     got = s_client_expect (c, IH_T_PONG, 3000);
-    IH_CHECK (got && ih_client_head (c) == 9);
+    IH_CHECK (got && ih_client_head (c) == 9 && ih_client_owed (c) == 8);
 
     //  the broker forgot us: the client says hello again, from its cursor
     ih_env_t nos;

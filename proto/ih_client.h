@@ -129,6 +129,9 @@ void ih_client_set_refused_ms(ih_client_t *self, uint32_t ms);
 /*  Session state for status reports. */
 bool ih_client_connected(ih_client_t *self);       /* welcome received, not timed out */
 uint64_t ih_client_head(ih_client_t *self);         /* broker head from welcome/pong */
+uint64_t ih_client_owed(ih_client_t *self);         /* the highest seq the broker holds for
+                                                       this member (welcome/pong `owed`, or
+                                                       a later delivery): lag = owed - cursor */
 uint32_t ih_client_heartbeat(ih_client_t *self);    /* ms, from the welcome */
 const char *ih_client_endpoint(ih_client_t *self);
 
