@@ -386,6 +386,8 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     self->owed = ih_owed_new ();
     if (ih_owed_load (self->owed, self->journal, err))
         goto fail;
+    ih_broker_log ('I', "journal head %" PRIu64 ", %zu audiences owed messages",
+                   ih_journal_head (self->journal), ih_owed_size (self->owed));
 
     //  ZAP first: a CURVE handshake that finds no handler would be admitted unchecked
     self->zap = ih_zap_new (err);
