@@ -6,6 +6,8 @@
 #                interop, integration); ends with "N passed, N failed"
 #   make fuzz    run the decoder and the input fuzzers for FUZZ_SECONDS each (default 60)
 #   make run     the demo (see README)
+#   make install the programs, warninglists, systemd units and man pages under PREFIX
+#                (/usr/local), staged under DESTDIR when set
 #
 # Layout (docs/ARCHITECTURE.md): each source directory is a static library of modules
 # (ih_*.c), and each program is its main_*.c (plus, for the agent, its cmd_*.c files)
@@ -53,7 +55,7 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 
 BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
 
-.PHONY: all deps test fuzz run clean asan bench-gateway bench-export bench-search bench-broker \
+.PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
         bench-pages
 all: $(BINS)
 
@@ -181,6 +183,34 @@ bin/bench-broker: $(call OBJ,bench/bench_broker.c $(BENCH_KIT_SRC)) build/libihp
 
 bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 	@sh bench/bench_broker.sh
+
+# Installation. The programs find the warninglists at BINDIR/../share/infohub/warninglists
+# (agents/ih_warninglist.c), so the two must move together: install both, never bin/ alone.
+# The systemd units get ExecStart (and every other /usr/local/bin path) in BINDIR.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/infohub
+MANDIR   = $(PREFIX)/share/man
+UNITDIR  = $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+PROGRAMS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway
+UNITS    := $(sort $(wildcard config/systemd/*.service))
+MAN1     := $(sort $(wildcard man/*.1))
+MAN8     := $(sort $(wildcard man/*.8))
+
+install: $(PROGRAMS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/warninglists $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 config/warninglists/* $(DESTDIR)$(DATADIR)/warninglists/
+	for u in $(UNITS); do \
+	    sed 's|/usr/local/bin/|$(BINDIR)/|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 deps:
 	@sh tests/deps.sh

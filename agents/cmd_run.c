@@ -2,8 +2,15 @@
 
     SIGINT/SIGTERM stop the daemon: ih_daemon_stop, and zsys_interrupted so that the
     client's waits return at once (ih_daemon.h). A clean stop lets running on-alert hooks
-    end, each within its time limit. A broker that is behind our cursor (a different
-    journal?) stops the daemon with exit status 2.
+    end, each within its time limit, and exits 0.
+
+    The broker can also stop it, for good, with a distinct exit status, so that a service
+    manager does not start it again (config/systemd, RestartPreventExitStatus=2 4):
+      2  the broker is behind our cursor (a different journal?)
+      4  the broker refuses this member: revoked, or its key is not registered
+         (ih_client_refused: at once for `revoked`, after 10 s for an unknown key)
+    Before it exits it writes why into STORE/agent.status ("stopped"), which `status`
+    shows; a clean stop removes the file instead.
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -25,10 +32,14 @@ typedef struct {
     char status_path [4096];
     int64_t status_at;
     int exit_code;
+    const char *stop_why;       /* "revoked", "not-registered", "bad-cursor": why the broker
+                                   stopped us (exit_code != 0), for the status file */
+    char stop_reason [300];
     ih_hook_t *hook;            /* the on-alert hook, NULL when none is configured */
 } s_daemon_t;
 
-/*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). */
+/*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). After
+    the broker stopped us, it says why: "stopped" {why, reason, exit}. */
 static void
 s_write_status (s_daemon_t *d, bool force)
 {
@@ -41,10 +52,15 @@ s_write_status (s_daemon_t *d, bool force)
     ih_client_t *client = ih_subscriber_client (d->sub);
     ih_subscriber_stats_t st;
     ih_subscriber_stats (d->sub, &st);
-    json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I}", "pid", (int) getpid (),
-                           "connected", ih_client_connected (client), "endpoint", d->cfg->endpoint,
+    json_t *j = json_pack ("{s:i, s:b, s:s, s:I, s:I, s:I, s:I}", "pid", (int) getpid (),
+                           "connected", d->stop_why ? false : ih_client_connected (client),
+                           "endpoint", d->cfg->endpoint,
                            "head", (json_int_t) ih_client_head (client),
+                           "owed", (json_int_t) ih_client_owed (client),
                            "cursor", (json_int_t) st.cursor, "updated_ms", (json_int_t) ih_now_ms ());
+    if (j && d->stop_why)
+        json_object_set_new (j, "stopped", json_pack ("{s:s, s:s, s:i}", "why", d->stop_why,
+                             "reason", d->stop_reason, "exit", d->exit_code));
     if (j && d->hook) {
         ih_hook_stats_t hs;
         ih_hook_stats (d->hook, &hs);
@@ -112,6 +128,51 @@ s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count
             s_log_outcome (&items [i], &recs [i]);
 }
 
+/*  The store's log (`tail`, the hook's queue) keeps agent.cfg's log-keep newest entries,
+    and every entry the on-alert hook has not dealt with yet: those above its watermark
+    (everything at or below it has run, or needs no hook, so a crash after pruning it
+    runs nothing twice and skips nothing). Set before every round of ingest. */
+static void
+s_log_limit (s_daemon_t *d)
+{
+    uint64_t after = UINT64_MAX;
+    if (d->hook) {
+        ih_hook_stats_t hs;
+        ih_hook_stats (d->hook, &hs);
+        after = hs.watermark;
+    }
+    ih_store_log_limit (d->store, d->cfg->log_keep, after);
+}
+
+/*  The broker stopped us for good: exit with `code`, and say why in the status file. */
+static void
+s_stop (s_daemon_t *d, int code, const char *why, const char *reason)
+{
+    d->exit_code = code;
+    d->stop_why = why;
+    snprintf (d->stop_reason, sizeof d->stop_reason, "%s", reason ? reason : "");
+    ih_daemon_stop = 1;
+}
+
+/*  Revoked, or a key the broker does not know (for 10 s): a daemon that retried would
+    only log the same refusal every few seconds, so it stops with exit status 4, which
+    the systemd unit does not restart. */
+static void
+s_check_refused (s_daemon_t *d)
+{
+    const char *reason = NULL;
+    ih_client_refusal_t r = ih_client_refused (ih_subscriber_client (d->sub), &reason);
+    if (r == IH_CLIENT_ADMITTED || d->stop_why)
+        return;
+    if (r == IH_CLIENT_REVOKED)
+        cmd_log ('E', "stopping: broker %s says this member (%s@%s) is revoked (%s); exit status 4",
+                 d->cfg->endpoint, d->cfg->name, d->cfg->org, reason);
+    else
+        cmd_log ('E', "stopping: broker %s does not know this member's key (%s@%s): %s; exit status 4",
+                 d->cfg->endpoint, d->cfg->name, d->cfg->org, reason);
+    s_stop (d, 4, r == IH_CLIENT_REVOKED ? "revoked" : "not-registered", reason);
+}
+
 /*  Everything but deliveries (ih_client has already acted on welcome and no-session). */
 static void
 s_on_event (const ih_env_t *e, void *arg)
@@ -132,17 +193,18 @@ s_on_event (const ih_env_t *e, void *arg)
         case IH_T_ERROR:
             if (streq (e->code, "bad-cursor")) {
                 cmd_log ('E', "broker %s is behind our cursor %" PRIu64 " (%s): a different journal?"
-                         " refusing to continue", cfg->endpoint, cursor, e->reason);
-                d->exit_code = 2;
-                ih_daemon_stop = 1;
+                         " refusing to continue (exit status 2)", cfg->endpoint, cursor, e->reason);
+                s_stop (d, 2, "bad-cursor", e->reason);
             }
             else
             if (streq (e->code, "no-session"))
                 cmd_log ('I', "broker %s forgot our session; hello again from cursor %" PRIu64,
                          cfg->endpoint, cursor);
             else
-                cmd_log (streq (e->code, "revoked") || streq (e->code, "not-registered") ? 'E' : 'W',
-                         "broker %s: %s: %s", cfg->endpoint, e->code, e->reason);
+            if (streq (e->code, "revoked") || streq (e->code, "not-registered"))
+                ;       //  ih_client_refused says whether it is final (s_check_refused)
+            else
+                cmd_log ('W', "broker %s: %s: %s", cfg->endpoint, e->code, e->reason);
             break;
         default:
             break;
@@ -203,8 +265,10 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         goto done;
     }
     int wait_ms = 500;
+    s_log_limit (&d);
     while (!ih_daemon_stop) {
         ih_subscriber_poll (d.sub, wait_ms);
+        s_check_refused (&d);
         //  Hooks run beside ingest: the pump only reaps, kills and starts processes.
         wait_ms = 500;
         if (d.hook) {
@@ -212,6 +276,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
+        s_log_limit (&d);
         s_write_status (&d, false);
     }
     if (d.hook) {
@@ -228,11 +293,14 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     ih_subscriber_stats (d.sub, &st);
     cmd_log ('I', "stopping %s@%s at cursor %" PRIu64 " (%" PRIu64 " stored, %" PRIu64 " rejected)",
              cfg->name, cfg->org, st.cursor, st.stored, st.rejected + st.refused);
+    if (d.stop_why)
+        s_write_status (&d, true);      //  why the broker stopped us, for `status`
 done:
     ih_hook_destroy (&d.hook);
     if (d.sub) {
         ih_subscriber_destroy (&d.sub);
-        unlink (d.status_path);
+        if (!d.stop_why)
+            unlink (d.status_path);
     }
     ih_store_destroy (&d.store);
     return ret;

@@ -1,8 +1,13 @@
 /*  cmd_status.c: `infohub-agent status` (cmd.h): the store's counts and size (read
     while the daemon may be writing), and what the daemon last wrote in
     STORE/agent.status (cmd_run.c): whether it runs and is connected, the broker's head
-    and so the lag, and the on-alert hook's progress. A status file whose daemon is gone,
-    or that is over 10 s old, counts as "not running".
+    and what the broker owes this member (so the lag), and the on-alert hook's progress.
+    A status file whose daemon is gone, or that is over 10 s old, counts as "not
+    running"; one that says "stopped" tells why the broker stopped the daemon (revoked,
+    not registered, a broker behind our cursor).
+
+    Exit status, as LSB's `status` action: 0 when the daemon runs, 3 when it does not
+    (whatever the reason, and with --json too), 1 on an error.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -11,15 +16,27 @@
 
 #include "cmd.h"
 
-/*  The daemon's status file, if the daemon is alive. */
+#define s_NOT_RUNNING 3            /* LSB: "program is not running" */
+
+/*  The daemon's status file, if the daemon is alive; else NULL, and *stopped gets what
+    a daemon the broker stopped wrote before it exited (or NULL; the caller frees it). */
 static json_t *
-s_daemon_status (ih_agent_cfg_t *cfg)
+s_daemon_status (ih_agent_cfg_t *cfg, json_t **stopped)
 {
+    *stopped = NULL;
     char path [4200];
     snprintf (path, sizeof path, "%s/agent.status", cfg->store);
     json_t *j = json_load_file (path, 0, NULL);
     if (!j)
         return NULL;
+    json_t *why = json_object_get (j, "stopped");
+    if (json_is_object (why)) {
+        *stopped = json_incref (why);
+        json_object_set_new (*stopped, "at_ms", json_integer (json_integer_value (
+                             json_object_get (j, "updated_ms"))));
+        json_decref (j);
+        return NULL;
+    }
     json_int_t pid = json_integer_value (json_object_get (j, "pid"));
     json_int_t updated = json_integer_value (json_object_get (j, "updated_ms"));
     if (pid <= 0 || (kill ((pid_t) pid, 0) != 0 && errno == ESRCH) || ih_now_ms () - updated > 10000) {
@@ -51,16 +68,22 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
         return cmd_fail ("%s", err.msg);
     }
     ih_store_destroy (&store);
-    json_t *d = s_daemon_status (cfg);
+    json_t *stopped = NULL;
+    json_t *d = s_daemon_status (cfg, &stopped);
     bool running = d != NULL;
     bool connected = d && json_is_true (json_object_get (d, "connected"));
     uint64_t head = d ? (uint64_t) json_integer_value (json_object_get (d, "head")) : 0;
+    //  The lag counts what the broker holds for this member, not everybody's traffic
+    //  (a daemon older than "owed" wrote only the head)
+    json_t *jo = d ? json_object_get (d, "owed") : NULL;
+    uint64_t owed = jo ? (uint64_t) json_integer_value (jo) : head;
     json_t *hook = d ? json_object_get (d, "hook") : NULL;
     if (hook)
         json_incref (hook);
     if (d)
         json_decref (d);
-    uint64_t lag = head > c.cursor ? head - c.cursor : 0;
+    uint64_t lag = owed > c.cursor ? owed - c.cursor : 0;
+    int rc = running ? 0 : s_NOT_RUNNING;
     if (as_json) {
         json_t *o = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "member", cfg->name, "org", cfg->org, "endpoint", cfg->endpoint,
@@ -76,16 +99,30 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
                                "map_bytes", (json_int_t) c.map_size);
         json_object_set_new (o, "store", json_string (cfg->store));
         json_object_set_new (o, "messages", json_integer ((json_int_t) c.messages));
+        json_object_set_new (o, "owed", json_integer ((json_int_t) owed));
         if (hook)
             json_object_set_new (o, "hook", hook);
-        return cmd_print_json (o) == 0 ? 0 : cmd_fail ("status: cannot write output");
+        if (stopped)
+            json_object_set_new (o, "stopped", stopped);
+        return cmd_print_json (o) == 0 ? rc : cmd_fail ("status: cannot write output");
     }
     printf ("member      %s@%s\n", cfg->name, cfg->org);
-    printf ("broker      %s (%s)\n", cfg->endpoint,
-            !running ? "agent not running" : connected ? "connected" : "not connected");
+    if (stopped) {
+        char when [IH_TIME_MAX];
+        ih_time_format (json_integer_value (json_object_get (stopped, "at_ms")), when);
+        printf ("broker      %s (%s: the agent stopped at %s, exit status %d: %s)\n", cfg->endpoint,
+                cmd_jstr (stopped, "why"), when,
+                (int) json_integer_value (json_object_get (stopped, "exit")),
+                cmd_jstr (stopped, "reason"));
+        json_decref (stopped);
+    }
+    else
+        printf ("broker      %s (%s)\n", cfg->endpoint,
+                !running ? "agent not running" : connected ? "connected" : "not connected");
     printf ("cursor      %" PRIu64 "\n", c.cursor);
     if (running)
-        printf ("head        %" PRIu64 " (lag %" PRIu64 ")\n", head, lag);
+        printf ("head        %" PRIu64 " (%" PRIu64 " for this member, lag %" PRIu64 ")\n", head,
+                owed, lag);
     printf ("alerts      %" PRIu64 " (%" PRIu64 " retracted)\n", c.alerts, c.retracted);
     printf ("iocs        %" PRIu64 "\n", c.iocs);
     printf ("comments    %" PRIu64 "\n", c.comments);
@@ -106,5 +143,5 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     else
     if (cfg->on_alert && *cfg->on_alert)
         printf ("on-alert    %s (runs in the daemon)\n", cfg->on_alert);
-    return ferror (stdout) ? cmd_fail ("status: cannot write output") : 0;
+    return ferror (stdout) ? cmd_fail ("status: cannot write output") : rc;
 }

@@ -55,7 +55,9 @@ s_load (ih_agent_cfg_t *c, const char *path, ih_err_t *err)
     ||  ih_config_uint (c->zc, path, "agent/map-size", 0, UINT64_MAX, 0, &c->map_size, err)
     ||  ih_config_uint (c->zc, path, "agent/max-map-size", 0, UINT64_MAX, 0, &c->max_map, err)
     ||  ih_config_uint (c->zc, path, "agent/hook-timeout", 1, 86400, 10, &hook_timeout, err)
-    ||  ih_config_uint (c->zc, path, "agent/hook-max", 1, 64, 4, &hook_max, err))
+    ||  ih_config_uint (c->zc, path, "agent/hook-max", 1, 64, 4, &hook_max, err)
+    ||  ih_config_uint (c->zc, path, "agent/log-keep", 0, IH_AGENT_LOG_KEEP_MAX,
+                        IH_AGENT_LOG_KEEP, &c->log_keep, err))
         return -1;
     c->window = (uint32_t) window;
     c->hook_timeout = (uint32_t) hook_timeout;
@@ -147,6 +149,7 @@ ih_agent_cfg_test (bool verbose)
     IH_CHECK (c.registry_pk [0] == 0xdb && c.registry_pk [31] == 0xeb);
     IH_CHECK (c.window == 1000 && c.map_size == 0 && c.max_map == 0);
     IH_CHECK (c.hook_timeout == 10 && c.hook_max == 4);
+    IH_CHECK (c.log_keep == IH_AGENT_LOG_KEEP && IH_AGENT_LOG_KEEP == 100000);
     ih_agent_cfg_free (&c);
     ih_agent_cfg_free (&c);             //  safe twice
     IH_CHECK (c.path == NULL && c.zc == NULL);
@@ -161,8 +164,10 @@ ih_agent_cfg_test (bool verbose)
                   "    map-size = \"1048576\"\n"
                   "    max-map-size = \"18446744073709551615\"\n"
                   "    hook-timeout = \"86400\"\n"
-                  "    hook-max = \"1\"\n");
+                  "    hook-max = \"1\"\n"
+                  "    log-keep = \"0\"\n");
     IH_CHECK (ih_agent_cfg_load (&c, path, &err) == 0);
+    IH_CHECK (c.log_keep == 0);
     IH_CHECK (streq (c.sector, "finance") && streq (c.role, "publisher"));
     IH_CHECK (streq (c.on_alert, "./hook.sh 'x'") && streq (c.warninglists, "/usr/share/wl"));
     IH_CHECK (c.window == 10000 && c.map_size == 1048576 && c.max_map == UINT64_MAX);
@@ -183,6 +188,8 @@ ih_agent_cfg_test (bool verbose)
           "agent/max-map-size: '99999999999999999999' is not a number in 0..18446744073709551615" },
         { "    hook-timeout = \"86401\"\n", "agent/hook-timeout: '86401' is not a number in 1..86400" },
         { "    hook-max = \"65\"\n", "agent/hook-max: '65' is not a number in 1..64" },
+        { "    log-keep = \"1000000001\"\n", "agent/log-keep: '1000000001' is not a number in 0..1000000000" },
+        { "    log-keep = \"lots\"\n", "agent/log-keep: 'lots' is not a number in 0..1000000000" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         if (verbose)

@@ -20,6 +20,9 @@
             max-map-size = "0"                  cap on its growth (0: none)
             hook-timeout = "10"                 seconds one on-alert hook may run, 1..86400
             hook-max = "4"                      on-alert hooks at once, 1..64
+            log-keep = "100000"                 the store's log (`tail`, the hook's queue)
+                                                keeps this many newest entries, 80 bytes
+                                                each; 0 keeps them all; 0..1000000000
             warninglists = "DIR"                optional: the warninglist directory
                                                 (ih_warninglist.h: where it is looked
                                                 for without it)
@@ -47,6 +50,9 @@
 
 #include "ih_util.h"
 
+#define IH_AGENT_LOG_KEEP       100000          /* agent/log-keep's default */
+#define IH_AGENT_LOG_KEEP_MAX   1000000000
+
 /*  The strings are borrowed from zc (const char *) or owned (char *); all live until
     ih_agent_cfg_free. A zeroed ih_agent_cfg_t is a valid "no configuration" (path and zc
     NULL): commands that can run without one (--help, warninglist) are given that. */
@@ -67,6 +73,7 @@ typedef struct {
     uint64_t max_map;           /* 0: no cap */
     uint32_t hook_timeout;      /* seconds */
     uint32_t hook_max;          /* hooks running at once */
+    uint64_t log_keep;          /* log entries the store keeps (ih_store_log_limit), 0 = all */
 } ih_agent_cfg_t;
 
 /*  Loads and checks path into self (overwritten). Returns 0, or -1 with err and self

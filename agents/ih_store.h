@@ -26,7 +26,8 @@
                   listing in broker order is a cursor walk
       log         seq (u64 BE) -> u8 kind (0xff = rejected), u8 outcome, u16 0, u32 rev,
                   id (36), ref (36, zero bytes when none): one entry per delivered seq,
-                  for `tail` and the on-alert hook queue (ih_store_log_read)
+                  for `tail` and the on-alert hook queue (ih_store_log_read); the oldest
+                  are deleted beyond a bound the writer sets (ih_store_log_limit)
       refs        id (36) -> u64 sightings, u32 comments, u32 retractions: what refers to
                   an alert, kept even when the alert itself was never received (narrowing)
       comments    ref (36) + seq (u64 BE) -> sig[64] + signed comment body
@@ -387,6 +388,16 @@ typedef struct {
 int ih_store_log_read(ih_store_t *self, uint64_t after, ih_store_log_t *out, size_t max,
                       ih_err_t *err);
 
+/*  Bounds the log (80 bytes an entry, one per delivered seq). From now on each ingest of
+    this writer deletes, in its own transaction, the oldest entries beyond the newest
+    `keep` (0: keep them all, the default), but never one with seq > keep_after: the
+    daemon passes its on-alert hook's watermark, so that the hook never loses an entry it
+    has not dealt with (UINT64_MAX when no hook runs). One ingest deletes at most 1024
+    entries more than it adds, so that a bound lowered on a long log is reached over a
+    few batches. The gateway does not call it (its TAXII log reads the whole log). Writer
+    only; a reader ignores it. */
+void ih_store_log_limit(ih_store_t *self, uint64_t keep, uint64_t keep_after);
+
 /*  Calls fn for each stored comment (kind IH_KIND_COMMENT) or retraction
     (IH_KIND_RETRACTION) that refers to alert id, oldest first, with its seq and decoded
     body (valid during the call). fn returns 0 to go on. Returns 0, fn's value, or -1
@@ -406,11 +417,13 @@ int ih_store_aux_get(ih_store_t *self, const char *name, ih_buf_t *out, ih_err_t
 int ih_store_aux_put(ih_store_t *self, const char *name, const void *data, size_t len,
                      ih_err_t *err);
 
-/*  Self-tests: the environment, ingest, reading, the format 2 databases and their walks. */
+/*  Self-tests: the environment, ingest, reading, the format 2 databases and their walks,
+    the log's bound. */
 void ih_store_test(bool verbose);
 void ih_store_ingest_test(bool verbose);
 void ih_store_read_test(bool verbose);
 void ih_store_index_test(bool verbose);
 void ih_store_walk_test(bool verbose);
+void ih_store_log_test(bool verbose);
 
 #endif

@@ -502,6 +502,43 @@ s_put_member (ih_store_t *self, const ih_store_item_t *it)
     return s_put (self, IH_STORE_DB_MEMBERS, &k, &v);
 }
 
+/*  The log's bound (ih_store_log_limit): deletes the oldest entries beyond log_keep, at
+    most `added` + 1024 of them, none above log_keep_after (the hook has yet to see them). */
+static int
+s_prune_log (ih_store_t *self, size_t added)
+{
+    MDB_stat st;
+    int rc = ih_store_mdb (self, mdb_stat (self->txn, self->dbi [IH_STORE_DB_LOG], &st), s_WHAT);
+    if (rc || st.ms_entries <= self->log_keep)
+        return rc;
+    uint64_t n = st.ms_entries - self->log_keep;
+    if (n > added + 1024)
+        n = added + 1024;
+    MDB_cursor *cur;
+    if ((rc = ih_store_mdb (self, mdb_cursor_open (self->txn, self->dbi [IH_STORE_DB_LOG], &cur), s_WHAT)))
+        return rc;
+    MDB_val k, v;
+    while (n-- && rc == IH_OK) {
+        int got = ih_store_mdb_next (self, cur, &k, &v, MDB_FIRST, s_WHAT);
+        if (got != 1) {
+            rc = got < 0 ? got : IH_OK;
+            break;
+        }
+        if (k.mv_size != 8 || ih_get_be64 (k.mv_data) > self->log_keep_after)
+            break;
+        rc = ih_store_mdb (self, mdb_cursor_del (cur, 0), s_WHAT);
+    }
+    mdb_cursor_close (cur);
+    return rc;
+}
+
+void
+ih_store_log_limit (ih_store_t *self, uint64_t keep, uint64_t keep_after)
+{
+    self->log_keep = keep;
+    self->log_keep_after = keep_after;
+}
+
 /* ---- the transaction ------------------------------------------------------------------------ */
 
 /*  One attempt: the whole batch in one transaction. Returns IH_OK, or a code with
@@ -547,6 +584,8 @@ s_ingest_txn (ih_store_t *self, ih_store_item_t *items, size_t count)
             rc = s_put_log (self, it);
         self->cursor = it->seq;
     }
+    if (rc == IH_OK && changed && self->log_keep)
+        rc = s_prune_log (self, count);
     if (rc == IH_OK && changed)
         rc = ih_store_meta_save (self, s_WHAT);
     if (rc) {
@@ -840,5 +879,59 @@ ih_store_ingest_test (bool verbose)
     IH_CHECK (ih_store_aux_put (r, "keep", "2", 1, &err) == -1 && strstr (err.msg, "read-only"));
     ih_store_destroy (&r);
     ih_tk_rmtree (base);
+}
+
+/*  The log's bound: the newest `keep` entries stay, and so does every entry above
+    keep_after (the on-alert hook's watermark), whatever the bound. */
+void
+ih_store_log_test (bool verbose)
+{
+    char base [256], dir [300];
+    ih_tk_tempdir ("store-log", base, sizeof base);
+    snprintf (dir, sizeof dir, "%s/store", base);
+    ih_err_t err = { "" };
+    ih_store_t *s = ih_store_open (dir, IH_STORE_WRITER, 0, 0, &err);
+    IH_CHECK (s);
+    ih_store_tmsg_t batch [5];
+    ih_store_log_t log [64];
+    uint64_t seq = 0;
+    //  unbounded (the default): every entry stays
+    for (int b = 0; b < 2; b++) {
+        for (int i = 0; i < 5; i++)
+            batch [i] = (ih_store_tmsg_t) { ++seq, IH_KIND_ALERT, NULL, 1, "log", NULL, 0, NULL };
+        IH_CHECK (ih_store_tingest (s, batch, 5, NULL, &err) == IH_OK);
+    }
+    IH_CHECK (ih_store_log_read (s, 0, log, 64, &err) == 10);
+    //  keep 4: each batch trims the oldest
+    ih_store_log_limit (s, 4, UINT64_MAX);
+    for (int b = 0; b < 2; b++) {
+        for (int i = 0; i < 5; i++)
+            batch [i] = (ih_store_tmsg_t) { ++seq, IH_KIND_ALERT, NULL, 1, "log", NULL, 0, NULL };
+        IH_CHECK (ih_store_tingest (s, batch, 5, NULL, &err) == IH_OK);
+        IH_CHECK (ih_store_log_read (s, 0, log, 64, &err) == 4);
+        IH_CHECK (log [0].seq == seq - 3 && log [3].seq == seq);
+    }
+    //  ... but never past the hook's watermark: entries above 17 stay
+    ih_store_log_limit (s, 4, 17);
+    for (int i = 0; i < 5; i++)
+        batch [i] = (ih_store_tmsg_t) { ++seq, IH_KIND_ALERT, NULL, 1, "log", NULL, 0, NULL };
+    IH_CHECK (ih_store_tingest (s, batch, 5, NULL, &err) == IH_OK);
+    int n = ih_store_log_read (s, 0, log, 64, &err);
+    if (verbose)
+        printf ("\n    %d entries kept, from seq %" PRIu64 " to %" PRIu64, n, log [0].seq, log [n - 1].seq);
+    IH_CHECK (n == 8 && log [0].seq == 18 && log [7].seq == 25);
+    //  the counts are the store's, not the log's
+    ih_store_counts_t c;
+    IH_CHECK (ih_store_counts (s, &c, &err) == 0 && c.cursor == 25 && c.alerts == 25);
+    //  a reader's limit changes nothing
+    ih_store_destroy (&s);
+    s = ih_store_open (dir, 0, 0, 0, &err);
+    IH_CHECK (s);
+    ih_store_log_limit (s, 1, UINT64_MAX);
+    IH_CHECK (ih_store_log_read (s, 0, log, 64, &err) == 8);
+    ih_store_destroy (&s);
+    ih_tk_rmtree (base);
+    if (verbose)
+        printf ("\n    ");
 }
 #endif

@@ -90,6 +90,8 @@ struct ih_store {
     ih_buf_t body;              /* a copy of a body read from the map */
     ih_buf_t words;             /* an alert's words, sorted (ih_store_index.c) */
     ih_index_t ix;              /* the IOC index inside txn */
+    uint64_t log_keep;          /* ih_store_log_limit: entries kept, 0 = all */
+    uint64_t log_keep_after;    /* ... and never one above this seq */
 };
 
 /*  An alert record (ih_store.h, SCHEMA), parsed in place: the pointers are into the map

@@ -614,8 +614,10 @@ ih_warninglist_cmd (const char *prog, const char *configured, const char *cfg_pa
                  "out) matches each VALUE: an address or network (overlap counts), a domain, URL,\n"
                  "e-mail address or hash, defanged or not, or a composite such as 10.0.0.1|443.\n"
                  "Exits 0 when every value matched, 1 otherwise. list shows the lists loaded.\n"
-                 "The lists: warninglists = \"DIR\" in agent.cfg, else config/warninglists beside\n"
-                 "the binary (see config/warninglists/README.md).\n", prog, prog);
+                 "The lists: warninglists = \"DIR\" in agent.cfg, else $INFOHUB_WARNINGLISTS,\n"
+                 "else BINDIR/../config/warninglists (the source tree) or\n"
+                 "BINDIR/../share/infohub/warninglists (where `make install` puts them), else\n"
+                 "/etc/infohub/warninglists (see config/warninglists/README.md).\n", prog, prog);
         return 0;
     }
     for (int i = 1; i < argc; i++)

@@ -59,7 +59,13 @@ static const char s_usage_run [] =
     "INFOHUB_REVISION, INFOHUB_SEQ, INFOHUB_STATUS in its environment. A hook runs\n"
     "at most `hook-timeout` seconds (10; then its process group is killed), at most\n"
     "`hook-max` at once (4), never blocks storing, and is neither repeated nor\n"
-    "skipped across a clean restart (a hook cut off by a crash runs again).\n";
+    "skipped across a clean restart (a hook cut off by a crash runs again).\n"
+    "\n"
+    "Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot start (config, keys,\n"
+    "store); 2 when the broker is behind the store's cursor (a different journal?);\n"
+    "4 when the broker refuses this member: revoked (at once), or a key it does not\n"
+    "know (when it still refuses it 10 s after the first time). After 2 and 4 the\n"
+    "daemon leaves the reason in STORE/agent.status for `status`.\n";
 
 static const char s_usage_publish [] =
     s_USAGE "publish FILE.json|-\n"
@@ -133,9 +139,12 @@ static const char s_usage_tail [] =
 
 static const char s_usage_status [] =
     s_USAGE "status [--json]\n"
-    "Shows whether the daemon runs and is connected, the last sequence number\n"
-    "stored, the lag behind the broker (as of the daemon's last word with it),\n"
-    "the store's counts and size, and the on-alert hook's progress.\n";
+    "Shows whether the daemon runs and is connected (or why the broker stopped\n"
+    "it: revoked, not registered), the last sequence number stored, the lag (the\n"
+    "messages the broker holds for this member that the store does not have yet,\n"
+    "as of the daemon's last word with the broker), the store's counts and size,\n"
+    "and the on-alert hook's progress. Exit status (as LSB's): 0 when the daemon\n"
+    "runs, 3 when it does not, 1 on an error.\n";
 
 /* ---- export, warninglist (ih_export_cmd.c, ih_warninglist.c) -------------------------------- */
 

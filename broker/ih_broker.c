@@ -136,6 +136,7 @@ s_recv_one (ih_broker_t *self)
             else {
                 ih_env_init (&self->out_env, IH_T_PONG);
                 self->out_env.head = ih_journal_head (self->journal);
+                self->out_env.owed = ih_owed_get (self->owed, &p->member);
                 ih_broker_send_env (self, r);
             }
             break;
@@ -380,6 +381,13 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     self->started = ih_now_ms ();
     ih_sign_init ();
     self->sigpool = ih_sigpool_new (SIZE_MAX);
+    //  What each member is owed (welcome, pong): read back from the journal, and counted
+    //  again for whatever it holds beyond (a journal older than the table)
+    self->owed = ih_owed_new ();
+    if (ih_owed_load (self->owed, self->journal, err))
+        goto fail;
+    ih_broker_log ('I', "journal head %" PRIu64 ", %zu audiences owed messages",
+                   ih_journal_head (self->journal), ih_owed_size (self->owed));
 
     //  ZAP first: a CURVE handshake that finds no handler would be admitted unchecked
     self->zap = ih_zap_new (err);
@@ -447,6 +455,7 @@ ih_broker_destroy (ih_broker_t **self_p)
             ih_buf_free (&self->slots [i].rec);
         }
     ih_sigpool_destroy (&self->sigpool);
+    ih_owed_destroy (&self->owed);
     free (self->slots);
     free (self->plan_peers);
     ih_jindex_free (&self->xid);

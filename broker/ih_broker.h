@@ -36,6 +36,10 @@
     Live delivery and replay decide on the same journaled metadata, so a reconnecting
     agent gets exactly what it missed, in order, with no gap and no duplicate.
 
+    What a member is owed: welcome and pong carry `owed`, the last seq the member is
+    entitled to (ih_owed.h, kept per audience with the journal, in the batch's
+    transaction), so that an agent's lag counts only its own messages.
+
     Identity and revocation: the member of every message is found again in the registry
     by the authenticated CURVE key (User-Id); the registry is reloaded on request (SIGHUP)
     or when its directory changes (checked every 250 ms), and then every open session is

@@ -19,6 +19,7 @@
 #include "ih_broker.h"
 #include "ih_codec.h"
 #include "ih_log.h"
+#include "ih_owed.h"
 #include "ih_sign.h"
 #include "ih_sigpool.h"
 #include "ih_zap.h"
@@ -102,6 +103,7 @@ struct ih_broker {
     zsock_t *monitor;
     ih_registry_t *registry;
     ih_journal_t *journal;
+    ih_owed_t *owed;                //  what each member is entitled to (welcome, pong)
 
     zhashx_t *peers;                //  rid_num -> ih_broker_peer_t (key borrowed from the peer)
     ih_broker_peer_t *first;        //  every peer, for iteration

@@ -28,8 +28,8 @@ s_slot_reject (ih_broker_slot_t *s, const char *code, const char *fmt, ...)
     va_end (ap);
 }
 
-//  Role, strict decode, signer = the authenticated member, deliverable size; the
-//  signature is verified for the whole batch at once (s_batch_verify).
+//  Strict decode, role (for the kind), signer = the authenticated member, deliverable
+//  size; the signature is verified for the whole batch at once (s_batch_verify).
 bool
 ih_broker_publish_check (ih_broker_slot_t *s, const ih_env_t *env)
 {
@@ -38,9 +38,9 @@ ih_broker_publish_check (ih_broker_slot_t *s, const ih_env_t *env)
     s->pending = false;
     s->fresh = false;
     s->req = env->req;
-    if (rec->role != IH_ROLE_PUBLISHER) {
-        s_slot_reject (s, "not-publisher", "role: member %s has the role %s",
-                       s->label, ih_role_name (rec->role));
+    if (rec->gateway) {
+        s_slot_reject (s, "not-publisher", "role: %s is the public gateway identity, which "
+                       "publishes nothing", s->label);
         return false;
     }
     ih_err_t err;
@@ -50,6 +50,14 @@ ih_broker_publish_check (ih_broker_slot_t *s, const ih_env_t *env)
     }
     s->msg_live = true;
     const ih_msg_t *m = &s->msg;
+    //  Readers collaborate (comments, sightings); only publishers publish, revise and
+    //  retract alerts (ih_role_may_send, the same rule agents apply to what they receive)
+    if (!ih_role_may_send (rec, m->kind)) {
+        s_slot_reject (s, "not-publisher", "role: member %s has the role %s, which may not "
+                       "send a%s %s", s->label, ih_role_name (rec->role),
+                       m->kind == IH_KIND_ALERT ? "n" : "", ih_kind_name (m->kind));
+        return false;
+    }
     if (strcmp (m->org, rec->org) != 0) {
         s_slot_reject (s, "signer-mismatch", "org: '%s' is not the org of %s", m->org, s->label);
         return false;
@@ -219,6 +227,7 @@ s_publish_apply (ih_broker_t *self, ih_broker_slot_t *s, ih_err_t *err)
     ih_buf_append (&s->rec, rec, len);
     s->seq = seq;
     s->fresh = true;
+    ih_owed_stage (self->owed, &it, seq);      //  written with the batch (s_batch_commit)
     return IH_OK;
 }
 
@@ -235,12 +244,20 @@ s_batch_commit (ih_broker_t *self)
             break;
         }
         rc = IH_OK;
+        ih_owed_discard (self->owed);
         for (size_t i = 0; i < self->nslots && rc == IH_OK; i++)
             rc = s_publish_apply (self, &self->slots [i], &err);
+        //  What the batch adds to what members are owed, in the same transaction
+        if (rc == IH_OK)
+            rc = ih_owed_write (self->owed, self->journal, &err);
         if (rc == IH_OK)
             rc = ih_journal_commit (self->journal, &err);
         else
             ih_journal_abort (self->journal);       //  a full map has aborted it already
+        if (rc == IH_OK)
+            ih_owed_commit (self->owed);
+        else
+            ih_owed_discard (self->owed);
         if (rc != IH_EMAPFULL)
             break;
         uint64_t before = ih_journal_map_size (self->journal);

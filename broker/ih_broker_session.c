@@ -376,6 +376,7 @@ ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
 
     ih_env_init (&self->out_env, IH_T_WELCOME);
     self->out_env.head = head;
+    self->out_env.owed = ih_owed_get (self->owed, &p->member);
     self->out_env.member = p->member.name;
     self->out_env.org = p->member.org;
     self->out_env.heartbeat = self->heartbeat;

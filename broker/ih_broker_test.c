@@ -2,7 +2,7 @@
 
     The cases are end to end: a broker on a thread of this process, a registry and a
     journal in a temporary directory, and DEALER clients speaking the protocol: publish
-    (good, forged, from a reader, resent), live delivery and replay with entitlement,
+    (good, forged, from a reader, resent; a reader's comment and sighting), live delivery and replay with entitlement,
     flow control, control messages, bad frames, revocation of a connected member, and a
     clean stop. The rules a publish is judged by have their own table (ih_admit.c).
 */
@@ -110,6 +110,8 @@ s_test_alert (ih_msg_t *msg, const ih_tk_member_t *m, ih_tlp_t tlp, const char *
     ih_tk_iocs (msg, iocs, true);
 }
 
+static uint64_t s_test_last_owed;           //  of the last pong s_test_expect took
+
 //  Expects an answer of type t (and error code, when t is IH_T_ERROR) for req.
 static void
 s_test_expect (zsock_t *s, ih_type_t t, uint64_t req, const char *code, uint64_t *seq)
@@ -128,6 +130,8 @@ s_test_expect (zsock_t *s, ih_type_t t, uint64_t req, const char *code, uint64_t
         IH_CHECK (strcmp (e.code, code) == 0);
     if (seq)
         *seq = e.type == IH_T_PONG ? e.head : e.seq;
+    if (e.type == IH_T_PONG)
+        s_test_last_owed = e.owed;
     ih_env_free (&e);
     zframe_destroy (&frame);
 }
@@ -157,7 +161,7 @@ s_test_collect (zsock_t *s, uint64_t *seqs, size_t *n, size_t max, int ms, bool 
 }
 
 static void
-s_test_hello (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head)
+s_test_hello_owed (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head, uint64_t *owed)
 {
     ih_env_t e;
     ih_env_init (&e, IH_T_HELLO);
@@ -170,8 +174,16 @@ s_test_hello (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head)
     IH_CHECK (e.type == IH_T_WELCOME);
     if (head)
         *head = e.head;
+    if (owed)
+        *owed = e.owed;
     ih_env_free (&e);
     zframe_destroy (&frame);
+}
+
+static void
+s_test_hello (zsock_t *s, uint64_t cursor, uint32_t window, uint64_t *head)
+{
+    s_test_hello_owed (s, cursor, window, head, NULL);
 }
 
 void
@@ -290,7 +302,7 @@ ih_broker_test (bool verbose)
     ih_env_init (&e, IH_T_PING);
     s_test_send (nsock, &e);
     s_test_expect (nsock, IH_T_PONG, 0, NULL, &seq);
-    IH_CHECK (seq == 5);
+    IH_CHECK (seq == 5 && s_test_last_owed == 5);
     ih_env_init (&e, IH_T_STATUS);
     s_test_send (pub, &e);
     s_test_expect (pub, IH_T_STATS, 0, NULL, NULL);
@@ -323,6 +335,52 @@ ih_broker_test (bool verbose)
     IH_CHECK (!s_test_recv (intruder, &e, &frame, 500));
     zsock_destroy (&intruder);
 
+    //  Readers collaborate: noc (a reader) comments on seq 1's alert and reports a
+    //  sighting of it; it may not retract it (nor publish an alert, above). Its live
+    //  session gets both, as everyone entitled to the alert does.
+    zsock_t *nreq = s_test_client (endpoint, server, noc.cert);
+    ih_msg_t c;
+    ih_tk_ref (&c, &noc, IH_KIND_COMMENT, a1.id);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 6);
+    ih_msg_free (&c);
+    static const char *const seen [] = { "ipv4:45.77.1.2", NULL };
+    ih_tk_ref (&c, &noc, IH_KIND_SIGHTING, a1.id);
+    ih_tk_iocs (&c, seen, false);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 7);
+    ih_msg_free (&c);
+    ih_tk_ref (&c, &noc, IH_KIND_RETRACTION, a1.id);
+    req = s_test_publish (nreq, &noc, &c, false);
+    s_test_expect (nreq, IH_T_ERROR, req, "not-publisher", NULL);
+    ih_msg_free (&c);
+    zsock_destroy (&nreq);
+    n = 0;
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 2 && got [0] == 6 && got [1] == 7);
+
+    //  What each member is owed (welcome, pong): the last seq it is entitled to. A RED
+    //  alert to telco (seq 8) is owed to noc, not to ops (energy-co), whose lag stays 0
+    s_test_alert (&a2, &soc, IH_TLP_RED, "telco");
+    req = s_test_publish (pub, &soc, &a2, false);
+    s_test_expect (pub, IH_T_OK, req, NULL, &seq);
+    IH_CHECK (seq == 8);
+    ih_msg_free (&a2);
+    uint64_t owed = 0;
+    zsock_t *ops2 = s_test_client (endpoint, server, ops.cert);
+    s_test_hello_owed (ops2, 7, 10, &head, &owed);
+    IH_CHECK (head == 8 && owed == 7);
+    zsock_destroy (&ops2);
+    n = 0;
+    s_test_collect (nsock, got, &n, 64, 700, true);
+    IH_CHECK (n == 1 && got [0] == 8);
+    ih_env_init (&e, IH_T_PING);
+    s_test_send (nsock, &e);
+    s_test_expect (nsock, IH_T_PONG, 0, NULL, &seq);
+    IH_CHECK (seq == 8 && s_test_last_owed == 8);
+
     //  Revocation of a connected member: one `error revoked`, then nothing more
     IH_CHECK (ih_registry_revoke (members, "noc", &err) == 0);
     run.reload = 1;
@@ -341,7 +399,7 @@ ih_broker_test (bool verbose)
 
     run.stop = 1;
     IH_CHECK (pthread_join (thread, NULL) == 0);
-    IH_CHECK (ih_journal_head (journal) == 6);
+    IH_CHECK (ih_journal_head (journal) == 9);
     zsock_destroy (&pub);
     zsock_destroy (&nsock);
     zsock_destroy (&osock);

@@ -456,6 +456,54 @@ ih_journal_grow (ih_journal_t *self, ih_err_t *err)
     return 0;
 }
 
+int
+ih_journal_meta_put (ih_journal_t *self, const char *key, const void *val, size_t len, ih_err_t *err)
+{
+    if (!self->wtxn)
+        return ih_err_set (err, "journal: no write transaction");
+    size_t klen = strlen (key);
+    if (klen == 0 || klen > 400 || strcmp (key, "head") == 0)
+        return ih_err_set (err, "journal: meta key '%.40s' refused", key);
+    MDB_val k = { klen, (void *) key }, v = { len, (void *) val };
+    int rc = mdb_put (self->wtxn, self->meta, &k, &v, 0);
+    return rc ? s_put_failed (self, "put meta", rc, err) : IH_OK;
+}
+
+int
+ih_journal_meta_walk (ih_journal_t *self, const char *prefix, ih_journal_meta_fn *fn, void *arg,
+                      ih_err_t *err)
+{
+    size_t plen = strlen (prefix);
+    if (plen == 0)
+        return ih_err_set (err, "journal: meta walk needs a prefix");
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize (self->env, 0);
+        rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    }
+    if (rc)
+        return s_mdb_err (err, "read meta", rc);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open (txn, self->meta, &cur))) {
+        mdb_txn_abort (txn);
+        return s_mdb_err (err, "meta cursor", rc);
+    }
+    MDB_val k = { plen, (void *) prefix }, v;
+    int ret = 0;
+    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp (k.mv_data, prefix, plen) != 0)
+            break;
+        ret = fn ((const char *) k.mv_data, k.mv_size, (const uint8_t *) v.mv_data, v.mv_size, arg);
+    }
+    if (rc && rc != MDB_NOTFOUND && ret == 0)
+        ret = s_mdb_err (err, "walk meta", rc);
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    return ret;
+}
+
 /* ---- reading ------------------------------------------------------------------------ */
 int
 ih_journal_scan_begin (ih_journal_t *self, uint64_t after, ih_err_t *err)

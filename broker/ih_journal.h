@@ -6,7 +6,9 @@
               revision's tlp and recipients, and per revision: rev, seq, body hash
               (BLAKE2b-256). Every kind has an entry, so ids are unique across kinds;
               an alert's revisions accumulate in its one entry.
-      meta    "head" -> the highest sequence number (uint64, big-endian)
+      meta    "head" -> the highest sequence number (uint64, big-endian); and the
+              broker's own small values (ih_journal_meta_put), such as what it owes each
+              audience (ih_owed.h: "owed", "owed/AUDIENCE")
 
     Sequence numbers start at 1 and are monotonic across restarts: head is stored in the
     same transaction as the items.
@@ -95,6 +97,19 @@ void ih_journal_abort(ih_journal_t *self);
 /*  Doubles the map. No transaction may be open (a scan is ended). Returns IH_OK or
     IH_EFAIL with err. */
 int ih_journal_grow(ih_journal_t *self, ih_err_t *err);
+
+/*  A small named value in meta (key 1..400 bytes, not "head"), written in the open
+    write transaction: it commits or vanishes with the items. Returns IH_OK, IH_EMAPFULL
+    (the transaction was aborted), or IH_EFAIL with err. */
+int ih_journal_meta_put(ih_journal_t *self, const char *key, const void *val, size_t len,
+                        ih_err_t *err);
+/*  Calls fn for every meta key that starts with prefix (not ""), in key order, with its
+    value (borrowed during the call), in a read transaction of its own. fn returns 0 to
+    go on. Returns 0, fn's value, or IH_EFAIL with err. */
+typedef int (ih_journal_meta_fn)(const char *key, size_t key_len, const uint8_t *val, size_t len,
+                                 void *arg);
+int ih_journal_meta_walk(ih_journal_t *self, const char *prefix, ih_journal_meta_fn *fn, void *arg,
+                         ih_err_t *err);
 
 /*  Replay: positions at the first item with seq > after. Returns IH_OK or IH_EFAIL
     with err. */

@@ -37,6 +37,7 @@ s_healthz (ih_req_t *r)
     ih_err_t err = { "" };
     bool ok = ih_store_counts (ih_gw_store (r), &c, &err) == 0;
     uint64_t head = atomic_load (&gw->head);
+    uint64_t owed = atomic_load (&gw->owed);     //  the lag counts what is for the gateway
     bool connected = atomic_load (&gw->connected);
     r->ctype = "application/json";
     r->status = ok ? 200 : 503;
@@ -45,7 +46,7 @@ s_healthz (ih_req_t *r)
                     ",\"uptime_s\":%" PRId64 "",
                     ok ? (connected ? "ok" : "degraded") : "error",
                     connected ? "connected" : "disconnected", ok ? c.cursor : 0, head,
-                    ok && head > c.cursor ? head - c.cursor : 0, ok ? c.alerts - c.retracted : 0,
+                    ok && owed > c.cursor ? owed - c.cursor : 0, ok ? c.alerts - c.retracted : 0,
                     (ih_now_ms () - gw->started_ms) / 1000);
     if (!ok) {
         ih_html_puts (&r->body, ",\"error\":\"");
@@ -63,6 +64,7 @@ s_metrics (ih_req_t *r)
     memset (&c, 0, sizeof c);
     ih_store_counts (ih_gw_store (r), &c, NULL);
     uint64_t head = atomic_load (&gw->head);
+    uint64_t owed = atomic_load (&gw->owed);
     r->ctype = "text/plain; version=0.0.4; charset=utf-8";
     ih_metrics_render (ih_http_metrics (r->http), &r->body);
     ih_metrics_value (&r->body, "ih_gateway_alerts", "gauge",
@@ -74,9 +76,12 @@ s_metrics (ih_req_t *r)
                       "Highest broker sequence number durably stored.", (double) c.cursor);
     ih_metrics_value (&r->body, "ih_gateway_broker_head", "gauge",
                       "The broker's highest sequence number, as last reported.", (double) head);
+    ih_metrics_value (&r->body, "ih_gateway_broker_owed", "gauge",
+                      "The broker's last sequence number for the gateway (TLP:CLEAR), as last reported.",
+                      (double) owed);
     ih_metrics_value (&r->body, "ih_gateway_lag", "gauge",
-                      "Sequence numbers the gateway is behind the broker (not all are for it).",
-                      (double) (head > c.cursor ? head - c.cursor : 0));
+                      "Messages for the gateway the broker holds and the gateway has not stored yet.",
+                      (double) (owed > c.cursor ? owed - c.cursor : 0));
     ih_metrics_value (&r->body, "ih_gateway_broker_connected", "gauge",
                       "1 when the session with the broker is up.", atomic_load (&gw->connected) ? 1 : 0);
     int64_t last = atomic_load (&gw->last_commit_ms);

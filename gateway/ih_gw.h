@@ -51,6 +51,7 @@ typedef struct {
     /* written by the subscriber thread */
     _Atomic uint64_t gen;           /* bumped after every commit (store, TAXII log) */
     _Atomic uint64_t head;          /* the broker's head (welcome, pong) */
+    _Atomic uint64_t owed;          /* the last seq the broker holds for the gateway (TLP:CLEAR) */
     _Atomic bool connected;
     _Atomic uint64_t stored;        /* items stored since start */
     _Atomic uint64_t refused;       /* items refused as not TLP:CLEAR */

@@ -256,8 +256,10 @@ s_actor (zsock_t *pipe, void *args)
         ih_client_t *client = ih_subscriber_client (sub);
         gw->connected = ih_client_connected (client);
         uint64_t head = ih_client_head (client);
-        if (head)
+        if (head) {
             gw->head = head;
+            gw->owed = ih_client_owed (client);
+        }
     }
     s_log ('I', "subscriber stopping at cursor %" PRIu64, ih_store_cursor (gw->store));
     ih_subscriber_destroy (&sub);

@@ -102,9 +102,36 @@ int ih_client_recv(ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t
     session, e.g. the store is full: the broker replays from the cursor later). */
 void ih_client_reset(ih_client_t *self, int delay_ms);
 
+/*  Whether the broker refuses this member for good (the agent daemon stops then):
+      IH_CLIENT_ADMITTED         no (or not yet for good)
+      IH_CLIENT_REVOKED          the broker said `error revoked`: the member was revoked or
+                                 removed from the registry while connected; final at once
+      IH_CLIENT_NOT_REGISTERED   the broker said our key is not registered (`error
+                                 not-registered`, or its ZAP handler refused the key at the
+                                 handshake, which it does for unknown and revoked keys
+                                 alike) and still said so IH_CLIENT_REFUSED_MS (10 s) or
+                                 more after the first time. The broker reloads its registry within
+                                 250 ms of a change, and before it refuses an unknown key,
+                                 so a member enrolled a moment ago is admitted well within
+                                 that time and is never given up on.
+    The client itself goes on reconnecting either way (a gateway waits to be admitted
+    again); the first refusal is logged once, then once a minute. reason (may be NULL)
+    gets one line saying what the broker said (borrowed until the next ih_client_recv;
+    "" when admitted). A welcome clears it all. */
+typedef enum {
+    IH_CLIENT_ADMITTED = 0, IH_CLIENT_REVOKED, IH_CLIENT_NOT_REGISTERED
+} ih_client_refusal_t;
+#define IH_CLIENT_REFUSED_MS 10000
+ih_client_refusal_t ih_client_refused(ih_client_t *self, const char **reason);
+/*  Sets how long an unknown key must stay refused before it is final (for tests). */
+void ih_client_set_refused_ms(ih_client_t *self, uint32_t ms);
+
 /*  Session state for status reports. */
 bool ih_client_connected(ih_client_t *self);       /* welcome received, not timed out */
 uint64_t ih_client_head(ih_client_t *self);         /* broker head from welcome/pong */
+uint64_t ih_client_owed(ih_client_t *self);         /* the highest seq the broker holds for
+                                                       this member (welcome/pong `owed`, or
+                                                       a later delivery): lag = owed - cursor */
 uint32_t ih_client_heartbeat(ih_client_t *self);    /* ms, from the welcome */
 const char *ih_client_endpoint(ih_client_t *self);
 
@@ -125,7 +152,8 @@ bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
     holds the decoded body on success (free it with ih_msg_free after use). Returns 0, or -1 with err:
       "member record: <decode error>", "member record: bad signature",
       "body: <decode error>", "bad signature",
-      "member record: NAME is not a publisher (…)" (role reader, or the gateway),
+      "member record: NAME is not a publisher (…)" (an alert or retraction whose record
+         is a reader's, or anything from the gateway identity: ih_role_may_send),
       "signer mismatch: body org 'x' != record org 'y'" (or member, signer). */
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);

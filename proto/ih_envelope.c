@@ -21,13 +21,13 @@
 typedef enum {
     s_F_CURSOR, s_F_CATEGORIES, s_F_SECTORS, s_F_MIN_SEVERITY, s_F_WINDOW, s_F_AGENT,
     s_F_HEAD, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_F_REQ, s_F_BODY, s_F_SIG, s_F_SEQ,
-    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON
+    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON, s_F_OWED
 } s_field_t;
 
 static const char *const s_field_names [] = {
     "cursor", "categories", "sectors", "min_severity", "window", "agent",
     "head", "member", "org", "heartbeat", "req", "body", "sig", "seq",
-    "id", "code", "reason", "items", "json"
+    "id", "code", "reason", "items", "json", "owed"
 };
 
 #define s_TYPE_MAX IH_T_STATS
@@ -42,17 +42,24 @@ static const char *const s_type_names [s_TYPE_MAX + 1] = {
 static const int8_t s_type_fields [s_TYPE_MAX + 1][7] = {
     [IH_T_HELLO]   = { s_F_CURSOR, s_F_CATEGORIES, s_F_SECTORS, s_F_MIN_SEVERITY, s_F_WINDOW,
                        s_F_AGENT, s_END },
-    [IH_T_WELCOME] = { s_F_HEAD, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_END },
+    [IH_T_WELCOME] = { s_F_HEAD, s_F_OWED, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_END },
     [IH_T_PUBLISH] = { s_F_REQ, s_F_BODY, s_F_SIG, s_END },
     [IH_T_OK]      = { s_F_REQ, s_F_SEQ, s_F_ID, s_END },
     [IH_T_ERROR]   = { s_F_REQ, s_F_CODE, s_F_REASON, s_END },
     [IH_T_DELIVER] = { s_F_ITEMS, s_END },
     [IH_T_ACK]     = { s_F_SEQ, s_END },
     [IH_T_PING]    = { s_END },
-    [IH_T_PONG]    = { s_F_HEAD, s_END },
+    [IH_T_PONG]    = { s_F_HEAD, s_F_OWED, s_END },
     [IH_T_BYE]     = { s_END },
     [IH_T_STATUS]  = { s_END },
     [IH_T_STATS]   = { s_F_JSON, s_END },
+};
+
+//  Fields a receiver may miss (a broker older than the field): the encoder always writes
+//  them; the decoder fills in what their absence means (s_env_default).
+static const uint32_t s_type_optional [s_TYPE_MAX + 1] = {
+    [IH_T_WELCOME] = 1u << s_F_OWED,
+    [IH_T_PONG]    = 1u << s_F_OWED,
 };
 
 const char *
@@ -151,6 +158,10 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
                 return ih_err_set (err, "member: not a valid member name");
             if (!e->org || !ih_slug_valid (e->org, IH_MAX_SHORT))
                 return ih_err_set (err, "org: not a valid org id");
+            __attribute__ ((fallthrough));      //  and owed <= head, as in a pong
+        case IH_T_PONG:
+            if (e->owed > e->head)
+                return ih_err_set (err, "owed: %" PRIu64 " is above head %" PRIu64, e->owed, e->head);
             return 0;
         case IH_T_PUBLISH:
             if (!e->body || e->body_len == 0)
@@ -190,7 +201,7 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
             return 0;
         case IH_T_STATS:
             return s_check_str ("json", e->json, IH_MAX_FRAME, err);
-        case IH_T_ACK: case IH_T_PING: case IH_T_PONG: case IH_T_BYE: case IH_T_STATUS:
+        case IH_T_ACK: case IH_T_PING: case IH_T_BYE: case IH_T_STATUS:
             return 0;
     }
     return ih_err_set (err, "t: unknown message type %d", (int) e->type);
@@ -225,6 +236,7 @@ ih_env_encode (const ih_env_t *e, ih_buf_t *out, ih_err_t *err)
             case s_F_WINDOW:       msgpack_pack_uint64 (&pk, e->window); break;
             case s_F_AGENT:        ih_mpack_pack_str (&pk, e->agent); break;
             case s_F_HEAD:         msgpack_pack_uint64 (&pk, e->head); break;
+            case s_F_OWED:         msgpack_pack_uint64 (&pk, e->owed); break;
             case s_F_MEMBER:       ih_mpack_pack_str (&pk, e->member); break;
             case s_F_ORG:          ih_mpack_pack_str (&pk, e->org); break;
             case s_F_HEARTBEAT:    msgpack_pack_uint64 (&pk, e->heartbeat); break;
@@ -313,6 +325,7 @@ s_env_field (ih_env_t *e, s_field_t f, const msgpack_object *v, ih_err_t *err)
     switch (f) {
         case s_F_CURSOR:       return ih_mpack_get_uint (v, name, UINT64_MAX, &e->cursor, err);
         case s_F_HEAD:         return ih_mpack_get_uint (v, name, UINT64_MAX, &e->head, err);
+        case s_F_OWED:         return ih_mpack_get_uint (v, name, UINT64_MAX, &e->owed, err);
         case s_F_REQ:          return ih_mpack_get_uint (v, name, UINT64_MAX, &e->req, err);
         case s_F_SEQ:          return ih_mpack_get_uint (v, name, UINT64_MAX, &e->seq, err);
         case s_F_WINDOW:
@@ -399,8 +412,12 @@ s_env_from (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
             return -1;
     }
     for (int j = 0; fields [j] != s_END; j++)
-        if (!(seen & (1u << fields [j])))
+        if (!(seen & (1u << fields [j])) && !(s_type_optional [type] & (1u << fields [j])))
             return ih_err_set (err, "%s: missing", s_field_names [fields [j]]);
+    //  What a missing optional field means: a broker that does not say what it owes
+    //  a member owes it as much as its head (the lag then counts every seq, as before)
+    if ((s_type_optional [type] & (1u << s_F_OWED)) && !(seen & (1u << s_F_OWED)))
+        e->owed = e->head;
     return 0;
 }
 
@@ -447,6 +464,7 @@ s_test_env (ih_env_t *e, ih_type_t t, const ih_item_t *item, ih_item_t items [3]
             break;
         case IH_T_WELCOME:
             e->head = 123456789;
+            e->owed = 123456700;
             e->member = "alice";
             e->org = "acme";
             e->heartbeat = 5000;
@@ -480,6 +498,7 @@ s_test_env (ih_env_t *e, ih_type_t t, const ih_item_t *item, ih_item_t items [3]
             break;
         case IH_T_PONG:
             e->head = 5;
+            e->owed = 4;
             break;
         case IH_T_STATS:
             e->json = "{\"connections\":2,\"head\":5}";
@@ -526,6 +545,13 @@ static const ih_tk_mutation_t s_cases [] = {
     { IH_TK_ENV, IH_T_HELLO, IH_TK_SET, "agent", -1, -1, IH_TK_V_CTRL, "agent: must be printable ASCII" },
     { IH_TK_ENV, IH_T_HELLO, IH_TK_SET, "agent", -1, -1, IH_TK_V_HIGH, "agent: must be printable ASCII" },
     { IH_TK_ENV, IH_T_WELCOME, IH_TK_SET, "member", -1, -1, IH_TK_V_UPPER, "member: not a valid member name" },
+    { IH_TK_ENV, IH_T_WELCOME, IH_TK_SET, "owed", -1, -1, IH_TK_V_HUGE, "owed: 18446744073709551615 is above head 123456789" },
+    { IH_TK_ENV, IH_T_WELCOME, IH_TK_SET, "owed", -1, -1, IH_TK_V_NEG, "owed: expected uint, got negative int" },
+    { IH_TK_ENV, IH_T_PONG, IH_TK_SET, "owed", -1, -1, IH_TK_V_BIG, "owed: 1099511627776 is above head 5" },
+    { IH_TK_ENV, IH_T_PONG, IH_TK_SET, "owed", -1, -1, IH_TK_V_STR, "owed: expected uint, got str" },
+    { IH_TK_ENV, IH_T_PONG, IH_TK_ADD, "owed", -1, -1, IH_TK_V_ZERO, "owed: duplicate key" },
+    { IH_TK_ENV, IH_T_PONG, IH_TK_DROP, "head", -1, -1, 0, "head: missing" },
+    { IH_TK_ENV, IH_T_PING, IH_TK_ADD, "owed", -1, -1, IH_TK_V_ZERO, "ping: unknown key 'owed'" },
     { IH_TK_ENV, IH_T_PUBLISH, IH_TK_SET, "sig", -1, -1, IH_TK_V_BIN12, "sig: expected 64 bytes, got 12" },
     { IH_TK_ENV, IH_T_PUBLISH, IH_TK_SET, "body", -1, -1, IH_TK_V_STR, "body: expected bin, got str" },
     { IH_TK_ENV, IH_T_PUBLISH, IH_TK_DROP, "sig", -1, -1, 0, "sig: missing" },
@@ -580,6 +606,7 @@ ih_envelope_test (bool verbose)
         IH_CHECK (d.type == (ih_type_t) t);
         IH_CHECK (s_env_equal (&e, &d));
         IH_CHECK (d.req == e.req && d.seq == e.seq && d.cursor == e.cursor && d.head == e.head);
+        IH_CHECK (d.owed == e.owed);
         IH_CHECK (d.window == e.window && d.heartbeat == e.heartbeat);
         IH_CHECK (strcmp (d.agent, e.agent) == 0 && strcmp (d.json, e.json) == 0);
         if (t == IH_T_PUBLISH) {
@@ -612,6 +639,39 @@ ih_envelope_test (bool verbose)
         IH_CHECK (d.head == 123456789 && strcmp (d.org, "acme") == 0);
         ih_env_free (&d);
     }
+    //  owed may be missing (a broker older than it): it then reads as head
+    for (int t = IH_T_WELCOME; t <= IH_T_PONG; t += IH_T_PONG - IH_T_WELCOME) {
+        IH_CHECK (ih_tk_splice (&envs [t], "\xa4owed", 5, "\xa4oxed", 5, &buf));
+        ih_env_t d;
+        ih_tk_decode_fails (IH_TK_ENV, buf.data, buf.len, "unknown key 'oxed'", false);
+        //  the same envelope without the key: one map entry fewer, key and value dropped
+        ih_env_t e;
+        ih_item_t unused [3];
+        s_test_env (&e, (ih_type_t) t, item, unused);
+        msgpack_packer pk;
+        ih_buf_reset (&buf2);
+        msgpack_packer_init (&pk, &buf2, ih_mpack_buf_write);
+        msgpack_pack_map (&pk, t == IH_T_PONG ? 3 : 6);
+        ih_mpack_pack_str (&pk, "v");
+        msgpack_pack_uint64 (&pk, 1);
+        ih_mpack_pack_str (&pk, "t");
+        ih_mpack_pack_str (&pk, ih_type_name ((ih_type_t) t));
+        ih_mpack_pack_str (&pk, "head");
+        msgpack_pack_uint64 (&pk, e.head);
+        if (t == IH_T_WELCOME) {
+            ih_mpack_pack_str (&pk, "member");
+            ih_mpack_pack_str (&pk, e.member);
+            ih_mpack_pack_str (&pk, "org");
+            ih_mpack_pack_str (&pk, e.org);
+            ih_mpack_pack_str (&pk, "heartbeat");
+            msgpack_pack_uint64 (&pk, e.heartbeat);
+        }
+        IH_CHECK (ih_env_decode (&d, buf2.data, buf2.len, &err) == 0);
+        IH_CHECK (d.type == (ih_type_t) t && d.head == e.head && d.owed == e.head);
+        ih_env_free (&d);
+        ih_env_free (&e);
+    }
+
     //  Encoding refuses incomplete envelopes
     {
         ih_env_t e;

@@ -9,7 +9,7 @@
 
       hello    A->B  cursor uint, categories [str], sectors [str], min_severity str
                      ("" = all), window uint (1..10000), agent str
-      welcome  B->A  head uint, member str, org str, heartbeat uint (ms)
+      welcome  B->A  head uint, owed uint, member str, org str, heartbeat uint (ms)
       publish  A->B  req uint, body bin, sig bin(64)
       ok       B->A  req uint, seq uint, id str
       error    B->A  req uint (0 = not about a request), code str, reason str
@@ -17,7 +17,7 @@
                      (1..IH_MAX_ITEMS items, seq strictly increasing)
       ack      A->B  seq uint (everything up to seq is durably stored)
       ping     A->B  (no fields)
-      pong     B->A  head uint
+      pong     B->A  head uint, owed uint
       bye      A->B  (no fields)
       status   A->B  (no fields; the broker answers with "stats")
       stats    B->A  json str (the broker's counters as a JSON object)
@@ -25,6 +25,11 @@
     The encoder writes the fields of a type in the order above, in the smallest forms.
     Envelopes are not signed and need not be canonical: the decoder checks types and
     limits, and accepts any msgpack form of a value (a uint16 for 5) and any field order.
+
+    `owed` (welcome, pong) is the highest seq the broker has journaled that this member
+    is entitled to (<= head; the agent's lag is owed - cursor). It is the one optional
+    field: a broker older than it does not send it, and the decoder then sets owed =
+    head. Every other listed field is required.
 */
 #ifndef IH_ENVELOPE_H
 #define IH_ENVELOPE_H
@@ -57,6 +62,7 @@ typedef struct {
     uint64_t seq;            /* ok, ack */
     uint64_t cursor;         /* hello */
     uint64_t head;           /* welcome, pong */
+    uint64_t owed;           /* welcome, pong: <= head (absent on the wire: = head) */
     uint32_t window;         /* hello */
     uint32_t heartbeat;      /* welcome */
     const char *id;          /* ok */

@@ -420,6 +420,17 @@ ih_member_validate (const ih_member_t *r, ih_err_t *err)
     return 0;
 }
 
+/* ---- roles ------------------------------------------------------------------------ */
+bool
+ih_role_may_send (const ih_member_t *who, ih_kind_t kind)
+{
+    if (who->gateway)
+        return false;
+    if (kind == IH_KIND_COMMENT || kind == IH_KIND_SIGHTING)
+        return who->role == IH_ROLE_PUBLISHER || who->role == IH_ROLE_READER;
+    return who->role == IH_ROLE_PUBLISHER;
+}
+
 /* ---- entitlement ----------------------------------------------------------------- */
 bool
 ih_entitled (const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
@@ -628,6 +639,19 @@ ih_msg_test (bool verbose)
     memcpy (rec.org, "A B", 4);
     IH_CHECK (ih_member_validate (&rec, &err) == -1 && strstr (err.msg, "org:"));
     ih_msg_free (&m);
+
+    /*  Roles: readers comment and report sightings; only publishers publish, revise and
+        retract; the gateway sends nothing.  */
+    ih_member_t pub = { .role = IH_ROLE_PUBLISHER }, rdr = { .role = IH_ROLE_READER };
+    ih_member_t gwr = { .role = IH_ROLE_READER, .gateway = true };
+    for (int k = 0; k < IH_KIND_COUNT; k++) {
+        bool chat = k == IH_KIND_COMMENT || k == IH_KIND_SIGHTING;
+        IH_CHECK (ih_role_may_send (&pub, (ih_kind_t) k));
+        IH_CHECK (ih_role_may_send (&rdr, (ih_kind_t) k) == chat);
+        IH_CHECK (!ih_role_may_send (&gwr, (ih_kind_t) k));
+    }
+    rdr.role = (ih_role_t) 7;
+    IH_CHECK (!ih_role_may_send (&rdr, IH_KIND_COMMENT));
 
     /*  Entitlement: the matrix of invariant 2.  */
     ih_member_t fin = { .name = "f", .org = "bank-b", .sector = "finance" };

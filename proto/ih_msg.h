@@ -169,6 +169,13 @@ int ih_member_validate(const ih_member_t *r, ih_err_t *err);
 bool ih_entitled(const ih_member_t *who, ih_tlp_t tlp, const char *publisher_org,
                  const ih_strlist_t *recipients);
 
+/*  True when a member with record `who` may send a message of `kind` (PROTOCOL.md 4.3):
+      alert, retraction     publishers only (they publish, revise and retract alerts)
+      comment, sighting     publishers and readers (readers collaborate)
+    The gateway identity sends nothing. The broker refuses the rest (`not-publisher`);
+    receivers refuse a delivered message whose member record does not allow it. */
+bool ih_role_may_send(const ih_member_t *who, ih_kind_t kind);
+
 /*  True when a revision marked new_tlp/new_rcpts of an alert marked old_tlp/old_rcpts
     (same publisher org) reaches every member the old revision reached, so that a
     revision never narrows entitlement (PROTOCOL.md 4.3):

@@ -313,6 +313,9 @@ class Client:
         self.keepalive = keepalive   # ping every heartbeat/2 while polling, once welcomed
         self.heartbeat = None        # seconds, from welcome
         self.last_ping = 0.0
+        self.head = None             # the broker's head, from welcome and pong (4.1, 4.4)
+        self.owed = None             # the last seq the broker holds for us: lag = owed - cursor
+        self.bad_envelopes = []      # welcome/pong that break section 4 (owed above head)
 
     def close(self):
         if self.mon is not None:
@@ -417,6 +420,13 @@ class Client:
         elif t in ("ok", "error") and m.get("req") in self._pending_reqs():
             self.replies[m["req"]] = m
         else:
+            if t in ("welcome", "pong") and isinstance(m.get("head"), int):
+                # section 4.1: owed <= head; a broker older than `owed` sends none: = head
+                owed = m.get("owed", m["head"])
+                if not isinstance(owed, int) or owed < 0 or owed > m["head"]:
+                    self.bad_envelopes.append(m)
+                else:
+                    self.head, self.owed = m["head"], owed
             if t == "welcome" and isinstance(m.get("heartbeat"), int):
                 self.heartbeat = max(m["heartbeat"], 100) / 1000.0
                 self.last_ping = time.monotonic()

@@ -112,12 +112,14 @@ def test_session_basics(deploy):
     w = c.hello(cursor=0, window=50)
     assert w is not None and w["t"] == "welcome", w
     assert (w["member"], w["org"], w["head"], w["heartbeat"]) == ("noc", "bank-b", 1, 1000)
+    assert w["owed"] == 1, w                  # the GREEN alert is for it (section 4.1)
     assert c.wait_items(1, 3.0)
     assert c.seqs() == [1]
 
     c.ping()
     pong = c.wait_inbox(lambda m: m.get("t") == "pong", 3.0)
-    assert pong is not None and pong["head"] == 1, pong
+    assert pong is not None and pong["head"] == 1 and pong["owed"] == 1, pong
+    assert (c.head, c.owed, c.bad_envelopes) == (1, 1, [])
     st = c.status()
     assert st is not None, "no stats"
     stats = json.loads(st["json"])

@@ -171,6 +171,7 @@ s_print_env (const ih_env_t *e)
             break;
         case IH_T_WELCOME:
             printf ("head=%llu\n", (unsigned long long) e->head);
+            printf ("owed=%llu\n", (unsigned long long) e->owed);
             s_str ("member", e->member);
             s_str ("org", e->org);
             printf ("heartbeat=%u\n", e->heartbeat);
@@ -209,6 +210,7 @@ s_print_env (const ih_env_t *e)
             break;
         case IH_T_PONG:
             printf ("head=%llu\n", (unsigned long long) e->head);
+            printf ("owed=%llu\n", (unsigned long long) e->owed);
             break;
         case IH_T_STATS:
             s_str ("json", e->json);
@@ -347,6 +349,7 @@ s_encode_sample (const char *name, ih_buf_t *out)
             break;
         case IH_T_WELCOME:
             e.head = 123456789;
+            e.owed = 123456700;
             e.member = "alice";
             e.org = "acme";
             e.heartbeat = 5000;
@@ -385,6 +388,7 @@ s_encode_sample (const char *name, ih_buf_t *out)
             break;
         case IH_T_PONG:
             e.head = 5;
+            e.owed = 4;
             break;
         case IH_T_STATS:
             e.json = "{\"connections\":2,\"head\":5}";

@@ -178,14 +178,15 @@ def sample_env(t):
     fields = {
         "hello": {"cursor": 41, "categories": ["ransomware", "data-leak"], "sectors": ["finance"],
                   "min_severity": "medium", "window": 1000, "agent": "infohub-agent/0.1"},
-        "welcome": {"head": 123456789, "member": "alice", "org": "acme", "heartbeat": 5000},
+        "welcome": {"head": 123456789, "owed": 123456700, "member": "alice", "org": "acme",
+                    "heartbeat": 5000},
         "publish": {"req": 7, "body": body, "sig": sig},
         "ok": {"req": 7, "seq": 300, "id": ID},
         "error": {"req": 7, "code": "bad-message", "reason": "title: too long (300 > 256 bytes)"},
         "deliver": {"items": [[5, body, sig, rec, rec_sig], [4294967296, body, sig, rec, rec_sig]]},
         "ack": {"seq": 70000},
         "ping": {},
-        "pong": {"head": 5},
+        "pong": {"head": 5, "owed": 4},
         "bye": {},
         "status": {},
         "stats": {"json": '{"connections":2,"head":5}'},
@@ -317,16 +318,26 @@ def test_python_encodes_c_decodes_envelopes():
     assert d["items[255].seq"] == str(255 * 3 + 1)
     assert bytes.fromhex(d["items[7].rec"]) == b"rec7"
 
-    for t, fields in [("welcome", {"org": "acme", "member": "alice", "heartbeat": 0, "head": 0}),
+    for t, fields in [("welcome", {"org": "acme", "member": "alice", "heartbeat": 0, "head": 0,
+                                   "owed": 0}),
+                      ("welcome", {"owed": 2 ** 64 - 2, "org": "acme", "member": "alice",
+                                   "heartbeat": 1000, "head": 2 ** 64 - 1}),
                       ("ok", {"id": ID, "seq": 1, "req": 65536}),
                       ("error", {"reason": "", "code": "internal", "req": 0}),
-                      ("ack", {"seq": 255}), ("pong", {"head": 256}), ("ping", {}),
+                      ("ack", {"seq": 255}), ("pong", {"head": 256, "owed": 255}), ("ping", {}),
                       ("bye", {}), ("status", {}), ("stats", {"json": "{}"})]:
         env = {"v": 1, "t": t}
         env.update(fields)
         d = c_decode("env", pack(env))
         assert d.pop("v") == "1" and d.pop("t") == t
         assert {k: str(v) for k, v in fields.items()} == d
+    # owed may be missing (a broker older than it): it then reads as head (section 4.1)
+    for t, fields in [("welcome", {"head": 42, "member": "alice", "org": "acme", "heartbeat": 9}),
+                      ("pong", {"head": 43})]:
+        env = {"v": 1, "t": t}
+        env.update(fields)
+        d = c_decode("env", pack(env))
+        assert d["owed"] == d["head"] == str(fields["head"]), d
 
 
 # ---- (c) signatures --------------------------------------------------------------------------
@@ -479,6 +490,12 @@ BAD_ENVS = [
     ("unknown field", pack(with_(ENV_PUBLISH, prio=1)), "publish: unknown key 'prio'"),
     ("negative req", pack(with_(ENV_PUBLISH, req=-1)), "req: expected uint, got negative int"),
     ("ping with a field", pack({"v": 1, "t": "ping", "x": 1}), "ping: unknown key 'x'"),
+    ("owed above head", pack({"v": 1, "t": "pong", "head": 5, "owed": 6}), "owed: 6 is above head 5"),
+    ("owed negative", pack({"v": 1, "t": "pong", "head": 5, "owed": -1}),
+     "owed: expected uint, got negative int"),
+    ("owed in a ping", pack({"v": 1, "t": "ping", "owed": 1}), "ping: unknown key 'owed'"),
+    ("welcome owed above head", pack({"v": 1, "t": "welcome", "head": 1, "owed": 2, "member": "a",
+                                      "org": "b", "heartbeat": 1000}), "owed: 2 is above head 1"),
     ("window 0", pack({"v": 1, "t": "hello", "cursor": 0, "categories": [], "sectors": [],
                        "min_severity": "", "window": 0, "agent": "x"}), "window: must be 1..10000, got 0"),
     ("unknown category", pack({"v": 1, "t": "hello", "cursor": 0, "categories": ["spam"], "sectors": [],
