@@ -132,8 +132,8 @@ ih_import_cmd (const ih_import_cmd_cfg_t *cfg, int argc, char **argv)
     if (rep.alerts == 0)
         return s_fail (prog, "%s: nothing to import%s%s", opts.source, left [0] ? "; not imported: " : "",
                        left);
-    fprintf (stderr, "%s: import: %s: %" PRIu64 " alert%s, %" PRIu64 " IOCs %s%s%s\n", prog, opts.source,
-             rep.alerts, rep.alerts == 1 ? "" : "s", rep.iocs, dry ? "(dry run, not published)" : "published",
-             left [0] ? "; not imported: " : "", left);
+    fprintf (stderr, "%s: import: %s: %" PRIu64 " %s, %" PRIu64 " %s %s%s%s\n", prog, opts.source,
+             rep.alerts, ih_plural (rep.alerts, "alert", "alerts"), rep.iocs, ih_plural (rep.iocs, "IOC", "IOCs"),
+             dry ? "(dry run, not published)" : "published", left [0] ? "; not imported: " : "", left);
     return 0;
 }

@@ -241,6 +241,35 @@ def test_cli_counts_agree_with_their_nouns(pub_rdr):
                what="the sighting at the reader")
     r = deploy.agent_cmd(rdr, "search", "192.0.2.99", check=False)
     assert "ipv4 192.0.2.99 was sighted 1 time (1 report)" in out(r), out(r)
+    # export's and import's summaries, the daemon's log of a retraction
+    aid = publish(deploy, pub, dict(ALERT, iocs=[{"type": "ipv4", "value": "192.0.2.10"},
+                                                 {"type": "ipv4", "value": "192.0.2.11"}]))
+    wait_stored(deploy, rdr, aid)
+    deploy.agent_cmd(pub, "retract", aid, "--ioc", "192.0.2.11")
+    wait_until(lambda: "retraction of 1 IOC of alert %s" % aid in deploy.agents[rdr.name].text(),
+               what="the retraction in the reader's log")
+    r = deploy.agent_cmd(rdr, "export", "--format", "csv", "--status", "active")
+    assert "export: csv: 1 alert, 1 IOC to stdout; left out: 0 retracted alerts, 1 retracted IOC" in err(r), err(r)
+    r = deploy.agent_cmd(pub, "import", "--format", "text", "--tlp", "clear", "--dry-run", "-",
+                         input=b"C2 at 203.0.113.5\n")
+    assert "1 alert, 1 IOC (dry run, not published)" in err(r), err(r)
+
+
+def test_daemon_logs_count_with_the_right_noun(deploy):
+    deploy.start_broker()          # the registry holds the gateway only
+    wait_until(lambda: "listening on" in deploy.broker.text(), what="the broker's first line")
+    assert re.search(r"I broker: listening on \S+: head 0, 1 member, ", deploy.broker.text()), \
+        deploy.broker.text()
+    # the gateway with one HTTP thread (its config beside gateway.cfg: paths are relative)
+    cfg = os.path.join(deploy.dir, "gateway-1.cfg")
+    with open(os.path.join(deploy.dir, "gateway.cfg")) as f:
+        text = f.read()
+    assert 'tls-key = ""\n' in text
+    with open(cfg, "w") as f:
+        f.write(text.replace('tls-key = ""\n', 'tls-key = ""\n        threads = "1"\n'))
+    gw = deploy.spawn("gateway", [GATEWAY, "-c", cfg])
+    wait_until(lambda: "serving" in gw.text() or not gw.alive(), what="the gateway's first line")
+    assert ", 1 thread)" in gw.text(), gw.text()
 
 
 # ---- k. the API's since takes an age ------------------------------------------------------------
