@@ -106,6 +106,8 @@ static const char s_usage_list [] =
 
 static const char s_usage_show [] =
     s_USAGE "show ID [--json]\n"
+    "ID may be the start of an alert's id (4 characters or more) when no other alert\n"
+    "starts the same way, as git takes a commit's.\n"
     "Shows one alert at its latest revision: how many revisions were seen, whether\n"
     "it (or which of its IOCs) was retracted, its retractions, comments and the\n"
     "sightings of its IOCs. --json prints it on one line: the alert JSON, IOCs\n"
