@@ -468,7 +468,11 @@ s_import_publish (ih_msg_t *m, void *arg)
     m->created = m->modified = ih_now_ms ();
     ih_err_t err = { "" };
     char code [32] = "";
-    int rc = s_sign_send (cfg, m, "import", code, &err);
+    //  The label names the alert that failed ("import: alert 'X': body: too large"),
+    //  not the command again.
+    char label [96];
+    ih_fmt (label, sizeof label, "alert '%.60s'", m->title);
+    int rc = s_sign_send (cfg, m, label, code, &err);
     if (rc == 0)
         return 0;
     if (rc == 1)

@@ -160,7 +160,18 @@ def test_an_option_without_its_value_says_so(deploy):
         assert "unexpected argument" not in e, (argv, e)
 
 
-# ---- e. the broker's bind error, f. the gateway's --------------------------------------------
+# ---- e. the broker's bind error (and other doubled prefixes), f. the gateway's ----------------
+
+def test_import_error_names_the_alert_not_the_command_twice(deploy, tmp_path):
+    m = deploy.add_member("soc", "bank-a", role="publisher")
+    big = tmp_path / "big.txt"            # 1,500 long URLs: a body over 1 MiB, refused before sending
+    big.write_text("".join("http://evil%d.example/%s\n" % (i, "a" * 1000) for i in range(1500)))
+    r = deploy.agent_cmd(m, "import", "--format", "text", "--tlp", "clear", "--plain-urls-as-iocs",
+                         "--title", "Big list", str(big), check=False, timeout=30)
+    assert r.returncode != 0
+    assert "infohub-agent: import: alert 'Big list': body: too large" in err(r), err(r)
+    assert "import: import:" not in err(r)
+
 
 def test_broker_bind_error_names_the_module_once(deploy):
     blocker = socket.socket()
