@@ -33,7 +33,9 @@ PKG_PROTO   := libczmq libzmq libsodium msgpack jansson
 PKG_BROKER  := $(PKG_PROTO) lmdb
 PKG_ADMIN   := $(PKG_PROTO)
 PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle
-PKG_WEB     := libmicrohttpd libcmark
+# libcmark-gfm: GitHub-flavoured Markdown (tables, strikethrough, autolinks); Debian ships
+# no .pc for libcmark-gfm-extensions, and libcmark-gfm.pc links it (-lcmark-gfm-extensions).
+PKG_WEB     := libmicrohttpd libcmark-gfm
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
 pkg_cflags   = $(shell pkg-config --cflags $(1) 2>/dev/null)

@@ -29,6 +29,7 @@
 #define CMD_VERSION     "0.1"
 #define CMD_PUBLISH_S   10          /* publishing waits this long for the broker's answer */
 #define CMD_MAX_INPUT   (8 << 20)   /* the most an alert file or stdin may hold */
+#define CMD_SEARCH_ERROR 2          /* search's exit status on an error (1: no match) */
 
 /*  One line per event on stderr ("I agent: ..."); a one-line error "infohub-agent: ..."
     that returns 1, the exit status. */

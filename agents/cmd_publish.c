@@ -154,14 +154,47 @@ cmd_ioc_value (const char *arg, const char *type_name, ih_ioc_type_t *t, char *o
 
 /* ---- publish -------------------------------------------------------------------------------- */
 
+/*  --dry-run: m as it would be signed (this member's org, member and signing key's public
+    half; the secret key is not read), validated as the encoder validates it, printed as
+    one JSON line. Nothing is signed or sent. Frees m. */
+static int
+s_dry_run (ih_agent_cfg_t *cfg, ih_msg_t *m, const char *label)
+{
+    ih_err_t err = { "" };
+    m->org = ih_msg_str (m, cfg->org);
+    m->member = ih_msg_str (m, cfg->name);
+    ih_buf_t body;
+    ih_buf_init (&body);
+    int rc = ih_keys_load_signing (cfg->signing_key, m->signer, NULL, &err);
+    if (rc == 0 && (rc = ih_body_encode (m, &body, &err)) != 0)
+        ih_err_prefix (&err, "%s", label);
+    ih_buf_free (&body);
+    char *text = rc == 0 ? ih_msg_to_json_str (m, NULL) : NULL;
+    ih_msg_free (m);
+    if (rc != 0)
+        return cmd_fail ("%s", err.msg);
+    printf ("%s\n", text);
+    free (text);
+    if (fflush (stdout) != 0 || ferror (stdout))
+        return cmd_fail ("publish: cannot write output");
+    fprintf (stderr, "%s: publish: dry run: nothing was signed or sent\n", CMD_PROG);
+    return 0;
+}
+
 int
 cmd_publish (ih_agent_cfg_t *cfg, int argc, char **argv)
 {
     const char *file = NULL;
+    bool dry_run = false;
     for (int i = 0; i < argc; i++) {
-        if (file)
-            return cmd_fail ("publish: unexpected argument '%s'", argv [i]);
-        file = argv [i];
+        const char *a = argv [i];
+        if (streq (a, "--dry-run"))
+            dry_run = true;
+        else
+        if (file || (a [0] == '-' && a [1]))
+            return cmd_fail ("publish: unexpected argument '%s'; see publish --help", a);
+        else
+            file = a;
     }
     if (!file)
         return cmd_fail ("publish: FILE.json (or -) is missing; see publish --help");
@@ -222,6 +255,8 @@ cmd_publish (ih_agent_cfg_t *cfg, int argc, char **argv)
     m.modified = now;
     if (m.kind != IH_KIND_ALERT || !have_id || (!from_store && (m.created == 0 || m.created > now)))
         m.created = now;
+    if (dry_run)
+        return s_dry_run (cfg, &m, streq (file, "-") ? "stdin" : file);
     char code [32] = "";
     rc = s_sign_send (cfg, &m, streq (file, "-") ? "stdin" : file, code, &err);
     int ret = 0;
@@ -250,6 +285,8 @@ cmd_retract (ih_agent_cfg_t *cfg, int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv [i];
         const char *v = i + 1 < argc ? argv [i + 1] : NULL;
+        if (!v && (streq (a, "--ioc") || streq (a, "--reason") || streq (a, "--text")))
+            return cmd_fail ("retract: %s needs a value; see retract --help", a);
         if (streq (a, "--ioc") && v) {
             if (n_iocs == IH_MAX_IOCS)
                 return cmd_fail ("retract: more than %d --ioc", IH_MAX_IOCS);
@@ -386,6 +423,8 @@ cmd_sight (ih_agent_cfg_t *cfg, int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv [i];
         const char *v = i + 1 < argc ? argv [i + 1] : NULL;
+        if (!v && (streq (a, "--alert") || streq (a, "--tlp") || streq (a, "--count") || streq (a, "--type")))
+            return cmd_fail ("sight: %s needs a value; see sight --help", a);
         if (streq (a, "--alert") && v) {
             alert = v;
             i++;
@@ -448,7 +487,11 @@ s_import_publish (ih_msg_t *m, void *arg, char *code, ih_err_t *err)
     s_import_t *imp = (s_import_t *) arg;
     if (!imp->client && !(imp->client = s_connect (imp->cfg, err)))
         return -1;
-    return s_sign_send_on (imp->cfg, imp->client, m, "import", code, err);
+    //  The label names the alert that failed ("import: alert 'X': body: too large"),
+    //  not the command again.
+    char label [96];
+    ih_fmt (label, sizeof label, "alert '%.60s'", m->title);
+    return s_sign_send_on (imp->cfg, imp->client, m, label, code, err);
 }
 
 int

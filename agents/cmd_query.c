@@ -7,6 +7,7 @@
     characters replaced (s_print_clean), so that an alert cannot drive the analyst's
     terminal; --json output is ASCII.
 */
+#include <ctype.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "ih_index.h"
 #include "ih_json.h"
 #include "ih_select.h"
+#include "ih_store_prefix.h"
 #include "ih_view.h"
 
 /* ---- shared with status (cmd.h) ------------------------------------------------------------- */
@@ -227,8 +229,29 @@ s_show_entries (json_t *o, const char *key)
     }
 }
 
+/*  How many sighting reports cite alert id: a report counts its sightings (`sight
+    --count 3` is one report of three), and the store keeps their sum per alert
+    (info->sightings) but not how many reports made it, so they are counted in the log,
+    where each delivered message has its entry. A walk of the log, cut short once the
+    reports are as many as the sightings (each report counts at least one). */
+static uint64_t
+s_sighting_reports (ih_store_t *store, const ih_store_alert_t *info)
+{
+    if (info->sightings <= 1)
+        return info->sightings;
+    uint64_t reports = 0, after = 0;
+    ih_store_log_t log [256];
+    int n;
+    while (reports < info->sightings && (n = ih_store_log_read (store, after, log, 256, NULL)) > 0) {
+        for (int i = 0; i < n; i++)
+            reports += !log [i].rejected && log [i].kind == IH_KIND_SIGHTING && streq (log [i].ref, info->id);
+        after = log [n - 1].seq;
+    }
+    return reports;
+}
+
 static void
-s_show_human (json_t *o, const ih_store_alert_t *info)
+s_show_human (json_t *o, const ih_store_alert_t *info, uint64_t reports)
 {
     json_t *pub = json_object_get (o, "publisher");
     char who [160];
@@ -252,7 +275,12 @@ s_show_human (json_t *o, const ih_store_alert_t *info)
     s_show_list ("references", json_object_get (o, "references"));
     s_show_time ("created", cmd_jstr (o, "created"));
     s_show_time ("modified", cmd_jstr (o, "modified"));
-    printf ("%-12s%" PRIu64 " (reports citing this alert)\n", "sightings", info->sightings);
+    if (info->sightings)
+        printf ("%-12s%" PRIu64 " %s in %" PRIu64 " %s citing this alert\n", "sightings", info->sightings,
+                ih_plural (info->sightings, "sighting", "sightings"), reports,
+                ih_plural (reports, "report", "reports"));
+    else
+        printf ("%-12snone reported\n", "sightings");
     printf ("%-12s%u\n", "comments", info->comments);
     const char *summary = cmd_jstr (o, "summary");
     if (*summary) {
@@ -295,6 +323,22 @@ s_show_human (json_t *o, const ih_store_alert_t *info)
     s_show_entries (o, "comments");
 }
 
+/*  At most this many candidates are named when a prefix matches several alerts. */
+#define s_SHOW_CANDIDATES  5
+
+/*  "show: 'abcd' is ambiguous: 7 alerts start with it: ID, ID, ID, ID, ID and 2 more" */
+static int
+s_show_ambiguous (const char *prefix, char ids [][IH_UUID_LEN + 1], int found)
+{
+    char list [s_SHOW_CANDIDATES * (IH_UUID_LEN + 2) + 32] = "";
+    size_t o = 0;
+    for (int i = 0; i < found && i < s_SHOW_CANDIDATES; i++)
+        o += (size_t) snprintf (list + o, sizeof list - o, "%s%s", i ? ", " : "", ids [i]);
+    if (found > s_SHOW_CANDIDATES)
+        snprintf (list + o, sizeof list - o, " and %d more", found - s_SHOW_CANDIDATES);
+    return cmd_fail ("show: '%s' is ambiguous: %d alerts start with it: %s", prefix, found, list);
+}
+
 int
 cmd_show (ih_agent_cfg_t *cfg, int argc, char **argv)
 {
@@ -311,25 +355,51 @@ cmd_show (ih_agent_cfg_t *cfg, int argc, char **argv)
     }
     if (!id)
         return cmd_fail ("show: ID is missing; see show --help");
-    if (!ih_uuid_valid (id))
-        return cmd_fail ("show: '%.64s' is not an alert id (a lower-case UUID)", id);
+    //  The whole id, or a unique start of it as git takes a commit's (any case).
+    char low [IH_UUID_LEN + 1];
+    size_t n = strlen (id);
+    for (size_t i = 0; i <= n && n <= IH_UUID_LEN; i++)
+        low [i] = (char) tolower ((unsigned char) id [i]);
+    if (n > IH_UUID_LEN || !ih_store_prefix_valid (low))
+        return cmd_fail ("show: '%.64s' is not an alert id (a lower-case UUID) nor the start of one", id);
+    if (n < IH_STORE_PREFIX_MIN)
+        return cmd_fail ("show: '%s' is too short; give at least %d characters of the id", id,
+                         IH_STORE_PREFIX_MIN);
     ih_err_t err = { "" };
     bool missing;
     ih_store_t *store = cmd_open_reader (cfg, &missing, &err);
     if (!store)
-        return missing ? cmd_fail ("show: no alert %s (the store is empty)", id) : cmd_fail ("%s", err.msg);
+        return missing ? cmd_fail ("show: no alert %s'%s' (the store is empty)",
+                                   n == IH_UUID_LEN ? "" : "starts with ", id)
+                       : cmd_fail ("%s", err.msg);
+    char ids [s_SHOW_CANDIDATES][IH_UUID_LEN + 1];
+    if (!ih_uuid_valid (low)) {
+        int found = ih_store_find_prefix (store, low, ids, s_SHOW_CANDIDATES, &err);
+        if (found != 1) {
+            ih_store_destroy (&store);
+            if (found < 0)
+                return cmd_fail ("show: %s", err.msg);
+            if (found == 0)
+                return cmd_fail ("show: no alert starts with '%s'", id);
+            return s_show_ambiguous (id, ids, found);
+        }
+        id = ids [0];
+    }
+    else
+        id = low;
     ih_msg_t m;
     ih_msg_init (&m, IH_KIND_ALERT);
     ih_store_alert_t info;
     int found = ih_store_get (store, id, &m, &info, &err);
     json_t *o = found == 1 ? ih_view_alert (store, &m, &info, IH_VIEW_DETAILS) : NULL;
+    uint64_t reports = found == 1 && !as_json ? s_sighting_reports (store, &info) : 0;
     ih_store_destroy (&store);
     ih_msg_free (&m);
     if (found != 1)
         return found == 0 ? cmd_fail ("show: no alert %s", id) : cmd_fail ("%s", err.msg);
     if (as_json)
         return cmd_print_json (o) == 0 ? 0 : cmd_fail ("show: cannot write output");
-    s_show_human (o, &info);
+    s_show_human (o, &info, reports);
     json_decref (o);
     return ferror (stdout) ? cmd_fail ("show: cannot write output") : 0;
 }
@@ -358,6 +428,11 @@ s_search_hit (const ih_index_hit_t *hit, void *arg)
     return 0;
 }
 
+/*  search exits as grep does: 0 when something matched, 1 when nothing did, and
+    CMD_SEARCH_ERROR (2) on an error, so that a script can tell "not known here" from
+    "could not look". */
+#define s_search_fail(...)  (cmd_fail (__VA_ARGS__), CMD_SEARCH_ERROR)
+
 int
 cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
 {
@@ -380,19 +455,22 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
         if (streq (a, "--inside"))
             flags |= IH_SEARCH_INSIDE;
         else
-        if (streq (a, "--type") && i + 1 < argc)
+        if (streq (a, "--type")) {
+            if (i + 1 >= argc)
+                return s_search_fail ("search: --type needs a value; see search --help");
             type_name = argv [++i];
+        }
         else
         if (a [0] == '-' && a [1] && !value)
-            return cmd_fail ("search: unexpected argument '%s'; see search --help", a);
+            return s_search_fail ("search: unexpected argument '%s'; see search --help", a);
         else
         if (value)
-            return cmd_fail ("search: unexpected argument '%s'; see search --help", a);
+            return s_search_fail ("search: unexpected argument '%s'; see search --help", a);
         else
             value = a;
     }
     if (!value)
-        return cmd_fail ("search: VALUE is missing; see search --help");
+        return s_search_fail ("search: VALUE is missing; see search --help");
 
     //  What to look up: the given or guessed type, and the value as a filename too.
     ih_err_t err = { "" };
@@ -402,7 +480,7 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
     ih_ioc_type_t t;
     if (type_name || cmd_ioc_typed (value, &t)) {
         if (cmd_ioc_value (value, type_name, &types [0], norms [0], &err) != 0)
-            return cmd_fail ("search: %s", err.msg);
+            return s_search_fail ("search: %s", err.msg);
         nt = 1;
     }
     else {
@@ -412,12 +490,12 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
         &&  ih_ioc_normalise (IH_IOC_FILENAME, value, norms [nt], IH_MAX_IOC_VALUE + 1, NULL) == 0)
             types [nt++] = IH_IOC_FILENAME;
         if (nt == 0)
-            return cmd_fail ("search: '%.64s' is no IOC value of any type", value);
+            return s_search_fail ("search: '%.64s' is no IOC value of any type", value);
     }
     bool missing;
     ih_store_t *store = cmd_open_reader (cfg, &missing, &err);
     if (!store && !missing)
-        return cmd_fail ("%s", err.msg);
+        return s_search_fail ("%s", err.msg);
     json_t *searched = json_array ();
     for (int k = 0; k < nt; k++) {
         uint64_t count = 0;
@@ -428,7 +506,7 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
                 ih_store_destroy (&store);
                 json_decref (searched);
                 free (h.hits);
-                return cmd_fail ("%s", err.msg);
+                return s_search_fail ("%s", err.msg);
             }
         }
         json_array_append_new (searched, json_pack ("{s:s, s:s, s:{s:I, s:I}}", "type",
@@ -464,17 +542,21 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
     ih_store_destroy (&store);
     free (h.hits);
     if (as_json) {
+        size_t nhits = json_array_size (hits);
         json_t *o = json_pack ("{s:s, s:o, s:o}", "query", value, "searched", searched, "hits", hits);
-        return cmd_print_json (o) == 0 ? 0 : cmd_fail ("search: cannot write output");
+        if (cmd_print_json (o) != 0)
+            return s_search_fail ("search: cannot write output");
+        return nhits ? 0 : 1;
     }
     for (size_t k = 0; k < json_array_size (searched); k++) {
         json_t *q = json_array_get (searched, k);
         json_t *sg = json_object_get (q, "sightings");
-        if (json_integer_value (json_object_get (sg, "count")))
-            printf ("%s %s was sighted %lld times (%lld report%s)\n", cmd_jstr (q, "type"), cmd_jstr (q, "value"),
-                    (long long) json_integer_value (json_object_get (sg, "count")),
-                    (long long) json_integer_value (json_object_get (sg, "reports")),
-                    json_integer_value (json_object_get (sg, "reports")) == 1 ? "" : "s");
+        uint64_t count = (uint64_t) json_integer_value (json_object_get (sg, "count"));
+        uint64_t reports = (uint64_t) json_integer_value (json_object_get (sg, "reports"));
+        if (count)
+            printf ("%s %s was sighted %" PRIu64 " %s (%" PRIu64 " %s)\n", cmd_jstr (q, "type"),
+                    cmd_jstr (q, "value"), count, ih_plural (count, "time", "times"), reports,
+                    ih_plural (reports, "report", "reports"));
     }
     if (json_array_size (hits) == 0) {
         printf ("no match for");
@@ -507,9 +589,12 @@ cmd_search (ih_agent_cfg_t *cfg, int argc, char **argv)
         if (derived)
             printf ("(* the host of a url, or the domain of an e-mail address)\n");
     }
+    size_t nhits = json_array_size (hits);
     json_decref (searched);
     json_decref (hits);
-    return ferror (stdout) ? cmd_fail ("search: cannot write output") : 0;
+    if (ferror (stdout))
+        return s_search_fail ("search: cannot write output");
+    return nhits ? 0 : 1;
 }
 
 /* ---- tail ------------------------------------------------------------------------------------ */
@@ -603,7 +688,9 @@ cmd_tail (ih_agent_cfg_t *cfg, int argc, char **argv)
         if (streq (a, "--all"))
             all = true;
         else
-        if (streq (a, "--from") && i + 1 < argc) {
+        if (streq (a, "--from")) {
+            if (i + 1 >= argc)
+                return cmd_fail ("tail: --from needs a value; see tail --help");
             const char *v = argv [++i];
             if (!ih_parse_uint (v, 0, UINT64_MAX, &from))
                 return cmd_fail ("tail: --from: '%.32s' is not a sequence number", v);

@@ -98,8 +98,9 @@ s_log_outcome (const ih_store_item_t *it, const ih_member_t *rec)
             break;
         case IH_STORE_RETRACTED:
             if (m->ioc_count)
-                cmd_log ('I', "retraction of %u IOCs of alert %s seq %" PRIu64 " from %s@%s",
-                         m->ioc_count, m->ref, it->seq, rec->name, rec->org);
+                cmd_log ('I', "retraction of %u %s of alert %s seq %" PRIu64 " from %s@%s",
+                         m->ioc_count, ih_plural (m->ioc_count, "IOC", "IOCs"), m->ref, it->seq, rec->name,
+                         rec->org);
             else
                 cmd_log ('I', "retraction of alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
                          rec->name, rec->org);

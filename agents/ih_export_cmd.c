@@ -39,10 +39,12 @@ s_progress (s_run_t *r, bool final)
     }
     r->shown = true;
     if (r->total)
-        fprintf (stderr, "\rexport: %" PRIu64 " of %" PRIu64 " IOCs (%d%%), %.1f s ", r->seen, r->total,
-                 (int) (r->seen * 100 / (r->total ? r->total : 1)), (double) (now - r->start) / 1000.0);
+        fprintf (stderr, "\rexport: %" PRIu64 " of %" PRIu64 " %s (%d%%), %.1f s ", r->seen, r->total,
+                 ih_plural (r->total, "IOC", "IOCs"), (int) (r->seen * 100 / (r->total ? r->total : 1)),
+                 (double) (now - r->start) / 1000.0);
     else
-        fprintf (stderr, "\rexport: %" PRIu64 " IOCs, %.1f s ", r->seen, (double) (now - r->start) / 1000.0);
+        fprintf (stderr, "\rexport: %" PRIu64 " %s, %.1f s ", r->seen, ih_plural (r->seen, "IOC", "IOCs"),
+                 (double) (now - r->start) / 1000.0);
 }
 
 static int
@@ -261,25 +263,29 @@ ih_export_cmd (const ih_export_cmd_cfg_t *cfg, int argc, char **argv)
         size_t o = 0;
         const char *sep = "";
         if (s->iocs_warninglisted) {
-            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " IOCs on warninglists", sep,
-                                    s->iocs_warninglisted);
+            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " %s on warninglists", sep,
+                                    s->iocs_warninglisted, ih_plural (s->iocs_warninglisted, "IOC", "IOCs"));
             sep = ", ";
         }
         if (s->alerts_retracted || s->iocs_retracted) {
-            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " retracted alerts, %" PRIu64
-                                    " retracted IOCs", sep, s->alerts_retracted, s->iocs_retracted);
+            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " retracted %s, %" PRIu64
+                                    " retracted %s", sep, s->alerts_retracted,
+                                    ih_plural (s->alerts_retracted, "alert", "alerts"), s->iocs_retracted,
+                                    ih_plural (s->iocs_retracted, "IOC", "IOCs"));
             sep = ", ";
         }
         if (s->iocs_filtered) {
-            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " IOCs by filters%s", sep,
-                                    s->iocs_filtered, ih_export_format_detection (format) ? " (detect flag)" : "");
+            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " %s by filters%s", sep,
+                                    s->iocs_filtered, ih_plural (s->iocs_filtered, "IOC", "IOCs"),
+                                    ih_export_format_detection (format) ? " (detect flag)" : "");
             sep = ", ";
         }
         if (s->iocs_no_form)
-            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " IOCs %s cannot express", sep,
-                                    s->iocs_no_form, format_s);
-        fprintf (stderr, "%s: export: %s: %" PRIu64 " alerts, %" PRIu64 " IOCs to %s%s%s\n", prog,
-                 format_s, s->alerts, s->iocs, out ? out : "stdout", o ? "; left out: " : "", left);
+            o += (size_t) snprintf (left + o, sizeof left - o, "%s%" PRIu64 " %s %s cannot express", sep,
+                                    s->iocs_no_form, ih_plural (s->iocs_no_form, "IOC", "IOCs"), format_s);
+        fprintf (stderr, "%s: export: %s: %" PRIu64 " %s, %" PRIu64 " %s to %s%s%s\n", prog, format_s,
+                 s->alerts, ih_plural (s->alerts, "alert", "alerts"), s->iocs, ih_plural (s->iocs, "IOC", "IOCs"),
+                 out ? out : "stdout", o ? "; left out: " : "", left);
     }
     ih_export_destroy (&x);
     ih_store_destroy (&store);

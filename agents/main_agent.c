@@ -68,11 +68,15 @@ static const char s_usage_run [] =
     "daemon leaves the reason in STORE/agent.status for `status`.\n";
 
 static const char s_usage_publish [] =
-    s_USAGE "publish FILE.json|-\n"
+    s_USAGE "publish [--dry-run] FILE.json|-\n"
     "Signs the alert in FILE.json (or stdin) with this member's signing key,\n"
     "sends it to the broker and waits up to " s_XSTR (CMD_PUBLISH_S) " s for its answer. Prints the id.\n"
     "With \"id\" in the JSON, publishes a new revision of that alert. A JSON with\n"
-    "\"kind\" retraction, comment or sighting publishes that instead.\n";
+    "\"kind\" retraction, comment or sighting publishes that instead. Severity and\n"
+    "category may be written in any case (\"High\"); they are stored in lower case.\n"
+    "  --dry-run  check the message and print it as it would be signed (one JSON\n"
+    "             line: id, times, publisher and signer filled in); sign nothing,\n"
+    "             send nothing\n";
 
 static const char s_usage_retract [] =
     s_USAGE "retract ID [--ioc VALUE]... [--reason TEXT]\n"
@@ -108,6 +112,8 @@ static const char s_usage_list [] =
 
 static const char s_usage_show [] =
     s_USAGE "show ID [--json]\n"
+    "ID may be the start of an alert's id (4 characters or more) when no other alert\n"
+    "starts the same way, as git takes a commit's.\n"
     "Shows one alert at its latest revision: how many revisions were seen, whether\n"
     "it (or which of its IOCs) was retracted, its retractions, comments and the\n"
     "sightings of its IOCs. --json prints it on one line: the alert JSON, IOCs\n"
@@ -127,7 +133,9 @@ static const char s_usage_search [] =
     "  --inside      a CIDR: also the indexed IPs and CIDRs inside it\n"
     "  --json        one object: {\"query\", \"searched\": [{\"type\", \"value\",\n"
     "                \"sightings\"}], \"hits\": [{\"match\", \"type\", \"value\", \"id\",\n"
-    "                \"title\", \"tlp\", \"severity\", \"status\", \"retracted\", …}]}\n";
+    "                \"title\", \"tlp\", \"severity\", \"status\", \"retracted\", …}]}\n"
+    "Exit status, as grep's: 0 when an alert matched, 1 when none did (sightings\n"
+    "alone are no match), 2 on an error.\n";
 
 static const char s_usage_tail [] =
     s_USAGE "tail [--json] [--all] [--from SEQ]\n"
@@ -172,7 +180,7 @@ typedef struct {
 
 static const s_command_t s_commands [] = {
     { "run",     cmd_run,     "run the agent: receive, verify, store (until SIGTERM)", s_usage_run },
-    { "publish", cmd_publish, "publish FILE.json|-: sign and send an alert, print its id", s_usage_publish },
+    { "publish", cmd_publish, "publish [--dry-run] FILE.json|-: sign and send an alert, print its id", s_usage_publish },
     { "retract", cmd_retract, "retract ID [--ioc VALUE]...: withdraw an alert or some of its IOCs", s_usage_retract },
     { "comment", cmd_comment, "comment ID TEXT: comment on an alert", s_usage_comment },
     { "sight",   cmd_sight,   "sight VALUE [--alert ID] [--count N]: report an IOC seen here", s_usage_sight },
@@ -213,7 +221,7 @@ main (int argc, char **argv)
         }
         if (streq (a, "-c") || streq (a, "--config")) {
             if (i + 1 >= argc)
-                return cmd_fail ("%s needs a file (AGENTDIR/agent.cfg)", a);
+                return cmd_fail ("%s needs a value (AGENTDIR/agent.cfg)", a);
             cfg_path = argv [++i];
         }
         else
@@ -245,13 +253,19 @@ main (int argc, char **argv)
     //  The warninglists are found beside the binary without a config.
     if (!cfg_path && cmd->fn == s_cmd_warninglist)
         return cmd->fn (&none, argc - i - 1, argv + i + 1);
-    if (!cfg_path)
-        return cmd_fail ("-c AGENTDIR/agent.cfg is required");
+    //  search's errors exit 2, as grep's do (1 is "no match").
+    int fail = cmd->fn == cmd_search ? CMD_SEARCH_ERROR : 1;
+    if (!cfg_path) {
+        cmd_fail ("-c AGENTDIR/agent.cfg is required");
+        return fail;
+    }
     ih_sign_init ();
     ih_agent_cfg_t cfg;
     ih_err_t err = { "" };
-    if (ih_agent_cfg_load (&cfg, cfg_path, &err) != 0)
-        return cmd_fail ("%s", err.msg);
+    if (ih_agent_cfg_load (&cfg, cfg_path, &err) != 0) {
+        cmd_fail ("%s", err.msg);
+        return fail;
+    }
     int rc = cmd->fn (&cfg, argc - i - 1, argv + i + 1);
     ih_agent_cfg_free (&cfg);
     return rc;

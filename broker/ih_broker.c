@@ -264,8 +264,8 @@ s_registry_reload (ih_broker_t *self, const char *why)
         ih_broker_log ('E', "registry reload failed (%s), keeping the old one: %s", why, err.msg);
         return;
     }
-    ih_broker_log ('I', "registry reloaded (%s): %zu members", why,
-                   ih_registry_size (self->registry));
+    ih_broker_log ('I', "registry reloaded (%s): %zu %s", why, ih_registry_size (self->registry),
+                   ih_plural (ih_registry_size (self->registry), "member", "members"));
     for (ih_broker_peer_t *p = self->first, *next; p; p = next) {
         next = p->next;
         if (p->tombstone)
@@ -478,9 +478,9 @@ ih_broker_endpoint (ih_broker_t *self)
 int
 ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-    ih_broker_log ('I', "listening on %s: head %" PRIu64 ", %zu members, heartbeat %u ms",
+    ih_broker_log ('I', "listening on %s: head %" PRIu64 ", %zu %s, heartbeat %u ms",
                    self->endpoint, ih_journal_head (self->journal), ih_registry_size (self->registry),
-                   self->heartbeat);
+                   ih_plural (ih_registry_size (self->registry), "member", "members"), self->heartbeat);
     zmq_pollitem_t items [3] = {
         { self->rsock, 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (ih_zap_sock (self->zap)), 0, ZMQ_POLLIN, 0 },

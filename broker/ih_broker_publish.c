@@ -269,7 +269,8 @@ s_batch_commit (ih_broker_t *self)
                        before, ih_journal_map_size (self->journal));
     }
     if (rc != IH_OK) {
-        ih_broker_log ('E', "journal failed, %zu publishes refused: %s", self->nslots, err.msg);
+        ih_broker_log ('E', "journal failed, %zu %s refused: %s", self->nslots,
+                       ih_plural (self->nslots, "publish", "publishes"), err.msg);
         for (size_t i = 0; i < self->nslots; i++) {
             ih_broker_slot_t *s = &self->slots [i];
             s->fresh = false;

@@ -340,10 +340,11 @@ ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
         while ((k = s_keyset (self, p->z85, false)) && k->count >= self->max_sessions) {
             ih_broker_peer_t *old = k->head;
             char reason [192];
-            ih_fmt (reason, sizeof reason, "session: member %s has more than %u sessions; "
-                      "this one, the oldest, was ended", old->label, self->max_sessions);
-            ih_broker_log ('W', "session of %s (%s) ended: busy: %u sessions of its key",
-                           old->label, old->agent, self->max_sessions);
+            const char *noun = ih_plural (self->max_sessions, "session", "sessions");
+            ih_fmt (reason, sizeof reason, "session: member %s has more than %u %s; "
+                      "this one, the oldest, was ended", old->label, self->max_sessions, noun);
+            ih_broker_log ('W', "session of %s (%s) ended: busy: %u %s of its key",
+                           old->label, old->agent, self->max_sessions, noun);
             ih_broker_session_end (self, old);
             ih_broker_send_error (self, old->rid, 0, "busy", reason);
         }

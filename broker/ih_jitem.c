@@ -207,8 +207,11 @@ ih_filter_set (ih_filter_t *f, const ih_strlist_t *categories, const ih_strlist_
         if (categories->count > IH_MAX_LIST)
             return ih_err_set (err, "categories: too many (%u > %d)", categories->count, IH_MAX_LIST);
         for (uint32_t i = 0; i < categories->count; i++) {
+            //  The wire's names exactly: ih_category_parse also takes "Phishing" from
+            //  people, a hello never does (the envelope decoder refused it already).
             ih_category_t c;
-            if (ih_category_parse (categories->items [i], &c))
+            if (ih_category_parse (categories->items [i], &c)
+            ||  !streq (categories->items [i], ih_category_name (c)))
                 return ih_err_set (err, "categories[%u]: unknown category", i);
             n.categories |= 1u << c;
         }
@@ -224,7 +227,8 @@ ih_filter_set (ih_filter_t *f, const ih_strlist_t *categories, const ih_strlist_
         }
     }
     if (min_severity && *min_severity
-    &&  ih_severity_parse (min_severity, &n.min_severity))
+    &&  (ih_severity_parse (min_severity, &n.min_severity)
+    ||   !streq (min_severity, ih_severity_name (n.min_severity))))
         return ih_err_set (err, "min_severity: unknown severity");
     *f = n;
     return 0;
@@ -455,6 +459,7 @@ ih_jitem_test (bool verbose)
     IH_CHECK (f.categories == 0 && f.sector_count == 0 && f.min_severity == IH_SEV_LOW);
     IH_CHECK (ih_filter_set (&f, NULL, &sbad, "", &err) == -1);
     IH_CHECK (ih_filter_set (&f, NULL, NULL, "urgent", &err) == -1);
+    IH_CHECK (ih_filter_set (&f, NULL, NULL, "High", &err) == -1);
     IH_CHECK (strstr (err.msg, "min_severity"));
     ih_buf_free (&buf);
 }

@@ -31,9 +31,14 @@ s_usage (FILE *out)
         "Signals: SIGHUP reloads the member registry; SIGTERM/SIGINT stop cleanly.\n");
 }
 
+/*  A failure at start, as a log line of the broker module. The libraries' messages name
+    the module they come from ("journal: cannot open …", "broker: cannot bind …"); when
+    that is the broker itself, the line says it once. */
 static int
 s_fail (const char *msg)
 {
+    if (strncmp (msg, "broker: ", 8) == 0)
+        msg += 8;
     fprintf (stderr, "E broker: %s\n", msg);
     return 1;
 }
@@ -52,8 +57,13 @@ main (int argc, char **argv)
         if (strcmp (argv [i], "-v") == 0)
             verbose = true;
         else
-        if (strcmp (argv [i], "-c") == 0 && i + 1 < argc)
+        if (strcmp (argv [i], "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf (stderr, "infohub-broker: -c needs a value (DIR/broker.cfg)\n");
+                return 2;
+            }
             cfg_path = argv [++i];
+        }
         else {
             fprintf (stderr, "infohub-broker: unexpected argument '%s'\n", argv [i]);
             s_usage (stderr);

@@ -241,9 +241,10 @@ ih_pages_index (ih_req_t *r)
         ih_html_esc (b, sel->sector);
         ih_html_puts (b, " sector");
     }
+    uint64_t held = counts.alerts - counts.retracted;
     ih_buf_printf (b, "</h1><p class=\"lede\">Threat alerts, advisories and indicators of compromise "
-                    "that Infohub members have shared with everyone (TLP:CLEAR). %" PRIu64
-                    " advisories held.", counts.alerts - counts.retracted);
+                    "that Infohub members have shared with everyone (TLP:CLEAR). %" PRIu64 " %s held.",
+                    held, ih_plural (held, "advisory", "advisories"));
     if (narrowed)
         ih_html_puts (b, " <a href=\"/\">Show all</a>");
     ih_html_puts (b, "</p>\n");
@@ -347,10 +348,14 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
                 n += !hide [i] && (int) m->iocs [i].type == t;
             if (n == 0)
                 continue;
-            ih_buf_printf (b, "<details class=\"copy\"><summary>Copy all %u ", n);
+            //  "Copy the IPv4 value", "Copy all 3 domain values"
+            if (n == 1)
+                ih_html_puts (b, "<details class=\"copy\"><summary>Copy the ");
+            else
+                ih_buf_printf (b, "<details class=\"copy\"><summary>Copy all %u ", n);
             ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
-            ih_buf_printf (b, " value%s</summary><textarea readonly rows=\"%u\" aria-label=\"",
-                            n == 1 ? "" : "s", n < 12 ? n + 1 : 12);
+            ih_buf_printf (b, " %s</summary><textarea readonly rows=\"%u\" aria-label=\"",
+                            ih_plural (n, "value", "values"), n < 12 ? n + 1 : 12);
             ih_html_esc (b, s_ioc_label ((ih_ioc_type_t) t));
             ih_html_puts (b, " values\">");
             for (uint32_t i = 0; i < m->ioc_count; i++)
@@ -426,7 +431,8 @@ ih_pages_alert (ih_req_t *r, const char *id)
         }
         ih_html_puts (b, "</dd>");
     }
-    ih_buf_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " reported by members", info.sightings);
+    ih_buf_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " %s reported by members", info.sightings,
+                    ih_plural (info.sightings, "sighting", "sightings"));
     if (info.comments)
         ih_buf_printf (b, " \xc2\xb7 %u comment%s", info.comments, info.comments == 1 ? "" : "s");
     ih_buf_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m.id);
@@ -740,18 +746,44 @@ ih_pages_trends (ih_req_t *r)
     for (int w = 0; w < t.weeks; w++)
         for (int c = 0; c < IH_CAT_COUNT; c++)
             cat_total [c] += t.counts [w * IH_CAT_COUNT + c];
-    int top = -1;
+    int top = -1, tied = 0;
     for (int c = 0; c < IH_CAT_COUNT; c++)
         if (cat_total [c] && (top < 0 || cat_total [c] > cat_total [top]))
             top = c;
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        tied += top >= 0 && cat_total [c] == cat_total [top];
     uint32_t this_week = 0;
     for (int c = 0; c < IH_CAT_COUNT; c++)
         this_week += t.counts [(t.weeks - 1) * IH_CAT_COUNT + c];
-    ih_buf_printf (b, "<div class=\"stats\"><div class=\"stat\"><b>%" PRIu64 "</b><span>advisories "
+    ih_buf_printf (b, "<div class=\"stats\"><div class=\"stat\"><b>%" PRIu64 "</b><span>%s "
                     "in the period</span></div><div class=\"stat\"><b>%u</b><span>this week</span></div>"
-                    "<div class=\"stat\"><b>", t.total, this_week);
-    ih_html_esc (b, top >= 0 ? s_cat_label ((ih_category_t) top) : "\xe2\x80\x94");
-    ih_html_puts (b, "</b><span>most frequent category</span></div></div>\n<div class=\"panel\">");
+                    "<div class=\"stat\"><b>", t.total, ih_plural (t.total, "advisory", "advisories"),
+                    this_week);
+    //  The most frequent category, when one is; a tie is called a tie: two are named,
+    //  more are counted (the table below names them).
+    if (top < 0)
+        ih_html_puts (b, "\xe2\x80\x94</b><span>most frequent category");
+    else
+    if (tied == 1) {
+        ih_html_esc (b, s_cat_label ((ih_category_t) top));
+        ih_buf_printf (b, "</b><span>most frequent category (%u of %" PRIu64 ")", cat_total [top], t.total);
+    }
+    else {
+        if (tied == 2) {
+            const char *sep = "";
+            for (int c = 0; c < IH_CAT_COUNT; c++)
+                if (cat_total [c] == cat_total [top]) {
+                    ih_html_puts (b, sep);
+                    ih_html_esc (b, s_cat_label ((ih_category_t) c));
+                    sep = " and ";
+                }
+        }
+        else
+            ih_buf_printf (b, "%d categories", tied);
+        ih_buf_printf (b, "</b><span>tied for most frequent (%u %s each)", cat_total [top],
+                        ih_plural (cat_total [top], "advisory", "advisories"));
+    }
+    ih_html_puts (b, "</span></div></div>\n<div class=\"panel\">");
     ih_svg_chart_t chart = { "Advisories per week by category", t.weeks, IH_CAT_COUNT, t.counts, xl, series };
     ih_svg_stacked (b, &chart);
     ih_html_puts (b, "</div>\n<h2>By category</h2><table><thead><tr><th>Category</th>"

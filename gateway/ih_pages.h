@@ -1,6 +1,6 @@
 /*  ih_pages.h: the Public Zone's HTML pages: plain HTML and one stylesheet, no JavaScript,
     in the web layer's shell (web/ih_layout, this site's description in ih_gw.c). Every
-    value comes out through ih_html_esc; summaries through cmark (ih_html_markdown).
+    value comes out through ih_html_esc; summaries through cmark-gfm (ih_html_markdown).
     Routed by ih_gw.c; errors are HTML pages (the shell's ih_layout_error).
 
       /                 the latest advisories, newest first, 20 a page (?before=SEQ,

@@ -227,7 +227,8 @@ s_actor (zsock_t *pipe, void *args)
         s_log ('E', "TAXII log: %s", lerr.msg);
     else
     if (added > 0)
-        s_log ('I', "TAXII log caught up with the store (%d entries)", added);
+        s_log ('I', "TAXII log caught up with the store (%d %s)", added,
+               ih_plural ((uint64_t) added, "entry", "entries"));
     ih_err_t err = { "" };
     ih_subscriber_cfg_t scfg = { self->endpoint, self->broker_key, self->cert, self->cfg.registry_pk,
                                  self->cfg.window, "gateway", "infohub-gateway/0.1", NULL,

@@ -65,8 +65,13 @@ main (int argc, char **argv)
             return 0;
         }
         else
-        if (streq (argv [i], "-c") && i + 1 < argc)
+        if (streq (argv [i], "-c")) {
+            if (i + 1 >= argc) {
+                s_fail ("-c needs a value (DIR/gateway.cfg)");
+                return 2;
+            }
             cfg_path = argv [++i];
+        }
         else
         if (streq (argv [i], "-v"))
             verbose = true;
@@ -200,9 +205,9 @@ main (int argc, char **argv)
         s_fail ("%s: %s", cfg_path, err.msg);
         goto done;
     }
-    fprintf (stderr, "I gateway: %s %s serving %s/ (listening on %s port %u, %u threads), store %s, "
+    fprintf (stderr, "I gateway: %s %s serving %s/ (listening on %s port %u, %u %s), store %s, "
              "broker %s\n", s_PROG, s_VERSION, gw->base_url, listen, ih_http_port (http),
-             (unsigned) threads, store_dir, endpoint);
+             (unsigned) threads, ih_plural (threads, "thread", "threads"), store_dir, endpoint);
     while (!ih_daemon_stop)
         zclock_sleep (100);
     fprintf (stderr, "I gateway: stopping\n");

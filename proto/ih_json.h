@@ -2,6 +2,8 @@
 
     Input (CLI, imports):  {"title", "summary", "tlp", "severity", "category", "sectors",
       "recipients", "references", "tags", "iocs": [{"type","value","comment","detect"}]}
+    tlp, severity and category are read in any case ("amber", "High", "Data-Leak") and
+    written in their canonical form (ih_msg.h names).
     IOC values are refanged and normalised on input; "detect" defaults to true (false in
     a retraction, whose IOCs carry no flag), "comment" to "". Unknown keys are rejected
     ("unknown field 'x'"), so typos are not silently lost; so are keys that do not belong

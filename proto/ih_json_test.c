@@ -196,9 +196,10 @@ ih_json_test (bool verbose)
     ih_json_meta_t meta;
     ih_err_t err = { "" };
 
-    /*  A user's input: defaults, refanging, normalisation, WHITE as CLEAR. */
+    /*  A user's input: defaults, refanging, normalisation, WHITE as CLEAR, severity and
+        category in any case (printed back in the canonical lower case). */
     const char *in =
-        "{\"title\":\"Phish\",\"tlp\":\"WHITE\",\"severity\":\"critical\",\"category\":\"data-leak\","
+        "{\"title\":\"Phish\",\"tlp\":\"WHITE\",\"severity\":\"Critical\",\"category\":\"DATA-LEAK\","
         "\"iocs\":[{\"type\":\"url\",\"value\":\" hxxp://Evil[.]Example/x \"},"
         "{\"type\":\"domain\",\"value\":\"EVIL[.]example.\",\"comment\":\"landing\",\"detect\":false},"
         "{\"type\":\"ipv4\",\"value\":\"198.51.100[.]7\"}]}";

@@ -34,6 +34,20 @@ s_lookup (const char **table, int n, const char *s)
     return -1;
 }
 
+/*  s in lower case (ASCII) into low (size bytes); NULL when it does not fit. */
+static const char *
+s_lower (const char *s, char *low, size_t size)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen (s);
+    if (n >= size)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        low [i] = (s [i] >= 'A' && s [i] <= 'Z') ? (char) (s [i] + 32) : s [i];
+    return low;
+}
+
 #define S_PARSE(name, type, table) \
 int name (const char *s, type *out) \
 { \
@@ -44,8 +58,21 @@ int name (const char *s, type *out) \
     return 0; \
 }
 
-S_PARSE (ih_severity_parse, ih_severity_t, s_sev)
-S_PARSE (ih_category_parse, ih_category_t, s_cat)
+/*  Severity and category are what people type ("High", "Phishing"): any case. The wire
+    codec has its own tables (ih_mpack.h) and stays exact. */
+#define S_PARSE_ANYCASE(name, type, table) \
+int name (const char *s, type *out) \
+{ \
+    char low [32]; \
+    int i = s_lookup (table, (int) (sizeof table / sizeof table [0]), s_lower (s, low, sizeof low)); \
+    if (i < 0) \
+        return -1; \
+    *out = (type) i; \
+    return 0; \
+}
+
+S_PARSE_ANYCASE (ih_severity_parse, ih_severity_t, s_sev)
+S_PARSE_ANYCASE (ih_category_parse, ih_category_t, s_cat)
 S_PARSE (ih_ioc_type_parse, ih_ioc_type_t, s_ioc)
 S_PARSE (ih_kind_parse, ih_kind_t, s_kind)
 S_PARSE (ih_role_parse, ih_role_t, s_role)
@@ -487,6 +514,7 @@ ih_entitlement_widens (ih_tlp_t old_tlp, const ih_strlist_t *old_rcpts, ih_tlp_t
 
 /* ---- self-test ------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+#include "ih_mpack.h"
 static void
 s_sample (ih_msg_t *m)
 {
@@ -531,9 +559,21 @@ ih_msg_test (bool verbose)
         ih_ioc_type_t t;
         IH_CHECK (ih_ioc_type_parse (ih_ioc_type_name ((ih_ioc_type_t) i), &t) == 0 && (int) t == i);
     }
+    //  Severity and category in any case, as people type them; the wire stays strict.
     ih_severity_t sev;
-    IH_CHECK (ih_severity_parse ("High", &sev) == -1);
+    IH_CHECK (ih_severity_parse ("High", &sev) == 0 && sev == IH_SEV_HIGH);
+    IH_CHECK (ih_severity_parse ("LOW", &sev) == 0 && sev == IH_SEV_LOW);
     IH_CHECK (ih_severity_parse ("critical", &sev) == 0 && sev == IH_SEV_CRITICAL);
+    IH_CHECK (ih_severity_parse ("urgent", &sev) == -1 && sev == IH_SEV_CRITICAL);
+    IH_CHECK (ih_severity_parse ("highhighhighhighhighhighhighhighhigh", &sev) == -1);
+    IH_CHECK (ih_severity_parse ("", &sev) == -1 && ih_severity_parse (NULL, &sev) == -1);
+    ih_category_t cat;
+    IH_CHECK (ih_category_parse ("Data-Leak", &cat) == 0 && cat == IH_CAT_DATA_LEAK);
+    IH_CHECK (ih_category_parse ("PHISHING", &cat) == 0 && cat == IH_CAT_PHISHING);
+    IH_CHECK (ih_category_parse ("data_leak", &cat) == -1);
+    IH_CHECK (ih_mpack_enum_lookup (IH_MPACK_E_SEV, "LOW", 3) < 0);
+    IH_CHECK (ih_mpack_enum_lookup (IH_MPACK_E_CAT, "Phishing", 8) < 0);
+    IH_CHECK (ih_mpack_enum_lookup (IH_MPACK_E_SEV, "low", 3) == IH_SEV_LOW);
     ih_role_t role;
     IH_CHECK (ih_role_parse ("publisher", &role) == 0 && role == IH_ROLE_PUBLISHER);
     ih_kind_t kind;

@@ -61,8 +61,12 @@ const char *ih_category_name(ih_category_t v);
 const char *ih_ioc_type_name(ih_ioc_type_t v);
 const char *ih_kind_name(ih_kind_t v);
 const char *ih_role_name(ih_role_t v);
-/*  Parse a name (exact, case-sensitive as above; ih_tlp_parse also accepts lower case
-    and "WHITE"/"white" as CLEAR, for imports). Return 0 or -1 (value untouched). */
+/*  Parse a name (exact, case-sensitive as above; ih_tlp_parse also accepts lower case,
+    a "TLP:" prefix and "WHITE"/"white" as CLEAR, for imports; ih_severity_parse and
+    ih_category_parse accept any case, "High", "LOW", "Data-Leak", since people type
+    them). Return 0 or -1 (value untouched). The wire codec does not use these: it
+    takes the canonical names only (ih_mpack_enum_lookup), and the names above are what
+    every output prints. */
 int ih_tlp_parse(const char *s, ih_tlp_t *out);
 int ih_severity_parse(const char *s, ih_severity_t *out);
 int ih_category_parse(const char *s, ih_category_t *out);

@@ -37,6 +37,12 @@ ih_fail (const char *prog, const char *cmd, const char *fmt, ...)
     return 1;
 }
 
+const char *
+ih_plural (uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 bool
 ih_fmt (char *out, size_t size, const char *fmt, ...)
 {
@@ -694,6 +700,8 @@ ih_util_test (bool verbose)
     IH_CHECK (!ih_parse_uint ("18446744073709551616", 0, UINT64_MAX, &u) && u == 42);
 
     int64_t before = ih_now_ms ();
+    IH_CHECK (streq (ih_plural (1, "advisory", "advisories"), "advisory"));
+    IH_CHECK (streq (ih_plural (0, "IOC", "IOCs"), "IOCs") && streq (ih_plural (2, "IOC", "IOCs"), "IOCs"));
     IH_CHECK (ih_since_parse ("2d", &ms, &err) == 0);
     IH_CHECK (ms <= before - 2 * 86400000LL && ms >= ih_now_ms () - 2 * 86400000LL);
     IH_CHECK (ih_since_parse ("2026-11-28", &ms, &err) == 0 && ms == 1795824000000LL);

@@ -68,6 +68,12 @@ int ih_fail(const char *prog, const char *cmd, const char *fmt, ...) __attribute
     be wrong (a path), check the result. */
 bool ih_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*  The noun for a count: one when n is 1, else many (a string the caller keeps):
+    printf ("%" PRIu64 " %s", n, ih_plural (n, "report", "reports")) prints "1 report",
+    "0 reports", "3 reports"; the caller spells irregular plurals ("advisory",
+    "advisories"). Words people read never say "1 IOCs". */
+const char *ih_plural(uint64_t n, const char *one, const char *many);
+
 /*  Prefixes err->msg with "prefix: " (for nesting, e.g. "iocs[3]: value: ..."). */
 void ih_err_prefix(ih_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,8 +1,11 @@
 /*  ih_html.c: escaping, URL checks and Markdown for the web layer (see ih_html.h). */
-#include <cmark.h>
+#include <cmark-gfm.h>
+#include <cmark-gfm-core-extensions.h>
 #include <czmq.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ih_html.h"
 
@@ -183,55 +186,117 @@ ih_html_safe_url (const char *url)
     return true;
 }
 
-/* ---- Markdown --------------------------------------------------------------------------- */
+/* ---- Markdown ---------------------------------------------------------------------------- */
+
+/*  GitHub-flavoured Markdown: cmark-gfm with its extensions for tables, ~~strikethrough~~,
+    autolinks (bare URLs, www., e-mail addresses) and the tag filter. Safe rendering is
+    cmark-gfm's default (CMARK_OPT_UNSAFE is never set): raw HTML becomes a comment and
+    javascript:, vbscript:, file: and data: links are emptied (data: images aside, which
+    s_tidy turns into text). Strikethrough needs two tildes, so "~5 hosts … ~10" stays
+    prose. */
+#define s_MD_OPTS  (CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE)
+
+static const char *const s_gfm_extensions [] = { "table", "strikethrough", "autolink", "tagfilter" };
+
+static pthread_once_t s_gfm_once = PTHREAD_ONCE_INIT;
+
+/*  The extensions' registry is global and filled without a lock: once, for every thread. */
+static void
+s_gfm_register (void)
+{
+    cmark_gfm_core_extensions_ensure_registered ();
+}
+
+/*  A parser with the extensions attached. The caller frees it (cmark_parser_free) after
+    rendering: the renderer takes the parser's extension list. */
+static cmark_parser *
+s_gfm_parser (int opts)
+{
+    pthread_once (&s_gfm_once, s_gfm_register);
+    cmark_parser *parser = cmark_parser_new (opts);
+    if (!parser)
+        abort ();
+    for (size_t i = 0; i < sizeof s_gfm_extensions / sizeof s_gfm_extensions [0]; i++) {
+        cmark_syntax_extension *ext = cmark_find_syntax_extension (s_gfm_extensions [i]);
+        if (!ext || !cmark_parser_attach_syntax_extension (parser, ext))
+            abort ();           //  the library is broken: nothing renders safely without it
+    }
+    return parser;
+}
+
+static cmark_node *
+s_gfm_parse (cmark_parser *parser, const char *md)
+{
+    cmark_parser_feed (parser, md, strlen (md));
+    cmark_node *doc = cmark_parser_finish (parser);
+    if (!doc)
+        abort ();
+    return doc;
+}
+
+/*  Images become links to them: a public page loads nothing from elsewhere (no tracking
+    pixel; the CSP would block it anyway and leave a broken image); only http(s) images
+    become links, others their text. Links to data: go, images of any type included. */
+static void
+s_tidy (cmark_node *doc)
+{
+    cmark_node **nodes = NULL;
+    size_t n = 0, cap = 0;
+    cmark_iter *it = cmark_iter_new (doc);
+    cmark_event_type ev;
+    while ((ev = cmark_iter_next (it)) != CMARK_EVENT_DONE) {
+        cmark_node *node = cmark_iter_get_node (it);
+        cmark_node_type t = cmark_node_get_type (node);
+        if (ev == CMARK_EVENT_ENTER && (t == CMARK_NODE_IMAGE || t == CMARK_NODE_LINK)) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                nodes = (cmark_node **) realloc (nodes, cap * sizeof *nodes);
+                if (!nodes)
+                    abort ();
+            }
+            nodes [n++] = node;
+        }
+    }
+    cmark_iter_free (it);
+    for (size_t i = 0; i < n; i++) {
+        cmark_node *node = nodes [i];
+        const char *url = cmark_node_get_url (node);
+        if (cmark_node_get_type (node) == CMARK_NODE_LINK) {
+            if (url && strncasecmp (url, "data:", 5) == 0)
+                cmark_node_set_url (node, "");
+            continue;
+        }
+        bool linked = ih_html_safe_url (url);
+        cmark_node *repl = cmark_node_new (linked ? CMARK_NODE_LINK : CMARK_NODE_EMPH);
+        if (linked) {
+            cmark_node_set_url (repl, url);
+            cmark_node_set_title (repl, cmark_node_get_title (node));
+        }
+        cmark_node *child;
+        while ((child = cmark_node_first_child (node)) != NULL)
+            cmark_node_append_child (repl, child);
+        if (!cmark_node_first_child (repl)) {
+            cmark_node *text = cmark_node_new (CMARK_NODE_TEXT);
+            cmark_node_set_literal (text, "image");
+            cmark_node_append_child (repl, text);
+        }
+        cmark_node_insert_before (node, repl);
+        cmark_node_free (node);
+    }
+    free (nodes);
+}
 
 void
 ih_html_markdown (ih_buf_t *b, const char *md)
 {
     if (!md || !*md)
         return;
-    int opts = CMARK_OPT_SAFE | CMARK_OPT_VALIDATE_UTF8;
-    cmark_node *doc = cmark_parse_document (md, strlen (md), opts);
-    if (!doc)
-        abort ();
-    //  Images become links to them: a public page loads nothing from elsewhere (no
-    //  tracking pixel; the CSP would block it anyway and leave a broken image).
-    cmark_node **images = NULL;
-    size_t n = 0, cap = 0;
-    cmark_iter *it = cmark_iter_new (doc);
-    cmark_event_type ev;
-    while ((ev = cmark_iter_next (it)) != CMARK_EVENT_DONE) {
-        cmark_node *node = cmark_iter_get_node (it);
-        if (ev == CMARK_EVENT_ENTER && cmark_node_get_type (node) == CMARK_NODE_IMAGE) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 8;
-                images = (cmark_node **) realloc (images, cap * sizeof *images);
-                if (!images)
-                    abort ();
-            }
-            images [n++] = node;
-        }
-    }
-    cmark_iter_free (it);
-    for (size_t i = 0; i < n; i++) {
-        cmark_node *img = images [i];
-        cmark_node *link = cmark_node_new (CMARK_NODE_LINK);
-        cmark_node_set_url (link, cmark_node_get_url (img));
-        cmark_node_set_title (link, cmark_node_get_title (img));
-        cmark_node *child;
-        while ((child = cmark_node_first_child (img)) != NULL)
-            cmark_node_append_child (link, child);
-        if (!cmark_node_first_child (link)) {
-            cmark_node *text = cmark_node_new (CMARK_NODE_TEXT);
-            cmark_node_set_literal (text, "image");
-            cmark_node_append_child (link, text);
-        }
-        cmark_node_insert_before (img, link);
-        cmark_node_free (img);
-    }
-    free (images);
-    char *html = cmark_render_html (doc, opts);
+    cmark_parser *parser = s_gfm_parser (s_MD_OPTS);
+    cmark_node *doc = s_gfm_parse (parser, md);
+    s_tidy (doc);
+    char *html = cmark_render_html (doc, s_MD_OPTS, cmark_parser_get_syntax_extensions (parser));
     cmark_node_free (doc);
+    cmark_parser_free (parser);
     if (!html)
         abort ();
     ih_html_puts (b, html);
@@ -243,9 +308,8 @@ ih_html_md_text (ih_buf_t *b, const char *md, size_t max)
 {
     if (!md || !*md || max < 4)
         return;
-    cmark_node *doc = cmark_parse_document (md, strlen (md), CMARK_OPT_VALIDATE_UTF8);
-    if (!doc)
-        abort ();
+    cmark_parser *parser = s_gfm_parser (s_MD_OPTS);
+    cmark_node *doc = s_gfm_parse (parser, md);
     cmark_iter *it = cmark_iter_new (doc);
     size_t start = b->len;
     bool space = false, full = false;
@@ -259,7 +323,8 @@ ih_html_md_text (ih_buf_t *b, const char *md, size_t max)
         else
         if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK
         ||  (ev == CMARK_EVENT_EXIT && (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_HEADING
-                                     || t == CMARK_NODE_ITEM)))
+                                     || t == CMARK_NODE_ITEM
+                                     || streq (cmark_node_get_type_string (node), "table_cell"))))
             space = true;
         if (!lit || !*lit)
             continue;
@@ -281,6 +346,7 @@ ih_html_md_text (ih_buf_t *b, const char *md, size_t max)
     }
     cmark_iter_free (it);
     cmark_node_free (doc);
+    cmark_parser_free (parser);
 }
 
 const char *
@@ -386,10 +452,45 @@ ih_html_test (bool verbose)
     IH_CHECK (!strstr (html, "<img"));
     IH_CHECK (strstr (html, "<a href=\"https://tracker.example/p.png\" title=\"t\">pixel</a>"));
     IH_CHECK (strstr (html, "<a href=\"https://x.example/a.png\">image</a>"));
+    //  Images only from http(s): a data: or relative image is text, not a link.
+    ih_buf_reset (&b);
+    ih_html_markdown (&b, "![png](data:image/png;base64,iVBORw0KGgo=) ![rel](/etc/passwd)");
+    html = ih_html_cstr (&b);
+    if (verbose)
+        printf ("\n    image urls -> %s", html);
+    IH_CHECK (!strstr (html, "<img") && !strstr (html, "data:") && !strstr (html, "href=\"/etc"));
+    IH_CHECK (strstr (html, "png") && strstr (html, "rel"));
     ih_buf_reset (&b);
     ih_html_markdown (&b, "");
     ih_html_markdown (&b, NULL);
     IH_CHECK (b.len == 0);
+
+    //  GitHub-flavoured: tables, strikethrough, autolinks; still no raw HTML, and the
+    //  autolinks obey the same link rules.
+    ih_buf_reset (&b);
+    ih_html_markdown (&b, "| IOC | Role |\n|:---|---:|\n| `evil.example` | C2 |\n| 192.0.2.1 | <b>x</b> |\n\n"
+                          "~~false positive~~ see https://www.cisa.gov/kev and www.first.org or "
+                          "soc@bank-a.example\n\n<title>t</title><style>p{}</style>\n\n"
+                          "javascript:alert(1) www.x.example/<script>");
+    html = ih_html_cstr (&b);
+    if (verbose)
+        printf ("\n    gfm -> %s", html);
+    IH_CHECK (strstr (html, "<table>") && strstr (html, "<th align=\"left\">IOC</th>"));
+    IH_CHECK (strstr (html, "<td align=\"left\"><code>evil.example</code></td>"));
+    IH_CHECK (strstr (html, "<td align=\"right\">C2</td>"));
+    IH_CHECK (strstr (html, "<del>false positive</del>"));
+    IH_CHECK (strstr (html, "<a href=\"https://www.cisa.gov/kev\">https://www.cisa.gov/kev</a>"));
+    IH_CHECK (strstr (html, "<a href=\"http://www.first.org\">www.first.org</a>"));
+    IH_CHECK (strstr (html, "<a href=\"mailto:soc@bank-a.example\">"));
+    IH_CHECK (!strstr (html, "<b>x</b>") && !strstr (html, "<title") && !strstr (html, "<style"));
+    IH_CHECK (!strstr (html, "<script") && !strstr (html, "href=\"javascript"));
+
+    //  Plain text of a table: its cells, apart.
+    ih_buf_reset (&b);
+    ih_html_md_text (&b, "| a | b |\n|---|---|\n| c | ~~d~~ |", 100);
+    if (verbose)
+        printf ("\n    table text -> %s", ih_html_cstr (&b));
+    IH_CHECK (streq (ih_html_cstr (&b), "a b c d"));
 
     //  Plain text of Markdown, cut on a character boundary.
     ih_buf_reset (&b);

@@ -1,7 +1,8 @@
 /*  ih_html.h: the web layer's output helpers, for every front end (web/). Every byte of
     data that reaches a page, a feed or an attribute goes through ih_html_esc (docs/ARCHITECTURE.md
-    invariant 8); templates are literals appended with ih_html_puts. Markdown is rendered
-    by cmark with raw HTML suppressed and unsafe links dropped (CMARK_OPT_SAFE).
+    invariant 8); templates are literals appended with ih_html_puts. Markdown is
+    GitHub-flavoured (cmark-gfm: tables, strikethrough, autolinks), rendered with raw HTML
+    suppressed and unsafe links dropped (cmark-gfm's safe default).
 
     Escaping rules (ih_html_esc): & < > " ' become entities, so the result is safe in
     element content and in a quoted attribute, in HTML and in XML (Atom); invalid UTF-8
@@ -31,13 +32,16 @@ void ih_html_json_esc(ih_buf_t *b, const char *s);
     characters, at most 2048 bytes. Anything else is shown as text. */
 bool ih_html_safe_url(const char *url);
 
-/*  Renders Markdown md to HTML with cmark (CMARK_OPT_SAFE | VALIDATE_UTF8): raw HTML
-    becomes a comment, javascript:/vbscript:/file:/data: (non-image) links are emptied.
-    Appends the HTML. */
+/*  Renders Markdown md to HTML with cmark-gfm and its table, strikethrough (two tildes:
+    ~~x~~), autolink and tagfilter extensions, in its safe mode (CMARK_OPT_UNSAFE never
+    set; UTF-8 validated): raw HTML becomes a comment; javascript:, vbscript:, file: and
+    data: links are emptied; autolinks obey the same rules. Images are never loaded:
+    each becomes a link to it when its URL is http(s) (ih_html_safe_url), its text
+    otherwise. Appends the HTML. */
 void ih_html_markdown(ih_buf_t *b, const char *md);
-/*  Appends the plain text of Markdown md (text, code and line breaks as spaces), cut
-    at a character boundary to at most max bytes with an ellipsis; NOT escaped: pass it
-    through ih_html_esc. */
+/*  Appends the plain text of Markdown md (text, code; line breaks, blocks and table
+    cells as spaces), cut at a character boundary to at most max bytes with an ellipsis;
+    NOT escaped: pass it through ih_html_esc. */
 void ih_html_md_text(ih_buf_t *b, const char *md, size_t max);
 
 /*  NUL-terminates b (without counting the NUL in len) and returns its data. */

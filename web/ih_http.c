@@ -667,6 +667,29 @@ s_free_secret (char *s)
     free (s);
 }
 
+/*  A socket bound to ai and listening, as libmicrohttpd would make it (SO_REUSEADDR; an
+    IPv6 address serves IPv6 only). Returns it, or -1 with err naming where ("cannot
+    listen on 127.0.0.1:8080: Address already in use"). */
+static int
+s_listen_socket (const struct addrinfo *ai, const char *where, ih_err_t *err)
+{
+    int fd = socket (ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        ih_err_set (err, "cannot listen on %s: %s", where, strerror (errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6)
+        setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind (fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen (fd, SOMAXCONN) != 0) {
+        ih_err_set (err, "cannot listen on %s: %s", where, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
 ih_http_t *
 ih_http_new (const ih_http_cfg_t *cfg)
 {
@@ -731,9 +754,20 @@ ih_http_start (ih_http_t *self, ih_err_t *err)
         { MHD_OPTION_END, 0, NULL }
     };
     struct MHD_OptionItem no_opts [] = { { MHD_OPTION_END, 0, NULL } };
+    //  The listening socket is ours: a clash is then reported with the address, the port
+    //  and the reason, where libmicrohttpd, given an address, says "Failed to bind to
+    //  port 0". libmicrohttpd owns it from MHD_start_daemon on, and closes it even when
+    //  it fails to start.
+    char where [80];
+    snprintf (where, sizeof where, "%s%s%s:%u", ai->ai_family == AF_INET6 ? "[" : "",
+              cfg->listen && *cfg->listen ? cfg->listen : "127.0.0.1",
+              ai->ai_family == AF_INET6 ? "]" : "", cfg->port);
+    int fd = s_listen_socket (ai, where, err);
+    if (fd < 0)
+        goto fail;
     self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) cfg->max_conns,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) cfg->per_ip,
@@ -744,14 +778,19 @@ ih_http_start (ih_http_t *self, ih_err_t *err)
         MHD_OPTION_ARRAY, self->tls ? tls_opts : no_opts,
         MHD_OPTION_END);
     if (!self->daemon) {
-        ih_err_set (err, "cannot listen on %s port %u%s: %s (in use, or not a local address?)",
-                    cfg->listen, cfg->port, self->tls ? " with TLS" : "",
-                    errno ? strerror (errno) : "MHD_start_daemon failed");
+        //  Not the address (it is bound): the TLS credentials, or resources.
+        ih_err_set (err, "http: cannot serve on %s%s: %s", where,
+                    self->tls ? " (check tls-cert and tls-key)" : "",
+                    errno ? strerror (errno) : "libmicrohttpd failed to start");
         goto fail;
     }
     freeaddrinfo (ai);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : cfg->port;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    self->port = cfg->port;
+    if (getsockname (fd, (struct sockaddr *) &bound, &blen) == 0)
+        self->port = ntohs (bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+                                                         : ((struct sockaddr_in *) &bound)->sin_port);
     return 0;
 fail:
     freeaddrinfo (ai);
@@ -1068,7 +1107,10 @@ ih_http_test (bool verbose)
     ih_http_cfg_t cfg2 = cfg;
     cfg2.port = port;
     ih_http_t *h2 = ih_http_new (&cfg2);
-    IH_CHECK (ih_http_start (h2, &err) == -1 && strstr (err.msg, "cannot listen"));
+    IH_CHECK (ih_http_start (h2, &err) == -1);
+    char want [64];
+    snprintf (want, sizeof want, "cannot listen on 127.0.0.1:%u: Address already in use", port);
+    IH_CHECK (streq (err.msg, want));
     ih_http_destroy (&h2);
     ih_http_destroy (&h);
     ih_http_destroy (&h);

@@ -118,8 +118,11 @@ def test_help_for_every_command_and_one_line_errors(deploy):
                          timeout=30)
     one_line_error(r)
     # reading commands on a store that does not exist yet: empty, not an error
-    assert "no match" in out(deploy.agent_cmd(m, "search", "192.0.2.1"))
-    assert json.loads(out(deploy.agent_cmd(m, "search", "192.0.2.1", "--json")))["hits"] == []
+    # (search exits 1 when nothing matched, as grep does)
+    r = deploy.agent_cmd(m, "search", "192.0.2.1", check=False)
+    assert r.returncode == 1 and "no match" in out(r)
+    r = deploy.agent_cmd(m, "search", "192.0.2.1", "--json", check=False)
+    assert r.returncode == 1 and json.loads(out(r))["hits"] == []
     assert out(deploy.agent_cmd(m, "list")) == ""
 
 
@@ -234,7 +237,10 @@ def test_revisions_and_retractions_in_list_and_show(trio):
 # ---- search ----------------------------------------------------------------------------------
 
 def search(deploy, member, *args):
-    return json.loads(out(cli(deploy, member, "search", *args, "--json")))
+    r = cli(deploy, member, "search", *args, "--json", check=False)
+    res = json.loads(out(r))
+    assert r.returncode == (0 if res["hits"] else 1), (args, r.returncode, r.stderr)
+    return res
 
 
 def hits(deploy, member, *args):
@@ -322,7 +328,7 @@ def test_search_semantics(trio):
     text = out(cli(deploy, rdr, "search", "192.0.2.77"))
     assert text.splitlines()[0].split()[:3] == ["MATCH", "TYPE", "VALUE"]
     assert "contains  cidr     192.0.2.0/24" in text and "retracted" in text
-    assert "no match for ipv4 203.0.113.77" in out(cli(deploy, rdr, "search", "203.0.113.77"))
+    assert "no match for ipv4 203.0.113.77" in out(cli(deploy, rdr, "search", "203.0.113.77", check=False))
     assert "was sighted 4 times (1 report)" in out(cli(deploy, rdr, "search", "evil.example"))
 
 

@@ -610,7 +610,7 @@ def test_command_line(deploy, tmp_path):
     try:
         p = env.start_gateway(wait=False)
         assert p.wait(15) not in (None, 0)
-        assert "cannot listen on 127.0.0.1 port %d" % env.port in p.text()
+        assert "cannot listen on 127.0.0.1:%d: Address already in use" % env.port in p.text()
     finally:
         blocker.close()
     # a second gateway on the same store is refused

@@ -166,7 +166,7 @@ def test_gateway_refuses_clear_sightings_citing_an_alert_it_does_not_hold_as_cle
         s, _, page = env.get("/alerts/" + aid)
         assert s == 200
         page = page.decode()
-        assert "<dt>Sightings</dt><dd>2 reported by members" in page, page
+        assert "<dt>Sightings</dt><dd>2 sightings reported by members" in page, page
         assert re.search(r"<code>clear-ref-a\.example</code>.*?<td class=\"num\">2</td></tr>", page), page
 
         # (c), (d), (e) refused and logged; (a) and (b) stored; no signature failures.
