@@ -30,7 +30,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 PKG_PROTO   := libczmq libzmq libsodium msgpack jansson
 PKG_BROKER  := $(PKG_PROTO) lmdb
 PKG_ADMIN   := $(PKG_PROTO)
-PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle
+PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 PKG_WEB     := libmicrohttpd libcmark
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
