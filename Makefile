@@ -32,7 +32,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 PKG_PROTO   := libczmq libzmq libsodium msgpack jansson
 PKG_BROKER  := $(PKG_PROTO) lmdb
 PKG_ADMIN   := $(PKG_PROTO)
-PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle
+# liboath and libqrencode: the Members Zone's TOTP and enrolment QR codes (ih_totp).
+PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 # libcmark-gfm: GitHub-flavoured Markdown (tables, strikethrough, autolinks); Debian ships
 # no .pc for libcmark-gfm-extensions, and libcmark-gfm.pc links it (-lcmark-gfm-extensions).
 PKG_WEB     := libmicrohttpd libcmark-gfm
