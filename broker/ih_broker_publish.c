@@ -205,7 +205,7 @@ s_publish_apply (ih_broker_t *self, ih_broker_slot_t *s, ih_err_t *err)
             return IH_OK;
         }
         if (m->kind == IH_KIND_SIGHTING) {
-            it.ent [0] = (ih_ent_t) { m->tlp, m->org, { NULL, 0 } };
+            it.ent [0] = (ih_ent_t) { m->tlp, m->org, { NULL, 0, 0 } };
             it.ent_count = 1;
             if (a) {
                 it.ent [1] = (ih_ent_t) { a->tlp, a->org, a->recipients };

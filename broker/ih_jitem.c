@@ -289,8 +289,8 @@ ih_jitem_test (bool verbose)
     it.rev = 3;
     it.category = IH_CAT_RANSOMWARE;
     it.severity = IH_SEV_HIGH;
-    it.sectors = (ih_strlist_t) { sectors, 2 };
-    it.ent [0] = (ih_ent_t) { IH_TLP_AMBER, "bank-a", { rcpt, 2 } };
+    it.sectors = (ih_strlist_t) { sectors, 2, 0 };
+    it.ent [0] = (ih_ent_t) { IH_TLP_AMBER, "bank-a", { rcpt, 2, 0 } };
     it.ent_count = 1;
     it.body = body;
     it.body_len = sizeof body;
@@ -401,8 +401,8 @@ ih_jitem_test (bool verbose)
     s.rev = 0;
     memcpy (s.ref, it.id, IH_UUID_LEN + 1);
     s.sectors.count = 0;
-    s.ent [0] = (ih_ent_t) { IH_TLP_CLEAR, "energy-co", { NULL, 0 } };
-    s.ent [1] = (ih_ent_t) { IH_TLP_RED, "bank-a", { telco, 1 } };
+    s.ent [0] = (ih_ent_t) { IH_TLP_CLEAR, "energy-co", { NULL, 0, 0 } };
+    s.ent [1] = (ih_ent_t) { IH_TLP_RED, "bank-a", { telco, 1, 0 } };
     s.ent_count = 2;
     IH_CHECK (ih_jitem_encode (&s, &buf, &err) == 0);
     IH_CHECK (ih_jitem_decode (&back, buf.data, buf.len, &err) == 0);
@@ -433,8 +433,8 @@ ih_jitem_test (bool verbose)
     const char *secs [] = { "energy" };
     const char *secs_other [] = { "telecom", "health" };
     const char *sec_bad [] = { "Not A Slug" };
-    ih_strlist_t cl = { cats, 2 }, cl1 = { cats, 1 }, cbad = { cat_bad, 1 };
-    ih_strlist_t sl = { secs, 1 }, so = { secs_other, 2 }, sbad = { sec_bad, 1 };
+    ih_strlist_t cl = { cats, 2, 0 }, cl1 = { cats, 1, 0 }, cbad = { cat_bad, 1, 0 };
+    ih_strlist_t sl = { secs, 1, 0 }, so = { secs_other, 2, 0 }, sbad = { sec_bad, 1, 0 };
     IH_CHECK (ih_filter_set (&f, &cl, NULL, "", &err) == 0 && ih_filter_pass (&f, &back));
     IH_CHECK (ih_filter_set (&f, &cl1, NULL, "", &err) == 0 && !ih_filter_pass (&f, &back));
     IH_CHECK (ih_filter_set (&f, NULL, &sl, NULL, &err) == 0 && ih_filter_pass (&f, &back));

@@ -704,7 +704,7 @@ ih_journal_test (bool verbose)
     //  Revision 2 narrows to RED with a recipient; the entry follows the latest revision
     const char *rc [] = { "telco" };
     s_test_item (&it, IH_KIND_ALERT, a, 2, IH_TLP_RED, body, 120);
-    it.ent [0].recipients = (ih_strlist_t) { rc, 1 };
+    it.ent [0].recipients = (ih_strlist_t) { rc, 1, 0 };
     IH_CHECK (ih_journal_append (j, &it, &seq, &err) == 0 && seq == 3);
     IH_CHECK (ih_journal_index_get (j, a, &x, &err) == 1);
     IH_CHECK (x.latest_rev == 2 && x.rev_count == 2 && x.tlp == IH_TLP_RED);

@@ -366,7 +366,7 @@ s_random_item (s_titem_t *t, uint32_t *rng)
             n = 0;                      //  a sighting's own TLP has no recipients
         for (uint32_t i = 0; i < n; i++)
             t->rcpts [e][i] = s_rcpts [s_RAND (9)];
-        ent->recipients = (ih_strlist_t) { t->rcpts [e], n };
+        ent->recipients = (ih_strlist_t) { t->rcpts [e], n, 0 };
     }
     #undef s_RAND
 }
@@ -433,8 +433,8 @@ ih_owed_test (bool verbose)
     ih_jitem_t sighting;
     memset (&sighting, 0, offsetof (ih_jitem_t, ptrs_));
     sighting.kind = IH_KIND_SIGHTING;
-    sighting.ent [0] = (ih_ent_t) { IH_TLP_RED, "bank-b", { NULL, 0 } };
-    sighting.ent [1] = (ih_ent_t) { IH_TLP_AMBER, "bank-a", { fin, 1 } };
+    sighting.ent [0] = (ih_ent_t) { IH_TLP_RED, "bank-b", { NULL, 0, 0 } };
+    sighting.ent [1] = (ih_ent_t) { IH_TLP_AMBER, "bank-a", { fin, 1, 0 } };
     sighting.ent_count = 2;
     ih_owed_stage (owed, &sighting, 9);
     ih_owed_commit (owed);

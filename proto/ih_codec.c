@@ -570,6 +570,29 @@ ih_codec_test (bool verbose)
     ih_buf_init (&buf2);
     msgpack_packer pk;
 
+    //  A decoded list is sized exactly: adding to it must copy it first, never write past
+    //  it (a three-tag list once got its fourth tag over tags[0], inside the arena).
+    {
+        ih_msg_t m3, d3;
+        ih_tk_alert (&m3, NULL, IH_TLP_GREEN, "three tags");
+        const char *three [] = { "domain:a.example.com", "domain:b.example.com", "domain:c.example.com", NULL };
+        ih_tk_iocs (&m3, three, true);
+        ih_msg_strlist_add (&m3, &m3.tags, "one");
+        ih_msg_strlist_add (&m3, &m3.tags, "two");
+        ih_msg_strlist_add (&m3, &m3.tags, "three");
+        IH_CHECK (ih_body_encode (&m3, &buf, &err) == 0);
+        IH_CHECK (ih_body_decode (&d3, buf.data, buf.len, &err) == 0);
+        IH_CHECK (d3.tags.count == 3 && d3.tags.cap == 3 && d3.ioc_count == 3);
+        ih_msg_strlist_add (&d3, &d3.tags, "four");
+        ih_msg_ioc_add (&d3, IH_IOC_DOMAIN, "d.example.com", "", true);
+        IH_CHECK (streq (d3.tags.items [0], "one") && streq (d3.tags.items [2], "three")
+                  && streq (d3.tags.items [3], "four") && d3.tags.count == 4);
+        IH_CHECK (streq (d3.iocs [0].value, "a.example.com") && streq (d3.iocs [3].value, "d.example.com"));
+        IH_CHECK (ih_msg_validate (&d3, &err) == 0);
+        ih_msg_free (&d3);
+        ih_msg_free (&m3);
+    }
+
     //  Round trip of each kind; the decoded message re-encodes to the same bytes
     ih_buf_t bodies [IH_KIND_COUNT];
     for (int k = 0; k < IH_KIND_COUNT; k++) {

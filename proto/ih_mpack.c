@@ -515,7 +515,7 @@ ih_mpack_arena_strlist (ih_arena_t *a, const msgpack_object *o, const char *name
             return -1;
     }
     list->items = items;
-    list->count = n;
+    list->count = list->cap = n;
     return 0;
 }
 

@@ -143,14 +143,17 @@ ih_msg_str (ih_msg_t *m, const char *s)
 void
 ih_msg_strlist_add (ih_msg_t *m, ih_strlist_t *list, const char *s)
 {
-    /*  Grow by doubling inside the arena; the old array is simply abandoned there.  */
+    /*  Grow by doubling inside the arena; the old array is simply abandoned there. The
+        capacity is the list's own (a decoded list is sized exactly), never guessed from
+        the count.  */
     uint32_t n = list->count;
-    if ((n & (n - 1)) == 0) {
+    if (n >= list->cap) {
         uint32_t cap = n ? n * 2 : 4;
         const char **items = ih_arena_alloc (&m->arena, cap * sizeof *items);
         if (n)
             memcpy (items, list->items, n * sizeof *items);
         list->items = items;
+        list->cap = cap;
     }
     list->items [n] = ih_msg_str (m, s);
     list->count = n + 1;
@@ -169,12 +172,13 @@ void
 ih_msg_ioc_add (ih_msg_t *m, ih_ioc_type_t type, const char *value, const char *comment, bool detect)
 {
     uint32_t n = m->ioc_count;
-    if ((n & (n - 1)) == 0) {
+    if (n >= m->ioc_cap) {
         uint32_t cap = n ? n * 2 : 4;
         ih_ioc_t *iocs = ih_arena_alloc (&m->arena, cap * sizeof *iocs);
         if (n)
             memcpy (iocs, m->iocs, n * sizeof *iocs);
         m->iocs = iocs;
+        m->ioc_cap = cap;
     }
     m->iocs [n].type = type;
     m->iocs [n].value = ih_msg_str (m, value);
@@ -208,7 +212,7 @@ ih_msg_copy (ih_msg_t *dst, const ih_msg_t *src)
     s_copy_list (dst, &dst->references, &src->references);
     s_copy_list (dst, &dst->tags, &src->tags);
     dst->iocs = NULL;
-    dst->ioc_count = 0;
+    dst->ioc_count = dst->ioc_cap = 0;
     for (uint32_t i = 0; i < src->ioc_count; i++)
         ih_msg_ioc_add (dst, src->iocs [i].type, src->iocs [i].value, src->iocs [i].comment,
                         src->iocs [i].detect);
@@ -700,7 +704,7 @@ ih_msg_test (bool verbose)
     ih_member_t gw = { .name = "gw", .org = "public", .gateway = true };
     const char *to_b [] = { "bank-b" };
     const char *to_fin [] = { "sector:finance" };
-    ih_strlist_t none = { NULL, 0 }, lb = { to_b, 1 }, lf = { to_fin, 1 };
+    ih_strlist_t none = { NULL, 0, 0 }, lb = { to_b, 1, 0 }, lf = { to_fin, 1, 0 };
     IH_CHECK (ih_strlist_has (&lb, "bank-b") && !ih_strlist_has (&lb, "bank") && !ih_strlist_has (&none, ""));
     struct { ih_tlp_t tlp; ih_strlist_t *rcpt; bool fin, tel, own, gw; } mx [] = {
         { IH_TLP_CLEAR,        &none, true,  true,  true,  true  },
@@ -727,7 +731,7 @@ ih_msg_test (bool verbose)
     const char *to_bc [] = { "bank-b", "telco-c" };
     const char *to_c [] = { "telco-c" };
     const char *to_bf [] = { "bank-b", "sector:finance" };
-    ih_strlist_t lbc = { to_bc, 2 }, lc = { to_c, 1 }, lbf = { to_bf, 2 };
+    ih_strlist_t lbc = { to_bc, 2, 0 }, lc = { to_c, 1, 0 }, lbf = { to_bf, 2, 0 };
     struct { ih_tlp_t o; ih_strlist_t *orc; ih_tlp_t n; ih_strlist_t *nrc; bool ok; } wx [] = {
         { IH_TLP_CLEAR,        &none, IH_TLP_CLEAR,        &none, true  },
         { IH_TLP_CLEAR,        &none, IH_TLP_GREEN,        &none, false },   //  the gateway loses it

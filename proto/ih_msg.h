@@ -85,6 +85,8 @@ typedef struct {
 typedef struct {
     const char **items;
     uint32_t count;
+    uint32_t cap;               /* slots allocated (0: unknown, as in a literal: the next
+                                   ih_msg_strlist_add copies the list before it adds) */
 } ih_strlist_t;
 
 typedef struct {
@@ -111,6 +113,7 @@ typedef struct {
     ih_ioc_t *iocs;             /* alert: indicators; retraction: the IOCs retracted
                                    (empty = whole alert); sighting: exactly one */
     uint32_t ioc_count;
+    uint32_t ioc_cap;           /* slots allocated in iocs (ih_msg_ioc_add) */
 
     /* retraction, comment, sighting */
     char ref[IH_UUID_LEN + 1];  /* the alert referred to; "" for a sighting of no alert */
