@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ih_mdbfile.h"
 #include "ih_store_int.h"
 #include "ih_codec.h"
 #include "ih_sign.h"
@@ -125,6 +126,10 @@ ih_store_txn_end (ih_store_t *self, MDB_txn *txn)
 static int
 s_env_open (ih_store_t *self, uint64_t map_size)
 {
+    //  A data file cut short would be a SIGBUS at the first read past its end.
+    if (ih_mdb_check (self->dir, "store", "stop the agent, move the store directory away and "
+                      "start it again: it rebuilds from the broker (README, Recovery)", &self->why) != 0)
+        return IH_EFAIL;
     int rc = ih_store_mdb (self, mdb_env_create (&self->env), "cannot create environment");
     if (rc)
         return rc;
@@ -211,27 +216,9 @@ ih_store_open (const char *dir, unsigned flags, uint64_t map_size, uint64_t max_
             ih_err_set (err, "store %s: cannot create: %s", dir, strerror (errno));
             goto fail;
         }
-        char path [4096];
-        snprintf (path, sizeof path, "%s/agent.lock", dir);
-        self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (self->lock_fd < 0) {
-            ih_err_set (err, "store %s: cannot open %s: %s", dir, path, strerror (errno));
+        self->lock_fd = ih_mdb_lock (dir, "agent.lock", "store", "agent", err);
+        if (self->lock_fd < 0)
             goto fail;
-        }
-        if (flock (self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            char pid [32] = "";
-            ssize_t n = pread (self->lock_fd, pid, sizeof pid - 1, 0);
-            pid [n > 0 ? n : 0] = 0;
-            pid [strcspn (pid, "\n")] = 0;
-            ih_err_set (err, "store %s is in use by another agent%s%s%s", dir,
-                        *pid ? " (pid " : "", pid, *pid ? ")" : "");
-            goto fail;
-        }
-        char pid [32];
-        int n = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-        if (ftruncate (self->lock_fd, 0) != 0 || pwrite (self->lock_fd, pid, (size_t) n, 0) != n) {
-            //  The lock is what matters; the pid is only for the message above.
-        }
         if (map_size == 0)
             map_size = IH_STORE_DEFAULT_MAP;
         if (max_map && map_size > max_map)

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "ih_mdbfile.h"
 #include "ih_users.h"
 
 #define s_MAP_SIZE  (64ULL << 20)
@@ -37,6 +38,9 @@ ih_users_open (const char *dir, ih_err_t *err)
         ih_err_set (err, "accounts: cannot create %s: %s", dir, strerror (errno));
         return NULL;
     }
+    if (ih_mdb_check (dir, "accounts", "restore it from a backup, or move it away and add the "
+                      "users again (infohub-agent user add)", err) != 0)
+        return NULL;
     ih_users_t *self = (ih_users_t *) calloc (1, sizeof *self);
     if (!self || !(self->dir = strdup (dir)))
         abort ();

@@ -7,9 +7,11 @@
 #include <sodium.h>
 
 #include "ih_journal.h"
+#include "ih_mdbfile.h"
 
 struct ih_journal {
     char *dir;
+    int lock_fd;            //  holds the flock on DIR/broker.lock
     MDB_env *env;
     MDB_dbi items;
     MDB_dbi ids;
@@ -177,6 +179,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
     self->dir = strdup (dir);
     if (!self->dir)
         abort ();
+    self->lock_fd = -1;
     ih_buf_init (&self->rec);
     ih_buf_init (&self->idx);
     if (map_size < 65536)
@@ -184,6 +187,15 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
 
     int rc;
     MDB_txn *txn = NULL;
+    //  One broker per journal: a second one would answer `internal` to every publish and
+    //  corrupt the first one's view of it.
+    self->lock_fd = ih_mdb_lock (dir, "broker.lock", "journal", "broker", err);
+    if (self->lock_fd < 0)
+        goto fail;
+    //  A data file cut short would be a SIGBUS at the first read past its end.
+    if (ih_mdb_check (dir, "journal", "restore the journal from a copy (mdb_copy of a healthy "
+                      "journal, or a standby's) before starting the broker (README, Recovery)", err) != 0)
+        goto fail;
     if ((rc = mdb_env_create (&self->env))) {
         s_mdb_err (err, "create", rc);
         self->env = NULL;
@@ -262,6 +274,8 @@ ih_journal_destroy (ih_journal_t **self_p)
     s_reader_close (self);
     if (self->env)
         mdb_env_close (self->env);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);      //  releases the flock
     ih_buf_free (&self->rec);
     ih_buf_free (&self->idx);
     free (self->dir);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ih_added.h"
+#include "ih_mdbfile.h"
 
 #define s_MAP       ((size_t) 1 << 30)     /* fixed: the map never grows under readers */
 #define s_HDR       (16 + IH_UUID_LEN + 2)
@@ -39,6 +40,10 @@ ih_added_open (const char *dir, ih_err_t *err)
         ih_err_set (err, "taxii log %s: cannot create: %s", dir, strerror (errno));
         goto fail;
     }
+    //  A data file cut short would be a SIGBUS at the first read past its end.
+    if (ih_mdb_check (dir, "taxii log", "stop the gateway, remove the taxii directory and start "
+                      "it again: the log is rebuilt from the store", err) != 0)
+        goto fail;
     int rc = mdb_env_create (&self->env);
     if (rc == 0) {
         mdb_env_set_maxdbs (self->env, 5);
