@@ -134,18 +134,21 @@ bin/fuzz-input: tests/fuzz/fuzz_input.c $(PROTO_SRC) $(AGENT_SRC)
 	@mkdir -p bin
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
 
+bin/fuzz-config: tests/fuzz/fuzz_config.c $(PROTO_SRC) agents/ih_agent_cfg.c
+	@mkdir -p bin
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_PROTO))
+
 # The C side of tests/interop: encodes samples, decodes, signs and verifies (C vs Python).
 bin/ih-wire: $(call OBJ,tests/interop/ih-wire.c) build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_PROTO))
 
-fuzz: bin/fuzz-decode bin/fuzz-input
-	@mkdir -p build/fuzz-corpus
-	bin/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
-	    build/fuzz-corpus tests/fuzz/corpus
-	@mkdir -p build/fuzz-corpus-input
-	bin/fuzz-input -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
-	    build/fuzz-corpus-input tests/fuzz/corpus-input
+# Each target with its checked-in seed corpus (tests/fuzz/corpus-NAME; the decoder's is
+# tests/fuzz/corpus). The input parsers take whole STIX and MISP documents, so their
+# fuzzer runs without length control (-len_control=0) and with larger inputs.
+FUZZ_TARGETS := decode input config
+fuzz: $(addprefix bin/fuzz-,$(FUZZ_TARGETS))
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # Benchmark (not a test): export 1,000,000 IOCs to csv and stix21 (bench/bench_export.sh).
 bin/ih-bench-load: $(call OBJ,bench/ih_bench_load.c) build/libihagent.a build/libihproto.a
@@ -220,7 +223,7 @@ deps:
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan bin/fuzz-decode bin/fuzz-input bin/ih-wire
+	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan $(addprefix bin/fuzz-,$(FUZZ_TARGETS)) bin/ih-wire
 	@sh tests/run.sh
 
 run: deps all

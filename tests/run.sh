@@ -2,8 +2,8 @@
 # Runs every test of the project and ends with one line: "N passed, N failed".
 #   - each module's self-test, in its own process (bin/ih-selftest NAME)
 #   - the same under AddressSanitizer + UndefinedBehaviorSanitizer (bin/ih-selftest-asan)
-#   - the decoder and the input-parser fuzzers, briefly, over their checked-in corpora
-#     (FUZZ_SMOKE_SECONDS, 20, each)
+#   - each fuzz target (the wire decoder, the file and command-line parsers, the config
+#     files), briefly, over its checked-in corpus (FUZZ_SMOKE_SECONDS, 20, each)
 #   - the Python suites (interop, integration, ...) under tests/*/test_*.py, with pytest
 # Exits non-zero when anything failed. Logs go to build/test-logs/.
 set -u
@@ -33,25 +33,22 @@ for t in $(bin/ih-selftest-asan --list); do
 done
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-echo "== fuzz smoke (decoder, ${FUZZ_SMOKE_SECONDS:-20}s)"
-log="$LOGS/fuzz.log"
-rm -rf build/fuzz-smoke && mkdir -p build/fuzz-smoke
-if timeout 300 bin/fuzz-decode -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_limit_mb=1024 \
-       -max_len=65536 build/fuzz-smoke tests/fuzz/corpus > "$log" 2>&1; then
-    pass "fuzz:decode"
-else
-    fail "fuzz:decode" "$log"
-fi
-
-echo "== fuzz smoke (input parsers, ${FUZZ_SMOKE_SECONDS:-20}s)"
-log="$LOGS/fuzz-input.log"
-rm -rf build/fuzz-smoke-input && mkdir -p build/fuzz-smoke-input
-if timeout 300 bin/fuzz-input -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_limit_mb=1024 \
-       -max_len=65536 build/fuzz-smoke-input tests/fuzz/corpus-input > "$log" 2>&1; then
-    pass "fuzz:input"
-else
-    fail "fuzz:input" "$log"
-fi
+#  Each fuzz target briefly over its checked-in corpus (tests/fuzz/run.sh does the long runs).
+for t in decode input config; do
+    echo "== fuzz smoke ($t, ${FUZZ_SMOKE_SECONDS:-20}s)"
+    log="$LOGS/fuzz-$t.log"
+    rm -rf "build/fuzz-smoke-$t" && mkdir -p "build/fuzz-smoke-$t"
+    seeds=tests/fuzz/corpus-$t
+    [ "$t" = decode ] && seeds=tests/fuzz/corpus
+    extra="-max_len=65536"
+    [ "$t" = input ] && extra="-max_len=262144 -len_control=0"
+    if timeout 300 bin/fuzz-$t -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_limit_mb=1024 \
+           $extra "build/fuzz-smoke-$t" "$seeds" > "$log" 2>&1; then
+        pass "fuzz:$t"
+    else
+        fail "fuzz:$t" "$log"
+    fi
+done
 
 for suite in $(ls -d tests/*/ | sort); do
     ls "$suite"test_*.py > /dev/null 2>&1 || continue
