@@ -29,6 +29,7 @@ struct ih_client {
 
     zsock_t *sock;              /* DEALER, NULL while down */
     zsock_t *mon;               /* PAIR receiving the socket monitor's events */
+    zsock_t *wake;              /* the caller's socket: input on it ends a wait (borrowed) */
     unsigned mon_gen;           /* makes each monitor endpoint unique */
 
     zmq_msg_t frame;            /* the last frame received (env points into it) */
@@ -335,14 +336,27 @@ s_recv_frame (ih_client_t *self, ih_err_t *err)
 }
 
 /*  Waits for something readable on the socket or monitor until deadline (monotonic ms).
-    Returns 1 when the socket is readable, 0 otherwise (timeout, EINTR, monitor only). */
+    Returns 1 when the socket is readable, 0 otherwise (timeout, EINTR, monitor only, or
+    input on the caller's wake socket, which *woken then says; woken NULL: the wake socket
+    is not watched). */
 static int
-s_wait (ih_client_t *self, int64_t deadline)
+s_wait_woken (ih_client_t *self, int64_t deadline, bool *woken)
 {
     int64_t now = zclock_mono ();
     long timeout = deadline > now ? (long) (deadline - now) : 0;
-    zmq_pollitem_t items [2];
+    zmq_pollitem_t items [3];
     int n = 0;
+    bool watch = woken && self->wake;
+    if (woken)
+        *woken = false;
+    if (watch) {
+        items [n].socket = zsock_resolve (self->wake);
+        items [n].fd = 0;
+        items [n].events = ZMQ_POLLIN;
+        items [n].revents = 0;
+        n++;
+    }
+    int first = n;
     if (self->sock) {
         items [n].socket = zsock_resolve (self->sock);
         items [n].fd = 0;
@@ -365,9 +379,17 @@ s_wait (ih_client_t *self, int64_t deadline)
     int rc = zmq_poll (items, n, timeout);
     if (rc <= 0)
         return 0;
-    if (self->mon && (items [n - 1].revents & ZMQ_POLLIN))
+    if (watch && (items [0].revents & ZMQ_POLLIN))
+        *woken = true;
+    if (self->mon && n > first && (items [n - 1].revents & ZMQ_POLLIN))
         s_check_monitor (self);
-    return self->sock && (items [0].revents & ZMQ_POLLIN) ? 1 : 0;
+    return self->sock && n > first && (items [first].revents & ZMQ_POLLIN) ? 1 : 0;
+}
+
+static int
+s_wait (ih_client_t *self, int64_t deadline)
+{
+    return s_wait_woken (self, deadline, NULL);
 }
 
 /* ---- construction -------------------------------------------------------------------- */
@@ -436,12 +458,15 @@ ih_client_destroy (ih_client_t **self_p)
 /* ---- request mode -------------------------------------------------------------------- */
 
 int
-ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
-                        const uint8_t sig [64], int timeout_ms, uint64_t *seq,
-                        char *id, char *code, ih_err_t *err)
+ih_client_publish_send (ih_client_t *self, const uint8_t *body, size_t len, const uint8_t sig [64],
+                        uint64_t *req_p, ih_err_t *err)
 {
-    if (!self->sock && s_open (self, err) != 0)
-        return -1;
+    if (!self->sock) {
+        if (self->subscribed)
+            return ih_err_set (err, "not connected to broker %s", self->endpoint);
+        if (s_open (self, err) != 0)
+            return -1;
+    }
     uint64_t req = self->next_req++;
     ih_env_t e;
     ih_env_init (&e, IH_T_PUBLISH);
@@ -451,7 +476,32 @@ ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
     e.sig = sig;
     int rc = s_send (self, &e, err);
     ih_env_free (&e);
-    if (rc != 0)
+    if (rc == 0 && req_p)
+        *req_p = req;
+    return rc;
+}
+
+int
+ih_client_roster (ih_client_t *self, ih_err_t *err)
+{
+    if (!self->sock)
+        return ih_err_set (err, "not connected to broker %s", self->endpoint);
+    return s_send_simple (self, IH_T_ROSTER, err);
+}
+
+void
+ih_client_wake_on (ih_client_t *self, zsock_t *sock)
+{
+    self->wake = sock;
+}
+
+int
+ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
+                        const uint8_t sig [64], int timeout_ms, uint64_t *seq,
+                        char *id, char *code, ih_err_t *err)
+{
+    uint64_t req = 0;
+    if (ih_client_publish_send (self, body, len, sig, &req, err) != 0)
         return -1;
 
     int64_t deadline = zclock_mono () + timeout_ms;
@@ -597,7 +647,8 @@ ih_client_recv (ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *e
     int64_t deadline = zclock_mono () + (timeout_ms > 0 ? timeout_ms : 0);
     while (true) {
         int64_t wake = s_housekeeping (self, deadline);
-        int ready = s_wait (self, wake);
+        bool woken = false;
+        int ready = s_wait_woken (self, wake, &woken);
         if (ready) {
             int got = s_recv_frame (self, err);
             if (got < 0)
@@ -647,7 +698,7 @@ ih_client_recv (ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *e
                 return 1;
             }
         }
-        if (zsys_interrupted || zclock_mono () >= deadline)
+        if (woken || zsys_interrupted || zclock_mono () >= deadline)
             return 0;
     }
 }
@@ -883,6 +934,39 @@ s_test_session (bool verbose, const ih_item_t *item)
     ih_tk_broker_send (broker, &pong);
     got = s_client_expect (c, IH_T_PONG, 3000);
     IH_CHECK (got && ih_client_head (c) == 9 && ih_client_owed (c) == 8);
+
+    //  a publish on the session without waiting: its ok comes back through recv; the
+    //  roster likewise
+    uint64_t req = 0;
+    IH_CHECK (ih_client_publish_send (c, item->body, item->body_len, item->sig, &req, &err) == 0 && req);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_PUBLISH, &e, 3000, s_pump, c) && e.req == req);
+    ih_env_free (&e);
+    ih_env_t ok;
+    ih_env_init (&ok, IH_T_OK);
+    ok.req = req;
+    ok.seq = 10;
+    ok.id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    ih_tk_broker_send (broker, &ok);
+    got = s_client_expect (c, IH_T_OK, 3000);
+    IH_CHECK (got && got->req == req && got->seq == 10);
+    IH_CHECK (ih_client_roster (c, &err) == 0);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_ROSTER, &e, 3000, s_pump, c));
+    ih_env_free (&e);
+    //  input on the wake socket ends a wait at once
+    zsock_t *wake_in = zsock_new_pair ("@inproc://ih-client-test-wake");
+    zsock_t *wake_out = zsock_new_pair (">inproc://ih-client-test-wake");
+    IH_CHECK (wake_in && wake_out);
+    ih_client_wake_on (c, wake_in);
+    zstr_send (wake_out, "now");
+    int64_t t_wake = zclock_mono ();
+    ih_env_t *none = NULL;
+    IH_CHECK (ih_client_recv (c, &none, 5000, &err) == 0 && none == NULL);
+    IH_CHECK (zclock_mono () - t_wake < 1000);
+    char *word = zstr_recv (wake_in);
+    zstr_free (&word);
+    ih_client_wake_on (c, NULL);
+    zsock_destroy (&wake_out);
+    zsock_destroy (&wake_in);
 
     //  the broker forgot us: the client says hello again, from its cursor
     ih_env_t nos;
