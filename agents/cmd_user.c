@@ -12,7 +12,8 @@
     the console key, which seals every TOTP secret, is agent/console/key (made 0600 by
     the first `user add`). A new TOTP secret is shown once: as an otpauth:// URI on
     stdout and as a QR code in an SVG file (0600) whose path is printed; recovery codes
-    likewise, once. Every user command appends an entry to the audit log (actor "cli").
+    likewise, once. Every user command appends an entry to the audit log (actor "cli"):
+    user-added, users-listed, user-removed, totp-reset, password-changed.
 */
 #include <errno.h>
 #include <sodium.h>
@@ -323,12 +324,17 @@ s_user_list (ih_agent_cfg_t *cfg, int argc, char **argv)
         else
             return cmd_fail ("user list: unexpected argument '%s'; see user --help", argv [i]);
     }
+    ih_users_t *users;
+    ih_audit_t *audit;
+    if (s_open (cfg, &users, &audit) != 0)
+        return 1;
     ih_err_t err = { "" };
-    ih_users_t *users = ih_users_open (cfg->console_dir, &err);
-    if (!users)
-        return cmd_fail ("%s", err.msg);
     int rc = ih_users_foreach (users, s_list_one, &l, &err);
     ih_users_destroy (&users);
+    //  Reading the accounts is an administrator's act too: the log says who looked when.
+    if (rc == 0)
+        s_audit (audit, "users-listed", "%d %s", l.n, ih_plural ((uint64_t) l.n, "user", "users"));
+    ih_audit_destroy (&audit);
     if (rc < 0)
         return cmd_fail ("%s", err.msg[0] ? err.msg : "user list: cannot write output");
     if (l.n == 0 && !l.json)

@@ -176,6 +176,6 @@ bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
 
-void ih_client_test(bool verbose);
+void ih_client_test(bool verbose);         /* ih_client_test.c */
 
 #endif

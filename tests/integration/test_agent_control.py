@@ -385,14 +385,14 @@ def test_user_commands_and_audit(deploy):
     log = os.path.join(pub.agentdir, "console", "audit.log")
     entries = [json.loads(line) for line in open(log)]
     assert [(e["actor"], e["event"]) for e in entries] == [
-        ("cli", "user-added"), ("cli", "user-added"), ("cli", "totp-reset"), ("cli", "password-changed"),
-        ("cli", "user-removed")]
+        ("cli", "user-added"), ("cli", "user-added"), ("cli", "users-listed"), ("cli", "users-listed"),
+        ("cli", "totp-reset"), ("cli", "password-changed"), ("cli", "user-removed"), ("cli", "users-listed")]
     r = deploy.agent_cmd(pub, "audit", "verify")
-    assert r.stdout.decode() == "%s: 5 entries, chain intact\n" % log
+    assert r.stdout.decode() == "%s: 8 entries, chain intact\n" % log
     # one flipped byte anywhere is found, with its line
     data = bytearray(open(log, "rb").read())
     third = data.index(b"\n", data.index(b"\n") + 1) + 1        # line 3 starts here
-    at = data.index(b"totp-reset", third)
+    at = data.index(b"users-listed", third)
     data[at] ^= 0x01
     with open(log, "wb") as f:
         f.write(data)
