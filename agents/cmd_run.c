@@ -11,15 +11,28 @@
          (ih_client_refused: at once for `revoked`, after 10 s for an unknown key)
     Before it exits it writes why into STORE/agent.status ("stopped"), which `status`
     shows; a clean stop removes the file instead.
+
+    The Members Zone console asks the daemon to sign and send, over the control socket
+    (agent.cfg agent/control, ih_control.h), which the loop serves beside the subscriber:
+    the client wakes its wait when a request comes (ih_client_wake_on), the signer sends
+    publishes on the daemon's own session without waiting for the answer, and answers
+    the console when the broker's verdict comes back among the subscriber's events
+    (ih_signer.h). One thread, one connection: ingest never waits for a publish. The
+    daemon also keeps the hub's roster in the store for the console (ih_roster.h): it asks
+    after each welcome and every 10 minutes.
 */
 #include <czmq.h>
 #include <inttypes.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ih_control.h"
 #include "ih_daemon.h"
 #include "ih_hook.h"
 #include "ih_keys.h"
+#include "ih_roster.h"
+#include "ih_signer.h"
 #include "ih_subscriber.h"
 
 /*  The daemon is the subscriber core (ih_subscriber.h: receive, verify, store in one
@@ -36,6 +49,9 @@ typedef struct {
                                    stopped us (exit_code != 0), for the status file */
     char stop_reason [300];
     ih_hook_t *hook;            /* the on-alert hook, NULL when none is configured */
+    ih_signer_t *signer;        /* signs for the console (ih_signer.h) */
+    ih_control_t *control;      /* the control socket the console talks to */
+    int64_t roster_at;          /* when to ask the broker for the roster (mono ms) */
 } s_daemon_t;
 
 /*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). After
@@ -174,6 +190,24 @@ s_check_refused (s_daemon_t *d)
     s_stop (d, 4, r == IH_CLIENT_REVOKED ? "revoked" : "not-registered", reason);
 }
 
+/*  The broker's roster: verified against the pinned registry key, kept in the store for
+    the console. */
+static void
+s_on_members (s_daemon_t *d, const ih_env_t *e)
+{
+    size_t kept = 0, dropped = 0;
+    char why [256];
+    ih_err_t err = { "" };
+    if (ih_roster_accept (d->store, e, d->cfg->registry_pk, ih_now_ms (), &kept, &dropped, why, &err) != 0)
+        cmd_log ('E', "roster from broker %s not stored: %s%s%s", d->cfg->endpoint, err.msg,
+                 *why ? "; " : "", why);
+    else
+    if (dropped)
+        cmd_log ('W', "roster: %zu members stored, %zu records refused (%s)", kept, dropped, why);
+    else
+        cmd_log ('D', "roster: %zu members stored", kept);
+}
+
 /*  Everything but deliveries (ih_client has already acted on welcome and no-session). */
 static void
 s_on_event (const ih_env_t *e, void *arg)
@@ -181,6 +215,8 @@ s_on_event (const ih_env_t *e, void *arg)
     s_daemon_t *d = (s_daemon_t *) arg;
     ih_agent_cfg_t *cfg = d->cfg;
     uint64_t cursor = ih_store_cursor (d->store);
+    if (d->signer && ih_signer_on_event (d->signer, e))
+        return;                 //  the answer to a publish of the console's
     switch (e->type) {
         case IH_T_WELCOME:
             cmd_log ('I', "connected to %s as %s@%s (broker head %" PRIu64 ", our cursor %" PRIu64
@@ -190,6 +226,10 @@ s_on_event (const ih_env_t *e, void *arg)
                 cmd_log ('W', "the broker knows us as %s@%s, agent.cfg says %s@%s",
                          e->member, e->org, cfg->name, cfg->org);
             d->status_at = 0;       //  rewrite the status file at once
+            d->roster_at = 0;       //  and ask for the roster
+            break;
+        case IH_T_MEMBERS:
+            s_on_members (d, e);
             break;
         case IH_T_ERROR:
             if (streq (e->code, "bad-cursor")) {
@@ -254,6 +294,22 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         cmd_fail ("%s", err.msg);
         goto done;
     }
+    //  The keys are read once, here: the signing key into locked memory (ih_signer), the
+    //  CURVE certificate into the client. From now on the key files may be unreadable.
+    //  Not dumpable: no core file holds them, and no other process of this user (a
+    //  console, say) may ptrace us or read our memory through /proc.
+    d.signer = ih_signer_new (cfg, &err);
+    if (!d.signer) {
+        cmd_fail ("%s", err.msg);
+        goto done;
+    }
+    if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        cmd_log ('W', "cannot make the daemon non-dumpable: %s", strerror (errno));
+    d.control = ih_control_new (cfg->control, ih_signer_handle, d.signer, &err);
+    if (!d.control) {
+        cmd_fail ("%s: %s", cfg->path, err.msg);
+        goto done;
+    }
     cmd_log ('I', "started %s@%s, store %s, cursor %" PRIu64, cfg->name, cfg->org, cfg->store,
              ih_store_cursor (d.store));
     ih_subscriber_cfg_t scfg = { cfg->endpoint, cfg->broker_key, cert, cfg->registry_pk, cfg->window,
@@ -265,15 +321,34 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         cmd_fail ("%s: %s", cfg->path, err.msg);
         goto done;
     }
+    ih_client_t *client = ih_subscriber_client (d.sub);
+    ih_signer_attach (d.signer, d.store, client, d.control);
+    ih_client_wake_on (client, ih_control_sock (d.control));
+    cmd_log ('I', "control socket %s", cfg->control);
     int wait_ms = 500;
     s_log_limit (&d);
     while (!ih_daemon_stop) {
         ih_subscriber_poll (d.sub, wait_ms);
         s_check_refused (&d);
-        //  Hooks run beside ingest: the pump only reaps, kills and starts processes.
+        //  The console's requests; then what the broker or the store has settled.
+        ih_control_serve (d.control);
         wait_ms = 500;
+        ih_subscriber_stats_t sst;
+        ih_subscriber_stats (d.sub, &sst);          //  the durable cursor, from memory
+        int w = ih_signer_tick (d.signer, sst.cursor);
+        if (w >= 0 && w < wait_ms)
+            wait_ms = w;
+        int64_t now = zclock_mono ();
+        if (ih_client_connected (client) && now >= d.roster_at) {
+            ih_err_t rerr = { "" };
+            bool sent = ih_client_roster (client, &rerr) == 0;
+            d.roster_at = now + (sent ? IH_ROSTER_EVERY_MS : 5000);
+            if (!sent)
+                cmd_log ('W', "cannot ask for the roster: %s", rerr.msg);
+        }
+        //  Hooks run beside ingest: the pump only reaps, kills and starts processes.
         if (d.hook) {
-            int w = ih_hook_pump (d.hook, true);
+            w = ih_hook_pump (d.hook, true);
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
@@ -298,6 +373,8 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         s_write_status (&d, true);      //  why the broker stopped us, for `status`
 done:
     ih_hook_destroy (&d.hook);
+    ih_signer_destroy (&d.signer);      //  answers what waits, wipes the keys
+    ih_control_destroy (&d.control);
     if (d.sub) {
         ih_subscriber_destroy (&d.sub);
         if (!d.stop_why)

@@ -1,13 +1,16 @@
-/*  cmd_status.c: `infohub-agent status` (cmd.h): the store's counts and size (read
-    while the daemon may be writing), and what the daemon last wrote in
-    STORE/agent.status (cmd_run.c): whether it runs and is connected, the broker's head
-    and what the broker owes this member (so the lag), and the on-alert hook's progress.
-    A status file whose daemon is gone, or that is over 10 s old, counts as "not
-    running"; one that says "stopped" tells why the broker stopped the daemon (revoked,
-    not registered, a broker behind our cursor).
+/*  cmd_status.c: `infohub-agent status` and `roster` (cmd.h).
+
+    status: the store's counts and size (read while the daemon may be writing), and what
+    the daemon last wrote in STORE/agent.status (cmd_run.c): whether it runs and is
+    connected, the broker's head and what the broker owes this member (so the lag), and
+    the on-alert hook's progress. A status file whose daemon is gone, or that is over
+    10 s old, counts as "not running"; one that says "stopped" tells why the broker
+    stopped the daemon (revoked, not registered, a broker behind our cursor).
 
     Exit status, as LSB's `status` action: 0 when the daemon runs, 3 when it does not
     (whatever the reason, and with --json too), 1 on an error.
+
+    roster: the hub's organisations, sectors and members as the daemon last stored them.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <signal.h>
 
 #include "cmd.h"
+#include "ih_roster.h"
 
 #define s_NOT_RUNNING 3            /* LSB: "program is not running" */
 
@@ -144,4 +148,74 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     if (cfg->on_alert && *cfg->on_alert)
         printf ("on-alert    %s (runs in the daemon)\n", cfg->on_alert);
     return ferror (stdout) ? cmd_fail ("status: cannot write output") : rc;
+}
+
+/* ---- roster ------------------------------------------------------------------------------------ */
+
+/*  `roster [--json]`: the hub's organisations, sectors and members as the daemon last
+    stored them (ih_roster.h): what the Members Zone shows, and what a publisher picks
+    recipients from. */
+int
+cmd_roster (ih_agent_cfg_t *cfg, int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (streq (argv [i], "--json"))
+            json = true;
+        else
+            return cmd_fail ("roster: unexpected argument '%s'; see roster --help", argv [i]);
+    }
+    ih_err_t err = { "" };
+    bool missing = false;
+    ih_store_t *store = cmd_open_reader (cfg, &missing, &err);
+    if (!store && !missing)
+        return cmd_fail ("%s", err.msg);
+    ih_roster_t *r = NULL;
+    int found = store ? ih_roster_load (store, &r, &err) : 0;
+    ih_store_destroy (&store);
+    if (found < 0)
+        return cmd_fail ("%s", err.msg);
+    if (found == 0)
+        return cmd_fail ("roster: the daemon has not received the hub's roster yet (it asks the broker"
+                         " when it connects)");
+    char updated [IH_TIME_MAX];
+    ih_time_format (r->updated, updated);
+    int rc = 0;
+    if (json) {
+        json_t *o = json_pack ("{s:s, s:[], s:[], s:[]}", "updated", updated, "orgs", "sectors", "members");
+        if (!o)
+            abort ();
+        for (size_t i = 0; i < r->org_count; i++)
+            json_array_append_new (json_object_get (o, "orgs"), json_pack ("{s:s, s:s, s:i, s:i}",
+                                   "name", r->orgs [i].name, "sector", r->orgs [i].sector,
+                                   "members", (int) r->orgs [i].members,
+                                   "publishers", (int) r->orgs [i].publishers));
+        for (size_t i = 0; i < r->sector_count; i++)
+            json_array_append_new (json_object_get (o, "sectors"), json_string (r->sectors [i]));
+        for (size_t i = 0; i < r->member_count; i++) {
+            const ih_member_t *m = &r->members [i];
+            char created [IH_TIME_MAX];
+            ih_time_format (m->created, created);
+            json_array_append_new (json_object_get (o, "members"), json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+                                   "name", m->name, "org", m->org, "sector", m->sector,
+                                   "role", ih_role_name (m->role), "created", created));
+        }
+        rc = cmd_print_json (o);
+    }
+    else {
+        printf ("%zu %s, %zu %s, %zu %s (as of %s)\n", r->org_count,
+                ih_plural (r->org_count, "organisation", "organisations"), r->sector_count,
+                ih_plural (r->sector_count, "sector", "sectors"), r->member_count,
+                ih_plural (r->member_count, "member", "members"), updated);
+        printf ("%-24s %-16s %-24s %s\n", "ORG", "SECTOR", "MEMBER", "ROLE");
+        for (size_t i = 0; i < r->member_count; i++) {
+            const ih_member_t *m = &r->members [i];
+            printf ("%-24s %-16s %-24s %s\n", m->org, m->sector [0] ? m->sector : "-", m->name,
+                    ih_role_name (m->role));
+        }
+    }
+    ih_roster_destroy (&r);
+    if (rc != 0 || fflush (stdout) != 0)
+        return cmd_fail ("roster: cannot write output");
+    return 0;
 }

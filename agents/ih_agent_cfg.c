@@ -17,7 +17,58 @@ ih_agent_cfg_free (ih_agent_cfg_t *self)
     free (self->curve_cert);
     free (self->signing_key);
     free (self->store);
+    free (self->control);
+    free (self->console_dir);
+    free (self->console_key);
+    free (self->audit_log);
+    free (self->console_tls_cert);
+    free (self->console_tls_key);
+    free (self->console_issuer);
     memset (self, 0, sizeof *self);
+}
+
+/*  A path key, resolved beside the file; def when absent or empty (NULL: none). */
+static char *
+s_path (ih_agent_cfg_t *c, const char *path, const char *key, const char *def)
+{
+    const char *v = zconfig_get (c->zc, key, NULL);
+    if (!v || !*v)
+        v = def;
+    return v ? ih_keys_resolve (path, v) : NULL;
+}
+
+/*  The control socket and the Members Zone's keys (all optional). */
+static int
+s_load_console (ih_agent_cfg_t *c, const char *path, ih_err_t *err)
+{
+    c->control = s_path (c, path, "agent/control", "agent.sock");
+    c->console_dir = s_path (c, path, "agent/console/dir", "console");
+    c->console_key = s_path (c, path, "agent/console/key", "console.key");
+    c->console_tls_cert = s_path (c, path, "agent/console/tls-cert", NULL);
+    c->console_tls_key = s_path (c, path, "agent/console/tls-key", NULL);
+    size_t n = strlen (c->console_dir) + sizeof "/audit.log";
+    c->audit_log = (char *) malloc (n);
+    if (!c->audit_log)
+        abort ();
+    snprintf (c->audit_log, n, "%s/audit.log", c->console_dir);
+    c->console_listen = zconfig_get (c->zc, "agent/console/listen", "");
+    if (!*c->console_listen)
+        c->console_listen = "127.0.0.1";
+    c->console_public_url = zconfig_get (c->zc, "agent/console/public-url", "");
+    const char *issuer = zconfig_get (c->zc, "agent/console/issuer", "");
+    char def [IH_MAX_SHORT + 16];
+    snprintf (def, sizeof def, "Infohub %s", c->org);
+    c->console_issuer = strdup (*issuer ? issuer : def);
+    if (!c->console_issuer)
+        abort ();
+    uint64_t port;
+    if (ih_config_uint (c->zc, path, "agent/console/port", 1, 65535, IH_AGENT_CONSOLE_PORT, &port, err))
+        return -1;
+    c->console_port = (uint32_t) port;
+    if (!c->console_tls_cert != !c->console_tls_key)
+        return ih_err_set (err, "%s: agent/console/tls-cert and tls-key go together: set both or neither",
+                           path);
+    return 0;
 }
 
 static int
@@ -62,7 +113,7 @@ s_load (ih_agent_cfg_t *c, const char *path, ih_err_t *err)
     c->window = (uint32_t) window;
     c->hook_timeout = (uint32_t) hook_timeout;
     c->hook_max = (uint32_t) hook_max;
-    return 0;
+    return s_load_console (c, path, err);
 }
 
 int
@@ -150,6 +201,18 @@ ih_agent_cfg_test (bool verbose)
     IH_CHECK (c.window == 1000 && c.map_size == 0 && c.max_map == 0);
     IH_CHECK (c.hook_timeout == 10 && c.hook_max == 4);
     IH_CHECK (c.log_keep == IH_AGENT_LOG_KEEP && IH_AGENT_LOG_KEEP == 100000);
+    //  The control socket and the console beside agent.cfg, on loopback
+    snprintf (want, sizeof want, "%s/agent.sock", dir);
+    IH_CHECK (streq (c.control, want));
+    snprintf (want, sizeof want, "%s/console", dir);
+    IH_CHECK (streq (c.console_dir, want));
+    snprintf (want, sizeof want, "%s/console/audit.log", dir);
+    IH_CHECK (streq (c.audit_log, want));
+    snprintf (want, sizeof want, "%s/console.key", dir);
+    IH_CHECK (streq (c.console_key, want));
+    IH_CHECK (streq (c.console_listen, "127.0.0.1") && c.console_port == 8443);
+    IH_CHECK (!c.console_tls_cert && !c.console_tls_key && streq (c.console_public_url, ""));
+    IH_CHECK (streq (c.console_issuer, "Infohub bank-a"));
     ih_agent_cfg_free (&c);
     ih_agent_cfg_free (&c);             //  safe twice
     IH_CHECK (c.path == NULL && c.zc == NULL);
@@ -165,9 +228,29 @@ ih_agent_cfg_test (bool verbose)
                   "    max-map-size = \"18446744073709551615\"\n"
                   "    hook-timeout = \"86400\"\n"
                   "    hook-max = \"1\"\n"
-                  "    log-keep = \"0\"\n");
+                  "    log-keep = \"0\"\n"
+                  "    control = \"/run/infohub/soc.sock\"\n"
+                  "    console\n"
+                  "        dir = \"/var/lib/infohub/console\"\n"
+                  "        key = \"keys/console.key\"\n"
+                  "        listen = \"0.0.0.0\"\n"
+                  "        port = \"443\"\n"
+                  "        tls-cert = \"tls/cert.pem\"\n"
+                  "        tls-key = \"/etc/tls/key.pem\"\n"
+                  "        public-url = \"https://zone.bank-a.example\"\n"
+                  "        issuer = \"Bank A Members Zone\"\n");
     IH_CHECK (ih_agent_cfg_load (&c, path, &err) == 0);
     IH_CHECK (c.log_keep == 0);
+    IH_CHECK (streq (c.control, "/run/infohub/soc.sock"));
+    IH_CHECK (streq (c.console_dir, "/var/lib/infohub/console"));
+    IH_CHECK (streq (c.audit_log, "/var/lib/infohub/console/audit.log"));
+    snprintf (want, sizeof want, "%s/keys/console.key", dir);
+    IH_CHECK (streq (c.console_key, want));
+    snprintf (want, sizeof want, "%s/tls/cert.pem", dir);
+    IH_CHECK (streq (c.console_tls_cert, want) && streq (c.console_tls_key, "/etc/tls/key.pem"));
+    IH_CHECK (streq (c.console_listen, "0.0.0.0") && c.console_port == 443);
+    IH_CHECK (streq (c.console_public_url, "https://zone.bank-a.example"));
+    IH_CHECK (streq (c.console_issuer, "Bank A Members Zone"));
     IH_CHECK (streq (c.sector, "finance") && streq (c.role, "publisher"));
     IH_CHECK (streq (c.on_alert, "./hook.sh 'x'") && streq (c.warninglists, "/usr/share/wl"));
     IH_CHECK (c.window == 10000 && c.map_size == 1048576 && c.max_map == UINT64_MAX);
@@ -190,6 +273,9 @@ ih_agent_cfg_test (bool verbose)
         { "    hook-max = \"65\"\n", "agent/hook-max: '65' is not a number in 1..64" },
         { "    log-keep = \"1000000001\"\n", "agent/log-keep: '1000000001' is not a number in 0..1000000000" },
         { "    log-keep = \"lots\"\n", "agent/log-keep: 'lots' is not a number in 0..1000000000" },
+        { "    console\n        port = \"0\"\n", "agent/console/port: '0' is not a number in 1..65535" },
+        { "    console\n        tls-cert = \"c.pem\"\n",
+          "agent/console/tls-cert and tls-key go together: set both or neither" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         if (verbose)

@@ -26,9 +26,26 @@
             warninglists = "DIR"                optional: the warninglist directory
                                                 (ih_warninglist.h: where it is looked
                                                 for without it)
+            control = "agent.sock"              the daemon's control socket (ih_control.h),
+                                                a path; the Members Zone console asks the
+                                                daemon to sign and send through it
             broker
                 endpoint = "tcp://..."          required
                 public-key = "<Z85>"            required, the broker's CURVE key
+            console                             the Members Zone (all optional)
+                dir = "console"                 accounts database and audit.log (0700)
+                key = "console.key"             the console key that seals TOTP secrets
+                                                (0600; made by the first `user add`);
+                                                the daemon and `user` read it, the web
+                                                process never
+                listen = "127.0.0.1"            where the console listens (an address)
+                port = "8443"                   1..65535
+                tls-cert = "PATH"               PEM certificate and key: both set, HTTPS
+                tls-key = "PATH"
+                public-url = "https://…"        the console's URL as users see it ("":
+                                                from listen and port)
+                issuer = "Infohub ORG"          the issuer an authenticator app shows
+                                                (otpauth URI); default "Infohub " + org
 
     ZPL has no escapes: an on-alert command holds either double or single quotes, not
     both (a script path is simplest).
@@ -38,6 +55,7 @@
       "PATH: agent/window: 'abc' is not a number in 1..10000"
       "PATH: agent/registry-key: expected 64 hex digits"
       "PATH: agent/name and agent/org must be slugs"
+      "PATH: agent/console/tls-cert and tls-key go together: set both or neither"
     plus ih_config_load's "PATH: cannot read: ..." and "PATH:LINE: syntax error".
 
     Nothing here opens a key file or the store: the paths are resolved, not checked.
@@ -74,7 +92,20 @@ typedef struct {
     uint32_t hook_timeout;      /* seconds */
     uint32_t hook_max;          /* hooks running at once */
     uint64_t log_keep;          /* log entries the store keeps (ih_store_log_limit), 0 = all */
+    char *control;              /* the control socket's path (resolved) */
+    /* the Members Zone console (agent/console/...) */
+    char *console_dir;          /* accounts database and audit log (resolved) */
+    char *console_key;          /* the console key file (resolved) */
+    char *audit_log;            /* console_dir + "/audit.log" */
+    const char *console_listen; /* "127.0.0.1" */
+    uint32_t console_port;      /* 8443 */
+    char *console_tls_cert;     /* resolved, NULL when not set */
+    char *console_tls_key;      /* resolved, NULL when not set */
+    const char *console_public_url; /* "" when not set */
+    char *console_issuer;       /* "Infohub " + org unless set */
 } ih_agent_cfg_t;
+
+#define IH_AGENT_CONSOLE_PORT   8443            /* agent/console/port's default */
 
 /*  Loads and checks path into self (overwritten). Returns 0, or -1 with err and self
     left empty (as after ih_agent_cfg_free). */

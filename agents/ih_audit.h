@@ -16,7 +16,7 @@
     the last line's seq and hash, and write the new line with one write(2) in O_APPEND
     mode, then fsync. Events: login, login-failed, totp-failed, totp-reuse, throttled,
     logout, session-ended, password-changed, totp-reset, recovery-used, user-added,
-    user-removed, user-changed, and every action taken (publish, revise, retract,
+    user-removed, user-changed, users-listed, and every action taken (publish, revise, retract,
     comment, sighting, export).
 
     Threading: an ih_audit_t may be shared by threads (appends are serialised inside).

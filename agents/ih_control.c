@@ -11,6 +11,12 @@ struct ih_control {
     char *path;
     ih_control_fn *fn;
     void *arg;
+    zframe_t *current;          /* the routing id of the request being handled */
+    bool deferred;              /* the handler took it (ih_control_defer) */
+};
+
+struct ih_control_req {
+    zframe_t *rid;              /* the REQ client's routing id */
 };
 
 static int
@@ -155,6 +161,48 @@ ih_control_sock (ih_control_t *self)
     return self->sock;
 }
 
+/*  Sends answer (taken) to the client with routing id rid (taken). */
+static void
+s_send_answer (ih_control_t *self, zframe_t **rid, json_t *answer)
+{
+    char *text = answer ? json_dumps (answer, JSON_COMPACT) : NULL;
+    if (text) {
+        zmsg_t *out = zmsg_new ();
+        zmsg_append (out, rid);
+        zmsg_addmem (out, "", 0);
+        zmsg_addstr (out, text);
+        zmsg_send (&out, self->sock);      //  a client that is gone: ROUTER drops it
+        zmsg_destroy (&out);
+        free (text);
+    }
+    zframe_destroy (rid);
+    json_decref (answer);
+}
+
+ih_control_req_t *
+ih_control_defer (ih_control_t *self)
+{
+    assert (self->current && !self->deferred);
+    ih_control_req_t *req = (ih_control_req_t *) calloc (1, sizeof *req);
+    if (!req || !(req->rid = zframe_dup (self->current)))
+        abort ();
+    self->deferred = true;
+    return req;
+}
+
+void
+ih_control_answer (ih_control_t *self, ih_control_req_t **req_p, json_t *answer)
+{
+    if (!req_p || !*req_p) {
+        json_decref (answer);
+        return;
+    }
+    ih_control_req_t *req = *req_p;
+    s_send_answer (self, &req->rid, answer);
+    free (req);
+    *req_p = NULL;
+}
+
 /*  One request: [routing id, empty delimiter, JSON]. */
 static void
 s_serve_one (ih_control_t *self, zmsg_t *msg)
@@ -176,7 +224,19 @@ s_serve_one (ih_control_t *self, zmsg_t *msg)
         if (!op)
             answer = ih_control_refuse ("bad-request", "op: missing");
         else {
+            self->current = rid;
+            self->deferred = false;
             answer = self->fn (op, req, self->arg);
+            self->current = NULL;
+            if (self->deferred) {
+                json_decref (answer);       //  the handler answers later
+                answer = NULL;
+                json_decref (req);
+                zframe_destroy (&rid);
+                zframe_destroy (&empty);
+                zframe_destroy (&body);
+                return;
+            }
             if (!answer) {
                 char q [IH_QUOTE_BUF];
                 answer = ih_control_refuse ("bad-request", "op: unknown operation '%s'",
@@ -184,16 +244,8 @@ s_serve_one (ih_control_t *self, zmsg_t *msg)
             }
         }
         json_decref (req);
-        char *text = json_dumps (answer, JSON_COMPACT);
-        if (text) {
-            zmsg_t *out = zmsg_new ();
-            zmsg_append (out, &rid);
-            zmsg_addmem (out, "", 0);
-            zmsg_addstr (out, text);
-            zmsg_send (&out, self->sock);
-            zmsg_destroy (&out);
-            free (text);
-        }
+        s_send_answer (self, &rid, answer);
+        answer = NULL;
     }
     json_decref (answer);
     zframe_destroy (&rid);
@@ -224,10 +276,17 @@ ih_control_serve (ih_control_t *self)
 #include <pthread.h>
 #include "ih_testkit.h"
 
+static ih_control_t *s_t_srv;           //  the server, for the deferred op
+static ih_control_req_t *s_t_later;     //  the request it deferred
+
 static json_t *
 s_t_handler (const char *op, json_t *request, void *arg)
 {
     (*(int *) arg)++;
+    if (streq (op, "later")) {
+        s_t_later = ih_control_defer (s_t_srv);
+        return NULL;
+    }
     if (streq (op, "ping"))
         return json_pack ("{s:b, s:b}", "ok", 1, "connected", 0);
     if (streq (op, "echo"))
@@ -248,6 +307,10 @@ s_t_serve (void *arg)
         zmq_pollitem_t item = { zsock_resolve (ih_control_sock (t->srv)), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 20) > 0)
             ih_control_serve (t->srv);
+        //  A deferred request is answered on a later round, as the daemon does once the
+        //  broker has answered.
+        if (s_t_later)
+            ih_control_answer (t->srv, &s_t_later, json_pack ("{s:b, s:s}", "ok", 1, "when", "later"));
     }
     return NULL;
 }
@@ -265,6 +328,7 @@ ih_control_test (bool verbose)
     int calls = 0;
     ih_control_t *srv = ih_control_new (path, s_t_handler, &calls, &err);
     IH_CHECK (srv);
+    s_t_srv = srv;
     struct stat st;
     IH_CHECK (stat (path, &st) == 0 && S_ISSOCK (st.st_mode) && (st.st_mode & 0777) == 0600);
     s_t_server_t t = { srv, 0 };
@@ -278,6 +342,12 @@ ih_control_test (bool verbose)
     IH_CHECK (a && streq (json_string_value (json_object_get (a, "got")), "héllo"));
     json_decref (a);
     json_decref (echo);
+    json_t *later = json_pack ("{s:s}", "op", "later");
+    a = ih_control_call (path, later, 2000, &err);
+    IH_CHECK (a && streq (json_string_value (json_object_get (a, "when")), "later"));
+    json_decref (a);
+    json_decref (later);
+    IH_CHECK (s_t_later == NULL);
     json_t *bad = json_pack ("{s:s}", "op", "launch\nmissiles");
     a = ih_control_call (path, bad, 2000, &err);
     IH_CHECK (a && json_is_false (json_object_get (a, "ok")));
@@ -307,7 +377,7 @@ ih_control_test (bool verbose)
     srv = ih_control_new (path, s_t_handler, &calls, &err);
     IH_CHECK (srv);
     ih_control_destroy (&srv);
-    IH_CHECK (calls == 4);          //  ping, echo, the unknown op, and the second daemon's ping
+    IH_CHECK (calls == 5);          //  ping, echo, later, the unknown op, and the second daemon's ping
     json_decref (ping);
     ih_tk_rmtree (dir);
 }

@@ -19,8 +19,8 @@
 #define s_EXT_SCHEMA \
     "Infohub alert properties 1.0, a property-extension. On a report (an Infohub alert): " \
     "severity (low, medium, high or critical), category (ransomware, phishing, malware, " \
-    "vulnerability, ddos, intrusion, fraud, data-leak, advisory or other), revision (integer, " \
-    "1 or more), sectors (list of sector names; absent when none), recipients (list of org " \
+    "vulnerability, ddos, intrusion, fraud, data-leak, advisory, other or event), revision " \
+    "(integer, 1 or more), sectors (list of sector names; absent when none), recipients (list of org " \
     "names and sector:NAME groups the publisher addressed; absent when none, and then the " \
     "TLP alone says who may have the alert; a consumer that shares the alert further never " \
     "widens this audience), publisher_org and publisher_member (names). On an indicator or " \

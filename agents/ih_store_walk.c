@@ -917,7 +917,7 @@ s_tfill (ih_store_t *s, uint64_t first, int n)
         char title [96];
         snprintf (title, sizeof title, "Alert %d about %s and %s", k, words [k % 5], words [(k / 5) % 5]);
         ih_tk_alert (&m [i], NULL, (ih_tlp_t) (k % 3), title);
-        m [i].category = (ih_category_t) (k % IH_CAT_COUNT);
+        m [i].category = (ih_category_t) (k % 10);     //  the first ten categories, in turn
         m [i].severity = (ih_severity_t) (k % IH_SEV_COUNT);
         m [i].created = m [i].modified = now - (int64_t) (k % 40) * 3 * s_DAY_MS;
         ih_msg_strlist_add (&m [i], &m [i].sectors, sectors [k % 3]);

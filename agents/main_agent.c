@@ -16,6 +16,8 @@
                           (ih_export_cmd.c, ih_import_cmd.c; import publishes through
                           cmd_publish.c)
       warninglist         which known-benign list a value is on (ih_warninglist.c)
+      roster [--json]     the hub's orgs, sectors and members (ih_roster)  cmd_status.c
+      user, audit         the Members Zone's accounts and its audit log      cmd_user.c
 
     This file is main(): the options, the command table (s_commands), and each
     command's --help text, which works without a configuration. Every other command
@@ -60,6 +62,14 @@ static const char s_usage_run [] =
     "at most `hook-timeout` seconds (10; then its process group is killed), at most\n"
     "`hook-max` at once (4), never blocks storing, and is neither repeated nor\n"
     "skipped across a clean restart (a hook cut off by a crash runs again).\n"
+    "\n"
+    "The daemon also serves the Members Zone console on its control socket\n"
+    "(agent.cfg `control`, default agent.sock beside agent.cfg, mode 0600): it\n"
+    "signs and sends what the console's users write, with their display name as\n"
+    "the author, and checks their TOTP codes. It reads the signing key once, at\n"
+    "start, into locked memory: the key files may be unreadable afterwards. It\n"
+    "keeps the hub's roster (`roster`) in the store, asking the broker when it\n"
+    "connects and every 10 minutes.\n"
     "\n"
     "Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot start (config, keys,\n"
     "store); 2 when the broker is behind the store's cursor (a different journal?);\n"
@@ -154,6 +164,49 @@ static const char s_usage_status [] =
     "and the on-alert hook's progress. Exit status (as LSB's): 0 when the daemon\n"
     "runs, 3 when it does not, 1 on an error.\n";
 
+static const char s_usage_roster [] =
+    s_USAGE "roster [--json]\n"
+    "The hub's organisations, sectors and members, as the daemon last received\n"
+    "them from the broker and verified against the pinned registry key (revoked\n"
+    "members and the public gateway are not listed). --json prints one object:\n"
+    "{\"updated\", \"orgs\": [{\"name\", \"sector\", \"members\", \"publishers\"}],\n"
+    "\"sectors\": [...], \"members\": [{\"name\", \"org\", \"sector\", \"role\",\n"
+    "\"created\"}]}.\n";
+
+static const char s_usage_user [] =
+    s_USAGE "user add NAME [--role R] [--display \"Full Name\"]\n"
+    "                     [--password-stdin] [--qr FILE]\n"
+    "       ... user list [--json]\n"
+    "       ... user remove NAME\n"
+    "       ... user reset-otp NAME [--qr FILE]\n"
+    "       ... user reset-password NAME [--password-stdin]\n"
+    "The people of this member who log in to its Members Zone console. A user\n"
+    "has a role: analyst (reads, comments, reports sightings), publisher (also\n"
+    "shares, revises and retracts alerts) or admin (also manages users); and a\n"
+    "display name (--display, default NAME) that signs what they write.\n"
+    "  add             asks for the password twice (no echo), or reads it from the\n"
+    "                  first line of stdin with --password-stdin (12 to 128\n"
+    "                  characters, not a common one); prints the otpauth:// URI of\n"
+    "                  a new TOTP secret, writes its QR code to an SVG file (0600,\n"
+    "                  --qr FILE or CONSOLE_DIR/NAME.totp.svg) and prints ten\n"
+    "                  single-use recovery codes: all shown once\n"
+    "  list            name, role, last login, recovery codes left, display name\n"
+    "  remove          removes the user and ends their sessions\n"
+    "  reset-otp       a new TOTP secret (URI and QR code as for add)\n"
+    "  reset-password  a new password\n"
+    "Resets end the user's sessions. The accounts live in agent.cfg's\n"
+    "console/dir (default AGENTDIR/console, 0700); TOTP secrets are sealed under\n"
+    "console/key (default AGENTDIR/console.key, 0600, made by the first add),\n"
+    "which the console's web process never reads. Every user command is written\n"
+    "to the audit log (CONSOLE_DIR/audit.log, actor \"cli\").\n";
+
+static const char s_usage_audit [] =
+    s_USAGE "audit verify\n"
+    "Checks the Members Zone's audit log (CONSOLE_DIR/audit.log): each entry's\n"
+    "hash, and that each commits to the one before. Prints \"PATH: N entries,\n"
+    "chain intact\", or the first entry that was changed, removed or reordered\n"
+    "(\"audit.log:LINE: ...\") with exit status 1.\n";
+
 /* ---- export, warninglist (ih_export_cmd.c, ih_warninglist.c) -------------------------------- */
 
 static int
@@ -192,6 +245,9 @@ static const s_command_t s_commands [] = {
     { "export",  s_cmd_export, "export --format F [filters] [--out FILE]: csv, jsonl, stix21, misp, IDS rules …", NULL },
     { "import",  cmd_import,  "import --format F FILE: publish what STIX, MISP, CSV or prose holds", NULL },
     { "warninglist", s_cmd_warninglist, "warninglist check VALUE: which known-benign list matches", NULL },
+    { "roster",  cmd_roster,  "roster [--json]: the hub's organisations, sectors and members", s_usage_roster },
+    { "user",    cmd_user,    "user add|list|remove|reset-otp|reset-password: Members Zone accounts", s_usage_user },
+    { "audit",   cmd_audit,   "audit verify: check the Members Zone's hash-chained audit log", s_usage_audit },
     { NULL, NULL, NULL, NULL }
 };
 

@@ -63,7 +63,7 @@ s_fill (ih_store_t *store, long n)
             x->title = ih_msg_str (x, title);
             x->summary = ih_msg_str (x, "Block the indicators and hunt for them in proxy and DNS logs.");
             x->tlp = IH_TLP_CLEAR;
-            x->category = (ih_category_t) (i % IH_CAT_COUNT);
+            x->category = (ih_category_t) (i % 10);     //  the first ten categories, in turn
             x->severity = (ih_severity_t) (i % IH_SEV_COUNT);
             ih_msg_strlist_add (x, &x->sectors, sectors [i % 3]);
             char dom [64];

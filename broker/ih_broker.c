@@ -146,6 +146,9 @@ s_recv_one (ih_broker_t *self)
         case IH_T_STATUS:
             ih_broker_on_status (self, p);
             break;
+        case IH_T_ROSTER:
+            ih_broker_on_roster (self, p);
+            break;
         default: {
             char reason [96];
             snprintf (reason, sizeof reason, "t: '%s' is not accepted from clients",

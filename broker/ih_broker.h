@@ -53,7 +53,8 @@
     next message starts afresh as a new peer.
 
       state      meaning
-      NONE       a known peer without a session: it may publish and ask for status
+      NONE       a known peer without a session: it may publish, ask for status and
+                 for the roster
       LIVE       gets each committed batch as it is committed (its window allowing)
       LAGGING    refilled from the journal as acks open its window
       TOMBSTONE  an unknown or revoked key: told once, then ignored (NONE + tombstone)
@@ -85,7 +86,7 @@
       ih_broker.c          the loop and construction: receiving and dispatch, ZAP, the
                            socket monitor, registry reloads, timers, stats
       ih_broker_session.c  peers and sessions: the peer table, the sessions of each key,
-                           the window ring, sending, hello / ack / status
+                           the window ring, sending, hello / ack / status / roster
       ih_broker_publish.c  the publish pipeline: check, verify, apply the rules
                            (proto/ih_admit.h) on the journal's index, commit, answer
       ih_broker_deliver.c  fan-out and refill: delivery plans, shared deliver frames,

@@ -182,6 +182,8 @@ void ih_broker_send_ok(ih_broker_t *self, const uint8_t rid [5], uint64_t req, u
 void ih_broker_on_hello(ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e);
 void ih_broker_on_ack(ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e);
 void ih_broker_on_status(ih_broker_t *self, ih_broker_peer_t *p);
+/*  roster: answers `members` with the record of every registered, unrevoked member. */
+void ih_broker_on_roster(ih_broker_t *self, ih_broker_peer_t *p);
 
 /* ---- ih_broker_publish.c: the publish pipeline -------------------------------------- */
 /*  The checks without state (role, strict decode, signer, size) of a publish in slot s,

@@ -408,6 +408,49 @@ ih_broker_on_status (ih_broker_t *self, ih_broker_peer_t *p)
     ih_broker_send_env (self, p->rid);
 }
 
+/*  The roster: what a member's console shows under "Members" and offers as recipients.
+    Each record goes as the registry signed it, so the agent verifies it against the key
+    it pinned and a broker cannot add a member to the list. Revoked members are left out
+    (the broker admits them no more; a record carries no revocation the agent could
+    check). The gateway identity is a reader with no org to address: it asks nothing
+    of this, and is told so. */
+void
+ih_broker_on_roster (ih_broker_t *self, ih_broker_peer_t *p)
+{
+    if (p->member.gateway) {
+        ih_broker_send_error (self, p->rid, 0, "bad-type", "t: 'roster' is not answered to the gateway identity");
+        return;
+    }
+    size_t n = ih_registry_size (self->registry);
+    ih_record_t *recs = (ih_record_t *) calloc (n ? n : 1, sizeof *recs);
+    if (!recs)
+        abort ();
+    uint32_t count = 0;
+    size_t bytes = 64;
+    for (size_t i = 0; i < n && count < IH_MAX_MEMBERS; i++) {
+        const ih_reg_entry_t *e = ih_registry_at (self->registry, i);
+        if (!e || e->revoked)
+            continue;
+        //  Each entry costs its record, its signature and a few header bytes.
+        size_t cost = e->rec_len + IH_SIG_LEN + 16;
+        if (bytes + cost > IH_MAX_FRAME) {
+            ih_broker_log ('W', "roster for %s: the registry does not fit one frame; sent %u members",
+                           p->label, count);
+            break;
+        }
+        bytes += cost;
+        recs [count++] = (ih_record_t) { e->rec_bytes, e->rec_len, e->rec_sig };
+    }
+    ih_env_init (&self->out_env, IH_T_MEMBERS);
+    self->out_env.records = recs;
+    self->out_env.record_count = count;
+    ih_broker_send_env (self, p->rid);
+    self->out_env.records = NULL;
+    self->out_env.record_count = 0;
+    free (recs);
+    ih_broker_log ('D', "roster for %s: %u members", p->label, count);
+}
+
 /* ---- resolving the sender ----------------------------------------------------------- */
 //  A routing id is bound to the CURVE key it came with; the member is looked up again
 //  by that key on every message, so a revocation takes effect on the next one.

@@ -112,6 +112,38 @@ s_test_alert (ih_msg_t *msg, const ih_tk_member_t *m, ih_tlp_t tlp, const char *
 
 static uint64_t s_test_last_owed;           //  of the last pong s_test_expect took
 
+//  Asks for the roster on s; checks every record against the registry key and returns
+//  the member names, sorted and joined by spaces, in names.
+static void
+s_test_roster (zsock_t *s, const uint8_t registry_pk [32], char *names, size_t size)
+{
+    ih_env_t e;
+    ih_env_init (&e, IH_T_ROSTER);
+    s_test_send (s, &e);
+    zframe_t *frame = NULL;
+    IH_CHECK (s_test_recv (s, &e, &frame, 3000));
+    IH_CHECK (e.type == IH_T_MEMBERS);
+    zlistx_t *list = zlistx_new ();
+    zlistx_set_destructor (list, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_duplicator (list, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_comparator (list, (zlistx_comparator_fn *) strcmp);
+    for (uint32_t i = 0; i < e.record_count; i++) {
+        ih_member_t r;
+        ih_err_t err;
+        IH_CHECK (ih_member_decode (&r, e.records [i].rec, e.records [i].rec_len, &err) == 0);
+        IH_CHECK (ih_verify (e.records [i].rec_sig, IH_CTX_MEMBER, e.records [i].rec,
+                             e.records [i].rec_len, registry_pk, &err) == 0);
+        zlistx_add_end (list, r.name);
+    }
+    zlistx_sort (list);
+    names [0] = 0;
+    for (char *n = (char *) zlistx_first (list); n; n = (char *) zlistx_next (list))
+        ih_fmt (names + strlen (names), size - strlen (names), "%s%s", names [0] ? " " : "", n);
+    zlistx_destroy (&list);
+    ih_env_free (&e);
+    zframe_destroy (&frame);
+}
+
 //  Expects an answer of type t (and error code, when t is IH_T_ERROR) for req.
 static void
 s_test_expect (zsock_t *s, ih_type_t t, uint64_t req, const char *code, uint64_t *seq)
@@ -306,6 +338,10 @@ ih_broker_test (bool verbose)
     ih_env_init (&e, IH_T_STATUS);
     s_test_send (pub, &e);
     s_test_expect (pub, IH_T_STATS, 0, NULL, NULL);
+    //  The roster: every member's record, as the registry signed it
+    char names [256];
+    s_test_roster (pub, reg.pk, names, sizeof names);
+    IH_CHECK (streq (names, "noc ops soc"));
     IH_CHECK (zmq_send (zsock_resolve (pub), "\xc1", 1, 0) == 1);
     s_test_expect (pub, IH_T_ERROR, 0, "bad-frame", NULL);
     IH_CHECK (zmq_send (zsock_resolve (pub), "\x82\xa1v\x01", 4, ZMQ_SNDMORE) == 4);
@@ -392,6 +428,9 @@ ih_broker_test (bool verbose)
     ih_env_init (&e, IH_T_PING);
     s_test_send (nsock, &e);
     IH_CHECK (!s_test_recv (nsock, &e, &frame, 500));
+    //  ... and leaves the roster
+    s_test_roster (pub, reg.pk, names, sizeof names);
+    IH_CHECK (streq (names, "ops soc"));
 
     //  The status file is written once a second
     zclock_sleep (1100);

@@ -343,6 +343,12 @@ ih_api_test (bool verbose)
     json_t *o = ih_api_alert_json (NULL, &m, &info);
     IH_CHECK (json_array_size (json_object_get (o, "iocs")) == 1);
     IH_CHECK (!json_object_get (o, "recipients"));
+    IH_CHECK (!json_object_get (o, "author"));
+    json_decref (o);
+    //  ... and keeps the author, when the alert names one (signed with it)
+    m.author = ih_msg_str (&m, "Ana M\xc3\xbcller");
+    o = ih_api_alert_json (NULL, &m, &info);
+    IH_CHECK (streq (json_string_value (json_object_get (o, "author")), "Ana M\xc3\xbcller"));
     json_decref (o);
     info.retracted = true;
     o = ih_api_alert_json (NULL, &m, &info);

@@ -46,7 +46,7 @@ s_cat_label (ih_category_t c)
 {
     static const char *const labels [IH_CAT_COUNT] = {
         "Ransomware", "Phishing", "Malware", "Vulnerability", "DDoS", "Intrusion", "Fraud",
-        "Data leak", "Advisory", "Other"
+        "Data leak", "Advisory", "Other", "Event"
     };
     return (int) c >= 0 && c < IH_CAT_COUNT ? labels [c] : "Other";
 }
@@ -839,7 +839,7 @@ s_tfill (ih_store_t *store, int n)
                       i % 10 == 3 ? " on ransomware" : i % 10 == 4 ? " on a wiper" : "",
                       i % 1000 == 13 ? " with a needle" : "");
             ih_tk_alert (&m [k], NULL, IH_TLP_CLEAR, title);
-            m [k].category = (ih_category_t) (i % IH_CAT_COUNT);
+            m [k].category = (ih_category_t) (i % 10);     //  the first ten categories, in turn
             m [k].severity = (ih_severity_t) (i % IH_SEV_COUNT);
             m [k].created = m [k].modified = now - (int64_t) (n - i) * (280LL * 86400000 / n);
             ih_msg_strlist_add (&m [k], &m [k].sectors, sectors [i % 3]);
@@ -933,6 +933,9 @@ void
 ih_pages_test (bool verbose)
 {
     IH_CHECK (streq (s_cat_label (IH_CAT_DATA_LEAK), "Data leak"));
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        IH_CHECK (s_cat_label ((ih_category_t) c) != NULL);
+    IH_CHECK (streq (s_cat_label (IH_CAT_EVENT), "Event"));
     IH_CHECK (streq (s_cat_label ((ih_category_t) 99), "Other"));
     IH_CHECK (streq (s_ioc_label (IH_IOC_SHA256), "SHA-256"));
     uint64_t v;

@@ -8,6 +8,9 @@
     Two ways to use it:
 
     - Request mode (publish): ih_client_new, ih_client_publish_wait, destroy. No hello.
+      A publish needs no session, so a session-mode client may also publish without
+      waiting (ih_client_publish_send: the ok or error comes back through
+      ih_client_recv, with the request's req), as the agent daemon does for its console.
 
     - Session mode (agent `run`, gateway): ih_client_subscribe sets what the hello says;
       from then on ih_client_recv runs the session by itself: it connects, sends hello
@@ -69,6 +72,17 @@ void ih_client_destroy(ih_client_t **self_p);
 int ih_client_publish_wait(ih_client_t *self, const uint8_t *body, size_t len,
                            const uint8_t sig[64], int timeout_ms, uint64_t *seq,
                            char *id, char *code, ih_err_t *err);
+/*  Sends `publish` with a fresh req (into *req, may be NULL) and returns at once: the
+    broker's `ok` or `error` with that req is one of the envelopes ih_client_recv returns
+    later (a session-mode client), or is lost when the connection drops first: the
+    caller keeps its own deadline. A session-mode client whose socket is down says
+    "not connected to broker ENDPOINT"; a request-mode one connects first. 0, or -1 with
+    err (nothing sent). */
+int ih_client_publish_send(ih_client_t *self, const uint8_t *body, size_t len, const uint8_t sig[64],
+                           uint64_t *req, ih_err_t *err);
+/*  Sends `roster` (PROTOCOL.md 4.6); the broker's `members` comes back through
+    ih_client_recv. 0, or -1 with err ("not connected …"). */
+int ih_client_roster(ih_client_t *self, ih_err_t *err);
 
 /* ---- session mode -------------------------------------------------------------------- */
 typedef struct {
@@ -97,6 +111,10 @@ int ih_client_ack(ih_client_t *self, uint64_t seq, ih_err_t *err);
     Welcome, pong and `error no-session` are also acted upon inside (heartbeat, head,
     hello again) before they are returned. */
 int ih_client_recv(ih_client_t *self, ih_env_t **env_p, int timeout_ms, ih_err_t *err);
+/*  Watches sock (borrowed; NULL: none) while ih_client_recv waits: input on it ends the
+    wait at once (recv returns 0), so that a daemon that polls the client also serves
+    another socket without delay (the agent daemon's control socket). */
+void ih_client_wake_on(ih_client_t *self, zsock_t *sock);
 
 /*  Closes the socket now and reconnects after delay_ms (the caller gave up on the
     session, e.g. the store is full: the broker replays from the cursor later). */
@@ -158,6 +176,6 @@ bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
 
-void ih_client_test(bool verbose);
+void ih_client_test(bool verbose);         /* ih_client_test.c */
 
 #endif

@@ -18,25 +18,25 @@
 /* ---- signed bodies ------------------------------------------------------------------------ */
 
 static const char *const s_alert_keys [] = {
-    "k", "id", "rev", "created", "modified", "org", "member", "signer",
+    "k", "id", "rev", "created", "modified", "org", "member", "signer", "author",
     "title", "summary", "tlp", "severity", "category", "sectors", "recipients",
     "references", "tags", "iocs", NULL
 };
 static const char *const s_retraction_keys [] = {
-    "k", "id", "rev", "created", "modified", "org", "member", "signer",
+    "k", "id", "rev", "created", "modified", "org", "member", "signer", "author",
     "ref", "text", "iocs", NULL
 };
 static const char *const s_comment_keys [] = {
-    "k", "id", "rev", "created", "modified", "org", "member", "signer",
+    "k", "id", "rev", "created", "modified", "org", "member", "signer", "author",
     "ref", "text", NULL
 };
 static const char *const s_sighting_keys [] = {
-    "k", "id", "rev", "created", "modified", "org", "member", "signer",
+    "k", "id", "rev", "created", "modified", "org", "member", "signer", "author",
     "ref", "tlp", "iocs", "count", NULL
 };
 
 static const char *const *
-s_body_keys (ih_kind_t kind)
+s_body_keys_all (ih_kind_t kind)
 {
     switch (kind) {
         case IH_KIND_ALERT:      return s_alert_keys;
@@ -45,6 +45,32 @@ s_body_keys (ih_kind_t kind)
         case IH_KIND_SIGHTING:   return s_sighting_keys;
     }
     return NULL;
+}
+
+#define s_MAX_KEYS  24
+
+/*  The keys of a body of kind, in order, into out (s_MAX_KEYS): "author" is the one
+    optional key, present only when the message has an author, so that a body without
+    one keeps the form it had before the key existed. Returns out, or NULL for a bad
+    kind. */
+static const char *const *
+s_body_keys (ih_kind_t kind, bool author, const char *out [s_MAX_KEYS])
+{
+    const char *const *all = s_body_keys_all (kind);
+    if (!all)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; all [i]; i++)
+        if (author || strcmp (all [i], "author") != 0)
+            out [n++] = all [i];
+    out [n] = NULL;
+    return out;
+}
+
+static bool
+s_has_author (const ih_msg_t *m)
+{
+    return m->author && *m->author;
 }
 
 static void
@@ -70,7 +96,8 @@ s_pack_iocs (msgpack_packer *pk, const ih_msg_t *m)
 static int
 s_pack_body (msgpack_packer *pk, const ih_msg_t *m, ih_err_t *err)
 {
-    const char *const *keys = s_body_keys (m->kind);
+    const char *kbuf [s_MAX_KEYS];
+    const char *const *keys = s_body_keys (m->kind, s_has_author (m), kbuf);
     if (!keys)
         return ih_err_set (err, "k: invalid kind %d", (int) m->kind);
     for (uint32_t i = 0; i < m->ioc_count && m->iocs; i++)
@@ -106,7 +133,8 @@ s_pack_body (msgpack_packer *pk, const ih_msg_t *m, ih_err_t *err)
     for (; keys [i]; i++) {
         const char *k = keys [i];
         ih_mpack_pack_str (pk, k);
-        if (strcmp (k, "title") == 0)           ih_mpack_pack_str (pk, m->title);
+        if (strcmp (k, "author") == 0)          ih_mpack_pack_str (pk, m->author);
+        else if (strcmp (k, "title") == 0)      ih_mpack_pack_str (pk, m->title);
         else if (strcmp (k, "summary") == 0)    ih_mpack_pack_str (pk, m->summary);
         else if (strcmp (k, "tlp") == 0)
             ih_mpack_pack_enum (pk, k, IH_MPACK_E_TLP, (int) m->tlp, err);
@@ -181,7 +209,13 @@ s_body_from (ih_msg_t *m, const msgpack_object *o, ih_err_t *err)
     if (ih_mpack_get_enum (&map->ptr [0].val, "k", IH_MPACK_E_KIND, &kind, err))
         return -1;
     ih_msg_init (m, (ih_kind_t) kind);      //  nothing allocated yet
-    const char *const *keys = s_body_keys ((ih_kind_t) kind);
+    //  With "author" anywhere in the map, the key list that has it names what is wrong
+    //  (out of order, duplicate); without it, the list that has not.
+    bool author = false;
+    for (uint32_t i = 0; i < map->size && !author; i++)
+        author = ih_mpack_key_is (&map->ptr [i].key, "author");
+    const char *kbuf [s_MAX_KEYS];
+    const char *const *keys = s_body_keys ((ih_kind_t) kind, author, kbuf);
     if (ih_mpack_check_keys (map, keys, "body", err))
         return -1;
 
@@ -206,7 +240,13 @@ s_body_from (ih_msg_t *m, const msgpack_object *o, ih_err_t *err)
         const msgpack_object *v = &kv [i].val;
         int e = 0;
         int rc;
-        if (strcmp (k, "title") == 0)
+        if (strcmp (k, "author") == 0) {
+            rc = ih_mpack_arena_str (&m->arena, v, k, IH_MAX_AUTHOR, &m->author, err);
+            //  "" is written by leaving the key out: one form per message
+            if (rc == 0 && !*m->author)
+                rc = ih_err_set (err, "author: empty (a body without an author leaves the key out)");
+        }
+        else if (strcmp (k, "title") == 0)
             rc = ih_mpack_arena_str (&m->arena, v, k, IH_MAX_TITLE, &m->title, err);
         else if (strcmp (k, "summary") == 0)
             rc = ih_mpack_arena_str (&m->arena, v, k, IH_MAX_SUMMARY, &m->summary, err);
@@ -461,6 +501,8 @@ s_test_msg (ih_msg_t *m, ih_kind_t kind)
         case IH_KIND_COMMENT:
             memcpy (m->ref, s_T_ID, IH_UUID_LEN + 1);
             m->text = ih_msg_str (m, "Seen at two more members.\nBlocked at the edge.");
+            //  The comment carries an author; the other samples have none.
+            m->author = ih_msg_str (m, "Ana M\xc3\xbcller");
             break;
         case IH_KIND_SIGHTING:
             memcpy (m->ref, s_T_ID, IH_UUID_LEN + 1);
@@ -548,6 +590,14 @@ static const ih_tk_mutation_t s_cases [] = {
     { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "ref", -1, -1, IH_TK_V_BADUUID, "ref: not a lower-case UUID" },
     { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "rev", -1, -1, IH_TK_V_INT5, "rev: must be 0" },
     { IH_TK_BODY, IH_KIND_RETRACTION, IH_TK_SET, "text", -1, -1, IH_TK_V_ARR3, "text: expected str, got array" },
+    //  bodies: the optional author (the comment sample has one, the alert none)
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "author", -1, -1, IH_TK_V_INT5, "author: expected str, got int" },
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "author", -1, -1, IH_TK_V_STR300, "author: too long (300 > 128 bytes)" },
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "author", -1, -1, IH_TK_V_CTRL, "author: invalid UTF-8 or control character" },
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SET, "author", -1, -1, IH_TK_V_BADUTF8, "author: invalid UTF-8" },
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_ADD, "author", -1, -1, IH_TK_V_STR, "author: duplicate key" },
+    { IH_TK_BODY, IH_KIND_COMMENT, IH_TK_SWAP, "author", -1, -1, 0, "ref: out of order (expected 'author' at position 8)" },
+    { IH_TK_BODY, IH_KIND_ALERT, IH_TK_ADD, "author", -1, -1, IH_TK_V_STR, "title: out of order (expected 'author' at position 8)" },
     //  member records
     { IH_TK_MEMBER, 0, IH_TK_SET, "k", -1, -1, IH_TK_V_ALERT, "k: expected 'member', got 'alert'" },
     { IH_TK_MEMBER, 0, IH_TK_DROP, "sector", -1, -1, 0, "sector: missing" },
@@ -603,8 +653,12 @@ ih_codec_test (bool verbose)
             fprintf (stderr, "\n%s: %s\n", ih_kind_name ((ih_kind_t) k), err.msg);
             IH_CHECK (false);
         }
+        const char *kb [s_MAX_KEYS];
         IH_CHECK (bodies [k].data [0] == (k == IH_KIND_ALERT ? 0xde
-                                          : 0x80 + ih_mpack_key_count (s_body_keys ((ih_kind_t) k))));
+                                          : 0x80 + ih_mpack_key_count (s_body_keys ((ih_kind_t) k,
+                                                                       s_has_author (&m), kb))));
+        //  Only the comment has an author: the others keep the form they had before the key
+        IH_CHECK ((memmem (bodies [k].data, bodies [k].len, "\xa6" "author", 7) != NULL) == (k == IH_KIND_COMMENT));
         if (ih_body_decode (&d, bodies [k].data, bodies [k].len, &err)) {
             fprintf (stderr, "\n%s: %s\n", ih_kind_name ((ih_kind_t) k), err.msg);
             IH_CHECK (false);
@@ -614,6 +668,7 @@ ih_codec_test (bool verbose)
         IH_CHECK (strcmp (d.id, m.id) == 0 && d.revision == m.revision);
         IH_CHECK (d.created == m.created && d.modified == m.modified);
         IH_CHECK (strcmp (d.org, "acme") == 0 && strcmp (d.member, "alice") == 0);
+        IH_CHECK (streq (d.author, k == IH_KIND_COMMENT ? "Ana M\xc3\xbcller" : ""));
         IH_CHECK (memcmp (d.signer, m.signer, 32) == 0);
         IH_CHECK (d.ioc_count == m.ioc_count);
         for (uint32_t i = 0; i < d.ioc_count; i++) {
@@ -719,6 +774,20 @@ ih_codec_test (bool verbose)
         ih_tk_decode_fails (IH_TK_ENV, big, IH_MAX_FRAME + 1, "frame too large", false);
         ih_tk_decode_fails (IH_TK_MEMBER, big, IH_MAX_FRAME + 1, "frame too large", false);
         free (big);
+    }
+
+    //  An empty author is written by leaving the key out, never as "author": ""
+    {
+        const ih_buf_t *cm = &bodies [IH_KIND_COMMENT];
+        IH_CHECK (ih_tk_splice (cm, "\xa6" "author\xab" "Ana M\xc3\xbcller", 19, "\xa6" "author\xa0", 8, &buf));
+        ih_tk_decode_fails (IH_TK_BODY, buf.data, buf.len, "author: empty (a body without an author leaves the key out)",
+                            verbose);
+        //  and the same comment without the key decodes, to no author
+        IH_CHECK (ih_tk_splice (cm, "\xa6" "author\xab" "Ana M\xc3\xbcller", 19, "", 0, &buf));
+        buf.data [0]--;         //  one key fewer in the fixmap
+        ih_msg_t d;
+        IH_CHECK (ih_body_decode (&d, buf.data, buf.len, &err) == 0 && streq (d.author, ""));
+        ih_msg_free (&d);
     }
 
     //  5001 IOCs in a retraction (its last key is "iocs", so the IOC ends the frame)

@@ -21,21 +21,21 @@
 typedef enum {
     s_F_CURSOR, s_F_CATEGORIES, s_F_SECTORS, s_F_MIN_SEVERITY, s_F_WINDOW, s_F_AGENT,
     s_F_HEAD, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_F_REQ, s_F_BODY, s_F_SIG, s_F_SEQ,
-    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON, s_F_OWED
+    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON, s_F_OWED, s_F_MEMBERS
 } s_field_t;
 
 static const char *const s_field_names [] = {
     "cursor", "categories", "sectors", "min_severity", "window", "agent",
     "head", "member", "org", "heartbeat", "req", "body", "sig", "seq",
-    "id", "code", "reason", "items", "json", "owed"
+    "id", "code", "reason", "items", "json", "owed", "members"
 };
 
-#define s_TYPE_MAX IH_T_STATS
+#define s_TYPE_MAX IH_T_MEMBERS
 #define s_END (-1)
 
 static const char *const s_type_names [s_TYPE_MAX + 1] = {
     NULL, "hello", "welcome", "publish", "ok", "error", "deliver", "ack", "ping", "pong",
-    "bye", "status", "stats"
+    "bye", "status", "stats", "roster", "members"
 };
 
 //  Fields of each type, in the order the encoder writes them.
@@ -53,6 +53,8 @@ static const int8_t s_type_fields [s_TYPE_MAX + 1][7] = {
     [IH_T_BYE]     = { s_END },
     [IH_T_STATUS]  = { s_END },
     [IH_T_STATS]   = { s_F_JSON, s_END },
+    [IH_T_ROSTER]  = { s_END },
+    [IH_T_MEMBERS] = { s_F_MEMBERS, s_END },
 };
 
 //  Fields a receiver may miss (a broker older than the field): the encoder always writes
@@ -201,7 +203,18 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
             return 0;
         case IH_T_STATS:
             return s_check_str ("json", e->json, IH_MAX_FRAME, err);
-        case IH_T_ACK: case IH_T_PING: case IH_T_BYE: case IH_T_STATUS:
+        case IH_T_MEMBERS:
+            if (e->record_count > IH_MAX_MEMBERS || (e->record_count && !e->records))
+                return ih_err_set (err, "members: expected 0..%d records, got %u", IH_MAX_MEMBERS,
+                                   e->record_count);
+            for (uint32_t i = 0; i < e->record_count; i++) {
+                if (!e->records [i].rec || e->records [i].rec_len == 0)
+                    return ih_err_set (err, "members[%u].rec: missing", i);
+                if (!e->records [i].rec_sig)
+                    return ih_err_set (err, "members[%u].rec_sig: missing", i);
+            }
+            return 0;
+        case IH_T_ACK: case IH_T_PING: case IH_T_BYE: case IH_T_STATUS: case IH_T_ROSTER:
             return 0;
     }
     return ih_err_set (err, "t: unknown message type %d", (int) e->type);
@@ -248,6 +261,14 @@ ih_env_encode (const ih_env_t *e, ih_buf_t *out, ih_err_t *err)
             case s_F_CODE:         ih_mpack_pack_str (&pk, e->code); break;
             case s_F_REASON:       ih_mpack_pack_str (&pk, e->reason); break;
             case s_F_JSON:         ih_mpack_pack_str (&pk, e->json); break;
+            case s_F_MEMBERS:
+                msgpack_pack_array (&pk, e->record_count);
+                for (uint32_t j = 0; j < e->record_count; j++) {
+                    msgpack_pack_array (&pk, 2);
+                    ih_mpack_pack_bin (&pk, e->records [j].rec, e->records [j].rec_len);
+                    ih_mpack_pack_bin (&pk, e->records [j].rec_sig, IH_SIG_LEN);
+                }
+                break;
             case s_F_ITEMS:
                 msgpack_pack_array (&pk, e->item_count);
                 for (uint32_t j = 0; j < e->item_count; j++) {
@@ -316,6 +337,35 @@ s_env_items (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
 }
 
 static int
+s_env_members (ih_env_t *e, const msgpack_object *o, ih_err_t *err)
+{
+    if (ih_mpack_get_array (o, "members", IH_MAX_MEMBERS, err))
+        return -1;
+    uint32_t n = o->via.array.size;
+    ih_record_t *recs = n ? (ih_record_t *) ih_arena_alloc (&e->arena, n * sizeof *recs) : NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *it = &o->via.array.ptr [i];
+        if (it->type != MSGPACK_OBJECT_ARRAY)
+            return ih_err_set (err, "members[%u]: expected array of 2, got %s", i,
+                               ih_mpack_type_name (it));
+        if (it->via.array.size != 2)
+            return ih_err_set (err, "members[%u]: expected array of 2, got array of %u", i,
+                               it->via.array.size);
+        char field [48];
+        size_t n64;
+        snprintf (field, sizeof field, "members[%u].rec", i);
+        if (ih_mpack_get_bin (&it->via.array.ptr [0], field, 0, &recs [i].rec, &recs [i].rec_len, err))
+            return -1;
+        snprintf (field, sizeof field, "members[%u].rec_sig", i);
+        if (ih_mpack_get_bin (&it->via.array.ptr [1], field, IH_SIG_LEN, &recs [i].rec_sig, &n64, err))
+            return -1;
+    }
+    e->records = recs;
+    e->record_count = n;
+    return 0;
+}
+
+static int
 s_env_field (ih_env_t *e, s_field_t f, const msgpack_object *v, ih_err_t *err)
 {
     const char *name = s_field_names [f];
@@ -351,6 +401,7 @@ s_env_field (ih_env_t *e, s_field_t f, const msgpack_object *v, ih_err_t *err)
         case s_F_BODY:         return ih_mpack_get_bin (v, name, 0, &e->body, &e->body_len, err);
         case s_F_SIG:          return ih_mpack_get_bin (v, name, IH_SIG_LEN, &e->sig, &n, err);
         case s_F_ITEMS:        return s_env_items (e, v, err);
+        case s_F_MEMBERS:      return s_env_members (e, v, err);
     }
     return ih_err_set (err, "%s: no decoder", name);
 }
@@ -448,6 +499,7 @@ ih_env_decode (ih_env_t *e, const uint8_t *data, size_t len, ih_err_t *err)
 static void
 s_test_env (ih_env_t *e, ih_type_t t, const ih_item_t *item, ih_item_t items [3])
 {
+    static ih_record_t recs [2];
     static const char *cats [] = { "ransomware", "phishing" };
     static const char *secs [] = { "finance" };
     ih_env_init (e, t);
@@ -503,7 +555,13 @@ s_test_env (ih_env_t *e, ih_type_t t, const ih_item_t *item, ih_item_t items [3]
         case IH_T_STATS:
             e->json = "{\"connections\":2,\"head\":5}";
             break;
-        case IH_T_PING: case IH_T_BYE: case IH_T_STATUS:
+        case IH_T_MEMBERS:
+            for (int i = 0; i < 2; i++)
+                recs [i] = (ih_record_t) { item->rec, item->rec_len, item->rec_sig };
+            e->records = recs;
+            e->record_count = 2;
+            break;
+        case IH_T_PING: case IH_T_BYE: case IH_T_STATUS: case IH_T_ROSTER:
             break;
     }
 }
@@ -566,6 +624,13 @@ static const ih_tk_mutation_t s_cases [] = {
     { IH_TK_ENV, IH_T_PING, IH_TK_ADD, "x", -1, -1, IH_TK_V_NIL, "ping: unknown key 'x'" },
     { IH_TK_ENV, IH_T_STATS, IH_TK_SET, "json", -1, -1, IH_TK_V_MAP, "json: expected str, got map" },
     { IH_TK_ENV, IH_T_ACK, IH_TK_ROOT, NULL, -1, -1, IH_TK_V_ARR3, "envelope: expected map, got array" },
+    { IH_TK_ENV, IH_T_ROSTER, IH_TK_ADD, "members", -1, -1, IH_TK_V_EMPTYARR, "roster: unknown key 'members'" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_DROP, "members", -1, -1, 0, "members: missing" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_SET, "members", -1, -1, IH_TK_V_MAP, "members: expected array, got map" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_SET, "members", 1, -1, IH_TK_V_ARR3, "members[1]: expected array of 2, got array of 3" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_SET, "members", 0, -1, IH_TK_V_STR, "members[0]: expected array of 2, got str" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_SET, "members", 0, 0, IH_TK_V_STR, "members[0].rec: expected bin, got str" },
+    { IH_TK_ENV, IH_T_MEMBERS, IH_TK_SET, "members", 1, 1, IH_TK_V_BIN32, "members[1].rec_sig: expected 64 bytes, got 32" },
 };
 
 void
@@ -623,6 +688,11 @@ ih_envelope_test (bool verbose)
         }
         if (t == IH_T_HELLO)
             IH_CHECK (d.categories.count == 2 && strcmp (d.categories.items [1], "phishing") == 0);
+        if (t == IH_T_MEMBERS) {
+            IH_CHECK (d.record_count == 2 && d.records [1].rec_len == item->rec_len);
+            IH_CHECK (memcmp (d.records [1].rec, item->rec, item->rec_len) == 0);
+            IH_CHECK (memcmp (d.records [0].rec_sig, item->rec_sig, IH_SIG_LEN) == 0);
+        }
         ih_env_free (&d);
         ih_env_free (&d);
         for (size_t n = 0; n < envs [t].len; n++)
@@ -685,7 +755,18 @@ ih_envelope_test (bool verbose)
         IH_CHECK (ih_env_encode (&e, &buf, &err) == -1 && strstr (err.msg, "items: expected 1..256"));
         ih_env_init (&e, (ih_type_t) 99);
         IH_CHECK (ih_env_encode (&e, &buf, &err) == -1 && strstr (err.msg, "unknown message type"));
-        IH_CHECK (ih_type_name ((ih_type_t) 0) == NULL && ih_type_name ((ih_type_t) 13) == NULL);
+        IH_CHECK (ih_type_name ((ih_type_t) 0) == NULL && ih_type_name ((ih_type_t) 15) == NULL);
+        IH_CHECK (streq (ih_type_name (IH_T_ROSTER), "roster") && streq (ih_type_name (IH_T_MEMBERS), "members"));
+        //  members: none is a valid answer; more than IH_MAX_MEMBERS is not
+        ih_env_init (&e, IH_T_MEMBERS);
+        IH_CHECK (ih_env_encode (&e, &buf, &err) == 0);
+        ih_env_t d0;
+        IH_CHECK (ih_env_decode (&d0, buf.data, buf.len, &err) == 0 && d0.record_count == 0);
+        ih_env_free (&d0);
+        ih_record_t rec1 = { item->rec, item->rec_len, item->rec_sig };
+        e.records = &rec1;
+        e.record_count = IH_MAX_MEMBERS + 1;
+        IH_CHECK (ih_env_encode (&e, &buf, &err) == -1 && strstr (err.msg, "members: expected 0..4096 records"));
         IH_CHECK (strcmp (ih_type_name (IH_T_STATS), "stats") == 0);
         //  a deliver of 257 items
         ih_item_t *many = (ih_item_t *) calloc (IH_MAX_ITEMS + 1, sizeof *many);

@@ -21,6 +21,10 @@
       bye      A->B  (no fields)
       status   A->B  (no fields; the broker answers with "stats")
       stats    B->A  json str (the broker's counters as a JSON object)
+      roster   A->B  (no fields; the broker answers with "members")
+      members  B->A  members [[rec bin, rec_sig bin(64)], …] (0..IH_MAX_MEMBERS): the
+                     record of every registered, unrevoked member, as the registry
+                     signed it (PROTOCOL.md 4.6)
 
     The encoder writes the fields of a type in the order above, in the smallest forms.
     Envelopes are not signed and need not be canonical: the decoder checks types and
@@ -40,8 +44,11 @@
 
 typedef enum {
     IH_T_HELLO = 1, IH_T_WELCOME, IH_T_PUBLISH, IH_T_OK, IH_T_ERROR, IH_T_DELIVER,
-    IH_T_ACK, IH_T_PING, IH_T_PONG, IH_T_BYE, IH_T_STATUS, IH_T_STATS
+    IH_T_ACK, IH_T_PING, IH_T_PONG, IH_T_BYE, IH_T_STATUS, IH_T_STATS, IH_T_ROSTER,
+    IH_T_MEMBERS
 } ih_type_t;
+
+#define IH_MAX_MEMBERS  4096        /* records in one members envelope */
 
 /*  The wire name of t ("hello"), or NULL when t is not a type. */
 const char *ih_type_name(ih_type_t t);
@@ -55,6 +62,13 @@ typedef struct {
     size_t rec_len;
     const uint8_t *rec_sig;  /* 64 bytes, borrowed */
 } ih_item_t;
+
+/*  One entry of a members envelope: a member record as the registry signed it. */
+typedef struct {
+    const uint8_t *rec;      /* canonical member record, borrowed */
+    size_t rec_len;
+    const uint8_t *rec_sig;  /* 64 bytes, borrowed */
+} ih_record_t;
 
 typedef struct {
     ih_type_t type;
@@ -80,6 +94,8 @@ typedef struct {
     const uint8_t *sig;      /* publish, 64 bytes, borrowed */
     ih_item_t *items;        /* deliver, in the arena */
     uint32_t item_count;
+    ih_record_t *records;    /* members, in the arena (or the caller's when encoding) */
+    uint32_t record_count;
     ih_arena_t arena;        /* decoded strings and arrays */
 } ih_env_t;
 

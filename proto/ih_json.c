@@ -193,6 +193,8 @@ s_common (json_t *o, const ih_msg_t *m, const ih_json_meta_t *meta)
         ih_hex_encode (m->signer, sizeof m->signer, hex);
         s_set (o, "signer", json_string (hex));
     }
+    if (m->author && *m->author)
+        s_set (o, "author", s_str (m->author));
 }
 
 json_t *
@@ -294,6 +296,7 @@ static const struct {
 } s_fields [] = {
     { "kind", S_ANY }, { "id", S_ANY }, { "revision", S_ANY }, { "seq", S_ANY },
     { "created", S_ANY }, { "modified", S_ANY }, { "publisher", S_ANY }, { "signer", S_ANY },
+    { "author", S_ANY },
     { "status", S_ALERT }, { "title", S_ALERT }, { "summary", S_ALERT },
     { "tlp", S_ALERT | S_SIGHT }, { "severity", S_ALERT }, { "category", S_ALERT },
     { "sectors", S_ALERT }, { "recipients", S_ALERT }, { "references", S_ALERT },
@@ -631,6 +634,11 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
         ih_quote (s, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q);
         return ih_err_set (err, "signer: invalid key '%s' (expected 64 hex digits)", q);
     }
+    //  "" (or absent) is no author; ih_msg_validate checks the rest (one line).
+    if ((rc = s_get_str (j, "", "author", IH_MAX_AUTHOR, &s, err)) < 0)
+        return -1;
+    if (rc)
+        m->author = ih_msg_str (m, s);
     if ((rc = s_get_str (j, "", "status", 64, &s, err)) < 0)
         return -1;
     if (rc) {
@@ -671,7 +679,7 @@ s_from_json (ih_msg_t *m, const json_t *j, ih_json_meta_t *meta, ih_err_t *err)
             return ih_err_set (err, "severity: required");
         rc = s_get_enum (j, "category", s_cat, &m->category,
                          "ransomware, phishing, malware, vulnerability, ddos, intrusion, fraud, "
-                         "data-leak, advisory or other", err);
+                         "data-leak, advisory, other or event", err);
         if (rc < 0)
             return -1;
         if (rc == 0)

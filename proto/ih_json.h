@@ -9,23 +9,24 @@
     ("unknown field 'x'"), so typos are not silently lost; so are keys that do not belong
     to the kind ("title: not allowed for kind comment").
     Output adds: "id", "revision", "seq", "created", "modified" (RFC 3339 UTC with ms),
-    "publisher": {"org", "member"}, "signer" (64 hex digits), "status" ("active" |
+    "publisher": {"org", "member"}, "signer" (64 hex digits), "author" (the display
+    name of the person who wrote it, when the message names one), "status" ("active" |
     "retracted"), "revisions", "sightings", "retracted": true on an alert's IOC that was
     retracted on its own (meta.ioc_retracted; the key is absent otherwise), and for other
     kinds "kind", "ref", "text", "count". JSON -> ih_msg_t -> msgpack -> ih_msg_t -> JSON is lossless:
     ih_msg_from_json accepts the output keys too.
 
     Output key order (stable, for diffs and JSON lines):
-      alert:   id, revision, seq, created, modified, publisher, signer, status, title,
+      alert:   id, revision, seq, created, modified, publisher, signer, author, status, title,
                summary, tlp, severity, category, sectors, recipients, references, tags,
                iocs, revisions, sightings
-      others:  kind, id, [revision], seq, created, modified, publisher, signer,
+      others:  kind, id, [revision], seq, created, modified, publisher, signer, author,
                ref, text (retraction, comment), iocs (retraction, sighting),
                tlp, count (sighting)
     Keys unset in a draft are left out: id when "", created/modified when 0, publisher
-    when org and member are "", signer when all zero, ref when "", revision of a
-    non-alert when 0, seq/status/revisions/sightings per meta (below). Input treats an
-    absent key as that same default.
+    when org and member are "", signer when all zero, author when "", ref when "",
+    revision of a non-alert when 0, seq/status/revisions/sightings per meta (below).
+    Input treats an absent key as that same default.
 */
 #ifndef IH_JSON_H
 #define IH_JSON_H

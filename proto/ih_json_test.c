@@ -46,6 +46,9 @@ static const struct {
       "severity: unknown value 'urgent'" },
     { "{\"title\":\"T\",\"tlp\":\"RED\",\"severity\":\"low\",\"category\":\"spam\"}",
       "category: unknown value 'spam'" },
+    { "{" S_BASE ",\"author\":5}", "author: expected string, got integer" },
+    { "{" S_BASE ",\"author\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "author: too long (129 > 128 bytes)" },
     { "{" S_BASE ",\"sectors\":\"finance\"}", "sectors: expected array, got string" },
     { "{" S_BASE ",\"sectors\":[1]}", "sectors[0]: expected string, got integer" },
     { "{" S_BASE ",\"sectors\":[\"energy\",\"Finance\"]}", "sectors[1]: invalid slug 'Finance'" },
@@ -182,6 +185,14 @@ static const char *s_lossless [] = {
     "\"iocs\":[{\"type\":\"ipv4\",\"value\":\"45.77.1.2\",\"comment\":\"\",\"detect\":false}]}",
     "{\"kind\":\"retraction\"," S_HEAD "\"ref\":\"" S_UUID1 "\",\"text\":\"\",\"iocs\":[]}",
     "{\"kind\":\"comment\"," S_HEAD "\"ref\":\"" S_UUID1 "\",\"text\":\"Seen here too.\"}",
+    "{\"kind\":\"comment\"," S_HEAD "\"author\":\"Ana M\\u00fcller (SOC)\",\"ref\":\"" S_UUID1 "\","
+    "\"text\":\"Seen here too.\"}",
+    "{\"id\":\"" S_UUID1 "\",\"revision\":1,\"created\":\"2026-11-28T17:45:36.123Z\","
+    "\"modified\":\"2026-11-28T17:45:36.123Z\",\"publisher\":{\"org\":\"bank-a\",\"member\":\"soc\"},"
+    "\"signer\":\"" S_SIGNER "\",\"author\":\"Bo\",\"status\":\"active\",\"title\":\"Workshop: phishing drills\","
+    "\"summary\":\"\",\"tlp\":\"CLEAR\",\"severity\":\"low\",\"category\":\"event\",\"sectors\":[],"
+    "\"recipients\":[],\"references\":[\"https://example.org/ws\"],"
+    "\"tags\":[\"date:2027-01-14T09:00Z\",\"place:Bern\"],\"iocs\":[]}",
     "{\"kind\":\"sighting\"," S_HEAD "\"ref\":\"" S_UUID1 "\",\"iocs\":[{\"type\":\"domain\","
     "\"value\":\"evil.example\",\"comment\":\"\",\"detect\":true}],\"tlp\":\"GREEN\",\"count\":3}",
     "{\"kind\":\"sighting\"," S_HEAD "\"iocs\":[{\"type\":\"ipv4\",\"value\":\"198.51.100.7\","
@@ -433,6 +444,8 @@ ih_json_test (bool verbose)
         s = json_dumps (j2, JSON_COMPACT);
         if (verbose)
             printf ("\n    lossless[%zu]: %zu body bytes: %.100s...", i, body.len, s);
+        if (!json_equal (j, j2))
+            fprintf (stderr, "\nlossless[%zu]: %s\n", i, s);
         IH_CHECK (json_equal (j, j2));
         /*  Same key order too: the input was written in output order. */
         s2 = json_dumps (j, JSON_COMPACT);

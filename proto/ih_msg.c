@@ -8,7 +8,7 @@
 static const char *s_tlp [] = { "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED" };
 static const char *s_sev [] = { "low", "medium", "high", "critical" };
 static const char *s_cat [] = { "ransomware", "phishing", "malware", "vulnerability", "ddos",
-                                "intrusion", "fraud", "data-leak", "advisory", "other" };
+                                "intrusion", "fraud", "data-leak", "advisory", "other", "event" };
 static const char *s_ioc [] = { "ipv4", "ipv6", "cidr", "domain", "url", "email", "md5",
                                 "sha1", "sha256", "filename", "cve", "asn" };
 static const char *s_kind [] = { "alert", "retraction", "comment", "sighting" };
@@ -109,7 +109,7 @@ ih_msg_init (ih_msg_t *m, ih_kind_t kind)
     ih_arena_init (&m->arena);
     m->kind = kind;
     m->revision = kind == IH_KIND_ALERT ? 1 : 0;
-    m->org = m->member = m->title = m->summary = m->text = "";
+    m->org = m->member = m->author = m->title = m->summary = m->text = "";
     m->tlp = IH_TLP_AMBER;
     m->severity = IH_SEV_MEDIUM;
     m->category = IH_CAT_OTHER;
@@ -204,6 +204,7 @@ ih_msg_copy (ih_msg_t *dst, const ih_msg_t *src)
     dst->arena = arena;
     dst->org = ih_msg_str (dst, src->org);
     dst->member = ih_msg_str (dst, src->member);
+    dst->author = ih_msg_str (dst, src->author);
     dst->title = ih_msg_str (dst, src->title);
     dst->summary = ih_msg_str (dst, src->summary);
     dst->text = ih_msg_str (dst, src->text);
@@ -353,6 +354,10 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
         return ih_err_set (err, "org: not a valid org id (a-z, 0-9, '-', '_', '.', max %d)", IH_MAX_SHORT);
     if (!ih_slug_valid (m->member, IH_MAX_SHORT))
         return ih_err_set (err, "member: not a valid member name (a-z, 0-9, '-', '_', '.', max %d)", IH_MAX_SHORT);
+    //  The author's name is shown beside the text: one line, so that it cannot break
+    //  a page's or a log's layout; "" is no author (the key is then left out).
+    if (m->author && *m->author && s_check_text ("author", m->author, 1, IH_MAX_AUTHOR, false, err))
+        return -1;
 
     if (m->kind == IH_KIND_ALERT) {
         if (s_check_text ("title", m->title, 1, IH_MAX_TITLE, false, err)
@@ -449,6 +454,62 @@ ih_member_validate (const ih_member_t *r, ih_err_t *err)
     if (r->created < 946684800000LL || r->created > 7258118400000LL)
         return ih_err_set (err, "created: out of range");
     return 0;
+}
+
+/* ---- events ----------------------------------------------------------------------- */
+/*  "YYYY-MM-DD" (all day) or "YYYY-MM-DDTHH:MMZ". Returns 0 or -1. */
+static int
+s_event_date (const char *s, int64_t *when, bool *all_day)
+{
+    size_t n = strlen (s);
+    if (n == 10) {
+        *all_day = true;
+        return ih_time_parse (s, when, NULL);
+    }
+    if (n != 17 || s [10] != 'T' || s [13] != ':' || s [16] != 'Z')
+        return -1;
+    //  ih_time_parse wants seconds: "YYYY-MM-DDTHH:MM" + ":00Z"
+    char full [24];
+    memcpy (full, s, 16);
+    memcpy (full + 16, ":00Z", 5);
+    *all_day = false;
+    return ih_time_parse (full, when, NULL);
+}
+
+int
+ih_msg_event (const ih_msg_t *m, ih_event_t *ev, ih_err_t *err)
+{
+    memset (ev, 0, sizeof *ev);
+    ev->place = ev->link = "";
+    if (m->kind != IH_KIND_ALERT || m->category != IH_CAT_EVENT)
+        return 0;
+    if (m->references.count)
+        ev->link = m->references.items [0];
+    bool dated = false, placed = false;
+    char q [IH_QUOTE_BUF];
+    for (uint32_t i = 0; i < m->tags.count; i++) {
+        const char *t = m->tags.items [i];
+        if (!dated && strncmp (t, "date:", 5) == 0) {
+            if (s_event_date (t + 5, &ev->when, &ev->all_day) != 0) {
+                memset (ev, 0, sizeof *ev);
+                ev->place = ev->link = "";
+                return ih_err_set (err, "tags[%u]: '%s' is not a date (date:YYYY-MM-DD or "
+                                   "date:YYYY-MM-DDTHH:MMZ)", i,
+                                   ih_quote (t, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
+            }
+            dated = true;
+        }
+        else
+        if (!placed && strncmp (t, "place:", 6) == 0) {
+            ev->place = t + 6;
+            placed = true;
+        }
+    }
+    if (!dated) {
+        ev->place = ev->link = "";
+        return ih_err_set (err, "tags: an event needs a tag date:YYYY-MM-DD or date:YYYY-MM-DDTHH:MMZ");
+    }
+    return 1;
 }
 
 /* ---- roles ------------------------------------------------------------------------ */
@@ -634,6 +695,75 @@ ih_msg_test (bool verbose)
     }
     S_BREAK ("sectors: too many", for (int i = 0; i <= IH_MAX_LIST; i++) {
         char s [16]; snprintf (s, sizeof s, "s%d", i); ih_msg_strlist_add (x, &x->sectors, s); });
+
+    /*  The author: "" is none; else one line of 1..128 bytes, copied with the message.  */
+    IH_CHECK (streq (m.author, ""));
+    {
+        ih_msg_t a;
+        ih_msg_copy (&a, &m);
+        a.author = ih_msg_str (&a, "Ana M\xc3\xbcller (SOC)");
+        IH_CHECK (ih_msg_validate (&a, &err) == 0);
+        ih_msg_copy (&c, &a);
+        IH_CHECK (c.author != a.author && streq (c.author, "Ana M\xc3\xbcller (SOC)"));
+        ih_msg_free (&c);
+        char big [IH_MAX_AUTHOR + 2];
+        memset (big, 'a', sizeof big - 1);
+        big [sizeof big - 1] = 0;
+        a.author = ih_msg_str (&a, big);
+        IH_CHECK (ih_msg_validate (&a, &err) == -1 && strstr (err.msg, "author: too long (129 > 128 bytes)"));
+        big [IH_MAX_AUTHOR] = 0;
+        a.author = ih_msg_str (&a, big);
+        IH_CHECK (ih_msg_validate (&a, &err) == 0);
+        ih_msg_free (&a);
+    }
+    S_BREAK ("author: invalid UTF-8 or control character", x->author = "Ana\nMallory");
+    S_BREAK ("author: invalid UTF-8 or control character", x->author = "\x1b[31mred");
+    S_BREAK ("author: invalid UTF-8 or control character", x->author = "bad \xc0\xaf");
+
+    /*  Events: category event, a date tag, a place tag, the first reference.  */
+    {
+        ih_event_t ev;
+        IH_CHECK (ih_msg_event (&m, &ev, &err) == 0 && ev.when == 0 && streq (ev.place, ""));
+        ih_msg_t e;
+        ih_msg_copy (&e, &m);
+        e.category = IH_CAT_EVENT;
+        IH_CHECK (streq (ih_category_name (IH_CAT_EVENT), "event"));
+        IH_CHECK (ih_category_parse ("Event", &cat) == 0 && cat == IH_CAT_EVENT);
+        IH_CHECK (ih_msg_event (&e, &ev, &err) == -1 && strstr (err.msg, "tags: an event needs a tag date:"));
+        ih_msg_strlist_add (&e, &e.tags, "place:Zurich, room 4");
+        ih_msg_strlist_add (&e, &e.tags, "date:2026-03-05");
+        ih_msg_strlist_add (&e, &e.tags, "date:2027-01-01");        //  the first one counts
+        ih_msg_strlist_add (&e, &e.references, "https://example.org/workshop");
+        IH_CHECK (ih_msg_validate (&e, &err) == 0);
+        IH_CHECK (ih_msg_event (&e, &ev, &err) == 1);
+        IH_CHECK (ev.all_day && ev.when == 1772668800000LL);        //  2026-03-05T00:00:00Z
+        //  the link is the first reference (the sample's)
+        IH_CHECK (streq (ev.place, "Zurich, room 4") && streq (ev.link, "https://cert.example.net/a/1"));
+        static const struct { const char *tag; int rc; int64_t when; } dates [] = {
+            { "date:2026-03-05T09:30Z", 1, 1772703000000LL },
+            { "date:2024-02-29", 1, 1709164800000LL },
+            { "date:2026-02-29", -1, 0 },
+            { "date:2026-03-05T24:00Z", -1, 0 },
+            { "date:2026-03-05T09:30", -1, 0 },
+            { "date:2026-03-05T09:30:00Z", -1, 0 },
+            { "date:5 March", -1, 0 },
+            { "date:", -1, 0 },
+        };
+        for (size_t i = 0; i < sizeof dates / sizeof dates [0]; i++) {
+            ih_msg_t d;
+            ih_msg_copy (&d, &m);
+            d.category = IH_CAT_EVENT;
+            ih_msg_strlist_add (&d, &d.tags, dates [i].tag);
+            int rc = ih_msg_event (&d, &ev, &err);
+            if (verbose && rc < 0)
+                printf ("\n   %s", err.msg);
+            IH_CHECK (rc == dates [i].rc && (rc < 0 || ev.when == dates [i].when));
+            IH_CHECK (rc > 0 || (streq (ev.place, "") && streq (ev.link, "")));
+            IH_CHECK (rc > 0 || strstr (err.msg, "tags[1]: 'date:"));
+            ih_msg_free (&d);
+        }
+        ih_msg_free (&e);
+    }
 
     /*  Other kinds.  */
     ih_msg_t r;

@@ -24,6 +24,7 @@
 #define IH_MAX_IOCS         5000
 #define IH_MAX_IOC_VALUE    2048
 #define IH_MAX_IOC_COMMENT  1024
+#define IH_MAX_AUTHOR       128            /* the author's display name */
 #define IH_MAX_ITEMS        256            /* items in one deliver envelope */
 #define IH_MAX_DEPTH        8              /* msgpack nesting */
 
@@ -38,9 +39,11 @@ typedef enum { IH_SEV_LOW = 0, IH_SEV_MEDIUM, IH_SEV_HIGH, IH_SEV_CRITICAL } ih_
 
 typedef enum {
     IH_CAT_RANSOMWARE = 0, IH_CAT_PHISHING, IH_CAT_MALWARE, IH_CAT_VULNERABILITY, IH_CAT_DDOS,
-    IH_CAT_INTRUSION, IH_CAT_FRAUD, IH_CAT_DATA_LEAK, IH_CAT_ADVISORY, IH_CAT_OTHER
+    IH_CAT_INTRUSION, IH_CAT_FRAUD, IH_CAT_DATA_LEAK, IH_CAT_ADVISORY, IH_CAT_OTHER,
+    IH_CAT_EVENT            /* a seminar or workshop (ih_msg_event); last, because stores
+                               index categories by number */
 } ih_category_t;
-#define IH_CAT_COUNT 10
+#define IH_CAT_COUNT 11
 
 typedef enum {
     IH_IOC_IPV4 = 0, IH_IOC_IPV6, IH_IOC_CIDR, IH_IOC_DOMAIN, IH_IOC_URL, IH_IOC_EMAIL,
@@ -99,6 +102,11 @@ typedef struct {
     const char *org;            /* publisher org id (slug) */
     const char *member;         /* publisher member name (slug) */
     uint8_t signer[32];         /* publisher's ed25519 public key */
+    const char *author;         /* every kind: the display name of the person at the
+                                   member who wrote it (the Members Zone's user), signed
+                                   with the rest; "" = none (then absent on the wire).
+                                   One line of 1..IH_MAX_AUTHOR bytes, no control
+                                   characters */
 
     /* alert */
     const char *title;
@@ -146,6 +154,26 @@ void ih_msg_ioc_add(ih_msg_t *m, ih_ioc_type_t type, const char *value, const ch
     ("sector:" entries only with AMBER), revision >= 1 for alerts. Returns 0 or -1 with
     err naming the field: "iocs[2].value: invalid ipv4 address '1.2.3'". */
 int ih_msg_validate(const ih_msg_t *m, ih_err_t *err);
+
+/* ---- events (category "event") ------------------------------------------------------ */
+/*  A seminar or workshop is an alert of category event, by convention (PROTOCOL.md 5.3):
+      a tag "date:YYYY-MM-DD" (all day, UTC) or "date:YYYY-MM-DDTHH:MMZ" (when it starts)
+      an optional tag "place:TEXT" (where: a town, a room, "online")
+      its link (programme, registration) as the first reference
+    The first tag of each kind counts. */
+typedef struct {
+    int64_t when;               /* ms since the epoch: the start, or 00:00 UTC of the day */
+    bool all_day;               /* the date tag gave no time */
+    const char *place;          /* borrowed from the message (after "place:"), or "" */
+    const char *link;           /* borrowed: the first reference, or "" */
+} ih_event_t;
+
+/*  Reads m's event tags into ev. Returns 1 when m is an alert of category event with a
+    valid date tag; 0 when it is not an event (ev zeroed, strings ""); -1 with err when it
+    is an event whose date tag is missing or malformed ("tags: an event needs a tag
+    date:YYYY-MM-DD or date:YYYY-MM-DDTHH:MMZ", "tags[2]: 'date:2026-02-30' is not a
+    date"). The strings in ev live as long as m. */
+int ih_msg_event(const ih_msg_t *m, ih_event_t *ev, ih_err_t *err);
 
 /* ---- member records (signed by the registry key) ------------------------------------ */
 typedef struct {

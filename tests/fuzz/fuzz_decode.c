@@ -1,7 +1,8 @@
 /*  fuzz_decode: libFuzzer target for the wire decoders (built by `make bin/fuzz-decode`,
     run by `make fuzz`). Every input goes through the pre-scan, the envelope decoder, the
     body decoder and the member-record decoder; a decoded publish envelope has its body
-    decoded, a decoded deliver envelope has every item's body and record decoded.
+    decoded, a decoded deliver envelope has every item's body and record decoded, and a
+    members envelope every record.
     Whatever decodes is re-encoded and decoded again: it must round-trip to the same bytes.
     Everything is freed on every path (the fuzzer runs with LeakSanitizer).
 */
@@ -62,7 +63,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         ih_env_t e2;
         IH_CHECK (ih_env_decode (&e2, out.data, out.len, &err) == 0);
         IH_CHECK (e2.type == e.type && e2.req == e.req && e2.seq == e.seq
-                  && e2.item_count == e.item_count && e2.body_len == e.body_len);
+                  && e2.item_count == e.item_count && e2.body_len == e.body_len
+                  && e2.record_count == e.record_count);
         ih_env_free (&e2);
         ih_buf_free (&out);
 
@@ -73,6 +75,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 s_body (e.items [i].body, e.items [i].body_len);
                 s_member (e.items [i].rec, e.items [i].rec_len);
             }
+        if (e.type == IH_T_MEMBERS)
+            for (uint32_t i = 0; i < e.record_count; i++)
+                s_member (e.records [i].rec, e.records [i].rec_len);
     }
     else
         IH_CHECK (err.msg [0] != 0);

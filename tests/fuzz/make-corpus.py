@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes the seed corpus of bin/fuzz-decode into tests/fuzz/corpus/ (next to this file).
 
-Valid bodies of each kind, a member record, envelopes of each type (publish and deliver
-carrying real bodies), and a few malformed frames. Built from PROTOCOL.md with Python's
+Valid bodies of each kind (with and without the optional author), a member record,
+envelopes of each type (publish, deliver and members carrying real bodies and records),
+and a few malformed frames. Built from PROTOCOL.md with Python's
 msgpack, whose packb(use_bin_type=True) output is the canonical form for dicts in the
 documented key order. Usage: /usr/bin/python3 tests/fuzz/make-corpus.py
 """
@@ -24,9 +25,12 @@ def pack(obj):
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def common(kind, rev=0):
-    return {"k": kind, "id": ID if kind == "alert" else ID2, "rev": rev, "created": T0,
-            "modified": T0 + 60000, "org": "acme", "member": "alice", "signer": b"\x5a" * 32}
+def common(kind, rev=0, author=None):
+    d = {"k": kind, "id": ID if kind == "alert" else ID2, "rev": rev, "created": T0,
+         "modified": T0 + 60000, "org": "acme", "member": "alice", "signer": b"\x5a" * 32}
+    if author is not None:
+        d["author"] = author        # the one optional key, right after "signer"
+    return d
 
 
 def alert():
@@ -56,6 +60,21 @@ def clear_alert():
     d.update({"title": "Phishing wave", "summary": "", "tlp": "CLEAR", "severity": "low",
               "category": "phishing", "sectors": [], "recipients": [], "references": [],
               "tags": [], "iocs": []})
+    return d
+
+
+def event():
+    d = common("alert", 1, author="Ana M\u00fcller")
+    d.update({"title": "Workshop: phishing drills", "summary": "", "tlp": "CLEAR", "severity": "low",
+              "category": "event", "sectors": [], "recipients": [],
+              "references": ["https://example.org/workshop"],
+              "tags": ["date:2027-01-14T09:00Z", "place:Bern"], "iocs": []})
+    return d
+
+
+def comment_by(author):
+    d = common("comment", author=author)
+    d.update({"ref": ID, "text": "Seen here too."})
     return d
 
 
@@ -101,6 +120,8 @@ def main():
         "body-retraction": pack(retraction()),
         "body-comment": pack(comment()),
         "body-sighting": pack(sighting()),
+        "body-alert-event": pack(event()),
+        "body-comment-author": pack(comment_by("Bo (SOC, night shift)")),
         "member": rec,
         "member-gateway": pack(member(True)),
         "env-hello": env("hello", cursor=41, categories=["ransomware", "phishing"],
@@ -120,6 +141,8 @@ def main():
         "env-bye": env("bye"),
         "env-status": env("status"),
         "env-stats": env("stats", json='{"connections":2,"head":5}'),
+        "env-roster": env("roster"),
+        "env-members": env("members", members=[[rec, sig], [pack(member(True)), sig]]),
         #  malformed: each should be rejected, with a different error
         "bad-version": env("ping").replace(b"\xa1v\x01", b"\xa1v\x02"),
         "bad-type": env("zap"),
@@ -134,6 +157,9 @@ def main():
         "bad-truncated": body[:len(body) // 2],
         "bad-float": env("ack", seq=1.5),
         "bad-deliver-order": env("deliver", items=[[6, body, sig, rec, sig], [5, body, sig, rec, sig]]),
+        "bad-author-empty": pack(comment_by("")),
+        "bad-author-order": pack(dict(comment(), author="Bo")),
+        "bad-members-entry": env("members", members=[[rec]]),
     }
     for name, data in sorted(files.items()):
         with open(os.path.join(OUT, name + ".mp"), "wb") as f:

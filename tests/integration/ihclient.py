@@ -176,13 +176,21 @@ def ioc(type_, value, comment="", detect=True):
     return [type_, value, comment, detect]
 
 
+def _author(body, author):
+    """The one optional key (section 5): "author" right after "signer", only when it names
+    someone; a body without an author leaves the key out."""
+    if author:
+        body["author"] = author
+    return body
+
+
 def alert_body(ident, title="test alert", tlp="GREEN", recipients=(), severity="medium",
                category="malware", sectors=(), references=(), tags=(), iocs=(), summary="",
-               id=None, rev=1, created=None, modified=None):
+               id=None, rev=1, created=None, modified=None, author=""):
     """An alert body as a dict in the order of section 5 (the canonical order)."""
     t = now_ms()
     created = t if created is None else created
-    return {
+    b = _author({
         "k": "alert",
         "id": id or str(uuid.uuid4()),
         "rev": rev,
@@ -190,7 +198,8 @@ def alert_body(ident, title="test alert", tlp="GREEN", recipients=(), severity="
         "modified": max(created, t) if modified is None else modified,
         "org": ident.org,
         "member": ident.name,
-        "signer": ident.sign_pk,
+        "signer": ident.sign_pk}, author)
+    b.update({
         "title": title,
         "summary": summary,
         "tlp": tlp,
@@ -201,29 +210,30 @@ def alert_body(ident, title="test alert", tlp="GREEN", recipients=(), severity="
         "references": list(references),
         "tags": list(tags),
         "iocs": [list(i) for i in iocs],
-    }
+    })
+    return b
 
 
-def _common(ident, kind, id=None):
+def _common(ident, kind, id=None, author=""):
     t = now_ms()
-    return {"k": kind, "id": id or str(uuid.uuid4()), "rev": 0, "created": t, "modified": t,
-            "org": ident.org, "member": ident.name, "signer": ident.sign_pk}
+    return _author({"k": kind, "id": id or str(uuid.uuid4()), "rev": 0, "created": t, "modified": t,
+                    "org": ident.org, "member": ident.name, "signer": ident.sign_pk}, author)
 
 
-def comment_body(ident, ref, text="a comment"):
-    b = _common(ident, "comment")
+def comment_body(ident, ref, text="a comment", author=""):
+    b = _common(ident, "comment", author=author)
     b.update({"ref": ref, "text": text})
     return b
 
 
-def retraction_body(ident, ref, text="withdrawn", iocs=()):
-    b = _common(ident, "retraction")
+def retraction_body(ident, ref, text="withdrawn", iocs=(), author=""):
+    b = _common(ident, "retraction", author=author)
     b.update({"ref": ref, "text": text, "iocs": [list(i) for i in iocs]})
     return b
 
 
-def sighting_body(ident, ref, value_ioc, tlp="GREEN", count=1):
-    b = _common(ident, "sighting")
+def sighting_body(ident, ref, value_ioc, tlp="GREEN", count=1, author=""):
+    b = _common(ident, "sighting", author=author)
     b.update({"ref": ref, "tlp": tlp, "iocs": [list(value_ioc)], "count": count})
     return b
 
@@ -256,6 +266,43 @@ class ItemError(Exception):
     pass
 
 
+COMMON_KEYS = ["k", "id", "rev", "created", "modified", "org", "member", "signer"]
+KIND_KEYS = {   # section 5: the keys of each kind after the common ones (and "author")
+    "alert": ["title", "summary", "tlp", "severity", "category", "sectors", "recipients",
+              "references", "tags", "iocs"],
+    "retraction": ["ref", "text", "iocs"],
+    "comment": ["ref", "text"],
+    "sighting": ["ref", "tlp", "iocs", "count"],
+}
+
+
+def body_keys_ok(b):
+    """The body's keys are those of its kind in order, "author" (non-empty) optional after
+    "signer" (section 5)."""
+    kind = b.get("k")
+    if kind not in KIND_KEYS:
+        return False
+    keys = list(b)
+    want = COMMON_KEYS + (["author"] if "author" in b else []) + KIND_KEYS[kind]
+    if keys != want:
+        return False
+    return "author" not in b or (isinstance(b["author"], str) and 1 <= len(b["author"].encode()) <= 128)
+
+
+RECORD_KEYS = ["k", "name", "org", "sector", "role", "curve", "sign", "created", "gateway"]
+
+
+def verify_record(rec, rec_sig, registry_pk):
+    """A member record (section 6) signed by the registry key, in canonical form."""
+    if not verify(registry_pk, rec_sig, rec, CTX_MEMBER):
+        return False
+    try:
+        r = unpack_canonical(rec)
+    except ValueError:
+        return False
+    return list(r.keys()) == RECORD_KEYS
+
+
 def verify_item(item, registry_pk):
     """Checks a delivered item [seq, body, sig, rec, rec_sig] (section 4) end to end:
     the record against the pinned registry key, the body against the record's signing key,
@@ -273,6 +320,8 @@ def verify_item(item, registry_pk):
     if not verify(r["sign"], sig, body, CTX_MSG):
         raise ItemError("seq %d: body signature does not verify against the record's key" % seq)
     b = unpack_canonical(body)
+    if not body_keys_ok(b):
+        raise ItemError("seq %d: body keys %r" % (seq, list(b.keys())))
     if (b["org"], b["member"], b["signer"]) != (r["org"], r["name"], r["sign"]):
         raise ItemError("seq %d: body org/member/signer do not match the record" % seq)
     return seq, b, r
@@ -360,6 +409,21 @@ class Client:
     def status(self, timeout=5.0):
         self.send("status")
         return self.wait_inbox(lambda m: m.get("t") == "stats", timeout)
+
+    def roster(self, timeout=5.0, verify=True):
+        """Asks for the roster (section 4.6). Returns the decoded member records that verify
+        against the pinned registry key (each a dict of section 6), or the error envelope,
+        or None when nothing came. With verify, a record that does not verify raises."""
+        self.send("roster")
+        m = self.wait_inbox(lambda m: m.get("t") in ("members", "error"), timeout)
+        if m is None or m["t"] == "error":
+            return m
+        out = []
+        for rec, rec_sig in m["members"]:
+            if verify and not verify_record(rec, rec_sig, self.ident.registry_pk):
+                raise ItemError("roster: a record does not verify against the registry key")
+            out.append(unpack_canonical(rec))
+        return out
 
     def sign_body(self, body, sk=None):
         data = pack(body) if isinstance(body, dict) else body

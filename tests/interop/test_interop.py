@@ -87,7 +87,7 @@ def check_body(d, body):
     assert unescape(d["org"]) == body["org"]
     assert unescape(d["member"]) == body["member"]
     assert bytes.fromhex(d["signer"]) == body["signer"]
-    for key in ("title", "summary", "severity", "category", "tlp", "ref", "text"):
+    for key in ("author", "title", "summary", "severity", "category", "tlp", "ref", "text"):
         if key in body:
             assert unescape(d[key]) == body[key], key
     for key in ("sectors", "recipients", "references", "tags"):
@@ -116,13 +116,17 @@ def check_body(d, body):
 
 # ---- the samples of ih-wire encode-sample (same values as tests/interop/ih-wire.c) --------
 
-def common(kind, rev=0):
-    return {"k": kind, "id": ID if kind == "alert" else ID2, "rev": rev, "created": T0,
-            "modified": T0 + 60000, "org": "acme", "member": "alice", "signer": b"\x5a" * 32}
+def common(kind, rev=0, author=None):
+    """The common keys; "author", the one optional key, right after "signer" when given."""
+    d = {"k": kind, "id": ID if kind == "alert" else ID2, "rev": rev, "created": T0,
+         "modified": T0 + 60000, "org": "acme", "member": "alice", "signer": b"\x5a" * 32}
+    if author is not None:
+        d["author"] = author
+    return d
 
 
 def sample_alert():
-    d = common("alert", 2)
+    d = common("alert", 2, author="Ana M\u00fcller")
     d.update({
         "title": "LockBit affiliate targeting payment processors \u2014 r\u00e9sum\u00e9",
         "summary": "# Summary\n\nSeen **twice**.\tTabbed.",
@@ -152,7 +156,7 @@ def sample_retraction():
 
 
 def sample_comment():
-    d = common("comment")
+    d = common("comment", author="Bo (SOC, night shift)")
     d.update({"ref": ID, "text": "Seen at two more members."})
     return d
 
@@ -190,6 +194,8 @@ def sample_env(t):
         "bye": {},
         "status": {},
         "stats": {"json": '{"connections":2,"head":5}'},
+        "roster": {},
+        "members": {"members": [[rec, rec_sig], [rec, rec_sig]]},
     }[t]
     d = {"v": 1, "t": t}
     d.update(fields)
@@ -197,7 +203,7 @@ def sample_env(t):
 
 
 ENV_TYPES = ["hello", "welcome", "publish", "ok", "error", "deliver", "ack", "ping", "pong",
-             "bye", "status", "stats"]
+             "bye", "status", "stats", "roster", "members"]
 
 
 # ---- (a) C encodes, Python decodes ----------------------------------------------------------
@@ -231,6 +237,9 @@ def test_c_encodes_python_decodes_envelope(t):
         for item in obj["items"]:
             assert msgpack.unpackb(item[1], raw=False) == sample_alert()
             assert msgpack.unpackb(item[3], raw=False) == sample_member()
+    if t == "members":
+        for rec, rec_sig in obj["members"]:
+            assert msgpack.unpackb(rec, raw=False) == sample_member() and rec_sig == b"\x22" * 64
 
 
 def test_c_string_forms_match_python():
@@ -246,14 +255,17 @@ def test_c_string_forms_match_python():
 
 # ---- (b) Python encodes, C decodes -----------------------------------------------------------
 
-def py_alert(**over):
+def py_alert(author=None, **over):
     d = {"k": "alert", "id": str(uuid.uuid4()), "rev": 1, "created": 1700000000000,
-         "modified": 1700000000500, "org": "globex", "member": "bob", "signer": os.urandom(32),
+         "modified": 1700000000500, "org": "globex", "member": "bob", "signer": os.urandom(32)}
+    if author is not None:
+        d["author"] = author
+    d.update({
          "title": "Python-made alert \u00fcber caf\u00e9 \U0001f512", "summary": "",
          "tlp": "RED", "severity": "critical", "category": "vulnerability", "sectors": [],
          "recipients": ["acme", "initech"], "references": ["http://example.com/a b".replace(" ", "%20")],
          "tags": [], "iocs": [["cve", "CVE-2021-44228", "log4shell", True],
-                              ["ipv6", "2001:db8::ff00:42:8329", "", True]]}
+                              ["ipv6", "2001:db8::ff00:42:8329", "", True]]})
     d.update(over)
     return d
 
@@ -273,6 +285,12 @@ PY_BODIES = {
     "comment": {"k": "comment", "id": str(uuid.uuid4()), "rev": 0, "created": 1700000000000,
                 "modified": 1700000000000, "org": "globex", "member": "bob", "signer": b"\x02" * 32,
                 "ref": ID, "text": "line one\nline two\ttab \\ backslash"},
+    "comment-with-author": {"k": "comment", "id": str(uuid.uuid4()), "rev": 0, "created": 1700000000000,
+                            "modified": 1700000000000, "org": "globex", "member": "bob",
+                            "signer": b"\x02" * 32, "author": "Zo\u00eb \U0001f512 " + "x" * 100,
+                            "ref": ID, "text": "ok"},
+    "alert-event-with-author": py_alert(author="A", category="event", tlp="CLEAR", recipients=[],
+                                        tags=["date:2027-01-14T09:00Z", "place:Bern"]),
     "sighting-no-alert": {"k": "sighting", "id": str(uuid.uuid4()), "rev": 0,
                           "created": 1700000000000, "modified": 1700000000000, "org": "globex",
                           "member": "bob", "signer": b"\x03" * 32, "ref": "", "tlp": "CLEAR",
@@ -331,6 +349,17 @@ def test_python_encodes_c_decodes_envelopes():
         d = c_decode("env", pack(env))
         assert d.pop("v") == "1" and d.pop("t") == t
         assert {k: str(v) for k, v in fields.items()} == d
+    # roster and members (section 4.6): none, one or many records, each [rec, rec_sig]
+    assert c_decode("env", pack({"v": 1, "t": "roster"})) == {"v": "1", "t": "roster"}
+    rec = pack(sample_member())
+    for n in (0, 1, 300):
+        sigs = [os.urandom(64) for _ in range(n)]
+        d = c_decode("env", pack({"v": 1, "t": "members", "members": [[rec, s] for s in sigs]}))
+        assert d.pop("v") == "1" and d.pop("t") == "members" and d.pop("members#") == str(n)
+        for i, s in enumerate(sigs):
+            assert bytes.fromhex(d.pop("members[%d].rec" % i)) == rec
+            assert bytes.fromhex(d.pop("members[%d].rec_sig" % i)) == s
+        assert d == {}
     # owed may be missing (a broker older than it): it then reads as head (section 4.1)
     for t, fields in [("welcome", {"head": 42, "member": "alice", "org": "acme", "heartbeat": 9}),
                       ("pong", {"head": 43})]:
@@ -419,13 +448,23 @@ BAD_BODIES = [
      "body: non-canonical encoding"),
     ("str8 for a short str", replace_once(ALERT, b"\xa7lockbit", b"\xd9\x07lockbit"),
      "body: non-canonical encoding"),
-    ("map32 header", replace_once(ALERT, b"\xde\x00\x12", b"\xdf\x00\x00\x00\x12"),
+    ("map32 header", replace_once(ALERT, b"\xde\x00\x13", b"\xdf\x00\x00\x00\x13"),
      "body: non-canonical encoding"),
     ("bin16 signer", replace_once(ALERT, b"\xc4\x20", b"\xc5\x00\x20"),
      "body: non-canonical encoding"),
     ("key order", pack(reordered(sample_alert(), "title", "summary")),
-     "summary: out of order (expected 'title' at position 8)"),
+     "summary: out of order (expected 'title' at position 9)"),
     ("missing key", pack(without(sample_alert(), "tags")), "tags: missing"),
+    ("empty author", pack(with_(sample_comment(), author="")),
+     "author: empty (a body without an author leaves the key out)"),
+    ("author on two lines", pack(with_(sample_comment(), author="Bo\nI agent: forged")),
+     "author: invalid UTF-8 or control character"),
+    ("author too long", pack(with_(sample_comment(), author="x" * 129)), "author: too long (129 > 128 bytes)"),
+    ("author not a str", pack(with_(sample_comment(), author=5)), "author: expected str, got int"),
+    ("author out of order", pack(reordered(sample_comment(), "author", "ref")),
+     "ref: out of order (expected 'author' at position 8)"),
+    ("author at the end", pack(dict(without(sample_alert(), "author"), author="A")),
+     "title: out of order (expected 'author' at position 8)"),
     ("extra key", pack(with_(sample_alert(), extra=1)), "body: unknown key 'extra'"),
     ("k not first", pack(reordered(sample_comment(), "k", "id")), "k: missing (must be the first key)"),
     ("unknown kind", pack(with_(sample_comment(), k="note")), "k: unknown value 'note'"),
@@ -512,6 +551,16 @@ BAD_ENVS = [
     ("item rec_sig short", pack({"v": 1, "t": "deliver", "items": [[1, b"b", b"s" * 64, b"r", b"s"]]}),
      "items[0].rec_sig: expected 64 bytes, got 1"),
     ("not a map", pack([1, "ping"]), "envelope: expected map, got array"),
+    ("roster with a field", pack({"v": 1, "t": "roster", "members": []}), "roster: unknown key 'members'"),
+    ("members missing", pack({"v": 1, "t": "members"}), "members: missing"),
+    ("members entry of 3", pack({"v": 1, "t": "members", "members": [[b"r", b"s" * 64, 1]]}),
+     "members[0]: expected array of 2, got array of 3"),
+    ("members rec as str", pack({"v": 1, "t": "members", "members": [["r", b"s" * 64]]}),
+     "members[0].rec: expected bin, got str"),
+    ("members sig short", pack({"v": 1, "t": "members", "members": [[b"r", b"s" * 63]]}),
+     "members[0].rec_sig: expected 64 bytes, got 63"),
+    ("4097 members", pack({"v": 1, "t": "members", "members": [[b"r", b"s" * 64]] * 4097}),
+     "members: too many elements (4097 > 4096)"),
     ("trailing bytes", pack({"v": 1, "t": "bye"}) + b"\x00", "msgpack: 1 trailing bytes"),
 ]
 
