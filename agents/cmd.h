@@ -8,6 +8,7 @@
                       and send through one helper
       cmd_query.c     list, show, search, tail: reading the store
       cmd_status.c    status
+      cmd_analyse.c   analyse, related, model: the text analytics
     export, import and warninglist are library commands (ih_export_cmd.c,
     ih_import_cmd.c, ih_warninglist.c) that main_agent.c hands the configuration to.
 
@@ -49,6 +50,9 @@ int cmd_show(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_search(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_tail(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_status(ih_agent_cfg_t *cfg, int argc, char **argv);         /* cmd_status.c */
+int cmd_analyse(ih_agent_cfg_t *cfg, int argc, char **argv);        /* cmd_analyse.c */
+int cmd_related(ih_agent_cfg_t *cfg, int argc, char **argv);
+int cmd_model(ih_agent_cfg_t *cfg, int argc, char **argv);
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ih_analytics.h"
 #include "ih_daemon.h"
 #include "ih_hook.h"
 #include "ih_keys.h"
@@ -36,6 +37,7 @@ typedef struct {
                                    stopped us (exit_code != 0), for the status file */
     char stop_reason [300];
     ih_hook_t *hook;            /* the on-alert hook, NULL when none is configured */
+    ih_analytics_t *analytics;  /* related-alerts index, background retraining */
 } s_daemon_t;
 
 /*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). After
@@ -249,6 +251,10 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     else
     if (ih_hook_forget (d.store, &err) != 0)
         cmd_log ('W', "%s", err.msg);
+    //  Analytics after each commit, never in it; without them the agent still runs.
+    d.analytics = ih_analytics_new (d.store, cfg->path, &err);
+    if (!d.analytics)
+        cmd_log ('W', "no related alerts nor retraining: %s", err.msg);
     cert = ih_keys_load_cert (cfg->curve_cert, &err);
     if (!cert) {
         cmd_fail ("%s", err.msg);
@@ -277,6 +283,10 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
+        if (d.analytics) {
+            int w = ih_analytics_pump (d.analytics);
+            wait_ms = w < wait_ms ? w : wait_ms;
+        }
         s_log_limit (&d);
         s_write_status (&d, false);
     }
@@ -297,6 +307,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     if (d.stop_why)
         s_write_status (&d, true);      //  why the broker stopped us, for `status`
 done:
+    ih_analytics_destroy (&d.analytics);
     ih_hook_destroy (&d.hook);
     if (d.sub) {
         ih_subscriber_destroy (&d.sub);

@@ -119,6 +119,10 @@ int ih_model_save(const ih_model_t *self, const char *path, ih_err_t *err);
 ih_model_t *ih_model_load(const char *path, ih_err_t *err);
 /*  Frees; safe twice; nulls *self_p. */
 void ih_model_destroy(ih_model_t **self_p);
+/*  Reads only the head of the file at path: 1 when it holds a current (not stale)
+    model, with *alerts and *trained_ms set (either may be NULL); 0 when there is none
+    or it is stale (the daemon then trains one). Cheap: for deciding when to retrain. */
+int ih_model_peek(const char *path, size_t *alerts, int64_t *trained_ms);
 
 /*  Where a store's model lives: STORE/model (a malloc'd string, the caller's). */
 char *ih_model_path(const char *store_dir);

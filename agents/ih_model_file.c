@@ -303,6 +303,38 @@ ih_model_load (const char *path, ih_err_t *err)
     return m;
 }
 
+int
+ih_model_peek (const char *path, size_t *alerts, int64_t *trained_ms)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return 0;
+    uint8_t head [16];
+    int ok = 0;
+    if (fread (head, 1, 16, f) == 16 && memcmp (head, s_magic, 8) == 0
+    &&  ih_get_le32 (head + 8) == IH_MODEL_FORMAT && ih_get_le32 (head + 12) < (1u << 24)) {
+        uint32_t mlen = ih_get_le32 (head + 12);
+        char *meta = (char *) malloc (mlen + 1);
+        if (!meta)
+            abort ();
+        json_error_t jerr;
+        json_t *j = fread (meta, 1, mlen, f) == mlen ? json_loadb (meta, mlen, 0, &jerr) : NULL;
+        if (j && json_integer_value (json_object_get (j, "text_version")) == IH_TEXT_VERSION
+        &&  s_same_names (json_object_get (j, "categories"), IH_CAT_COUNT, s_cat_name)
+        &&  s_same_names (json_object_get (j, "severities"), IH_SEV_COUNT, s_sev_name)) {
+            ok = 1;
+            if (alerts)
+                *alerts = (size_t) json_integer_value (json_object_get (j, "alerts"));
+            if (trained_ms)
+                *trained_ms = (int64_t) json_integer_value (json_object_get (j, "trained_ms"));
+        }
+        json_decref (j);
+        free (meta);
+    }
+    fclose (f);
+    return ok;
+}
+
 /* ---- self-test ---------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
 #include "ih_testkit.h"
@@ -392,6 +424,8 @@ ih_model_test (bool verbose)
                       && pr.top [f][i].suggested == pr2.top [f][i].suggested);
     }
     IH_CHECK (ih_model_alerts (back) == 90 && ih_model_trained_ms (back) == ih_model_trained_ms (m));
+    size_t peek_alerts = 0;
+    IH_CHECK (ih_model_peek (path, &peek_alerts, NULL) == 1 && peek_alerts == 90);
     size_t len = 0;
     char *bytes = ih_file_read (path, 1 << 26, &len, &err);
     IH_CHECK (bytes);
@@ -402,6 +436,7 @@ ih_model_test (bool verbose)
     f = fopen (path, "wb");
     IH_CHECK (f && fwrite (bytes, 1, len, f) == len && fclose (f) == 0);
     IH_CHECK (!ih_model_load (path, &err) && strstr (err.msg, "is stale: another format"));
+    IH_CHECK (ih_model_peek (path, NULL, NULL) == 0);
     free (bytes);
     //  Predictions on empty text still answer (the priors).
     ih_model_predict (back, t, "", 0, 0, &pr2);
