@@ -47,8 +47,8 @@ ih_related_open (const char *store_dir, bool writer, ih_err_t *err)
     char data [4200];
     snprintf (data, sizeof data, "%s/data.mdb", self->dir);
     if (!writer && access (data, F_OK) != 0) {
-        free (self);
         ih_err_set (err, "related: no index yet (%s)", self->dir);
+        free (self);
         return NULL;
     }
     if (writer && mkdir (self->dir, 0700) != 0 && errno != EEXIST) {

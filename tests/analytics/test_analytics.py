@@ -268,3 +268,32 @@ def test_daemon_retrains_in_the_background(deploy):
     assert agent.alive()
     log = agent.text()
     assert "training the suggestion model on" in log and "model trained on" in log
+
+
+def test_gateway_shows_related_clear_advisories(deploy):
+    """The Public Zone keeps its own index over its store (TLP:CLEAR only) and lists
+    related advisories on each alert page: link, title (escaped), near-duplicate badge."""
+    env = gwutil.GatewayEnv(deploy)
+    env.start_gateway()
+    text = ("Attackers exploit the file transfer appliance's authentication bypass to upload a web shell, "
+            "then export the partner database. Patch to the fixed release and hunt for new JSP files in the "
+            "web root; rotate the service account passwords.")
+    a = env.publish(title="File transfer appliance exploited", summary=text, tlp="CLEAR", category="vulnerability")
+    b = env.publish(title="<script>alert(1)</script> appliance exploited again", summary=text + " Seen again today.",
+                    tlp="CLEAR", category="vulnerability")
+    hidden = env.publish(title="Members-only copy", summary=text, tlp="GREEN", category="vulnerability")
+    other = env.publish(title="Unrelated flood", summary="A volumetric flood hit the portal at 90 Gbps.",
+                        tlp="CLEAR", category="ddos")
+    env.wait_all([a, b, other])
+
+    def listed():
+        s, _, page = env.get("/alerts/" + a)
+        return s == 200 and b.encode() in page
+    cf.wait_until(listed, 15, what="the related advisory on the page")
+    s, _, page = env.get("/alerts/" + a)
+    page = page.decode()
+    section = page[page.index("Related advisories"):page.index("Machine-readable")]
+    assert '<a href="/alerts/%s">&lt;script&gt;alert(1)&lt;/script&gt; appliance exploited again</a>' % b in section
+    assert "near-duplicate" in section
+    assert hidden not in page and "<script>alert(1)" not in page and other not in section
+    env.assert_alive()
