@@ -64,7 +64,7 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages
+        bench-pages bench-analytics
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -177,6 +177,15 @@ bin/bench-pages: $(call OBJ,bench/bench_pages.c $(GATEWAY_SRC)) build/libihweb.a
 
 bench-pages: bin/bench-pages
 	@sh bench/bench_pages.sh
+
+# Benchmark (not a test): training, analyse and related at 10,000 and 100,000 alerts
+# (bench/bench_analytics.sh; the stores are filled through the store API).
+bin/bench-analytics: $(call OBJ,bench/bench_analytics.c) build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
+
+bench-analytics: bin/infohub-agent bin/bench-analytics
+	@sh bench/bench_analytics.sh
 
 # The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
 # and publisher threads, a real deployment. Linked into the benchmarks that use it, never
