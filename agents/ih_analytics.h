@@ -20,7 +20,7 @@
 
 #include "ih_store.h"
 
-#define IH_ANALYTICS_BATCH      2000
+#define IH_ANALYTICS_BATCH      500         /* about 0.1 s of indexing */
 #define IH_ANALYTICS_RETRAIN    50
 #define IH_ANALYTICS_PAUSE_MS   10000
 
