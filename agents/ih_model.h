@@ -37,6 +37,15 @@
     why, and callers carry on without suggestions ("no model yet"). Nothing ever waits
     for a model.
 
+    USE FROM A LONG-RUNNING PROGRAM (the Members Zone console's share form): load once
+    (ih_model_load; "no model yet" is a normal answer: show no suggestions), predict per
+    request with the request thread's own ih_text_t (ih_model_predict: pre-fill the
+    `suggested` candidates and mark them as suggestions; offer the others below them),
+    and every so often ask ih_model_changed whether the daemon wrote a newer model, then
+    load it and swap the pointer (free the old one once no request uses it). The paste
+    step's IOCs come from ih_extract_run (ih_extract.h) with the warninglists, and the
+    related alerts of the draft from ih_related_query (ih_related.h).
+
     Threading: a loaded ih_model_t is read-only: predictions from several threads may
     share it, each with its own ih_text_t.
 */
@@ -123,6 +132,10 @@ void ih_model_destroy(ih_model_t **self_p);
     model, with *alerts and *trained_ms set (either may be NULL); 0 when there is none
     or it is stale (the daemon then trains one). Cheap: for deciding when to retrain. */
 int ih_model_peek(const char *path, size_t *alerts, int64_t *trained_ms);
+/*  Whether the file at path now holds a current model other than self (trained at
+    another time); self may be NULL (then: whether there is one at all). Cheap (reads
+    the file's head). */
+bool ih_model_changed(const ih_model_t *self, const char *path);
 
 /*  Where a store's model lives: STORE/model (a malloc'd string, the caller's). */
 char *ih_model_path(const char *store_dir);

@@ -335,6 +335,15 @@ ih_model_peek (const char *path, size_t *alerts, int64_t *trained_ms)
     return ok;
 }
 
+bool
+ih_model_changed (const ih_model_t *self, const char *path)
+{
+    int64_t trained = 0;
+    if (!ih_model_peek (path, NULL, &trained))
+        return false;
+    return !self || trained != self->trained_ms;
+}
+
 /* ---- self-test ---------------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
 #include "ih_testkit.h"
@@ -426,6 +435,7 @@ ih_model_test (bool verbose)
     IH_CHECK (ih_model_alerts (back) == 90 && ih_model_trained_ms (back) == ih_model_trained_ms (m));
     size_t peek_alerts = 0;
     IH_CHECK (ih_model_peek (path, &peek_alerts, NULL) == 1 && peek_alerts == 90);
+    IH_CHECK (!ih_model_changed (back, path) && ih_model_changed (NULL, path));
     size_t len = 0;
     char *bytes = ih_file_read (path, 1 << 26, &len, &err);
     IH_CHECK (bytes);

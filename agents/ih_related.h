@@ -34,6 +34,12 @@
     console, the gateway's pages) open it read-only in any number of processes. A
     missing index is not an error for a reader: it has nothing to say yet.
 
+    USE FROM THE CONSOLE: open a reader once (ih_related_open, writer false; retry later
+    when it says "no index yet"), then per request ih_related_for_alert for an alert page
+    and ih_related_query for a draft on the share form. Check each hit against the store
+    before showing it (the index lags a retraction until the alert's next revision; the
+    member's store only ever holds what the member may read, so the index does too).
+
     Threading: one ih_related_t may be shared by the threads of a process: each call has
     its own LMDB transaction (the environment is MDB_NOTLS); catch-up from one thread
     at a time.
