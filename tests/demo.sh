@@ -2,7 +2,7 @@
 # `make run`: a demo deployment on loopback. Creates state/demo/ (fresh each run), starts
 # the broker, two member agents (bank-a publishes, bank-b receives) and, when built, the
 # public gateway; publishes the sample alerts of config/samples/ (every TLP level) and
-# part of the labelled corpus (DEMO_CORPUS alerts, 150), trains bank-a's suggestion model,
+# the labelled corpus (DEMO_CORPUS alerts, all 343), trains bank-a's suggestion model,
 # analyses a sample text, and prints what to try. Ctrl-C stops everything.
 #   BROKER_PORT (7710) and HTTP_PORT (8080) choose the ports.
 set -eu
@@ -72,7 +72,7 @@ sleep 1
 
 # Text analytics (README "Analytics"): bank-a shares part of the labelled corpus, trains
 # its suggestion model from its own store, and analyses a text it has not seen.
-DEMO_CORPUS=${DEMO_CORPUS:-150}
+DEMO_CORPUS=${DEMO_CORPUS:-343}
 echo "demo: publishing $DEMO_CORPUS alerts of config/corpus/alerts.jsonl as bank-a (analytics)"
 head -n "$DEMO_CORPUS" config/corpus/alerts.jsonl | while IFS= read -r line; do
     printf '%s\n' "$line" | $BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" publish - >/dev/null \
