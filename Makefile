@@ -39,6 +39,11 @@ PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 PKG_WEB     := libmicrohttpd libcmark-gfm
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
+# The text analytics' libraries ship no pkg-config files: linked by name. libstemmer
+# (ih_text: English stemming) for the programs that read alert text (the agent, the
+# gateway's related alerts); liblinear (ih_model: training) for the agent only.
+LIBS_TEXT   := -lstemmer
+LIBS_MODEL  := -llinear $(LIBS_TEXT)
 pkg_cflags   = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lpthread -lm
 ALL_CFLAGS   = $(CFLAGS) $(INCS) $(call pkg_cflags,$(PKG_ALL))
@@ -59,7 +64,7 @@ ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages
+        bench-pages bench-analytics
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -94,13 +99,13 @@ bin/infohub-admin: $(call OBJ,broker/main_admin.c) build/libihbroker.a build/lib
 
 bin/infohub-agent: $(call OBJ,$(AGENT_CMD_SRC)) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
 
 # The gateway is an agent with the public identity: it keeps its copy of the feed in
 # the agent's store format, and serves it through the web layer.
 bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY)) $(LIBS_TEXT)
 
 # The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
 # is listed in build/selftests.inc, generated from the sources.
@@ -113,11 +118,11 @@ build/test/tests/selftest.o build/asan/tests/selftest.o: ALL_CFLAGS += -Ibuild
 
 bin/ih-selftest: $(call TEST_OBJ,tests/selftest.c $(KIT_SRC) $(ALL_MOD_SRC))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL)) $(LIBS_MODEL)
 
 bin/ih-selftest-asan: $(call ASAN_OBJ,tests/selftest.c $(KIT_SRC) $(ALL_MOD_SRC))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL))
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL)) $(LIBS_MODEL)
 
 asan: bin/ih-selftest-asan
 
@@ -132,7 +137,7 @@ bin/fuzz-decode: tests/fuzz/fuzz_decode.c $(PROTO_SRC)
 
 bin/fuzz-input: tests/fuzz/fuzz_input.c $(PROTO_SRC) $(AGENT_SRC)
 	@mkdir -p bin
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
 
 bin/fuzz-config: tests/fuzz/fuzz_config.c $(PROTO_SRC) agents/ih_agent_cfg.c
 	@mkdir -p bin
@@ -153,7 +158,7 @@ fuzz: $(addprefix bin/fuzz-,$(FUZZ_TARGETS))
 # Benchmark (not a test): export 1,000,000 IOCs to csv and stix21 (bench/bench_export.sh).
 bin/ih-bench-load: $(call OBJ,bench/ih_bench_load.c) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
 
 bench-export: bin/infohub-agent bin/ih-bench-load
 	@sh bench/bench_export.sh
@@ -162,7 +167,7 @@ bench-export: bin/infohub-agent bin/ih-bench-load
 # (bench/bench_search.sh; the store is built through the store API, not the broker).
 bin/bench-search: $(call OBJ,bench/bench_search.c) build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
 
 bench-search: bin/infohub-agent bin/bench-search
 	@sh bench/bench_search.sh
@@ -171,10 +176,19 @@ bench-search: bin/infohub-agent bin/bench-search
 # stores of 1,000 to 100,000 alerts (bench/bench_pages.sh; built through the store API).
 bin/bench-pages: $(call OBJ,bench/bench_pages.c $(GATEWAY_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY)) $(LIBS_MODEL)
 
 bench-pages: bin/bench-pages
 	@sh bench/bench_pages.sh
+
+# Benchmark (not a test): training, analyse and related at 10,000 and 100,000 alerts
+# (bench/bench_analytics.sh; the stores are filled through the store API).
+bin/bench-analytics: $(call OBJ,bench/bench_analytics.c) build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
+
+bench-analytics: bin/infohub-agent bin/bench-analytics
+	@sh bench/bench_analytics.sh
 
 # The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
 # and publisher threads, a real deployment. Linked into the benchmarks that use it, never

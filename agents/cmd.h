@@ -9,6 +9,8 @@
       cmd_query.c     list, show, search, tail: reading the store
       cmd_status.c    status, roster
       cmd_user.c      user, audit: the Members Zone's accounts and its audit log
+      cmd_status.c    status
+      cmd_analyse.c   analyse, related, model: the text analytics
     export, import and warninglist are library commands (ih_export_cmd.c,
     ih_import_cmd.c, ih_warninglist.c) that main_agent.c hands the configuration to.
 
@@ -53,6 +55,9 @@ int cmd_status(ih_agent_cfg_t *cfg, int argc, char **argv);         /* cmd_statu
 int cmd_roster(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_user(ih_agent_cfg_t *cfg, int argc, char **argv);           /* cmd_user.c */
 int cmd_audit(ih_agent_cfg_t *cfg, int argc, char **argv);
+int cmd_analyse(ih_agent_cfg_t *cfg, int argc, char **argv);        /* cmd_analyse.c */
+int cmd_related(ih_agent_cfg_t *cfg, int argc, char **argv);
+int cmd_model(ih_agent_cfg_t *cfg, int argc, char **argv);
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ih_analytics.h"
 #include "ih_control.h"
 #include "ih_daemon.h"
 #include "ih_hook.h"
@@ -52,6 +53,7 @@ typedef struct {
     ih_signer_t *signer;        /* signs for the console (ih_signer.h) */
     ih_control_t *control;      /* the control socket the console talks to */
     int64_t roster_at;          /* when to ask the broker for the roster (mono ms) */
+    ih_analytics_t *analytics;  /* related-alerts index, background retraining */
 } s_daemon_t;
 
 /*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). After
@@ -289,6 +291,10 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     else
     if (ih_hook_forget (d.store, &err) != 0)
         cmd_log ('W', "%s", err.msg);
+    //  Analytics after each commit, never in it; without them the agent still runs.
+    d.analytics = ih_analytics_new (d.store, cfg->path, &err);
+    if (!d.analytics)
+        cmd_log ('W', "no related alerts nor retraining: %s", err.msg);
     cert = ih_keys_load_cert (cfg->curve_cert, &err);
     if (!cert) {
         cmd_fail ("%s", err.msg);
@@ -352,6 +358,11 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
+        if (d.analytics) {
+            w = ih_analytics_pump (d.analytics);
+            if (w >= 0 && w < wait_ms)
+                wait_ms = w;
+        }
         s_log_limit (&d);
         s_write_status (&d, false);
     }
@@ -372,6 +383,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     if (d.stop_why)
         s_write_status (&d, true);      //  why the broker stopped us, for `status`
 done:
+    ih_analytics_destroy (&d.analytics);
     ih_hook_destroy (&d.hook);
     ih_signer_destroy (&d.signer);      //  answers what waits, wipes the keys
     ih_control_destroy (&d.control);

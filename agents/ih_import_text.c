@@ -293,6 +293,9 @@ s_text_hit (const ih_extract_hit_t *h, void *arg)
     if (h->kind == IH_EXTRACT_SKIPPED)
         ih_import_skip (t->job, "%s", h->why);
     else
+    if (h->kind == IH_EXTRACT_TECHNIQUE)
+        ih_import_draft_tag (t->job, t->d, h->value);     //  ATT&CK ids are tags
+    else
         return ih_import_draft_ioc (t->job, t->d, h->type, h->value, h->comment, h->detect);
     return 0;
 }

@@ -18,6 +18,8 @@
       warninglist         which known-benign list a value is on (ih_warninglist.c)
       roster [--json]     the hub's orgs, sectors and members (ih_roster)  cmd_status.c
       user, audit         the Members Zone's accounts and its audit log      cmd_user.c
+      analyse, related, model   the text analytics: IOCs out of prose, suggestions
+                          (ih_model), related alerts (ih_related)           cmd_analyse.c
 
     This file is main(): the options, the command table (s_commands), and each
     command's --help text, which works without a configuration. Every other command
@@ -206,6 +208,42 @@ static const char s_usage_audit [] =
     "hash, and that each commits to the one before. Prints \"PATH: N entries,\n"
     "chain intact\", or the first entry that was changed, removed or reordered\n"
     "(\"audit.log:LINE: ...\") with exit status 1.\n";
+static const char s_usage_analyse [] =
+    s_USAGE "analyse [--json] FILE|-\n"
+    "Analyses a text (an advisory, a report, a draft alert; title and summary as one\n"
+    "text) against what this member's store holds:\n"
+    "  - the IOCs in it, refanged and normalised, ATT&CK technique ids and CVE ids\n"
+    "    among them, each with the warninglist it hits, if any;\n"
+    "  - the suggestion model's (STORE/model) top five candidates for category,\n"
+    "    sectors, tags and severity with their probabilities, `suggested` on those\n"
+    "    at or above their label's threshold (chosen for a precision of 0.85);\n"
+    "  - the related alerts of the store, near-duplicates marked.\n"
+    "Without a model (or with a stale one) it says \"no model yet\" and still does the\n"
+    "rest. --json prints one object: {\"iocs\":[{\"type\",\"value\",\"warninglist\"}],\n"
+    "\"category\":[{\"label\",\"p\",\"suggested\"}], \"tags\", \"sectors\", \"severity\" (the\n"
+    "same), \"related\":[{\"id\",\"title\",\"score\",\"near_duplicate\"}]}.\n";
+
+static const char s_usage_related [] =
+    s_USAGE "related ID [--json]\n"
+    "The alerts most related to alert ID (or a unique start of it) among those the\n"
+    "store holds, best first: similar words (TF-IDF cosine), shared IOCs and a shared\n"
+    "source (references URL) count; near-duplicates (the same report shared again,\n"
+    "estimated word-shingle Jaccard 0.6 or more) are marked. The daemon keeps the\n"
+    "index (STORE/related) in step with the store.\n";
+
+static const char s_usage_model [] =
+    s_USAGE "model train | status [--json] | eval [--folds K] [--json]\n"
+    "The suggestion model, trained only from this member's own store (STORE/model).\n"
+    "  train   train it now from every active alert (the daemon also retrains in\n"
+    "          the background once 50 new alerts, or 10 %, have come in)\n"
+    "  status  when it was trained, on how many alerts, its labels, their\n"
+    "          thresholds and cross-validated precision, the file\n"
+    "  eval    K-fold cross-validation (5) split by source document: alerts that\n"
+    "          share a references URL or a near-duplicate text stay in one fold (a\n"
+    "          random split flatters a model); prints per-label precision, recall\n"
+    "          and F1, macro and micro averages, the accuracy of category and\n"
+    "          severity against the majority class, and says where the data is too\n"
+    "          small for an estimate\n";
 
 /* ---- export, warninglist (ih_export_cmd.c, ih_warninglist.c) -------------------------------- */
 
@@ -248,6 +286,9 @@ static const s_command_t s_commands [] = {
     { "roster",  cmd_roster,  "roster [--json]: the hub's organisations, sectors and members", s_usage_roster },
     { "user",    cmd_user,    "user add|list|remove|reset-otp|reset-password: Members Zone accounts", s_usage_user },
     { "audit",   cmd_audit,   "audit verify: check the Members Zone's hash-chained audit log", s_usage_audit },
+    { "analyse", cmd_analyse, "analyse [--json] FILE|-: IOCs, suggested labels, related alerts", s_usage_analyse },
+    { "related", cmd_related, "related ID [--json]: the alerts most like this one", s_usage_related },
+    { "model",   cmd_model,   "model train|status|eval: the suggestion model", s_usage_model },
     { NULL, NULL, NULL, NULL }
 };
 

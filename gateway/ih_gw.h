@@ -28,6 +28,7 @@
 #include "ih_added.h"
 #include "ih_http.h"
 #include "ih_layout.h"
+#include "ih_related.h"
 #include "ih_store.h"
 
 /*  The records a page's walk of the store reads at most (ih_store_walk_t budget): with
@@ -44,6 +45,9 @@ typedef struct {
     char base_url [256];            /* absolute URL prefix for feeds (no trailing '/') */
     ih_store_t *store;              /* the subscriber's writer: readers share its env */
     ih_added_t *added;              /* TAXII date-added log */
+    ih_related_t *related;          /* related advisories (ih_related.h): kept by the
+                                       subscriber, read by the pages; NULL when it could
+                                       not be opened (the pages then show none) */
     int64_t started_ms;
     const char *broker_endpoint;
     ih_layout_t layout;             /* the page shell (ih_gw_serve fills it) */

@@ -372,6 +372,43 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
     free (hide);
 }
 
+/*  "Related advisories": the public alerts most like this one (ih_related), a short
+    list: link, title, a near-duplicate badge; everything escaped. Only what this site
+    shows is listed (TLP:CLEAR, not retracted). */
+#define s_RELATED_SHOWN 5
+
+static void
+s_related (ih_req_t *r, ih_store_t *store, const ih_msg_t *m)
+{
+    ih_gw_t *gw = ih_gw_of (r);
+    if (!gw->related)
+        return;
+    ih_related_hit_t hits [20];
+    ih_err_t err = { "" };
+    int n = ih_related_for_alert (gw->related, m->id, hits, 20, &err);
+    ih_buf_t *b = &r->body;
+    int shown = 0;
+    ih_msg_t other;
+    ih_msg_init (&other, IH_KIND_ALERT);
+    for (int i = 0; i < n && shown < s_RELATED_SHOWN; i++) {
+        ih_store_alert_t info;
+        if (ih_store_get (store, hits [i].id, &other, &info, &err) != 1 || !ih_gw_visible (&other)
+        ||  info.retracted)
+            continue;
+        if (shown++ == 0)
+            ih_html_puts (b, "<h2 id=\"related\">Related advisories</h2><ul class=\"refs related\">");
+        ih_buf_printf (b, "<li><a href=\"/alerts/%s\">", other.id);
+        ih_html_esc (b, other.title);
+        ih_html_puts (b, "</a>");
+        if (hits [i].near_duplicate)
+            ih_html_puts (b, " <span class=\"tag\" title=\"The same report, shared again\">near-duplicate</span>");
+        ih_html_puts (b, "</li>");
+    }
+    if (shown)
+        ih_html_puts (b, "</ul>\n");
+    ih_msg_free (&other);
+}
+
 void
 ih_pages_alert (ih_req_t *r, const char *id)
 {
@@ -462,6 +499,7 @@ ih_pages_alert (ih_req_t *r, const char *id)
         }
         ih_html_puts (b, "</ul>\n");
     }
+    s_related (r, store, &m);
     ih_buf_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
                     "<a href=\"/taxii2/api/collections/%s/objects/report--%s/\">STIX 2.1 report "
                     "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m.id,

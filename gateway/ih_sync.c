@@ -146,7 +146,22 @@ s_not_public (const ih_msg_t *m, const ih_member_t *rec, const ih_store_item_t *
     return "unknown kind";
 }
 
-/*  After each commit: pages move on, the TAXII log catches up. */
+/*  The related-advisories index catches up with the store (after a commit, never in it):
+    the alert pages list related advisories from it. */
+static void
+s_related_catch_up (ih_gw_t *gw)
+{
+    if (!gw->related)
+        return;
+    ih_err_t err = { "" };
+    int n;
+    while ((n = ih_related_catch_up (gw->related, gw->store, 2000, &err)) >= 2000)
+        ;
+    if (n < 0)
+        s_log ('W', "related advisories: %s", err.msg);
+}
+
+/*  After each commit: pages move on, the TAXII log and related advisories catch up. */
 static void
 s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t n, void *arg)
 {
@@ -170,7 +185,9 @@ s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t n, vo
                    m->ref, it->seq, recs [i].name, recs [i].org);
     }
     ih_err_t lerr = { "" };
+    s_related_catch_up (gw);
     int added = ih_sync_log_catch_up (gw, &lerr);
+    gw->gen++;                  //  the pages' related advisories
     if (added < 0)
         s_log ('E', "TAXII log: %s (retried after the next commit and at start)", lerr.msg);
     else
@@ -221,6 +238,7 @@ s_actor (zsock_t *pipe, void *args)
     ih_gw_t *gw = self->gw;
     zsock_signal (pipe, 0);             //  zactor_new waits for it; the status follows
     gw->gen = ih_store_cursor (gw->store);
+    s_related_catch_up (gw);
     ih_err_t lerr = { "" };
     int added = ih_sync_log_catch_up (gw, &lerr);
     if (added < 0)

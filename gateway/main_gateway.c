@@ -172,6 +172,10 @@ main (int argc, char **argv)
         s_fail ("%s", err.msg);
         goto done;
     }
+    //  Related advisories: an index beside the store; the site works without it.
+    gw->related = ih_related_open (store_dir, true, &err);
+    if (!gw->related)
+        fprintf (stderr, "W gateway: no related advisories: %s\n", err.msg);
     hcfg.listen = listen;
     hcfg.port = (uint16_t) port;
     hcfg.tls_cert = tls_cert;
@@ -217,6 +221,7 @@ done:
     ih_sync_destroy (&sync);
     if (gw) {
         ih_added_destroy (&gw->added);
+        ih_related_destroy (&gw->related);
         ih_store_destroy (&gw->store);
         free (gw);
     }

@@ -2,7 +2,8 @@
 # `make run`: a demo deployment on loopback. Creates state/demo/ (fresh each run), starts
 # the broker, two member agents (bank-a publishes, bank-b receives) and, when built, the
 # public gateway; publishes the sample alerts of config/samples/ (every TLP level) and
-# prints what to try. Ctrl-C stops everything.
+# the labelled corpus (DEMO_CORPUS alerts, all 343), trains bank-a's suggestion model,
+# analyses a sample text, and prints what to try. Ctrl-C stops everything.
 #   BROKER_PORT (7710) and HTTP_PORT (8080) choose the ports.
 set -eu
 cd "$(dirname "$0")/.."
@@ -69,6 +70,33 @@ for f in config/samples/*.json; do
 done
 sleep 1
 
+# Text analytics (README "Analytics"): bank-a shares part of the labelled corpus, trains
+# its suggestion model from its own store, and analyses a text it has not seen.
+DEMO_CORPUS=${DEMO_CORPUS:-343}
+echo "demo: publishing $DEMO_CORPUS alerts of config/corpus/alerts.jsonl as bank-a (analytics)"
+head -n "$DEMO_CORPUS" config/corpus/alerts.jsonl | while IFS= read -r line; do
+    printf '%s\n' "$line" | $BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" publish - >/dev/null \
+        2>>"$STATE/logs/publish.err" || true
+done
+tries=0
+until [ "$($BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" status --json 2>/dev/null \
+          | sed -n 's/.*"alerts":\([0-9]*\).*/\1/p')" -ge "$DEMO_CORPUS" ] 2>/dev/null; do
+    tries=$((tries + 1))
+    [ "$tries" -ge 40 ] && break
+    sleep 0.5
+done
+$BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" model train 2>&1 | sed 's/^/  /'
+cat > "$STATE/sample.txt" <<'TXT'
+Fake payroll portal harvests staff passwords
+Staff at several members received e-mails saying their salary account must be confirmed
+today. The link hxxps://payroll-confirm-portal[.]top/login shows a copy of the HR portal that
+asks for the password and the one-time code (T1566.002), then forwards them to the actor.
+Block the domain and reset the passwords of staff who entered them.
+TXT
+echo
+echo "demo: infohub-agent -c $STATE/bank-a/agent.cfg analyse $STATE/sample.txt"
+$BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" analyse "$STATE/sample.txt" 2>/dev/null | sed 's/^/  /'
+
 A="$BIN/infohub-agent -c $STATE"
 cat <<EOF
 
@@ -79,6 +107,9 @@ Infohub demo is running (logs in $STATE/logs/). Try, in another terminal:
   $A/bank-b/agent.cfg search 185.220.101.47
   $A/bank-b/agent.cfg status
   $A/bank-a/agent.cfg publish config/samples/02-green-phishing.json
+  $A/bank-a/agent.cfg analyse --json $STATE/sample.txt   # edit the text: IOCs, suggestions, related alerts
+  $A/bank-a/agent.cfg model eval         # cross-validation split by source document
+  $A/bank-a/agent.cfg related ID         # an id from list: its related alerts, near-duplicates marked
   $BIN/infohub-admin member list $HUB
 EOF
 if [ -x "$BIN/infohub-gateway" ]; then

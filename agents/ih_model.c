@@ -1,0 +1,817 @@
+/*  ih_model.c: the suggestion model (ih_model.h): training data, source-document groups,
+    the vectoriser, training with liblinear, thresholds by cross-validation, the file,
+    and prediction. `model eval` is ih_model_eval.c.
+*/
+#include <czmq.h>
+#include <jansson.h>
+#include <linear.h>
+#include <math.h>
+#include <pthread.h>
+
+#include "ih_minhash.h"
+#include "ih_model.h"
+#include "ih_model_int.h"
+
+static const char *s_field_names [IH_MODEL_FIELDS] = { "category", "sectors", "tags", "severity" };
+
+const char *
+ih_model_field_name (ih_model_field_t f)
+{
+    return (unsigned) f < IH_MODEL_FIELDS ? s_field_names [f] : NULL;
+}
+
+static char *
+s_strdup (const char *s)
+{
+    char *d = strdup (s ? s : "");
+    if (!d)
+        abort ();
+    return d;
+}
+
+static void
+s_free_list (char **l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++)
+        free (l [i]);
+    free (l);
+}
+
+/* ---- the model ------------------------------------------------------------------------------- */
+
+void
+ih_model_destroy (ih_model_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ih_model_t *self = *self_p;
+    s_free_list (self->terms, self->nterms);
+    free (self->idf);
+    ih_u64map_free (&self->vocab);
+    free (self->woff);
+    free (self->wcol);
+    free (self->wval);
+    for (uint32_t c = 0; c < self->ncols; c++)
+        free (self->cols [c].label);
+    free (self->cols);
+    free (self->bias);
+    free (self->meta);
+    free (self);
+    *self_p = NULL;
+}
+
+char *
+ih_model_path (const char *store_dir)
+{
+    char *p = NULL;
+    if (asprintf (&p, "%s/model", store_dir) < 0)
+        abort ();
+    return p;
+}
+
+int64_t ih_model_trained_ms (const ih_model_t *self) { return self->trained_ms; }
+size_t ih_model_alerts (const ih_model_t *self) { return self->alerts; }
+const char *ih_model_meta_json (const ih_model_t *self) { return self->meta; }
+
+/* ---- vectors --------------------------------------------------------------------------------- */
+
+/*  A document's terms, hashed: the text's (ih_text_terms) and one per IOC type. */
+typedef struct {
+    uint64_t *h;
+    size_t n, cap;
+} s_hashes_t;
+
+static int
+s_on_term (const char *term, size_t len, void *arg)
+{
+    s_hashes_t *s = (s_hashes_t *) arg;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->h = (uint64_t *) realloc (s->h, s->cap * sizeof *s->h);
+        if (!s->h)
+            abort ();
+    }
+    s->h [s->n++] = ih_text_hash (term, len);
+    return 0;
+}
+
+static void
+s_doc_hashes (ih_text_t *t, const char *text, size_t len, uint32_t ioc_types, s_hashes_t *out)
+{
+    out->n = 0;
+    ih_text_terms (t, text, len, s_on_term, out);
+    for (int k = 0; k < IH_IOC_COUNT; k++)
+        if (ioc_types & (1u << k)) {
+            char term [32];
+            snprintf (term, sizeof term, "ioc:%s", ih_ioc_type_name ((ih_ioc_type_t) k));
+            s_on_term (term, strlen (term), out);
+        }
+}
+
+static int
+s_cmp_u32 (const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  The TF-IDF vector of hashes h (n) as liblinear nodes (1-based indexes, then the bias
+    node at nterms + 1, then -1): malloc'd. idx is scratch of n entries. */
+static struct feature_node *
+s_vector (const ih_u64map_t *vocab, const float *idf, uint32_t nterms, const uint64_t *h, size_t n, uint32_t *idx)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *v = ih_u64map_get (vocab, h [i]);
+        if (v)
+            idx [k++] = *v - 1;
+    }
+    qsort (idx, k, sizeof *idx, s_cmp_u32);
+    struct feature_node *x = (struct feature_node *) malloc ((k + 2) * sizeof *x);
+    if (!x)
+        abort ();
+    size_t m = 0;
+    double norm = 0;
+    for (size_t i = 0; i < k; ) {
+        size_t j = i;
+        while (j < k && idx [j] == idx [i])
+            j++;
+        double w = (1 + log ((double) (j - i))) * idf [idx [i]];
+        x [m++] = (struct feature_node) { (int) idx [i] + 1, w };
+        norm += w * w;
+        i = j;
+    }
+    norm = norm > 0 ? sqrt (norm) : 1;
+    for (size_t i = 0; i < m; i++)
+        x [i].value /= norm;
+    x [m++] = (struct feature_node) { (int) nterms + 1, 1.0 };
+    x [m] = (struct feature_node) { -1, 0 };
+    return x;
+}
+
+/* ---- the vocabulary -------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t h;
+    uint32_t df;
+} s_df_t;
+
+static int
+s_cmp_df (const void *a, const void *b)
+{
+    const s_df_t *x = (const s_df_t *) a, *y = (const s_df_t *) b;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/*  Captures the text of the kept terms as a pass over the documents meets them. */
+typedef struct {
+    ih_model_t *m;
+} s_names_t;
+
+static int
+s_on_name (const char *term, size_t len, void *arg)
+{
+    ih_model_t *m = ((s_names_t *) arg)->m;
+    uint32_t *v = ih_u64map_get (&m->vocab, ih_text_hash (term, len));
+    if (v && !m->terms [*v - 1])
+        m->terms [*v - 1] = s_strdup (term);
+    return 0;
+}
+
+/*  Builds m's vocabulary and idf from the used documents; their hashes are in dh. */
+static void
+s_vocabulary (ih_model_t *m, const ih_model_data_t *data, const size_t *use, size_t nuse, s_hashes_t *dh,
+              ih_text_t *t)
+{
+    ih_u64map_t df;
+    ih_u64map_init (&df, 1 << 16);
+    ih_u64map_t once;
+    ih_u64map_init (&once, 1024);
+    for (size_t u = 0; u < nuse; u++) {
+        //  Distinct terms of this document.
+        ih_u64map_free (&once);
+        ih_u64map_init (&once, dh [u].n + 1);
+        for (size_t i = 0; i < dh [u].n; i++) {
+            if (ih_u64map_get (&once, dh [u].h [i]))
+                continue;
+            ih_u64map_put (&once, dh [u].h [i], 1);
+            (*ih_u64map_put (&df, dh [u].h [i], 0))++;
+        }
+    }
+    ih_u64map_free (&once);
+    uint32_t min_df = nuse >= 50 ? 2 : 1;
+    s_df_t *all = (s_df_t *) malloc ((df.n + 1) * sizeof *all);
+    if (!all)
+        abort ();
+    size_t n = 0;
+    for (size_t i = 0; i < df.cap; i++)
+        if (df.keys [i] && df.vals [i] >= min_df)
+            all [n++] = (s_df_t) { df.keys [i], df.vals [i] };
+    qsort (all, n, sizeof *all, s_cmp_df);
+    if (n > IH_MODEL_MAX_TERMS)
+        n = IH_MODEL_MAX_TERMS;
+    m->nterms = (uint32_t) n;
+    m->terms = (char **) calloc (n + 1, sizeof *m->terms);
+    m->idf = (float *) malloc ((n + 1) * sizeof *m->idf);
+    if (!m->terms || !m->idf)
+        abort ();
+    ih_u64map_init (&m->vocab, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        ih_u64map_put (&m->vocab, all [i].h, (uint32_t) i + 1);
+        m->idf [i] = (float) (log ((1.0 + (double) nuse) / (1.0 + all [i].df)) + 1.0);
+    }
+    free (all);
+    ih_u64map_free (&df);
+    //  The terms' text, for the file (the IOC-type terms are not in the documents' text).
+    s_names_t names = { m };
+    for (size_t u = 0; u < nuse && u < data->n; u++) {
+        const ih_model_doc_t *d = &data->docs [use [u]];
+        ih_text_terms (t, d->text, strlen (d->text), s_on_name, &names);
+    }
+    for (int k = 0; k < IH_IOC_COUNT; k++) {
+        char term [32];
+        snprintf (term, sizeof term, "ioc:%s", ih_ioc_type_name ((ih_ioc_type_t) k));
+        s_on_name (term, strlen (term), &names);
+    }
+    for (uint32_t i = 0; i < m->nterms; i++)
+        if (!m->terms [i])
+            m->terms [i] = s_strdup ("");       //  a hash collision: harmless, never met
+}
+
+/* ---- the columns (labels) --------------------------------------------------------------------- */
+
+typedef struct {
+    const char *label;
+    uint32_t count;
+} s_count_t;
+
+static int
+s_cmp_count (const void *a, const void *b)
+{
+    const s_count_t *x = (const s_count_t *) a, *y = (const s_count_t *) b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp (x->label, y->label);
+}
+
+/*  Whether doc d has label of field f. */
+static bool
+s_doc_has (const ih_model_doc_t *d, ih_model_field_t f, const char *label)
+{
+    if (f == IH_MODEL_CATEGORY)
+        return streq (ih_category_name ((ih_category_t) d->category), label);
+    if (f == IH_MODEL_SEVERITY)
+        return streq (ih_severity_name ((ih_severity_t) d->severity), label);
+    char **l = f == IH_MODEL_SECTORS ? d->sectors : d->tags;
+    size_t n = f == IH_MODEL_SECTORS ? d->nsectors : d->ntags;
+    for (size_t i = 0; i < n; i++)
+        if (streq (l [i], label))
+            return true;
+    return false;
+}
+
+static void
+s_add_col (ih_model_t *m, const char *label, uint32_t count)
+{
+    m->cols = (ih_model_col_t *) realloc (m->cols, (m->ncols + 1) * sizeof *m->cols);
+    if (!m->cols)
+        abort ();
+    m->cols [m->ncols++] = (ih_model_col_t) { s_strdup (label), IH_MODEL_DEFAULT_THRESHOLD, count, -1, 0 };
+}
+
+/*  The labels of each field: one-of fields every value present, any-of fields those seen
+    IH_MODEL_MIN_LABEL times and not on every alert; most frequent first. */
+static void
+s_columns (ih_model_t *m, const ih_model_data_t *data, const size_t *use, size_t nuse)
+{
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        zhashx_t *counts = zhashx_new ();
+        for (size_t u = 0; u < nuse; u++) {
+            const ih_model_doc_t *d = &data->docs [use [u]];
+            const char *one [1];
+            char **l = (char **) one;
+            size_t n = 1;
+            if (f == IH_MODEL_CATEGORY)
+                one [0] = ih_category_name ((ih_category_t) d->category);
+            else
+            if (f == IH_MODEL_SEVERITY)
+                one [0] = ih_severity_name ((ih_severity_t) d->severity);
+            else {
+                l = f == IH_MODEL_SECTORS ? d->sectors : d->tags;
+                n = f == IH_MODEL_SECTORS ? d->nsectors : d->ntags;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (i > 0 && f != IH_MODEL_CATEGORY && f != IH_MODEL_SEVERITY) {
+                    bool dup = false;
+                    for (size_t j = 0; j < i && !dup; j++)
+                        dup = streq (l [j], l [i]);
+                    if (dup)
+                        continue;
+                }
+                uintptr_t c = (uintptr_t) zhashx_lookup (counts, l [i]);
+                zhashx_update (counts, l [i], (void *) (c + 1));
+            }
+        }
+        size_t n = zhashx_size (counts), k = 0;
+        s_count_t *all = (s_count_t *) malloc ((n + 1) * sizeof *all);
+        if (!all)
+            abort ();
+        for (void *c = zhashx_first (counts); c; c = zhashx_next (counts))
+            all [k++] = (s_count_t) { (const char *) zhashx_cursor (counts), (uint32_t) (uintptr_t) c };
+        qsort (all, k, sizeof *all, s_cmp_count);
+        m->first [f] = m->ncols;
+        bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+        for (size_t i = 0; i < k && m->ncols < 65535; i++)
+            if (one_of ? k >= 2 : all [i].count >= IH_MODEL_MIN_LABEL && all [i].count < nuse)
+                s_add_col (m, all [i].label, all [i].count);
+        m->count [f] = m->ncols - m->first [f];
+        free (all);
+        zhashx_destroy (&counts);
+    }
+}
+
+/* ---- liblinear -------------------------------------------------------------------------------- */
+
+static void
+s_quiet (const char *s)
+{
+    (void) s;
+}
+
+#define S_C     8.0
+
+/*  Fits field f's columns on the docs rows (n of them; x [i] is row i's vector) and
+    writes each column's weights into w [col - first] (nterms + 1 floats, the bias
+    last). Columns whose label is absent (or everywhere) in these rows get a constant. */
+static void
+s_fit_field (const ih_model_t *m, ih_model_field_t f, const ih_model_data_t *data, const size_t *rows, size_t n,
+             struct feature_node **x, float **w)
+{
+    uint32_t first = m->first [f], count = m->count [f];
+    if (count == 0 || n == 0)
+        return;
+    double *y = (double *) malloc (n * sizeof *y);
+    if (!y)
+        abort ();
+    struct problem prob = { (int) n, (int) m->nterms + 1, y, x, 1.0 };
+    struct parameter param;
+    memset (&param, 0, sizeof param);
+    param.solver_type = L2R_LR;
+    param.eps = 0.01;
+    param.C = S_C;
+    bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+    for (uint32_t c = 0; c < count; c++)
+        memset (w [c], 0, (m->nterms + 1) * sizeof (float));
+    for (uint32_t c = 0; c < count; c++) {
+        if (one_of && c > 0)
+            continue;               //  one multi-class fit gives every column
+        size_t pos = 0;
+        for (size_t i = 0; i < n; i++) {
+            const ih_model_doc_t *d = &data->docs [rows [i]];
+            if (one_of) {
+                y [i] = -1;
+                for (uint32_t k = 0; k < count; k++)
+                    if (s_doc_has (d, f, m->cols [first + k].label))
+                        y [i] = k;
+                pos += y [i] >= 0;
+            }
+            else {
+                y [i] = s_doc_has (d, f, m->cols [first + c].label) ? 1 : -1;
+                pos += y [i] > 0;
+            }
+        }
+        if (!one_of && (pos == 0 || pos == n)) {
+            w [c] [m->nterms] = pos ? 10.0f : -10.0f;
+            continue;
+        }
+        //  A one-of field needs two values among these rows.
+        int distinct = 0;
+        if (one_of) {
+            bool seen [256] = { false };
+            for (size_t i = 0; i < n; i++)
+                if (y [i] >= 0 && !seen [(int) y [i]]) {
+                    seen [(int) y [i]] = true;
+                    distinct++;
+                }
+            if (distinct < 2) {
+                for (uint32_t k = 0; k < count; k++)
+                    w [k] [m->nterms] = distinct && seen [k] ? 10.0f : -10.0f;
+                continue;
+            }
+        }
+        struct model *mod = train (&prob, &param);
+        int nr = get_nr_class (mod);
+        int labels [256];
+        get_labels (mod, labels);
+        for (int li = 0; li < nr; li++) {
+            int col = one_of ? labels [li] : (labels [li] == 1 ? (int) c : -1);
+            if (col < 0)
+                continue;
+            for (uint32_t j = 0; j < m->nterms + 1; j++)
+                w [col] [j] = (float) get_decfun_coef (mod, (int) j + 1, li);
+        }
+        free_and_destroy_model (&mod);
+    }
+    free (y);
+}
+
+static double
+s_sigmoid (double z)
+{
+    return 1.0 / (1.0 + exp (-z));
+}
+
+/*  Probabilities of field f's columns for vector x, from dense weights w (training). */
+static void
+s_probs_dense (const ih_model_t *m, ih_model_field_t f, float **w, const struct feature_node *x, double *p)
+{
+    uint32_t count = m->count [f];
+    double sum = 0;
+    for (uint32_t c = 0; c < count; c++) {
+        double z = 0;
+        for (const struct feature_node *e = x; e->index != -1; e++)
+            z += w [c] [e->index - 1] * e->value;
+        p [c] = s_sigmoid (z);
+        sum += p [c];
+    }
+    if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
+        for (uint32_t c = 0; c < count; c++)
+            p [c] /= sum;
+}
+
+/* ---- thresholds ------------------------------------------------------------------------------- */
+
+typedef struct {
+    double p;
+    bool pos;
+} ih_model_pp_t;
+
+static int
+s_cmp_pp (const void *a, const void *b)
+{
+    double x = ((const ih_model_pp_t *) a)->p, y = ((const ih_model_pp_t *) b)->p;
+    return x > y ? -1 : x < y;
+}
+
+/*  The lowest threshold whose suggestions (p >= it) are right IH_MODEL_PRECISION of the
+    time, over at least 3 of them. */
+static void
+s_threshold (ih_model_pp_t *pp, size_t n, ih_model_col_t *col)
+{
+    qsort (pp, n, sizeof *pp, s_cmp_pp);
+    size_t tp = 0;
+    col->threshold = IH_MODEL_DEFAULT_THRESHOLD;
+    col->cv_precision = -1;
+    col->cv_support = 0;
+    for (size_t i = 0; i < n; i++) {
+        tp += pp [i].pos;
+        //  Cut only between distinct probabilities.
+        if (i + 1 < n && pp [i + 1].p == pp [i].p)
+            continue;
+        double prec = (double) tp / (double) (i + 1);
+        if (i + 1 >= 3 && prec >= IH_MODEL_PRECISION && pp [i].p > 0.05) {
+            col->threshold = pp [i].p;
+            col->cv_precision = prec;
+            col->cv_support = (uint32_t) (i + 1);
+        }
+    }
+}
+
+/* ---- training ----------------------------------------------------------------------------------- */
+
+static float **
+s_dense (const ih_model_t *m, ih_model_field_t f)
+{
+    float **w = (float **) calloc (m->count [f] + 1, sizeof *w);
+    if (!w)
+        abort ();
+    for (uint32_t c = 0; c < m->count [f]; c++) {
+        w [c] = (float *) calloc (m->nterms + 1, sizeof (float));
+        if (!w [c])
+            abort ();
+    }
+    return w;
+}
+
+static void
+s_dense_free (float **w, uint32_t count)
+{
+    for (uint32_t c = 0; w && c < count; c++)
+        free (w [c]);
+    free (w);
+}
+
+/*  Thresholds from k folds of whole groups over (a sample of) the used rows: every
+    column's out-of-fold probabilities, then s_threshold. */
+static void
+s_cv_thresholds (ih_model_t *m, const ih_model_data_t *data, const size_t *use, size_t nuse,
+                 struct feature_node **x)
+{
+    //  A sample when there are many rows (every step-th), and its source documents.
+    size_t step = nuse > IH_MODEL_CV_MAX ? (nuse + IH_MODEL_CV_MAX - 1) / IH_MODEL_CV_MAX : 1;
+    size_t ns = (nuse + step - 1) / step;
+    ih_model_data_t view = { (ih_model_doc_t *) malloc ((ns ? ns : 1) * sizeof (ih_model_doc_t)), ns, ns };
+    if (!view.docs)
+        abort ();
+    for (size_t i = 0; i < ns; i++)
+        view.docs [i] = data->docs [use [i * step]];
+    int *group = NULL;
+    size_t ngroups = ih_model_groups (&view, &group);
+    free (view.docs);
+    int k = ns > 1000 ? 3 : 5;
+    if ((int) ngroups < k)
+        k = (int) ngroups;
+    if (k < 2) {
+        free (group);
+        return;
+    }
+    size_t *train_rows = (size_t *) malloc ((ns ? ns : 1) * sizeof *train_rows);
+    struct feature_node **tx = (struct feature_node **) malloc ((ns ? ns : 1) * sizeof *tx);
+    ih_model_pp_t **pp = (ih_model_pp_t **) calloc (m->ncols + 1, sizeof *pp);
+    size_t *npp = (size_t *) calloc (m->ncols + 1, sizeof *npp);
+    if (!train_rows || !tx || !pp || !npp)
+        abort ();
+    for (uint32_t c = 0; c < m->ncols; c++) {
+        pp [c] = (ih_model_pp_t *) malloc ((ns + 1) * sizeof **pp);
+        if (!pp [c])
+            abort ();
+    }
+    double *p = (double *) malloc ((m->ncols + 1) * sizeof *p);
+    if (!p)
+        abort ();
+    for (int fold = 0; fold < k; fold++) {
+        size_t nt = 0;
+        for (size_t i = 0; i < ns; i++)
+            if (group [i] % k != fold) {
+                train_rows [nt] = use [i * step];
+                tx [nt++] = x [i * step];
+            }
+        for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+            if (m->count [f] == 0)
+                continue;
+            float **w = s_dense (m, (ih_model_field_t) f);
+            s_fit_field (m, (ih_model_field_t) f, data, train_rows, nt, tx, w);
+            for (size_t i = 0; i < ns; i++) {
+                if (group [i] % k != fold)
+                    continue;
+                const ih_model_doc_t *d = &data->docs [use [i * step]];
+                s_probs_dense (m, (ih_model_field_t) f, w, x [i * step], p);
+                uint32_t best = 0;
+                for (uint32_t c = 1; c < m->count [f]; c++)
+                    if (p [c] > p [best])
+                        best = c;
+                bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+                for (uint32_t c = 0; c < m->count [f]; c++) {
+                    if (one_of && c != best)
+                        continue;
+                    uint32_t col = m->first [f] + c;
+                    pp [col] [npp [col]++] = (ih_model_pp_t) { p [c], s_doc_has (d, (ih_model_field_t) f, m->cols [col].label) };
+                }
+            }
+            s_dense_free (w, m->count [f]);
+        }
+    }
+    for (uint32_t c = 0; c < m->ncols; c++) {
+        s_threshold (pp [c], npp [c], &m->cols [c]);
+        free (pp [c]);
+    }
+    free (p);
+    free (pp);
+    free (npp);
+    free (train_rows);
+    free (tx);
+    free (group);
+}
+
+/*  The metadata of a model, as JSON. */
+static void
+s_meta (ih_model_t *m)
+{
+    json_t *j = json_pack ("{s:I, s:I, s:i, s:i, s:I, s:f, s:f, s:i}", "trained_ms", (json_int_t) m->trained_ms,
+                           "alerts", (json_int_t) m->alerts, "format", IH_MODEL_FORMAT,
+                           "text_version", IH_TEXT_VERSION, "terms", (json_int_t) m->nterms,
+                           "precision_target", IH_MODEL_PRECISION, "default_threshold",
+                           IH_MODEL_DEFAULT_THRESHOLD, "min_label", IH_MODEL_MIN_LABEL);
+    json_t *cats = json_array (), *sevs = json_array ();
+    for (int c = 0; c < IH_CAT_COUNT; c++)
+        json_array_append_new (cats, json_string (ih_category_name ((ih_category_t) c)));
+    for (int c = 0; c < IH_SEV_COUNT; c++)
+        json_array_append_new (sevs, json_string (ih_severity_name ((ih_severity_t) c)));
+    json_object_set_new (j, "categories", cats);
+    json_object_set_new (j, "severities", sevs);
+    json_t *fields = json_object ();
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        json_t *labels = json_array ();
+        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
+            const ih_model_col_t *col = &m->cols [c];
+            json_t *one = json_pack ("{s:s, s:i, s:f}", "label", col->label, "count", (int) col->count,
+                                     "threshold", round (col->threshold * 1e4) / 1e4);
+            if (col->cv_precision >= 0) {
+                json_object_set_new (one, "cv_precision", json_real (round (col->cv_precision * 1e4) / 1e4));
+                json_object_set_new (one, "cv_suggestions", json_integer (col->cv_support));
+            }
+            json_array_append_new (labels, one);
+        }
+        json_object_set_new (fields, s_field_names [f], labels);
+    }
+    json_object_set_new (j, "fields", fields);
+    free (m->meta);
+    m->meta = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+    json_decref (j);
+    if (!m->meta)
+        abort ();
+}
+
+ih_model_t *
+ih_model_train (const ih_model_data_t *data, const size_t *use, size_t nuse, ih_err_t *err)
+{
+    size_t *all = NULL;
+    if (!use) {
+        nuse = data->n;
+        all = (size_t *) malloc ((nuse ? nuse : 1) * sizeof *all);
+        if (!all)
+            abort ();
+        for (size_t i = 0; i < nuse; i++)
+            all [i] = i;
+        use = all;
+    }
+    if (nuse < IH_MODEL_MIN_ALERTS) {
+        free (all);
+        ih_err_set (err, "model: %zu %s too few to train on (at least %d)", nuse,
+                    nuse == 1 ? "alert is" : "alerts are", IH_MODEL_MIN_ALERTS);
+        return NULL;
+    }
+    set_print_string_function (s_quiet);
+    ih_model_t *m = (ih_model_t *) calloc (1, sizeof *m);
+    ih_text_t *t = ih_text_new ();
+    if (!m || !t)
+        abort ();
+    m->trained_ms = ih_now_ms ();
+    m->alerts = nuse;
+    //  Terms, the vocabulary, the vectors.
+    s_hashes_t *dh = (s_hashes_t *) calloc (nuse, sizeof *dh);
+    if (!dh)
+        abort ();
+    for (size_t u = 0; u < nuse; u++) {
+        const ih_model_doc_t *d = &data->docs [use [u]];
+        s_doc_hashes (t, d->text, strlen (d->text), d->ioc_types, &dh [u]);
+    }
+    s_vocabulary (m, data, use, nuse, dh, t);
+    struct feature_node **x = (struct feature_node **) malloc (nuse * sizeof *x);
+    if (!x)
+        abort ();
+    size_t scratch_n = 0;
+    for (size_t u = 0; u < nuse; u++)
+        scratch_n = dh [u].n > scratch_n ? dh [u].n : scratch_n;
+    uint32_t *scratch = (uint32_t *) malloc ((scratch_n + 1) * sizeof *scratch);
+    if (!scratch)
+        abort ();
+    for (size_t u = 0; u < nuse; u++) {
+        x [u] = s_vector (&m->vocab, m->idf, m->nterms, dh [u].h, dh [u].n, scratch);
+        free (dh [u].h);
+    }
+    free (scratch);
+    free (dh);
+    //  Labels, thresholds, then the final fit on every row.
+    s_columns (m, data, use, nuse);
+    s_cv_thresholds (m, data, use, nuse, x);
+    float **w [IH_MODEL_FIELDS];
+    size_t nnz = 0;
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        w [f] = s_dense (m, (ih_model_field_t) f);
+        s_fit_field (m, (ih_model_field_t) f, data, use, nuse, x, w [f]);
+        for (uint32_t c = 0; c < m->count [f]; c++)
+            for (uint32_t j = 0; j < m->nterms; j++)
+                nnz += fabsf (w [f] [c] [j]) >= 1e-4f;
+    }
+    //  Weights by term (what a prediction reads), the negligible ones left out.
+    m->woff = (uint32_t *) calloc (m->nterms + 1, sizeof *m->woff);
+    m->wcol = (uint16_t *) malloc ((nnz + 1) * sizeof *m->wcol);
+    m->wval = (float *) malloc ((nnz + 1) * sizeof *m->wval);
+    m->bias = (float *) calloc (m->ncols + 1, sizeof *m->bias);
+    if (!m->woff || !m->wcol || !m->wval || !m->bias)
+        abort ();
+    size_t k = 0;
+    for (uint32_t j = 0; j < m->nterms; j++) {
+        m->woff [j] = (uint32_t) k;
+        for (int f = 0; f < IH_MODEL_FIELDS; f++)
+            for (uint32_t c = 0; c < m->count [f]; c++)
+                if (fabsf (w [f] [c] [j]) >= 1e-4f) {
+                    m->wcol [k] = (uint16_t) (m->first [f] + c);
+                    m->wval [k++] = w [f] [c] [j];
+                }
+    }
+    m->woff [m->nterms] = (uint32_t) k;
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        for (uint32_t c = 0; c < m->count [f]; c++)
+            m->bias [m->first [f] + c] = w [f] [c] [m->nterms];
+        s_dense_free (w [f], m->count [f]);
+    }
+    for (size_t u = 0; u < nuse; u++)
+        free (x [u]);
+    free (x);
+    free (all);
+    ih_text_destroy (&t);
+    s_meta (m);
+    return m;
+}
+
+/* ---- prediction ------------------------------------------------------------------------------- */
+
+/*  Every column's probability for a text. p has ncols entries. */
+static void
+s_predict_all (const ih_model_t *m, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types, double *p)
+{
+    s_hashes_t h = { NULL, 0, 0 };
+    s_doc_hashes (t, text, len, ioc_types, &h);
+    uint32_t *scratch = (uint32_t *) malloc ((h.n + 1) * sizeof *scratch);
+    if (!scratch)
+        abort ();
+    struct feature_node *x = s_vector (&m->vocab, m->idf, m->nterms, h.h, h.n, scratch);
+    free (scratch);
+    free (h.h);
+    double *z = p;
+    for (uint32_t c = 0; c < m->ncols; c++)
+        z [c] = m->bias [c];
+    for (const struct feature_node *e = x; e->index != -1; e++) {
+        uint32_t j = (uint32_t) e->index - 1;
+        if (j >= m->nterms)
+            continue;
+        for (uint32_t k = m->woff [j]; k < m->woff [j + 1]; k++)
+            z [m->wcol [k]] += m->wval [k] * e->value;
+    }
+    free (x);
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        double sum = 0;
+        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
+            p [c] = s_sigmoid (z [c]);
+            sum += p [c];
+        }
+        if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
+            for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
+                p [c] /= sum;
+    }
+}
+
+void
+ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types,
+                  ih_model_prediction_t *out)
+{
+    memset (out, 0, sizeof *out);
+    double *p = (double *) malloc ((self->ncols + 1) * sizeof *p);
+    if (!p)
+        abort ();
+    s_predict_all (self, t, text, len, ioc_types, p);
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        //  The top IH_MODEL_TOP by probability (a few passes: fields are small).
+        bool *used = (bool *) calloc (self->count [f] + 1, sizeof *used);
+        if (!used)
+            abort ();
+        for (size_t r = 0; r < IH_MODEL_TOP && r < self->count [f]; r++) {
+            uint32_t best = UINT32_MAX;
+            for (uint32_t c = self->first [f]; c < self->first [f] + self->count [f]; c++)
+                if (!used [c - self->first [f]] && (best == UINT32_MAX || p [c] > p [best]))
+                    best = c;
+            if (best == UINT32_MAX)
+                break;
+            used [best - self->first [f]] = true;
+            ih_model_guess_t *g = &out->top [f] [out->ntop [f]++];
+            g->label = self->cols [best].label;
+            g->p = p [best];
+            g->threshold = self->cols [best].threshold;
+            bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+            g->suggested = p [best] >= g->threshold && (!one_of || r == 0);
+        }
+        free (used);
+    }
+    free (p);
+}
+
+size_t
+ih_model_scores (const ih_model_t *self, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types,
+                 ih_model_field_t f, double *p, size_t max)
+{
+    double *all = (double *) malloc ((self->ncols + 1) * sizeof *all);
+    if (!all)
+        abort ();
+    s_predict_all (self, t, text, len, ioc_types, all);
+    size_t n = self->count [f] < max ? self->count [f] : max;
+    memcpy (p, all + self->first [f], n * sizeof *p);
+    free (all);
+    return n;
+}
+
+size_t
+ih_model_labels (const ih_model_t *self, ih_model_field_t f, const char **names, double *thresholds, size_t max)
+{
+    size_t n = self->count [f] < max ? self->count [f] : max;
+    for (size_t c = 0; c < n; c++) {
+        if (names)
+            names [c] = self->cols [self->first [f] + c].label;
+        if (thresholds)
+            thresholds [c] = self->cols [self->first [f] + c].threshold;
+    }
+    return n;
+}
