@@ -3,7 +3,9 @@
 #include <czmq.h>
 #include <errno.h>
 #include <netdb.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -19,6 +21,7 @@
 #define s_CACHE_MAXALL  (32 * 1024 * 1024)  /* bytes kept in all */
 #define s_MAX_HANDLES   256
 #define s_OTHER         "other"             /* the label of unrouted requests */
+#define s_MAX_DROPPED   (1024 * 1024)       /* a too large chunked body: then cut off */
 #define s_TAG_MAX       40                  /* an ETag: 32 hex digits in quotes, and a NUL */
 
 /*  Response cache: direct-mapped by the hash of the URI. */
@@ -68,6 +71,11 @@ typedef struct {
     char *uri;
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
+    const ih_http_route_t *post_route;  /* a POST being read: its route */
+    unsigned allow;                 /* a 405's Allow: the methods of the route that refused */
+    bool too_large;                 /* a POST body beyond the route's max_body */
+    size_t dropped;                 /* bytes of it dropped */
+    ih_buf_t post;                  /* the POST body read so far */
     char tag [s_TAG_MAX];           /* the answer's ETag ("" until computed) */
 } s_conn_t;
 
@@ -119,11 +127,108 @@ ih_req_header (ih_req_t *r, const char *name)
 void
 ih_req_add_header (ih_req_t *r, const char *name, const char *value)
 {
-    if (r->nhdr >= 4)
+    if (r->nhdr >= IH_HTTP_MAX_HDRS)
         return;
-    snprintf (r->hdr [r->nhdr][0], sizeof r->hdr [0][0], "%s", name);
-    snprintf (r->hdr [r->nhdr][1], sizeof r->hdr [0][1], "%s", value);
+    snprintf (r->hdr [r->nhdr].name, sizeof r->hdr [0].name, "%s", name);
+    snprintf (r->hdr [r->nhdr].value, sizeof r->hdr [0].value, "%s", value);
     r->nhdr++;
+}
+
+const char *
+ih_req_form (ih_req_t *r, const char *key)
+{
+    for (int i = 0; i < r->nform; i++)
+        if (streq (r->form [2 * i], key))
+            return r->form [2 * i + 1];
+    return NULL;
+}
+
+int
+ih_req_form_all (ih_req_t *r, const char *key, ih_req_form_fn *fn, void *arg)
+{
+    int n = 0;
+    for (int i = 0; i < r->nform; i++)
+        if (streq (r->form [2 * i], key)) {
+            int rc = fn (r->form [2 * i + 1], arg);
+            if (rc)
+                return rc;
+            n++;
+        }
+    return n;
+}
+
+int
+ih_req_form_each (ih_req_t *r, ih_req_field_fn *fn, void *arg)
+{
+    for (int i = 0; i < r->nform; i++) {
+        int rc = fn (r->form [2 * i], r->form [2 * i + 1], arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+const char *
+ih_req_cookie (ih_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value (r->conn, MHD_COOKIE_KIND, name);
+}
+
+static void
+s_client_addr (struct MHD_Connection *conn, char *out, size_t size)
+{
+    snprintf (out, size, "?");
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                                              : NULL;
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    char ip [INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof ip);
+    else
+    if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
+    snprintf (out, size, "%s", ip);
+}
+
+void
+ih_req_addr (ih_req_t *r, char *out, size_t size)
+{
+    s_client_addr (r->conn, out, size);
+}
+
+bool
+ih_req_tls (ih_req_t *r)
+{
+    return r->http && r->http->tls;
+}
+
+void
+ih_req_set_cookie (ih_req_t *r, const char *name, const char *value, int64_t max_age_s)
+{
+    char v [IH_HTTP_HDR_VALUE];
+    char age [40] = "";
+    if (max_age_s >= 0)
+        snprintf (age, sizeof age, "; Max-Age=%" PRId64, max_age_s);
+    snprintf (v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", name, value, age,
+              ih_req_tls (r) ? "; Secure" : "");
+    ih_req_add_header (r, "Set-Cookie", v);
+}
+
+void
+ih_req_redirect (ih_req_t *r, const char *location)
+{
+    ih_buf_reset (&r->body);
+    r->status = 303;
+    r->etag = false;
+    r->cache = NULL;
+    r->ctype = "text/html; charset=utf-8";
+    ih_req_add_header (r, "Location", location);
+    ih_html_puts (&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                            "<title>See other</title></head><body><p><a href=\"");
+    ih_html_esc (&r->body, location);
+    ih_html_puts (&r->body, "\">Continue</a></p></body></html>\n");
 }
 
 void *
@@ -156,11 +261,18 @@ s_reason (int status)
 {
     switch (status) {
         case 400: return "Bad request";
+        case 401: return "Not logged in";
+        case 403: return "Forbidden";
         case 404: return "Not found";
         case 405: return "Method not allowed";
         case 406: return "Not acceptable";
+        case 409: return "Conflict";
+        case 413: return "Content too large";
         case 414: return "URI too long";
+        case 415: return "Unsupported media type";
         case 416: return "Range not satisfiable";
+        case 429: return "Too many requests";
+        case 502: return "Bad gateway";
         case 500: return "Internal error";
         case 503: return "Unavailable";
         default:  return "Error";
@@ -214,8 +326,8 @@ ih_http_route (ih_http_t *self, const ih_http_route_t *route, ih_err_t *err)
         return ih_err_set (err, "route: path '%s' does not start with '/'", route->path ? route->path : "");
     if (!route->label || !*route->label || !route->handler)
         return ih_err_set (err, "route '%s': a label and a handler are required", route->path);
-    if (route->methods & ~IH_HTTP_GET)
-        return ih_err_set (err, "route '%s': only GET (and HEAD) can be served", route->path);
+    if (route->methods & ~(IH_HTTP_GET | IH_HTTP_POST))
+        return ih_err_set (err, "route '%s': only GET (and HEAD) and POST can be served", route->path);
     if (self->nroutes == IH_HTTP_MAX_ROUTES)
         return ih_err_set (err, "route '%s': more than %d routes", route->path, IH_HTTP_MAX_ROUTES);
     int i = self->nroutes++;
@@ -291,8 +403,10 @@ s_etag (const ih_req_t *r, char out [s_TAG_MAX])
     const char *ctype = r->ctype ? r->ctype : "";
     crypto_generichash_update (&st, (const uint8_t *) ctype, strlen (ctype) + 1);
     for (int i = 0; i < r->nhdr; i++)
-        for (int j = 0; j < 2; j++)
-            crypto_generichash_update (&st, (const uint8_t *) r->hdr [i][j], strlen (r->hdr [i][j]) + 1);
+    {
+        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].name, strlen (r->hdr [i].name) + 1);
+        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].value, strlen (r->hdr [i].value) + 1);
+    }
     if (r->body.len)
         crypto_generichash_update (&st, r->body.data, r->body.len);
     uint8_t h [16];
@@ -439,6 +553,98 @@ s_cache_put (ih_http_t *self, s_conn_t *c, struct MHD_Response *resp, size_t byt
     return true;
 }
 
+/*  The Allow header of a route's methods. */
+static const char *
+s_allow (unsigned methods)
+{
+    if (!methods)
+        methods = IH_HTTP_GET;
+    if ((methods & IH_HTTP_GET) && (methods & IH_HTTP_POST))
+        return "GET, HEAD, POST";
+    return methods & IH_HTTP_POST ? "POST" : "GET, HEAD";
+}
+
+static int
+s_hexval (int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/*  Decodes n bytes of a form component at in into out ('+' is a space, %XX a byte; a '%'
+    not followed by two hex digits stays as it is). Returns the length written, or -1
+    when it decodes to a NUL byte. out has room for n + 1 bytes (it is NUL-terminated). */
+static int
+s_form_decode (const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char) in [i];
+        if (ch == '+')
+            ch = ' ';
+        else
+        if (ch == '%' && i + 2 < n && s_hexval (in [i + 1]) >= 0 && s_hexval (in [i + 2]) >= 0) {
+            ch = s_hexval (in [i + 1]) * 16 + s_hexval (in [i + 2]);
+            i += 2;
+        }
+        if (ch == 0)
+            return -1;
+        out [o++] = (char) ch;
+    }
+    out [o] = 0;
+    return (int) o;
+}
+
+/*  Decodes an application/x-www-form-urlencoded body into r's form. Returns 0, or -1
+    with err (a NUL byte, too many fields). */
+static int
+s_form_parse (ih_req_t *r, const char *body, size_t len, ih_err_t *err)
+{
+    int fields = 0;
+    for (size_t i = 0; i < len; i++)
+        fields += body [i] == '&';
+    fields++;
+    if (fields > IH_HTTP_MAX_FIELDS)
+        return ih_err_set (err, "the form has more than %d fields", IH_HTTP_MAX_FIELDS);
+    //  Decoded text is never longer than what it decodes: one buffer of len plus a NUL per
+    //  key and value holds all of it.
+    r->form_buf = (char *) malloc (len + 2 * (size_t) fields + 1);
+    r->form = (const char **) calloc (2 * (size_t) fields, sizeof (char *));
+    if (!r->form_buf || !r->form)
+        abort ();
+    char *out = r->form_buf;
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && body [end] != '&')
+            end++;
+        if (end > i) {
+            size_t eq = i;
+            while (eq < end && body [eq] != '=')
+                eq++;
+            int kl = s_form_decode (body + i, eq - i, out);
+            if (kl < 0)
+                return ih_err_set (err, "a form field holds a NUL byte");
+            r->form [2 * r->nform] = out;
+            out += kl + 1;
+            size_t vstart = eq < end ? eq + 1 : end;
+            int vl = s_form_decode (body + vstart, end - vstart, out);
+            if (vl < 0)
+                return ih_err_set (err, "a form field holds a NUL byte");
+            r->form [2 * r->nform + 1] = out;
+            out += vl + 1;
+            r->nform++;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result
 s_respond (ih_http_t *self, s_conn_t *c)
 {
@@ -468,9 +674,9 @@ s_respond (ih_http_t *self, s_conn_t *c)
     if (r->vary_accept)
         MHD_add_response_header (resp, "Vary", "Accept");
     if (status == 405)
-        MHD_add_response_header (resp, "Allow", "GET, HEAD");
+        MHD_add_response_header (resp, "Allow", s_allow (c->allow));
     for (int i = 0; i < r->nhdr; i++)
-        MHD_add_response_header (resp, r->hdr [i][0], r->hdr [i][1]);
+        MHD_add_response_header (resp, r->hdr [i].name, r->hdr [i].value);
     s_common_headers (self, resp);
     enum MHD_Result rc = s_queue (self, c, resp, status);
     if (!cacheable || !s_cache_put (self, c, resp, len))
@@ -518,23 +724,21 @@ s_completed (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Re
     if (c->answered)
         ih_metrics_request (self->metrics, s_label_index (self, c->req.route), c->req.status, secs);
     if (self->cfg.verbose) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char ip [INET6_ADDRSTRLEN] = "?";
-        if (ci && ci->client_addr) {
-            const struct sockaddr *sa = ci->client_addr;
-            if (sa->sa_family == AF_INET)
-                inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof ip);
-            else
-            if (sa->sa_family == AF_INET6)
-                inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
-        }
-        fprintf (stderr, "I %s: %s %.200s %d %.1f ms%s\n", s_name (self), ip, c->uri_len > self->cfg.max_uri
+        char ip [INET6_ADDRSTRLEN + 1];
+        s_client_addr (conn, ip, sizeof ip);
+        fprintf (stderr, "I %s: %s %s %.200s %d %.1f ms%s\n", s_name (self), ip,
+                 c->req.method ? c->req.method : "?", c->uri_len > self->cfg.max_uri
                  ? "(too long)" : c->uri, c->answered ? c->req.status : 0, secs * 1000,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     }
     if (c->req.resp)
         MHD_destroy_response (c->req.resp);
     ih_buf_free (&c->req.body);
+    ih_buf_free (&c->post);
+    if (c->req.form_buf)
+        sodium_memzero (c->req.form_buf, malloc_usable_size (c->req.form_buf));
+    free (c->req.form_buf);
+    free (c->req.form);
     free (c->uri);
     free (c);
     *req_cls = NULL;
@@ -554,6 +758,48 @@ s_count_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *va
     return MHD_YES;
 }
 
+static size_t
+s_max_body (const ih_http_route_t *route)
+{
+    return route->max_body ? route->max_body : IH_HTTP_BODY_DEFAULT;
+}
+
+/*  The first call of a POST (headers only): is it one we read? Returns true when it
+    answered (405, 415, 413), false when the body is to be read. */
+static bool
+s_post_start (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
+{
+    ih_req_t *r = &c->req;
+    const ih_http_route_t *route = s_match (self, r->path);
+    if (!route || !(route->methods & IH_HTTP_POST)) {
+        c->allow = route ? route->methods : 0;
+        ih_req_error (r, 405, route ? "This address does not take a form." : "Only GET and HEAD are served here.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    r->route = route;
+    const char *ctype = ih_req_header (r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char form_type [] = "application/x-www-form-urlencoded";
+    if (!ctype || strncasecmp (ctype, form_type, sizeof form_type - 1) != 0
+    ||  (ctype [sizeof form_type - 1] && ctype [sizeof form_type - 1] != ';'
+         && ctype [sizeof form_type - 1] != ' ')) {
+        ih_req_error (r, 415, "A form is sent as application/x-www-form-urlencoded.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    const char *cl = ih_req_header (r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (cl && ih_parse_u64 (cl, &n) && n > s_max_body (route)) {
+        //  Refused before a byte of the body is read (and before 100 Continue).
+        ih_req_error (r, 413, "The form is too large.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    c->post_route = route;
+    r->post = true;
+    return false;
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -563,25 +809,54 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     if (!c)
         return MHD_NO;
     if (c->answered) {
-        *upload_data_size = 0;          //  a body we do not read (405 was queued)
+        *upload_data_size = 0;          //  a body we do not read (405, 413 was queued)
         return MHD_YES;
     }
     ih_req_t *r = &c->req;
     r->path = url;
     r->method = method;
-    r->gen = self->cfg.generation ? self->cfg.generation (self->cfg.app) : 0;
-    if (!streq (method, MHD_HTTP_METHOD_GET) && !streq (method, MHD_HTTP_METHOD_HEAD)) {
+    bool post = streq (method, MHD_HTTP_METHOD_POST);
+    if (!c->headers_seen)
+        r->gen = self->cfg.generation ? self->cfg.generation (self->cfg.app) : 0;
+    if (!post && !streq (method, MHD_HTTP_METHOD_GET) && !streq (method, MHD_HTTP_METHOD_HEAD)) {
         //  Answered at once: MHD then discards any body and closes the connection.
         ih_req_error (r, 405, "Only GET and HEAD are served here.");
         *upload_data_size = 0;
         return s_respond (self, c);
     }
-    if (!c->headers_seen || *upload_data_size) {
+    if (!c->headers_seen) {
+        enum MHD_Result rc;
+        if (c->uri_len <= self->cfg.max_uri && post && s_post_start (self, c, &rc))
+            return rc;
         //  A response queued in the first call (before MHD knows there is no body) makes
         //  MHD close the connection: answer in the next one and keep it alive.
         c->headers_seen = true;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (c->post_route) {
+            if (!c->too_large && c->post.len + *upload_data_size > s_max_body (c->post_route)) {
+                //  No Content-Length said so (a chunked body): the rest is read and
+                //  dropped (MHD answers only once a body is complete), and 413 follows;
+                //  a client that goes on sending long after is cut off.
+                c->too_large = true;
+                ih_buf_free (&c->post);
+            }
+            if (c->too_large) {
+                c->dropped += *upload_data_size;
+                if (c->dropped > s_MAX_DROPPED)
+                    return MHD_NO;
+            }
+            else
+                ih_buf_append (&c->post, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (c->too_large) {
+        ih_req_error (r, 413, "The form is too large.");
+        return s_respond (self, c);
     }
     if (c->uri_len > self->cfg.max_uri) {
         ih_req_error (r, 414, "The address is too long.");
@@ -593,10 +868,33 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         ih_req_error (r, 400, "Too many or too long query arguments.");
         return s_respond (self, c);
     }
+    if (r->post) {
+        ih_err_t err = { "" };
+        int prc = s_form_parse (r, c->post.data ? (const char *) c->post.data : "", c->post.len, &err);
+        if (c->post.data)
+            sodium_memzero (c->post.data, c->post.len);     //  it may hold a password
+        ih_buf_free (&c->post);
+        if (prc != 0) {
+            ih_req_error (r, 400, err.msg);
+            return s_respond (self, c);
+        }
+        //  A form is answered afresh, never from the cache nor into it.
+        r->route->handler (r);
+        if (r->status == 0)
+            r->status = 200;
+        r->etag = false;
+        return s_respond (self, c);
+    }
     //  The cache and 304 first: both cost no store access.
     enum MHD_Result rc;
     if (s_cache_answer (self, c, &rc))
         return rc;
+    r->route = s_match (self, r->path);
+    if (r->route && r->route->methods && !(r->route->methods & IH_HTTP_GET)) {
+        c->allow = r->route->methods;
+        ih_req_error (r, 405, "This address takes a form only (POST).");
+        return s_respond (self, c);
+    }
     s_dispatch (self, r);
     if (r->status == 0)
         r->status = 200;
@@ -608,6 +906,80 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         }
     }
     return s_respond (self, c);
+}
+
+/* ---- streams ---------------------------------------------------------------------------------- */
+
+/*  A stream's state: the front end's callbacks and the part being sent. */
+typedef struct {
+    ih_http_fill_fn *fill;
+    ih_http_free_fn *free_fn;
+    void *arg;
+    ih_buf_t buf;
+    size_t off;
+    bool finished;
+    bool failed;
+} s_stream_t;
+
+static ssize_t
+s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    while (s->off == s->buf.len) {
+        if (s->finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->failed)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        ih_buf_reset (&s->buf);
+        s->off = 0;
+        int rc = s->fill (s->arg, &s->buf);
+        if (rc < 0)
+            //  What is buffered is sent; the connection then closes without the end of
+            //  the chunked body, so a client sees the answer as incomplete.
+            s->failed = true;
+        else
+        if (rc == 0)
+            s->finished = true;
+    }
+    size_t n = s->buf.len - s->off;
+    if (n > max)
+        n = max;
+    memcpy (out, s->buf.data + s->off, n);
+    s->off += n;
+    return (ssize_t) n;
+}
+
+static void
+s_stream_free (void *cls)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    if (s->free_fn)
+        s->free_fn (s->arg);
+    ih_buf_free (&s->buf);
+    free (s);
+}
+
+int
+ih_req_stream (ih_req_t *r, ih_http_fill_fn *fill, ih_http_free_fn *free_fn, void *arg)
+{
+    s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
+    if (!s)
+        abort ();
+    s->fill = fill;
+    s->free_fn = free_fn;
+    s->arg = arg;
+    ih_buf_init (&s->buf);
+    r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
+                                                 s_stream_free);
+    if (!r->resp) {
+        s_stream_free (s);
+        ih_req_error (r, 500, "cannot create the response");
+        return -1;
+    }
+    if (r->status == 0)
+        r->status = 200;
+    r->etag = false;
+    return 0;
 }
 
 static void
@@ -897,6 +1269,84 @@ s_toy_missing (ih_req_t *r)
     ih_req_error (r, 404, "no such <thing>");
 }
 
+/*  A form: echoes its fields in order ("k=v|"), the cookie "c", and sets one. */
+static int
+s_toy_field (const char *key, const char *value, void *arg)
+{
+    ih_buf_printf ((ih_buf_t *) arg, "%s=%s|", key, value);
+    return 0;
+}
+
+static int
+s_toy_count (const char *value, void *arg)
+{
+    (*(int *) arg)++;
+    return 0;
+}
+
+static void
+s_toy_form (ih_req_t *r)
+{
+    r->ctype = "text/plain; charset=utf-8";
+    if (r->post)
+        ih_req_form_each (r, s_toy_field, &r->body);
+    int n = 0;
+    ih_req_form_all (r, "a", s_toy_count, &n);
+    const char *a = ih_req_form (r, "a");
+    const char *c = ih_req_cookie (r, "c");
+    ih_buf_printf (&r->body, " a=%s n=%d cookie=%s post=%d", a ? a : "(none)", n, c ? c : "(none)",
+                   r->post);
+    ih_req_set_cookie (r, "sid", "abc", -1);
+    ih_req_set_cookie (r, "old", "", 0);
+    r->etag = true;             //  ignored for a POST
+}
+
+static void
+s_toy_go (ih_req_t *r)
+{
+    ih_req_redirect (r, "/hello?name=x&y=1");
+}
+
+/*  A stream of three parts, then the end; "fail" fails after the second. */
+typedef struct {
+    int part;
+    bool fail;
+    _Atomic int *freed;
+} s_toy_stream_t;
+
+static int
+s_toy_fill (void *arg, ih_buf_t *out)
+{
+    s_toy_stream_t *s = (s_toy_stream_t *) arg;
+    s->part++;
+    if (s->fail && s->part == 3)
+        return -1;
+    ih_buf_printf (out, "part %d\n", s->part);
+    return s->part < 3 ? 1 : 0;
+}
+
+static void
+s_toy_stream_free (void *arg)
+{
+    s_toy_stream_t *s = (s_toy_stream_t *) arg;
+    (*s->freed)++;
+    free (s);
+}
+
+static _Atomic int s_toy_freed;
+
+static void
+s_toy_stream (ih_req_t *r)
+{
+    s_toy_stream_t *s = (s_toy_stream_t *) calloc (1, sizeof *s);
+    IH_CHECK (s);
+    s->fail = ih_req_arg (r, "fail") != NULL;
+    s->freed = &s_toy_freed;
+    r->ctype = "text/plain; charset=utf-8";
+    ih_req_add_header (r, "Content-Disposition", "attachment; filename=\"x.txt\"");
+    IH_CHECK (ih_req_stream (r, s_toy_fill, s_toy_stream_free, s) == 0);
+}
+
 static void
 s_toy_error (ih_req_t *r, int status, const char *reason, const char *msg)
 {
@@ -968,7 +1418,7 @@ ih_http_test (bool verbose)
     bad.label = "";
     IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "label"));
     bad.label = "hello";
-    bad.methods = 2;
+    bad.methods = 4;
     IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "only GET"));
     bad.methods = 0;
     for (int i = 0; i < IH_HTTP_MAX_ROUTES; i++)
@@ -993,6 +1443,11 @@ ih_http_test (bool verbose)
         { .path = "/custom", .label = "custom", .handler = s_toy_missing, .error = s_toy_error },
         { .path = "/hello/", .label = "hello", .handler = s_toy_hello },
         { .path = "/same", .label = "same", .handler = s_toy_same },
+        { .path = "/form", .label = "form", .handler = s_toy_form, .methods = IH_HTTP_GET | IH_HTTP_POST,
+          .max_body = 200 },
+        { .path = "/post", .label = "form", .handler = s_toy_form, .methods = IH_HTTP_POST },
+        { .path = "/go", .label = "go", .handler = s_toy_go },
+        { .path = "/stream", .label = "stream", .handler = s_toy_stream },
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes [0]; i++)
         IH_CHECK (ih_http_route (h, &routes [i], &err) == 0);
@@ -1002,9 +1457,9 @@ ih_http_test (bool verbose)
     IH_CHECK (port > 0 && ih_http_metrics (h));
     IH_CHECK (ih_http_route (h, &routes [0], &err) == -1 && strstr (err.msg, "before"));
     //  Labels: in the order first registered ("hello" once), then "other".
-    IH_CHECK (h->nlabels == 5 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
+    IH_CHECK (h->nlabels == 8 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
            && streq (h->labels [2], "custom") && streq (h->labels [3], "same")
-           && streq (h->labels [4], "other"));
+           && streq (h->labels [4], "form") && streq (h->labels [7], "other"));
 
     ih_tk_http_t res;
     char tag [96], v [200];
@@ -1096,12 +1551,94 @@ ih_http_test (bool verbose)
     ih_buf_free (&many);
     ih_tk_http_free (&res);
 
-    //  Metrics per label: hello is 0, json 1, custom 2, same 3, other 4.
+    //  Metrics per label: hello is 0, json 1, custom 2, same 3, other 7.
     IH_CHECK (s_count (h, 0, 200, 4) == 4 && s_count (h, 0, 304, 1) == 1);
     IH_CHECK (s_count (h, 1, 404, 1) == 1 && s_count (h, 2, 404, 1) == 1);
     IH_CHECK (s_count (h, 3, 200, 1) == 1);
-    IH_CHECK (s_count (h, 4, 404, 1) == 1 && s_count (h, 4, 405, 1) == 1);
-    IH_CHECK (s_count (h, 4, 414, 1) == 1 && s_count (h, 4, 400, 1) == 1);
+    IH_CHECK (s_count (h, 7, 404, 1) == 1 && s_count (h, 7, 405, 1) == 1);
+    IH_CHECK (s_count (h, 7, 414, 1) == 1 && s_count (h, 7, 400, 1) == 1);
+
+    //  Forms: fields decoded in order, a key twice kept twice; cookies read and set.
+    static const char form [] = "a=1+2&b=%3Cx%3E&a=%C3%A9&empty=&novalue&&c%3D=%zz";
+    char hdrs [256];
+    snprintf (hdrs, sizeof hdrs, "Content-Type: application/x-www-form-urlencoded\r\n"
+              "Content-Length: %zu\r\nCookie: c=v1; other=2\r\n", sizeof form - 1);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/form", hdrs, form, sizeof form - 1) == 200);
+    if (verbose)
+        printf ("\n%s", (const char *) res.raw.data);
+    IH_CHECK (streq (res.body, "a=1 2|b=<x>|a=\xc3\xa9|empty=|novalue=|c==%zz| a=1 2 n=2 cookie=v1 post=1"));
+    IH_CHECK (ih_tk_http_header (&res, "Set-Cookie", v, sizeof v)
+              && streq (v, "sid=abc; Path=/; HttpOnly; SameSite=Strict"));
+    IH_CHECK (strstr ((const char *) res.raw.data, "\r\nSet-Cookie: old=; Path=/; HttpOnly; SameSite=Strict; "
+                                                   "Max-Age=0\r\n"));
+    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "no-store"));
+    IH_CHECK (!ih_tk_http_header (&res, "ETag", v, sizeof v));
+    ih_tk_http_free (&res);
+    //  The same route by GET: no form.
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/form", NULL) == 200);
+    IH_CHECK (streq (res.body, " a=(none) n=0 cookie=(none) post=0"));
+    ih_tk_http_free (&res);
+    //  A body over the route's limit: 413 (by Content-Length, and by the bytes of a
+    //  chunked body); another type: 415; a NUL: 400; POST-only by GET, and POST to a
+    //  GET route: 405 with the route's Allow.
+    char big [400];
+    memset (big, 'x', sizeof big);
+    big [0] = 'a';
+    big [1] = '=';
+    snprintf (hdrs, sizeof hdrs, "Content-Type: application/x-www-form-urlencoded\r\n"
+              "Content-Length: %zu\r\n", sizeof big);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/form", hdrs, big, sizeof big) == 413);
+    ih_tk_http_free (&res);
+    ih_buf_t chunked;
+    ih_buf_init (&chunked);
+    for (int i = 0; i < 5; i++)
+        ih_buf_printf (&chunked, "64\r\n%.100s\r\n", big);
+    ih_buf_printf (&chunked, "0\r\n\r\n");
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/form", "Content-Type: application/x-www-form-urlencoded\r\n"
+                               "Transfer-Encoding: chunked\r\n", chunked.data, chunked.len) == 413);
+    ih_buf_free (&chunked);
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/form", "Content-Type: text/plain\r\nContent-Length: 3\r\n",
+                               "a=1", 3) == 415);
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/form", "Content-Type: application/x-www-form-urlencoded; "
+                               "charset=UTF-8\r\nContent-Length: 6\r\n", "a=%00x", 6) == 400);
+    IH_CHECK (strstr (res.body, "NUL byte"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/post", NULL) == 405);
+    IH_CHECK (ih_tk_http_header (&res, "Allow", v, sizeof v) && streq (v, "POST"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/post", "Content-Type: application/x-www-form-urlencoded\r\n"
+                               "Content-Length: 3\r\n", "a=2", 3) == 200);
+    IH_CHECK (streq (res.body, "a=2| a=2 n=1 cookie=(none) post=1"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http_send (&res, port, "POST", "/same", "Content-Type: application/x-www-form-urlencoded\r\n"
+                               "Content-Length: 3\r\n", "a=2", 3) == 405);
+    IH_CHECK (ih_tk_http_header (&res, "Allow", v, sizeof v) && streq (v, "GET, HEAD"));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http (&res, port, "DELETE", "/form", NULL) == 405);
+    ih_tk_http_free (&res);
+
+    //  A redirect: 303 with Location.
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/go", NULL) == 303);
+    IH_CHECK (ih_tk_http_header (&res, "Location", v, sizeof v) && streq (v, "/hello?name=x&y=1"));
+    IH_CHECK (strstr (res.body, "href=\"/hello?name=x&amp;y=1\""));
+    ih_tk_http_free (&res);
+
+    //  A stream: the parts in order, chunked, not cached; a failed one ends without the
+    //  last chunk. Each state is freed once.
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/stream", NULL) == 200);
+    IH_CHECK (strstr (res.body, "part 1\n") && strstr (res.body, "part 3\n") && strstr (res.body, "\r\n0\r\n"));
+    IH_CHECK (ih_tk_http_header (&res, "Content-Disposition", v, sizeof v) && strstr (v, "x.txt"));
+    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "no-store"));
+    IH_CHECK (!ih_tk_http_header (&res, "ETag", v, sizeof v));
+    ih_tk_http_free (&res);
+    IH_CHECK (ih_tk_http (&res, port, "GET", "/stream?fail=1", NULL) == 200);
+    IH_CHECK (strstr (res.body, "part 2\n") && !strstr (res.body, "part 3") && !strstr (res.body, "\r\n0\r\n"));
+    ih_tk_http_free (&res);
+    for (int i = 0; i < 200 && s_toy_freed < 2; i++)
+        zclock_sleep (5);
+    IH_CHECK (s_toy_freed == 2);
 
     //  A second server on the same port fails with a message.
     ih_http_cfg_t cfg2 = cfg;
