@@ -38,7 +38,7 @@ static const char s_css [] =
 "border-radius:3px;font-size:12.5px}\n"
 ".muted{color:var(--muted)}.small{font-size:12px}.num{font-variant-numeric:tabular-nums}\n"
 ".userbar{display:flex;justify-content:flex-end;align-items:center;gap:10px;font-size:13px;"
-"color:var(--muted);margin:-8px 0 8px}\n"
+"color:var(--muted);margin:-6px 0 6px}\n"
 "form.inline{display:inline;margin:0}\n"
 ".flash{border-radius:6px;padding:9px 12px;margin:8px 0 14px;font-size:14px}"
 ".flash.err{background:#fff0f0;border:1px solid #f1a7a7;color:#7a1010}"
@@ -56,7 +56,7 @@ static const char s_css [] =
 "button,.button{border:1px solid #1d4270;background:#1d4270;color:#fff;border-radius:5px;"
 "padding:5px 12px;cursor:pointer;font-size:13px}\n"
 "button.quiet,.button.quiet{background:#fff;color:#1d4270}button.danger{background:#a51111;border-color:#a51111}\n"
-"button.small{padding:2px 8px;font-size:12px}\n"
+"button.small{padding:2px 8px;font-size:12px}button{white-space:nowrap}\n"
 ".form{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:0 0 14px}\n"
 ".form .row{display:grid;grid-template-columns:150px 1fr;gap:6px 14px;align-items:start;margin:7px 0}\n"
 ".form .row>label{font-weight:600;font-size:13px;padding-top:6px}\n"
@@ -512,7 +512,9 @@ s_serve (ih_req_t *r)
     }
     const char *why = "";
     if (r->post && !s_same_origin (x, &why)) {
-        ih_con_audit (x, "refused", "cross-site %s to %s (%s)", r->method, r->path, why);
+        const char *sfs = ih_req_header (r, "Sec-Fetch-Site"), *origin = ih_req_header (r, "Origin");
+        ih_con_audit (x, "refused", "cross-site %s to %s (%s: Sec-Fetch-Site %.40s, Origin %.100s)", r->method,
+                      r->path, why, sfs ? sfs : "-", origin ? origin : "-");
         ih_con_fail (x, 403, "This form did not come from the console's own pages: refused.");
         goto done;
     }
@@ -708,6 +710,9 @@ ih_con_serve (ih_con_t *con, const ih_http_cfg_t *cfg, ih_err_t *err)
     ih_http_cfg_t c = *cfg;
     c.name = "console";
     c.csp = IH_CON_CSP;
+    //  Browsers send Origin: null with a form under no-referrer; same-origin keeps the
+    //  real Origin for the console's own forms and still sends nothing elsewhere.
+    c.referrer = "same-origin";
     c.app = con;
     c.generation = NULL;            //  only the assets are ever cached
     c.local_new = s_store_new;

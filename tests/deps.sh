@@ -6,9 +6,9 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev liblmdb-dev lmdb-utils libsodium-dev libmsgpack-dev libjansson-dev
 libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev liboath-dev libqrencode-dev libpcre2-dev libpsl-dev nettle-dev
-python3 python3-zmq python3-msgpack python3-pytest python3-jsonschema python3-nacl
+python3 python3-zmq python3-msgpack python3-pytest python3-jsonschema python3-nacl python3-lmdb
 bind9-utils nftables time suricata-update
-chromium python3-feedparser wrk nginx curl openssl"
+chromium python3-feedparser wrk nginx curl openssl oathtool"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

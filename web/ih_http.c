@@ -421,7 +421,7 @@ s_common_headers (ih_http_t *self, struct MHD_Response *resp)
 {
     MHD_add_response_header (resp, "Content-Security-Policy", self->cfg.csp);
     MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header (resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header (resp, "Referrer-Policy", self->cfg.referrer);
     MHD_add_response_header (resp, "X-Frame-Options", "DENY");
     MHD_add_response_header (resp, "Cross-Origin-Resource-Policy", "same-origin");
     if (self->tls)
@@ -1076,6 +1076,7 @@ ih_http_new (const ih_http_cfg_t *cfg)
     if (!self->cfg.conn_memory) self->cfg.conn_memory = 64 * 1024;
     if (!self->cfg.max_uri) self->cfg.max_uri = 2048;
     if (!self->cfg.csp) self->cfg.csp = IH_HTTP_CSP;
+    if (!self->cfg.referrer) self->cfg.referrer = "no-referrer";
     self->serial = ++s_serials;
     pthread_mutex_init (&self->mx, NULL);
     return self;

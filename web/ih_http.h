@@ -21,8 +21,8 @@
     clients. HTTPS with MHD's TLS when a certificate and key are configured.
 
     Every response carries Content-Security-Policy (IH_HTTP_CSP unless the front end gives
-    its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy:
-    no-referrer, X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin (and HSTS
+    its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy
+    (no-referrer unless the front end gives its own), X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin (and HSTS
     over TLS).
 
     ROUTES. Before starting, a front end registers its routes (ih_http_route): a path, exact
@@ -241,6 +241,9 @@ typedef struct {
     /* the front end (every pointer borrowed for the server's life) */
     const char *name;               /* log prefix: "I NAME: ..."; NULL = "http" */
     const char *csp;                /* Content-Security-Policy; NULL = IH_HTTP_CSP */
+    const char *referrer;           /* Referrer-Policy; NULL = "no-referrer" (a front end that
+                                       checks Origin on its forms needs "same-origin": with
+                                       no-referrer, browsers send Origin: null) */
     void *app;                      /* handed to the handlers (r->app) and callbacks */
     uint64_t (*generation)(void *app);  /* NULL: always 0 (then cache only what never changes) */
     void *(*local_new)(void *app);  /* per-thread values (NULL: none); NULL return = retry later */
