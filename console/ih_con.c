@@ -62,7 +62,7 @@ static const char s_css [] =
 ".form .row>label{font-weight:600;font-size:13px;padding-top:6px}\n"
 ".form .hint{font-size:12px;color:var(--muted);margin-top:2px}\n"
 ".checks{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13px}.checks label{white-space:nowrap}\n"
-".actions{display:flex;gap:8px;align-items:center;margin-top:10px}\n"
+".actions{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-top:10px}\n"
 ".cols{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:18px}\n"
 "@media (max-width:900px){.cols{grid-template-columns:1fr}.form .row{grid-template-columns:1fr}}\n"
 ".comment{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 14px;margin:0 0 8px}\n"

@@ -757,11 +757,11 @@ ih_con_share (ih_con_req_t *x)
         ih_buf_free (&e.refs);
         static __thread char note [300];
         int tlp = ih_extract_tlp (paste, strlen (paste));
-        snprintf (note, sizeof note, "Extracted %d %s and %d %s; %d %s skipped.%s%s Review the ticked rows "
+        snprintf (note, sizeof note, "Extracted %d %s and %d %s; %d %s skipped.%s%s%s Review the ticked rows "
                   "before you send.", e.iocs, ih_plural ((uint64_t) e.iocs, "indicator", "indicators"),
                   e.refs_added, ih_plural ((uint64_t) e.refs_added, "reference", "references"), e.skipped,
                   ih_plural ((uint64_t) e.skipped, "token", "tokens"), tlp >= 0 ? " The text is marked TLP:" : "",
-                  tlp >= 0 ? ih_tlp_name ((ih_tlp_t) tlp) : "");
+                  tlp >= 0 ? ih_tlp_name ((ih_tlp_t) tlp) : "", tlp >= 0 ? "." : "");
         x->notice = note;
     }
     else
