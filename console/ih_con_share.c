@@ -672,6 +672,21 @@ s_alert_json (json_t *d)
     return a;
 }
 
+/*  The rules the broker applies (ih_msg_validate: recipients per TLP, limits, normal
+    forms), checked here first with what the daemon fills in, so that a mistake is named
+    on the form. */
+static int
+s_validate (ih_con_req_t *x, ih_msg_t *m, ih_err_t *err)
+{
+    if (!m->id [0])
+        ih_uuid_new (m->id);
+    m->org = ih_msg_str (m, x->con->org);
+    m->member = ih_msg_str (m, x->con->member);
+    memset (m->signer, 1, sizeof m->signer);
+    m->created = m->modified = ih_now_ms ();
+    return ih_msg_validate (m, err);
+}
+
 /*  What will be sent, in a panel above the form. */
 static void
 s_preview (ih_con_req_t *x, json_t *d, ih_msg_t *m, ih_buf_t *out)
@@ -774,7 +789,7 @@ ih_con_share (ih_con_req_t *x)
         static __thread char msg [600];
         if (!error)
             ih_msg_free (&m);           //  ih_msg_from_json initialises it again
-        if (!error && ih_msg_from_json (&m, a, NULL, &err) != 0) {
+        if (!error && (ih_msg_from_json (&m, a, NULL, &err) != 0 || s_validate (x, &m, &err) != 0)) {
             snprintf (msg, sizeof msg, "Not sent: %s", err.msg);
             error = msg;
         }
