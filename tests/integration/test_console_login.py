@@ -62,6 +62,10 @@ def test_login_refusals_reuse_and_logout(zone):
     s = Session(port)
     st, h, b = s.get("/")
     assert st == 303 and h["location"] == "/login"
+    # A page that a DNS rebinding points at the console sends its own host name: refused.
+    st, h, b = s.get("/login", headers={"Host": "evil.example:%d" % port})
+    assert st == 400 and "host name" in b
+    assert s.get("/login", headers={"Host": "localhost:%d" % port})[0] == 200
 
     # A wrong password, and an unknown user: the same answer, the same work (argon2id).
     t0 = time.monotonic()
