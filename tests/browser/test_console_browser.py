@@ -39,12 +39,16 @@ Vendor advisory: https://support.citrix.com/article/CTX579459
 
 def login(tab, port, user, password, secret):
     tab.go("http://127.0.0.1:%d/login" % port)
-    tab.type(user)                      # the user field has the focus
+    #  The user field has the focus (autofocus), but the browser may set it a moment after
+    #  the load event: focus it, then go on with the keyboard.
+    tab.focus("#user")
+    tab.type(user)
     tab.key("Tab")
     tab.type(password)
     tab.key("Enter", wait_load=True)
     assert tab.url().endswith("/login/code"), tab.url()
-    tab.type(oathtool(secret))          # the code field has the focus
+    tab.focus("#code")
+    tab.type(oathtool(secret))
     tab.key("Enter", wait_load=True)
     assert tab.url() == "http://127.0.0.1:%d/" % port, tab.url()
 
@@ -155,7 +159,8 @@ def test_two_member_discussion(deploy, tmp_path):
             login(ta, port_a, "alice", pw, secret)
             # Share: AMBER to bank-b only, IOCs extracted from pasted text and reviewed.
             ta.go("http://127.0.0.1:%d/share" % port_a)
-            ta.type("Citrix Bleed exploitation against payment gateways")      # title has the focus
+            ta.focus("#f-title")
+            ta.type("Citrix Bleed exploitation against payment gateways")
             ta.focus("#f-summary")
             ta.type("LockBit affiliate abusing **CVE-2023-4966**. Block the C2 below.")
             ta.focus('input[name="rcpt_other"]')
