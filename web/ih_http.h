@@ -4,7 +4,8 @@
     opaque pointer (ih_req_t app).
 
     LAYERING. web/ is the generic part of a web front end and depends on proto/ only:
-      ih_http     this server: limits, TLS, routing, security headers, caching, errors
+      ih_http     this server: limits, TLS, routing, forms, cookies, security headers,
+                  caching, streams, errors (its self-test: ih_http_test.c)
       ih_html     escaping, URL checks, Markdown (every byte of data goes through it)
       ih_layout   the page shell (head, navigation, footer), stylesheet, icon, error pages
       ih_svg      inline SVG charts
@@ -22,16 +23,19 @@
 
     Every response carries Content-Security-Policy (IH_HTTP_CSP unless the front end gives
     its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy
-    (no-referrer unless the front end gives its own), X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin (and HSTS
-    over TLS).
+    (no-referrer unless the front end gives its own), X-Frame-Options: DENY,
+    Cross-Origin-Resource-Policy: same-origin (and HSTS over TLS).
 
     ROUTES. Before starting, a front end registers its routes (ih_http_route): a path, exact
     or a prefix; a label for the metrics (several routes may share one); a handler; and
     how its errors look (an HTML page, a JSON object, or the front end's own callback, e.g.
-    a TAXII error message). Routes are tried in the order registered; the first match
-    handles the request. A request no route matches gets 404 with an HTML error, under the
-    label "other". The handler reads the request (ih_req_arg, ih_req_header, r->path) and
-    fills the response part of ih_req_t, or calls ih_req_error.
+    a TAXII error message); the methods it serves and, for POST, its body limit; and an
+    opaque value of the front end's (data: the console's gate reads who may see the
+    route there). Routes are tried in the order registered; the first match handles the
+    request. A request no route matches gets 404 with an HTML error, under the label
+    "other". The handler reads the request (ih_req_arg, ih_req_header, ih_req_form,
+    ih_req_cookie, r->path) and fills the response part of ih_req_t, or calls
+    ih_req_error.
 
     METHODS. Every route serves GET and HEAD unless its `methods` set says otherwise; a
     route that lists IH_HTTP_POST also takes POST with an application/x-www-form-urlencoded
