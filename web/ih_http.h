@@ -129,7 +129,8 @@ typedef enum {
 #define IH_HTTP_POST    2u
 
 #define IH_HTTP_BODY_DEFAULT  (64 * 1024)   /* a POST route's max_body when 0 */
-#define IH_HTTP_MAX_FIELDS    2000          /* form fields in one POST body */
+#define IH_HTTP_MAX_FIELDS    12000         /* form fields in one POST body (a share form reviews
+                                               up to 5,000 indicators, two fields each) */
 #define IH_HTTP_MAX_HDRS      8             /* extra response headers */
 #define IH_HTTP_HDR_VALUE     1024          /* bytes of an extra header's value (cut to fit) */
 
