@@ -24,7 +24,7 @@ PY      := /usr/bin/python3
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE
-INCS    := -Iproto -Ibroker -Iagents -Iweb -Igateway
+INCS    := -Iproto -Ibroker -Iagents -Iweb -Igateway -Iconsole
 LDFLAGS += -Wl,--as-needed
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -38,6 +38,7 @@ PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 # no .pc for libcmark-gfm-extensions, and libcmark-gfm.pc links it (-lcmark-gfm-extensions).
 PKG_WEB     := libmicrohttpd libcmark-gfm
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
+PKG_CONSOLE := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
 # The text analytics' libraries ship no pkg-config files: linked by name. libstemmer
 # (ih_text: English stemming) for the programs that read alert text (the agent, the
@@ -53,7 +54,8 @@ BROKER_SRC  := $(sort $(wildcard broker/ih_*.c))
 AGENT_SRC   := $(sort $(wildcard agents/ih_*.c))
 WEB_SRC     := $(sort $(wildcard web/ih_*.c))
 GATEWAY_SRC := $(sort $(wildcard gateway/ih_*.c))
-ALL_MOD_SRC := $(PROTO_SRC) $(BROKER_SRC) $(AGENT_SRC) $(WEB_SRC) $(GATEWAY_SRC)
+CONSOLE_SRC := $(sort $(wildcard console/ih_con*.c))
+ALL_MOD_SRC := $(PROTO_SRC) $(BROKER_SRC) $(AGENT_SRC) $(WEB_SRC) $(GATEWAY_SRC) $(CONSOLE_SRC)
 KIT_SRC     := $(sort $(wildcard tests/kit/*.c))
 AGENT_CMD_SRC := agents/main_agent.c $(sort $(wildcard agents/cmd_*.c))
 
@@ -61,7 +63,8 @@ OBJ      = $(patsubst %.c,build/obj/%.o,$(1))
 TEST_OBJ = $(patsubst %.c,build/test/%.o,$(1))
 ASAN_OBJ = $(patsubst %.c,build/asan/%.o,$(1))
 
-BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/ih-selftest
+BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/infohub-console \
+        bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
         bench-pages bench-analytics
@@ -106,6 +109,12 @@ bin/infohub-agent: $(call OBJ,$(AGENT_CMD_SRC)) build/libihagent.a build/libihpr
 bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY)) $(LIBS_TEXT)
+
+# The Members Zone console: the web layer over the agent's store, read-only; it signs
+# nothing (the agent daemon does, over its control socket: agents/ih_control.h).
+bin/infohub-console: $(call OBJ,console/main_console.c $(CONSOLE_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_CONSOLE))
 
 # The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
 # is listed in build/selftests.inc, generated from the sources.
@@ -214,7 +223,7 @@ DATADIR  = $(PREFIX)/share/infohub
 MANDIR   = $(PREFIX)/share/man
 UNITDIR  = $(PREFIX)/lib/systemd/system
 INSTALL ?= install
-PROGRAMS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway
+PROGRAMS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/infohub-console
 UNITS    := $(sort $(wildcard config/systemd/*.service))
 MAN1     := $(sort $(wildcard man/*.1))
 MAN8     := $(sort $(wildcard man/*.8))

@@ -371,6 +371,16 @@ int ih_store_search(ih_store_t *self, ih_ioc_type_t t, const char *value, unsign
 int ih_store_sightings(ih_store_t *self, ih_ioc_type_t t, const char *value, uint64_t *count,
                        uint32_t *reports, ih_err_t *err);
 
+/*  The same with when: the first and last sighting's time (the sighting messages' own
+    modified times, ms; 0 when none). Returns 0 or -1 with err. */
+typedef struct {
+    uint64_t count;                 /* times seen, summed over the reports */
+    uint32_t reports;               /* sighting messages */
+    int64_t first_ms, last_ms;
+} ih_store_sighting_t;
+int ih_store_sighting_get(ih_store_t *self, ih_ioc_type_t t, const char *value, ih_store_sighting_t *out,
+                          ih_err_t *err);
+
 /* ---- the log, and what refers to an alert ---------------------------------------------- */
 typedef struct {
     uint64_t seq;

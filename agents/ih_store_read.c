@@ -169,6 +169,31 @@ ih_store_sightings (ih_store_t *self, ih_ioc_type_t t, const char *value, uint64
     return found < 0 ? ih_store_fail (self, err) : IH_OK;
 }
 
+int
+ih_store_sighting_get (ih_store_t *self, ih_ioc_type_t t, const char *value, ih_store_sighting_t *out,
+                       ih_err_t *err)
+{
+    memset (out, 0, sizeof *out);
+    uint8_t key [IH_INDEX_KEY_MAX + 1];
+    int klen = ih_index_key (t, value, key, NULL, NULL);
+    if (klen <= 0)
+        return ih_err_set (err, "%s: not a normalised %s", value, ih_ioc_type_name (t));
+    MDB_txn *txn;
+    if (ih_store_txn_begin (self, MDB_RDONLY, &txn, "cannot read") != IH_OK)
+        return ih_store_fail (self, err);
+    MDB_val k = ih_store_val (key, (size_t) klen), v;
+    int found = ih_store_mdb_get (self, txn, IH_STORE_DB_SIGHTINGS, &k, &v, "cannot read");
+    if (found == 1 && v.mv_size == 32) {
+        const uint8_t *p = (const uint8_t *) v.mv_data;
+        out->count = ih_get_le64 (p);
+        out->reports = ih_get_le32 (p + 8);
+        out->first_ms = (int64_t) ih_get_le64 (p + 16);
+        out->last_ms = (int64_t) ih_get_le64 (p + 24);
+    }
+    ih_store_txn_end (self, txn);
+    return found < 0 ? ih_store_fail (self, err) : IH_OK;
+}
+
 typedef struct {
     ih_store_t *self;
     MDB_txn *txn;
@@ -385,6 +410,11 @@ ih_store_read_test (bool verbose)
     uint32_t reports;
     IH_CHECK (ih_store_sightings (s, IH_IOC_IPV4, "192.0.2.1", &count, &reports, &err) == 0);
     IH_CHECK (count == 5 && reports == 2);
+    ih_store_sighting_t sg;
+    IH_CHECK (ih_store_sighting_get (s, IH_IOC_IPV4, "192.0.2.1", &sg, &err) == 0);
+    IH_CHECK (sg.count == 5 && sg.reports == 2 && sg.first_ms > 0 && sg.last_ms >= sg.first_ms);
+    IH_CHECK (ih_store_sighting_get (s, IH_IOC_IPV4, "192.0.2.2", &sg, &err) == 0 && sg.count == 0
+              && sg.last_ms == 0);
     IH_CHECK (ih_store_sightings (s, IH_IOC_IPV4, "192.0.2.2", &count, &reports, &err) == 0 && count == 0);
     IH_CHECK (ih_store_sightings (s, IH_IOC_IPV4, "192.0.2", &count, &reports, &err) == -1);
     ih_index_hit_t hit;

@@ -167,28 +167,27 @@ ih_api_alert (ih_req_t *r, const char *id)
 
 static _Atomic int s_streams;
 
-/*  A stream reads the store in steps (a refill per MHD call), all from one snapshot
-    (ih_store_snapshot), taken when the request came: an alert revised while the stream
-    runs moves to a later seq in the store, and a stream that read each step afresh would
-    list it a second time (and miss nothing, but a consumer that counts would). The
-    snapshot is a handle of its own: MHD calls s_stream_read on its threads, one call at
-    a time for a connection, and the store's environment is opened MDB_NOTLS, so its read
-    transaction may move between threads and live beside the thread's own handle. */
+/*  A stream reads the store in steps (a fill per part the web layer asks for:
+    ih_req_stream), all from one snapshot (ih_store_snapshot), taken when the request
+    came: an alert revised while the stream runs moves to a later seq in the store, and
+    a stream that read each step afresh would list it a second time (and miss nothing,
+    but a consumer that counts would). The snapshot is a handle of its own: the web layer
+    calls s_stream_fill on its threads, one call at a time for a connection, and the
+    store's environment is opened MDB_NOTLS, so its read transaction may move between
+    threads and live beside the thread's own handle. */
 typedef struct {
     ih_store_t *snap;           /* the store as it was when the request came */
     ih_export_t *x;
-    ih_buf_t buf;
-    size_t off;
+    ih_buf_t *out;              /* the part being filled (the sink's) */
     uint64_t after;             /* highest seq walked */
-    int batch;                  /* alerts exported in this refill */
-    bool finished;
+    int batch;                  /* alerts exported in this part */
     bool failed;
 } s_stream_t;
 
 static int
 s_sink (const void *data, size_t len, void *arg)
 {
-    ih_buf_append (&((s_stream_t *) arg)->buf, data, len);
+    ih_buf_append (((s_stream_t *) arg)->out, data, len);
     return 0;
 }
 
@@ -206,58 +205,40 @@ s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
         }
         s->batch++;
     }
-    //  Enough for one refill: let MHD send it (the next refill goes on in the snapshot).
-    return s->batch >= 64 || s->buf.len >= s_CHUNK ? 1 : 0;
+    //  Enough for one part: let it be sent (the next part goes on in the snapshot).
+    return s->batch >= 64 || s->out->len >= s_CHUNK ? 1 : 0;
 }
 
-static ssize_t
-s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
+static int
+s_stream_fill (void *arg, ih_buf_t *out)
 {
-    s_stream_t *s = (s_stream_t *) cls;
-    while (s->off == s->buf.len) {
-        if (s->finished)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if (s->failed)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        ih_buf_reset (&s->buf);
-        s->off = 0;
-        s->batch = 0;
-        ih_err_t err = { "" };
-        int rc = ih_store_foreach (s->snap, s->after, false, s_stream_one, s, &err);
-        if (rc < 0 || s->failed) {
-            if (!s->failed)
-                fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
-            s->failed = true;
-            //  What is buffered is sent; the connection then closes without the end
-            //  of the chunked body, so a client sees the export as incomplete.
-            if (s->buf.len)
-                break;
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
-        if (rc == 0) {
-            if (ih_export_finish (s->x, &err) != 0) {
-                fprintf (stderr, "E gateway: export could not finish: %s\n", err.msg);
-                s->failed = true;
-            }
-            else
-                s->finished = true;
-        }
+    s_stream_t *s = (s_stream_t *) arg;
+    s->out = out;
+    s->batch = 0;
+    ih_err_t err = { "" };
+    int rc = ih_store_foreach (s->snap, s->after, false, s_stream_one, s, &err);
+    if (rc < 0 || s->failed) {
+        if (!s->failed)
+            fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
+        s->failed = true;
+        return -1;
     }
-    size_t n = s->buf.len - s->off;
-    if (n > max)
-        n = max;
-    memcpy (out, s->buf.data + s->off, n);
-    s->off += n;
-    return (ssize_t) n;
+    if (rc == 0) {
+        if (ih_export_finish (s->x, &err) != 0) {
+            fprintf (stderr, "E gateway: export could not finish: %s\n", err.msg);
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
 }
 
 static void
-s_stream_free (void *cls)
+s_stream_free (void *arg)
 {
-    s_stream_t *s = (s_stream_t *) cls;
+    s_stream_t *s = (s_stream_t *) arg;
     ih_export_destroy (&s->x);
     ih_store_destroy (&s->snap);        //  the writer may reuse what it pinned
-    ih_buf_free (&s->buf);
     free (s);
     s_streams--;
 }
@@ -279,7 +260,6 @@ ih_api_export (ih_req_t *r, const char *format)
     s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
-    ih_buf_init (&s->buf);
     ih_err_t serr = { "" };
     s->snap = ih_store_snapshot (ih_gw_store (r), &serr);
     if (!s->snap) {
@@ -299,13 +279,6 @@ ih_api_export (ih_req_t *r, const char *format)
         ih_req_error (r, 500, err.msg);
         return;
     }
-    r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
-                                                 s_stream_free);
-    if (!r->resp) {
-        s_stream_free (s);
-        ih_req_error (r, 500, "cannot create the response");
-        return;
-    }
     r->status = 200;
     r->cache = "public, max-age=60";
     if (f == IH_EXPORT_CSV) {
@@ -316,6 +289,7 @@ ih_api_export (ih_req_t *r, const char *format)
         r->ctype = "application/stix+json;version=2.1";
         ih_req_add_header (r, "Content-Disposition", "attachment; filename=\"infohub-public.stix.json\"");
     }
+    ih_req_stream (r, s_stream_fill, s_stream_free, s);     //  frees s when it fails
 }
 
 /* ---- self-test -------------------------------------------------------------------------------- */

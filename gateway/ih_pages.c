@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "ih_find.h"
 #include "ih_html.h"
 #include "ih_ioc.h"
 #include "ih_pages.h"
@@ -17,8 +18,6 @@
 #include "ih_svg.h"
 
 #define s_PAGE          20          /* advisories per page */
-#define s_MAX_QUERY     256         /* search query bytes */
-#define s_MAX_RESULTS   100
 #define s_CACHE_PAGE    "public, max-age=30"
 
 /* ---- static files ----------------------------------------------------------------------- */
@@ -510,107 +509,25 @@ ih_pages_alert (ih_req_t *r, const char *id)
 
 /* ---- /search ----------------------------------------------------------------------------------- */
 
-#define s_MAX_WORDS     IH_STORE_WALK_GROUPS    /* words of a query that count */
-
-typedef struct {
-    char ids [s_MAX_RESULTS][IH_UUID_LEN + 1];
-    int n;
-    const char *q;              /* the text searched (trimmed) */
-    const char *ioc;            /* its normal form when it is an IOC value */
-    char words [s_MAX_WORDS][IH_STORE_WORD_MAX + 1];
-    int nwords;
-    uint64_t cut;               /* the walk's budget ran out (ih_store_walk_t) */
-} s_search_t;
-
+/*  A word hit the public may see (ih_find_run's rule for the gateway). */
 static bool
-s_search_add (s_search_t *s, const char *id)
+s_search_keep (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
-    for (int i = 0; i < s->n; i++)
-        if (streq (s->ids [i], id))
-            return true;
-    if (s->n == s_MAX_RESULTS)
-        return false;
-    snprintf (s->ids [s->n++], IH_UUID_LEN + 1, "%s", id);
-    return true;
-}
-
-static int
-s_search_hit (const ih_index_hit_t *hit, void *arg)
-{
-    return s_search_add ((s_search_t *) arg, hit->id) ? 0 : 1;
-}
-
-/*  An alert that has every word of the query (ih_store_walk on the word index). */
-static int
-s_search_found (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
-{
-    s_search_t *s = (s_search_t *) arg;
-    if (!ih_gw_visible (m) || info->retracted)
-        return 0;
-    return s_search_add (s, m->id) ? 0 : 1;
-}
-
-/*  The distinct words of the query (the first s_MAX_WORDS). */
-static int
-s_search_word (const char *word, size_t len, void *arg)
-{
-    s_search_t *s = (s_search_t *) arg;
-    for (int i = 0; i < s->nwords; i++)
-        if (streq (s->words [i], word))
-            return 0;
-    if (s->nwords == s_MAX_WORDS)
-        return 1;
-    snprintf (s->words [s->nwords++], IH_STORE_WORD_MAX + 1, "%s", word);
-    return 0;
-}
-
-/*  Alerts with every word of the query, newest first: one group per word, so the walk
-    leapfrogs from the rarest word's postings and reads about what it finds. */
-static int
-s_search_words (ih_store_t *store, s_search_t *s, ih_err_t *err)
-{
-    ih_store_words (s->q, s_search_word, s);
-    if (s->nwords == 0)
-        return 0;
-    int64_t size [s_MAX_WORDS];
-    int order [s_MAX_WORDS];
-    for (int i = 0; i < s->nwords; i++) {
-        ih_store_key_t key = { IH_STORE_BY_WORD, 0, s->words [i] };
-        if ((size [i] = ih_store_key_count (store, &key, err)) < 0)
-            return -1;
-        if (size [i] == 0)
-            return 0;               //  a word no alert has: no alert has them all
-        //  In order of rarity, so that the join moves by the rarest word's postings.
-        int j = i;
-        for (; j > 0 && size [order [j - 1]] > size [i]; j--)
-            order [j] = order [j - 1];
-        order [j] = i;
-    }
-    ih_store_walk_t w;
-    memset (&w, 0, sizeof w);
-    w.reverse = true;
-    w.budget = IH_GW_WALK_BUDGET;
-    w.cut = &s->cut;
-    w.ngroups = s->nwords;
-    for (int g = 0; g < s->nwords; g++) {
-        w.groups [g].nkeys = 1;
-        w.groups [g].keys [0] = (ih_store_key_t) { IH_STORE_BY_WORD, 0, s->words [order [g]] };
-    }
-    return ih_store_walk (store, &w, s_search_found, s, err) < 0 ? -1 : 0;
+    return ih_gw_visible (m) && !info->retracted;
 }
 
 void
 ih_pages_search (ih_req_t *r)
 {
     const char *raw = ih_req_arg (r, "q");
-    char q [s_MAX_QUERY + 1] = "";
+    char q [IH_FIND_QUERY + 1] = "";
     if (raw) {
         while (*raw == ' ' || *raw == '\t')
             raw++;
         size_t n = strlen (raw);
         while (n && (raw [n - 1] == ' ' || raw [n - 1] == '\t'))
             n--;
-        if (n > s_MAX_QUERY) {
+        if (n > IH_FIND_QUERY) {
             ih_req_error (r, 400, "The search text is too long (256 characters at most).");
             return;
         }
@@ -618,29 +535,13 @@ ih_pages_search (ih_req_t *r)
         q [n] = 0;
     }
     ih_store_t *store = ih_gw_store (r);
-    s_search_t *s = (s_search_t *) calloc (1, sizeof *s);
+    ih_find_t *s = (ih_find_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
-    s->q = q;
-    char norm [IH_MAX_IOC_VALUE + 1];
     ih_err_t err = { "" };
-    bool failed = false;
-    if (*q) {
-        //  An IOC value first: the index also finds CIDRs containing an IP, parent
-        //  domains and subdomains, and defanged input ("evil[.]example").
-        char refanged [s_MAX_QUERY + 1];
-        ih_ioc_type_t t;
-        if (ih_ioc_refang (q, refanged, sizeof refanged) >= 0 && ih_ioc_guess (refanged, &t) == 0
-        &&  ih_ioc_normalise (t, refanged, norm, sizeof norm, NULL) == 0) {
-            s->ioc = norm;
-            if (ih_store_search (store, t, norm, IH_SEARCH_SUBDOMAINS | IH_SEARCH_INSIDE,
-                                 s_search_hit, s, &err) < 0)
-                failed = true;
-        }
-        if (!failed && s_search_words (store, s, &err) < 0)
-            failed = true;
-    }
-    if (failed) {
+    //  An IOC value (defanged too; CIDR containment, parent domains and subdomains), and
+    //  every word of the query (ih_find.h).
+    if (*q && ih_find_run (store, q, IH_GW_WALK_BUDGET, s_search_keep, NULL, s, &err) < 0) {
         free (s);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
@@ -679,11 +580,11 @@ ih_pages_search (ih_req_t *r)
         ih_html_puts (b, "\xe2\x80\x9d");
         if (s->ioc) {
             ih_html_puts (b, " (searched as ");
-            ih_html_esc (b, s->ioc);
+            ih_html_esc (b, s->ioc_value);
             ih_html_puts (b, ")");
         }
-        ih_buf_printf (b, ".%s%s</p>\n", s->n == s_MAX_RESULTS ? " Only the first 100 are shown." : "",
-                        s->cut && s->n < s_MAX_RESULTS
+        ih_buf_printf (b, ".%s%s</p>\n", s->n == IH_FIND_MAX ? " Only the first 100 are shown." : "",
+                        s->cut && s->n < IH_FIND_MAX
                         ? " The search stopped before the oldest advisories: add a word, or "
                           "search for an indicator." : "");
         if (shown) {

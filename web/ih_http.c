@@ -3,7 +3,9 @@
 #include <czmq.h>
 #include <errno.h>
 #include <netdb.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -11,53 +13,14 @@
 #include <sodium.h>
 #include "ih_html.h"
 #include "ih_http.h"
+#include "ih_http_int.h"
 
 #define s_MAX_ARGS      32
 #define s_MAX_ARGBYTES  4096
-#define s_CACHE_SLOTS   512
 #define s_CACHE_MAXBODY (256 * 1024)        /* bigger answers are not kept */
 #define s_CACHE_MAXALL  (32 * 1024 * 1024)  /* bytes kept in all */
-#define s_MAX_HANDLES   256
 #define s_OTHER         "other"             /* the label of unrouted requests */
-#define s_TAG_MAX       40                  /* an ETag: 32 hex digits in quotes, and a NUL */
-
-/*  Response cache: direct-mapped by the hash of the URI. */
-typedef struct {
-    uint64_t hash;
-    uint64_t gen;
-    char *uri;
-    const ih_http_route_t *route;
-    int64_t expires_ms;
-    char tag [s_TAG_MAX];           /* its ETag, for a 304 */
-    const char *cache;              /* Cache-Control, for a 304 */
-    size_t bytes;
-    struct MHD_Response *resp;
-} s_slot_t;
-
-struct ih_http {
-    ih_http_cfg_t cfg;
-    uint64_t serial;                /* names this server in the threads' values */
-    struct MHD_Daemon *daemon;
-    uint16_t port;
-    bool tls;
-    char *tls_cert_pem, *tls_key_pem;
-
-    /* routes, and the metrics labels they share (fixed once started) */
-    ih_http_route_t routes [IH_HTTP_MAX_ROUTES];
-    size_t path_len [IH_HTTP_MAX_ROUTES];
-    int label_of [IH_HTTP_MAX_ROUTES];          /* index in labels */
-    int nroutes;
-    const char *labels [IH_HTTP_MAX_ROUTES + 1];
-    int nlabels;
-    int other;                                  /* the label of unrouted requests */
-    ih_metrics_t *metrics;
-
-    pthread_mutex_t mx;             /* cache and handle list */
-    s_slot_t cache [s_CACHE_SLOTS];
-    size_t cache_bytes;
-    void *handles [s_MAX_HANDLES];
-    int nhandles;
-};
+#define s_MAX_DROPPED   (1024 * 1024)       /* a too large chunked body: then cut off */
 
 /*  Per connection request state (*req_cls), made in the URI log callback. */
 typedef struct {
@@ -68,7 +31,12 @@ typedef struct {
     char *uri;
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
-    char tag [s_TAG_MAX];           /* the answer's ETag ("" until computed) */
+    const ih_http_route_t *post_route;  /* a POST being read: its route */
+    unsigned allow;                 /* a 405's Allow: the methods of the route that refused */
+    bool too_large;                 /* a POST body beyond the route's max_body */
+    size_t dropped;                 /* bytes of it dropped */
+    ih_buf_t post;                  /* the POST body read so far */
+    char tag [IH_HTTP_TAG_MAX];           /* the answer's ETag ("" until computed) */
 } s_conn_t;
 
 //  The calling thread's value, and the server it belongs to (a serial, not the address:
@@ -119,11 +87,108 @@ ih_req_header (ih_req_t *r, const char *name)
 void
 ih_req_add_header (ih_req_t *r, const char *name, const char *value)
 {
-    if (r->nhdr >= 4)
+    if (r->nhdr >= IH_HTTP_MAX_HDRS)
         return;
-    snprintf (r->hdr [r->nhdr][0], sizeof r->hdr [0][0], "%s", name);
-    snprintf (r->hdr [r->nhdr][1], sizeof r->hdr [0][1], "%s", value);
+    snprintf (r->hdr [r->nhdr].name, sizeof r->hdr [0].name, "%s", name);
+    snprintf (r->hdr [r->nhdr].value, sizeof r->hdr [0].value, "%s", value);
     r->nhdr++;
+}
+
+const char *
+ih_req_form (ih_req_t *r, const char *key)
+{
+    for (int i = 0; i < r->nform; i++)
+        if (streq (r->form [2 * i], key))
+            return r->form [2 * i + 1];
+    return NULL;
+}
+
+int
+ih_req_form_all (ih_req_t *r, const char *key, ih_req_form_fn *fn, void *arg)
+{
+    int n = 0;
+    for (int i = 0; i < r->nform; i++)
+        if (streq (r->form [2 * i], key)) {
+            int rc = fn (r->form [2 * i + 1], arg);
+            if (rc)
+                return rc;
+            n++;
+        }
+    return n;
+}
+
+int
+ih_req_form_each (ih_req_t *r, ih_req_field_fn *fn, void *arg)
+{
+    for (int i = 0; i < r->nform; i++) {
+        int rc = fn (r->form [2 * i], r->form [2 * i + 1], arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+const char *
+ih_req_cookie (ih_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value (r->conn, MHD_COOKIE_KIND, name);
+}
+
+static void
+s_client_addr (struct MHD_Connection *conn, char *out, size_t size)
+{
+    snprintf (out, size, "?");
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                                              : NULL;
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    char ip [INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof ip);
+    else
+    if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
+    snprintf (out, size, "%s", ip);
+}
+
+void
+ih_req_addr (ih_req_t *r, char *out, size_t size)
+{
+    s_client_addr (r->conn, out, size);
+}
+
+bool
+ih_req_tls (ih_req_t *r)
+{
+    return r->http && r->http->tls;
+}
+
+void
+ih_req_set_cookie (ih_req_t *r, const char *name, const char *value, int64_t max_age_s)
+{
+    char v [IH_HTTP_HDR_VALUE];
+    char age [40] = "";
+    if (max_age_s >= 0)
+        snprintf (age, sizeof age, "; Max-Age=%" PRId64, max_age_s);
+    snprintf (v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", name, value, age,
+              ih_req_tls (r) ? "; Secure" : "");
+    ih_req_add_header (r, "Set-Cookie", v);
+}
+
+void
+ih_req_redirect (ih_req_t *r, const char *location)
+{
+    ih_buf_reset (&r->body);
+    r->status = 303;
+    r->etag = false;
+    r->cache = NULL;
+    r->ctype = "text/html; charset=utf-8";
+    ih_req_add_header (r, "Location", location);
+    ih_html_puts (&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                            "<title>See other</title></head><body><p><a href=\"");
+    ih_html_esc (&r->body, location);
+    ih_html_puts (&r->body, "\">Continue</a></p></body></html>\n");
 }
 
 void *
@@ -145,7 +210,7 @@ ih_http_local (ih_http_t *self)
     tl_owner = self->serial;
     tl_local = local;
     pthread_mutex_lock (&self->mx);
-    if (self->nhandles < s_MAX_HANDLES)
+    if (self->nhandles < IH_HTTP_MAX_HANDLES)
         self->handles [self->nhandles++] = local;
     pthread_mutex_unlock (&self->mx);
     return local;
@@ -156,11 +221,18 @@ s_reason (int status)
 {
     switch (status) {
         case 400: return "Bad request";
+        case 401: return "Not logged in";
+        case 403: return "Forbidden";
         case 404: return "Not found";
         case 405: return "Method not allowed";
         case 406: return "Not acceptable";
+        case 409: return "Conflict";
+        case 413: return "Content too large";
         case 414: return "URI too long";
+        case 415: return "Unsupported media type";
         case 416: return "Range not satisfiable";
+        case 429: return "Too many requests";
+        case 502: return "Bad gateway";
         case 500: return "Internal error";
         case 503: return "Unavailable";
         default:  return "Error";
@@ -214,8 +286,8 @@ ih_http_route (ih_http_t *self, const ih_http_route_t *route, ih_err_t *err)
         return ih_err_set (err, "route: path '%s' does not start with '/'", route->path ? route->path : "");
     if (!route->label || !*route->label || !route->handler)
         return ih_err_set (err, "route '%s': a label and a handler are required", route->path);
-    if (route->methods & ~IH_HTTP_GET)
-        return ih_err_set (err, "route '%s': only GET (and HEAD) can be served", route->path);
+    if (route->methods & ~(IH_HTTP_GET | IH_HTTP_POST))
+        return ih_err_set (err, "route '%s': only GET (and HEAD) and POST can be served", route->path);
     if (self->nroutes == IH_HTTP_MAX_ROUTES)
         return ih_err_set (err, "route '%s': more than %d routes", route->path, IH_HTTP_MAX_ROUTES);
     int i = self->nroutes++;
@@ -284,22 +356,24 @@ s_dispatch (ih_http_t *self, ih_req_t *r)
     serve the same bytes for a URL give the same tag (a load balancer may send a client's
     next request to either), and a tag changes exactly when what it names does. */
 static void
-s_etag (const ih_req_t *r, char out [s_TAG_MAX])
+s_etag (const ih_req_t *r, char out [IH_HTTP_TAG_MAX])
 {
     crypto_generichash_state st;
     crypto_generichash_init (&st, NULL, 0, 16);
     const char *ctype = r->ctype ? r->ctype : "";
     crypto_generichash_update (&st, (const uint8_t *) ctype, strlen (ctype) + 1);
     for (int i = 0; i < r->nhdr; i++)
-        for (int j = 0; j < 2; j++)
-            crypto_generichash_update (&st, (const uint8_t *) r->hdr [i][j], strlen (r->hdr [i][j]) + 1);
+    {
+        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].name, strlen (r->hdr [i].name) + 1);
+        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].value, strlen (r->hdr [i].value) + 1);
+    }
     if (r->body.len)
         crypto_generichash_update (&st, r->body.data, r->body.len);
     uint8_t h [16];
     crypto_generichash_final (&st, h, sizeof h);
     char hex [33];
     ih_hex_encode (h, sizeof h, hex);
-    snprintf (out, s_TAG_MAX, "\"%s\"", hex);
+    snprintf (out, IH_HTTP_TAG_MAX, "\"%s\"", hex);
 }
 
 static void
@@ -307,7 +381,7 @@ s_common_headers (ih_http_t *self, struct MHD_Response *resp)
 {
     MHD_add_response_header (resp, "Content-Security-Policy", self->cfg.csp);
     MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header (resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header (resp, "Referrer-Policy", self->cfg.referrer);
     MHD_add_response_header (resp, "X-Frame-Options", "DENY");
     MHD_add_response_header (resp, "Cross-Origin-Resource-Policy", "same-origin");
     if (self->tls)
@@ -315,8 +389,8 @@ s_common_headers (ih_http_t *self, struct MHD_Response *resp)
 }
 
 /*  True when the If-None-Match header lists tag (or is "*"). */
-static bool
-s_inm_match (const char *inm, const char *tag)
+bool
+ih_http_inm_match (const char *inm, const char *tag)
 {
     if (!inm)
         return false;
@@ -372,7 +446,7 @@ static bool
 s_cache_answer (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
 {
     uint64_t h = s_fnv (c->uri, c->uri_len);
-    s_slot_t *s = &self->cache [h % s_CACHE_SLOTS];
+    ih_http_slot_t *s = &self->cache [h % IH_HTTP_CACHE_SLOTS];
     bool hit = false;
     pthread_mutex_lock (&self->mx);
     //  The generation keys the cache (what may have changed since); the tag is the
@@ -385,9 +459,9 @@ s_cache_answer (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
         hit = true;
         c->req.route = s->route;
         c->req.cache = s->cache;
-        char tag [s_TAG_MAX];
+        char tag [IH_HTTP_TAG_MAX];
         memcpy (tag, s->tag, sizeof tag);
-        if (s_inm_match (ih_req_header (&c->req, MHD_HTTP_HEADER_IF_NONE_MATCH), tag))
+        if (ih_http_inm_match (ih_req_header (&c->req, MHD_HTTP_HEADER_IF_NONE_MATCH), tag))
             hit = false;            //  answered below, outside the lock
         else
             *rc = s_queue (self, c, s->resp, 200);
@@ -409,7 +483,7 @@ s_cache_put (ih_http_t *self, s_conn_t *c, struct MHD_Response *resp, size_t byt
     if (bytes > s_CACHE_MAXBODY)
         return false;
     uint64_t h = s_fnv (c->uri, c->uri_len);
-    s_slot_t *s = &self->cache [h % s_CACHE_SLOTS];
+    ih_http_slot_t *s = &self->cache [h % IH_HTTP_CACHE_SLOTS];
     char *uri = strdup (c->uri);
     if (!uri)
         abort ();
@@ -437,6 +511,98 @@ s_cache_put (ih_http_t *self, s_conn_t *c, struct MHD_Response *resp, size_t byt
         MHD_destroy_response (old);
     free (old_uri);
     return true;
+}
+
+/*  The Allow header of a route's methods. */
+static const char *
+s_allow (unsigned methods)
+{
+    if (!methods)
+        methods = IH_HTTP_GET;
+    if ((methods & IH_HTTP_GET) && (methods & IH_HTTP_POST))
+        return "GET, HEAD, POST";
+    return methods & IH_HTTP_POST ? "POST" : "GET, HEAD";
+}
+
+static int
+s_hexval (int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/*  Decodes n bytes of a form component at in into out ('+' is a space, %XX a byte; a '%'
+    not followed by two hex digits stays as it is). Returns the length written, or -1
+    when it decodes to a NUL byte. out has room for n + 1 bytes (it is NUL-terminated). */
+static int
+s_form_decode (const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char) in [i];
+        if (ch == '+')
+            ch = ' ';
+        else
+        if (ch == '%' && i + 2 < n && s_hexval (in [i + 1]) >= 0 && s_hexval (in [i + 2]) >= 0) {
+            ch = s_hexval (in [i + 1]) * 16 + s_hexval (in [i + 2]);
+            i += 2;
+        }
+        if (ch == 0)
+            return -1;
+        out [o++] = (char) ch;
+    }
+    out [o] = 0;
+    return (int) o;
+}
+
+/*  Decodes an application/x-www-form-urlencoded body into r's form. Returns 0, or -1
+    with err (a NUL byte, too many fields). */
+static int
+s_form_parse (ih_req_t *r, const char *body, size_t len, ih_err_t *err)
+{
+    int fields = 0;
+    for (size_t i = 0; i < len; i++)
+        fields += body [i] == '&';
+    fields++;
+    if (fields > IH_HTTP_MAX_FIELDS)
+        return ih_err_set (err, "the form has more than %d fields", IH_HTTP_MAX_FIELDS);
+    //  Decoded text is never longer than what it decodes: one buffer of len plus a NUL per
+    //  key and value holds all of it.
+    r->form_buf = (char *) malloc (len + 2 * (size_t) fields + 1);
+    r->form = (const char **) calloc (2 * (size_t) fields, sizeof (char *));
+    if (!r->form_buf || !r->form)
+        abort ();
+    char *out = r->form_buf;
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && body [end] != '&')
+            end++;
+        if (end > i) {
+            size_t eq = i;
+            while (eq < end && body [eq] != '=')
+                eq++;
+            int kl = s_form_decode (body + i, eq - i, out);
+            if (kl < 0)
+                return ih_err_set (err, "a form field holds a NUL byte");
+            r->form [2 * r->nform] = out;
+            out += kl + 1;
+            size_t vstart = eq < end ? eq + 1 : end;
+            int vl = s_form_decode (body + vstart, end - vstart, out);
+            if (vl < 0)
+                return ih_err_set (err, "a form field holds a NUL byte");
+            r->form [2 * r->nform + 1] = out;
+            out += vl + 1;
+            r->nform++;
+        }
+        i = end + 1;
+    }
+    return 0;
 }
 
 static enum MHD_Result
@@ -468,9 +634,9 @@ s_respond (ih_http_t *self, s_conn_t *c)
     if (r->vary_accept)
         MHD_add_response_header (resp, "Vary", "Accept");
     if (status == 405)
-        MHD_add_response_header (resp, "Allow", "GET, HEAD");
+        MHD_add_response_header (resp, "Allow", s_allow (c->allow));
     for (int i = 0; i < r->nhdr; i++)
-        MHD_add_response_header (resp, r->hdr [i][0], r->hdr [i][1]);
+        MHD_add_response_header (resp, r->hdr [i].name, r->hdr [i].value);
     s_common_headers (self, resp);
     enum MHD_Result rc = s_queue (self, c, resp, status);
     if (!cacheable || !s_cache_put (self, c, resp, len))
@@ -518,23 +684,21 @@ s_completed (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Re
     if (c->answered)
         ih_metrics_request (self->metrics, s_label_index (self, c->req.route), c->req.status, secs);
     if (self->cfg.verbose) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char ip [INET6_ADDRSTRLEN] = "?";
-        if (ci && ci->client_addr) {
-            const struct sockaddr *sa = ci->client_addr;
-            if (sa->sa_family == AF_INET)
-                inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof ip);
-            else
-            if (sa->sa_family == AF_INET6)
-                inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
-        }
-        fprintf (stderr, "I %s: %s %.200s %d %.1f ms%s\n", s_name (self), ip, c->uri_len > self->cfg.max_uri
+        char ip [INET6_ADDRSTRLEN + 1];
+        s_client_addr (conn, ip, sizeof ip);
+        fprintf (stderr, "I %s: %s %s %.200s %d %.1f ms%s\n", s_name (self), ip,
+                 c->req.method ? c->req.method : "?", c->uri_len > self->cfg.max_uri
                  ? "(too long)" : c->uri, c->answered ? c->req.status : 0, secs * 1000,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     }
     if (c->req.resp)
         MHD_destroy_response (c->req.resp);
     ih_buf_free (&c->req.body);
+    ih_buf_free (&c->post);
+    if (c->req.form_buf)
+        sodium_memzero (c->req.form_buf, malloc_usable_size (c->req.form_buf));
+    free (c->req.form_buf);
+    free (c->req.form);
     free (c->uri);
     free (c);
     *req_cls = NULL;
@@ -554,6 +718,48 @@ s_count_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *va
     return MHD_YES;
 }
 
+static size_t
+s_max_body (const ih_http_route_t *route)
+{
+    return route->max_body ? route->max_body : IH_HTTP_BODY_DEFAULT;
+}
+
+/*  The first call of a POST (headers only): is it one we read? Returns true when it
+    answered (405, 415, 413), false when the body is to be read. */
+static bool
+s_post_start (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
+{
+    ih_req_t *r = &c->req;
+    const ih_http_route_t *route = s_match (self, r->path);
+    if (!route || !(route->methods & IH_HTTP_POST)) {
+        c->allow = route ? route->methods : 0;
+        ih_req_error (r, 405, route ? "This address does not take a form." : "Only GET and HEAD are served here.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    r->route = route;
+    const char *ctype = ih_req_header (r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char form_type [] = "application/x-www-form-urlencoded";
+    if (!ctype || strncasecmp (ctype, form_type, sizeof form_type - 1) != 0
+    ||  (ctype [sizeof form_type - 1] && ctype [sizeof form_type - 1] != ';'
+         && ctype [sizeof form_type - 1] != ' ')) {
+        ih_req_error (r, 415, "A form is sent as application/x-www-form-urlencoded.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    const char *cl = ih_req_header (r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    if (cl && ih_parse_u64 (cl, &n) && n > s_max_body (route)) {
+        //  Refused before a byte of the body is read (and before 100 Continue).
+        ih_req_error (r, 413, "The form is too large.");
+        *rc = s_respond (self, c);
+        return true;
+    }
+    c->post_route = route;
+    r->post = true;
+    return false;
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -563,25 +769,54 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     if (!c)
         return MHD_NO;
     if (c->answered) {
-        *upload_data_size = 0;          //  a body we do not read (405 was queued)
+        *upload_data_size = 0;          //  a body we do not read (405, 413 was queued)
         return MHD_YES;
     }
     ih_req_t *r = &c->req;
     r->path = url;
     r->method = method;
-    r->gen = self->cfg.generation ? self->cfg.generation (self->cfg.app) : 0;
-    if (!streq (method, MHD_HTTP_METHOD_GET) && !streq (method, MHD_HTTP_METHOD_HEAD)) {
+    bool post = streq (method, MHD_HTTP_METHOD_POST);
+    if (!c->headers_seen)
+        r->gen = self->cfg.generation ? self->cfg.generation (self->cfg.app) : 0;
+    if (!post && !streq (method, MHD_HTTP_METHOD_GET) && !streq (method, MHD_HTTP_METHOD_HEAD)) {
         //  Answered at once: MHD then discards any body and closes the connection.
         ih_req_error (r, 405, "Only GET and HEAD are served here.");
         *upload_data_size = 0;
         return s_respond (self, c);
     }
-    if (!c->headers_seen || *upload_data_size) {
+    if (!c->headers_seen) {
+        enum MHD_Result rc;
+        if (c->uri_len <= self->cfg.max_uri && post && s_post_start (self, c, &rc))
+            return rc;
         //  A response queued in the first call (before MHD knows there is no body) makes
         //  MHD close the connection: answer in the next one and keep it alive.
         c->headers_seen = true;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (c->post_route) {
+            if (!c->too_large && c->post.len + *upload_data_size > s_max_body (c->post_route)) {
+                //  No Content-Length said so (a chunked body): the rest is read and
+                //  dropped (MHD answers only once a body is complete), and 413 follows;
+                //  a client that goes on sending long after is cut off.
+                c->too_large = true;
+                ih_buf_free (&c->post);
+            }
+            if (c->too_large) {
+                c->dropped += *upload_data_size;
+                if (c->dropped > s_MAX_DROPPED)
+                    return MHD_NO;
+            }
+            else
+                ih_buf_append (&c->post, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (c->too_large) {
+        ih_req_error (r, 413, "The form is too large.");
+        return s_respond (self, c);
     }
     if (c->uri_len > self->cfg.max_uri) {
         ih_req_error (r, 414, "The address is too long.");
@@ -593,21 +828,118 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         ih_req_error (r, 400, "Too many or too long query arguments.");
         return s_respond (self, c);
     }
+    if (r->post) {
+        ih_err_t err = { "" };
+        int prc = s_form_parse (r, c->post.data ? (const char *) c->post.data : "", c->post.len, &err);
+        if (c->post.data)
+            sodium_memzero (c->post.data, c->post.len);     //  it may hold a password
+        ih_buf_free (&c->post);
+        if (prc != 0) {
+            ih_req_error (r, 400, err.msg);
+            return s_respond (self, c);
+        }
+        //  A form is answered afresh, never from the cache nor into it.
+        r->route->handler (r);
+        if (r->status == 0)
+            r->status = 200;
+        r->etag = false;
+        return s_respond (self, c);
+    }
     //  The cache and 304 first: both cost no store access.
     enum MHD_Result rc;
     if (s_cache_answer (self, c, &rc))
         return rc;
+    r->route = s_match (self, r->path);
+    if (r->route && r->route->methods && !(r->route->methods & IH_HTTP_GET)) {
+        c->allow = r->route->methods;
+        ih_req_error (r, 405, "This address takes a form only (POST).");
+        return s_respond (self, c);
+    }
     s_dispatch (self, r);
     if (r->status == 0)
         r->status = 200;
     if (r->status == 200 && r->etag && !r->resp) {
         s_etag (r, c->tag);
-        if (s_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), c->tag)) {
+        if (ih_http_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), c->tag)) {
             ih_buf_free (&r->body);
             return s_answer_304 (self, c, c->tag);
         }
     }
     return s_respond (self, c);
+}
+
+/* ---- streams ---------------------------------------------------------------------------------- */
+
+/*  A stream's state: the front end's callbacks and the part being sent. */
+typedef struct {
+    ih_http_fill_fn *fill;
+    ih_http_free_fn *free_fn;
+    void *arg;
+    ih_buf_t buf;
+    size_t off;
+    bool finished;
+    bool failed;
+} s_stream_t;
+
+static ssize_t
+s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    while (s->off == s->buf.len) {
+        if (s->finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->failed)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        ih_buf_reset (&s->buf);
+        s->off = 0;
+        int rc = s->fill (s->arg, &s->buf);
+        if (rc < 0)
+            //  What is buffered is sent; the connection then closes without the end of
+            //  the chunked body, so a client sees the answer as incomplete.
+            s->failed = true;
+        else
+        if (rc == 0)
+            s->finished = true;
+    }
+    size_t n = s->buf.len - s->off;
+    if (n > max)
+        n = max;
+    memcpy (out, s->buf.data + s->off, n);
+    s->off += n;
+    return (ssize_t) n;
+}
+
+static void
+s_stream_free (void *cls)
+{
+    s_stream_t *s = (s_stream_t *) cls;
+    if (s->free_fn)
+        s->free_fn (s->arg);
+    ih_buf_free (&s->buf);
+    free (s);
+}
+
+int
+ih_req_stream (ih_req_t *r, ih_http_fill_fn *fill, ih_http_free_fn *free_fn, void *arg)
+{
+    s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
+    if (!s)
+        abort ();
+    s->fill = fill;
+    s->free_fn = free_fn;
+    s->arg = arg;
+    ih_buf_init (&s->buf);
+    r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
+                                                 s_stream_free);
+    if (!r->resp) {
+        s_stream_free (s);
+        ih_req_error (r, 500, "cannot create the response");
+        return -1;
+    }
+    if (r->status == 0)
+        r->status = 200;
+    r->etag = false;
+    return 0;
 }
 
 static void
@@ -704,6 +1036,7 @@ ih_http_new (const ih_http_cfg_t *cfg)
     if (!self->cfg.conn_memory) self->cfg.conn_memory = 64 * 1024;
     if (!self->cfg.max_uri) self->cfg.max_uri = 2048;
     if (!self->cfg.csp) self->cfg.csp = IH_HTTP_CSP;
+    if (!self->cfg.referrer) self->cfg.referrer = "no-referrer";
     self->serial = ++s_serials;
     pthread_mutex_init (&self->mx, NULL);
     return self;
@@ -817,7 +1150,7 @@ ih_http_destroy (ih_http_t **self_p)
     ih_http_t *self = *self_p;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
-    for (int i = 0; i < s_CACHE_SLOTS; i++) {
+    for (int i = 0; i < IH_HTTP_CACHE_SLOTS; i++) {
         if (self->cache [i].resp)
             MHD_destroy_response (self->cache [i].resp);
         free (self->cache [i].uri);
@@ -833,289 +1166,4 @@ ih_http_destroy (ih_http_t **self_p)
     *self_p = NULL;
 }
 
-/* ---- self-test --------------------------------------------------------------------------------- */
-#ifdef IH_SELFTEST
-#include "ih_tk_http.h"
-
-//  A toy front end: its state, two handlers, its errors, its per-thread values.
-typedef struct {
-    _Atomic uint64_t gen;
-    _Atomic int calls;
-    _Atomic int locals;
-} s_toy_t;
-
-static uint64_t
-s_toy_gen (void *app)
-{
-    return atomic_load (&((s_toy_t *) app)->gen);
-}
-
-static void *
-s_toy_local_new (void *app)
-{
-    int *v = (int *) malloc (sizeof (int));
-    IH_CHECK (v);
-    *v = ++((s_toy_t *) app)->locals;
-    return v;
-}
-
-static void
-s_toy_local_free (void *local)
-{
-    free (local);
-}
-
-static void
-s_toy_hello (ih_req_t *r)
-{
-    s_toy_t *toy = (s_toy_t *) r->app;
-    toy->calls++;
-    const char *name = ih_req_arg (r, "name");
-    r->ctype = "text/html; charset=utf-8";
-    ih_html_puts (&r->body, "<p>hello ");
-    ih_html_esc (&r->body, name ? name : "world");
-    ih_buf_printf (&r->body, " from thread value %d, generation %" PRIu64 "</p>\n",
-                    *(int *) ih_req_local (r), r->gen);
-    r->etag = true;
-    r->cache = "public, max-age=5";
-}
-
-/*  The same bytes on any thread of any server (for comparing servers' tags). */
-static void
-s_toy_same (ih_req_t *r)
-{
-    const char *name = ih_req_arg (r, "name");
-    r->ctype = "text/plain; charset=utf-8";
-    ih_buf_printf (&r->body, "same for %s\n", name ? name : "all");
-    r->etag = true;
-    r->cache = "public, max-age=5";
-}
-
-static void
-s_toy_missing (ih_req_t *r)
-{
-    ih_req_error (r, 404, "no such <thing>");
-}
-
-static void
-s_toy_error (ih_req_t *r, int status, const char *reason, const char *msg)
-{
-    r->ctype = "text/plain; charset=utf-8";
-    ih_buf_printf (&r->body, "toy error %d (%s): %s\n", status, reason, msg);
-}
-
-static void
-s_toy_html_error (ih_req_t *r, int status, const char *reason, const char *msg)
-{
-    r->ctype = "text/html; charset=utf-8";
-    ih_buf_printf (&r->body, "<h1>%s</h1><p>", reason);
-    ih_html_esc (&r->body, msg);
-    ih_html_puts (&r->body, "</p>\n");
-}
-
-/*  Waits for a count (the server records a request when it has completed, which may be
-    a moment after the client has read the answer). */
-static uint64_t
-s_count (ih_http_t *h, int label, int code, uint64_t want)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < 200 && (n = ih_metrics_count (ih_http_metrics (h), label, code)) < want; i++)
-        zclock_sleep (5);
-    return n;
-}
-
-void
-ih_http_test (bool verbose)
-{
-    //  If-None-Match lists.
-    IH_CHECK (s_inm_match ("\"a-1\"", "\"a-1\""));
-    IH_CHECK (s_inm_match ("W/\"a-1\"", "\"a-1\""));
-    IH_CHECK (s_inm_match ("\"x\", \"a-1\"", "\"a-1\""));
-    IH_CHECK (s_inm_match ("\"x\",W/\"a-1\" ", "\"a-1\""));
-    IH_CHECK (s_inm_match ("*", "\"a-1\""));
-    IH_CHECK (!s_inm_match ("\"a-10\"", "\"a-1\""));
-    IH_CHECK (!s_inm_match ("\"a-1", "\"a-1\""));
-    IH_CHECK (!s_inm_match ("", "\"a-1\""));
-    IH_CHECK (!s_inm_match (NULL, "\"a-1\""));
-    IH_CHECK (!s_inm_match (",,,", "\"a-1\""));
-
-    //  A bad address and a missing TLS key fail cleanly.
-    ih_err_t err = { "" };
-    ih_http_cfg_t cfg;
-    memset (&cfg, 0, sizeof cfg);
-    cfg.listen = "not-an-address";
-    ih_http_t *h = ih_http_new (&cfg);
-    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "not a numeric"));
-    ih_http_destroy (&h);
-    cfg.listen = "127.0.0.1";
-    cfg.tls_cert = "/nonexistent/cert.pem";
-    h = ih_http_new (&cfg);
-    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "go together"));
-    ih_http_destroy (&h);
-    cfg.tls_key = "/nonexistent/key.pem";
-    h = ih_http_new (&cfg);
-    IH_CHECK (ih_http_start (h, &err) == -1 && strstr (err.msg, "cannot read"));
-    ih_http_destroy (&h);
-    if (verbose)
-        printf ("\n    %s", err.msg);
-    cfg.tls_cert = cfg.tls_key = NULL;
-
-    //  Routes that cannot be registered.
-    h = ih_http_new (&cfg);
-    ih_http_route_t bad = { .path = "hello", .label = "hello", .handler = s_toy_hello };
-    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "'hello'"));
-    bad.path = "/hello";
-    bad.label = "";
-    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "label"));
-    bad.label = "hello";
-    bad.methods = 2;
-    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "only GET"));
-    bad.methods = 0;
-    for (int i = 0; i < IH_HTTP_MAX_ROUTES; i++)
-        IH_CHECK (ih_http_route (h, &bad, &err) == 0);
-    IH_CHECK (ih_http_route (h, &bad, &err) == -1 && strstr (err.msg, "more than"));
-    ih_http_destroy (&h);
-
-    //  The toy front end on an ephemeral port (two threads).
-    s_toy_t toy;
-    memset (&toy, 0, sizeof toy);
-    cfg.name = "toy";
-    cfg.app = &toy;
-    cfg.generation = s_toy_gen;
-    cfg.local_new = s_toy_local_new;
-    cfg.local_free = s_toy_local_free;
-    cfg.html_error = s_toy_html_error;
-    h = ih_http_new (&cfg);
-    static const ih_http_route_t routes [] = {
-        { .path = "/hello", .label = "hello", .handler = s_toy_hello },
-        { .path = "/json/", .match = IH_HTTP_PREFIX, .label = "json", .handler = s_toy_missing,
-          .errors = IH_HTTP_JSON },
-        { .path = "/custom", .label = "custom", .handler = s_toy_missing, .error = s_toy_error },
-        { .path = "/hello/", .label = "hello", .handler = s_toy_hello },
-        { .path = "/same", .label = "same", .handler = s_toy_same },
-    };
-    for (size_t i = 0; i < sizeof routes / sizeof routes [0]; i++)
-        IH_CHECK (ih_http_route (h, &routes [i], &err) == 0);
-    IH_CHECK (ih_http_metrics (h) == NULL && ih_http_port (h) == 0);
-    IH_CHECK (ih_http_start (h, &err) == 0);
-    uint16_t port = ih_http_port (h);
-    IH_CHECK (port > 0 && ih_http_metrics (h));
-    IH_CHECK (ih_http_route (h, &routes [0], &err) == -1 && strstr (err.msg, "before"));
-    //  Labels: in the order first registered ("hello" once), then "other".
-    IH_CHECK (h->nlabels == 5 && streq (h->labels [0], "hello") && streq (h->labels [1], "json")
-           && streq (h->labels [2], "custom") && streq (h->labels [3], "same")
-           && streq (h->labels [4], "other"));
-
-    ih_tk_http_t res;
-    char tag [96], v [200];
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
-    if (verbose)
-        printf ("\n%s", (const char *) res.raw.data);
-    IH_CHECK (streq (res.body, "<p>hello &lt;b&gt; from thread value 1, generation 0</p>\n"));
-    IH_CHECK (ih_tk_http_header (&res, "Content-Security-Policy", v, sizeof v) && streq (v, IH_HTTP_CSP));
-    IH_CHECK (ih_tk_http_header (&res, "X-Frame-Options", v, sizeof v) && streq (v, "DENY"));
-    IH_CHECK (ih_tk_http_header (&res, "X-Content-Type-Options", v, sizeof v) && streq (v, "nosniff"));
-    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "public, max-age=5"));
-    IH_CHECK (!ih_tk_http_header (&res, "Strict-Transport-Security", v, sizeof v));
-    IH_CHECK (ih_tk_http_header (&res, "ETag", tag, sizeof tag) && strlen (tag) == 34 && tag [0] == '"');
-    ih_tk_http_free (&res);
-    //  The same URI again: from the cache (the handler is not called), then 304.
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", NULL) == 200);
-    IH_CHECK (toy.calls == 1 && strstr (res.body, "hello &lt;b&gt;"));
-    ih_tk_http_free (&res);
-    char inm [128];
-    snprintf (inm, sizeof inm, "If-None-Match: %s\r\n", tag);
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 304);
-    IH_CHECK (*res.body == 0 && toy.calls == 1);
-    ih_tk_http_free (&res);
-    //  A new generation: the handler runs again; its answer changed, and so did its tag.
-    toy.gen++;
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=%3Cb%3E", inm) == 200);
-    IH_CHECK (toy.calls == 2 && ih_tk_http_header (&res, "ETag", v, sizeof v) && !streq (v, tag));
-    ih_tk_http_free (&res);
-    //  A second server started later with the same content gives the same tags (the tag
-    //  is the content's, not the process's), and takes the first one's for a 304.
-    {
-        char same [200], v2 [200];
-        IH_CHECK (ih_tk_http (&res, port, "GET", "/same?name=x", NULL) == 200);
-        IH_CHECK (ih_tk_http_header (&res, "ETag", same, sizeof same));
-        ih_tk_http_free (&res);
-        zclock_sleep (3);
-        s_toy_t toy2;
-        memset (&toy2, 0, sizeof toy2);
-        ih_http_cfg_t cfg2 = cfg;
-        cfg2.app = &toy2;
-        ih_http_t *h2 = ih_http_new (&cfg2);
-        IH_CHECK (ih_http_route (h2, &routes [4], &err) == 0 && ih_http_start (h2, &err) == 0);
-        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=x", NULL) == 200);
-        IH_CHECK (ih_tk_http_header (&res, "ETag", v2, sizeof v2) && streq (v2, same));
-        ih_tk_http_free (&res);
-        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=y", NULL) == 200);
-        IH_CHECK (ih_tk_http_header (&res, "ETag", v2, sizeof v2) && !streq (v2, same));
-        ih_tk_http_free (&res);
-        char inm2 [256];
-        snprintf (inm2, sizeof inm2, "If-None-Match: %s\r\n", same);
-        IH_CHECK (ih_tk_http (&res, ih_http_port (h2), "GET", "/same?name=x", inm2) == 304);
-        ih_tk_http_free (&res);
-        ih_http_destroy (&h2);
-    }
-    //  HEAD: the headers without the body. A value per thread, made once.
-    IH_CHECK (ih_tk_http (&res, port, "HEAD", "/hello/", NULL) == 200);
-    IH_CHECK (*res.body == 0 && toy.locals >= 1 && toy.locals <= 2);
-    ih_tk_http_free (&res);
-
-    //  Errors in the route's kind: JSON, the route's own, the front end's HTML.
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/json/x", NULL) == 404);
-    IH_CHECK (streq (res.body, "{\"error\":\"Not found\",\"status\":404,\"detail\":"
-                               "\"no such \\u003cthing\\u003e\"}\n"));
-    IH_CHECK (ih_tk_http_header (&res, "Content-Type", v, sizeof v) && streq (v, "application/json"));
-    IH_CHECK (ih_tk_http_header (&res, "Cache-Control", v, sizeof v) && streq (v, "no-store"));
-    ih_tk_http_free (&res);
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/custom", NULL) == 404);
-    IH_CHECK (streq (res.body, "toy error 404 (Not found): no such <thing>\n"));
-    ih_tk_http_free (&res);
-    IH_CHECK (ih_tk_http (&res, port, "GET", "/custom/", NULL) == 404);      //  exact: unrouted
-    IH_CHECK (streq (res.body, "<h1>Not found</h1><p>There is nothing at this address.</p>\n"));
-    ih_tk_http_free (&res);
-    //  Refused before routing: 405 (with Allow), 414, 400; all in the HTML kind.
-    IH_CHECK (ih_tk_http (&res, port, "POST", "/hello", "Content-Length: 3\r\n") == 405);
-    IH_CHECK (ih_tk_http_header (&res, "Allow", v, sizeof v) && streq (v, "GET, HEAD"));
-    IH_CHECK (strstr (res.body, "<h1>Method not allowed</h1>"));
-    ih_tk_http_free (&res);
-    char path [2100] = "/hello?x=";
-    memset (path + 9, 'a', sizeof path - 10);
-    path [sizeof path - 1] = 0;
-    IH_CHECK (ih_tk_http (&res, port, "GET", path, NULL) == 414);
-    ih_tk_http_free (&res);
-    ih_buf_t many;
-    ih_buf_init (&many);
-    ih_html_puts (&many, "/hello?");
-    for (int i = 0; i < 40; i++)
-        ih_buf_printf (&many, "a%d=1&", i);
-    IH_CHECK (ih_tk_http (&res, port, "GET", ih_html_cstr (&many), NULL) == 400);
-    ih_buf_free (&many);
-    ih_tk_http_free (&res);
-
-    //  Metrics per label: hello is 0, json 1, custom 2, same 3, other 4.
-    IH_CHECK (s_count (h, 0, 200, 4) == 4 && s_count (h, 0, 304, 1) == 1);
-    IH_CHECK (s_count (h, 1, 404, 1) == 1 && s_count (h, 2, 404, 1) == 1);
-    IH_CHECK (s_count (h, 3, 200, 1) == 1);
-    IH_CHECK (s_count (h, 4, 404, 1) == 1 && s_count (h, 4, 405, 1) == 1);
-    IH_CHECK (s_count (h, 4, 414, 1) == 1 && s_count (h, 4, 400, 1) == 1);
-
-    //  A second server on the same port fails with a message.
-    ih_http_cfg_t cfg2 = cfg;
-    cfg2.port = port;
-    ih_http_t *h2 = ih_http_new (&cfg2);
-    IH_CHECK (ih_http_start (h2, &err) == -1);
-    char want [64];
-    snprintf (want, sizeof want, "cannot listen on 127.0.0.1:%u: Address already in use", port);
-    IH_CHECK (streq (err.msg, want));
-    ih_http_destroy (&h2);
-    ih_http_destroy (&h);
-    ih_http_destroy (&h);
-    IH_CHECK (h == NULL);
-    if (verbose)
-        printf ("    ");
-}
-#endif
+//  The self-test is ih_http_test.c (it reads the server's inside: ih_http_int.h).

@@ -4,7 +4,8 @@
     opaque pointer (ih_req_t app).
 
     LAYERING. web/ is the generic part of a web front end and depends on proto/ only:
-      ih_http     this server: limits, TLS, routing, security headers, caching, errors
+      ih_http     this server: limits, TLS, routing, forms, cookies, security headers,
+                  caching, streams, errors (its self-test: ih_http_test.c)
       ih_html     escaping, URL checks, Markdown (every byte of data goes through it)
       ih_layout   the page shell (head, navigation, footer), stylesheet, icon, error pages
       ih_svg      inline SVG charts
@@ -14,28 +15,45 @@
     another's, and nothing in web/ includes a front end.
 
     THE SERVER. MHD with its own threads (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
-    a pool of `threads`), GET and HEAD only (405 otherwise, with Allow). Limits: URI bytes
-    (414), query arguments (400), header and request-line bytes (MHD's connection memory
-    pool: 414/431), connections in total and per IP, and an idle timeout against slow
+    a pool of `threads`), GET and HEAD for every route, POST for the routes that ask for
+    it (405 otherwise, with Allow). Limits: URI bytes (414), query arguments (400), header
+    and request-line bytes (MHD's connection memory pool: 414/431), a POST body's bytes
+    per route (413), connections in total and per IP, and an idle timeout against slow
     clients. HTTPS with MHD's TLS when a certificate and key are configured.
 
     Every response carries Content-Security-Policy (IH_HTTP_CSP unless the front end gives
-    its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy:
-    no-referrer, X-Frame-Options: DENY, Cross-Origin-Resource-Policy: same-origin (and HSTS
-    over TLS).
+    its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy
+    (no-referrer unless the front end gives its own), X-Frame-Options: DENY,
+    Cross-Origin-Resource-Policy: same-origin (and HSTS over TLS).
 
     ROUTES. Before starting, a front end registers its routes (ih_http_route): a path, exact
     or a prefix; a label for the metrics (several routes may share one); a handler; and
     how its errors look (an HTML page, a JSON object, or the front end's own callback, e.g.
-    a TAXII error message). Routes are tried in the order registered; the first match
-    handles the request. A request no route matches gets 404 with an HTML error, under the
-    label "other". The handler reads the request (ih_req_arg, ih_req_header, r->path) and
-    fills the response part of ih_req_t, or calls ih_req_error.
+    a TAXII error message); the methods it serves and, for POST, its body limit; and an
+    opaque value of the front end's (data: the console's gate reads who may see the
+    route there). Routes are tried in the order registered; the first match handles the
+    request. A request no route matches gets 404 with an HTML error, under the label
+    "other". The handler reads the request (ih_req_arg, ih_req_header, ih_req_form,
+    ih_req_cookie, r->path) and fills the response part of ih_req_t, or calls
+    ih_req_error.
 
-    METHODS. Only GET and HEAD are served today, for every route. Room for POST (the
-    console's forms): ih_req_t carries the method and ih_http_route_t a `methods` set, so
-    that a route can opt in to POST (the server reading a bounded body before calling the
-    handler) without a change to the routes that leave it at 0 (GET and HEAD).
+    METHODS. Every route serves GET and HEAD unless its `methods` set says otherwise; a
+    route that lists IH_HTTP_POST also takes POST with an application/x-www-form-urlencoded
+    body (415 for any other type) of at most its max_body bytes (413 beyond, answered as
+    soon as the Content-Length or the bytes received say so). The server reads the whole
+    body before it calls the handler, and decodes it (percent-decoding, '+' as a space,
+    fields in the order sent, a key given twice kept twice; a field holding a NUL byte, or
+    more than IH_HTTP_MAX_FIELDS fields, is a 400): the handler reads it with ih_req_form
+    and ih_req_form_all. A POST is never cached. Other methods get 405.
+
+    COOKIES AND REDIRECTS. ih_req_cookie reads the Cookie header; ih_req_set_cookie sets
+    one with HttpOnly, SameSite=Strict, Path=/ and, over TLS, Secure. ih_req_redirect
+    answers 303 See Other (the answer to a POST that acted: a reload does not act twice).
+
+    STREAMS. ih_req_stream answers with a body the handler's fill callback writes part by
+    part as the client reads (a bulk export): MHD calls it on its threads, one call at a
+    time for a connection, and the free callback once when the response is done with
+    (sent, failed, or the client gone). A stream is never cached and gets no ETag.
 
     ERRORS. ih_req_error sets a status and a body in the route's kind: IH_HTTP_HTML calls
     the front end's html_error (its layout's error page: ih_layout_error), or a bare page
@@ -106,8 +124,15 @@ typedef enum {
     IH_HTTP_JSON                    /* {"error": ..., "status": N, "detail": ...} */
 } ih_http_errors_t;
 
-/*  Methods a route serves (a set). Only GET (with HEAD) exists so far; 0 means GET. */
-#define IH_HTTP_GET     1u
+/*  Methods a route serves (a set); 0 means GET (with HEAD). */
+#define IH_HTTP_GET     1u          /* GET and HEAD */
+#define IH_HTTP_POST    2u
+
+#define IH_HTTP_BODY_DEFAULT  (64 * 1024)   /* a POST route's max_body when 0 */
+#define IH_HTTP_MAX_FIELDS    12000         /* form fields in one POST body (a share form reviews
+                                               up to 5,000 indicators, two fields each) */
+#define IH_HTTP_MAX_HDRS      8             /* extra response headers */
+#define IH_HTTP_HDR_VALUE     1024          /* bytes of an extra header's value (cut to fit) */
 
 typedef struct {
     const char *path;               /* "/search", or a prefix "/alerts/" (borrowed) */
@@ -118,6 +143,8 @@ typedef struct {
     ih_http_error_fn *error;        /* ... unless this is set */
     ih_http_accept_fn *accept;      /* optional: see CACHING */
     unsigned methods;               /* 0 = IH_HTTP_GET */
+    size_t max_body;                /* POST: body bytes at most (0 = IH_HTTP_BODY_DEFAULT) */
+    const void *data;               /* the front end's own value for the route (borrowed) */
 } ih_http_route_t;
 
 /*  One request as a handler sees it; the handler fills the response part. */
@@ -125,7 +152,8 @@ struct ih_req {
     void *app;                      /* the front end's state (cfg app) */
     ih_http_t *http;                /* the server (ih_http_local, ih_http_metrics) */
     struct MHD_Connection *conn;
-    const char *method;             /* "GET" or "HEAD" */
+    const char *method;             /* "GET", "HEAD" or "POST" */
+    bool post;                      /* a POST: its form is read (ih_req_form) */
     const char *path;               /* decoded path, without the query */
     const char *uri;                /* the request target as received */
     uint64_t gen;                   /* generation when the request started */
@@ -140,21 +168,66 @@ struct ih_req {
     int64_t expires_ms;             /* wall clock after which a cached copy is stale; 0 = never */
     bool vary_accept;
     int nhdr;
-    char hdr [4][2][160];           /* extra headers (name, value) */
+    struct {
+        char name [48];
+        char value [IH_HTTP_HDR_VALUE];
+    } hdr [IH_HTTP_MAX_HDRS];       /* extra headers (ih_req_add_header) */
     struct MHD_Response *resp;      /* a handler's own response (a stream) instead of body */
+
+    /* the server's own: the decoded form of a POST (ih_req_form) */
+    char *form_buf;
+    const char **form;              /* key, value, key, value ... */
+    int nform;                      /* fields (pairs) */
 };
 
 /*  A GET argument (decoded), or NULL. Borrowed for the request. */
 const char *ih_req_arg(ih_req_t *r, const char *key);
 /*  A request header, or NULL. Borrowed for the request. */
 const char *ih_req_header(ih_req_t *r, const char *name);
-/*  Adds a response header (up to 4; name and value are cut to fit). */
+/*  The first value of a field of a POST's form, or NULL (also for a GET). Borrowed for
+    the request. */
+const char *ih_req_form(ih_req_t *r, const char *key);
+/*  Calls fn for each value of key in the form, in the order sent; fn returns 0 to go on.
+    Returns how many values fn was given, or fn's value when it stopped. */
+typedef int (ih_req_form_fn)(const char *value, void *arg);
+int ih_req_form_all(ih_req_t *r, const char *key, ih_req_form_fn *fn, void *arg);
+/*  Calls fn for each field of the form (key and value), in order; fn returns 0 to go on.
+    Returns 0 or fn's value. */
+typedef int (ih_req_field_fn)(const char *key, const char *value, void *arg);
+int ih_req_form_each(ih_req_t *r, ih_req_field_fn *fn, void *arg);
+/*  A cookie sent with the request, or NULL. Borrowed for the request. */
+const char *ih_req_cookie(ih_req_t *r, const char *name);
+/*  The client's address as text ("127.0.0.1", "::1"; "?" when unknown) into out. */
+void ih_req_addr(ih_req_t *r, char *out, size_t size);
+/*  True when the request came over TLS. */
+bool ih_req_tls(ih_req_t *r);
+/*  Adds a response header (up to IH_HTTP_MAX_HDRS; the value is cut to fit
+    IH_HTTP_HDR_VALUE). */
 void ih_req_add_header(ih_req_t *r, const char *name, const char *value);
+/*  Sets a cookie: name=value; Path=/; HttpOnly; SameSite=Strict, Secure over TLS, and
+    Max-Age=max_age_s unless it is negative (a cookie for the browser's session). 0
+    deletes the cookie. name and value must be cookie-safe (base64url, slugs). */
+void ih_req_set_cookie(ih_req_t *r, const char *name, const char *value, int64_t max_age_s);
+/*  Answers 303 See Other to location (a path on this site, or an absolute URL), with a
+    short HTML body; not cacheable. */
+void ih_req_redirect(ih_req_t *r, const char *location);
 /*  This thread's value (ih_http_local of the request's server). */
 void *ih_req_local(ih_req_t *r);
 /*  Sets a plain error: status, no caching, and a body in the route's kind (see ERRORS).
     msg is data: it is escaped. */
 void ih_req_error(ih_req_t *r, int status, const char *msg);
+
+/*  A stream's next part: append it to out (empty on each call). Returns 1 when more
+    parts follow, 0 when this was the last (out may hold it), -1 on failure: what out
+    holds is sent, then the connection closes without the end of the body, so that the
+    client sees the answer is incomplete. */
+typedef int (ih_http_fill_fn)(void *arg, ih_buf_t *out);
+/*  Frees a stream's state (called once, whatever happened). */
+typedef void (ih_http_free_fn)(void *arg);
+/*  Answers r with a stream (see STREAMS): status 200 unless the handler set another,
+    r->ctype and the headers added, no caching unless r->cache says (never an ETag).
+    Returns 0, or -1 (free_fn(arg) was called; r holds a 500). */
+int ih_req_stream(ih_req_t *r, ih_http_fill_fn *fill, ih_http_free_fn *free_fn, void *arg);
 
 /* ---- the server ------------------------------------------------------------------------ */
 typedef struct {
@@ -173,6 +246,9 @@ typedef struct {
     /* the front end (every pointer borrowed for the server's life) */
     const char *name;               /* log prefix: "I NAME: ..."; NULL = "http" */
     const char *csp;                /* Content-Security-Policy; NULL = IH_HTTP_CSP */
+    const char *referrer;           /* Referrer-Policy; NULL = "no-referrer" (a front end that
+                                       checks Origin on its forms needs "same-origin": with
+                                       no-referrer, browsers send Origin: null) */
     void *app;                      /* handed to the handlers (r->app) and callbacks */
     uint64_t (*generation)(void *app);  /* NULL: always 0 (then cache only what never changes) */
     void *(*local_new)(void *app);  /* per-thread values (NULL: none); NULL return = retry later */

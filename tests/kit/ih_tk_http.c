@@ -12,6 +12,13 @@ int
 ih_tk_http (ih_tk_http_t *res, uint16_t port, const char *method, const char *path,
             const char *headers)
 {
+    return ih_tk_http_send (res, port, method, path, headers, NULL, 0);
+}
+
+int
+ih_tk_http_send (ih_tk_http_t *res, uint16_t port, const char *method, const char *path,
+                 const char *headers, const void *body, size_t len)
+{
     memset (res, 0, sizeof *res);
     ih_buf_init (&res->raw);
     int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -29,6 +36,8 @@ ih_tk_http (ih_tk_http_t *res, uint16_t port, const char *method, const char *pa
     ih_buf_init (&req);
     ih_buf_printf (&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n%s\r\n",
                    method, path, port, headers ? headers : "");
+    if (body && len)
+        ih_buf_append (&req, body, len);
     size_t off = 0;
     while (off < req.len) {
         ssize_t n = send (fd, req.data + off, req.len - off, MSG_NOSIGNAL);

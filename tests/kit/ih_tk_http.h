@@ -22,6 +22,10 @@ typedef struct {
     (5 s at most) into res (ih_tk_http_free it). Returns the status. */
 int ih_tk_http(ih_tk_http_t *res, uint16_t port, const char *method, const char *path,
                const char *headers);
+/*  The same with a body of len bytes after the headers (headers must then carry its
+    Content-Length, or Transfer-Encoding: chunked and a body in chunks). */
+int ih_tk_http_send(ih_tk_http_t *res, uint16_t port, const char *method, const char *path,
+                    const char *headers, const void *body, size_t len);
 /*  The value of the first header called name (any case), copied into out (size bytes,
     cut to fit); NULL when there is none. */
 const char *ih_tk_http_header(const ih_tk_http_t *res, const char *name, char *out, size_t size);
