@@ -5,6 +5,8 @@
 #   make test    deps + build + every test (unit, unit under ASan+UBSan, fuzz smoke,
 #                interop, integration); ends with "N passed, N failed"
 #   make fuzz    run the decoder and the input fuzzers for FUZZ_SECONDS each (default 60)
+#   make reliability  every fault scenario with real processes, 5,000 alerts each; prints
+#                the table of README's Reliability section (build/reliability.md)
 #   make run     the demo (see README)
 #   make install the programs, warninglists, systemd units and man pages under PREFIX
 #                (/usr/local), staged under DESTDIR when set
@@ -67,7 +69,7 @@ BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gatew
         bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages bench-analytics
+        bench-pages bench-analytics reliability
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -251,6 +253,16 @@ test: deps
 
 run: deps all
 	@bash tests/demo.sh
+
+# The reliability suite (tests/reliability/run.py): each fault scenario on a fresh
+# deployment of four orgs, RELIABILITY_ALERTS alerts (5,000), stops of RELIABILITY_STOP
+# seconds (60); prints the table and writes it to build/reliability.md. The full-disk
+# scenarios mount a tmpfs (root). `make test` runs the short mode (tests/reliability).
+RELIABILITY_ALERTS ?= 5000
+RELIABILITY_STOP ?= 60
+reliability: all
+	@RELIABILITY_ALERTS=$(RELIABILITY_ALERTS) RELIABILITY_STOP=$(RELIABILITY_STOP) \
+	    $(PY) tests/reliability/run.py
 
 # Gateway vs nginx serving the same bytes, with wrk (a benchmark, not a test).
 bench-gateway: deps all

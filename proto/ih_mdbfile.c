@@ -32,6 +32,21 @@ s_meta (const uint8_t *page, size_t len)
     return m;
 }
 
+//  "WHAT PATH PROBLEM: HINT", one line. The hint says what to do, so IH_ERR_MAX must not
+//  cut it off: when the whole does not fit, the path gives way from its start
+//  ("store ...e/agents/lab/store/data.mdb is truncated: ...").
+static int
+s_refuse (ih_err_t *err, const char *what, const char *path, const char *problem,
+          const char *hint)
+{
+    size_t fixed = strlen (what) + strlen (problem) + strlen (hint) + 4;
+    size_t room = IH_ERR_MAX - 1 > fixed + 3 ? IH_ERR_MAX - 1 - fixed - 3 : 0;
+    size_t len = strlen (path);
+    if (len > room)
+        return ih_err_set (err, "%s ...%s %s: %s", what, path + len - room, problem, hint);
+    return ih_err_set (err, "%s %s %s: %s", what, path, problem, hint);
+}
+
 int
 ih_mdb_check (const char *dir, const char *what, const char *hint, ih_err_t *err)
 {
@@ -51,19 +66,22 @@ ih_mdb_check (const char *dir, const char *what, const char *hint, ih_err_t *err
     if (n < 0)
         return ih_err_set (err, "%s %s: cannot read: %s", what, path, strerror (errno));
     if (st.st_size == 0)
-        return ih_err_set (err, "%s %s is empty (0 bytes), not an LMDB file: %s", what, path, hint);
+        return s_refuse (err, what, path, "is empty (0 bytes), not an LMDB file", hint);
     s_meta_t m0 = s_meta (head, (size_t) n);
     s_meta_t m1 = { false, 0, 0, 0 };
     if (m0.valid && (size_t) n >= 2 * (size_t) m0.psize)
         m1 = s_meta (head + m0.psize, (size_t) n - m0.psize);
     if (!m0.valid && !m1.valid)
-        return ih_err_set (err, "%s %s is not an LMDB file (no valid meta page): %s", what, path, hint);
+        return s_refuse (err, what, path, "is not an LMDB file (no valid meta page)", hint);
     //  LMDB uses the meta page with the newer transaction.
     s_meta_t m = m1.valid && m1.txnid > m0.txnid ? m1 : m0;
     uint64_t need = (m.last_pg + 1) * (uint64_t) m.psize;
-    if ((uint64_t) st.st_size < need)
-        return ih_err_set (err, "%s %s is truncated: %lld bytes, but its last transaction uses %llu: %s",
-                           what, path, (long long) st.st_size, (unsigned long long) need, hint);
+    if ((uint64_t) st.st_size < need) {
+        char problem [96];
+        ih_fmt (problem, sizeof problem, "is truncated: %lld bytes, but its last transaction uses %llu",
+                (long long) st.st_size, (unsigned long long) need);
+        return s_refuse (err, what, path, problem, hint);
+    }
     return 0;
 }
 
@@ -154,6 +172,26 @@ ih_mdbfile_test (bool verbose)
     fd = ih_mdb_lock (dir, "x.lock", "journal", "broker", &err);
     IH_CHECK (fd >= 0);
     close (fd);
+
+    //  A long path does not push what to do out of the message (IH_ERR_MAX): the path
+    //  gives way, from its start.
+    char deep [512], name [160];
+    memset (name, 'd', sizeof name - 1);
+    name [sizeof name - 1] = 0;
+    ih_tk_path (deep, sizeof deep, dir, name);
+    IH_CHECK (mkdir (deep, 0700) == 0);
+    ih_tk_path (path, sizeof path, deep, "data.mdb");
+    f = fopen (path, "wb");
+    IH_CHECK (f);
+    fclose (f);
+    const char *hint = "stop the agent, move the store directory away and start it again: it "
+                       "rebuilds from the broker (README, Recovery)";
+    IH_CHECK (ih_mdb_check (deep, "store", hint, &err) == -1);
+    if (verbose)
+        printf ("\n    %s", err.msg);
+    IH_CHECK (strstr (err.msg, hint) && strstr (err.msg, "dd/data.mdb is empty (0 bytes)"));
+    IH_CHECK (strncmp (err.msg, "store ...", 9) == 0);
+    IH_CHECK (unlink (path) == 0);
     ih_tk_rmtree (dir);
 }
 #endif
