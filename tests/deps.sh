@@ -8,7 +8,8 @@ libzmq3-dev libczmq-dev liblmdb-dev lmdb-utils libsodium-dev libmsgpack-dev libj
 libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev liboath-dev libqrencode-dev libpcre2-dev libpsl-dev nettle-dev
 python3 python3-zmq python3-msgpack python3-pytest python3-jsonschema python3-nacl
 bind9-utils nftables time suricata-update
-chromium python3-feedparser wrk nginx curl openssl"
+chromium python3-feedparser wrk nginx curl openssl
+libssl-dev nats-server mosquitto linux-perf"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
