@@ -52,6 +52,18 @@ def lost(obj, key="lost"):
     return " **LOST %d**" % n if n > 0 else ""
 
 
+def slope(samples):
+    """The least-squares slope of evenly spaced samples, per sample (None under 3)."""
+    n = len(samples or [])
+    if n < 3:
+        return None
+    mx = (n - 1) / 2.0
+    my = sum(samples) / float(n)
+    num = sum((i - mx) * (y - my) for i, y in enumerate(samples))
+    den = sum((i - mx) ** 2 for i in range(n))
+    return num / den
+
+
 def fan_rows(core):
     rows = {}
     for r in core.get("fanout", []):
@@ -110,12 +122,18 @@ def table(core, gw, mode, date):
             size // 1024, n, k(b.get("rate")), lost(b), k(b.get("ingest_rate")), peers, ratios, aim))
     hold = ag.get("hold", {})
     if hold:
-        out.append("| %d real agents holding %s alerts/s for %.0f s | kept up: %d of %d; worst lag at the "
-                   "end %d alerts (%.2f s old); drained in %.1f s; p50 %s, p99 %s%s | | | no growing "
-                   "backlog |" % (
+        # the backlog's trend over the second half (the first is the start's transient)
+        samples = hold.get("lag_samples") or []
+        sl = slope(samples[len(samples) // 2:])
+        trend = "-" if sl is None else ("grows %.0f alerts/s" % sl if sl > 0.05 * (hold.get("rate") or 0)
+                                        else "flat (%+.0f alerts/s)" % sl)
+        out.append("| %d real agents holding %s alerts/s for %.0f s | kept up (oldest unstored alert "
+                   "< 1 s old at the end): %d of %d; worst lag at the end %d alerts (%.2f s); backlog "
+                   "over the second half: %s; drained in %.1f s; publish → stored p50 %s, p99 %s%s "
+                   "| | | no growing backlog |" % (
                        hold.get("agents", 0), k(hold.get("rate")), (hold.get("alerts") or 0) / (hold.get("rate") or 1),
                        hold.get("kept_up", 0), hold.get("agents", 0), hold.get("worst_lag", 0),
-                       hold.get("worst_lag_s", 0), hold.get("drain_s", -1), ms(hold.get("p50_ms")),
+                       hold.get("worst_lag_s", 0), trend, hold.get("drain_s", -1), ms(hold.get("p50_ms")),
                        ms(hold.get("p99_ms")), lost(hold)))
     for key, jkey in (("lat_many", "lat_many"), ("lat_few", "lat_few")):
         a = ag.get(key, {})
