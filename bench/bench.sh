@@ -25,10 +25,11 @@
 #   BENCH_LAT_RATE_FEW BENCH_LAT_FEW_AGENTS BENCH_CATCHUP_MIN BENCH_BULK_IOCS BENCH_BULK_PER
 #   BENCH_DRAIN_SECS BENCH_IDLE_MS; the gateway's BENCH_WRK_SECS BENCH_WRK_CONNS BENCH_GW_ALERTS;
 #   BENCH_SKIP_GATEWAY=1 leaves the gateway out.
-# Profiling: BENCH_PERF=PHASE records `perf record --call-graph dwarf` of the component that
-# runs PHASE into build/bench/perf-PHASE.data: ingest, fanout-SIZE-N (the broker), lat_few,
-# hold, lat_many, catchup, bulk (agent 1), and lat_few-broker, hold-broker, lat_many-broker,
-# bulk-broker (the broker). Its figures carry perf's overhead.
+# Profiling: BENCH_PERF="PHASE ..." records `perf record --call-graph dwarf` of the component
+# that runs each PHASE into build/bench/perf-PHASE.data: ingest, fanout-SIZE-N (the broker),
+# lat_few, hold, lat_many, catchup, bulk (agent 1), lat_few-broker, hold-broker,
+# lat_many-broker, bulk-broker (the broker), and gateway (the gateway during the uncached
+# `/`). The figures of a profiled run carry perf's overhead: profile, then measure apart.
 set -eu
 cd "$(dirname "$0")/.."
 MODE=${1:-full}

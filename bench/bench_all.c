@@ -51,7 +51,14 @@ bench_obj (json_t *obj, const char *key)
 pid_t
 bench_perf_start (const bench_cfg_t *cfg, const char *phase, pid_t pid)
 {
-    if (!cfg->perf || !streq (cfg->perf, phase))
+    //  BENCH_PERF is a list of phases ("ingest catchup")
+    bool named = false;
+    size_t len = strlen (phase);
+    for (const char *p = cfg->perf; p && (p = strstr (p, phase)); p += len)
+        if ((p == cfg->perf || p [-1] == ' ' || p [-1] == ',')
+        &&  (p [len] == 0 || p [len] == ' ' || p [len] == ','))
+            named = true;
+    if (!named)
         return 0;
     bench_say ("perf record on pid %d during %s", (int) pid, phase);
     return ih_bench_perf_start (cfg->perf_prefix, phase, pid);

@@ -23,7 +23,7 @@
 typedef struct {
     const char *work;               //  BENCH_WORK: an empty directory of ours
     const char *bindir;             //  BENCH_BIN (bin)
-    const char *perf;               //  BENCH_PERF: the phase to profile, or NULL
+    const char *perf;               //  BENCH_PERF: the phases to profile ("ingest catchup"), or NULL
     const char *perf_prefix;        //  BENCH_PERF_PREFIX: where perf-PHASE.data goes
     long ncpu;
     double verify_secs;             //  BENCH_VERIFY_SECS

@@ -97,7 +97,8 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
     ih_bench_paced_t p = { .sock = pub [0], .alerts = &a, .rate = rate };
     p.t_send = calloc (count, sizeof *p.t_send);
     p.seq = calloc (count, sizeof *p.seq);
-    if (!p.t_send || !p.seq)
+    p.t_ok = calloc (count, sizeof *p.t_ok);
+    if (!p.t_send || !p.seq || !p.t_ok)
         abort ();
     uint64_t base = ih_bench_broker_head (x->d, x->pctx);
     double cpu0 = 0;
@@ -169,6 +170,8 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
         cpu += ih_bench_proc_cpu (x->agent [i].pid);
     cpu -= cpu0;
     double bcpu = ih_bench_proc_cpu (x->d->broker_pid) - bcpu0;
+    uint64_t wev = 0, wto = 0;
+    ih_bench_watch_counts (w, &wev, &wto);
     ih_bench_watch_destroy (&w);
     //  publish -> stored, every agent, every alert
     double *ms = calloc (count * nagents, sizeof *ms);
@@ -185,6 +188,13 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
         }
     ih_bench_pct_t pc;
     ih_bench_pct (ms, k, &pc);
+    //  publish -> `ok` (journaled by the broker), the first half of the path
+    for (size_t m = 0; m < count; m++)
+        ms [m] = (double) (p.t_ok [m] - p.t_send [m]) / 1e6;
+    ih_bench_pct_t po;
+    ih_bench_pct (ms, count, &po);
+    bench_num (j, "ok_p50_ms", po.p50);
+    bench_num (j, "ok_p99_ms", po.p99);
     bench_num (j, "agents", (double) nagents);
     bench_num (j, "rate", rate);
     bench_num (j, "alerts", (double) count);
@@ -196,6 +206,8 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
     bench_num (j, "lost", (double) missing);
     bench_num (j, "agent_cpu_us", cpu * 1e6 / (double) (count * nagents));
     bench_num (j, "broker_cpu_us", bcpu * 1e6 / (double) count);
+    bench_num (j, "watch_events", (double) wev);
+    bench_num (j, "watch_timeouts", (double) wto);
     if (hold) {
         json_object_set_new (j, "lag_end", lags);
         json_object_set_new (j, "lag_end_s", ages);
@@ -217,6 +229,7 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
                    "(%.2f s); drained in %.1f s", phase, kept, nagents, worst_lag, worst_age, drain);
     free (ms);
     free (p.t_send);
+    free (p.t_ok);
     free (p.seq);
     ih_bench_close_socks (pub, 1);
     ih_bench_alerts_free (&a);

@@ -151,7 +151,16 @@ run_script () { out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$TMP/unique.
     errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
     [ -n "$errs" ] && echo "bench: $1 (no cache): $errs" >&2
     echo "$(echo "$out" | awk '/^Requests\/sec:/ {print $2}') $(echo "$out" | awk '$1 == "50%" {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}')"; }
+PERF_PID=""
+case " ${BENCH_PERF:-} " in *" gateway "*)
+    GWPID=$(echo $PIDS | cut -d' ' -f2)
+    perf record --call-graph "${BENCH_PERF_CALLGRAPH:-dwarf}" -F 999 -o "${BENCH_PERF_PREFIX:-build/bench/perf}-gateway.data" \
+        -p "$GWPID" > "${BENCH_PERF_PREFIX:-build/bench/perf}-gateway.log" 2>&1 &
+    PERF_PID=$!
+    sleep 0.5 ;;
+esac
 set -- $(run_script "$G/"); g3=$1; g3l="$2 / $3"
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 set -- $(run_script "$G/alerts/$ALERT"); g4=$1; g4l="$2 / $3"
 printf '\n%-22s %14s %14s %8s   %s\n' "page" "gateway req/s" "nginx req/s" "ratio" "latency p50 / p99 (gateway; nginx)"
 printf '%-22s %14s %14s %8s   %s; %s\n' "/" "$g1" "$n1" "$(awk "BEGIN {printf \"%.2f\", $g1 / $n1}")" "$g1l" "$n1l"

@@ -461,6 +461,10 @@ void ih_bench_watch_destroy (ih_bench_watch_t **wp);
     when they all are. */
 bool ih_bench_watch_wait (ih_bench_watch_t *w, uint64_t seq, int timeout_ms);
 
+/*  How often the watcher woke for an inotify event, and for its 20 ms timer (read after
+    the phase: a watcher that woke by events saw each commit as it became durable). */
+void ih_bench_watch_counts (ih_bench_watch_t *w, uint64_t *events, uint64_t *timeouts);
+
 /*  When a's store first held seq (ih_bench_now_ns), or 0 when it never did. */
 int64_t ih_bench_agent_seen (const ih_bench_agent_t *a, uint64_t seq);
 
@@ -473,6 +477,7 @@ typedef struct {
     const ih_bench_alerts_t *alerts;
     double rate;
     int64_t *t_send;                //  count entries, filled by the thread
+    int64_t *t_ok;                  //  count entries, filled by the thread: the `ok` came
     uint64_t *seq;                  //  count entries, filled by the thread (0: no answer)
     int64_t t_first, t_last;        //  first send, last answer
     uint64_t ok;

@@ -103,6 +103,7 @@ struct ih_bench_watch {
     pthread_t thread;
     volatile int stop;
     bool *hit;
+    uint64_t events, timeouts;      //  wake-ups by inotify, by the 20 ms timer
 };
 
 static void
@@ -135,6 +136,10 @@ s_watch_thread (void *arg)
         struct pollfd p = { w->ifd, POLLIN, 0 };
         int rc = poll (&p, 1, 20);
         bool all = rc <= 0;
+        if (rc > 0)
+            w->events++;
+        else
+            w->timeouts++;
         memset (w->hit, 0, w->n * sizeof *w->hit);
         if (rc > 0) {
             ssize_t len;
@@ -206,6 +211,13 @@ ih_bench_watch_destroy (ih_bench_watch_t **wp)
     *wp = NULL;
 }
 
+void
+ih_bench_watch_counts (ih_bench_watch_t *w, uint64_t *events, uint64_t *timeouts)
+{
+    *events = w->events;
+    *timeouts = w->timeouts;
+}
+
 bool
 ih_bench_watch_wait (ih_bench_watch_t *w, uint64_t seq, int timeout_ms)
 {
@@ -275,6 +287,7 @@ ih_bench_paced_thread (void *arg)
             if (ih_env_decode (&e, zmq_msg_data (&msg), zmq_msg_size (&msg), &err) == 0) {
                 if (e.type == IH_T_OK && e.req >= 1 && e.req <= n) {
                     p->seq [e.req - 1] = e.seq;
+                    p->t_ok [e.req - 1] = ih_bench_now_ns ();
                     p->ok++;
                     answered++;
                 }
