@@ -196,7 +196,7 @@ bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 # `make bench` (issue 14): the whole pipeline side by side with its peers and the machine's
 # limits, in one run of under 20 minutes on 2 cores; prints one Markdown table and writes it
 # to bench/RESULTS.md, the raw numbers to build/bench/results.json (bench/bench.sh says how,
-# and which environment variables size each phase). `make bench-quick`: small sizes, 2-3
+# and which environment variables size each phase). `make bench-quick`: small sizes, 1-3
 # minutes, for development. BENCH_PERF=PHASE records a DWARF profile of the component that
 # runs that phase (bench/bench.sh).
 BENCH_ALL_SRC := $(sort $(wildcard bench/bench_all*.c))

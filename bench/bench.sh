@@ -3,7 +3,7 @@
 # machine's limits, in one run, and one Markdown table of figures and ratios.
 #
 #   make bench              sh bench/bench.sh full    (< 20 min on 2 cores; writes bench/RESULTS.md)
-#   make bench-quick        sh bench/bench.sh quick   (2-3 min, small sizes, for development)
+#   make bench-quick        sh bench/bench.sh quick   (1-3 min, small sizes, for development)
 #   sh bench/bench.sh smoke                           (< 1 min, the smallest: the smoke test's)
 #
 # What runs (bin/bench-all, then bench/bench_gateway.sh; bench/bench_all.h says which file
