@@ -69,7 +69,7 @@ BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gatew
         bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages bench-analytics reliability
+        bench-pages bench-analytics reliability bench bench-quick
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -201,19 +201,42 @@ bin/bench-analytics: $(call OBJ,bench/bench_analytics.c) build/libihagent.a buil
 bench-analytics: bin/infohub-agent bin/bench-analytics
 	@sh bench/bench_analytics.sh
 
-# The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
-# and publisher threads, a real deployment. Linked into the benchmarks that use it, never
-# into a library. bench/ih_bench_load.c is a program of its own, not part of the kit.
+# The bench kit (bench/ih_bench.h, bench/ih_bench_peer.h): processes, CPU accounting, CURVE
+# clients, subscriber and publisher threads, a real deployment, real agents, the machine's
+# limits, and minimal NATS and MQTT clients over OpenSSL. An archive, so that each benchmark
+# links only what it uses (bench-broker needs no OpenSSL); never part of a product library.
+# bench/ih_bench_load.c is a program of its own, not part of the kit.
 BENCH_KIT_SRC := $(filter-out bench/ih_bench_load.c,$(sort $(wildcard bench/ih_bench*.c)))
+build/libihbench.a: $(call OBJ,$(BENCH_KIT_SRC))
 
 # Benchmark (not a test): the broker vs raw libzmq CURVE XPUB fan-out and raw LMDB ingest,
 # side by side in one run (bench/bench_broker.sh; RUNS=3 for ranges, PERF=1 to profile).
-bin/bench-broker: $(call OBJ,bench/bench_broker.c $(BENCH_KIT_SRC)) build/libihproto.a
+bin/bench-broker: $(call OBJ,bench/bench_broker.c) build/libihbench.a build/libihproto.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_BROKER))
 
 bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 	@sh bench/bench_broker.sh
+
+# `make bench` (issue 14): the whole pipeline side by side with its peers and the machine's
+# limits, in one run of under 20 minutes on 2 cores; prints one Markdown table and writes it
+# to bench/RESULTS.md, the raw numbers to build/bench/results.json (bench/bench.sh says how,
+# and which environment variables size each phase). `make bench-quick`: small sizes, 1-3
+# minutes, for development. BENCH_PERF=PHASE records a DWARF profile of the component that
+# runs that phase (bench/bench.sh).
+BENCH_ALL_SRC := $(sort $(wildcard bench/bench_all*.c))
+bin/bench-all: $(call OBJ,$(BENCH_ALL_SRC)) build/libihbench.a build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT) openssl)
+
+BENCH_BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/bench-all
+bench: $(BENCH_BINS)
+	@sh tests/deps.sh
+	@sh bench/bench.sh full
+
+bench-quick: $(BENCH_BINS)
+	@sh tests/deps.sh
+	@sh bench/bench.sh quick
 
 # Installation. The programs find the warninglists at BINDIR/../share/infohub/warninglists
 # (agents/ih_warninglist.c), so the two must move together: install both, never bin/ alone.

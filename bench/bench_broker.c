@@ -69,7 +69,6 @@
 #include "ih_sign.h"
 #include "ih_bench.h"
 
-#define S_SNDHWM        100000      //  the broker's ROUTER (ih_broker.c S_SNDHWM)
 #define S_BROKER_BATCH  256         //  ih_broker_int.h IH_BROKER_BATCH
 
 /* ---- broker phases ----------------------------------------------------------------------------- */
@@ -189,111 +188,22 @@ s_phase_ingest (ih_bench_deploy_t *d, void *pctx, const ih_bench_alerts_t *alert
 }
 
 /* ---- raw baselines ------------------------------------------------------------------------------- */
-//  Raw XPUB: the frames to N SUBs; the subscribers count and check them as in the broker
-//  phases. The XPUB runs in a child process with its own context (one I/O thread), as the
-//  broker does, so that its CPU time is its own; r->broker_cpu gets it.
-static void
-s_xpub_child (ih_bench_deploy_t *d, const ih_bench_frames_t *frames, int out, int in)
-{
-    void *xctx = zmq_ctx_new ();
-    void *x = zmq_socket (xctx, ZMQ_XPUB);
-    int one = 1, hwm = S_SNDHWM, zero = 0;
-    char ep [256] = "";
-    size_t eplen = sizeof ep;
-    if (zmq_setsockopt (x, ZMQ_CURVE_SERVER, &one, sizeof one)
-    ||  zmq_setsockopt (x, ZMQ_CURVE_SECRETKEY, zcert_secret_key (d->broker_cert), 32)
-    ||  zmq_setsockopt (x, ZMQ_SNDHWM, &hwm, sizeof hwm)
-    ||  zmq_setsockopt (x, ZMQ_XPUB_NODROP, &one, sizeof one)
-    ||  zmq_setsockopt (x, ZMQ_XPUB_VERBOSE, &one, sizeof one)
-    ||  zmq_setsockopt (x, ZMQ_LINGER, &zero, sizeof zero)
-    ||  zmq_bind (x, "tcp://127.0.0.1:*")
-    ||  zmq_getsockopt (x, ZMQ_LAST_ENDPOINT, ep, &eplen)) {
-        fprintf (stderr, "bench-broker: raw XPUB: %s\n", zmq_strerror (zmq_errno ()));
-        _exit (1);
-    }
-    if (write (out, ep, sizeof ep) != (ssize_t) sizeof ep)
-        _exit (1);
-    //  Every subscription has arrived: every SUB is connected, its handshake done
-    for (size_t i = 0; i < d->nsubs; i++) {
-        zmq_pollitem_t it = { x, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&it, 1, 10000) <= 0) {
-            fprintf (stderr, "bench-broker: raw XPUB: only %zu of %zu subscriptions\n", i, d->nsubs);
-            _exit (1);
-        }
-        char buf [16];
-        zmq_recv (x, buf, sizeof buf, 0);
-    }
-    double cpu0 = ih_bench_self_cpu ();
-    int64_t t0 = ih_bench_now_ns ();
-    for (size_t i = 0; i < frames->n; i++)
-        if (zmq_send (x, frames->v [i].data, frames->v [i].len, 0) != (int) frames->v [i].len) {
-            fprintf (stderr, "bench-broker: raw XPUB send: %s\n", zmq_strerror (zmq_errno ()));
-            _exit (1);
-        }
-    //  Keep sending (the I/O thread) until the parent says every subscriber has it all
-    char c;
-    if (read (in, &c, 1) != 1)
-        _exit (1);
-    double cpu = ih_bench_self_cpu () - cpu0;
-    zmq_close (x);
-    zmq_ctx_term (xctx);
-    if (write (out, &t0, sizeof t0) != (ssize_t) sizeof t0
-    ||  write (out, &cpu, sizeof cpu) != (ssize_t) sizeof cpu)
-        _exit (1);
-    _exit (0);
-}
-
+//  Raw XPUB (the bench kit, ih_bench_raw_xpub): the frames to N SUBs; the subscribers
+//  count and check them as in the broker phases. r->broker_cpu gets the sender's CPU.
 static void
 s_raw_xpub (ih_bench_deploy_t *d, void *sctx, const ih_bench_frames_t *frames,
             uint64_t first_seq, s_result_t *r)
 {
-    int up [2], down [2];
-    if (pipe (up) || pipe (down))
-        ih_bench_die ("pipe: %s", strerror (errno));
-    fflush (stdout);
-    fflush (stderr);
-    pid_t pid = fork ();
-    if (pid < 0)
-        ih_bench_die ("fork: %s", strerror (errno));
-    if (pid == 0) {
-        close (up [0]);
-        close (down [1]);
-        s_xpub_child (d, frames, up [1], down [0]);
-    }
-    close (up [1]);
-    close (down [0]);
-    char ep [256];
-    if (read (up [0], ep, sizeof ep) != (ssize_t) sizeof ep)
-        ih_bench_die ("raw XPUB: the child failed to start");
-    ih_bench_sub_t sub [IH_BENCH_MAX_SUBS];
-    for (size_t i = 0; i < d->nsubs; i++) {
-        void *s = ih_bench_curve_client (sctx, ZMQ_SUB, d->sub_certs [i],
-                                         zcert_public_key (d->broker_cert), ep);
-        zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0);
-        sub [i] = (ih_bench_sub_t) { .sock = s, .expect = first_seq,
-                                     .last = first_seq + frames->items - 1 };
-    }
-    ih_bench_subrun_t sr = { .subs = sub, .n = d->nsubs, .ack = false };
-    double scpu = ih_bench_self_cpu ();
-    ih_bench_run_threads (&sr, NULL);
-    r->self_cpu = ih_bench_self_cpu () - scpu;
-    int64_t t0 = 0;
-    double cpu = 0;
-    if (write (down [1], "x", 1) != 1
-    ||  read (up [0], &t0, sizeof t0) != (ssize_t) sizeof t0
-    ||  read (up [0], &cpu, sizeof cpu) != (ssize_t) sizeof cpu)
-        ih_bench_die ("raw XPUB: the child failed");
-    int status = 0;
-    waitpid (pid, &status, 0);
-    close (up [0]);
-    close (down [1]);
-    r->broker_cpu = cpu;
-    r->secs = (double) (sr.t_done - t0) / 1e9;
-    r->rate = (double) frames->items * (double) d->nsubs / r->secs;
+    ih_bench_xpubres_t x;
+    ih_bench_raw_xpub (d, sctx, d->nsubs, frames, first_seq, 0, &x);
+    if (x.lost)
+        ih_bench_die ("raw XPUB: %" PRIu64 " deliveries lost: %s", x.lost, x.note);
+    r->self_cpu = x.self_cpu;
+    r->broker_cpu = x.sender_cpu;
+    r->secs = x.secs;
+    r->rate = x.rate;
     r->frames = frames->n;
     r->items = frames->items;
-    for (size_t i = 0; i < d->nsubs; i++)
-        zmq_close (sub [i].sock);
 }
 
 //  The same items, one per deliver frame.
@@ -320,55 +230,6 @@ s_split_frames (const ih_bench_frames_t *in, ih_bench_frames_t *out)
         ih_env_free (&e);
     }
     ih_buf_free (&buf);
-}
-
-//  Raw LMDB: a fresh environment, default (synchronous) flags; prefill untimed, then
-//  vals [first, first + count) committing every batch puts. Returns puts/s.
-static double
-s_raw_lmdb (const char *dir, const ih_bench_frames_t *vals, size_t prefill, size_t first,
-            size_t count, size_t batch)
-{
-    if (mkdir (dir, 0700) != 0)
-        ih_bench_die ("mkdir %s: %s", dir, strerror (errno));
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    if (mdb_env_create (&env) || mdb_env_set_maxdbs (env, 4)
-    ||  mdb_env_set_mapsize (env, (size_t) 1 << 30)
-    ||  mdb_env_open (env, dir, MDB_NOTLS, 0600))
-        ih_bench_die ("%s: cannot open", dir);
-    if (mdb_txn_begin (env, NULL, 0, &txn) || mdb_dbi_open (txn, "items", MDB_CREATE, &dbi))
-        ih_bench_die ("%s: cannot open the database", dir);
-    int rc = 0;
-    for (size_t i = 0; i < prefill && rc == 0; i++) {
-        uint8_t key [8];
-        uint64_t seq = i + 1;
-        for (int b = 0; b < 8; b++)
-            key [b] = (uint8_t) (seq >> (56 - 8 * b));
-        MDB_val k = { 8, key }, v = { vals->v [i].len, vals->v [i].data };
-        rc = mdb_put (txn, dbi, &k, &v, MDB_APPEND);
-    }
-    if (rc || mdb_txn_commit (txn))
-        ih_bench_die ("%s: prefill failed: %s", dir, mdb_strerror (rc));
-    int64_t t0 = ih_bench_now_ns ();
-    for (size_t i = first; i < first + count; ) {
-        if (mdb_txn_begin (env, NULL, 0, &txn))
-            ih_bench_die ("%s: begin failed", dir);
-        for (size_t n = 0; n < batch && i < first + count; n++, i++) {
-            uint8_t key [8];
-            uint64_t seq = i + 1;
-            for (int b = 0; b < 8; b++)
-                key [b] = (uint8_t) (seq >> (56 - 8 * b));
-            MDB_val k = { 8, key }, v = { vals->v [i].len, vals->v [i].data };
-            if ((rc = mdb_put (txn, dbi, &k, &v, MDB_APPEND)))
-                ih_bench_die ("%s: put: %s", dir, mdb_strerror (rc));
-        }
-        if ((rc = mdb_txn_commit (txn)))
-            ih_bench_die ("%s: commit: %s", dir, mdb_strerror (rc));
-    }
-    double secs = (double) (ih_bench_now_ns () - t0) / 1e9;
-    mdb_env_close (env);
-    return (double) count / secs;
 }
 
 static double
@@ -482,9 +343,9 @@ main (int argc, char **argv)
     for (int rep = 0; rep < 3; rep++) {
         char dir [4300];
         snprintf (dir, sizeof dir, "%s/raw-lmdb-b%zu-%d", d.work, batch, rep);
-        same [rep] = s_raw_lmdb (dir, &vals, mf, mf, mi, batch);
+        same [rep] = ih_bench_raw_lmdb (dir, &vals, mf, mf, mi, batch);
         snprintf (dir, sizeof dir, "%s/raw-lmdb-b%d-%d", d.work, S_BROKER_BATCH, rep);
-        b256 [rep] = s_raw_lmdb (dir, &vals, mf, mf, mi, S_BROKER_BATCH);
+        b256 [rep] = ih_bench_raw_lmdb (dir, &vals, mf, mf, mi, S_BROKER_BATCH);
     }
     double lmdb_same = s_median3 (same), lmdb_256 = s_median3 (b256);
     double commit_ms = 1e3 * (double) batch / lmdb_same;

@@ -9,6 +9,12 @@
 # what it serves for / and for one alert page, and serves those bytes from nginx (Debian's,
 # temp config, 2 workers like the gateway's 2 HTTP threads). Then wrk (2 threads, keep-alive)
 # runs against each URL in turn and the script prints requests/s, latency and the ratio.
+#
+# The page cache is bypassed by a query argument the pages do not read (?nocache=N, unique
+# per request: web/ih_http.c keys its cache by the whole URI, ih_select_from reads only the
+# arguments it knows), so every request renders the page from the store; the script checks
+# that such a page is byte for byte the page nginx serves. BENCH_JSON=FILE also writes the
+# figures as JSON (bench/bench.sh, `make bench`).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -114,6 +120,10 @@ cmp -s "$TMP/www/index.html" /dev/stdin < /dev/null || true
 curl -sf "$N/" | cmp -s - "$TMP/www/index.html" || { echo "bench: nginx does not serve the same bytes"; cat "$TMP/nginx/error.log"; exit 1; }
 curl -sf "$N/alerts/$ALERT" | cmp -s - "$TMP/www/alerts/$ALERT" || { echo "bench: nginx alert page differs"; exit 1; }
 
+# The uncached pages are the same bytes as the cached ones (and as nginx's)
+curl -sf "$G/?nocache=x1" | cmp -s - "$TMP/www/index.html" || { echo "bench: / with ?nocache= differs from /"; exit 1; }
+curl -sf "$G/alerts/$ALERT?nocache=x1" | cmp -s - "$TMP/www/alerts/$ALERT" || { echo "bench: the alert page with ?nocache= differs"; exit 1; }
+
 run () {  # name url -> "req/s p50 p99"
     out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$2" 2>&1)
     rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
@@ -134,12 +144,23 @@ cat > "$TMP/unique.lua" <<'LUA'
 local n = 0
 request = function()
     n = n + 1
-    return wrk.format("GET", wrk.path .. "?r=" .. n .. "-" .. math.random(1, 1000000000))
+    return wrk.format("GET", wrk.path .. "?nocache=" .. n .. "-" .. math.random(1, 1000000000))
 end
 LUA
 run_script () { out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$TMP/unique.lua" "$1" 2>&1)
+    errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+    [ -n "$errs" ] && echo "bench: $1 (no cache): $errs" >&2
     echo "$(echo "$out" | awk '/^Requests\/sec:/ {print $2}') $(echo "$out" | awk '$1 == "50%" {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}')"; }
+PERF_PID=""
+case " ${BENCH_PERF:-} " in *" gateway "*)
+    GWPID=$(echo $PIDS | cut -d' ' -f2)
+    perf record --call-graph "${BENCH_PERF_CALLGRAPH:-dwarf}" -F 999 -o "${BENCH_PERF_PREFIX:-build/bench/perf}-gateway.data" \
+        -p "$GWPID" > "${BENCH_PERF_PREFIX:-build/bench/perf}-gateway.log" 2>&1 &
+    PERF_PID=$!
+    sleep 0.5 ;;
+esac
 set -- $(run_script "$G/"); g3=$1; g3l="$2 / $3"
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 set -- $(run_script "$G/alerts/$ALERT"); g4=$1; g4l="$2 / $3"
 printf '\n%-22s %14s %14s %8s   %s\n' "page" "gateway req/s" "nginx req/s" "ratio" "latency p50 / p99 (gateway; nginx)"
 printf '%-22s %14s %14s %8s   %s; %s\n' "/" "$g1" "$n1" "$(awk "BEGIN {printf \"%.2f\", $g1 / $n1}")" "$g1l" "$n1l"
@@ -148,3 +169,13 @@ printf '%-22s %14s %14s %8s   %s\n' "/ (no cache)" "$g3" "-" "$(awk "BEGIN {prin
 printf '%-22s %14s %14s %8s   %s\n' "/alerts/ID (no cache)" "$g4" "-" "$(awk "BEGIN {printf \"%.2f\", $g4 / $n2}")" "$g4l"
 echo "(ratio = gateway / nginx; both on this machine's $(nproc) cores, wrk on the same cores;"
 echo " \"no cache\": a unique query string per request, so every page is rendered from LMDB)"
+if [ -n "${BENCH_JSON:-}" ]; then
+    cat > "$BENCH_JSON" <<JSON
+{"secs": $SECS, "connections": $CONNS, "index_bytes": $(wc -c < "$TMP/www/index.html"),
+ "alert_bytes": $(wc -c < "$TMP/www/alerts/$ALERT"), "alerts": $N_ALERTS,
+ "index": {"gateway": $g1, "nginx": $n1, "gateway_nocache": $g3},
+ "alert": {"gateway": $g2, "nginx": $n2, "gateway_nocache": $g4},
+ "latency": {"index": "$g1l", "index_nginx": "$n1l", "index_nocache": "$g3l",
+             "alert": "$g2l", "alert_nginx": "$n2l", "alert_nocache": "$g4l"}}
+JSON
+fi

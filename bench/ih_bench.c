@@ -3,6 +3,7 @@
     The contract is in ih_bench.h.
 */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,20 +78,58 @@ ih_bench_free_port (void)
 }
 
 /* ---- the alerts --------------------------------------------------------------------------- */
+#define s_MAX_BODY  60000
+
+//  Signs body i of a and encodes its `publish` envelope (req = i + 1).
+static void
+s_seal (ih_bench_alerts_t *a, size_t i, size_t k, const uint8_t sk [64])
+{
+    ih_err_t err;
+    ih_sign (a->sigs [i], IH_CTX_MSG, a->bodies [i].data, a->bodies [i].len, sk);
+    ih_env_t e;
+    ih_env_init (&e, IH_T_PUBLISH);
+    e.req = i + 1;
+    e.body = a->bodies [i].data;
+    e.body_len = a->bodies [i].len;
+    e.sig = a->sigs [i];
+    ih_buf_init (&a->envs [i]);
+    if (ih_env_encode (&e, &a->envs [i], &err))
+        ih_bench_die ("publish %zu: %s", k, err.msg);
+    ih_env_free (&e);
+}
+
+static void
+s_alloc (ih_bench_alerts_t *a, size_t count)
+{
+    a->count = count;
+    a->bodies = calloc (count ? count : 1, sizeof *a->bodies);
+    a->sigs = calloc (count ? count : 1, sizeof *a->sigs);
+    a->envs = calloc (count ? count : 1, sizeof *a->envs);
+    if (!a->bodies || !a->sigs || !a->envs)
+        abort ();
+}
+
 void
 ih_bench_alerts_make (ih_bench_alerts_t *a, size_t count, size_t first, const uint8_t pk [32],
                       const uint8_t sk [64])
 {
-    a->count = count;
-    a->bodies = calloc (count, sizeof *a->bodies);
-    a->sigs = calloc (count, sizeof *a->sigs);
-    a->envs = calloc (count, sizeof *a->envs);
-    if (!a->bodies || !a->sigs || !a->envs)
-        abort ();
-    static char pad [IH_BENCH_BODY_SIZE];
+    ih_bench_alerts_make_sized (a, count, first, IH_BENCH_BODY_SIZE, pk, sk);
+}
+
+void
+ih_bench_alerts_make_sized (ih_bench_alerts_t *a, size_t count, size_t first, size_t size,
+                            const uint8_t pk [32], const uint8_t sk [64])
+{
+    if (size < IH_BENCH_BODY_SIZE || size > s_MAX_BODY)
+        ih_bench_die ("alerts of %zu bytes: from %d to %d", size, IH_BENCH_BODY_SIZE, s_MAX_BODY);
+    s_alloc (a, count);
+    static char pad [s_MAX_BODY];
     static const char words [] = "Observed phishing wave against member banks; indicators below. ";
     for (size_t i = 0; i < sizeof pad; i++)
         pad [i] = words [i % (sizeof words - 1)];
+    char *summary = malloc (s_MAX_BODY + 1);
+    if (!summary)
+        abort ();
     ih_msg_t m;
     ih_msg_init (&m, IH_KIND_ALERT);
     ih_err_t err;
@@ -109,7 +148,6 @@ ih_bench_alerts_make (ih_bench_alerts_t *a, size_t count, size_t first, const ui
             char s [128];
             snprintf (s, sizeof s, "Benchmark alert %zu: credential phishing kit", k);
             m.title = ih_msg_str (&m, s);
-            char summary [IH_BENCH_BODY_SIZE + 1];
             memcpy (summary, pad, summary_len);
             summary [summary_len] = 0;
             m.summary = ih_msg_str (&m, summary);
@@ -131,28 +169,90 @@ ih_bench_alerts_make (ih_bench_alerts_t *a, size_t count, size_t first, const ui
             if (ih_body_encode (&m, &a->bodies [i], &err))
                 ih_bench_die ("alert %zu: %s", k, err.msg);
             size_t len = a->bodies [i].len;
-            if (len == IH_BENCH_BODY_SIZE)
+            if (len == size)
                 break;
-            if (len > IH_BENCH_BODY_SIZE && summary_len == 0)
+            if (len > size && summary_len == 0)
                 ih_bench_die ("alert %zu: %zu bytes without a summary", k, len);
-            //  the string header grows by a byte at 32 and 256 characters: converge
-            summary_len = summary_len + IH_BENCH_BODY_SIZE - len;
-            if (summary_len > IH_BENCH_BODY_SIZE)
-                ih_bench_die ("alert %zu: cannot pad to %d bytes", k, IH_BENCH_BODY_SIZE);
+            //  the string header grows by a byte at 32, 256 and 65536 characters: converge
+            summary_len = summary_len + size - len;
+            if (summary_len > s_MAX_BODY)
+                ih_bench_die ("alert %zu: cannot pad to %zu bytes", k, size);
         }
-        if (a->bodies [i].len != IH_BENCH_BODY_SIZE)
-            ih_bench_die ("alert %zu: %zu bytes, not %d", k, a->bodies [i].len, IH_BENCH_BODY_SIZE);
-        ih_sign (a->sigs [i], IH_CTX_MSG, a->bodies [i].data, a->bodies [i].len, sk);
-        ih_env_t e;
-        ih_env_init (&e, IH_T_PUBLISH);
-        e.req = i + 1;
-        e.body = a->bodies [i].data;
-        e.body_len = a->bodies [i].len;
-        e.sig = a->sigs [i];
-        ih_buf_init (&a->envs [i]);
-        if (ih_env_encode (&e, &a->envs [i], &err))
-            ih_bench_die ("publish %zu: %s", k, err.msg);
-        ih_env_free (&e);
+        if (a->bodies [i].len != size)
+            ih_bench_die ("alert %zu: %zu bytes, not %zu", k, a->bodies [i].len, size);
+        s_seal (a, i, k, sk);
+    }
+    ih_msg_free (&m);
+    free (summary);
+}
+
+static uint64_t
+s_mix (uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void
+ih_bench_alerts_bulk (ih_bench_alerts_t *a, size_t count, size_t first, size_t per,
+                      const uint8_t pk [32], const uint8_t sk [64])
+{
+    if (per < 1 || per > IH_MAX_IOCS)
+        ih_bench_die ("bulk alerts of %zu IOCs: from 1 to %d", per, IH_MAX_IOCS);
+    s_alloc (a, count);
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    ih_err_t err;
+    int64_t now = ih_now_ms ();
+    for (size_t i = 0; i < count; i++) {
+        size_t k = first + i;
+        ih_msg_reset (&m, IH_KIND_ALERT);
+        ih_uuid_new (m.id);
+        m.created = m.modified = now - 1000 + (int64_t) (k % 1000);
+        m.org = ih_msg_str (&m, "org-pub");
+        m.member = ih_msg_str (&m, "pub");
+        memcpy (m.signer, pk, 32);
+        char s [160];
+        snprintf (s, sizeof s, "Bulk feed %zu: %zu indicators", k, per);
+        m.title = ih_msg_str (&m, s);
+        m.summary = ih_msg_str (&m, "A daily feed of indicators, in bulk.");
+        m.tlp = IH_TLP_GREEN;
+        m.severity = IH_SEV_MEDIUM;
+        m.category = IH_CAT_MALWARE;
+        ih_msg_strlist_add (&m, &m.sectors, "finance");
+        ih_msg_strlist_add (&m, &m.tags, "bulk");
+        for (size_t j = 0; j < per; j++) {
+            uint64_t id = (uint64_t) k * (uint64_t) per + (uint64_t) j;
+            ih_ioc_type_t t;
+            switch (j % 4) {
+                case 0:
+                    t = IH_IOC_IPV4;
+                    snprintf (s, sizeof s, "%u.%u.%u.%u", 11 + (unsigned) ((id >> 22) % 16),
+                              (unsigned) ((id >> 14) & 255), (unsigned) ((id >> 6) & 255),
+                              1 + (unsigned) (id & 63));
+                    break;
+                case 1:
+                    t = IH_IOC_DOMAIN;
+                    snprintf (s, sizeof s, "host-%" PRIu64 ".bulk-%zu.com", id, k);
+                    break;
+                case 2:
+                    t = IH_IOC_SHA256;
+                    snprintf (s, sizeof s, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+                              s_mix (id), s_mix (id + 1), s_mix (id + 2), s_mix (id + 3));
+                    break;
+                default:
+                    t = IH_IOC_URL;
+                    snprintf (s, sizeof s, "http://bulk-%zu.net/p/%" PRIu64 "?q=%zu", k, id, j);
+                    break;
+            }
+            ih_msg_ioc_add (&m, t, s, "", true);
+        }
+        ih_buf_init (&a->bodies [i]);
+        if (ih_body_encode (&m, &a->bodies [i], &err))
+            ih_bench_die ("bulk alert %zu: %s", k, err.msg);
+        s_seal (a, i, k, sk);
     }
     ih_msg_free (&m);
 }

@@ -13,6 +13,13 @@
       ih_bench_deploy.c  a real deployment (infohub-admin init, members, their keys), the
                          real bin/infohub-broker started on it, clients connected to it, and
                          its journal read beside it
+      ih_bench_sys.c     the machine: CPU model, ed25519 verifies/s per core and on all
+                         cores, the disk's fsync latency, raw LMDB at a given batching,
+                         percentiles
+      ih_bench_agent.c   real agents (bin/infohub-agent run, each with its own store), the
+                         watcher that sees when each store holds a seq, and a publisher
+                         paced at a given rate
+    The peers (NATS, MQTT, their servers and TLS) are in ih_bench_peer.h.
 
     Errors: a benchmark has no way to recover from a failed step, so most functions die
     (ih_bench_die: one line "NAME: what failed" on stderr, exit 1, which stops every child
@@ -38,7 +45,7 @@
 #include "ih_sign.h"
 
 #define IH_BENCH_BODY_SIZE      1024        //  bytes of each signed alert body
-#define IH_BENCH_MAX_SUBS       64          //  subscriber sockets per run
+#define IH_BENCH_MAX_SUBS       128         //  subscriber sockets per run (and members)
 #define IH_BENCH_MAX_PUBS       16          //  publisher sockets per run
 #define IH_BENCH_PHASE_TIMEOUT  60          //  s, per subscriber or publisher run
 #define IH_BENCH_CLIENT_HWM     10000       //  the HWMs of a client socket (ih_client.c)
@@ -84,6 +91,17 @@ typedef struct {
     and encoded as a `publish` envelope with req = index + 1. ih_sign_init must have been
     called. Dies when an alert cannot be encoded or padded. */
 void ih_bench_alerts_make (ih_bench_alerts_t *a, size_t count, size_t first,
+                           const uint8_t pk [32], const uint8_t sk [64]);
+
+/*  As ih_bench_alerts_make, with bodies of exactly body_size bytes (1024 .. 60,000). */
+void ih_bench_alerts_make_sized (ih_bench_alerts_t *a, size_t count, size_t first, size_t body_size,
+                                 const uint8_t pk [32], const uint8_t sk [64]);
+
+/*  A bulk feed: count GREEN alerts from "pub" of "org-pub" of per IOCs each (at most
+    IH_MAX_IOCS), numbered from first, every IOC distinct, valid and off the warninglists
+    (ipv4, domain, sha256 and url in turn, as bin/ih-bench-load makes them), signed and
+    encoded as `publish` envelopes with req = index + 1. Dies on failure. */
+void ih_bench_alerts_bulk (ih_bench_alerts_t *a, size_t count, size_t first, size_t per,
                            const uint8_t pk [32], const uint8_t sk [64]);
 
 /*  Frees what ih_bench_alerts_make allocated (not a itself). */
@@ -217,12 +235,16 @@ typedef struct {
 } ih_bench_sub_t;
 
 /*  A subscriber run: n subscribers (at most IH_BENCH_MAX_SUBS), ack true for the broker's
-    DEALERs (a SUB cannot send). The thread sets t_done, and rc -1 with error on failure. */
+    DEALERs (a SUB cannot send). idle_ms > 0: give up (rc -1, "nothing more arrived") when
+    no subscriber got anything for that long. The thread sets t_done (or, when it gives
+    up, t_last: the last arrival), and rc -1 with error on failure. */
 typedef struct {
     ih_bench_sub_t *subs;
     size_t n;
     bool ack;
+    int idle_ms;
     int64_t t_done;                 //  when the last subscriber got its last item
+    int64_t t_last;                 //  when the last item arrived
     int rc;
     char error [512];
 } ih_bench_subrun_t;
@@ -259,6 +281,12 @@ void *ih_bench_pubs_thread (void *arg);
 /*  Runs sr (not NULL) and, when pr is not NULL, pr on two threads, waits for both, and
     dies with the error of either, or when a publish was refused. */
 void ih_bench_run_threads (ih_bench_subrun_t *sr, ih_bench_pubrun_t *pr);
+
+/*  As ih_bench_run_threads, but a subscriber run that failed (a timeout, a gap: what was
+    received is counted in each sub's items) is returned: -1, sr->error says why. A
+    publisher's failure still dies. */
+int ih_bench_run_threads_counted (ih_bench_subrun_t *sr, ih_bench_pubrun_t *pr);
+
 
 /* ---- a real deployment and its broker (ih_bench_deploy.c) -------------------------------- */
 
@@ -309,6 +337,9 @@ void ih_bench_broker_stats (ih_bench_deploy_t *d, void *ctx, char *out, size_t s
     timed). Returns a malloc'd array of sockets, closed with ih_bench_close_subs. */
 void **ih_bench_connect_subs (ih_bench_deploy_t *d, void *ctx);
 
+/*  As ih_bench_connect_subs, with the first n readers only (n <= nsubs). */
+void **ih_bench_connect_subs_n (ih_bench_deploy_t *d, void *ctx, size_t n);
+
 /*  Sends `bye` on each of the n sockets, closes them and frees the array. */
 void ih_bench_close_subs (void **socks, size_t n);
 
@@ -330,5 +361,131 @@ uint64_t ih_bench_journal_txnid (const char *dir);
 /*  Appends the journal's item records (the values, as stored) to vals, from seq 1 on, in
     order, one item each. */
 void ih_bench_journal_values (const char *dir, ih_bench_frames_t *vals);
+
+/*  Raw libzmq CURVE XPUB, the transport's ceiling: in a child process with its own
+    context (one I/O thread, as the broker), an XPUB socket, CURVE server with the broker's
+    key, ZMQ_XPUB_NODROP, SNDHWM 100,000 as the broker's ROUTER, waits for nsubs
+    subscriptions, then sends the frames (deliver envelopes whose seqs start at first_seq)
+    to nsubs CURVE SUB sockets on sctx with sub1..subN's keys, which run the subscriber
+    loop above (decode, seq check; no acks). idle_ms as in ih_bench_subrun_t (0: the phase
+    timeout only). */
+typedef struct {
+    size_t subs;
+    double rate;                    //  deliveries/s
+    double secs;                    //  first send .. last subscriber complete
+    double sender_cpu, self_cpu;    //  s of CPU: the XPUB's process, this one
+    uint64_t received, lost;
+    char note [512];
+} ih_bench_xpubres_t;
+
+void ih_bench_raw_xpub (ih_bench_deploy_t *d, void *sctx, size_t nsubs, const ih_bench_frames_t *frames,
+                        uint64_t first_seq, int idle_ms, ih_bench_xpubres_t *r);
+
+/*  The deployment's broker head: `status` on a new publisher connection on ctx, the
+    `head` of its `stats`. Dies when no answer comes within 5 s. */
+uint64_t ih_bench_broker_head (ih_bench_deploy_t *d, void *ctx);
+
+/*  Registers one more member with infohub-admin (reader, org "org-c"): its agent
+    directory is WORK/NAME (agent.cfg, keys; store WORK/NAME/store). */
+void ih_bench_member_add (ih_bench_deploy_t *d, const char *name, const char *role);
+
+/* ---- the machine (ih_bench_sys.c) ------------------------------------------------------------ */
+
+/*  /proc/cpuinfo's first "model name" ("?" when there is none). */
+void ih_bench_cpu_model (char *out, size_t size);
+
+/*  Percentiles of n samples (v is sorted in place); all 0 when n is 0. */
+typedef struct {
+    size_t n;
+    double p50, p99, max, mean;
+} ih_bench_pct_t;
+
+void ih_bench_pct (double *v, size_t n, ih_bench_pct_t *out);
+
+/*  ed25519 verifications per second (libsodium crypto_sign_verify_detached over msg_len
+    byte messages, each signed beforehand) on threads threads at once, for about secs
+    seconds: the sum over the threads. */
+double ih_bench_verify_rate (int threads, double secs, size_t msg_len);
+
+/*  The disk's raw fsync latency, in ms: count times, a 4 KiB pwrite at the end of a
+    file in dir then fdatasync (what one LMDB commit does twice). */
+void ih_bench_fsync_lat (const char *dir, size_t count, ih_bench_pct_t *out);
+
+/*  Raw LMDB (moved here from bench_broker.c): a fresh environment in dir (created; it must
+    not exist), default synchronous flags and a 1 GiB map; vals [0..prefill) put untimed,
+    then vals [first .. first + count) put with 8-byte big-endian keys and MDB_APPEND,
+    committing every batch puts. Returns puts/s. Dies on failure. */
+double ih_bench_raw_lmdb (const char *dir, const ih_bench_frames_t *vals, size_t prefill,
+                          size_t first, size_t count, size_t batch);
+
+/* ---- real agents, their stores, a paced publisher (ih_bench_agent.c) ------------------------- */
+
+/*  One agent: member NAME of the deployment (ih_bench_member_add), run as
+    `BINDIR/infohub-agent -c WORK/NAME/agent.cfg run` (stderr in WORK/NAME/agent.log).
+    The watcher keeps the history of its store's cursor: at hist_t [k] (ih_bench_now_ns,
+    read right after the read transaction that saw it) the cursor was hist_c [k]. */
+typedef struct {
+    char name [32];
+    char cfg [4200], store [4200], log [4200];
+    pid_t pid;
+    void *reader;                   //  the watcher's read-only ih_store_t
+    int wd;                         //  its inotify watch
+    volatile uint64_t cursor;       //  the latest the watcher saw
+    int64_t *hist_t;
+    uint64_t *hist_c;
+    size_t hist_n, hist_cap;
+} ih_bench_agent_t;
+
+/*  Fills a for member name (which must have been added) and starts the agent; returns
+    when its store exists and its status file says it is connected (dies after 20 s). */
+void ih_bench_agent_start (ih_bench_deploy_t *d, ih_bench_agent_t *a, const char *name);
+
+/*  Stops the agent (SIGTERM, waited for); its history stays. Safe twice. */
+void ih_bench_agent_stop (ih_bench_agent_t *a);
+
+/*  Frees the history; the agent must be stopped and unwatched. */
+void ih_bench_agent_free (ih_bench_agent_t *a);
+
+/*  The watcher: one thread that opens each agent's store read-only and, woken by inotify
+    when the agent writes its data.mdb (IN_MODIFY; LMDB writes its meta page last, through
+    a descriptor opened O_DSYNC, so the event of that write comes after the commit is
+    durable) or every 20 ms, reads each cursor and records every change. */
+typedef struct ih_bench_watch ih_bench_watch_t;
+
+ih_bench_watch_t *ih_bench_watch_new (ih_bench_agent_t **agents, size_t n);
+
+/*  Stops the thread and closes the stores; safe with NULL and twice. */
+void ih_bench_watch_destroy (ih_bench_watch_t **wp);
+
+/*  Waits until every watched agent's cursor is at least seq, or timeout_ms. Returns true
+    when they all are. */
+bool ih_bench_watch_wait (ih_bench_watch_t *w, uint64_t seq, int timeout_ms);
+
+/*  How often the watcher woke for an inotify event, and for its 20 ms timer (read after
+    the phase: a watcher that woke by events saw each commit as it became durable). */
+void ih_bench_watch_counts (ih_bench_watch_t *w, uint64_t *events, uint64_t *timeouts);
+
+/*  When a's store first held seq (ih_bench_now_ns), or 0 when it never did. */
+int64_t ih_bench_agent_seen (const ih_bench_agent_t *a, uint64_t seq);
+
+/*  A publisher paced at rate alerts/s on sock (a DEALER of the publisher): alert i is sent
+    at t_first + i / rate, and its `ok` gives seq [i]. t_send [i] is when it was sent.
+    The thread sets rc -1 with error when a send fails, an alert is refused, or an answer
+    is missing 30 s after the last send. */
+typedef struct {
+    void *sock;
+    const ih_bench_alerts_t *alerts;
+    double rate;
+    int64_t *t_send;                //  count entries, filled by the thread
+    int64_t *t_ok;                  //  count entries, filled by the thread: the `ok` came
+    uint64_t *seq;                  //  count entries, filled by the thread (0: no answer)
+    int64_t t_first, t_last;        //  first send, last answer
+    uint64_t ok;
+    int rc;
+    char error [512];
+} ih_bench_paced_t;
+
+/*  pthread_create with an ih_bench_paced_t *; returns NULL. */
+void *ih_bench_paced_thread (void *arg);
 
 #endif

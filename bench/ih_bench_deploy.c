@@ -119,20 +119,51 @@ ih_bench_broker_stats (ih_bench_deploy_t *d, void *ctx, char *out, size_t size)
     zmq_close (s);
 }
 
+uint64_t
+ih_bench_broker_head (ih_bench_deploy_t *d, void *ctx)
+{
+    char stats [1024];
+    ih_bench_broker_stats (d, ctx, stats, sizeof stats);
+    const char *h = strstr (stats, "\"head\":");
+    if (!h)
+        ih_bench_die ("the broker's stats have no head: '%s' (see broker.log)", stats);
+    return strtoull (h + 7, NULL, 10);
+}
+
+void
+ih_bench_member_add (ih_bench_deploy_t *d, const char *name, const char *role)
+{
+    char admin [4096], log [4200], out [4200];
+    snprintf (admin, sizeof admin, "%s/infohub-admin", d->bindir);
+    snprintf (log, sizeof log, "%s/admin.log", d->work);
+    snprintf (out, sizeof out, "%s/%s", d->work, name);
+    char *add [] = { admin, "member", "add", d->dep, "--org", "org-c", "--name", (char *) name,
+                     "--role", (char *) role, "--out", out, NULL };
+    ih_bench_run (add, log);
+}
+
 /* ---- client connections ------------------------------------------------------------------------ */
 void **
 ih_bench_connect_subs (ih_bench_deploy_t *d, void *ctx)
 {
-    void **socks = calloc (d->nsubs, sizeof *socks);
+    return ih_bench_connect_subs_n (d, ctx, d->nsubs);
+}
+
+void **
+ih_bench_connect_subs_n (ih_bench_deploy_t *d, void *ctx, size_t n)
+{
+    if (n > d->nsubs)
+        ih_bench_die ("%zu subscribers: the deployment has %zu readers", n, d->nsubs);
+    void **socks = calloc (n ? n : 1, sizeof *socks);
     if (!socks)
         abort ();
-    for (size_t i = 0; i < d->nsubs; i++)
+    for (size_t i = 0; i < n; i++)
         socks [i] = ih_bench_curve_client (ctx, ZMQ_DEALER, d->sub_certs [i],
                                            zcert_public_key (d->broker_cert), d->endpoint);
     //  status/stats: the CURVE handshake and ZAP are done before anything is timed
-    for (size_t i = 0; i < d->nsubs; i++)
+    for (size_t i = 0; i < n; i++)
         ih_bench_send_simple (socks [i], IH_T_STATUS);
-    ih_bench_expect_all (socks, d->nsubs, IH_T_STATS, NULL, 10000);
+    ih_bench_expect_all (socks, n, IH_T_STATS, NULL, 20000);
     return socks;
 }
 

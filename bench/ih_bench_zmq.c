@@ -127,7 +127,14 @@ ih_bench_subs_thread (void *arg)
     for (size_t i = 0; i < run->n; i++)
         if (run->subs [i].expect > run->subs [i].last)
             done++;
+    run->t_last = ih_bench_now_ns ();
     while (done < run->n) {
+        if (run->idle_ms > 0 && ih_bench_now_ns () - run->t_last > (int64_t) run->idle_ms * 1000000) {
+            snprintf (run->error, sizeof run->error, "nothing more arrived for %d ms: %zu of %zu "
+                      "subscribers complete", run->idle_ms, done, run->n);
+            run->rc = -1;
+            return NULL;
+        }
         if (ih_bench_now_ns () > deadline) {
             size_t k = 0;
             while (k < run->n && run->subs [k].expect > run->subs [k].last)
@@ -180,6 +187,7 @@ ih_bench_subs_thread (void *arg)
                     }
                     s->items += e.item_count;
                     s->frames++;
+                    run->t_last = ih_bench_now_ns ();
                     top = s->expect - 1;
                     if (s->capture)
                         ih_bench_frames_add (s->capture, zmq_msg_data (&msg), zmq_msg_size (&msg),
@@ -280,6 +288,23 @@ ih_bench_pubs_thread (void *arg)
     }
     run->t_last = ih_bench_now_ns ();
     return NULL;
+}
+
+int
+ih_bench_run_threads_counted (ih_bench_subrun_t *sr, ih_bench_pubrun_t *pr)
+{
+    pthread_t st, pt;
+    if (pthread_create (&st, NULL, ih_bench_subs_thread, sr)
+    ||  (pr && pthread_create (&pt, NULL, ih_bench_pubs_thread, pr)))
+        ih_bench_die ("cannot start a thread");
+    pthread_join (st, NULL);
+    if (pr)
+        pthread_join (pt, NULL);
+    if (pr && pr->rc)
+        ih_bench_die ("%s", pr->error);
+    if (pr && pr->errors)
+        ih_bench_die ("%" PRIu64 " publishes refused; first: %s", pr->errors, pr->error);
+    return sr->rc;
 }
 
 void

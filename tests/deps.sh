@@ -9,7 +9,8 @@ libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev liboath-dev libqr
 liblinear-dev libstemmer-dev
 python3 python3-zmq python3-msgpack python3-pytest python3-jsonschema python3-nacl python3-lmdb
 bind9-utils nftables time suricata-update oathtool
-chromium python3-feedparser wrk nginx curl openssl"
+chromium python3-feedparser wrk nginx curl openssl
+libssl-dev nats-server mosquitto linux-perf"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
