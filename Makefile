@@ -111,10 +111,12 @@ bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/lib
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY)) $(LIBS_TEXT)
 
 # The Members Zone console: the web layer over the agent's store, read-only; it signs
-# nothing (the agent daemon does, over its control socket: agents/ih_control.h).
+# nothing (the agent daemon does, over its control socket: agents/ih_control.h). It reads
+# the agent's suggestion model (ih_model: the file's classifiers are liblinear's) and
+# related-alerts index (ih_text: libstemmer), so it links the analytics' libraries.
 bin/infohub-console: $(call OBJ,console/main_console.c $(CONSOLE_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_CONSOLE))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_CONSOLE)) $(LIBS_MODEL)
 
 # The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
 # is listed in build/selftests.inc, generated from the sources.
