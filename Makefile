@@ -67,7 +67,7 @@ BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gatew
         bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages bench-analytics
+        bench-pages bench-analytics bench-console
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -200,6 +200,16 @@ bin/bench-analytics: $(call OBJ,bench/bench_analytics.c) build/libihagent.a buil
 
 bench-analytics: bin/infohub-agent bin/bench-analytics
 	@sh bench/bench_analytics.sh
+
+# Benchmark (not a test): the Members Zone console's page times over a store of 100,000
+# alerts and its logins per second (bench/bench_console.sh; the store is filled through
+# the store API, the real bin/infohub-console serves it).
+bin/bench-console: $(call OBJ,bench/bench_console.c) build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
+
+bench-console: bin/infohub-console bin/bench-console
+	@sh bench/bench_console.sh
 
 # The bench kit (bench/ih_bench.h): processes, CPU accounting, CURVE clients, subscriber
 # and publisher threads, a real deployment. Linked into the benchmarks that use it, never
