@@ -252,6 +252,15 @@ s_fields (const char *v, char (*f) [IH_MAX_SHORT + 8], int n)
     return got;
 }
 
+/*  A probability as the form carried it back ("0.9123"): 0..1, anything else 0. */
+static double
+s_prob (const char *s)
+{
+    char *end = NULL;
+    double p = strtod (s, &end);
+    return end && end != s && !*end && p >= 0 && p <= 1 ? p : 0;
+}
+
 static bool
 s_label_ok (const char *s)
 {
@@ -271,7 +280,7 @@ s_form_secc (const char *v, void *arg)
     json_t *list = (json_t *) arg;
     if (s_fields (v, f, 3) != 3 || !s_label_ok (f [0]) || s_find (list, f [0]))
         return 0;
-    json_array_append_new (list, json_pack ("{s:s, s:f, s:b}", "label", f [0], "p", atof (f [1]),
+    json_array_append_new (list, json_pack ("{s:s, s:f, s:b}", "label", f [0], "p", s_prob (f [1]),
                                             "suggested", f [2][0] == '1'));
     return 0;
 }
@@ -295,7 +304,7 @@ s_form_tagc (const char *v, void *arg)
     if (s_fields (v, f, 4) != 4 || !s_label_ok (f [0]) || s_find (t->list, f [0]))
         return 0;
     json_array_append_new (t->list, json_pack ("{s:s, s:s, s:f, s:b, s:b}", "label", f [0], "src",
-                                               streq (f [1], "text") ? "text" : "model", "p", atof (f [2]),
+                                               streq (f [1], "text") ? "text" : "model", "p", s_prob (f [2]),
                                                "suggested", f [3][0] == '1',
                                                "on", json_object_get (t->picked, f [0]) != NULL));
     return 0;

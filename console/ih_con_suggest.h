@@ -10,7 +10,12 @@
     never frees a model in use. No model (none yet, or a stale one) is a normal state:
     the form says "no suggestions yet", and nothing waits for one.
 
-    THE SUGGESTIONS on the share form (the draft keys are ih_con_share.c's):
+    THE SUGGESTIONS on the share form, asked on its Extract and Preview steps (not on
+    Send: what is sent is what the form shows). The draft is ih_con_share.c's JSON
+    object; this module keeps its own keys in it: "auto" (which of category and
+    severity are still automatic), "secc" and "tagc" (the sector and tag candidates
+    offered: label, p, suggested; a tag's source, model or text, and whether it is
+    ticked) and "sugg" (the model's answer: state ok, none with why, or empty).
       - category and severity: a field still at its automatic value (the form's default,
         or an earlier suggestion the user left as it was: the hidden auto_category and
         auto_severity fields say what was shown) takes the top candidate the model stands
@@ -95,10 +100,12 @@ void ih_con_suggest_technique(json_t *d, const char *id);
     strings; no duplicates). */
 void ih_con_suggest_tags(json_t *d, json_t *tags);
 
-/*  Parts of the form: after the category and severity selects (the hidden auto_* fields
-    and the candidates), in the sector checkboxes (the mark of sector s, and the hidden
-    secc fields), and the tag candidates' row. */
+/*  Parts of the form, all escaped. field "status": the Suggestions row (the model's
+    size and date, or why there are none: "No suggestions yet: …"); "category" or
+    "severity": after that select, its hidden auto_ field when the value is automatic
+    and the candidates, the pre-selected one marked "suggested". */
 void ih_con_suggest_field(ih_con_req_t *x, json_t *d, const char *field);
+/*  The mark after the checkbox of a sector the model offered ("suggested 88 %", "41 %"). */
 void ih_con_suggest_sector_mark(ih_con_req_t *x, json_t *d, const char *sector);
 /*  The sector candidates not among the sectors shown (a JSON array of strings), as more
     checkboxes, and the hidden secc fields of every candidate. */
