@@ -69,7 +69,7 @@ BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gatew
         bin/ih-selftest
 
 .PHONY: all deps test fuzz run clean asan install bench-gateway bench-export bench-search bench-broker \
-        bench-pages bench-analytics reliability bench bench-quick
+        bench-pages bench-analytics reliability bench bench-quick bench-console
 all: $(BINS)
 
 build/obj/%.o: %.c
@@ -113,10 +113,12 @@ bin/infohub-gateway: $(call OBJ,gateway/main_gateway.c $(GATEWAY_SRC)) build/lib
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_GATEWAY)) $(LIBS_TEXT)
 
 # The Members Zone console: the web layer over the agent's store, read-only; it signs
-# nothing (the agent daemon does, over its control socket: agents/ih_control.h).
+# nothing (the agent daemon does, over its control socket: agents/ih_control.h). It reads
+# the agent's suggestion model (ih_model: the file's classifiers are liblinear's) and
+# related-alerts index (ih_text: libstemmer), so it links the analytics' libraries.
 bin/infohub-console: $(call OBJ,console/main_console.c $(CONSOLE_SRC)) build/libihweb.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_CONSOLE))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_CONSOLE)) $(LIBS_MODEL)
 
 # The self-test runner: every module ih_NAME.c that defines ih_NAME_test(bool verbose)
 # is listed in build/selftests.inc, generated from the sources.
@@ -200,6 +202,16 @@ bin/bench-analytics: $(call OBJ,bench/bench_analytics.c) build/libihagent.a buil
 
 bench-analytics: bin/infohub-agent bin/bench-analytics
 	@sh bench/bench_analytics.sh
+
+# Benchmark (not a test): the Members Zone console's page times over a store of 100,000
+# alerts and its logins per second (bench/bench_console.sh; the store is filled through
+# the store API, the real bin/infohub-console serves it).
+bin/bench-console: $(call OBJ,bench/bench_console.c) build/libihagent.a build/libihproto.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT)) $(LIBS_MODEL)
+
+bench-console: bin/infohub-console bin/bench-console
+	@sh bench/bench_console.sh
 
 # The bench kit (bench/ih_bench.h, bench/ih_bench_peer.h): processes, CPU accounting, CURVE
 # clients, subscriber and publisher threads, a real deployment, real agents, the machine's

@@ -65,6 +65,13 @@ s_load_console (ih_agent_cfg_t *c, const char *path, ih_err_t *err)
     if (ih_config_uint (c->zc, path, "agent/console/port", 1, 65535, IH_AGENT_CONSOLE_PORT, &port, err))
         return -1;
     c->console_port = (uint32_t) port;
+    uint64_t threads;
+    if (ih_config_uint (c->zc, path, "agent/console/threads", 1, 64, IH_AGENT_CONSOLE_THREADS, &threads, err))
+        return -1;
+    c->console_threads = (uint32_t) threads;
+    c->console_title = zconfig_get (c->zc, "agent/console/title", "");
+    if (!*c->console_title)
+        c->console_title = "Infohub Members Zone";
     if (!c->console_tls_cert != !c->console_tls_key)
         return ih_err_set (err, "%s: agent/console/tls-cert and tls-key go together: set both or neither",
                            path);
@@ -213,6 +220,7 @@ ih_agent_cfg_test (bool verbose)
     IH_CHECK (streq (c.console_listen, "127.0.0.1") && c.console_port == 8443);
     IH_CHECK (!c.console_tls_cert && !c.console_tls_key && streq (c.console_public_url, ""));
     IH_CHECK (streq (c.console_issuer, "Infohub bank-a"));
+    IH_CHECK (c.console_threads == 4 && streq (c.console_title, "Infohub Members Zone"));
     ih_agent_cfg_free (&c);
     ih_agent_cfg_free (&c);             //  safe twice
     IH_CHECK (c.path == NULL && c.zc == NULL);
@@ -238,7 +246,9 @@ ih_agent_cfg_test (bool verbose)
                   "        tls-cert = \"tls/cert.pem\"\n"
                   "        tls-key = \"/etc/tls/key.pem\"\n"
                   "        public-url = \"https://zone.bank-a.example\"\n"
-                  "        issuer = \"Bank A Members Zone\"\n");
+                  "        issuer = \"Bank A Members Zone\"\n"
+                  "        threads = \"16\"\n"
+                  "        title = \"Bank A's Zone\"\n");
     IH_CHECK (ih_agent_cfg_load (&c, path, &err) == 0);
     IH_CHECK (c.log_keep == 0);
     IH_CHECK (streq (c.control, "/run/infohub/soc.sock"));
@@ -251,6 +261,7 @@ ih_agent_cfg_test (bool verbose)
     IH_CHECK (streq (c.console_listen, "0.0.0.0") && c.console_port == 443);
     IH_CHECK (streq (c.console_public_url, "https://zone.bank-a.example"));
     IH_CHECK (streq (c.console_issuer, "Bank A Members Zone"));
+    IH_CHECK (c.console_threads == 16 && streq (c.console_title, "Bank A's Zone"));
     IH_CHECK (streq (c.sector, "finance") && streq (c.role, "publisher"));
     IH_CHECK (streq (c.on_alert, "./hook.sh 'x'") && streq (c.warninglists, "/usr/share/wl"));
     IH_CHECK (c.window == 10000 && c.map_size == 1048576 && c.max_map == UINT64_MAX);

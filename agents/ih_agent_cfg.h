@@ -46,6 +46,10 @@
                                                 from listen and port)
                 issuer = "Infohub ORG"          the issuer an authenticator app shows
                                                 (otpauth URI); default "Infohub " + org
+                threads = "4"                   the console's HTTP threads, 1..64 (a
+                                                control call holds its thread until
+                                                the broker answers)
+                title = "Infohub Members Zone"  the site name on every page
 
     ZPL has no escapes: an on-alert command holds either double or single quotes, not
     both (a script path is simplest).
@@ -103,9 +107,18 @@ typedef struct {
     char *console_tls_key;      /* resolved, NULL when not set */
     const char *console_public_url; /* "" when not set */
     char *console_issuer;       /* "Infohub " + org unless set */
+    uint32_t console_threads;   /* 4 */
+    const char *console_title;  /* "Infohub Members Zone" */
 } ih_agent_cfg_t;
 
-#define IH_AGENT_CONSOLE_PORT   8443            /* agent/console/port's default */
+/*  agent/console/port's default, the one default port of the console everywhere (the
+    README, the man pages, infohub-console --help): the console serves off its host only
+    over HTTPS (it refuses another address without TLS), so its port is the usual
+    alternative HTTPS port, the one its TLS example uses; on loopback without TLS the
+    same port serves plain HTTP. It stays clear of the gateway's 8080 when both run on
+    one host (the demo). */
+#define IH_AGENT_CONSOLE_PORT       8443
+#define IH_AGENT_CONSOLE_THREADS    4           /* agent/console/threads' default */
 
 /*  Loads and checks path into self (overwritten). Returns 0, or -1 with err and self
     left empty (as after ih_agent_cfg_free). */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -97,29 +98,104 @@ ih_store_fail (ih_store_t *self, ih_err_t *err)
     return IH_EFAIL;
 }
 
+/* ---- the map gate ------------------------------------------------------------------------ */
+
+/*  When the daemon grows the map past what a reader process mapped, that process's next
+    mdb_txn_begin says MDB_MAP_RESIZED, and it must map the new size with
+    mdb_env_set_mapsize (env, 0) before it can read on. That call unmaps and maps the
+    file again, so LMDB allows it only while no other thread of the process is inside a
+    read: a console with several HTTP threads on one environment (ih_store_share) would
+    pull the map from under the others (SIGSEGV). The gate is a read-write lock per
+    environment: every read (from ih_store_txn_begin to ih_store_txn_end, a snapshot's
+    reads included; a snapshot's transaction itself stays open between reads, which is
+    fine: it points at pages, not addresses) holds it shared, and adopting a new size
+    holds it exclusive. A thread that already reads elsewhere cannot wait for the others
+    to leave (it would wait for itself): its nested read fails once with "the writer grew
+    the map", and the next read adopts. The lock prefers readers, so a thread may take it
+    again inside its own read; a waiting adopter cannot starve, since every new read that
+    begins a transaction after the growth comes to adopt too. */
+struct ih_store_gate {
+    pthread_rwlock_t lock;
+};
+
+static __thread int s_gate_held;        /* shared holds of this thread, on any store */
+
+static void
+s_gate_enter (ih_store_t *self)
+{
+    if (self->gate && self->gate_depth++ == 0) {
+        pthread_rwlock_rdlock (&self->gate->lock);
+        s_gate_held++;
+    }
+}
+
+static void
+s_gate_leave (ih_store_t *self)
+{
+    if (self->gate && --self->gate_depth == 0) {
+        pthread_rwlock_unlock (&self->gate->lock);
+        s_gate_held--;
+    }
+}
+
+/*  Maps the size the writer grew the map to (or, for the writer, size). With a gate,
+    waits until no other thread of the process reads; refused (-1) when this thread
+    reads elsewhere itself. Returns 0, -1, or an LMDB code. */
+static int
+s_gate_set_mapsize (ih_store_t *self, size_t size)
+{
+    if (!self->gate)
+        return mdb_env_set_mapsize (self->env, size);
+    bool mine = self->gate_depth > 0;       //  the caller's own read, left while waiting
+    if (s_gate_held > (mine ? 1 : 0))
+        return -1;
+    if (mine)
+        pthread_rwlock_unlock (&self->gate->lock);
+    pthread_rwlock_wrlock (&self->gate->lock);
+    int rc = mdb_env_set_mapsize (self->env, size);
+    pthread_rwlock_unlock (&self->gate->lock);
+    if (mine)
+        pthread_rwlock_rdlock (&self->gate->lock);
+    return rc;
+}
+
 /* ---- environment ------------------------------------------------------------------------- */
 
 int
 ih_store_txn_begin (ih_store_t *self, unsigned flags, MDB_txn **txn, const char *what)
 {
-    if (self->snap && (flags & MDB_RDONLY)) {
+    bool read = (flags & MDB_RDONLY) != 0;
+    if (read)
+        s_gate_enter (self);
+    if (self->snap && read) {
         *txn = self->snap;
         return IH_OK;
     }
     int rc = mdb_txn_begin (self->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
+    for (int tries = 0; rc == MDB_MAP_RESIZED && tries < 3; tries++) {
         //  The writer grew the map: adopt its size and try again.
-        mdb_env_set_mapsize (self->env, 0);
-        rc = mdb_txn_begin (self->env, NULL, flags, txn);
+        int src = s_gate_set_mapsize (self, 0);
+        if (src == -1) {
+            if (read)
+                s_gate_leave (self);
+            return ih_err_set (&self->why, "store: %s: the writer grew the map while this thread "
+                               "reads the store elsewhere: try again", what);
+        }
+        rc = src ? src : mdb_txn_begin (self->env, NULL, flags, txn);
     }
+    if (rc && read)
+        s_gate_leave (self);
     return ih_store_mdb (self, rc, what);
 }
 
 void
 ih_store_txn_end (ih_store_t *self, MDB_txn *txn)
 {
-    if (txn && txn != self->snap)
+    if (!txn)
+        return;
+    if (txn != self->snap)
         mdb_txn_abort (txn);
+    s_gate_leave (self);
 }
 
 /*  Opens the environment and its databases; a writer creates them and the version. */
@@ -236,6 +312,14 @@ ih_store_open (const char *dir, unsigned flags, uint64_t map_size, uint64_t max_
         ih_store_fail (self, err);
         goto fail;
     }
+    self->gate = (struct ih_store_gate *) calloc (1, sizeof *self->gate);
+    if (!self->gate)
+        abort ();
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init (&attr);
+    pthread_rwlockattr_setkind_np (&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
+    pthread_rwlock_init (&self->gate->lock, &attr);
+    pthread_rwlockattr_destroy (&attr);
     if (self->writer) {
         int dead = 0;
         mdb_reader_check (self->env, &dead);
@@ -264,6 +348,7 @@ ih_store_share (ih_store_t *self)
     copy->lock_fd = -1;
     copy->max_map = self->max_map;
     copy->env = self->env;
+    copy->gate = self->gate;
     memcpy (copy->dbi, self->dbi, sizeof copy->dbi);
     ih_msg_init (&copy->scratch, IH_KIND_ALERT);
     ih_buf_init (&copy->rbuf);
@@ -285,6 +370,8 @@ ih_store_snapshot (ih_store_t *self, ih_err_t *err)
         ih_store_fail (snap, err);
         ih_store_destroy (&snap);
     }
+    else
+        s_gate_leave (snap);        //  the transaction stays; each read takes the gate again
     return snap;
 }
 
@@ -300,6 +387,10 @@ ih_store_destroy (ih_store_t **self_p)
         mdb_txn_abort (self->snap);
     if (self->env && !self->shared)
         mdb_env_close (self->env);
+    if (self->gate && !self->shared) {
+        pthread_rwlock_destroy (&self->gate->lock);
+        free (self->gate);
+    }
     if (self->lock_fd >= 0)
         close (self->lock_fd);      //  releases the flock
     ih_msg_free (&self->scratch);
@@ -332,7 +423,11 @@ s_grow (ih_store_t *self)
         }
         want = self->max_map;
     }
-    return ih_store_mdb (self, mdb_env_set_mapsize (self->env, (size_t) want), "cannot grow the map");
+    //  Threads of this process that read through shared handles wait (the gate).
+    int rc = s_gate_set_mapsize (self, (size_t) want);
+    if (rc == -1)
+        return ih_err_set (&self->why, "store: cannot grow the map while this thread reads it");
+    return ih_store_mdb (self, rc, "cannot grow the map");
 }
 
 /*  After MDB_PANIC (a failed write of the meta page), the environment must be reopened. */
@@ -490,6 +585,11 @@ ih_store_counts (ih_store_t *self, ih_store_counts_t *c, ih_err_t *err)
         return ih_store_fail (self, err);
     ih_store_meta_counts_t sc;
     int rc = ih_store_meta_load (self, txn, &c->cursor, &sc, NULL, "cannot read meta");
+    //  The environment's figures read the map's meta pages: inside the gate.
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &st);
     ih_store_txn_end (self, txn);
     if (rc)
         return ih_store_fail (self, err);
@@ -501,10 +601,6 @@ ih_store_counts (ih_store_t *self, ih_store_counts_t *c, ih_err_t *err)
     c->sightings = sc.sightings;
     c->messages = sc.messages;
     c->rejected = sc.rejected;
-    MDB_envinfo info;
-    MDB_stat st;
-    mdb_env_info (self->env, &info);
-    mdb_env_stat (self->env, &st);
     c->map_size = info.me_mapsize;
     c->used_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
     return IH_OK;
@@ -521,7 +617,9 @@ uint64_t
 ih_store_map_size (ih_store_t *self)
 {
     MDB_envinfo info;
+    s_gate_enter (self);
     mdb_env_info (self->env, &info);
+    s_gate_leave (self);
     return info.me_mapsize;
 }
 
@@ -606,6 +704,9 @@ ih_store_aux_put (ih_store_t *self, const char *name, const void *data, size_t l
 
 /* ---- self-test fixtures ------------------------------------------------------------------------ */
 #ifdef IH_SELFTEST
+#include <signal.h>
+#include <stdatomic.h>
+
 #include "ih_testkit.h"
 
 /*  A message, its encoded body and signature. */
@@ -798,6 +899,90 @@ s_tcount (const ih_index_hit_t *hit, void *arg)
     return 0;
 }
 
+/*  A reader process as the console is one: threads with their own handles (ih_store_share)
+    on one read-only environment, and an export's snapshot, reading while a writer in
+    another process grows the map. */
+typedef struct {
+    ih_store_t *h;
+    bool snapshot;                  /* h is a snapshot: reads only what it saw */
+    _Atomic bool *stop;
+    int reads, errors;
+    uint64_t last_cursor;
+    char first_error [256];
+} s_treader_t;
+
+static int
+s_tread_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    return ++*(int *) arg >= 8 ? 1 : 0;
+}
+
+static void *
+s_treader (void *arg)
+{
+    s_treader_t *t = (s_treader_t *) arg;
+    while (!*t->stop) {
+        ih_err_t err = { "" };
+        ih_store_counts_t c;
+        int n = 0, hits = 0;
+        int rc = ih_store_counts (t->h, &c, &err);
+        if (rc == 0)
+            rc = ih_store_foreach (t->h, c.cursor > 16 ? c.cursor - 16 : 0, false, s_tread_one, &n, &err);
+        if (rc >= 0)
+            rc = ih_store_search (t->h, IH_IOC_IPV4, "192.0.2.3", 0, s_tcount, &hits, &err);
+        if (rc >= 0 && ih_store_map_size (t->h) == 0)
+            rc = ih_err_set (&err, "map size 0");
+        if (rc < 0) {
+            if (t->errors++ == 0)
+                snprintf (t->first_error, sizeof t->first_error, "%s", err.msg);
+        }
+        else
+            t->last_cursor = c.cursor;
+        t->reads++;
+    }
+    return NULL;
+}
+
+/*  The child's part: 3 threads and a snapshot read until the parent says stop (a byte on
+    go), then the newest cursor goes back on out. Exits 0 when no read failed. */
+static void
+s_treaders (const char *dir, int go, int out)
+{
+    ih_err_t err;
+    ih_store_t *r = ih_store_open (dir, 0, 0, 0, &err);
+    if (!r)
+        _exit (2);
+    _Atomic bool stop = false;
+    s_treader_t t [4];
+    pthread_t th [4];
+    memset (t, 0, sizeof t);
+    for (int i = 0; i < 4; i++) {
+        t [i].snapshot = i == 3;
+        t [i].h = i < 3 ? ih_store_share (r) : ih_store_snapshot (r, &err);
+        t [i].stop = &stop;
+        if (!t [i].h || pthread_create (&th [i], NULL, s_treader, &t [i]) != 0)
+            _exit (3);
+    }
+    char c;
+    if (read (go, &c, 1) != 1)
+        _exit (4);
+    stop = true;
+    int errors = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join (th [i], NULL);
+        if (t [i].errors)
+            fprintf (stderr, "store: reader %d: %d of %d reads failed, first: %s\n", i, t [i].errors,
+                     t [i].reads, t [i].first_error);
+        errors += t [i].errors;
+        ih_store_destroy (&t [i].h);
+    }
+    uint64_t cur = ih_store_cursor (r);
+    ih_store_destroy (&r);
+    if (write (out, &cur, 8) != 8)
+        _exit (5);
+    _exit (errors ? 1 : 0);
+}
+
 void
 ih_store_test (bool verbose)
 {
@@ -898,6 +1083,42 @@ ih_store_test (bool verbose)
     close (to_child [1]);
     close (to_parent [0]);
     close (to_parent [1]);
+
+    //  Threads of a reader process share its environment while the writer grows the map
+    //  several times (the Members Zone console and its daemon): a reader that adopts the
+    //  new size must not pull the map from under the others (mdb_env_set_mapsize with
+    //  their transactions open), so every read succeeds and the readers catch up.
+    IH_CHECK (pipe (to_child) == 0 && pipe (to_parent) == 0);
+    uint64_t map1 = ih_store_map_size (s);
+    pid = fork ();
+    IH_CHECK (pid >= 0);
+    if (pid == 0)
+        s_treaders (dir, to_child [0], to_parent [1]);
+    close (to_child [0]);           //  a reader that dies is seen at once (EOF)
+    close (to_parent [1]);
+    signal (SIGPIPE, SIG_IGN);
+    usleep (50000);
+    uint64_t next = 203;
+    for (int i = 0; i < 12; i++, next += 64)
+        IH_CHECK (ih_store_tbulk (s, next, 64, &err) == 0);
+    uint64_t map2 = ih_store_map_size (s);
+    if (verbose)
+        printf ("\n    readers in another process while the map grew from %" PRIu64 " to %" PRIu64 " bytes",
+                map1, map2);
+    IH_CHECK (map2 >= 4 * map1);
+    usleep (100000);
+    IH_CHECK (write (to_child [1], "s", 1) == 1 || errno == EPIPE);
+    uint64_t reader_cur = 0;
+    bool got = read (to_parent [0], &reader_cur, 8) == 8;
+    IH_CHECK (waitpid (pid, &status, 0) == pid);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        fprintf (stderr, "store: the reader process ended with %s %d\n",
+                 WIFSIGNALED (status) ? "signal" : "status",
+                 WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+    IH_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    IH_CHECK (got && reader_cur == next - 1);
+    close (to_child [1]);
+    close (to_parent [0]);
 
     ih_store_destroy (&s);
     ih_store_destroy (&s);

@@ -99,6 +99,12 @@
 
     READERS. Any number of processes may open the same store read-only while the daemon
     writes (LMDB multi-process); a reader adopts a map the writer grew (MDB_MAP_RESIZED).
+    The threads of one process that share an environment (ih_store_share, snapshots)
+    adopt it one at a time: every read holds the environment's map gate (a read-write
+    lock) shared, and mapping the new size holds it alone, as LMDB requires (no other
+    transaction of the process open). A read nested inside another read of the same
+    thread cannot wait for that and fails once ("the writer grew the map … try again");
+    the next read adopts. A writer that grows its map waits at the gate the same way.
     Only one process may open it for writing: the daemon holds an flock on
     DIR/agent.lock, and a second daemon gets "store DIR is in use by another agent".
 
@@ -133,9 +139,10 @@ void ih_store_destroy(ih_store_t **self_p);
     process (LMDB allows one open environment per file per process, so a daemon that
     writes in one thread and reads in others shares it). Each handle has its own scratch
     buffers: threads may read through their own handles while the writer ingests. self
-    must outlive the handle; destroying the handle leaves the environment open. Growing
-    the map while another thread reads is unsafe in LMDB, so a process that shares opens
-    its writer with map_size == max_map (the map never grows). Added for the gateway. */
+    must outlive the handle; destroying the handle leaves the environment open. The map
+    may grow meanwhile (the writer's, or another process's): the handles share the map
+    gate (READERS above). Added for the gateway; the Members Zone console's threads use
+    it on a read-only environment. */
 ih_store_t *ih_store_share(ih_store_t *self);
 /*  A read handle on self's environment (as ih_store_share) that reads one snapshot: it
     holds one LMDB read transaction from now until it is destroyed, so every read through

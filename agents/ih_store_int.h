@@ -72,6 +72,9 @@ struct ih_store {
     int format;                 /* the store's format: IH_STORE_FORMAT, or 1 (see above) */
     bool upgrade;               /* a writer found format 1: ih_store_upgrade at open */
     MDB_txn *snap;              /* ih_store_snapshot: every read runs in this one */
+    struct ih_store_gate *gate; /* the process's lock on the map, shared by the handles of
+                                   one environment (ih_store.c "the map gate") */
+    int gate_depth;             /* read locks this handle holds (nested reads) */
     bool panic;                 /* LMDB said MDB_PANIC: reopen before the next write */
     int lock_fd;
     uint64_t max_map;
@@ -132,9 +135,12 @@ int ih_store_fail(ih_store_t *self, ih_err_t *err);
 
 /* ---- ih_store.c: the environment ----------------------------------------------------- */
 /*  Begins a transaction; a reader adopts a map the writer grew (MDB_MAP_RESIZED). A read
-    transaction of a snapshot handle is the snapshot's own. */
+    transaction of a snapshot handle is the snapshot's own. A read transaction holds the
+    environment's map gate (shared) until ih_store_txn_end: end every read transaction
+    with it, never with mdb_txn_abort. */
 int ih_store_txn_begin(ih_store_t *self, unsigned flags, MDB_txn **txn, const char *what);
-/*  Ends a read transaction from ih_store_txn_begin (a snapshot's stays open). */
+/*  Ends a read transaction from ih_store_txn_begin (a snapshot's stays open) and leaves
+    the map gate. */
 void ih_store_txn_end(ih_store_t *self, MDB_txn *txn);
 /*  After a failed write transaction (aborted: nothing of it kept) that returned rc:
     grows the map on IH_EMAPFULL (no transaction may be open), reopens the environment

@@ -39,7 +39,7 @@ ih_store_find_prefix (ih_store_t *self, const char *prefix, char (*ids)[IH_UUID_
     MDB_cursor *cur;
     if (ih_store_mdb (self, mdb_cursor_open (txn, self->dbi [IH_STORE_DB_ALERTS], &cur),
                       "cannot read") != IH_OK) {
-        mdb_txn_abort (txn);
+        ih_store_txn_end (self, txn);
         return ih_store_fail (self, err);
     }
     //  The ids are keys in byte order: the first key >= prefix starts the run of those
@@ -58,7 +58,7 @@ ih_store_find_prefix (ih_store_t *self, const char *prefix, char (*ids)[IH_UUID_
         rc = ih_store_mdb_next (self, cur, &k, &v, MDB_NEXT, "cannot read");
     }
     mdb_cursor_close (cur);
-    mdb_txn_abort (txn);
+    ih_store_txn_end (self, txn);
     return rc < 0 ? ih_store_fail (self, err) : found;
 }
 

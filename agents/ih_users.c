@@ -729,6 +729,25 @@ ih_users_session_end_all (ih_users_t *self, const char *user, const char *except
 }
 
 static int
+s_end_pending_one (const ih_session_t *s, void *arg)
+{
+    s_match_t *m = (s_match_t *) arg;
+    return streq (s->user, m->user) && !s->full && !streq (s->handle, m->except_handle);
+}
+
+int
+ih_users_session_end_pending (ih_users_t *self, const char *user, const char *except, ih_err_t *err)
+{
+    s_match_t m = { user, NULL, "", 0, NULL, NULL, 0 };
+    if (except && strlen (except) == IH_SESSION_ID) {
+        uint8_t key [32];
+        s_session_key (except, key);
+        ih_hex_encode (key, 8, m.except_handle);
+    }
+    return s_walk (self, s_end_pending_one, &m, err);
+}
+
+static int
 s_end_handle_one (const ih_session_t *s, void *arg)
 {
     s_match_t *m = (s_match_t *) arg;
@@ -1009,6 +1028,22 @@ ih_users_test (bool verbose)
     IH_CHECK (ih_users_session_end_all (db, "alice", id, &err) == 1);
     IH_CHECK (ih_users_session_get (db, id, ih_now_ms (), &s, &err) == 1);
     IH_CHECK (ih_users_session_get (db, "not-a-session-id", ih_now_ms (), &s, &err) == 0);
+    //  One pending session at a time: a password success ends the user's other pending
+    //  sessions, not its full ones, nor anyone else's.
+    char p1 [IH_SESSION_ID + 1], p2 [IH_SESSION_ID + 1], p3 [IH_SESSION_ID + 1], pb [IH_SESSION_ID + 1];
+    IH_CHECK (ih_users_session_new (db, "alice", false, "10.0.0.5", p1, &s, &err) == 0);
+    IH_CHECK (ih_users_session_new (db, "alice", false, "10.0.0.6", p2, &s, &err) == 0);
+    IH_CHECK (ih_users_session_new (db, "bob", false, "10.0.0.7", pb, &s, &err) == 0);
+    IH_CHECK (ih_users_session_new (db, "alice", false, "10.0.0.8", p3, &s, &err) == 0);
+    IH_CHECK (ih_users_session_end_pending (db, "alice", p3, &err) == 2);
+    IH_CHECK (ih_users_session_get (db, p1, ih_now_ms (), &s, &err) == 0);
+    IH_CHECK (ih_users_session_get (db, p2, ih_now_ms (), &s, &err) == 0);
+    IH_CHECK (ih_users_session_get (db, p3, ih_now_ms (), &s, &err) == 1 && !s.full);
+    IH_CHECK (ih_users_session_get (db, pb, ih_now_ms (), &s, &err) == 1);
+    IH_CHECK (ih_users_session_get (db, id, ih_now_ms (), &s, &err) == 1 && s.full);
+    IH_CHECK (ih_users_session_end_pending (db, "alice", NULL, &err) == 1);
+    IH_CHECK (ih_users_session_get (db, p3, ih_now_ms (), &s, &err) == 0);
+    IH_CHECK (ih_users_session_end (db, pb, &err) == 1);
     //  Removing a user ends its sessions.
     IH_CHECK (ih_users_remove (db, "alice", &err) == 1 && ih_users_remove (db, "alice", &err) == 0);
     IH_CHECK (ih_users_session_get (db, id, ih_now_ms (), &s, &err) == 0);

@@ -27,7 +27,8 @@
 
     SESSIONS. 256-bit random ids, base64url (43 characters), stored hashed. A session is
     "pending" after the password step (5 minutes to give the code) and "full" after the
-    TOTP step, which always starts a new session (a new id at login). A full session
+    TOTP step, which always starts a new session (a new id at login); a user has one
+    pending session at a time (ih_users_session_end_pending). A full session
     ends after 30 minutes idle or 12 hours in all, or at logout. Each carries its own
     CSRF token (32 random bytes, base64url).
 
@@ -137,6 +138,11 @@ int ih_users_session_end_handle(ih_users_t *self, const char *user, const char *
 /*  Ends all of user's sessions (but `except`, a session id, when not NULL). Returns the
     number ended or -1. */
 int ih_users_session_end_all(ih_users_t *self, const char *user, const char *except, ih_err_t *err);
+/*  Ends user's pending sessions (the password step done, the code not yet given) but
+    `except` (a session id, or NULL). The console calls it after each password success,
+    so that a user has one pending session at a time: someone who knows the password
+    cannot pile up sessions waiting for a code. Returns the number ended or -1. */
+int ih_users_session_end_pending(ih_users_t *self, const char *user, const char *except, ih_err_t *err);
 typedef int (ih_session_fn)(const ih_session_t *s, void *arg);
 /*  Calls fn for each live session of user (expired ones are skipped). 0, fn's value, -1. */
 int ih_users_sessions_of(ih_users_t *self, const char *user, int64_t now, ih_session_fn *fn, void *arg,

@@ -73,6 +73,12 @@ static const char s_css [] =
 ".secret{font:15px var(--mono);background:#f6f8fa;border:1px dashed #b8c2cc;padding:8px 10px;"
 "border-radius:6px;user-select:all;word-break:break-all}\n"
 ".qr svg{width:200px;height:200px;background:#fff}\n"
+".sugg{display:inline-block;font-size:11px;line-height:1.3;padding:1px 6px;border-radius:9px;"
+"background:#e7f0fd;color:#1d4270;border:1px solid #b9cff0;margin-left:4px;white-space:nowrap}"
+".sugg.offer{background:#fff;color:var(--muted);border-style:dashed}\n"
+".tag.dup{background:#fff1d6;color:#6b4a00;border-color:#f3cf7a}"
+"ul.related{list-style:none;padding:0;margin:0 0 10px}ul.related li{margin:0 0 8px}\n"
+"input[type=time]{border:1px solid #b8c2cc;border-radius:5px;padding:5px 7px;background:#fff}\n"
 "kbd{font:11px var(--mono);border:1px solid #c5ced8;border-bottom-width:2px;border-radius:3px;padding:0 4px}\n"
 "ins{background:#e6ffec;text-decoration:none}del{background:#ffebe9}\n";
 
@@ -195,8 +201,11 @@ ih_con_author (const ih_con_req_t *x)
 const char *
 ih_con_msg_author (const ih_msg_t *m)
 {
-    //  The member (the agent) signs; the person is the body's author field once the
-    //  daemon writes one (ih_control.h "author"). Until then: the agent's name.
+    //  The member (the agent) signs; the person is the body's author field, signed with
+    //  it (the daemon puts the console user's display name there). A message from the
+    //  command line names no one: the agent's name then.
+    if (m->author && *m->author)
+        return m->author;
     return m->member && *m->member ? m->member : "?";
 }
 

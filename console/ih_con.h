@@ -54,6 +54,8 @@
 #define IH_CON_CSP          "default-src 'none'; style-src 'self'; img-src 'self' data:; " \
                             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+typedef struct ih_con_analytics ih_con_analytics_t;     /* ih_con_suggest.h */
+
 /*  The console: what main opened, shared by every request. */
 typedef struct {
     const char *org;                /* the member's org, name and sector (agent.cfg) */
@@ -68,7 +70,9 @@ typedef struct {
     const char *public_url;         /* "" or the console's URL behind a proxy (Origin) */
     const char *bind;               /* the address listened on ("127.0.0.1") ... */
     uint16_t port;                  /* ... and the port, for the Host check */
+    const char *issuer;             /* the otpauth issuer of new TOTP secrets (agent/console/issuer) */
     const ih_warninglist_t *wl;     /* NULL when no lists were found */
+    ih_con_analytics_t *analytics;  /* the model and the related index (may be NULL) */
     int control_ms;                 /* a control call's time limit (0 = 15000) */
     int64_t started_ms;
     _Atomic int streams;            /* exports running */

@@ -24,8 +24,12 @@ ih_con_password_new (char out [21])
 int
 ih_con_totp_enrol (ih_con_req_t *x, const char *account, uint8_t sealed [IH_TOTP_SEALED], ih_buf_t *b)
 {
+    //  agent/console/issuer, as the daemon and `user add` name it ("Infohub ORG" unless set).
     char issuer [IH_MAX_SHORT + 16];
-    snprintf (issuer, sizeof issuer, "Infohub %s", x->con->org);
+    if (x->con->issuer && *x->con->issuer)
+        snprintf (issuer, sizeof issuer, "%s", x->con->issuer);
+    else
+        snprintf (issuer, sizeof issuer, "Infohub %s", x->con->org);
     json_t *req = json_pack ("{s:s, s:s}", "issuer", issuer, "account", account);
     ih_err_t err = { "" };
     json_t *ans = ih_con_call (x, "totp-new", req, 5000, &err);
@@ -46,15 +50,20 @@ ih_con_totp_enrol (ih_con_req_t *x, const char *account, uint8_t sealed [IH_TOTP
         json_decref (ans);
         return -1;
     }
+    //  The daemon's QR code ("qr", SVG), else one drawn here from the URI.
     ih_buf_t svg;
     ih_buf_init (&svg);
+    const char *qr = json_string_value (json_object_get (ans, "qr"));
+    if (qr)
+        ih_buf_append (&svg, qr, strlen (qr));
     ih_html_puts (b, "<div class=\"cols\"><div class=\"qr\">");
-    if (ih_totp_qr_svg (uri, &svg, &err) == 0) {
+    if (qr || ih_totp_qr_svg (uri, &svg, &err) == 0) {
         //  Inline: the document without its XML declaration.
+        ih_buf_append (&svg, "", 1);
         const char *s = (const char *) svg.data;
         const char *at = strstr (s, "<svg");
         if (at)
-            ih_buf_append (b, at, svg.len - (size_t) (at - s));
+            ih_buf_append (b, at, strlen (at));
     }
     ih_buf_free (&svg);
     ih_html_puts (b, "</div><div><p>Scan the code with an authenticator app (any TOTP app: 6 digits, 30 "

@@ -2,6 +2,7 @@
 #include <czmq.h>
 
 #include "ih_con_alert.h"
+#include "ih_con_suggest.h"
 #include "ih_export.h"
 #include "ih_html.h"
 #include "ih_ioc.h"
@@ -244,11 +245,12 @@ s_comment_one (uint64_t seq, const ih_msg_t *c, void *arg)
 {
     s_thread_t *t = (s_thread_t *) arg;
     ih_buf_t *b = t->b;
+    //  Who (the author the member signed for, or its agent), which org, when.
     ih_buf_printf (b, "<div class=\"comment\" id=\"c%" PRIu64 "\"><div class=\"who\"><b>", seq);
     ih_html_esc (b, ih_con_msg_author (c));
-    ih_html_puts (b, "</b> \xc2\xb7 ");
+    ih_html_puts (b, "</b> \xc2\xb7 <span class=\"org\">");
     ih_html_esc (b, c->org);
-    ih_html_puts (b, " \xc2\xb7 ");
+    ih_html_puts (b, "</span> \xc2\xb7 ");
     ih_con_time (b, c->modified);
     ih_html_puts (b, " UTC</div><div class=\"text\">");
     ih_html_markdown (b, c->text);
@@ -459,9 +461,15 @@ s_page (ih_con_req_t *x, const char *id, const char *reply)
     //  The facts column.
     ih_html_puts (b, "<dl class=\"facts\"><dt>Publisher</dt><dd><strong>");
     ih_html_esc (b, m.org);
-    ih_html_puts (b, "</strong> (");
-    ih_html_esc (b, ih_con_msg_author (&m));
-    ih_html_puts (b, ")</dd><dt>Receives it</dt><dd>");
+    ih_html_puts (b, "</strong>");
+    if (m.author && *m.author) {
+        ih_html_puts (b, " \xc2\xb7 <span class=\"author\">");
+        ih_html_esc (b, m.author);
+        ih_html_puts (b, "</span>");
+    }
+    ih_html_puts (b, " <span class=\"muted small\">(agent ");
+    ih_html_esc (b, m.member);
+    ih_html_puts (b, ")</span></dd><dt>Receives it</dt><dd>");
     s_audience (b, &m);
     ih_html_puts (b, "</dd><dt>First shared</dt><dd>");
     ih_con_time (b, m.created);
@@ -496,6 +504,15 @@ s_page (ih_con_req_t *x, const char *id, const char *reply)
                          "selected indicators</button><button type=\"submit\" class=\"danger\" name=\"whole\" "
                          "value=\"1\">Retract the whole alert</button></div></form>\n");
     }
+    //  Related alerts (the daemon's index: similar text, shared indicators or sources),
+    //  near-duplicates marked.
+    ih_related_hit_t hits [IH_CON_RELATED_SHOWN * 2];
+    ih_err_t rerr = { "" };
+    int nrel = ih_con_related_alert (x->con->analytics, m.id, hits, IH_CON_RELATED_SHOWN * 2, &rerr);
+    if (nrel < 0)
+        fprintf (stderr, "W console: related alerts of %s: %s\n", m.id, rerr.msg);
+    else
+        ih_con_related_list (x, "Related alerts", hits, nrel, m.id);
     s_history (b, x->store, m.id);
     ih_html_puts (b, "<h2>Retractions</h2>");
     ih_html_puts (b, "<ul class=\"small\">");
@@ -517,9 +534,13 @@ ih_con_alert (ih_con_req_t *x)
         ih_con_fail (x, 404, "There is no such alert.");
         return;
     }
+    //  What the daemon answered ("stored": the message is in the store already).
     const char *posted = ih_req_arg (x->r, "posted");
+    const char *sent = ih_req_arg (x->r, "sent");
+    bool stored = ih_req_arg (x->r, "stored") || (sent && streq (sent, "stored"));
     if (posted && streq (posted, "comment"))
-        x->notice = "Comment sent. It shows in the thread as soon as your agent stores it (reload in a moment).";
+        x->notice = stored ? "Comment posted: everyone who holds this alert reads it."
+                           : "Comment sent. It shows in the thread as soon as your agent stores it (reload in a moment).";
     else
     if (posted && streq (posted, "sighting"))
         x->notice = "Sighting reported to the members who hold this alert.";
@@ -527,8 +548,9 @@ ih_con_alert (ih_con_req_t *x)
     if (posted && streq (posted, "retraction"))
         x->notice = "Retraction sent.";
     else
-    if (ih_req_arg (x->r, "sent"))
-        x->notice = "Sent: the broker accepted it.";
+    if (sent)
+        x->notice = stored ? "Shared: the broker accepted it, and your agent holds it."
+                           : "Sent: the broker accepted it.";
     s_page (x, id, "");
 }
 
@@ -573,10 +595,11 @@ s_act (ih_con_req_t *x, const char *op, json_t *req)
 }
 
 static void
-s_back (ih_con_req_t *x, const char *ref, const char *what, const char *anchor)
+s_back (ih_con_req_t *x, const char *ref, const char *what, json_t *ans, const char *anchor)
 {
-    char to [160];
-    snprintf (to, sizeof to, "/alerts/%s?posted=%s#%s", ref, what, anchor);
+    char to [180];
+    snprintf (to, sizeof to, "/alerts/%s?posted=%s%s#%s", ref, what,
+              json_is_true (json_object_get (ans, "stored")) ? "&stored=1" : "", anchor);
     ih_req_redirect (x->r, to);
 }
 
@@ -614,8 +637,8 @@ ih_con_comment (ih_con_req_t *x)
     }
     ih_con_audit (x, "comment", "on %s (seq %" PRId64 ")", ref,
                   (int64_t) json_integer_value (json_object_get (ans, "seq")));
+    s_back (x, ref, "comment", ans, "discussion");
     json_decref (ans);
-    s_back (x, ref, "comment", "discussion");
 }
 
 void
@@ -654,8 +677,8 @@ ih_con_sighting (ih_con_req_t *x)
     }
     ih_con_audit (x, "sighting", "%s %s on %s (seq %" PRId64 ")", ih_ioc_type_name (t), norm, ref,
                   (int64_t) json_integer_value (json_object_get (ans, "seq")));
+    s_back (x, ref, "sighting", ans, "iocs");
     json_decref (ans);
-    s_back (x, ref, "sighting", "iocs");
 }
 
 typedef struct {
@@ -727,6 +750,6 @@ ih_con_retract (ih_con_req_t *x)
         ih_con_audit (x, "retract", "the whole alert %s", ref);
     else
         ih_con_audit (x, "retract", "%zu %s of %s", n, ih_plural (n, "indicator", "indicators"), ref);
+    s_back (x, ref, "retraction", ans, "iocs");
     json_decref (ans);
-    s_back (x, ref, "retraction", "iocs");
 }

@@ -141,9 +141,15 @@ ih_con_login (ih_con_req_t *x)
         s_login_page (x, user, 503);
         return;
     }
+    //  One pending session per user: the others (an earlier tab, or someone else who has
+    //  the password) end here, so they cannot pile up waiting for a code.
+    int ended = ih_users_session_end_pending (x->con->users, user, id, &err);
+    if (ended < 0)
+        fprintf (stderr, "E console: %s\n", err.msg);
     snprintf (x->sess.user, sizeof x->sess.user, "%s", user);
     x->session = true;
-    ih_con_audit (x, "login-password", "password accepted; the code step follows");
+    ih_con_audit (x, "login-password", "password accepted; the code step follows%s",
+                  ended > 0 ? " (an earlier pending login ended)" : "");
     ih_con_login_cookie (x, id);
     sodium_memzero (id, sizeof id);
     ih_req_redirect (x->r, "/login/code");

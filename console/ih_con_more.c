@@ -5,6 +5,7 @@
 #include "ih_con_more.h"
 #include "ih_export.h"
 #include "ih_html.h"
+#include "ih_roster.h"
 #include "ih_select.h"
 
 #define s_MAX_EVENTS    500
@@ -24,127 +25,67 @@ s_by_org (const void *a, const void *b)
 static int
 s_by_text (const void *a, const void *b)
 {
-    const char *x = json_string_value (*(json_t *const *) a);
-    const char *y = json_string_value (*(json_t *const *) b);
-    return strcmp (x ? x : "", y ? y : "");
+    return strcmp (json_string_value (*(json_t *const *) a), json_string_value (*(json_t *const *) b));
 }
 
-/*  The org entry for org in orgs (made when missing). */
-static json_t *
-s_org (json_t *orgs, const char *org, const char *sector)
-{
-    size_t i;
-    json_t *o;
-    json_array_foreach (orgs, i, o)
-        if (streq (json_string_value (json_object_get (o, "org")), org))
-            return o;
-    o = json_pack ("{s:s, s:s, s:[]}", "org", org, "sector", sector ? sector : "", "members");
-    json_array_append_new (orgs, o);
-    return o;
-}
-
+/*  Sorts a JSON array in place with cmp. */
 static void
-s_sector (json_t *sectors, const char *s)
+s_sort (json_t *arr, int (*cmp)(const void *, const void *))
 {
-    if (!s || !*s || !ih_slug_valid (s, IH_MAX_SHORT))
-        return;
-    size_t i;
-    json_t *v;
-    json_array_foreach (sectors, i, v)
-        if (streq (json_string_value (v), s))
-            return;
-    json_array_append_new (sectors, json_string (s));
-}
-
-static void
-s_member (json_t *orgs, json_t *sectors, json_t *m)
-{
-    const char *org = json_string_value (json_object_get (m, "org"));
-    const char *name = json_string_value (json_object_get (m, "name"));
-    const char *sector = json_string_value (json_object_get (m, "sector"));
-    const char *role = json_string_value (json_object_get (m, "role"));
-    if (!org || !ih_slug_valid (org, IH_MAX_SHORT) || json_is_true (json_object_get (m, "gateway")))
-        return;
-    json_t *o = s_org (orgs, org, sector);
-    if (name)
-        json_array_append_new (json_object_get (o, "members"),
-                               json_pack ("{s:s, s:s}", "name", name, "role", role ? role : ""));
-    s_sector (sectors, sector);
-}
-
-/*  The roster document (see ih_con_more.h) in its normal form. */
-static json_t *
-s_roster_parse (const char *text, size_t len, const char *own_org, const char *own_sector)
-{
-    json_t *orgs = json_array (), *sectors = json_array ();
-    json_t *doc = text ? json_loadb (text, len, 0, NULL) : NULL;
-    json_t *members = json_is_array (doc) ? doc : json_object_get (doc, "members");
-    size_t i, j;
-    json_t *v, *w;
-    json_array_foreach (members, i, v)
-        s_member (orgs, sectors, v);
-    json_array_foreach (json_object_get (doc, "orgs"), i, v) {
-        const char *org = json_string_value (json_object_get (v, "org"));
-        if (!org)
-            org = json_string_value (json_object_get (v, "name"));
-        if (!org || !ih_slug_valid (org, IH_MAX_SHORT))
-            continue;
-        const char *sector = json_string_value (json_object_get (v, "sector"));
-        json_t *o = s_org (orgs, org, sector);
-        s_sector (sectors, sector);
-        json_array_foreach (json_object_get (v, "members"), j, w) {
-            const char *name = json_is_string (w) ? json_string_value (w)
-                                                  : json_string_value (json_object_get (w, "name"));
-            const char *role = json_string_value (json_object_get (w, "role"));
-            if (name)
-                json_array_append_new (json_object_get (o, "members"),
-                                       json_pack ("{s:s, s:s}", "name", name, "role", role ? role : ""));
-        }
-    }
-    json_array_foreach (json_object_get (doc, "sectors"), i, v)
-        s_sector (sectors, json_is_string (v) ? json_string_value (v)
-                                              : json_string_value (json_object_get (v, "name")));
-    bool available = json_array_size (orgs) > 0;
-    if (own_org && *own_org)
-        s_org (orgs, own_org, own_sector);
-    s_sector (sectors, own_sector);
-    json_decref (doc);
-    //  Sorted, for stable pages.
-    size_t n = json_array_size (orgs);
+    size_t n = json_array_size (arr);
     json_t **list = (json_t **) calloc (n ? n : 1, sizeof (json_t *));
     if (!list)
         abort ();
-    for (i = 0; i < n; i++)
-        list [i] = json_incref (json_array_get (orgs, i));
-    qsort (list, n, sizeof *list, s_by_org);
-    json_array_clear (orgs);
-    for (i = 0; i < n; i++)
-        json_array_append_new (orgs, list [i]);
+    for (size_t i = 0; i < n; i++)
+        list [i] = json_incref (json_array_get (arr, i));
+    qsort (list, n, sizeof *list, cmp);
+    json_array_clear (arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new (arr, list [i]);
     free (list);
-    n = json_array_size (sectors);
-    list = (json_t **) calloc (n ? n : 1, sizeof (json_t *));
-    if (!list)
-        abort ();
-    for (i = 0; i < n; i++)
-        list [i] = json_incref (json_array_get (sectors, i));
-    qsort (list, n, sizeof *list, s_by_text);
-    json_array_clear (sectors);
-    for (i = 0; i < n; i++)
-        json_array_append_new (sectors, list [i]);
-    free (list);
-    return json_pack ("{s:b, s:o, s:o}", "available", available, "orgs", orgs, "sectors", sectors);
+}
+
+/*  The roster (ih_roster_load's, NULL when the daemon has stored none) as the pages use
+    it (ih_con_more.h), the member's own org and sector always in it. */
+static json_t *
+s_roster_json (const ih_roster_t *r, const char *own_org, const char *own_sector)
+{
+    json_t *orgs = json_array (), *sectors = json_array ();
+    for (size_t i = 0; r && i < r->org_count; i++) {
+        const ih_roster_org_t *o = &r->orgs [i];
+        json_t *members = json_array ();
+        for (size_t k = 0; k < r->member_count; k++)
+            if (streq (r->members [k].org, o->name))
+                json_array_append_new (members, json_pack ("{s:s, s:s}", "name", r->members [k].name, "role",
+                                                           ih_role_name (r->members [k].role)));
+        json_array_append_new (orgs, json_pack ("{s:s, s:s, s:o}", "org", o->name, "sector", o->sector,
+                                                "members", members));
+    }
+    for (size_t i = 0; r && i < r->sector_count; i++)
+        json_array_append_new (sectors, json_string (r->sectors [i]));
+    if (own_org && *own_org && !(r && ih_roster_org (r, own_org))) {
+        json_array_append_new (orgs, json_pack ("{s:s, s:s, s:[]}", "org", own_org, "sector",
+                                                own_sector ? own_sector : "", "members"));
+        s_sort (orgs, s_by_org);
+    }
+    if (own_sector && *own_sector && !(r && ih_roster_has_sector (r, own_sector))) {
+        json_array_append_new (sectors, json_string (own_sector));
+        s_sort (sectors, s_by_text);
+    }
+    return json_pack ("{s:b, s:I, s:o, s:o}", "available", r != NULL, "updated",
+                      (json_int_t) (r ? r->updated : 0), "orgs", orgs, "sectors", sectors);
 }
 
 json_t *
 ih_con_roster (ih_con_req_t *x)
 {
-    ih_buf_t buf;
-    ih_buf_init (&buf);
-    int rc = ih_store_aux_get (x->store, "roster", &buf, NULL);
-    json_t *r = s_roster_parse (rc == 1 ? (const char *) buf.data : NULL, buf.len, x->con->org,
-                                x->con->sector);
-    ih_buf_free (&buf);
-    return r;
+    ih_roster_t *r = NULL;
+    ih_err_t err = { "" };
+    if (ih_roster_load (x->store, &r, &err) < 0)
+        fprintf (stderr, "E console: %s\n", err.msg);
+    json_t *j = s_roster_json (r, x->con->org, x->con->sector);
+    ih_roster_destroy (&r);
+    return j;
 }
 
 void
@@ -183,6 +124,12 @@ ih_con_members (ih_con_req_t *x)
     if (!json_is_true (json_object_get (r, "available")))
         ih_html_puts (b, "<div class=\"flash warn\">The agent has not received the hub's roster yet: only this "
                          "member's own organisation is listed.</div>\n");
+    else {
+        ih_html_puts (b, "<p class=\"small muted\">As the hub's registry signed each member (the agent checks "
+                         "every record against the registry key it pinned); received ");
+        ih_con_ago (b, json_integer_value (json_object_get (r, "updated")));
+        ih_html_puts (b, ".</p>\n");
+    }
     ih_html_puts (b, "<div class=\"cols\"><div><table class=\"dense\"><thead><tr><th>Organisation</th>"
                      "<th>Sector</th><th>Agents</th></tr></thead><tbody>\n");
     size_t i, j;
@@ -228,14 +175,18 @@ ih_con_members (ih_con_req_t *x)
 
 /* ---- /events ---------------------------------------------------------------------------------- */
 
+/*  One event as the page lists it (ih_msg_event's fields, copied out of the message). */
 typedef struct {
     char id [IH_UUID_LEN + 1];
-    char date [16];
+    int64_t when;                   /* 0: its date tag is missing or wrong */
+    bool all_day;
     char title [IH_MAX_TITLE + 1];
     char place [IH_MAX_SHORT + 1];
     char link [IH_MAX_REF + 1];
     char org [IH_MAX_SHORT + 1];
+    char author [IH_MAX_AUTHOR + 1];
     ih_tlp_t tlp;
+    bool retracted;
 } s_event_t;
 
 typedef struct {
@@ -249,54 +200,73 @@ s_event_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     s_events_t *e = (s_events_t *) arg;
     if (e->n == s_MAX_EVENTS)
         return 1;
+    ih_event_t ev;
+    int rc = ih_msg_event (m, &ev, NULL);
+    if (rc == 0)
+        return 0;                   //  not an event (the walk is by category: none)
     s_event_t *v = &e->ev [e->n++];
     memset (v, 0, sizeof *v);
     snprintf (v->id, sizeof v->id, "%s", m->id);
     snprintf (v->title, sizeof v->title, "%s", m->title);
     snprintf (v->org, sizeof v->org, "%s", m->org);
+    snprintf (v->author, sizeof v->author, "%s", m->author ? m->author : "");
     v->tlp = m->tlp;
-    for (uint32_t i = 0; i < m->tags.count; i++) {
-        const char *t = m->tags.items [i];
-        if (strncmp (t, "date:", 5) == 0)
-            snprintf (v->date, sizeof v->date, "%.10s", t + 5);
-        else
-        if (strncmp (t, "place:", 6) == 0)
-            snprintf (v->place, sizeof v->place, "%s", t + 6);
+    v->retracted = info->retracted;
+    if (rc == 1) {
+        v->when = ev.when;
+        v->all_day = ev.all_day;
+        snprintf (v->place, sizeof v->place, "%s", ev.place);
+        snprintf (v->link, sizeof v->link, "%s", ev.link);
     }
-    if (!v->date [0]) {
-        //  No date tag: the day it was shared.
-        char iso [IH_TIME_MAX];
-        ih_time_format (m->created, iso);
-        snprintf (v->date, sizeof v->date, "%.10s", iso);
-    }
-    if (m->references.count)
-        snprintf (v->link, sizeof v->link, "%s", m->references.items [0]);
     return 0;
 }
 
 static int
 s_event_cmp (const void *a, const void *b)
 {
-    return strcmp (((const s_event_t *) a)->date, ((const s_event_t *) b)->date);
+    int64_t x = ((const s_event_t *) a)->when, y = ((const s_event_t *) b)->when;
+    return x < y ? -1 : x > y;
+}
+
+/*  Has it begun? An all-day event stays upcoming for its whole day. */
+static bool
+s_event_past (const s_event_t *v, int64_t now)
+{
+    return v->all_day ? v->when + 86400000LL <= now : v->when <= now;
 }
 
 static void
 s_event_rows (ih_buf_t *b, s_event_t *ev, int from, int to, int step)
 {
-    ih_html_puts (b, "<table class=\"dense\"><thead><tr><th>Date</th><th>Event</th><th>Place</th><th>TLP</th>"
+    ih_html_puts (b, "<table class=\"dense\"><thead><tr><th>When (UTC)</th><th>Event</th><th>Place</th><th>TLP</th>"
                      "<th>Organiser</th><th>Link</th></tr></thead><tbody>\n");
     for (int i = from; i != to; i += step) {
         s_event_t *v = &ev [i];
-        ih_html_puts (b, "<tr><td class=\"nowrap\">");
-        ih_html_esc (b, v->date);
+        ih_html_puts (b, v->retracted ? "<tr class=\"muted\"><td class=\"nowrap\">" : "<tr><td class=\"nowrap\">");
+        if (v->when) {
+            char iso [IH_TIME_MAX];
+            ih_time_format (v->when, iso);
+            ih_buf_printf (b, "<time datetime=\"%s\">%.10s%s%.*s</time>", iso, iso, v->all_day ? "" : " ",
+                           v->all_day ? 0 : 5, iso + 11);
+        }
+        else
+            ih_html_puts (b, "<span class=\"muted\">no valid date</span>");
         ih_buf_printf (b, "</td><td class=\"t\"><a href=\"/alerts/%s\">", v->id);
         ih_html_esc (b, v->title);
-        ih_html_puts (b, "</a></td><td>");
+        ih_html_puts (b, "</a>");
+        if (v->retracted)
+            ih_html_puts (b, " <span class=\"tag\">cancelled</span>");
+        ih_html_puts (b, "</td><td>");
         ih_html_esc (b, v->place);
         ih_html_puts (b, "</td><td>");
         ih_con_tlp (b, v->tlp);
         ih_html_puts (b, "</td><td>");
         ih_html_esc (b, v->org);
+        if (v->author [0]) {
+            ih_html_puts (b, " <span class=\"small muted\">(");
+            ih_html_esc (b, v->author);
+            ih_html_puts (b, ")</span>");
+        }
         ih_html_puts (b, "</td><td>");
         if (v->link [0] && ih_html_safe_url (v->link)) {
             ih_html_puts (b, "<a rel=\"nofollow noopener noreferrer\" href=\"");
@@ -312,19 +282,13 @@ void
 ih_con_events (ih_con_req_t *x)
 {
     ih_buf_t *b = &x->r->body;
-    ih_category_t cat;
-    if (ih_category_parse ("event", &cat) != 0) {
-        ih_con_begin (x, "Events", "/events");
-        ih_html_puts (b, "<h1>Events</h1><div class=\"empty\">This hub's version has no event category yet.</div>\n");
-        ih_con_end (x);
-        return;
-    }
     s_events_t e = { (s_event_t *) calloc (s_MAX_EVENTS, sizeof (s_event_t)), 0 };
     if (!e.ev)
         abort ();
     ih_select_t sel;
     ih_select_init (&sel);
-    sel.category = (int) cat;
+    sel.category = (int) IH_CAT_EVENT;
+    sel.status = IH_SELECT_ANY;     //  a retracted event is shown, as cancelled
     ih_err_t err = { "" };
     if (ih_select_walk (x->store, &sel, true, IH_CON_WALK_BUDGET, NULL, s_event_one, &e, &err) < 0) {
         free (e.ev);
@@ -332,26 +296,33 @@ ih_con_events (ih_con_req_t *x)
         return;
     }
     qsort (e.ev, (size_t) e.n, sizeof *e.ev, s_event_cmp);
-    char today [IH_TIME_MAX];
-    ih_time_format (ih_now_ms (), today);
-    today [10] = 0;
-    int split = 0;
-    while (split < e.n && strcmp (e.ev [split].date, today) < 0)
+    //  Sorted by start: the undated first, then the past, then the upcoming.
+    int64_t now = ih_now_ms ();
+    int undated = 0, split;
+    while (undated < e.n && e.ev [undated].when == 0)
+        undated++;
+    split = undated;
+    while (split < e.n && s_event_past (&e.ev [split], now))
         split++;
     ih_con_begin (x, "Events", "/events");
     ih_html_puts (b, "<h1>Events</h1><p class=\"lede\">Seminars, workshops and exercises members announce "
-                     "(alerts of category Event). CLEAR ones are also listed in the Public Zone.");
+                     "(alerts of category Event, with a date, a place and a link). CLEAR ones are also listed "
+                     "in the Public Zone.");
     if (x->user.role >= IH_USER_PUBLISHER)
-        ih_html_puts (b, " <a href=\"/share\">Announce one</a>.");
+        ih_html_puts (b, " <a href=\"/share\">Announce one</a> (category Event).");
     ih_html_puts (b, "</p>\n");
-    ih_buf_printf (b, "<h2>Upcoming (%d)</h2>\n", e.n - split);
+    ih_buf_printf (b, "<h2 id=\"upcoming\">Upcoming (%d)</h2>\n", e.n - split);
     if (e.n - split)
         s_event_rows (b, e.ev, split, e.n, 1);
     else
         ih_html_puts (b, "<p class=\"muted\">None announced.</p>\n");
-    ih_buf_printf (b, "<h2>Past (%d)</h2>\n", split);
-    if (split)
-        s_event_rows (b, e.ev, split - 1, -1, -1);
+    ih_buf_printf (b, "<h2 id=\"past\">Past (%d)</h2>\n", split - undated);
+    if (split - undated)
+        s_event_rows (b, e.ev, split - 1, undated - 1, -1);
+    if (undated) {
+        ih_buf_printf (b, "<h2 id=\"undated\">Without a valid date (%d)</h2>\n", undated);
+        s_event_rows (b, e.ev, 0, undated, 1);
+    }
     free (e.ev);
     ih_con_end (x);
 }
@@ -584,38 +555,65 @@ ih_con_export (ih_con_req_t *x)
 void
 ih_con_more_test (bool verbose)
 {
-    //  The roster in both shapes, sorted, the own org always there, the gateway left out.
-    static const char a [] = "{\"members\":[{\"name\":\"soc\",\"org\":\"bank-b\",\"sector\":\"finance\","
-        "\"role\":\"publisher\"},{\"name\":\"gw\",\"org\":\"public\",\"gateway\":true},"
-        "{\"name\":\"csirt\",\"org\":\"hospital\",\"sector\":\"health\"},{\"name\":\"x\",\"org\":\"BAD ORG\"}]}";
-    json_t *r = s_roster_parse (a, sizeof a - 1, "bank-a", "finance");
-    char *t = json_dumps (r, JSON_COMPACT | JSON_SORT_KEYS);
+    //  The roster as ih_roster_load gives it: by org, the own org always there.
+    ih_member_t mem [3];
+    memset (mem, 0, sizeof mem);
+    snprintf (mem [0].name, sizeof mem [0].name, "soc");
+    snprintf (mem [0].org, sizeof mem [0].org, "bank-b");
+    snprintf (mem [0].sector, sizeof mem [0].sector, "finance");
+    mem [0].role = IH_ROLE_PUBLISHER;
+    mem [1] = mem [0];
+    snprintf (mem [1].name, sizeof mem [1].name, "desk");
+    mem [1].role = IH_ROLE_READER;
+    snprintf (mem [2].name, sizeof mem [2].name, "csirt");
+    snprintf (mem [2].org, sizeof mem [2].org, "hospital");
+    snprintf (mem [2].sector, sizeof mem [2].sector, "health");
+    ih_roster_org_t orgs [2] = { { "bank-b", "finance", 2, 1 }, { "hospital", "health", 1, 0 } };
+    char sectors [2][IH_MAX_SHORT + 1] = { "finance", "health" };
+    ih_roster_t r = { 1800000000000LL, mem, 3, orgs, 2, sectors, 2 };
+    json_t *j = s_roster_json (&r, "bank-a", "energy");
+    char *t = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
     if (verbose)
         printf ("\n    %s", t);
-    IH_CHECK (streq (t, "{\"available\":true,\"orgs\":[{\"members\":[],\"org\":\"bank-a\",\"sector\":\"finance\"},"
-                        "{\"members\":[{\"name\":\"soc\",\"role\":\"publisher\"}],\"org\":\"bank-b\",\"sector\":"
-                        "\"finance\"},{\"members\":[{\"name\":\"csirt\",\"role\":\"\"}],\"org\":\"hospital\","
-                        "\"sector\":\"health\"}],\"sectors\":[\"finance\",\"health\"]}"));
+    IH_CHECK (streq (t, "{\"available\":true,\"orgs\":[{\"members\":[],\"org\":\"bank-a\",\"sector\":\"energy\"},"
+                        "{\"members\":[{\"name\":\"soc\",\"role\":\"publisher\"},{\"name\":\"desk\",\"role\":"
+                        "\"reader\"}],\"org\":\"bank-b\",\"sector\":\"finance\"},{\"members\":[{\"name\":\"csirt\","
+                        "\"role\":\"reader\"}],\"org\":\"hospital\",\"sector\":\"health\"}],\"sectors\":[\"energy\","
+                        "\"finance\",\"health\"],\"updated\":1800000000000}"));
     free (t);
-    json_decref (r);
-    static const char b [] = "{\"orgs\":[{\"name\":\"zeta\",\"sector\":\"energy\",\"members\":[\"a\","
-        "{\"name\":\"b\",\"role\":\"reader\"}]}],\"sectors\":[\"telecom\",{\"name\":\"energy\"}]}";
-    r = s_roster_parse (b, sizeof b - 1, "bank-a", "");
-    t = json_dumps (r, JSON_COMPACT | JSON_SORT_KEYS);
-    if (verbose)
-        printf ("\n    %s", t);
-    IH_CHECK (streq (t, "{\"available\":true,\"orgs\":[{\"members\":[],\"org\":\"bank-a\",\"sector\":\"\"},"
-                        "{\"members\":[{\"name\":\"a\",\"role\":\"\"},{\"name\":\"b\",\"role\":\"reader\"}],"
-                        "\"org\":\"zeta\",\"sector\":\"energy\"}],\"sectors\":[\"energy\",\"telecom\"]}"));
-    free (t);
-    json_decref (r);
-    //  None, or not JSON: only the own org, not available.
-    r = s_roster_parse (NULL, 0, "bank-a", "finance");
-    IH_CHECK (!json_is_true (json_object_get (r, "available")) && json_array_size (json_object_get (r, "orgs")) == 1);
-    json_decref (r);
-    r = s_roster_parse ("{nope", 5, "bank-a", "");
-    IH_CHECK (json_array_size (json_object_get (r, "orgs")) == 1 && json_array_size (json_object_get (r, "sectors")) == 0);
-    json_decref (r);
+    json_decref (j);
+    //  None stored yet: only the own org, not available.
+    j = s_roster_json (NULL, "bank-a", "finance");
+    IH_CHECK (!json_is_true (json_object_get (j, "available")) && json_array_size (json_object_get (j, "orgs")) == 1);
+    IH_CHECK (json_array_size (json_object_get (j, "sectors")) == 1);
+    json_decref (j);
+
+    //  Events: the date, place and link of ih_msg_event; a wrong date is kept, undated.
+    s_events_t e = { (s_event_t *) calloc (3, sizeof (s_event_t)), 0 };
+    IH_CHECK (e.ev);
+    ih_store_alert_t info;
+    memset (&info, 0, sizeof info);
+    const char *dates [3] = { "date:2027-01-14T09:00Z", "date:2027-02-30", "date:2001-05-02" };
+    for (int i = 0; i < 3; i++) {
+        ih_msg_t m;
+        ih_msg_init (&m, IH_KIND_ALERT);
+        ih_uuid_new (m.id);
+        m.title = "Workshop";
+        m.org = "bank-a";
+        m.category = IH_CAT_EVENT;
+        ih_msg_strlist_add (&m, &m.tags, dates [i]);
+        ih_msg_strlist_add (&m, &m.tags, "place:Bern, Hall 2");
+        ih_msg_strlist_add (&m, &m.references, "https://example.org/register");
+        IH_CHECK (s_event_one (&m, &info, &e) == 0);
+        ih_msg_free (&m);
+    }
+    IH_CHECK (e.n == 3);
+    qsort (e.ev, 3, sizeof *e.ev, s_event_cmp);
+    IH_CHECK (e.ev [0].when == 0 && e.ev [1].all_day && !e.ev [2].all_day);
+    IH_CHECK (streq (e.ev [2].place, "Bern, Hall 2") && streq (e.ev [2].link, "https://example.org/register"));
+    int64_t now = e.ev [2].when - 1;
+    IH_CHECK (s_event_past (&e.ev [1], now) && !s_event_past (&e.ev [2], now) && s_event_past (&e.ev [2], now + 2));
+    free (e.ev);
     if (verbose)
         printf ("\n    ");
 }

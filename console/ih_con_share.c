@@ -11,6 +11,7 @@
 
 #include "ih_con_more.h"
 #include "ih_con_share.h"
+#include "ih_con_suggest.h"
 #include "ih_extract.h"
 #include "ih_html.h"
 #include "ih_ioc.h"
@@ -136,7 +137,7 @@ s_draft_from_form (ih_con_req_t *x)
 {
     json_t *d = s_draft_new ();
     static const char *const keys [] = { "id", "title", "summary", "tlp", "severity", "category",
-        "rcpt_other", "sector_other", "tags", "refs", "event_date", "event_place", "event_link",
+        "rcpt_other", "sector_other", "tags", "refs", "event_date", "event_time", "event_place", "event_link",
         "paste", "manual", NULL };
     for (int i = 0; keys [i]; i++)
         s_set (d, keys [i], ih_con_val (x, keys [i]));
@@ -146,6 +147,7 @@ s_draft_from_form (ih_con_req_t *x)
     ih_req_form_all (x->r, "ioc", s_collect_ticked, c.ticked);
     ih_req_form_all (x->r, "cand", s_collect_cand, &c);
     json_decref (c.ticked);
+    ih_con_suggest_from_form (x, d);
     return d;
 }
 
@@ -163,17 +165,31 @@ s_draft_from_alert (const ih_msg_t *m)
         json_array_append_new (json_object_get (d, "rcpt"), json_string (m->recipients.items [i]));
     for (uint32_t i = 0; i < m->sectors.count; i++)
         json_array_append_new (json_object_get (d, "sectors"), json_string (m->sectors.items [i]));
-    bool event = streq (ih_category_name (m->category) ? ih_category_name (m->category) : "", "event");
+    //  An event's date, place and link are its first date: and place: tags and its first
+    //  reference (ih_msg_event); they go back into their own fields.
+    ih_event_t ev;
+    bool event = ih_msg_event (m, &ev, NULL) == 1;
+    if (event) {
+        char iso [IH_TIME_MAX];
+        ih_time_format (ev.when, iso);          //  2027-01-14T09:00:00.000Z
+        char date [16], time [8];
+        snprintf (date, sizeof date, "%.10s", iso);
+        snprintf (time, sizeof time, "%.5s", iso + 11);
+        s_set (d, "event_date", date);
+        s_set (d, "event_time", ev.all_day ? "" : time);
+        s_set (d, "event_place", ev.place);
+    }
+    bool date_seen = false, place_seen = false;
     ih_buf_t tags, refs;
     ih_buf_init (&tags);
     ih_buf_init (&refs);
     for (uint32_t i = 0; i < m->tags.count; i++) {
         const char *t = m->tags.items [i];
-        if (event && strncmp (t, "date:", 5) == 0)
-            s_set (d, "event_date", t + 5);
+        if (event && !date_seen && strncmp (t, "date:", 5) == 0)
+            date_seen = true;
         else
-        if (event && strncmp (t, "place:", 6) == 0)
-            s_set (d, "event_place", t + 6);
+        if (event && !place_seen && strncmp (t, "place:", 6) == 0)
+            place_seen = true;
         else
             ih_buf_printf (&tags, "%s%s", tags.len ? ", " : "", t);
     }
@@ -192,6 +208,10 @@ s_draft_from_alert (const ih_msg_t *m)
     for (uint32_t i = 0; i < m->ioc_count; i++)
         s_add_cand (cands, ih_ioc_type_name (m->iocs [i].type), m->iocs [i].value, m->iocs [i].comment,
                     m->iocs [i].detect, true);
+    //  A revision's fields are the publisher's choices: no automatic value.
+    json_object_set_new (d, "auto", json_pack ("{s:b, s:b}", "category", 0, "severity", 0));
+    json_object_set_new (d, "secc", json_array ());
+    json_object_set_new (d, "tagc", json_array ());
     return d;
 }
 
@@ -287,7 +307,7 @@ typedef struct {
     json_t *d;
     const ih_warninglist_t *wl;
     ih_buf_t refs;
-    int iocs, refs_added, skipped;
+    int iocs, refs_added, skipped, listed, techniques;
 } s_extract_t;
 
 static int
@@ -295,13 +315,20 @@ s_extract_hit (const ih_extract_hit_t *hit, void *arg)
 {
     s_extract_t *e = (s_extract_t *) arg;
     if (hit->kind == IH_EXTRACT_IOC) {
-        //  A value on a warninglist is likely benign: shown, left unticked.
-        const char *wl = e->wl ? ih_warninglist_match (e->wl, hit->type, hit->value) : NULL;
+        //  A value on a warninglist (the hit names it) is likely benign: shown, unticked.
         json_t *cands = json_object_get (e->d, "cands");
         if (!s_has_cand (cands, ih_ioc_type_name (hit->type), hit->value)) {
-            s_add_cand (cands, ih_ioc_type_name (hit->type), hit->value, hit->comment, hit->detect, !wl);
+            s_add_cand (cands, ih_ioc_type_name (hit->type), hit->value, hit->comment, hit->detect,
+                        !hit->warninglist);
             e->iocs++;
+            e->listed += hit->warninglist != NULL;
         }
+    }
+    else
+    if (hit->kind == IH_EXTRACT_TECHNIQUE) {
+        //  An ATT&CK technique the text names: a tag candidate, ticked.
+        ih_con_suggest_technique (e->d, hit->value);
+        e->techniques++;
     }
     else
     if (hit->kind == IH_EXTRACT_REFERENCE) {
@@ -461,6 +488,8 @@ s_form (ih_con_req_t *x, json_t *d, const char *preview)
     s_text_row (b, "title", "Title", s_get (d, "title"), "maxlength=\"256\" size=\"80\" autofocus", NULL);
     s_area_row (b, "summary", "Summary", s_get (d, "summary"), 8,
                 "Markdown: **bold**, lists, `code`, links. Raw HTML is not rendered.");
+    if (!*id)
+        ih_con_suggest_field (x, d, "status");
 
     //  TLP and who receives it.
     const char *tlp = s_get (d, "tlp");
@@ -529,7 +558,10 @@ s_form (ih_con_req_t *x, json_t *d, const char *preview)
         const char *name = ih_severity_name ((ih_severity_t) s);
         ih_buf_printf (b, "<option%s>%s</option>", streq (name, sev) ? " selected" : "", name);
     }
-    ih_html_puts (b, "</select> <label for=\"f-category\">Category</label> <select id=\"f-category\" name=\"category\">");
+    ih_html_puts (b, "</select>");
+    ih_con_suggest_field (x, d, "severity");
+    ih_html_puts (b, "</div></div>\n<div class=\"row\"><label for=\"f-category\">Category</label><div>"
+                     "<select id=\"f-category\" name=\"category\">");
     const char *cat = *s_get (d, "category") ? s_get (d, "category") : "advisory";
     for (int c = 0; c < IH_CAT_COUNT + 2 && ih_category_name ((ih_category_t) c); c++) {
         const char *name = ih_category_name ((ih_category_t) c);
@@ -537,17 +569,31 @@ s_form (ih_con_req_t *x, json_t *d, const char *preview)
         ih_html_esc (b, ih_con_cat_label ((ih_category_t) c));
         ih_html_puts (b, "</option>");
     }
-    ih_html_puts (b, "</select></div></div>\n<div class=\"row\"><label>Sectors</label><div><div class=\"checks\">");
+    ih_html_puts (b, "</select>");
+    ih_con_suggest_field (x, d, "category");
+    ih_html_puts (b, "</div></div>\n<div class=\"row\"><label>Sectors</label><div><div class=\"checks\">");
     json_t *dsec = json_object_get (d, "sectors");
-    json_array_foreach (sectors, i, o)
-        s_check (b, "sector", json_string_value (o), json_string_value (o), s_in (dsec, json_string_value (o)), NULL);
+    json_t *shown = json_array ();
+    json_array_foreach (sectors, i, o) {
+        const char *sector = json_string_value (o);
+        ih_buf_printf (b, "<label><input type=\"checkbox\" name=\"sector\" value=\"");
+        ih_html_esc (b, sector);
+        ih_html_puts (b, s_in (dsec, sector) ? "\" checked> " : "\"> ");
+        ih_html_esc (b, sector);
+        ih_con_suggest_sector_mark (x, d, sector);
+        ih_html_puts (b, "</label>");
+        json_array_append (shown, o);
+    }
+    //  The model's other sector candidates, as checkboxes too.
+    ih_con_suggest_sector_extra (x, d, shown);
     ih_html_puts (b, "</div>");
     ih_buf_t so;
     ih_buf_init (&so);
     ih_buf_printf (&so, "%s", s_get (d, "sector_other"));
     json_array_foreach (dsec, i, o)
-        if (!s_in (sectors, json_string_value (o)) && !strstr ((const char *) so.data, json_string_value (o)))
+        if (!s_in (shown, json_string_value (o)) && !strstr ((const char *) so.data, json_string_value (o)))
             ih_buf_printf (&so, "%s%s", so.len ? ", " : "", json_string_value (o));
+    json_decref (shown);
     ih_buf_append (&so, "", 1);
     ih_html_puts (b, "<input type=\"text\" name=\"sector_other\" size=\"40\" placeholder=\"other sectors\" "
                      "aria-label=\"other sectors\" value=\"");
@@ -556,18 +602,23 @@ s_form (ih_con_req_t *x, json_t *d, const char *preview)
     ih_html_puts (b, "\"></div></div>\n");
     json_decref (roster);
     s_text_row (b, "tags", "Tags", s_get (d, "tags"), "size=\"60\"", "Comma-separated.");
+    ih_con_suggest_tag_row (x, d);
     s_area_row (b, "refs", "References", s_get (d, "refs"), 3, "One URL a line (http or https).");
     ih_html_puts (b, "<div class=\"row\"><label>Event</label><div><input type=\"date\" name=\"event_date\" "
                      "aria-label=\"event date\" value=\"");
     ih_html_esc (b, s_get (d, "event_date"));
+    ih_html_puts (b, "\"> <input type=\"time\" name=\"event_time\" aria-label=\"event start (UTC), "
+                     "empty for all day\" value=\"");
+    ih_html_esc (b, s_get (d, "event_time"));
     ih_html_puts (b, "\"> <input type=\"text\" name=\"event_place\" size=\"28\" placeholder=\"place\" "
                      "aria-label=\"event place\" value=\"");
     ih_html_esc (b, s_get (d, "event_place"));
     ih_html_puts (b, "\"> <input type=\"text\" name=\"event_link\" size=\"40\" placeholder=\"https://link\" "
                      "aria-label=\"event link\" value=\"");
     ih_html_esc (b, s_get (d, "event_link"));
-    ih_html_puts (b, "\"><div class=\"hint\">For a seminar or a workshop (category Event): listed on the Events "
-                     "page; CLEAR ones also in the Public Zone.</div></div></div>\n");
+    ih_html_puts (b, "\"><div class=\"hint\">For a seminar or a workshop (category Event): its date, the start time "
+                     "in UTC (empty: all day), the place and a link. Listed on the Events page, upcoming and "
+                     "past; CLEAR ones also in the Public Zone.</div></div></div>\n");
     s_cands (x, d);
     s_area_row (b, "manual", "Type indicators", s_get (d, "manual"), 3,
                 "One a line: <code>value</code> or <code>type value</code>, then <code># comment</code> if "
@@ -644,12 +695,15 @@ s_alert_json (json_t *d)
     s_split (sectors, s_get (d, "sector_other"), false);
     json_object_set_new (a, "sectors", sectors);
     json_t *tags = json_array ();
-    s_split (tags, s_get (d, "tags"), false);
     json_t *refs = json_array ();
     if (streq (s_get (d, "category"), "event")) {
+        //  PROTOCOL.md 5.3: the first date: and place: tags, the link first of the references.
         char t [IH_MAX_SHORT + 1];
         if (*s_get (d, "event_date")) {
-            snprintf (t, sizeof t, "date:%s", s_get (d, "event_date"));
+            if (*s_get (d, "event_time"))
+                snprintf (t, sizeof t, "date:%.10sT%.5sZ", s_get (d, "event_date"), s_get (d, "event_time"));
+            else
+                snprintf (t, sizeof t, "date:%.20s", s_get (d, "event_date"));
             json_array_append_new (tags, json_string (t));
         }
         if (*s_get (d, "event_place")) {
@@ -659,6 +713,8 @@ s_alert_json (json_t *d)
         if (*s_get (d, "event_link"))
             json_array_append_new (refs, json_string (s_get (d, "event_link")));
     }
+    s_split (tags, s_get (d, "tags"), false);
+    ih_con_suggest_tags (d, tags);
     s_split (refs, s_get (d, "refs"), true);
     json_object_set_new (a, "tags", tags);
     json_object_set_new (a, "references", refs);
@@ -673,21 +729,35 @@ s_alert_json (json_t *d)
 }
 
 /*  The rules the broker applies (ih_msg_validate: recipients per TLP, limits, normal
-    forms), checked here first with what the daemon fills in, so that a mistake is named
-    on the form. */
+    forms), and the daemon's for an event (a valid date tag: ih_msg_event), checked here
+    first with what the daemon fills in, so that a mistake is named on the form. */
 static int
-s_validate (ih_con_req_t *x, ih_msg_t *m, ih_err_t *err)
+s_validate (ih_con_req_t *x, json_t *d, ih_msg_t *m, ih_err_t *err)
 {
     if (!m->id [0])
         ih_uuid_new (m->id);
     m->org = ih_msg_str (m, x->con->org);
     m->member = ih_msg_str (m, x->con->member);
+    m->author = ih_msg_str (m, ih_con_author (x));
     memset (m->signer, 1, sizeof m->signer);
     m->created = m->modified = ih_now_ms ();
-    return ih_msg_validate (m, err);
+    if (ih_msg_validate (m, err) != 0)
+        return -1;
+    ih_event_t ev;
+    if (m->category == IH_CAT_EVENT) {
+        if (!*s_get (d, "event_date"))
+            return ih_err_set (err, "an event needs its date (the Event row)");
+        if (ih_msg_event (m, &ev, err) < 0)
+            return -1;
+    }
+    else
+    if (*s_get (d, "event_date") || *s_get (d, "event_place") || *s_get (d, "event_link"))
+        return ih_err_set (err, "the Event row is filled in: choose the category Event, or clear the row");
+    return 0;
 }
 
-/*  What will be sent, in a panel above the form. */
+/*  What will be sent, in a panel above the form, and the alerts already held that look
+    like it (is it shared already?). */
 static void
 s_preview (ih_con_req_t *x, json_t *d, ih_msg_t *m, ih_buf_t *out)
 {
@@ -696,11 +766,19 @@ s_preview (ih_con_req_t *x, json_t *d, ih_msg_t *m, ih_buf_t *out)
     ih_con_sev (out, m->severity);
     ih_html_puts (out, "<span class=\"chip\">");
     ih_html_esc (out, ih_con_cat_label (m->category));
-    ih_html_puts (out, "</span></div><h1>");
+    ih_html_puts (out, "</span>");
+    for (uint32_t i = 0; i < m->tags.count; i++) {
+        ih_html_puts (out, "<span class=\"tag\">");
+        ih_html_esc (out, m->tags.items [i]);
+        ih_html_puts (out, "</span>");
+    }
+    ih_html_puts (out, "</div><h1>");
     ih_html_esc (out, m->title);
-    ih_buf_printf (out, "</h1><p class=\"small\">%u %s \xc2\xb7 %u %s \xc2\xb7 receives it: ", m->ioc_count,
+    ih_buf_printf (out, "</h1><p class=\"small\">%u %s \xc2\xb7 %u %s \xc2\xb7 by ", m->ioc_count,
                     ih_plural (m->ioc_count, "indicator", "indicators"), m->references.count,
                     ih_plural (m->references.count, "reference", "references"));
+    ih_html_esc (out, m->author);
+    ih_html_puts (out, " \xc2\xb7 receives it: ");
     if (m->tlp <= IH_TLP_GREEN || (m->tlp == IH_TLP_AMBER && m->recipients.count == 0))
         ih_html_puts (out, m->tlp == IH_TLP_CLEAR ? "everyone (public too)" : "every member");
     else {
@@ -710,12 +788,57 @@ s_preview (ih_con_req_t *x, json_t *d, ih_msg_t *m, ih_buf_t *out)
             ih_html_esc (out, m->recipients.items [i]);
         }
     }
+    ih_event_t ev;
+    if (ih_msg_event (m, &ev, NULL) == 1) {
+        ih_html_puts (out, "</p><p class=\"small\">Event: ");
+        ih_con_time (out, ev.when);
+        ih_html_puts (out, ev.all_day ? " (all day)" : " UTC");
+        if (*ev.place) {
+            ih_html_puts (out, " \xc2\xb7 ");
+            ih_html_esc (out, ev.place);
+        }
+    }
     ih_html_puts (out, "</p><div class=\"summary\">");
     ih_html_markdown (out, m->summary);
-    ih_html_puts (out, "</div></div>\n");
+    ih_html_puts (out, "</div>");
+    //  Related alerts of the draft: rendered into the page's own buffer, then moved.
+    ih_buf_t text;
+    ih_buf_init (&text);
+    ih_buf_printf (&text, "%s\n%s\n%s", m->title, m->summary, s_get (d, "paste"));
+    ih_related_hit_t hits [IH_CON_RELATED_SHOWN * 2];
+    ih_related_query_t q = { (const char *) text.data, text.len, m->iocs, m->ioc_count,
+                             (const char *const *) m->references.items, m->references.count };
+    ih_err_t err = { "" };
+    int n = ih_con_related_draft (x->con->analytics, &q, hits, IH_CON_RELATED_SHOWN * 2, &err);
+    ih_buf_free (&text);
+    if (n > 0) {
+        ih_buf_t *body = &x->r->body;
+        size_t mark = body->len;
+        if (ih_con_related_list (x, "Alerts this member holds that look like it", hits, n, m->id) > 0)
+            ih_buf_append (out, (const char *) body->data + mark, body->len - mark);
+        body->len = mark;
+    }
+    ih_html_puts (out, "</div>\n");
 }
 
 /* ---- the page --------------------------------------------------------------------------------- */
+
+/*  After the publish: the alert's page (it says when the store does not hold it yet). */
+static void
+s_sent (ih_con_req_t *x, json_t *d, json_t *ans, const ih_msg_t *m)
+{
+    const char *id = json_string_value (json_object_get (ans, "id"));
+    json_int_t rev = json_integer_value (json_object_get (ans, "revision"));
+    json_int_t seq = json_integer_value (json_object_get (ans, "seq"));
+    bool stored = json_is_true (json_object_get (ans, "stored"));
+    ih_con_audit (x, *s_get (d, "id") ? "revise" : "publish", "alert %s revision %" PRId64 " seq %" PRId64
+                  " (%s, %u %s): %.120s", id ? id : "?", (int64_t) rev, (int64_t) seq, ih_tlp_name (m->tlp),
+                  m->ioc_count, ih_plural (m->ioc_count, "indicator", "indicators"), m->title);
+    char to [128];
+    snprintf (to, sizeof to, "/alerts/%.36s?sent=%s", id && ih_uuid_valid (id) ? id : s_get (d, "id"),
+              stored ? "stored" : "1");
+    ih_req_redirect (x->r, to);
+}
 
 void
 ih_con_share (ih_con_req_t *x)
@@ -737,8 +860,11 @@ ih_con_share (ih_con_req_t *x)
             d = s_draft_from_alert (&m);
             ih_msg_free (&m);
         }
-        else
+        else {
             d = s_draft_new ();
+            ih_con_suggest_fresh (d);
+            ih_con_suggest_draft (x, d);        //  an empty text: says whether there is a model
+        }
         s_form (x, d, NULL);
         json_decref (d);
         return;
@@ -753,12 +879,12 @@ ih_con_share (ih_con_req_t *x)
         s_extract_t e;
         memset (&e, 0, sizeof e);
         e.d = d;
-        e.wl = x->con->wl;
         ih_buf_init (&e.refs);
         ih_buf_append (&e.refs, "", 1);
         e.refs.len = 0;
         const char *paste = s_get (d, "paste");
-        ih_extract_scan (paste, strlen (paste), false, s_extract_hit, &e);
+        ih_extract_opts_t opts = { false, x->con->wl };
+        ih_extract_run (paste, strlen (paste), &opts, s_extract_hit, &e);
         if (e.refs.len) {
             ih_buf_t refs;
             ih_buf_init (&refs);
@@ -770,14 +896,22 @@ ih_con_share (ih_con_req_t *x)
             ih_buf_free (&refs);
         }
         ih_buf_free (&e.refs);
-        static __thread char note [300];
+        static __thread char note [400];
         int tlp = ih_extract_tlp (paste, strlen (paste));
-        snprintf (note, sizeof note, "Extracted %d %s and %d %s; %d %s skipped.%s%s%s Review the ticked rows "
-                  "before you send.", e.iocs, ih_plural ((uint64_t) e.iocs, "indicator", "indicators"),
+        char listed [80] = "", techs [80] = "";
+        if (e.listed)
+            snprintf (listed, sizeof listed, " (%d on a warninglist: left unticked)", e.listed);
+        if (e.techniques)
+            snprintf (techs, sizeof techs, " %d ATT&CK %s among the suggested tags.", e.techniques,
+                      ih_plural ((uint64_t) e.techniques, "technique", "techniques"));
+        snprintf (note, sizeof note, "Extracted %d %s%s and %d %s; %d %s skipped.%s%s%s%s Review the ticked "
+                  "rows before you send.", e.iocs, ih_plural ((uint64_t) e.iocs, "indicator", "indicators"), listed,
                   e.refs_added, ih_plural ((uint64_t) e.refs_added, "reference", "references"), e.skipped,
-                  ih_plural ((uint64_t) e.skipped, "token", "tokens"), tlp >= 0 ? " The text is marked TLP:" : "",
-                  tlp >= 0 ? ih_tlp_name ((ih_tlp_t) tlp) : "", tlp >= 0 ? "." : "");
+                  ih_plural ((uint64_t) e.skipped, "token", "tokens"), techs,
+                  tlp >= 0 ? " The text is marked TLP:" : "", tlp >= 0 ? ih_tlp_name ((ih_tlp_t) tlp) : "",
+                  tlp >= 0 ? "." : "");
         x->notice = note;
+        ih_con_suggest_draft (x, d);
     }
     else
     if (streq (action, "preview") || streq (action, "send")) {
@@ -785,11 +919,13 @@ ih_con_share (ih_con_req_t *x)
         ih_msg_t m;
         ih_msg_init (&m, IH_KIND_ALERT);
         ih_err_t err = { "" };
+        if (streq (action, "preview"))
+            ih_con_suggest_draft (x, d);
         json_t *a = s_alert_json (d);
         static __thread char msg [600];
         if (!error)
             ih_msg_free (&m);           //  ih_msg_from_json initialises it again
-        if (!error && (ih_msg_from_json (&m, a, NULL, &err) != 0 || s_validate (x, &m, &err) != 0)) {
+        if (!error && (ih_msg_from_json (&m, a, NULL, &err) != 0 || s_validate (x, d, &m, &err) != 0)) {
             snprintf (msg, sizeof msg, "Not sent: %s", err.msg);
             error = msg;
         }
@@ -816,20 +952,12 @@ ih_con_share (ih_con_req_t *x)
                     ih_con_audit (x, "refused", "publish: %s", why);
                 }
                 else {
-                    const char *id = json_string_value (json_object_get (ans, "id"));
-                    json_int_t rev = json_integer_value (json_object_get (ans, "revision"));
-                    ih_con_audit (x, *s_get (d, "id") ? "revise" : "publish", "alert %s revision %" PRId64
-                                  " (%s, %u %s): %.120s", id ? id : "?", (int64_t) rev, ih_tlp_name (m.tlp),
-                                  m.ioc_count, ih_plural (m.ioc_count, "indicator", "indicators"), m.title);
-                    char to [96];
-                    snprintf (to, sizeof to, "/alerts/%.36s?sent=1", id && ih_uuid_valid (id) ? id
-                                                                      : s_get (d, "id"));
+                    s_sent (x, d, ans, &m);
                     json_decref (ans);
                     ih_msg_free (&m);
                     json_decref (a);
                     json_decref (d);
                     ih_buf_free (&preview);
-                    ih_req_redirect (r, to);
                     return;
                 }
                 json_decref (ans);

@@ -3,19 +3,15 @@
     infohub-console -c AGENTDIR/agent.cfg [--bind ADDR:PORT] [--insecure-bind] [-v] [-n]
 
     A member's web console, run beside its agent: it reads the agent's store read-only,
-    keeps its accounts in AGENTDIR/console (ih_users.h) and its audit log there
-    (ih_audit.h), and asks the agent daemon (`infohub-agent run`) over its control
+    keeps its accounts and its audit log in the console directory (ih_users.h,
+    ih_audit.h), reads the agent's suggestion model and related-alerts index (ih_model.h,
+    ih_related.h), and asks the agent daemon (`infohub-agent run`) over its control
     socket for anything that needs a key. It never opens a key file.
 
-    agent.cfg (the agent's; paths relative to the file):
-        agent
-            control = "agent.sock"          the daemon's control socket (ih_control.h)
-            console
-                dir = "console"             accounts database and audit log
-                listen = "127.0.0.1"        port = "8090"
-                tls-cert = ""  tls-key = "" both: HTTPS
-                public-url = ""             the console's URL behind a proxy (Origin checks)
-                threads = "4"
+    Its settings are agent.cfg's, loaded by ih_agent_cfg.h (the same file, the same
+    defaults and messages as the agent's): agent/control, agent/store, agent/warninglists
+    and agent/console/{dir, listen, port, tls-cert, tls-key, public-url, issuer, threads,
+    title}. The default port is IH_AGENT_CONSOLE_PORT (8443).
 
     It listens on loopback unless told otherwise; a non-loopback address needs TLS, or
     --insecure-bind (behind a TLS proxy on the same host, say).
@@ -26,12 +22,12 @@
 
 #include "ih_agent_cfg.h"
 #include "ih_con.h"
+#include "ih_con_suggest.h"
 #include "ih_daemon.h"
 #include "ih_keys.h"
 
 #define s_PROG      "infohub-console"
 #define s_VERSION   "0.1"
-#define s_PORT      8090
 
 #define s_fail(...) ih_fail (s_PROG, NULL, __VA_ARGS__)
 
@@ -50,7 +46,7 @@ s_usage (FILE *f)
              "  -n               check the configuration and exit\n"
              "  --routes         print the console's routes and exit\n"
              "Users: infohub-agent -c CFG user add NAME --role analyst|publisher|admin.\n"
-             "Stops on SIGTERM or SIGINT.\n", s_PROG, s_PORT);
+             "Stops on SIGTERM or SIGINT.\n", s_PROG, IH_AGENT_CONSOLE_PORT);
 }
 
 static const char *
@@ -163,46 +159,27 @@ main (int argc, char **argv)
     if (ih_agent_cfg_load (&cfg, cfg_path, &err) != 0)
         return s_fail ("%s", err.msg);
     int ret = 1;
-    char *control = NULL, *dir = NULL, *tls_cert = NULL, *tls_key = NULL, *audit_path = NULL;
     ih_con_t con;
     memset (&con, 0, sizeof con);
     ih_http_t *http = NULL;
     ih_warninglist_t *wl = NULL;
     char listen [64];
-    uint16_t port = s_PORT;
-    uint64_t threads;
-    snprintf (listen, sizeof listen, "%s", zconfig_get (cfg.zc, "agent/console/listen", "127.0.0.1"));
-    uint64_t p;
-    if (ih_config_uint (cfg.zc, cfg_path, "agent/console/port", 0, 65535, s_PORT, &p, &err)
-    ||  ih_config_uint (cfg.zc, cfg_path, "agent/console/threads", 1, 64, 4, &threads, &err)) {
-        s_fail ("%s", err.msg);
-        goto done;
-    }
-    port = (uint16_t) p;
+    snprintf (listen, sizeof listen, "%s", cfg.console_listen);
+    uint16_t port = (uint16_t) cfg.console_port;
     if (bind && s_parse_bind (bind, listen, sizeof listen, &port) != 0) {
-        s_fail ("--bind: '%s' is not ADDR:PORT (127.0.0.1:8090, [::1]:8090)", bind);
+        s_fail ("--bind: '%s' is not ADDR:PORT (127.0.0.1:%d, [::1]:%d)", bind, IH_AGENT_CONSOLE_PORT,
+                IH_AGENT_CONSOLE_PORT);
         ret = 2;
         goto done;
     }
-    control = ih_keys_resolve (cfg_path, zconfig_get (cfg.zc, "agent/control", "agent.sock"));
-    dir = ih_keys_resolve (cfg_path, zconfig_get (cfg.zc, "agent/console/dir", "console"));
-    const char *tc = zconfig_get (cfg.zc, "agent/console/tls-cert", "");
-    const char *tk = zconfig_get (cfg.zc, "agent/console/tls-key", "");
-    if (*tc)
-        tls_cert = ih_keys_resolve (cfg_path, tc);
-    if (*tk)
-        tls_key = ih_keys_resolve (cfg_path, tk);
-    if (!tls_cert != !tls_key) {
-        s_fail ("%s: agent/console/tls-cert and tls-key go together (one is empty)", cfg_path);
-        goto done;
-    }
-    if (tls_key && ih_keys_check_private (tls_key, &err) != 0) {
+    //  The TLS key is the web server's own (not the member's): it must be private.
+    if (cfg.console_tls_key && ih_keys_check_private (cfg.console_tls_key, &err) != 0) {
         s_fail ("agent/console/tls-key: %s", err.msg);
         goto done;
     }
     //  Without TLS, a password crosses the network in clear: loopback only, unless the
     //  operator says a TLS proxy on this host fronts it.
-    if (!tls_cert && !s_loopback (listen) && !insecure) {
+    if (!cfg.console_tls_cert && !s_loopback (listen) && !insecure) {
         s_fail ("%s is not a loopback address and agent/console has no tls-cert and tls-key: passwords "
                 "would cross the network in clear (configure TLS, or give --insecure-bind when a TLS "
                 "proxy on this host fronts the console)", listen);
@@ -211,7 +188,7 @@ main (int argc, char **argv)
     }
     if (check_only) {
         printf ("%s: configuration OK (console %s:%u%s, accounts %s, control %s)\n", cfg_path, listen, port,
-                tls_cert ? ", TLS" : "", dir, control);
+                cfg.console_tls_cert ? ", TLS" : "", cfg.console_dir, cfg.control);
         ret = 0;
         goto done;
     }
@@ -222,16 +199,12 @@ main (int argc, char **argv)
         s_fail ("%s (start `infohub-agent -c %s run` first)", err.msg, cfg_path);
         goto done;
     }
-    con.users = ih_users_open (dir, &err);
+    con.users = ih_users_open (cfg.console_dir, &err);
     if (!con.users) {
         s_fail ("%s", err.msg);
         goto done;
     }
-    audit_path = (char *) malloc (strlen (dir) + 16);
-    if (!audit_path)
-        abort ();
-    snprintf (audit_path, strlen (dir) + 16, "%s/audit.log", dir);
-    con.audit = ih_audit_open (audit_path, &err);
+    con.audit = ih_audit_open (cfg.audit_log, &err);
     if (!con.audit) {
         s_fail ("%s", err.msg);
         goto done;
@@ -248,21 +221,24 @@ main (int argc, char **argv)
     con.org = cfg.org;
     con.member = cfg.name;
     con.sector = cfg.sector;
-    con.site = zconfig_get (cfg.zc, "agent/console/title", "Infohub Members Zone");
-    con.audit_path = audit_path;
-    con.control = control;
-    con.public_url = zconfig_get (cfg.zc, "agent/console/public-url", "");
+    con.site = cfg.console_title;
+    con.audit_path = cfg.audit_log;
+    con.control = cfg.control;
+    con.public_url = cfg.console_public_url;
+    con.issuer = cfg.console_issuer;
     con.bind = listen;
     con.wl = wl;
     con.started_ms = ih_now_ms ();
+    //  The analytics the daemon keeps beside the store: read when there, never waited for.
+    con.analytics = ih_con_analytics_new (cfg.store);
 
     ih_http_cfg_t hcfg;
     memset (&hcfg, 0, sizeof hcfg);
     hcfg.listen = listen;
     hcfg.port = port;
-    hcfg.tls_cert = tls_cert;
-    hcfg.tls_key = tls_key;
-    hcfg.threads = (unsigned) threads;
+    hcfg.tls_cert = cfg.console_tls_cert;
+    hcfg.tls_key = cfg.console_tls_key;
+    hcfg.threads = cfg.console_threads;
     hcfg.verbose = verbose;
     http = ih_con_serve (&con, &hcfg, &err);
     if (!http) {
@@ -273,23 +249,20 @@ main (int argc, char **argv)
     ih_audit_appendf (con.audit, "-", "cli", "console-start", NULL, "%s %s on %s:%u", s_PROG, s_VERSION, listen,
                       con.port);
     fprintf (stderr, "I console: %s %s serving %s://%s%s%s:%u/ for %s (agent %s), store %s, accounts %s, "
-             "control %s\n", s_PROG, s_VERSION, tls_cert ? "https" : "http", strchr (listen, ':') ? "[" : "",
-             listen, strchr (listen, ':') ? "]" : "", con.port, cfg.org, cfg.name, cfg.store, dir, control);
+             "control %s\n", s_PROG, s_VERSION, cfg.console_tls_cert ? "https" : "http",
+             strchr (listen, ':') ? "[" : "", listen, strchr (listen, ':') ? "]" : "", con.port, cfg.org, cfg.name,
+             cfg.store, cfg.console_dir, cfg.control);
     while (!ih_daemon_stop)
         zclock_sleep (100);
     fprintf (stderr, "I console: stopping\n");
     ret = 0;
 done:
     ih_http_destroy (&http);        //  first: no request reads anything any more
+    ih_con_analytics_destroy (&con.analytics);
     ih_audit_destroy (&con.audit);
     ih_users_destroy (&con.users);
     ih_store_destroy (&con.store);
     ih_warninglist_destroy (&wl);
-    free (control);
-    free (dir);
-    free (tls_cert);
-    free (tls_key);
-    free (audit_path);
     ih_agent_cfg_free (&cfg);
     return ret;
 }

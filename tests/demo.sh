@@ -1,17 +1,23 @@
 #!/bin/bash
 # `make run`: a demo deployment on loopback. Creates state/demo/ (fresh each run), starts
-# the broker, two member agents (bank-a publishes, bank-b receives) and, when built, the
-# public gateway; publishes the sample alerts of config/samples/ (every TLP level) and
-# the labelled corpus (DEMO_CORPUS alerts, all 343), trains bank-a's suggestion model,
-# analyses a sample text, and prints what to try. Ctrl-C stops everything.
-#   BROKER_PORT (7710) and HTTP_PORT (8080) choose the ports.
+# the broker, three member agents (bank-a publishes, bank-b and telco-c receive) and, when
+# built, the public gateway; publishes the sample alerts of config/samples/ (every TLP
+# level) and the labelled corpus (DEMO_CORPUS alerts, all 343), trains bank-a's
+# suggestion model, analyses a sample text, starts a Members Zone console beside each
+# agent with a demo user (a publisher at bank-a, an analyst elsewhere), and prints each
+# login (URL, user, password, the oathtool command that gives the code) and a discussion
+# to hold between two members' consoles. Ctrl-C stops everything.
+#   BROKER_PORT (7710), HTTP_PORT (8080) and CONSOLE_PORT (8443: bank-a's; bank-b and
+#   telco-c take the next two) choose the ports.
 set -eu
+T0=$(date +%s)
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
 BIN=$TOP/bin
 STATE=$TOP/state/demo
 BROKER_PORT=${BROKER_PORT:-7710}
 HTTP_PORT=${HTTP_PORT:-8080}
+CONSOLE_PORT=${CONSOLE_PORT:-8443}
 HUB=$STATE/hub
 pids=""
 
@@ -26,9 +32,9 @@ stop () {
 }
 trap stop INT TERM EXIT
 
-for port in "$BROKER_PORT" "$HTTP_PORT"; do
+for port in "$BROKER_PORT" "$HTTP_PORT" "$CONSOLE_PORT" $((CONSOLE_PORT + 1)) $((CONSOLE_PORT + 2)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "demo: port $port on 127.0.0.1 is in use; set BROKER_PORT / HTTP_PORT" >&2
+        echo "demo: port $port on 127.0.0.1 is in use; set BROKER_PORT / HTTP_PORT / CONSOLE_PORT" >&2
         exit 1
     fi
 done
@@ -67,6 +73,7 @@ for f in config/samples/*.json; do
         sleep 0.5
     done
     printf '  %-36s  %s\n' "$id" "$(basename "$f" .json)"
+    case "$f" in *04-amber-strict-intrusion*) TALK_ID=$id ;; esac
 done
 sleep 1
 
@@ -97,6 +104,39 @@ echo
 echo "demo: infohub-agent -c $STATE/bank-a/agent.cfg analyse $STATE/sample.txt"
 $BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" analyse "$STATE/sample.txt" 2>/dev/null | sed 's/^/  /'
 
+# The Members Zone: a console beside each agent, and a demo user at each member (the
+# password from /dev/urandom; the TOTP secret from `user add`'s otpauth URI).
+echo
+echo "demo: starting a Members Zone console beside each agent"
+LOGINS=$STATE/logins.txt
+: > "$LOGINS"
+port=$CONSOLE_PORT
+for spec in "bank-a alice publisher Alice_Martin" "bank-b bob analyst Bob_Peeters" \
+            "telco-c carol analyst Carol_Dupont"; do
+    set -- $spec
+    m=$1 user=$2 role=$3 display=$(printf '%s' "$4" | tr _ ' ')
+    pw=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-20)
+    out=$(printf '%s\n' "$pw" | $BIN/infohub-agent -c "$STATE/$m/agent.cfg" user add "$user" --role "$role" \
+          --display "$display" --password-stdin 2>>"$STATE/logs/users.log")
+    secret=$(printf '%s\n' "$out" | sed -n 's/^otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p')
+    $BIN/infohub-console -c "$STATE/$m/agent.cfg" --bind "127.0.0.1:$port" 2>"$STATE/logs/console-$m.log" &
+    pids="$pids $!"
+    printf '%s %s %s %s %s %s\n' "$m" "$port" "$user" "$role" "$pw" "$secret" >> "$LOGINS"
+    port=$((port + 1))
+done
+for m in bank-a bank-b telco-c; do
+    p=$(awk -v m="$m" '$1 == m {print $2}' "$LOGINS")
+    tries=0
+    until (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 40 ]; then
+            echo "demo: the console of $m did not start: $(tail -n 3 "$STATE/logs/console-$m.log")" >&2
+            exit 1
+        fi
+        sleep 0.25
+    done
+done
+
 A="$BIN/infohub-agent -c $STATE"
 cat <<EOF
 
@@ -115,6 +155,36 @@ EOF
 if [ -x "$BIN/infohub-gateway" ]; then
     echo "  Public Zone (TLP:CLEAR only):  http://127.0.0.1:$HTTP_PORT/"
 fi
+cat <<EOF
+
+Members Zone consoles (each member's own web console; a login is the password, then the
+6-digit code of the moment: run the oathtool command just before you type it; a code
+works once):
+EOF
+while read -r m p user role pw secret; do
+    printf '\n  %-8s http://127.0.0.1:%s/\n' "$m" "$p"
+    printf '           user %s (%s), password %s\n' "$user" "$role" "$pw"
+    printf '           code: oathtool --totp -b %s\n' "$secret"
+done < "$LOGINS"
+PA=$(awk '$1 == "bank-a" {print $2}' "$LOGINS")
+PB=$(awk '$1 == "bank-b" {print $2}' "$LOGINS")
+PC=$(awk '$1 == "telco-c" {print $2}' "$LOGINS")
+cat <<EOF
+
+A discussion between two members' consoles:
+  1. bank-a: log in at http://127.0.0.1:$PA/ as alice, open
+     http://127.0.0.1:$PA/alerts/${TALK_ID:-ID}
+     (TLP:AMBER+STRICT, for bank-b), write a comment below the alert and post it.
+  2. bank-b: log in at http://127.0.0.1:$PB/ as bob, open
+     http://127.0.0.1:$PB/alerts/${TALK_ID:-ID}
+     alice's comment is there, with her name and bank-a; reply, or press
+     "Seen in our network" on an indicator.
+  3. back at bank-a: reload: bob's reply (and his sighting) are there.
+  telco-c (http://127.0.0.1:$PC/) was not a recipient: its console does not hold that alert.
+  At bank-a, Share: paste an advisory, "Extract indicators": the model suggests the
+  category, sectors, tags and severity; each alert page lists its related alerts.
+(The logins are also in $LOGINS.)
+EOF
 echo
-echo "Ctrl-C stops everything."
+echo "demo: started in $(( $(date +%s) - T0 )) s. Ctrl-C stops everything."
 while :; do sleep 3600; done

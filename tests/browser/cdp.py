@@ -181,8 +181,9 @@ class Tab:
         assert node, "no element %s" % selector
         self.cmd("DOM.focus", {"nodeId": node})
 
-    def click(self, selector):
-        """Clicks an element (by its box's centre), then waits for the page it loads."""
+    def click(self, selector, wait_load=True):
+        """Clicks an element (by its box's centre), then (wait_load) waits for the page it
+        loads; a checkbox loads none."""
         doc = self.cmd("DOM.getDocument", {"depth": 0})
         node = self.cmd("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": selector})["nodeId"]
         assert node, "no element %s" % selector
@@ -192,7 +193,8 @@ class Tab:
         self.b.events = [e for e in self.b.events if e.get("sessionId") != self.s]
         for t in ("mousePressed", "mouseReleased"):
             self.cmd("Input.dispatchMouseEvent", {"type": t, "x": x, "y": y, "button": "left", "clickCount": 1})
-        self.b.wait_event("Page.loadEventFired", self.s)
+        if wait_load:
+            self.b.wait_event("Page.loadEventFired", self.s)
 
     def screenshot(self, path, full=True):
         """A PNG of the page (the whole page when full), written to path. Returns (w, h)."""

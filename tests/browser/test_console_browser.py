@@ -1,27 +1,33 @@
 """The Members Zone in a real browser: Debian's headless Chromium, driven with the keyboard
 and the mouse over the DevTools protocol (tests/browser/cdp.py; the pages run no script).
 
-test_console_screenshots: a publisher logs in (password, then the code from oathtool) and
-the test saves screenshots of the login page, home, the alert list, an alert with its
-thread and the share form into build/screenshots/ (docs/screenshots/ has copies).
+test_console_screenshots: bank-a holds part of the labelled corpus and a model trained on
+it; a publisher logs in (password, then the code from oathtool) and the test saves
+screenshots of the login page, home, the alert list, an alert with its thread and its
+related alerts, and the share form after "Extract indicators" with the model's
+suggestions into build/screenshots/ (docs/screenshots/ has copies).
 
 test_two_member_discussion (the issue's Done-when): bank-a's publisher shares an AMBER
 alert to bank-b only, with IOCs extracted from pasted text and reviewed; bank-b's analyst,
 at bank-b's console, comments and reports a sighting; both show at bank-a within a
 second; insurer-c, not a recipient, never holds the alert (nor the comment).
 
-The control socket is served by tests/integration/console_standin.py until the agent
-daemon answers on it (consoleutil.USE_STANDIN): both tests use it. With the real daemon,
-the comment also carries its author's name, which the test then checks.
+Everything is real: the agent daemons sign and send what the consoles' users write
+(their control sockets), and the comment carries its author's display name, signed by
+bank-b's agent, which bank-a's console shows on the thread.
 """
 import os
 import re
+import sys
 import time
 
 import pytest
 
 from cdp import Browser
-from consoleutil import USE_STANDIN, ConsoleEnv, Session, cf, oathtool
+from consoleutil import ConsoleEnv, Session, cf, oathtool
+
+sys.path.insert(0, os.path.join(cf.ROOT, "tests", "analytics"))
+import corpus  # noqa: E402  (the labelled corpus: a store to learn from)
 
 ROOT = cf.ROOT
 SHOTS = os.path.join(ROOT, "build", "screenshots")
@@ -63,15 +69,16 @@ def shot(tab, name):
     assert os.path.getsize(os.path.join(SHOTS, name)) > 15000, "screenshot %s looks empty" % name
 
 
-def seed(s):
-    """A few alerts of every kind, through the console's own share form."""
+def seed(s, also=""):
+    """A few alerts of every kind, through the console's own share form (also: more
+    indicator lines for the CVE alert)."""
     ids = []
     for title, tlp, sev, cat, iocs, summary in [
         ("Phishing kit impersonating itsme and bank login pages", "GREEN", "high", "phishing",
          "login-itsme-verify[.]com\nhxxp://bank-secure-check[.]net/login\n198.51.100.23 # kit host",
          "A kit cloned from **itsme** and three banks' login pages. Targets mobile users via SMS."),
         ("CVE-2024-3400: PAN-OS GlobalProtect command injection exploited", "CLEAR", "critical",
-         "vulnerability", "cve CVE-2024-3400\n203.0.113.77 # scanner",
+         "vulnerability", "cve CVE-2024-3400\n203.0.113.77 # scanner\n" + also,
          "Unauthenticated command injection. Patch to 11.1.2-h3 or later; hunt for `update.py` droppers."),
         ("DDoS against online banking: Mirai variant, 380 Gbit/s peaks", "AMBER", "medium", "ddos",
          "192.0.2.0/24\nasn AS64500", "Carpet bombing over a /24. Scrubbing held; share your peaks."),
@@ -93,6 +100,17 @@ def test_console_screenshots(deploy, tmp_path):
         a = env.member("soc", "bank-a", sector="finance", role="publisher")
         pw, secret, _ = env.add_user(a, "alice", "publisher", display="Alice Martin")
         cpw, csecret, _ = env.add_user(a, "carol", "analyst", display="Carol Dupont")
+        # What the member holds already, and the model its agent learnt from it.
+        alerts = corpus.load()
+        train, _ = corpus.split(alerts)
+        held = [alerts[i] for i in train[:150]]
+        corpus.publish(deploy, a, held)
+        corpus.wait_stored(deploy, a, 150)
+        # The CVE alert shares an indicator with one of them: its related alerts list it.
+        kin = next(x for x in held if x["category"] == "vulnerability" and any(
+            i["type"] in ("ipv4", "domain") for i in x["iocs"]))
+        kin_ioc = next(i for i in kin["iocs"] if i["type"] in ("ipv4", "domain"))
+        deploy.agent_cmd(a, "model", "train", timeout=300)
         port = env.start_console(a)
         s = Session(port).login("carol", cpw, oathtool(csecret))
         # Carol is an analyst: she comments; the alerts come from a publisher's session.
@@ -109,7 +127,7 @@ def test_console_screenshots(deploy, tmp_path):
             cookies = tab.cmd("Network.getCookies", {"urls": ["http://127.0.0.1:%d/" % port]})["cookies"]
             p.cookie = next(c["value"] for c in cookies if c["name"] == "ih_console")
             p.get("/share")
-            ids = seed(p)
+            ids = seed(p, "%s %s" % (kin_ioc["type"], kin_ioc["value"]))
             for aid in ids:
                 cf.wait_until(lambda: s.get("/alerts/" + aid)[0] == 200, 15, what="alert %s" % aid)
             s.post("/comment", {"ref": ids[1], "text": "We patched 14 of 16 gateways overnight; the last two "
@@ -125,15 +143,24 @@ def test_console_screenshots(deploy, tmp_path):
             html = tab.html()
             audit_dom(html)
             assert "14 of 16" in html
+            if "Related alerts" not in html:
+                cf.wait_until(lambda: "Related alerts" in s.get("/alerts/" + ids[1])[2], 15, what="related alerts")
+                tab.go("http://127.0.0.1:%d/alerts/%s" % (port, ids[1]))
+                html = tab.html()
+            assert kin["title"].replace("&", "&amp;") in html
             shot(tab, "console-alert.png")
             tab.go("http://127.0.0.1:%d/share" % port)
             tab.focus("#f-title")
             tab.type("Citrix Bleed exploitation against payment gateways")
+            tab.focus("#f-summary")
+            tab.type("An affiliate abuses **CVE-2023-4966** on NetScaler gateways to take over sessions; "
+                     "patch, then kill all sessions. Block the C2 below.")
             tab.focus("#f-paste")
             tab.type(ADVISORY)
             tab.click('button[value="extract"]')
             html = tab.html()
             assert "45.86.230.137" in html and "citrix-update-portal.com" in html, "extraction missed IOCs"
+            assert "From this agent's model, trained on 150 alerts" in html and 'class="sugg' in html
             shot(tab, "console-share.png")
     finally:
         env.close()
@@ -143,11 +170,8 @@ def test_console_screenshots(deploy, tmp_path):
 def test_two_member_discussion(deploy, tmp_path):
     env = ConsoleEnv(deploy)
     try:
-        a = env.member("soc", "bank-a", sector="finance", role="publisher")
-        bm = env.member("csirt", "bank-b", sector="finance", role="reader")
-        c = env.member("desk", "insurer-c", sector="insurance", role="reader")
-        if not USE_STANDIN:
-            pytest.skip("set USE_STANDIN or merge the daemon's control ops")
+        a, bm, c = env.members(("soc", "bank-a", "finance", "publisher"), ("csirt", "bank-b", "finance", "reader"),
+                               ("desk", "insurer-c", "insurance", "reader"))
         pw, secret, _ = env.add_user(a, "alice", "publisher", display="Alice Martin")
         wpw, wsecret, _ = env.add_user(a, "walt", "analyst", display="Walt Watcher")
         bpw, bsecret, _ = env.add_user(bm, "bob", "analyst", display="Bob Peeters")
@@ -157,14 +181,15 @@ def test_two_member_discussion(deploy, tmp_path):
         with Browser(tmp_path) as br:
             ta = br.tab()
             login(ta, port_a, "alice", pw, secret)
-            # Share: AMBER to bank-b only, IOCs extracted from pasted text and reviewed.
+            # Share: AMBER to bank-b only (picked from the hub's roster, which the daemon
+            # keeps, each record verified), IOCs extracted from pasted text and reviewed.
+            cf.wait_until(lambda: "insurer-c" in watch.get("/members")[2], 20, what="the roster at bank-a")
             ta.go("http://127.0.0.1:%d/share" % port_a)
             ta.focus("#f-title")
             ta.type("Citrix Bleed exploitation against payment gateways")
             ta.focus("#f-summary")
             ta.type("LockBit affiliate abusing **CVE-2023-4966**. Block the C2 below.")
-            ta.focus('input[name="rcpt_other"]')
-            ta.type("bank-b")
+            ta.click('input[name="rcpt"][value="bank-b"]', wait_load=False)
             ta.focus("#f-paste")
             ta.type(ADVISORY)
             ta.click('button[value="extract"]')
@@ -199,9 +224,9 @@ def test_two_member_discussion(deploy, tmp_path):
             dt_seen = time.monotonic() - t_seen
             assert dt_comment < 1.0 and dt_seen < 1.0, (dt_comment, dt_seen)
             page = watch.get("/alerts/" + aid)[2]
-            assert "bank-b" in re.search(r'id="discussion".*', page, re.S).group(0)
-            if not USE_STANDIN:
-                assert "Bob Peeters" in page, "the comment does not carry its author"
+            thread = re.search(r'id="discussion".*?</form>', page, re.S).group(0)
+            who = re.search(r'<div class="who"><b>([^<]*)</b> \xb7 <span class="org">([^<]*)</span>', thread)
+            assert who and who.groups() == ("Bob Peeters", "bank-b"), "the comment does not carry its author"
 
             # insurer-c is no recipient: it never holds the alert, nor what refers to it.
             held = [r["id"] for r in deploy.agent_list(c)]

@@ -1,7 +1,7 @@
 """Helpers for the Members Zone console's tests (tests/integration/test_console_*.py,
-tests/browser/test_console_browser.py): members with their agents, the control socket,
-accounts, bin/infohub-console, and an HTTP session that keeps the console's cookie and its
-CSRF token, on top of the integration fixtures in conftest.py.
+tests/browser/test_console_browser.py): members with their agents, accounts, the
+control socket, bin/infohub-console, and an HTTP session that keeps the console's cookie
+and its CSRF token, on top of the integration fixtures in conftest.py.
 
     env = ConsoleEnv(deploy)
     m = env.member("soc", "bank-a", sector="finance")   # agent running, control socket up
@@ -10,21 +10,26 @@ CSRF token, on top of the integration fixtures in conftest.py.
     s = Session(port)
     s.login("alice", pw, oathtool(secret))
 
-THE CONTROL SOCKET. Until the agent daemon answers on its control socket itself, the
-socket is served by tests/integration/console_standin.py (USE_STANDIN), which also writes
-accounts the way `infohub-agent user add` will. Once the daemon side is merged, set
-USE_STANDIN to False: the agent daemon then serves the socket, and add_user runs
-`infohub-agent -c CFG user add NAME --role ROLE --password-stdin`.
+Everything is real: the agent daemon (`infohub-agent run`) answers on its control socket
+(agents/ih_control.h), accounts are made with `infohub-agent -c CFG user add NAME --role R
+--display "…" --password-stdin`, whose output gives the TOTP secret (the otpauth URI's
+secret=) and the recovery codes. get_user, sessions and age_sessions read or age the
+accounts database (agents/ih_users.h: LMDB in AGENTDIR/console, JSON records) as a test
+needs to (an expired session, a reuse counted).
 """
 import http.client
 import importlib.util
+import json
 import os
 import re
+import secrets
 import subprocess
 import time
 import urllib.parse
 
+import lmdb
 import pytest
+import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,16 +42,12 @@ def _load_conftest():
 
 
 cf = _load_conftest()
-import console_standin  # noqa: E402  (beside this file; conftest put its directory on sys.path)
 
 ihclient = cf.ihclient
 ROOT, BIN = cf.ROOT, cf.BIN
 CONSOLE = os.path.join(BIN, "infohub-console")
+AGENT = os.path.join(BIN, "infohub-agent")
 OATHTOOL = "/usr/bin/oathtool"
-
-# The daemon's control ops (agents/ih_control.h) are served by the Python stand-in until the
-# daemon side is merged; then False.
-USE_STANDIN = True
 
 
 def oathtool(secret, when=None):
@@ -68,34 +69,120 @@ def fresh_step(margin=4):
         time.sleep(left + 0.2)
 
 
+def control(member, req, timeout=20.0):
+    """One request on the member's control socket (the agent daemon's); the answer."""
+    s = zmq.Context.instance().socket(zmq.REQ)
+    s.linger = 0
+    s.rcvtimeo = int(timeout * 1000)
+    try:
+        s.connect("ipc://" + os.path.join(member.agentdir, "agent.sock"))
+        s.send(json.dumps(req).encode())
+        return json.loads(s.recv())
+    finally:
+        s.close()
+
+
+def parse_user_add(out):
+    """(base32 secret, [recovery codes]) from the output of `user add`."""
+    uri = re.search(r"^(otpauth://totp/\S+)$", out, re.M)
+    assert uri, "no otpauth URI in:\n" + out
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(uri.group(1)).query)
+    codes = re.findall(r"^\s+([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})$", out, re.M)
+    assert len(codes) == 10, out
+    return q["secret"][0], codes
+
+
+# ---- the accounts database (agents/ih_users.h) -------------------------------------------
+def _accounts(agentdir):
+    return lmdb.open(os.path.join(agentdir, "console"), max_dbs=4, map_size=64 << 20, subdir=True)
+
+
+def get_user(agentdir, name):
+    env = _accounts(agentdir)
+    try:
+        db = env.open_db(b"users")
+        with env.begin() as txn:
+            v = txn.get(name.encode(), db=db)
+            return json.loads(bytes(v)) if v is not None else None
+    finally:
+        env.close()
+
+
+def sessions(agentdir):
+    """Every session record: [(key bytes, dict)]."""
+    env = _accounts(agentdir)
+    try:
+        db = env.open_db(b"sessions")
+        with env.begin() as txn:
+            return [(bytes(k), json.loads(bytes(v))) for k, v in txn.cursor(db=db)]
+    finally:
+        env.close()
+
+
+def age_sessions(agentdir, ms, fields=("created", "seen")):
+    """Moves every session's clocks (created, seen, or one of them) back by ms, as if that
+    long had passed."""
+    env = _accounts(agentdir)
+    try:
+        db = env.open_db(b"sessions")
+        with env.begin(write=True) as txn:
+            for k, v in list(txn.cursor(db=db)):
+                s = json.loads(bytes(v))
+                for f in fields:
+                    s[f] -= ms
+                txn.put(bytes(k), json.dumps(s, separators=(",", ":")).encode(), db=db)
+    finally:
+        env.close()
+
+
 class ConsoleEnv:
     def __init__(self, deploy):
         self.d = deploy
-        self.standins = []
         self.consoles = {}
         self._broker = False
 
+    def members(self, *specs):
+        """Several members, enrolled before any agent starts, so that each agent's first
+        roster (asked after its welcome) names them all: specs are (name, org, sector,
+        role)."""
+        ms = [self.d.add_member(n, o, sector=s, role=r) for n, o, s, r in specs]
+        for m in ms:
+            self.start(m)
+        return ms
+
     def member(self, name, org, sector=None, role="publisher"):
         """A member whose agent runs and whose control socket answers."""
-        m = self.d.add_member(name, org, sector=sector, role=role)
+        return self.start(self.d.add_member(name, org, sector=sector, role=role))
+
+    def start(self, m):
         if not self._broker:
             self.d.start_broker()
             self._broker = True
         self.d.start_agent(m)
-        store = os.path.join(m.agentdir, "store", "data.mdb")
-        cf.wait_until(lambda: os.path.exists(store), 15, what="%r's store" % (m,))
-        if USE_STANDIN:
-            self.standins.append(console_standin.StandIn(m, endpoint=self.d.endpoint, ctx=self.d.ctx))
+        self.wait_connected(m)
         return m
 
-    def standin(self, m):
-        return next(s for s in self.standins if s.member is m)
+    def wait_connected(self, m, timeout=20.0):
+        def up():
+            p = self.d.agents.get(m.name)
+            if p is not None and not p.alive():
+                pytest.fail("agent %r exited:\n%s" % (m, p.text()[-3000:]), pytrace=False)
+            if not os.path.exists(os.path.join(m.agentdir, "agent.sock")):
+                return False
+            try:
+                return control(m, {"op": "ping"}, timeout=2.0).get("connected")
+            except zmq.ZMQError:
+                return False
+        cf.wait_until(up, timeout, interval=0.1, what="%r's daemon connected" % (m,))
 
     def add_user(self, m, name, role="analyst", password=None, display=None):
-        """(password, base32 TOTP secret, recovery codes) of a new account."""
-        if USE_STANDIN:
-            return console_standin.add_user(m.agentdir, name, role, password, display)
-        raise NotImplementedError("infohub-agent user add: parse its output here after the merge")
+        """(password, base32 TOTP secret, recovery codes) of a new account, made with
+        `infohub-agent user add … --password-stdin`."""
+        password = password or "correct horse %s staple" % secrets.token_hex(4)
+        r = cf.run([AGENT, "-c", m.cfg, "user", "add", name, "--role", role, "--display",
+                    display or name.capitalize(), "--password-stdin"], input=(password + "\n").encode())
+        secret, codes = parse_user_add(r.stdout.decode())
+        return password, secret, codes
 
     def start_console(self, m, extra=(), wait=True):
         cf.need(CONSOLE)
@@ -123,9 +210,12 @@ class ConsoleEnv:
         with open(path) as f:
             return f.read()
 
+    def audit_events(self, m, event=None):
+        ev = [json.loads(line) for line in self.audit(m).splitlines()]
+        return [e for e in ev if event is None or e["event"] == event]
+
     def close(self):
-        for s in self.standins:
-            s.close()
+        pass
 
 
 class Session:

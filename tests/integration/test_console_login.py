@@ -11,11 +11,12 @@
     (every route of `infohub-console --routes`, without a session and with a pending one);
   - a new session id at login; cookies HttpOnly, SameSite=Strict, Secure under TLS;
   - non-loopback addresses need TLS or --insecure-bind; HTTPS with agent/console tls-cert;
+  - a password success ends the user's other pending sessions (one at a time);
   - the console works with the member's key files unreadable to it.
 
-The daemon's control socket is served by tests/integration/console_standin.py until the
-agent daemon answers on it (consoleutil.USE_STANDIN): every test here uses it through
-ConsoleEnv (totp-check, totp-new, and the signing ops through the real broker).
+Everything is real: the agent daemon answers the console on its control socket
+(totp-check, totp-new, and the signing ops through the broker), and accounts are made
+with `infohub-agent user add --password-stdin` (ConsoleEnv).
 """
 import http.client
 import json
@@ -27,8 +28,7 @@ import time
 
 import pytest
 
-import console_standin
-from consoleutil import CONSOLE, ConsoleEnv, Session, cf, fresh_step, oathtool
+from consoleutil import CONSOLE, ConsoleEnv, Session, age_sessions, cf, control, fresh_step, get_user, oathtool
 
 IDLE_MS = 30 * 60 * 1000
 UUID = "11111111-2222-4333-8444-555555555555"
@@ -80,6 +80,11 @@ def test_login_refusals_reuse_and_logout(zone):
     assert strip(b) == strip(b2), "an unknown user is told apart from a wrong password"
     assert t_unknown > t_wrong / 4, (t_unknown, t_wrong)      # the dummy hash ran
 
+    # One pending session at a time: a second password step ends the first.
+    early = Session(port)
+    assert early.login_password("alice", pw)[0] == 303 and early.cookie
+    assert early.get("/login/code")[0] == 200
+
     # The password step: a pending session that sees the code page only.
     st, h, b = s.login_password("alice", pw)
     assert st == 303 and h["location"] == "/login/code" and s.cookie
@@ -91,6 +96,10 @@ def test_login_refusals_reuse_and_logout(zone):
         st, h, _ = s.get(path)
         assert st == 303 and h["location"] == "/login/code", path
     s.get("/login/code")
+    st, h, _ = early.get("/login/code")
+    assert st == 303 and h["location"] == "/login", "an earlier pending session outlived a new password step"
+    assert any("earlier pending login ended" in e["detail"] for e in events(zone, m)
+               if e["event"] == "login-password")
 
     # A wrong code; a code two steps old (the daemon accepts one step either side).
     st, h, b = s.post("/login/code", {"code": "000000" if oathtool(secret) != "000000" else "111111"})
@@ -126,7 +135,7 @@ def test_login_refusals_reuse_and_logout(zone):
     s.get("/login/code")
     st, h, b = s.post("/login/code", {"code": code})
     assert st == 403 and "used already" in b, "a reused code was taken"
-    assert console_standin.get_user(m.agentdir, "alice")["reuse"] == 1
+    assert get_user(m.agentdir, "alice")["reuse"] == 1
 
     # A recovery code logs in (and says what happened meanwhile); used twice, it fails.
     time.sleep(2.2)                 # the address's 5th failure asks for two seconds
@@ -153,11 +162,11 @@ def test_csrf_origin_and_stale_forms_keep_what_was_typed(zone):
     m, port = zone.m, zone.port
     pw, secret, _ = zone.alice
     s = Session(port).login("alice", pw, oathtool(secret))
-    stand = zone.standin(m)
     aid = s.post("/share", [("title", "Base alert"), ("tlp", "GREEN"), ("severity", "low"),
                             ("category", "advisory"), ("action", "send")])[1]["location"].split("/")[2][:36]
     cf.wait_until(lambda: s.get("/alerts/" + aid)[0] == 200, 15, what="the alert in the store")
-    before = len([r for r in stand.requests if r["op"] == "comment"])
+    comments = lambda: len(zone.audit_events(m, "comment"))
+    before = comments()
     typed = "Seen on our side <script>alert(1)</script> & blocked"
 
     # No token: not sent; the alert page again, the reply box holding what was typed.
@@ -178,14 +187,23 @@ def test_csrf_origin_and_stale_forms_keep_what_was_typed(zone):
     assert st == 403
     st, h, b = s.post("/comment", {"ref": aid, "text": typed}, headers={"Origin": "null"})
     assert st == 403
-    assert len([r for r in stand.requests if r["op"] == "comment"]) == before, "a refused form acted"
+    assert comments() == before, "a refused form acted"
+    assert "Seen on our side" not in s.get("/alerts/" + aid)[2], "a refused comment reached the store"
 
-    # The fresh token from the page shown again: sent, with the author's name.
+    # The fresh token from the page shown again: sent, signed with the author's name, and
+    # back from the broker into the thread (escaped).
     s.csrf = fresh
     st, h, b = s.post("/comment", {"ref": aid, "text": typed})
     assert st == 303 and "posted=comment" in h["location"]
-    sent = [r for r in stand.requests if r["op"] == "comment"][-1]
-    assert sent["author"] == "Alice Martin" and sent["ref"] == aid and sent["text"] == typed
+    assert comments() == before + 1
+
+    def thread():
+        page = s.get("/alerts/" + aid)[2]
+        return re.search(r'id="discussion".*?</form>', page, re.S).group(0)
+    cf.wait_until(lambda: "Seen on our side" in thread(), 15, what="the comment in the thread")
+    t = thread()
+    assert re.search(r'<div class="who"><b>Alice Martin</b> \xb7 <span class="org">bank-a</span>', t), t[:600]
+    assert "<script>alert(1)" not in t
 
     # A stale share form: every field comes back, escaped.
     st, h, b = s.post("/share", [("title", "Draft <b>title</b>"), ("summary", "line one\n**two**"),
@@ -195,7 +213,8 @@ def test_csrf_origin_and_stale_forms_keep_what_was_typed(zone):
     assert st == 403 and "Nothing was sent yet" in b
     assert 'value="Draft &lt;b&gt;title&lt;/b&gt;"' in b and "line one\n**two**</textarea>" in b
     assert 'value="RED" checked' in b and "203.0.113.5 # c2</textarea>" in b
-    assert not [r for r in stand.requests if r["op"] == "publish" and r["alert"]["title"].startswith("Draft")]
+    assert not [e for e in zone.audit_events(m, "publish") if "Draft" in e["detail"]]
+    assert "Draft" not in s.get("/alerts")[2]
 
     # Roles: an analyst reads and comments, but neither shares, retracts nor administers,
     # whatever the buttons show.
@@ -219,7 +238,7 @@ def test_expired_sessions(zone):
     s = Session(port).login("alice", pw, oathtool(secret))
     assert s.get("/alerts")[0] == 200
     # 30 minutes idle.
-    console_standin.age_sessions(m.agentdir, IDLE_MS + 60000)
+    age_sessions(m.agentdir, IDLE_MS + 60000)
     st, h, _ = s.get("/alerts")
     assert st == 303 and h["location"] == "/login", "an idle session still answers"
     assert s.post("/comment", {"ref": UUID, "text": "x"})[0] == 401
@@ -227,13 +246,13 @@ def test_expired_sessions(zone):
     fresh_step(8)
     time.sleep(30 - time.time() % 30 + 0.3)      # a code of a new step: the last one is used
     s = Session(port).login("alice", pw, oathtool(secret))
-    console_standin.age_sessions(m.agentdir, 12 * 3600 * 1000 + 60000, fields=("created",))
+    age_sessions(m.agentdir, 12 * 3600 * 1000 + 60000, fields=("created",))
     st, h, _ = s.get("/")
     assert st == 303 and h["location"] == "/login", "a session older than 12 h still answers"
     # A pending session lasts 5 minutes.
     s = Session(port)
     assert s.login_password("alice", pw)[0] == 303
-    console_standin.age_sessions(m.agentdir, 6 * 60000)
+    age_sessions(m.agentdir, 6 * 60000)
     st, h, _ = s.get("/login/code")
     assert st == 303 and h["location"] == "/login"
 
@@ -307,9 +326,10 @@ def test_no_url_answers_without_both_steps(zone):
                     assert st == 303 and h["location"] == want, (who, method, url, st, h.get("location"))
                 else:
                     assert st == 401, (who, method, url, st)
-    # Nothing was done on the way.
+    # Nothing was done on the way (the one account is the command line's `user add`).
     assert not [e for e in events(zone, m) if e["event"] in ("user-added", "publish", "comment")
-                and e["actor"] != "alice"]
+                and e["actor"] not in ("alice", "cli")]
+    assert len([e for e in events(zone, m) if e["event"] == "user-added"]) == 1
 
 
 def test_bind_rules_and_tls(deploy, tmp_path):
@@ -388,6 +408,10 @@ def test_console_works_without_reading_key_files(deploy):
     try:
         m = env.member("soc", "bank-a", role="publisher")
         pw, secret, _ = env.add_user(m, "alice", "publisher")
+        # The daemon read the signing key at start; the console key (made by the first
+        # `user add`, after the start) it reads at the first TOTP request, then keeps.
+        ans = control(m, {"op": "totp-check", "sealed": get_user(m.agentdir, "alice")["totp"], "code": "000000"})
+        assert ans.get("code") in (None, "wrong-code"), ans
         keys = [os.path.join(m.agentdir, f) for f in os.listdir(m.agentdir)
                 if f.endswith((".key", "_secret")) or f == "console.key"]
         assert any(k.endswith("console.key") for k in keys) and len(keys) >= 3, keys

@@ -17,9 +17,9 @@ import ihclient
 from agentlib import wait_cursor
 from conftest import ROOT
 
-PROGRAMS = ["infohub-admin", "infohub-agent", "infohub-broker", "infohub-gateway"]
-MAN = {"infohub-agent": 1, "infohub-admin": 8, "infohub-broker": 8, "infohub-gateway": 8}
-UNITS = ["infohub-agent@.service", "infohub-broker.service", "infohub-gateway.service"]
+PROGRAMS = ["infohub-admin", "infohub-agent", "infohub-broker", "infohub-console", "infohub-gateway"]
+MAN = {"infohub-agent": 1, "infohub-admin": 8, "infohub-broker": 8, "infohub-console": 1, "infohub-gateway": 8}
+UNITS = ["infohub-agent@.service", "infohub-broker.service", "infohub-console@.service", "infohub-gateway.service"]
 
 
 def clean_env():
