@@ -100,6 +100,7 @@
 #include <czmq.h>
 #include "ih_registry.h"
 #include "ih_journal.h"
+#include "ih_limiter.h"
 
 typedef struct {
     const char *endpoint;       /* where the ROUTER binds, "tcp://127.0.0.1:7710" */
@@ -114,6 +115,12 @@ typedef struct {
     const char *status_path;    /* JSON counters rewritten every second; NULL/"" = none */
     bool verbose;               /* debug lines ("D broker: ..."): sets the process-wide
                                    log level (ih_log_set_level) */
+    const ih_limits_t *limits;  /* [2]: each role's limits, indexed by ih_role_t (a
+                                   member's registry file may override them); NULL =
+                                   ih_limits_default */
+    uint32_t max_peers;         /* connections that spoke, per member key; 0 = 32. One
+                                   more makes the key's longest-silent connection
+                                   without a session be closed (at least max_sessions + 1) */
 } ih_broker_cfg_t;
 
 typedef struct ih_broker ih_broker_t;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "ih_broker.h"
 #include "ih_daemon.h"
@@ -29,6 +30,45 @@ s_usage (FILE *out)
         "  -h, --help  this help\n"
         "\n"
         "Signals: SIGHUP reloads the member registry; SIGTERM/SIGINT stop cleanly.\n");
+}
+
+/*  broker/limits/ROLE/KEY of broker.cfg into limits [role] (ih_limits.h), each key
+    optional (the role's default). Returns 0 or -1 with err naming the file and key. */
+static int
+s_load_limits (zconfig_t *cfg, const char *cfg_path, ih_limits_t limits [2], ih_err_t *err)
+{
+    static const char *const keys [3] = { "messages-per-s", "bytes-per-s", "bytes-per-day" };
+    for (int r = 0; r < 2; r++) {
+        limits [r] = ih_limits_default ((ih_role_t) r);
+        uint64_t *field [3] = { &limits [r].msgs_per_s, &limits [r].bytes_per_s,
+                                &limits [r].bytes_per_day };
+        for (int k = 0; k < 3; k++) {
+            char path [96];
+            snprintf (path, sizeof path, "broker/limits/%s/%s", ih_role_name ((ih_role_t) r), keys [k]);
+            const char *text = zconfig_get (cfg, path, NULL);
+            if (text && ih_limit_parse (path, text, k > 0, field [k], err)) {
+                ih_err_prefix (err, "%s", cfg_path);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*  Each connection is a descriptor: the soft limit goes up to the hard one, so that a
+    member opening many connections meets the per-key caps (max-peers), not the process's
+    limit, which would refuse everyone (1024 under a default systemd unit). */
+static void
+s_raise_nofile (void)
+{
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &rl) == 0)
+            fprintf (stderr, "I broker: open files limit raised from %llu to %llu\n",
+                     (unsigned long long) was, (unsigned long long) rl.rlim_max);
+    }
 }
 
 /*  A failure at start, as a log line of the broker module. The libraries' messages name
@@ -89,11 +129,14 @@ main (int argc, char **argv)
     const char *reg_rel = cert_rel ? ih_config_require (cfg, cfg_path, "broker/registry", &err) : NULL;
     const char *key_rel = reg_rel ? ih_config_require (cfg, cfg_path, "broker/registry-key", &err) : NULL;
     const char *jrn_rel = key_rel ? ih_config_require (cfg, cfg_path, "broker/journal", &err) : NULL;
-    uint64_t heartbeat, max_window, map_size, max_sessions;
+    uint64_t heartbeat, max_window, map_size, max_sessions, max_peers;
+    ih_limits_t limits [2];
     if (!jrn_rel
     ||  ih_config_uint (cfg, cfg_path, "broker/heartbeat", 100, 600000, 1000, &heartbeat, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-window", 1, 10000, 1000, &max_window, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-sessions", 1, 10000, 8, &max_sessions, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/max-peers", 2, 100000, 32, &max_peers, &err)
+    ||  s_load_limits (cfg, cfg_path, limits, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 16, 1ull << 44, 1ull << 30,
                         &map_size, &err)) {
         zconfig_destroy (&cfg);
@@ -129,7 +172,10 @@ main (int argc, char **argv)
         .max_sessions = (uint32_t) max_sessions,
         .status_path = status_path,
         .verbose = verbose,
+        .limits = limits,
+        .max_peers = (uint32_t) max_peers,
     };
+    s_raise_nofile ();
     broker = ih_broker_new (&bcfg, &err);
     if (!broker) {
         s_fail (err.msg);

@@ -15,6 +15,13 @@
 
 /* ---- limits (PROTOCOL.md "Limits"; the decoder enforces every one) ----------------- */
 #define IH_MAX_FRAME        (1024 * 1024)  /* one ZeroMQ frame */
+/*  ZMQ_MAXMSGSIZE for our CURVE sockets. libzmq applies it to the frame as it arrives,
+    which CURVE has wrapped in a MESSAGE command: 8 bytes of name, an 8-byte nonce, a
+    flags byte and a 16-byte MAC, 33 bytes in all. Set to IH_MAX_FRAME, a frame of
+    1,048,545 to 1,048,576 bytes, which PROTOCOL.md allows, would disconnect the peer;
+    the decoders refuse anything above IH_MAX_FRAME themselves. */
+#define IH_CURVE_OVERHEAD   33
+#define IH_ZMQ_MAXMSGSIZE   (IH_MAX_FRAME + IH_CURVE_OVERHEAD)
 #define IH_MAX_TITLE        256
 #define IH_MAX_SUMMARY      (64 * 1024)
 #define IH_MAX_TEXT         (16 * 1024)    /* comment text, retraction reason */
