@@ -56,7 +56,9 @@ s_within_limits (ih_broker_t *self, ih_broker_peer_t *p, const ih_reg_entry_t *e
                                      ih_now_ms (), &which);
     if (!wait)
         return true;
-    ih_broker_send_limited (self, p, req, what, which, wait);
+    uint64_t limit = streq (which, "messages-per-s") ? lim.msgs_per_s
+                   : streq (which, "bytes-per-s") ? lim.bytes_per_s : lim.bytes_per_day;
+    ih_broker_send_limited (self, p, req, what, which, limit, wait);
     return false;
 }
 
@@ -215,7 +217,7 @@ s_drain (ih_broker_t *self)
 /* ---- ZAP, monitor, registry --------------------------------------------------------- */
 static void s_registry_reload (ih_broker_t *self, const char *why);
 
-static bool
+static ih_zap_status_t
 s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user_id_size,
               char *text, size_t text_size)
 {
@@ -225,7 +227,7 @@ s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user
         ih_log_limited (req->address, 'W', "broker", "denied %s connection from %s (domain '%s')",
                         req->mechanism, req->address, req->domain);
         snprintf (text, text_size, "CURVE only");
-        return false;
+        return IH_ZAP_DENY;
     }
     const ih_reg_entry_t *e = ih_registry_by_curve (self->registry, req->key_z85);
     if ((!e || e->revoked) && ih_registry_changed (self->registry)) {
@@ -236,20 +238,46 @@ s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user
         ih_log_limited (req->address, 'W', "broker", "denied unknown key %s from %s",
                         req->key_z85, req->address);
         snprintf (text, text_size, "not registered");
-        return false;
+        return IH_ZAP_DENY;
     }
     if (e->revoked) {
         ih_log_limited (req->address, 'W', "broker", "denied revoked member %s@%s from %s",
                         e->rec.name, e->rec.org, req->address);
         snprintf (text, text_size, "revoked");
-        return false;
+        return IH_ZAP_DENY;
     }
+    //  One key holds at most max_peers connections: those that spoke (peers) and those
+    //  admitted a moment ago that have not yet. One more is refused at the handshake, for
+    //  now (status 300), so that a thousand connections of one key cost a thousand
+    //  handshakes, not a thousand descriptors held.
+    int64_t now = zclock_mono ();
+    ih_broker_admitted_t *a = (ih_broker_admitted_t *) zhashx_lookup (self->admitted, req->key_z85);
+    if (a && now - a->last > S_SILENT_MS)
+        a->count = 0;               //  those have spoken or been closed by now
+    size_t held = ih_broker_key_peers (self, req->key_z85) + (a ? a->count : 0);
+    if (held >= self->max_peers) {
+        char key [2 * IH_MAX_SHORT + 16];
+        snprintf (key, sizeof key, "busy %s@%s", e->rec.name, e->rec.org);
+        ih_log_limited (key, 'W', "broker", "refused a connection of %s@%s from %s: it holds "
+                        "%zu connections (max-peers %u)", e->rec.name, e->rec.org, req->address,
+                        held, self->max_peers);
+        snprintf (text, text_size, "too many connections of this key");
+        return IH_ZAP_LATER;
+    }
+    if (!a) {
+        a = (ih_broker_admitted_t *) calloc (1, sizeof *a);
+        if (!a)
+            abort ();
+        zhashx_insert (self->admitted, req->key_z85, a);
+    }
+    a->count++;
+    a->last = now;
     char key [2 * IH_MAX_SHORT + 16];
     snprintf (key, sizeof key, "admitted %s@%s", e->rec.name, e->rec.org);   //  apart from refusals
     ih_log_limited (key, 'I', "broker", "admitted %s@%s from %s", e->rec.name, e->rec.org,
                     req->address);
     snprintf (user_id, user_id_size, "%s", req->key_z85);
-    return true;
+    return IH_ZAP_ADMIT;
 }
 
 static void
@@ -284,13 +312,15 @@ s_monitor_event (ih_broker_t *self)
                 }
                 ih_broker_conn_t *c = &self->fdmap [fd];
                 if (event == ZMQ_EVENT_ACCEPTED && !c->open) {
-                    *c = (ih_broker_conn_t) { true, false, zclock_mono (), ih_broker_fd_ident ((int) fd) };
+                    *c = (ih_broker_conn_t) { true, false, zclock_mono (),
+                                              ih_broker_fd_ident ((int) fd), NULL };
                     self->connections++;
                 }
                 else
                 if (event == ZMQ_EVENT_DISCONNECTED && c->open) {
                     c->open = false;
                     self->connections--;
+                    ih_broker_conn_gone (self, c);
                 }
             }
         }

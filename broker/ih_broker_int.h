@@ -48,7 +48,15 @@ typedef struct {
     bool spoke;                     //  a message came from it (ZMQ_SRCFD)
     int64_t accepted;               //  monotonic ms
     uint64_t ident;                 //  its remote address (hash)
+    ih_broker_peer_t *peer;         //  the peer whose messages came from it, if any
 } ih_broker_conn_t;
+
+//  Connections ZAP admitted for a key that have not spoken yet (a peer appears when one
+//  does): counted against max_peers, forgotten once the silent ones must have been closed
+typedef struct {
+    uint32_t count;
+    int64_t last;                   //  monotonic ms of the last admission
+} ih_broker_admitted_t;
 
 //  The sessions of one member key, oldest first (a cap per key: PROTOCOL.md 8, busy)
 typedef struct {
@@ -132,6 +140,7 @@ struct ih_broker {
     zhashx_t *keysets;              //  z85 -> ih_broker_keyset_t: sessions per member key
     uint32_t max_sessions;
     zhashx_t *key_peers;            //  z85 -> peers of that key (count, as a pointer)
+    zhashx_t *admitted;             //  z85 -> ih_broker_admitted_t
     uint32_t max_peers;
     size_t closing;                 //  peers whose connection is to be closed (close_at)
     ih_limiter_t *limiter;          //  rate limits and the day's quota, per key
@@ -200,6 +209,10 @@ void ih_broker_close_due(ih_broker_t *self);
 uint64_t ih_broker_fd_ident(int fd);
 /*  Shuts the connection on fd down now, if it still has remote address ident. */
 bool ih_broker_fd_shutdown(int fd, uint64_t ident);
+/*  Peers of a member key (connections that spoke and are not known to be gone). */
+size_t ih_broker_key_peers(ih_broker_t *self, const char *z85);
+/*  The monitor's DISCONNECTED of connection c: its peer, if any, is forgotten. */
+void ih_broker_conn_gone(ih_broker_t *self, ih_broker_conn_t *c);
 
 /*  What an item costs in a deliver frame, for the byte limits. */
 size_t ih_broker_item_size(size_t body_len, size_t rec_len);
@@ -219,9 +232,10 @@ void ih_broker_send_error(ih_broker_t *self, const uint8_t rid [5], uint64_t req
 void ih_broker_send_ok(ih_broker_t *self, const uint8_t rid [5], uint64_t req, uint64_t seq,
                        const char *id);
 
-/*  Answers `rate-limited`, req and retry_after ms, one log line (limited per peer). */
+/*  Answers `rate-limited` (req, and retry_after ms) naming the limit which (its value
+    limit); one log line, limited per peer. */
 void ih_broker_send_limited(ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
-                            const char *which, uint64_t retry_ms);
+                            const char *which, uint64_t limit, uint64_t retry_ms);
 
 /*  The control messages of a resolved peer. */
 void ih_broker_on_hello(ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e);

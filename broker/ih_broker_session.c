@@ -57,6 +57,12 @@ s_key_peers (ih_broker_t *self, const char *z85)
     return (size_t) (uintptr_t) zhashx_lookup (self->key_peers, z85);
 }
 
+size_t
+ih_broker_key_peers (ih_broker_t *self, const char *z85)
+{
+    return s_key_peers (self, z85);
+}
+
 static void
 s_key_peers_add (ih_broker_t *self, const char *z85, int delta)
 {
@@ -209,6 +215,8 @@ s_peer_destroy (ih_broker_t *self, ih_broker_peer_t *p)
         self->refill_next = p->next;
     if (p->close_at)
         self->closing--;
+    if (p->fd >= 0 && (size_t) p->fd < self->fdmap_size && self->fdmap [p->fd].peer == p)
+        self->fdmap [p->fd].peer = NULL;
     s_key_peers_add (self, p->z85, -1);
     zhashx_delete (self->peers, &p->rid_num);
     if (p->prev)
@@ -278,7 +286,17 @@ ih_broker_peer_close (ih_broker_t *self, ih_broker_peer_t *p, int64_t delay_ms)
         self->closed++;
         ih_broker_log ('D', "connection of %s closed", p->label);
     }
-    p->fd = -1;
+}
+
+void
+ih_broker_conn_gone (ih_broker_t *self, ih_broker_conn_t *c)
+{
+    //  Only the peer of this very connection: the descriptor may be another one's by
+    //  now, whose first message came in before the monitor told us of the first's end
+    ih_broker_peer_t *p = c->peer;
+    c->peer = NULL;
+    if (p && p->fd_ident == c->ident && !p->tombstone)
+        ih_broker_peer_drop (self, p, "disconnected");
 }
 
 void
@@ -304,6 +322,8 @@ ih_broker_peers_init (ih_broker_t *self)
     self->keysets = zhashx_new ();          //  string keys, copied
     zhashx_set_destructor (self->keysets, s_keyset_free);
     self->key_peers = zhashx_new ();        //  string keys, copied; counts as items
+    self->admitted = zhashx_new ();
+    zhashx_set_destructor (self->admitted, s_keyset_free);     //  free ()
 }
 
 void
@@ -314,6 +334,7 @@ ih_broker_peers_free (ih_broker_t *self)
     zhashx_destroy (&self->peers);
     zhashx_destroy (&self->keysets);
     zhashx_destroy (&self->key_peers);
+    zhashx_destroy (&self->admitted);
 }
 
 /* ---- window ring -------------------------------------------------------------------- */
@@ -426,11 +447,13 @@ ih_broker_send_ok (ih_broker_t *self, const uint8_t rid [5], uint64_t req, uint6
 //  so does retry_after, for programs.
 void
 ih_broker_send_limited (ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
-                        const char *which, uint64_t retry_ms)
+                        const char *which, uint64_t limit, uint64_t retry_ms)
 {
-    char reason [256];
-    ih_fmt (reason, sizeof reason, "rate: %s is over its %s limit; retry after %" PRIu64 " ms",
-            p->label, which, retry_ms);
+    char reason [256], value [32];
+    bool day = streq (which, "bytes-per-day");
+    ih_limit_format (limit, !streq (which, "messages-per-s"), value, sizeof value);
+    ih_fmt (reason, sizeof reason, "rate: %s is over its %s limit (%s a %s); retry after %"
+            PRIu64 " ms", p->label, which, value, day ? "day" : "second", retry_ms);
     self->rejected++;
     self->rate_limited++;
     ih_log_limited (p->label, 'W', "broker", "rejected %s from %s: rate-limited: over %s, "
@@ -467,11 +490,12 @@ ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
         return;
     }
     //  At most max_sessions sessions per member key, decided before any replay starts.
-    //  When the key's oldest session has been silent for a heartbeat (its agent pings
+    //  When the key's oldest session has been silent for two heartbeats (its agent pings
     //  every heartbeat: the connection is probably dead, not yet expired), a new hello
     //  ends it, and the ended session is told `busy`: a reconnecting agent gets in at
     //  once. Otherwise the new hello is refused with `busy` and starts nothing, so a
-    //  member that opens many connections cannot make the broker start one replay each.
+    //  member that opens many connections makes the broker start at most max_sessions
+    //  replays every two heartbeats, not one a hello.
     if (p->state == IH_SESSION_NONE) {
         ih_broker_keyset_t *k = s_keyset (self, p->z85, false);
         const char *noun = ih_plural (self->max_sessions, "session", "sessions");
@@ -479,7 +503,7 @@ ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
         while (k && k->count >= self->max_sessions) {
             ih_broker_peer_t *old = k->head;
             char reason [192];
-            if (now - old->last_heard < (int64_t) self->heartbeat) {
+            if (now - old->last_heard < 2 * (int64_t) self->heartbeat) {
                 ih_fmt (reason, sizeof reason, "session: member %s already has %u %s, all of "
                         "them alive; this one was refused", p->label, self->max_sessions, noun);
                 self->rejected++;
@@ -650,6 +674,13 @@ ih_broker_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85, in
         p = s_peer_new (self, rid, z85);
         p->fd = fd;
         p->fd_ident = ih_broker_fd_ident (fd);
+        if (fd >= 0 && (size_t) fd < self->fdmap_size && self->fdmap [fd].open
+        &&  self->fdmap [fd].ident == p->fd_ident)
+            self->fdmap [fd].peer = p;
+        //  one of the key's admitted connections has spoken
+        ih_broker_admitted_t *a = (ih_broker_admitted_t *) zhashx_lookup (self->admitted, z85);
+        if (a && a->count)
+            a->count--;
         ih_broker_label (p->label, sizeof p->label, &entry->rec);
         s_key_peers_cap (self, p);
     }

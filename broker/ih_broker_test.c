@@ -449,7 +449,7 @@ ih_broker_test (bool verbose)
         if (e.type == IH_T_ERROR && streq (e.code, "rate-limited")) {
             limited++;
             retry = e.retry_after;
-            IH_CHECK (strstr (e.reason, "over its messages-per-s limit; retry after"));
+            IH_CHECK (strstr (e.reason, "over its messages-per-s limit (5 a second); retry after"));
         }
         ih_env_free (&e);
         if (stats + limited == 60)

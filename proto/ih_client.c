@@ -275,6 +275,13 @@ s_check_monitor (ih_client_t *self)
             more = zmq_msg_more (&m2);
             zmq_msg_close (&m2);
         }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 300) {
+            //  For now: our key holds as many connections as the broker allows (another
+            //  copy of this agent?). Not a refusal of the key: retried with the backoff.
+            s_log (self, 'W', "broker %s is refusing connections of our key for now (status "
+                   "300: it holds too many); retrying", self->endpoint);
+        }
+        else
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             //  ZAP says 400 for an unknown key and for a revoked one alike: which it is
             //  cannot be told here. Logged once (and every minute) by s_refused.
