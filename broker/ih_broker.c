@@ -518,9 +518,21 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     zsock_set_maxmsgsize (self->router, IH_ZMQ_MAXMSGSIZE);
     zsock_set_handshake_ivl (self->router, S_HANDSHAKE_MS);
     zsock_set_sndhwm (self->router, S_SNDHWM);
-    zsock_set_heartbeat_ivl (self->router, (int) self->heartbeat);
-    zsock_set_heartbeat_timeout (self->router, 3 * (int) self->heartbeat);
-    zsock_set_heartbeat_ttl (self->router, 3 * (int) self->heartbeat);
+    //  No ZMTP heartbeats from this side, and no limit on what waits to be read. libzmq
+    //  4.3 asserts (`!_io_error`, stream_engine_base.cpp:331) when a connection whose
+    //  input had stopped (its queue to us full, or the socket closing) then failed, and
+    //  a heartbeat timer or a PING read later makes it write: at our shutdown, with
+    //  agents stopping at the same moment, it killed the broker. Without our heartbeat
+    //  timer and with input that never stops for a full queue, neither can happen. The
+    //  agents still send ZMTP pings (answered by libzmq) and the protocol's `ping`; a
+    //  session silent for 3 heartbeats is forgotten by s_expire, and TCP keepalive finds
+    //  the connections of hosts that vanished. Messages are read as fast as they come
+    //  (a refusal costs microseconds), so the unbounded queue does not grow.
+    zsock_set_rcvhwm (self->router, 0);
+    zsock_set_tcp_keepalive (self->router, 1);
+    zsock_set_tcp_keepalive_idle (self->router, 30);
+    zsock_set_tcp_keepalive_intvl (self->router, 10);
+    zsock_set_tcp_keepalive_cnt (self->router, 3);
     zsock_set_linger (self->router, 500);
 
     char monitor_ep [64];

@@ -278,8 +278,9 @@ s_batch_commit (ih_broker_t *self)
                        before, ih_journal_map_size (self->journal));
     }
     if (rc != IH_OK) {
-        ih_broker_log ('E', "journal failed, %zu %s refused: %s", self->nslots,
-                       ih_plural (self->nslots, "publish", "publishes"), err.msg);
+        //  Every batch meets it again until there is room: a few lines, then a summary
+        ih_log_limited ("journal failure", 'E', "broker", "journal failed, %zu %s refused: %s",
+                        self->nslots, ih_plural (self->nslots, "publish", "publishes"), err.msg);
         for (size_t i = 0; i < self->nslots; i++) {
             ih_broker_slot_t *s = &self->slots [i];
             s->fresh = false;

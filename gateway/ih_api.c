@@ -117,6 +117,7 @@ ih_api_alerts (ih_req_t *r)
     uint64_t cut = 0;
     if (ih_select_walk (x.store, &x.sel, true, IH_GW_WALK_BUDGET, &cut, s_list_one, &x, &err) < 0) {
         json_decref (x.list);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;
     }
@@ -147,8 +148,10 @@ ih_api_alert (ih_req_t *r, const char *id)
     ih_store_alert_t info;
     ih_err_t err = { "" };
     int rc = ih_store_get (store, id, &m, &info, &err);
-    if (rc < 0)
+    if (rc < 0) {
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "the store cannot be read right now");
+    }
     else
     if (rc == 0 || !ih_gw_visible (&m))
         ih_req_error (r, 404, "no such alert");
@@ -175,6 +178,8 @@ static _Atomic int s_streams;
     a time for a connection, and the store's environment is opened MDB_NOTLS, so its read
     transaction may move between threads and live beside the thread's own handle. */
 typedef struct {
+    ih_gw_t *gw;
+    struct MHD_Connection *conn;    /* the connection the stream goes out on */
     ih_store_t *snap;           /* the store as it was when the request came */
     ih_export_t *x;
     ih_buf_t buf;
@@ -210,6 +215,22 @@ s_stream_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     return s->batch >= 64 || s->buf.len >= s_CHUNK ? 1 : 0;
 }
 
+/*  A stream that fails ends without the last chunk of its chunked body, so that a client
+    sees it incomplete, not a short export that looks whole: MHD_CONTENT_READER_END_WITH_
+    ERROR makes libmicrohttpd close the connection without it. With MHD_USE_TURBO (our
+    server's) libmicrohttpd 0.9.75 skips the shutdown(2) of a closed connection, and the
+    socket stays open until its timeout (15 s), the client waiting; so the stream shuts
+    its socket's writing side itself: the client reads the end of the connection at once. */
+static ssize_t
+s_stream_cut (s_stream_t *s)
+{
+    const union MHD_ConnectionInfo *ci = s->conn
+        ? MHD_get_connection_info (s->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    if (ci)
+        shutdown (ci->connect_fd, SHUT_WR);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 static ssize_t
 s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -218,21 +239,23 @@ s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
         if (s->finished)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (s->failed)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+            return s_stream_cut (s);
         ih_buf_reset (&s->buf);
         s->off = 0;
         s->batch = 0;
         ih_err_t err = { "" };
         int rc = ih_store_foreach (s->snap, s->after, false, s_stream_one, s, &err);
         if (rc < 0 || s->failed) {
-            if (!s->failed)
+            if (!s->failed) {
                 fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
+                ih_gw_storage_bad (s->gw, err.msg);
+            }
             s->failed = true;
             //  What is buffered is sent; the connection then closes without the end
             //  of the chunked body, so a client sees the export as incomplete.
             if (s->buf.len)
                 break;
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+            return s_stream_cut (s);
         }
         if (rc == 0) {
             if (ih_export_finish (s->x, &err) != 0) {
@@ -280,10 +303,12 @@ ih_api_export (ih_req_t *r, const char *format)
     if (!s)
         abort ();
     ih_buf_init (&s->buf);
+    s->gw = ih_gw_of (r);
+    s->conn = r->conn;
     ih_err_t serr = { "" };
     s->snap = ih_store_snapshot (ih_gw_store (r), &serr);
     if (!s->snap) {
-        fprintf (stderr, "E gateway: export: %s\n", serr.msg);
+        ih_gw_store_failed (r, serr.msg);
         s_stream_free (s);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;
