@@ -65,6 +65,7 @@ typedef struct {
     ih_http_t *http;
     int64_t t0;                     /* monotonic µs */
     size_t uri_len;
+    bool too_many_args;             //  the query had more arguments than s_MAX_ARGS
     char *uri;
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
@@ -481,8 +482,9 @@ s_respond (ih_http_t *self, s_conn_t *c)
 /* ---- MHD callbacks ---------------------------------------------------------------------------- */
 
 static void *
-s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
+s_uri_log (void *cls, const char *curi, struct MHD_Connection *conn)
 {
+    char *uri = (char *) curi;          //  libmicrohttpd's read buffer (see below)
     ih_http_t *self = (ih_http_t *) cls;
     s_conn_t *c = (s_conn_t *) calloc (1, sizeof *c);
     if (!c)
@@ -504,6 +506,24 @@ s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
     c->req.uri = c->uri;
     c->req.route = NULL;
     ih_buf_init (&c->req.body);
+    //  libmicrohttpd parses the query right after this call, one record of the
+    //  connection's memory pool for each argument: a query of a thousand '&' used it all
+    //  up, and then it could not even build its error (431), and closed the connection
+    //  without an answer. A query with more arguments than we would ever read is cut here,
+    //  in libmicrohttpd's own buffer (the URI is its read buffer, which it parses next),
+    //  so that it parses none of them, and s_access answers 400.
+    char *q = uri ? strchr (uri, '?') : NULL;
+    if (q) {
+        size_t args = 1;
+        for (const char *p = q + 1; *p; p++)
+            args += *p == '&';
+        if (args > s_MAX_ARGS || strlen (q + 1) > s_MAX_ARGBYTES + s_MAX_ARGS) {
+            c->too_many_args = true;
+            for (char *p = q; *p; p++)
+                if (*p == '?' || *p == '&')
+                    *p = 0;
+        }
+    }
     return c;
 }
 
@@ -589,7 +609,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     s_argcount_t a = { 0, 0 };
     MHD_get_connection_values (conn, MHD_GET_ARGUMENT_KIND, s_count_arg, &a);
-    if (a.count > s_MAX_ARGS || a.bytes > s_MAX_ARGBYTES) {
+    if (c->too_many_args || a.count > s_MAX_ARGS || a.bytes > s_MAX_ARGBYTES) {
         ih_req_error (r, 400, "Too many or too long query arguments.");
         return s_respond (self, c);
     }

@@ -332,3 +332,30 @@ def test_a_frame_of_exactly_one_mib_is_answered_one_byte_more_disconnects(deploy
             assert zmq.EVENT_DISCONNECTED in evs, (size, evs)
         c.close()
     deploy.assert_broker_alive()
+
+
+# ---- text that reads backwards -----------------------------------------------------------
+
+def test_bidirectional_overrides_are_refused_in_text_fields(deploy, tmp_path):
+    pub = deploy.add_member("soc", "bank-a", role="publisher")
+    deploy.start_broker()
+    c = deploy.client(pub)
+    rlo = "\u202e"
+    for field, kw in (("title", {"title": "Invoice " + rlo + "fdp.exe campaign"}),
+                      ("summary", {"summary": "see " + rlo + "here"}),
+                      ("tags[0]", {"tags": ["t" + "\u2066"]}),
+                      ("iocs[0].comment", {"iocs": [ihclient.ioc("domain", "evil.example", "x" + rlo)]})):
+        rep = c.publish_wait(ihclient.alert_body(pub.ident, **kw))
+        assert rep is not None and rep["code"] == "bad-message", (field, rep)
+        assert rep["reason"].startswith(field + ": U+"), (field, rep)
+        assert "bidirectional" in rep["reason"], rep
+    # marks that reorder no letters pass, and an IOC value keeps its override: evidence
+    rep = c.publish_wait(ihclient.alert_body(pub.ident, title="\u05e9\u05dc\u05d5\u05dd \u200f(1)",
+                                             iocs=[ihclient.ioc("filename", "invoice" + rlo + "fdp.exe")]))
+    assert rep is not None and rep["t"] == "ok", rep
+    # the agent's publish refuses it with the same line
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps({"title": "x" + rlo + "y", "tlp": "GREEN", "severity": "low",
+                             "category": "malware"}))
+    r = deploy.agent_cmd(pub, "publish", str(f), check=False)
+    assert r.returncode != 0 and "title: U+202E (RIGHT-TO-LEFT OVERRIDE)" in r.stderr.decode(), r.stderr
