@@ -58,7 +58,7 @@ s_within_limits (ih_broker_t *self, ih_broker_peer_t *p, const ih_reg_entry_t *e
         return true;
     uint64_t limit = streq (which, "messages-per-s") ? lim.msgs_per_s
                    : streq (which, "bytes-per-s") ? lim.bytes_per_s : lim.bytes_per_day;
-    ih_broker_send_limited (self, p, req, what, which, limit, wait);
+    ih_broker_send_limited (self, p, req, what, which, limit, wait, bytes);
     return false;
 }
 
@@ -245,6 +245,15 @@ s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user
                         e->rec.name, e->rec.org, req->address);
         snprintf (text, text_size, "revoked");
         return IH_ZAP_DENY;
+    }
+    //  A member cut off for flooding (ih_broker_send_limited) waits its time out
+    if (ih_limiter_cooling (self->limiter, req->key_z85, zclock_mono ())) {
+        char key [2 * IH_MAX_SHORT + 16];
+        snprintf (key, sizeof key, "cooling %s@%s", e->rec.name, e->rec.org);
+        ih_log_limited (key, 'W', "broker", "refused a connection of %s@%s from %s: cut off for "
+                        "flooding, for now", e->rec.name, e->rec.org, req->address);
+        snprintf (text, text_size, "cut off for a while: it ignored rate-limited answers");
+        return IH_ZAP_LATER;
     }
     //  One key holds at most max_peers connections: those that spoke (peers) and those
     //  admitted a moment ago that have not yet. One more is refused at the handshake, for

@@ -30,6 +30,10 @@
 #define IH_BROKER_WINDOW_BYTES   (8 * 1024 * 1024)  //  in flight per session, besides its window
 #define IH_BROKER_KEY_SHARE      32             //  publishes of one key that close a batch
 #define IH_BROKER_CLOSE_DELAY    200            //  ms between `error revoked` and the reset
+#define IH_BROKER_FLOOD_REFUSALS 1000           //  rate-limited answers a connection may get,
+#define IH_BROKER_FLOOD_BYTES    (64ull << 20)  //  or bytes of publishes refused for the rate,
+#define IH_BROKER_FLOOD_WINDOW   10000          //  in this many ms before it is cut off,
+#define IH_BROKER_COOL_OFF       10000          //  and its key refused for this many ms
 #define IH_BROKER_REPLAY_RETRY   100            //  ms before a failed replay read is retried,
 #define IH_BROKER_REPLAY_RETRY_MAX 10000        //  doubling up to this
 
@@ -78,6 +82,10 @@ struct ih_broker_peer {
     //  replay that failed to read the journal: when to try again, and how long after
     int64_t replay_retry_ms;
     bool replay_stalled;
+    //  rate-limited answers it got since refusals_since (a flood: IH_BROKER_FLOOD_REFUSALS)
+    uint32_t refusals;
+    uint64_t refused_bytes;
+    int64_t refusals_since;
     //  session (after hello)
     ih_session_state_t state;
     ih_broker_peer_t *kprev, *knext;  //  in its key's session list (ih_broker_keyset_t)
@@ -235,7 +243,7 @@ void ih_broker_send_ok(ih_broker_t *self, const uint8_t rid [5], uint64_t req, u
 /*  Answers `rate-limited` (req, and retry_after ms) naming the limit which (its value
     limit); one log line, limited per peer. */
 void ih_broker_send_limited(ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
-                            const char *which, uint64_t limit, uint64_t retry_ms);
+                            const char *which, uint64_t limit, uint64_t retry_ms, size_t bytes);
 
 /*  The control messages of a resolved peer. */
 void ih_broker_on_hello(ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e);

@@ -310,9 +310,9 @@ s_batch_finish (ih_broker_t *self)
         }
         else {
             ih_broker_send_ok (self, s->rid, s->req, s->seq, m->id);
-            if (!s->fresh)
-                ih_broker_log ('I', "%s %s resent by %s: already seq %" PRIu64,
-                               ih_kind_name (m->kind), m->id, s->label, s->seq);
+            if (!s->fresh)          //  a client may resend as often as it likes: limited
+                ih_log_limited (s->label, 'I', "broker", "%s %s resent by %s: already seq %" PRIu64,
+                                ih_kind_name (m->kind), m->id, s->label, s->seq);
             else {
                 self->messages_in++;
                 if (m->kind == IH_KIND_ALERT)

@@ -447,7 +447,7 @@ ih_broker_send_ok (ih_broker_t *self, const uint8_t rid [5], uint64_t req, uint6
 //  so does retry_after, for programs.
 void
 ih_broker_send_limited (ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
-                        const char *which, uint64_t limit, uint64_t retry_ms)
+                        const char *which, uint64_t limit, uint64_t retry_ms, size_t bytes)
 {
     char reason [256], value [32];
     bool day = streq (which, "bytes-per-day");
@@ -464,6 +464,28 @@ ih_broker_send_limited (ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, co
     self->out_env.reason = reason;
     self->out_env.retry_after = retry_ms < IH_RETRY_AFTER_MAX ? retry_ms : IH_RETRY_AFTER_MAX;
     ih_broker_send_env (self, p->rid);
+    //  A client that honours retry_after gets a few of these at a time; one that keeps
+    //  sending regardless makes the broker read, decrypt and refuse each message, which
+    //  costs the others (a 900 KB frame is a millisecond of ZeroMQ's I/O thread): it is
+    //  cut off, its connection closed and its key refused at the handshake for
+    //  IH_BROKER_COOL_OFF ms (ZAP 300: later)
+    int64_t now = zclock_mono ();
+    if (now - p->refusals_since > IH_BROKER_FLOOD_WINDOW) {
+        p->refusals_since = now;
+        p->refusals = 0;
+        p->refused_bytes = 0;
+    }
+    p->refused_bytes += bytes;
+    if (++p->refusals > IH_BROKER_FLOOD_REFUSALS || p->refused_bytes > IH_BROKER_FLOOD_BYTES) {
+        ih_broker_log ('W', "%s ignored %u rate-limited answers (%" PRIu64 " KiB) in %d s: "
+                       "connection closed, and its key refused for %d s", p->label, p->refusals,
+                       p->refused_bytes >> 10, IH_BROKER_FLOOD_WINDOW / 1000, IH_BROKER_COOL_OFF / 1000);
+        ih_limiter_cool_off (self->limiter, p->z85, now + IH_BROKER_COOL_OFF);
+        ih_broker_session_end (self, p);
+        p->tombstone = true;            //  what it queued before the close is dropped unread
+        p->last_heard = now;
+        ih_broker_peer_close (self, p, 0);
+    }
 }
 
 /* ---- control messages --------------------------------------------------------------- */

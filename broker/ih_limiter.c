@@ -24,6 +24,7 @@ typedef struct {
     uint64_t staged;            //  journaled in the open transaction
     uint64_t batch_gen;
     uint32_t batch_count;
+    int64_t cool_until;         //  cut off until then (monotonic ms)
 } s_key_t;
 
 struct ih_limiter {
@@ -257,6 +258,22 @@ ih_limiter_used_today (ih_limiter_t *self, const char *key, int64_t wall_ms)
     return k->used;
 }
 
+/* ---- cutting a flooder off ------------------------------------------------------------ */
+void
+ih_limiter_cool_off (ih_limiter_t *self, const char *key, int64_t until)
+{
+    s_key_t *k = s_key (self, key);
+    if (until > k->cool_until)
+        k->cool_until = until;
+}
+
+bool
+ih_limiter_cooling (ih_limiter_t *self, const char *key, int64_t mono_ms)
+{
+    s_key_t *k = (s_key_t *) zhashx_lookup (self->keys, key);
+    return k && k->cool_until > mono_ms;
+}
+
 /* ---- a batch's share ---------------------------------------------------------------- */
 uint32_t
 ih_limiter_batch_note (ih_limiter_t *self, const char *key)
@@ -371,6 +388,12 @@ ih_limiter_test (bool verbose)
     lim = ih_limiter_new ();
     IH_CHECK (ih_limiter_load (lim, j, wall + S_DAY_MS, &err) == 0);
     IH_CHECK (ih_limiter_used_today (lim, a, wall + S_DAY_MS) == 0);
+
+    //  Cooling off
+    IH_CHECK (!ih_limiter_cooling (lim, a, now) && !ih_limiter_cooling (lim, "nobody", now));
+    ih_limiter_cool_off (lim, a, now + 10000);
+    IH_CHECK (ih_limiter_cooling (lim, a, now + 9999) && !ih_limiter_cooling (lim, a, now + 10000));
+    IH_CHECK (!ih_limiter_cooling (lim, b, now));
 
     //  The batch share
     IH_CHECK (ih_limiter_batch_note (lim, a) == 1 && ih_limiter_batch_note (lim, a) == 2);

@@ -47,6 +47,12 @@ void ih_limiter_discard(ih_limiter_t *self);
 /*  Bytes of key journaled today (committed). */
 uint64_t ih_limiter_used_today(ih_limiter_t *self, const char *key, int64_t wall_ms);
 
+/*  A member that keeps sending after it was told `rate-limited` (it ignores retry_after)
+    is cut off for a while: its connections are closed and new ones refused at the
+    handshake until `until` (monotonic ms). ih_limiter_cooling says whether key is. */
+void ih_limiter_cool_off(ih_limiter_t *self, const char *key, int64_t until);
+bool ih_limiter_cooling(ih_limiter_t *self, const char *key, int64_t mono_ms);
+
 /*  A batch's share per key: ih_limiter_batch_note counts one more publish of key in the
     batch being drained and returns the count; ih_limiter_batch_end starts a new batch. */
 uint32_t ih_limiter_batch_note(ih_limiter_t *self, const char *key);

@@ -9,8 +9,8 @@ ih_limits_t
 ih_limits_default (ih_role_t role)
 {
     if (role == IH_ROLE_PUBLISHER)
-        return (ih_limits_t) { 500, 2ull << 20, 1ull << 30 };
-    return (ih_limits_t) { 50, 256ull << 10, 64ull << 20 };
+        return (ih_limits_t) { 100, 2ull << 20, 1ull << 30 };
+    return (ih_limits_t) { 20, 256ull << 10, 64ull << 20 };
 }
 
 ih_limits_t
@@ -132,14 +132,14 @@ s_test_values (void)
     }
     ih_limits_t role = ih_limits_default (IH_ROLE_PUBLISHER), m = ih_limits_unset ();
     ih_limits_t r = ih_limits_resolve (&m, &role);
-    IH_CHECK (r.msgs_per_s == 500 && r.bytes_per_s == 2ull << 20 && r.bytes_per_day == 1ull << 30);
+    IH_CHECK (r.msgs_per_s == 100 && r.bytes_per_s == 2ull << 20 && r.bytes_per_day == 1ull << 30);
     m.msgs_per_s = 5;
     m.bytes_per_day = 0;
     r = ih_limits_resolve (&m, &role);
     IH_CHECK (r.msgs_per_s == 5 && r.bytes_per_s == 2ull << 20 && r.bytes_per_day == 0);
     r = ih_limits_resolve (NULL, &role);
-    IH_CHECK (r.msgs_per_s == 500);
-    IH_CHECK (ih_limits_default (IH_ROLE_READER).msgs_per_s == 50);
+    IH_CHECK (r.msgs_per_s == 100);
+    IH_CHECK (ih_limits_default (IH_ROLE_READER).msgs_per_s == 20);
 }
 
 void
