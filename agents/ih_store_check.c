@@ -112,6 +112,8 @@ s_signed (s_walk_t *w, const char *what, const uint8_t *body, size_t len, const 
     ih_store_check_t *self = w->self;
     ih_err_t err;
     //  The signer names the member record (its key in `members`): decoded once to find it
+    //  (a decode initialises the message: what it held is freed first)
+    ih_msg_free (&self->msg);
     if (ih_body_decode (&self->msg, body, len, &err)) {
         s_damage (w, "%s: the body does not decode (%s)", what, err.msg);
         return false;
@@ -125,6 +127,7 @@ s_signed (s_walk_t *w, const char *what, const uint8_t *body, size_t len, const 
     }
     ih_item_t item = { 0, body, len, sig, (const uint8_t *) v.mv_data + 64, v.mv_size - 64,
                        (const uint8_t *) v.mv_data };
+    ih_msg_free (&self->msg);
     if (ih_client_verify_item (&item, self->registry_pk, &self->rec, &self->msg, &err)) {
         s_damage (w, "%s: %s", what, err.msg);
         return false;

@@ -455,6 +455,7 @@ ih_broker_test (bool verbose)
         if (stats + limited == 60)
             break;
     }
+    zframe_destroy (&frame);
     IH_CHECK (stats == 50 && limited == 10 && retry >= 150 && retry <= 200);
     zclock_sleep ((int) retry);
     ih_env_init (&e, IH_T_STATUS);

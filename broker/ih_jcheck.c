@@ -48,6 +48,7 @@ s_item (s_check_t *c, uint64_t seq, const uint8_t *data, size_t len)
         return;
     }
     ih_item_t item = { seq, it.body, it.body_len, it.sig, it.rec, it.rec_len, it.rec_sig };
+    ih_msg_free (&c->msg);          //  the decode initialises it: what it held goes first
     if (ih_client_verify_item (&item, c->registry_pk, &c->rec, &c->msg, &err)) {
         s_damage (c, "seq %" PRIu64 ": %s %s: %s", seq, ih_kind_name (it.kind), it.id, err.msg);
         return;
