@@ -7,7 +7,7 @@
       cmd_publish.c   publish, retract, comment, sight, and import's publishing: all sign
                       and send through one helper
       cmd_query.c     list, show, search, tail: reading the store
-      cmd_status.c    status, roster
+      cmd_status.c    status, verify, roster
       cmd_user.c      user, audit: the Members Zone's accounts and its audit log
       cmd_status.c    status
       cmd_analyse.c   analyse, related, model: the text analytics
@@ -53,6 +53,7 @@ int cmd_search(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_tail(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_status(ih_agent_cfg_t *cfg, int argc, char **argv);         /* cmd_status.c */
 int cmd_roster(ih_agent_cfg_t *cfg, int argc, char **argv);
+int cmd_verify(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_user(ih_agent_cfg_t *cfg, int argc, char **argv);           /* cmd_user.c */
 int cmd_audit(ih_agent_cfg_t *cfg, int argc, char **argv);
 int cmd_analyse(ih_agent_cfg_t *cfg, int argc, char **argv);        /* cmd_analyse.c */

@@ -34,14 +34,28 @@ s_connect (ih_agent_cfg_t *cfg, ih_err_t *err)
     return client;
 }
 
+/*  The broker's refusal in err, for a person: a `rate-limited` one says first when to
+    try again ("rate-limited: retry after 200 ms (rate: ...)"). */
+static void
+s_refusal (ih_client_t *client, const char *code, ih_err_t *err)
+{
+    uint64_t retry = client ? ih_client_retry_after (client) : 0;
+    if (streq (code, "rate-limited") && retry) {
+        ih_err_t why = *err;
+        ih_err_set (err, "retry after %" PRIu64 " ms (%s)", retry, why.msg);
+    }
+}
+
 /*  Signs m as this member (org, member and signer are set here; the caller set id,
     created and modified), publishes it on client (NULL: a client for this one message),
     waits for the broker's answer, and prints the message's id on stdout (the broker's,
-    when it names one). label names the input in an encoding error. Returns 0, 1
-    (refused: code, 32 bytes, and err hold the broker's reason), or -1 with err. */
+    when it names one). label names the input in an encoding error. With wait_limits, a
+    publish refused `rate-limited` is sent again after the time the broker asked for (up
+    to a minute at a time): an import of thousands goes at the member's rate. Returns 0,
+    1 (refused: code, 32 bytes, and err hold the broker's reason), or -1 with err. */
 static int
 s_sign_send_on (ih_agent_cfg_t *cfg, ih_client_t *client, ih_msg_t *m, const char *label, char *code,
-                ih_err_t *err)
+                bool wait_limits, ih_err_t *err)
 {
     m->org = ih_msg_str (m, cfg->org);
     m->member = ih_msg_str (m, cfg->name);
@@ -70,8 +84,17 @@ s_sign_send_on (ih_agent_cfg_t *cfg, ih_client_t *client, ih_msg_t *m, const cha
     }
     uint64_t seq = 0;
     char id [IH_UUID_LEN + 1] = "";
-    int rc = ih_client_publish_wait (client ? client : own, body.data, body.len, sig, CMD_PUBLISH_S * 1000, &seq,
-                                     id, code, err);
+    ih_client_t *c = client ? client : own;
+    int rc;
+    while (true) {
+        rc = ih_client_publish_wait (c, body.data, body.len, sig, CMD_PUBLISH_S * 1000, &seq, id, code, err);
+        uint64_t retry = rc == 1 && streq (code, "rate-limited") ? ih_client_retry_after (c) : 0;
+        if (!wait_limits || !retry || retry > 60000 || zsys_interrupted)
+            break;
+        zclock_sleep ((int) retry);
+    }
+    if (rc == 1)
+        s_refusal (c, code, err);
     ih_client_destroy (&own);
     ih_buf_free (&body);
     if (rc == 0) {
@@ -84,7 +107,7 @@ s_sign_send_on (ih_agent_cfg_t *cfg, ih_client_t *client, ih_msg_t *m, const cha
 static int
 s_sign_send (ih_agent_cfg_t *cfg, ih_msg_t *m, const char *label, char *code, ih_err_t *err)
 {
-    return s_sign_send_on (cfg, NULL, m, label, code, err);
+    return s_sign_send_on (cfg, NULL, m, label, code, false, err);
 }
 
 /*  Signs and sends m; prints its id, or fails with the broker's reason. Frees m. */
@@ -491,7 +514,7 @@ s_import_publish (ih_msg_t *m, void *arg, char *code, ih_err_t *err)
     //  not the command again.
     char label [96];
     ih_fmt (label, sizeof label, "alert '%.60s'", m->title);
-    return s_sign_send_on (imp->cfg, imp->client, m, label, code, err);
+    return s_sign_send_on (imp->cfg, imp->client, m, label, code, true, err);
 }
 
 int

@@ -54,7 +54,21 @@ typedef struct {
     ih_control_t *control;      /* the control socket the console talks to */
     int64_t roster_at;          /* when to ask the broker for the roster (mono ms) */
     ih_analytics_t *analytics;  /* related-alerts index, background retraining */
+    //  the scrub: the store checked a few records at a time (ih_store_check_step)
+    ih_store_check_t *check;
+    int64_t scrub_at;           /* when the next step runs (mono ms) */
+    bool damage_said;           /* this pass's first damage was logged */
+    char damage [300];          /* what the last finished pass (or this one) found, "" */
+    uint64_t damaged;
+    int64_t checked_ms;         /* wall clock when the last pass ended, 0 = none yet */
+    uint64_t checked_records;
 } s_daemon_t;
+
+/*  The scrub reads S_SCRUB_RECORDS records every S_SCRUB_MS (checking each signature: a
+    few percent of a core at most), and rests S_SCRUB_REST_MS between passes. */
+#define S_SCRUB_RECORDS  50
+#define S_SCRUB_MS       250
+#define S_SCRUB_REST_MS  (10 * 60 * 1000)
 
 /*  STORE/agent.status: what `status` shows about the daemon (rewritten atomically). After
     the broker stopped us, it says why: "stopped" {why, reason, exit}. */
@@ -79,6 +93,19 @@ s_write_status (s_daemon_t *d, bool force)
     if (j && d->stop_why)
         json_object_set_new (j, "stopped", json_pack ("{s:s, s:s, s:i}", "why", d->stop_why,
                              "reason", d->stop_reason, "exit", d->exit_code));
+    //  Health of the store: what the scrub found, and whether the last batch could be
+    //  stored (`status` reports both, and exits 1 when either is wrong)
+    if (j) {
+        const char *state = d->damage [0] ? "damaged" : st.store_error [0] ? "error" : "ok";
+        json_t *sj = json_pack ("{s:s, s:I, s:I, s:I}", "state", state,
+                                "damaged", (json_int_t) d->damaged,
+                                "checked_ms", (json_int_t) d->checked_ms,
+                                "checked_records", (json_int_t) d->checked_records);
+        if (sj && (d->damage [0] || st.store_error [0]))
+            json_object_set_new (sj, "detail", json_string (d->damage [0] ? d->damage : st.store_error));
+        if (sj)
+            json_object_set_new (j, "storage", sj);
+    }
     if (j && d->hook) {
         ih_hook_stats_t hs;
         ih_hook_stats (d->hook, &hs);
@@ -161,6 +188,58 @@ s_log_limit (s_daemon_t *d)
         after = hs.watermark;
     }
     ih_store_log_limit (d->store, d->cfg->log_keep, after);
+}
+
+/*  The scrub (ih_store.h, "checking"): LMDB keeps no checksum, and a damaged page is
+    met only by what reads it (list, export, a replay), so the daemon reads its whole
+    store in the background, a few records at a time, checking each signature. The first
+    damage of a pass is logged once, and the status file says so until a pass finds the
+    store sound again. */
+static void
+s_scrub_damage (const char *line, void *arg)
+{
+    s_daemon_t *d = (s_daemon_t *) arg;
+    if (!d->damage_said)
+        cmd_log ('E', "store %s is damaged: %s (infohub-agent verify lists every damaged record;"
+                 " README, Recovery: move the store away and start the agent again: it rebuilds"
+                 " from the broker)", d->cfg->store, line);
+    d->damage_said = true;
+    if (!d->damage [0])
+        ih_fmt (d->damage, sizeof d->damage, "%s", line);
+}
+
+static void
+s_scrub (s_daemon_t *d)
+{
+    int64_t now = zclock_mono ();
+    if (now < d->scrub_at)
+        return;
+    d->scrub_at = now + S_SCRUB_MS;
+    ih_err_t err = { "" };
+    int rc = ih_store_check_step (d->check, d->store, S_SCRUB_RECORDS, s_scrub_damage, d, &err);
+    if (rc < 0) {
+        if (!d->damage [0])
+            ih_fmt (d->damage, sizeof d->damage, "the store cannot be read: %s", err.msg);
+        return;
+    }
+    if (rc == 1) {
+        ih_store_check_stats_t st;
+        ih_store_check_stats (d->check, &st);
+        d->damaged = st.damaged;
+        d->checked_ms = ih_now_ms ();
+        d->checked_records = st.records;
+        if (st.damaged)
+            cmd_log ('E', "store check: %" PRIu64 " of %" PRIu64 " records damaged (first: %s)",
+                     st.damaged, st.records, st.first);
+        else {
+            if (d->damage [0])
+                cmd_log ('I', "store check: %" PRIu64 " records, sound again", st.records);
+            d->damage [0] = 0;
+        }
+        d->damage_said = false;
+        ih_store_check_restart (d->check);
+        d->scrub_at = now + S_SCRUB_REST_MS;
+    }
 }
 
 /*  The broker stopped us for good: exit with `code`, and say why in the status file. */
@@ -329,6 +408,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
     }
     ih_client_t *client = ih_subscriber_client (d.sub);
     ih_signer_attach (d.signer, d.store, client, d.control);
+    d.check = ih_store_check_new (cfg->registry_pk);
     ih_client_wake_on (client, ih_control_sock (d.control));
     cmd_log ('I', "control socket %s", cfg->control);
     int wait_ms = 500;
@@ -364,6 +444,10 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
                 wait_ms = w;
         }
         s_log_limit (&d);
+        s_scrub (&d);
+        int64_t scrub_in = d.scrub_at - zclock_mono ();
+        if (scrub_in < wait_ms)
+            wait_ms = scrub_in > 0 ? (int) scrub_in : 0;
         s_write_status (&d, false);
     }
     if (d.hook) {
@@ -384,6 +468,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         s_write_status (&d, true);      //  why the broker stopped us, for `status`
 done:
     ih_analytics_destroy (&d.analytics);
+    ih_store_check_destroy (&d.check);
     ih_hook_destroy (&d.hook);
     ih_signer_destroy (&d.signer);      //  answers what waits, wipes the keys
     ih_control_destroy (&d.control);

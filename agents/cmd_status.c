@@ -1,4 +1,4 @@
-/*  cmd_status.c: `infohub-agent status` and `roster` (cmd.h).
+/*  cmd_status.c: `infohub-agent status`, `verify` and `roster` (cmd.h).
 
     status: the store's counts and size (read while the daemon may be writing), and what
     the daemon last wrote in STORE/agent.status (cmd_run.c): whether it runs and is
@@ -7,8 +7,16 @@
     10 s old, counts as "not running"; one that says "stopped" tells why the broker
     stopped the daemon (revoked, not registered, a broker behind our cursor).
 
-    Exit status, as LSB's `status` action: 0 when the daemon runs, 3 when it does not
-    (whatever the reason, and with --json too), 1 on an error.
+    The daemon also says whether its store is sound (STORE/agent.status "storage": what
+    its background check found, and whether the last batch could be stored): a damaged
+    store or one that refuses writes makes `status` exit 1, so a health check sees it.
+
+    Exit status, as LSB's `status` action: 0 when the daemon runs and its store is sound,
+    3 when it does not run (whatever the reason, and with --json too), 1 on an error or
+    when the running daemon reports a damaged store or one it cannot write.
+
+    verify: reads every record of the store and checks each (ih_store_check): exit 0 when
+    sound, 1 when something is damaged (each damage one line).
 
     roster: the hub's organisations, sectors and members as the daemon last stored them.
 */
@@ -84,10 +92,14 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     json_t *hook = d ? json_object_get (d, "hook") : NULL;
     if (hook)
         json_incref (hook);
+    json_t *storage = d ? json_object_get (d, "storage") : NULL;
+    if (storage)
+        json_incref (storage);
+    bool storage_ok = !storage || streq (cmd_jstr (storage, "state"), "ok");
     if (d)
         json_decref (d);
     uint64_t lag = owed > c.cursor ? owed - c.cursor : 0;
-    int rc = running ? 0 : s_NOT_RUNNING;
+    int rc = !running ? s_NOT_RUNNING : storage_ok ? 0 : 1;
     if (as_json) {
         json_t *o = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "member", cfg->name, "org", cfg->org, "endpoint", cfg->endpoint,
@@ -106,6 +118,8 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
         json_object_set_new (o, "owed", json_integer ((json_int_t) owed));
         if (hook)
             json_object_set_new (o, "hook", hook);
+        if (storage)
+            json_object_set_new (o, "storage", storage);
         if (stopped)
             json_object_set_new (o, "stopped", stopped);
         return cmd_print_json (o) == 0 ? rc : cmd_fail ("status: cannot write output");
@@ -134,6 +148,19 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     printf ("rejected    %" PRIu64 "\n", c.rejected);
     printf ("store       %s (%" PRIu64 " KiB used of a %" PRIu64 " KiB map)\n", cfg->store,
             c.used_bytes >> 10, c.map_size >> 10);
+    if (storage && !storage_ok)
+        printf ("storage     %s: %s (infohub-agent verify; README, Recovery)\n",
+                streq (cmd_jstr (storage, "state"), "damaged") ? "DAMAGED" : "CANNOT WRITE",
+                cmd_jstr (storage, "detail"));
+    else
+    if (storage && json_integer_value (json_object_get (storage, "checked_ms"))) {
+        char when [IH_TIME_MAX];
+        ih_time_format (json_integer_value (json_object_get (storage, "checked_ms")), when);
+        printf ("storage     sound (%lld records checked, the last pass ended %s)\n",
+                (long long) json_integer_value (json_object_get (storage, "checked_records")), when);
+    }
+    if (storage)
+        json_decref (storage);
     if (hook) {
         printf ("on-alert    %s\n", cmd_jstr (hook, "command"));
         printf ("            %lld ok, %lld failed, %lld timed out, %lld running; done up to seq %lld\n",
@@ -148,6 +175,63 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     if (cfg->on_alert && *cfg->on_alert)
         printf ("on-alert    %s (runs in the daemon)\n", cfg->on_alert);
     return ferror (stdout) ? cmd_fail ("status: cannot write output") : rc;
+}
+
+/* ---- verify ------------------------------------------------------------------------------------ */
+
+static void
+s_verify_line (const char *line, void *arg)
+{
+    json_t *list = (json_t *) arg;
+    if (list)
+        json_array_append_new (list, json_string (line));
+    else
+        printf ("damaged: %s\n", line);
+}
+
+/*  `verify [--json]`: every record of the store, checked (ih_store_check). */
+int
+cmd_verify (ih_agent_cfg_t *cfg, int argc, char **argv)
+{
+    bool as_json = false;
+    for (int i = 0; i < argc; i++) {
+        if (streq (argv [i], "--json"))
+            as_json = true;
+        else
+            return cmd_fail ("verify: unexpected argument '%s'; see verify --help", argv [i]);
+    }
+    ih_err_t err = { "" };
+    bool missing = false;
+    ih_store_t *store = cmd_open_reader (cfg, &missing, &err);
+    if (!store)
+        return cmd_fail ("%s", missing ? "verify: the store does not exist yet (the daemon has not run)"
+                                       : err.msg);
+    json_t *list = as_json ? json_array () : NULL;
+    ih_store_check_stats_t st;
+    int rc = ih_store_check (store, cfg->registry_pk, s_verify_line, list, &st, &err);
+    ih_store_destroy (&store);
+    if (rc != 0) {
+        json_decref (list);
+        return cmd_fail ("%s", err.msg);
+    }
+    if (as_json) {
+        json_t *o = json_pack ("{s:s, s:I, s:I, s:I, s:o}", "store", cfg->store,
+                               "records", (json_int_t) st.records, "verified", (json_int_t) st.verified,
+                               "damaged", (json_int_t) st.damaged, "damage", list);
+        if (cmd_print_json (o) != 0)
+            return cmd_fail ("verify: cannot write output");
+    }
+    else {
+        printf ("store %s: %" PRIu64 " records read, %" PRIu64 " signatures verified: %s\n",
+                cfg->store, st.records, st.verified, st.damaged ? "DAMAGED" : "sound");
+        if (st.damaged)
+            printf ("%" PRIu64 " damaged %s. To recover (README, Recovery): stop the agent, move the "
+                    "store away, start the agent again: it rebuilds the store from the broker.\n",
+                    st.damaged, ih_plural (st.damaged, "record", "records"));
+        if (fflush (stdout) != 0)
+            return cmd_fail ("verify: cannot write output");
+    }
+    return st.damaged ? 1 : 0;
 }
 
 /* ---- roster ------------------------------------------------------------------------------------ */

@@ -175,6 +175,13 @@ ih_import_clean_text (const char *s, size_t len, size_t max, bool multiline, cha
                 p++;
                 continue;
             }
+            //  Bidirectional embeddings, overrides and isolates are refused in a message
+            //  (ih_msg.h): an import drops them instead of failing on them
+            if (n == 3 && c == 0xe2 && ((p [1] == 0x80 && p [2] >= 0xaa && p [2] <= 0xae)
+                                     || (p [1] == 0x81 && p [2] >= 0xa6 && p [2] <= 0xa9))) {
+                p += n;
+                continue;
+            }
             if (o + n > max || o + n >= outsz)
                 break;
             memcpy (out + o, p, n);
@@ -447,6 +454,8 @@ ih_import_test (bool verbose)
     IH_CHECK (streq (out, "a?b c"));
     ih_import_clean_text ("x\r\ny\tz\n\n", 8, 10, true, out, sizeof out);
     IH_CHECK (streq (out, "x\ny\tz"));
+    ih_import_clean_text ("r\xe2\x80\xae" "evo\xe2\x81\xa6" "x\xe2\x80\x8f" "y", 15, 64, false, out, sizeof out);
+    IH_CHECK (streq (out, "revox\xe2\x80\x8f" "y"));     //  U+202E, U+2066 dropped; U+200F kept
     ih_import_clean_text ("ab\xc3\xa9", 4, 3, false, out, sizeof out);
     IH_CHECK (streq (out, "ab"));
 

@@ -10,6 +10,7 @@
 
 #include "ih_index.h"
 #include "ih_ioc.h"
+#include "ih_mdbfile.h"
 
 #define s_ENTRY_LEN     IH_INDEX_ENTRY_LEN
 
@@ -347,7 +348,7 @@ s_entry_del (ih_index_t *x, const uint8_t *key, int klen, const uint8_t uuid [16
         uint8_t probe [s_ENTRY_LEN] = { 0 };
         memcpy (probe, uuid, 16);
         MDB_val k = s_val (key, (size_t) klen), v = s_val (probe, sizeof probe);
-        rc = mdb_cursor_get (cur, &k, &v, MDB_GET_BOTH_RANGE);
+        rc = ih_mdb_cursor_get (cur, &k, &v, MDB_GET_BOTH_RANGE);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
             break;
@@ -376,11 +377,11 @@ s_entry_flag (ih_index_t *x, const uint8_t *key, int klen, const uint8_t uuid [1
     uint8_t probe [s_ENTRY_LEN] = { 0 };
     memcpy (probe, uuid, 16);
     MDB_val k = s_val (key, (size_t) klen), v = s_val (probe, sizeof probe);
-    rc = mdb_cursor_get (cur, &k, &v, MDB_GET_BOTH_RANGE);
+    rc = ih_mdb_cursor_get (cur, &k, &v, MDB_GET_BOTH_RANGE);
     while (rc == 0 && n < 16 && v.mv_size == s_ENTRY_LEN && memcmp (v.mv_data, uuid, 16) == 0) {
         if (!(((const uint8_t *) v.mv_data) [17] & IH_INDEX_RETRACTED))
             memcpy (found [n++], v.mv_data, s_ENTRY_LEN);
-        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT_DUP);
+        rc = ih_mdb_cursor_get (cur, &k, &v, MDB_NEXT_DUP);
     }
     mdb_cursor_close (cur);
     if (rc && rc != MDB_NOTFOUND)
@@ -498,7 +499,7 @@ s_report_key (s_search_t *s, MDB_val *k, MDB_val *v, ih_match_t match)
             if ((s->stop = s->fn (&hit, s->arg)))
                 return 0;
         }
-        rc = mdb_cursor_get (s->cur, k, v, MDB_NEXT_DUP);
+        rc = ih_mdb_cursor_get (s->cur, k, v, MDB_NEXT_DUP);
     }
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -509,7 +510,7 @@ s_probe (s_search_t *s, const uint8_t *key, size_t klen, ih_match_t match)
     if (s->stop)
         return 0;
     MDB_val k = s_val (key, klen), v;
-    int rc = mdb_cursor_get (s->cur, &k, &v, MDB_SET_KEY);
+    int rc = ih_mdb_cursor_get (s->cur, &k, &v, MDB_SET_KEY);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
@@ -522,13 +523,13 @@ static int
 s_range (s_search_t *s, const uint8_t *lo, const uint8_t *hi, size_t klen, ih_match_t match)
 {
     MDB_val k = s_val (lo, klen), v;
-    int rc = mdb_cursor_get (s->cur, &k, &v, MDB_SET_RANGE);
+    int rc = ih_mdb_cursor_get (s->cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && !s->stop) {
         if (k.mv_size != klen || memcmp (k.mv_data, hi, klen) > 0)
             break;
         if ((rc = s_report_key (s, &k, &v, match)) || s->stop)
             break;
-        rc = mdb_cursor_get (s->cur, &k, &v, MDB_NEXT_NODUP);
+        rc = ih_mdb_cursor_get (s->cur, &k, &v, MDB_NEXT_NODUP);
     }
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -538,13 +539,13 @@ static int
 s_prefix (s_search_t *s, const uint8_t *prefix, size_t plen, ih_match_t match)
 {
     MDB_val k = s_val (prefix, plen), v;
-    int rc = mdb_cursor_get (s->cur, &k, &v, MDB_SET_RANGE);
+    int rc = ih_mdb_cursor_get (s->cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && !s->stop) {
         if (k.mv_size < plen || memcmp (k.mv_data, prefix, plen) != 0)
             break;
         if ((rc = s_report_key (s, &k, &v, match)) || s->stop)
             break;
-        rc = mdb_cursor_get (s->cur, &k, &v, MDB_NEXT_NODUP);
+        rc = ih_mdb_cursor_get (s->cur, &k, &v, MDB_NEXT_NODUP);
     }
     return rc == MDB_NOTFOUND ? 0 : rc;
 }

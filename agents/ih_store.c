@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,33 +31,19 @@ static const char *s_db_names [IH_STORE_NDBS_V1] = {
 
 /* ---- LMDB codes --------------------------------------------------------------------------- */
 
-/*  LMDB reports a short write (a disk that filled up during the write) as EIO. It is a
-    full disk when the filesystem has (almost) no room left: less than 4 MiB or 1 % of
-    it. *avail receives the bytes available to us. */
-static bool
-s_eio_is_full (ih_store_t *self, uint64_t *avail)
-{
-    struct statvfs sv;
-    *avail = 0;
-    if (statvfs (self->dir, &sv) != 0)
-        return false;
-    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
-    *avail = (uint64_t) sv.f_bavail * unit;
-    uint64_t total = (uint64_t) sv.f_blocks * unit;
-    return *avail < (4ULL << 20) || *avail < total / 100;
-}
-
 int
 ih_store_mdb (ih_store_t *self, int rc, const char *what)
 {
     if (rc == 0)
         return IH_OK;
+    //  LMDB reports a short write (a disk that filled up during the write) as EIO:
+    //  ih_mdb_disk_full tells it from a real I/O error by the room left
     uint64_t avail = 0;
-    if (self->writer && (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)) {
+    if (self->writer && rc != EIO && ih_mdb_disk_full (self->dir, rc, &avail)) {
         ih_err_set (&self->why, "store: disk full: %s", strerror (rc));
         return IH_ENOSPACE;
     }
-    if (self->writer && rc == EIO && s_eio_is_full (self, &avail)) {
+    if (self->writer && rc == EIO && ih_mdb_disk_full (self->dir, rc, &avail)) {
         ih_err_set (&self->why, "store: disk full: a write came up short with %" PRIu64
                     " KiB left on the filesystem", avail >> 10);
         return IH_ENOSPACE;
@@ -73,7 +58,7 @@ int
 ih_store_mdb_get (ih_store_t *self, MDB_txn *txn, int db, MDB_val *k, MDB_val *v, const char *what)
 {
     ih_store_count_read ();
-    int rc = mdb_get (txn, self->dbi [db], k, v);
+    int rc = ih_mdb_get (txn, self->dbi [db], k, v);
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc == 0 ? 1 : ih_store_mdb (self, rc, what);
@@ -84,7 +69,7 @@ ih_store_mdb_next (ih_store_t *self, MDB_cursor *cur, MDB_val *k, MDB_val *v, MD
                    const char *what)
 {
     ih_store_count_read ();
-    int rc = mdb_cursor_get (cur, k, v, op);
+    int rc = ih_mdb_cursor_get (cur, k, v, op);
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc == 0 ? 1 : ih_store_mdb (self, rc, what);
@@ -209,6 +194,7 @@ s_env_open (ih_store_t *self, uint64_t map_size)
     int rc = ih_store_mdb (self, mdb_env_create (&self->env), "cannot create environment");
     if (rc)
         return rc;
+    mdb_env_set_assert (self->env, (MDB_assert_func *) ih_mdb_assert_hook);  //  damaged pages
     mdb_env_set_maxdbs (self->env, IH_STORE_NDBS + 2);
     mdb_env_set_maxreaders (self->env, 254);
     if (self->writer)

@@ -111,9 +111,9 @@
     Threading: an ih_store_t belongs to one thread at a time (a snapshot may move from
     one thread to another between calls: the environment is opened MDB_NOTLS).
 
-    The store is written in five files (ih_store.c, ih_store_ingest.c, ih_store_read.c,
-    ih_store_index.c, ih_store_walk.c) that share ih_store_int.h; nothing else includes
-    that header.
+    The store is written in six files (ih_store.c, ih_store_ingest.c, ih_store_read.c,
+    ih_store_index.c, ih_store_walk.c, ih_store_check.c) that share ih_store_int.h;
+    nothing else includes that header.
 */
 #ifndef IH_STORE_H
 #define IH_STORE_H
@@ -364,6 +364,46 @@ int ih_store_revision_at(ih_store_t *self, uint64_t seq, ih_msg_t *msg, ih_store
     be used while that message still holds the alert. */
 bool ih_store_ioc_retracted(const ih_store_alert_t *info, const ih_ioc_t *ioc);
 
+/* ---- checking ----------------------------------------------------------------------------- */
+/*  The store's integrity (ih_store_check.c). LMDB keeps no checksum, so a record is
+    checked the way it was when it came: every signed message (alerts, kept revisions,
+    comments, retractions) against the member record kept for its signer, and that
+    against the pinned registry key (ih_client_verify_item), and against the keys it is
+    filed under; every member record against the registry key; every other record read,
+    its size checked where it is fixed, so that LMDB walks every page (a page whose
+    structure is damaged is an LMDB error: that database's walk ends there, reported,
+    and the next one goes on). Damage is reported, never repaired: README, Recovery. */
+typedef struct {
+    uint64_t records;           /* records read, every database */
+    uint64_t verified;          /* signatures that verified */
+    uint64_t damaged;           /* damaged records (and databases LMDB could not walk) */
+    bool done;                  /* the walk reached the end of the last database */
+    char first [300];           /* the first damage, as reported */
+} ih_store_check_stats_t;
+
+/*  One damaged record: "alert ID: the body does not decode (...)", one line. */
+typedef void (ih_store_damage_fn)(const char *line, void *arg);
+
+/*  The whole check, in one read transaction: fn (may be NULL) gets each damage. Returns
+    0 (st says what was found), or -1 with err when the store cannot be read at all. */
+int ih_store_check(ih_store_t *self, const uint8_t registry_pk[32], ih_store_damage_fn *fn, void *arg,
+                   ih_store_check_stats_t *st, ih_err_t *err);
+
+/*  A check in steps, for a daemon that checks its store in the background (a scrub): each
+    step examines at most budget records (0: the rest) in a read transaction of its own,
+    and the next goes on after the last one examined (what changed meanwhile is seen as
+    it is then). */
+typedef struct ih_store_check ih_store_check_t;
+ih_store_check_t *ih_store_check_new(const uint8_t registry_pk[32]);
+void ih_store_check_destroy(ih_store_check_t **self_p);
+/*  Returns 1 when the walk is over (the stats are final), 0 when the budget ran out
+    first, -1 with err when no read transaction could start. */
+int ih_store_check_step(ih_store_check_t *self, ih_store_t *store, uint64_t budget,
+                        ih_store_damage_fn *fn, void *arg, ih_err_t *err);
+void ih_store_check_stats(ih_store_check_t *self, ih_store_check_stats_t *st);
+/*  Starts a fresh pass (the counts go back to 0). */
+void ih_store_check_restart(ih_store_check_t *self);
+
 /* ---- search ---------------------------------------------------------------------------- */
 /*  Looks a normalised value of type t up in the IOC index (ih_index_search: exact for
     every type, CIDRs containing an IP or CIDR, parent domains, and what flags ask:
@@ -441,6 +481,7 @@ void ih_store_ingest_test(bool verbose);
 void ih_store_read_test(bool verbose);
 void ih_store_index_test(bool verbose);
 void ih_store_walk_test(bool verbose);
+void ih_store_check_test(bool verbose);
 void ih_store_log_test(bool verbose);
 
 #endif

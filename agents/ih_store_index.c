@@ -22,6 +22,7 @@
 #include "ih_store_int.h"
 #include "ih_codec.h"
 #include "ih_log.h"
+#include "ih_mdbfile.h"
 
 #define s_WHAT  "cannot store"
 

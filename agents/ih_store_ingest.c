@@ -17,6 +17,7 @@
 #include "ih_admit.h"
 #include "ih_store_int.h"
 #include "ih_codec.h"
+#include "ih_mdbfile.h"
 
 /*  What every failure inside the ingest transaction says: "store: cannot store: …". */
 #define s_WHAT  "cannot store"

@@ -15,9 +15,11 @@
                          of a format 1 store
       ih_store_walk.c    their read side: walks by index (ih_store_walk), revisions, weeks,
                          and the count of records read
+      ih_store_check.c   the integrity check of every record (verify, the scrub)
     Each file ends with the self-test of its part (ih_store_test, ih_store_ingest_test,
-    ih_store_read_test, ih_store_index_test, ih_store_walk_test). The functions below are
-    the joints between the files: each belongs to the file named above its block.
+    ih_store_read_test, ih_store_index_test, ih_store_walk_test, ih_store_check_test).
+    The functions below are the joints between the files: each belongs to the file named
+    above its block.
 
     RETURN CODES. Every function here that can fail returns one of proto/ih_util.h's
     codes: IH_OK; IH_EFAIL, with the reason in self->why; IH_ENOSPACE (the disk, or the

@@ -14,6 +14,7 @@
 #include "ih_store_int.h"
 #include "ih_codec.h"
 #include "ih_ioc.h"
+#include "ih_mdbfile.h"
 
 /* ---- alerts ------------------------------------------------------------------------------- */
 

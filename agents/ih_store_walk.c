@@ -25,6 +25,7 @@
 
 #include "ih_store_int.h"
 #include "ih_codec.h"
+#include "ih_mdbfile.h"
 
 #define s_DAY_MS  86400000LL
 

@@ -148,10 +148,12 @@ s_flush (ih_subscriber_t *self)
         //  Nothing was kept and nothing is acknowledged: drop the session and let the
         //  broker replay from the durable cursor later.
         ih_client_reset (self->client, s_RETRY_MS);
+        snprintf (self->st.store_error, sizeof self->st.store_error, "%s", err.msg);
         stored = -1;
     }
     else {
         self->st.commits++;
+        self->st.store_error [0] = 0;
         uint64_t map1 = ih_store_map_size (self->store);
         if (map1 != map0)
             s_log (self, 'I', "store map grown from %" PRIu64 " to %" PRIu64 " MiB", map0 >> 20, map1 >> 20);

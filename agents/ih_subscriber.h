@@ -78,6 +78,8 @@ struct ih_subscriber_stats {
                                        by the store (another org's revision, ...) */
     uint64_t refused;               /* refused by the filter */
     uint64_t commits;               /* transactions */
+    char store_error [256];         /* why the store refused the last batch ("" after a
+                                       commit): a full disk, a damaged page */
 };
 
 /*  Creates the client and sends hello from the store's cursor (the connection comes up

@@ -46,6 +46,8 @@ ih_users_open (const char *dir, ih_err_t *err)
         abort ();
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
+        mdb_env_set_assert (self->env, (MDB_assert_func *) ih_mdb_assert_hook);
+    if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, 4);
     if (rc == 0)
         rc = mdb_env_set_mapsize (self->env, s_MAP_SIZE);

@@ -17,6 +17,7 @@
                           cmd_publish.c)
       warninglist         which known-benign list a value is on (ih_warninglist.c)
       roster [--json]     the hub's orgs, sectors and members (ih_roster)  cmd_status.c
+      verify [--json]     every record of the store checked               cmd_status.c
       user, audit         the Members Zone's accounts and its audit log      cmd_user.c
       analyse, related, model   the text analytics: IOCs out of prose, suggestions
                           (ih_model), related alerts (ih_related)           cmd_analyse.c
@@ -163,8 +164,22 @@ static const char s_usage_status [] =
     "it: revoked, not registered), the last sequence number stored, the lag (the\n"
     "messages the broker holds for this member that the store does not have yet,\n"
     "as of the daemon's last word with the broker), the store's counts and size,\n"
-    "and the on-alert hook's progress. Exit status (as LSB's): 0 when the daemon\n"
-    "runs, 3 when it does not, 1 on an error.\n";
+    "the on-alert hook's progress, and whether the daemon finds its store sound\n"
+    "(it checks every record in the background, and says when a write failed).\n"
+    "Exit status (as LSB's): 0 when the daemon runs and its store is sound, 3 when\n"
+    "it does not run, 1 on an error or a damaged store.\n";
+
+static const char s_usage_verify [] =
+    s_USAGE "verify [--json]\n"
+    "Reads every record of the store and checks it: each alert, kept revision,\n"
+    "comment and retraction against its publisher's member record and its\n"
+    "signature, each member record against the pinned registry key, and every\n"
+    "other record as LMDB reads it. Prints one line per damaged record, then a\n"
+    "summary (--json: one object: records, verified, damaged, damage [...]). It may\n"
+    "run beside the daemon. Exit status 0 when the store is sound, 1 when a record\n"
+    "is damaged or the store cannot be read. To recover a damaged store, see the\n"
+    "README, Recovery: stop the agent, move the store away, and start it again: it\n"
+    "rebuilds the store from the broker.\n";
 
 static const char s_usage_roster [] =
     s_USAGE "roster [--json]\n"
@@ -284,6 +299,7 @@ static const s_command_t s_commands [] = {
     { "import",  cmd_import,  "import --format F FILE: publish what STIX, MISP, CSV or prose holds", NULL },
     { "warninglist", s_cmd_warninglist, "warninglist check VALUE: which known-benign list matches", NULL },
     { "roster",  cmd_roster,  "roster [--json]: the hub's organisations, sectors and members", s_usage_roster },
+    { "verify",  cmd_verify,  "verify [--json]: check every record of the store (signatures too)", s_usage_verify },
     { "user",    cmd_user,    "user add|list|remove|reset-otp|reset-password: Members Zone accounts", s_usage_user },
     { "audit",   cmd_audit,   "audit verify: check the Members Zone's hash-chained audit log", s_usage_audit },
     { "analyse", cmd_analyse, "analyse [--json] FILE|-: IOCs, suggested labels, related alerts", s_usage_analyse },

@@ -14,6 +14,9 @@
 
 #define S_DRAIN_MAX      1024           //  messages read per loop iteration
 #define S_MAX_SESSIONS   8              //  concurrent sessions per member key (default)
+#define S_MAX_PEERS      32             //  connections that spoke per member key (default)
+#define S_SILENT_MS      15000          //  a connection that says nothing this long is closed
+#define S_HANDSHAKE_MS   10000          //  a CURVE handshake must end within this
 #define S_SNDHWM         100000
 #define S_TICK           250            //  ms: registry watch, expiry
 #define S_TOMBSTONE_TTL  (10 * 60 * 1000)
@@ -36,12 +39,32 @@ s_reject_frame (ih_broker_t *self, const uint8_t rid [5], const char *who, const
                 const char *reason)
 {
     self->rejected++;
-    ih_broker_log ('W', "rejected message from %s: %s: %s", who, code, reason);
+    ih_log_limited (who, 'W', "broker", "rejected message from %s: %s: %s", who, code, reason);
     ih_broker_send_error (self, rid, 0, code, reason);
 }
 
-//  Reads one message. Returns 1 when one was handled, 0 when none is pending, -1 on a
-//  socket failure.
+//  The limits of a message of p (PROTOCOL.md 4.3), checked before anything costly is done
+//  with it (no body decoded, no signature verified, nothing journaled): false when it
+//  was refused, and answered `rate-limited`.
+static bool
+s_within_limits (ih_broker_t *self, ih_broker_peer_t *p, const ih_reg_entry_t *entry,
+                 const char *what, uint64_t req, size_t bytes)
+{
+    ih_limits_t lim = ih_limits_resolve (&entry->limits, &self->limits [entry->rec.role == IH_ROLE_PUBLISHER]);
+    const char *which = "";
+    uint64_t wait = ih_limiter_take (self->limiter, p->z85, &lim, bytes, zclock_mono (),
+                                     ih_now_ms (), &which);
+    if (!wait)
+        return true;
+    uint64_t limit = streq (which, "messages-per-s") ? lim.msgs_per_s
+                   : streq (which, "bytes-per-s") ? lim.bytes_per_s : lim.bytes_per_day;
+    ih_broker_send_limited (self, p, req, what, which, limit, wait, bytes);
+    return false;
+}
+
+//  Reads one message. Returns 1 when one was handled, 2 when the sender has had its
+//  share of the batch being drained (close it), 0 when none is pending, -1 on a socket
+//  failure.
 static int
 s_recv_one (ih_broker_t *self)
 {
@@ -73,6 +96,11 @@ s_recv_one (ih_broker_t *self)
         more = zmq_msg_recv (&extra, self->rsock, 0) >= 0 && zmq_msg_more (&extra);
         zmq_msg_close (&extra);
     }
+    //  The connection's descriptor (the deprecated ZMQ_SRCFD still works in libzmq 4.3):
+    //  it spoke, and it is what ih_broker_peer_close shuts down
+    int fd = zmq_msg_get (frame, ZMQ_SRCFD);
+    if (fd >= 0 && (size_t) fd < self->fdmap_size)
+        self->fdmap [fd].spoke = true;
     uint8_t r [5];
     size_t rlen = zmq_msg_size (&rid);
     bool generated = rlen == 5 && ((uint8_t *) zmq_msg_data (&rid)) [0] == 0;
@@ -90,8 +118,8 @@ s_recv_one (ih_broker_t *self)
     //  trusted on the routing id alone. This test only discards ids our peer table
     //  cannot hold (any other length or first byte).
     if (!generated) {
-        ih_broker_log ('W', "ignored message from %s: client-set routing id",
-                       z85 ? z85 : "unknown key");
+        ih_log_limited (z85 ? z85 : "unknown key", 'W', "broker",
+                        "ignored message from %s: client-set routing id", z85 ? z85 : "unknown key");
         return 1;
     }
     if (!z85 || strlen (z85) != 40) {
@@ -99,7 +127,7 @@ s_recv_one (ih_broker_t *self)
         return 1;
     }
     const ih_reg_entry_t *entry = NULL;
-    ih_broker_peer_t *p = ih_broker_resolve (self, r, z85, &entry);
+    ih_broker_peer_t *p = ih_broker_resolve (self, r, z85, fd, &entry);
     if (!p)
         return 1;
     if (multi) {
@@ -113,13 +141,22 @@ s_recv_one (ih_broker_t *self)
         s_reject_frame (self, r, p->label, s_env_error_code (err.msg), err.msg);
         return 1;
     }
+    int rc = 1;
     switch (env.type) {
         case IH_T_PUBLISH:
+            if (!s_within_limits (self, p, entry, "publish", env.req, env.body_len))
+                break;
             memcpy (s->rid, r, 5);
             memcpy (s->label, p->label, sizeof s->label);
             s->entry = entry;
+            s->limited = true;
+            s->held = env.body_len;
             ih_broker_publish_check (s, &env);
             self->nslots++;                 //  the frame stays with the slot; answered in order
+            //  One key's publishes close the batch at its share, so that a flood within
+            //  the limits never makes everyone else's batch long
+            if (ih_limiter_batch_note (self->limiter, p->z85) >= IH_BROKER_KEY_SHARE)
+                rc = 2;
             break;
         case IH_T_HELLO:
             ih_broker_on_hello (self, p, &env);
@@ -144,10 +181,12 @@ s_recv_one (ih_broker_t *self)
             ih_broker_peer_drop (self, p, "bye");
             break;
         case IH_T_STATUS:
-            ih_broker_on_status (self, p);
+            if (s_within_limits (self, p, entry, "status", 0, 0))
+                ih_broker_on_status (self, p);
             break;
         case IH_T_ROSTER:
-            ih_broker_on_roster (self, p);
+            if (s_within_limits (self, p, entry, "roster", 0, 0))
+                ih_broker_on_roster (self, p);
             break;
         default: {
             char reason [96];
@@ -158,7 +197,7 @@ s_recv_one (ih_broker_t *self)
         }
     }
     ih_env_free (&env);
-    return 1;
+    return rc;
 }
 
 //  Drains pending messages; commits, answers and delivers the publishes among them.
@@ -168,7 +207,7 @@ s_drain (ih_broker_t *self)
     int rc = 0;
     for (int n = 0; n < S_DRAIN_MAX && self->nslots < IH_BROKER_BATCH; n++) {
         rc = s_recv_one (self);
-        if (rc <= 0)
+        if (rc <= 0 || rc == 2)
             break;
     }
     ih_broker_batch_run (self);
@@ -178,17 +217,17 @@ s_drain (ih_broker_t *self)
 /* ---- ZAP, monitor, registry --------------------------------------------------------- */
 static void s_registry_reload (ih_broker_t *self, const char *why);
 
-static bool
+static ih_zap_status_t
 s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user_id_size,
               char *text, size_t text_size)
 {
     ih_broker_t *self = (ih_broker_t *) arg;
     if (strcmp (req->mechanism, "CURVE") != 0 || !req->has_key
     ||  strcmp (req->domain, S_ZAP_DOMAIN) != 0) {
-        ih_broker_log ('W', "denied %s connection from %s (domain '%s')", req->mechanism,
-                       req->address, req->domain);
+        ih_log_limited (req->address, 'W', "broker", "denied %s connection from %s (domain '%s')",
+                        req->mechanism, req->address, req->domain);
         snprintf (text, text_size, "CURVE only");
-        return false;
+        return IH_ZAP_DENY;
     }
     const ih_reg_entry_t *e = ih_registry_by_curve (self->registry, req->key_z85);
     if ((!e || e->revoked) && ih_registry_changed (self->registry)) {
@@ -196,19 +235,58 @@ s_zap_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user
         e = ih_registry_by_curve (self->registry, req->key_z85);
     }
     if (!e) {
-        ih_broker_log ('W', "denied unknown key %s from %s", req->key_z85, req->address);
+        ih_log_limited (req->address, 'W', "broker", "denied unknown key %s from %s",
+                        req->key_z85, req->address);
         snprintf (text, text_size, "not registered");
-        return false;
+        return IH_ZAP_DENY;
     }
     if (e->revoked) {
-        ih_broker_log ('W', "denied revoked member %s@%s from %s", e->rec.name, e->rec.org,
-                       req->address);
+        ih_log_limited (req->address, 'W', "broker", "denied revoked member %s@%s from %s",
+                        e->rec.name, e->rec.org, req->address);
         snprintf (text, text_size, "revoked");
-        return false;
+        return IH_ZAP_DENY;
     }
-    ih_broker_log ('I', "admitted %s@%s from %s", e->rec.name, e->rec.org, req->address);
+    //  A member cut off for flooding (ih_broker_send_limited) waits its time out
+    if (ih_limiter_cooling (self->limiter, req->key_z85, zclock_mono ())) {
+        char key [2 * IH_MAX_SHORT + 16];
+        snprintf (key, sizeof key, "cooling %s@%s", e->rec.name, e->rec.org);
+        ih_log_limited (key, 'W', "broker", "refused a connection of %s@%s from %s: cut off for "
+                        "flooding, for now", e->rec.name, e->rec.org, req->address);
+        snprintf (text, text_size, "cut off for a while: it ignored rate-limited answers");
+        return IH_ZAP_LATER;
+    }
+    //  One key holds at most max_peers connections: those that spoke (peers) and those
+    //  admitted a moment ago that have not yet. One more is refused at the handshake, for
+    //  now (status 300), so that a thousand connections of one key cost a thousand
+    //  handshakes, not a thousand descriptors held.
+    int64_t now = zclock_mono ();
+    ih_broker_admitted_t *a = (ih_broker_admitted_t *) zhashx_lookup (self->admitted, req->key_z85);
+    if (a && now - a->last > S_SILENT_MS)
+        a->count = 0;               //  those have spoken or been closed by now
+    size_t held = ih_broker_key_peers (self, req->key_z85) + (a ? a->count : 0);
+    if (held >= self->max_peers) {
+        char key [2 * IH_MAX_SHORT + 16];
+        snprintf (key, sizeof key, "busy %s@%s", e->rec.name, e->rec.org);
+        ih_log_limited (key, 'W', "broker", "refused a connection of %s@%s from %s: it holds "
+                        "%zu connections (max-peers %u)", e->rec.name, e->rec.org, req->address,
+                        held, self->max_peers);
+        snprintf (text, text_size, "too many connections of this key");
+        return IH_ZAP_LATER;
+    }
+    if (!a) {
+        a = (ih_broker_admitted_t *) calloc (1, sizeof *a);
+        if (!a)
+            abort ();
+        zhashx_insert (self->admitted, req->key_z85, a);
+    }
+    a->count++;
+    a->last = now;
+    char key [2 * IH_MAX_SHORT + 16];
+    snprintf (key, sizeof key, "admitted %s@%s", e->rec.name, e->rec.org);   //  apart from refusals
+    ih_log_limited (key, 'I', "broker", "admitted %s@%s from %s", e->rec.name, e->rec.org,
+                    req->address);
     snprintf (user_id, user_id_size, "%s", req->key_z85);
-    return true;
+    return IH_ZAP_ADMIT;
 }
 
 static void
@@ -234,21 +312,24 @@ s_monitor_event (ih_broker_t *self)
             if (fd < (1u << 20)) {
                 if (fd >= self->fdmap_size) {
                     size_t size = fd * 2 + 64;
-                    uint8_t *map = realloc (self->fdmap, size);
+                    ih_broker_conn_t *map = realloc (self->fdmap, size * sizeof *map);
                     if (!map)
                         abort ();
-                    memset (map + self->fdmap_size, 0, size - self->fdmap_size);
+                    memset (map + self->fdmap_size, 0, (size - self->fdmap_size) * sizeof *map);
                     self->fdmap = map;
                     self->fdmap_size = size;
                 }
-                if (event == ZMQ_EVENT_ACCEPTED && !self->fdmap [fd]) {
-                    self->fdmap [fd] = 1;
+                ih_broker_conn_t *c = &self->fdmap [fd];
+                if (event == ZMQ_EVENT_ACCEPTED && !c->open) {
+                    *c = (ih_broker_conn_t) { true, false, zclock_mono (),
+                                              ih_broker_fd_ident ((int) fd), NULL };
                     self->connections++;
                 }
                 else
-                if (event == ZMQ_EVENT_DISCONNECTED && self->fdmap [fd]) {
-                    self->fdmap [fd] = 0;
+                if (event == ZMQ_EVENT_DISCONNECTED && c->open) {
+                    c->open = false;
                     self->connections--;
+                    ih_broker_conn_gone (self, c);
                 }
             }
         }
@@ -283,11 +364,14 @@ s_registry_reload (ih_broker_t *self, const char *why)
         ih_fmt (reason, sizeof reason, "member %s is %s", p->label,
                   e ? "revoked" : "no longer registered");
         ih_broker_send_error (self, p->rid, 0, "revoked", reason);
-        ih_broker_log ('W', "%s: %s", reason,
+        ih_broker_log ('W', "%s: %s, connection closed", reason,
                        p->state != IH_SESSION_NONE ? "session dropped" : "peer dropped");
         ih_broker_session_end (self, p);
         p->tombstone = true;
         p->last_heard = zclock_mono ();
+        //  Nothing more may reach it: the `revoked` gets a moment to leave, then the
+        //  connection goes, and with it whatever was still queued for it (PROTOCOL.md 2.3)
+        ih_broker_peer_close (self, p, IH_BROKER_CLOSE_DELAY);
     }
 }
 
@@ -299,12 +383,13 @@ ih_broker_stats (ih_broker_t *self, char *out, size_t size)
               "{\"connections\":%" PRIu64 ",\"sessions\":%zu,\"messages_in\":%" PRIu64
               ",\"messages_out\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"replays\":%" PRIu64
               ",\"journal_bytes\":%" PRIu64 ",\"head\":%" PRIu64 ",\"uptime_s\":%" PRId64
-              ",\"lagging\":%zu,\"peers\":%zu,\"frames_in\":%" PRIu64 ",\"map_size\":%" PRIu64 "}",
+              ",\"lagging\":%zu,\"peers\":%zu,\"frames_in\":%" PRIu64 ",\"map_size\":%" PRIu64
+              ",\"rate_limited\":%" PRIu64 ",\"closed\":%" PRIu64 "}",
               self->connections, self->session_count, self->messages_in, self->messages_out,
               self->rejected, self->replays, ih_journal_bytes (self->journal),
               ih_journal_head (self->journal), (ih_now_ms () - self->started) / 1000,
               self->lagging_count, zhashx_size (self->peers), self->frames_in,
-              ih_journal_map_size (self->journal));
+              ih_journal_map_size (self->journal), self->rate_limited, self->closed);
 }
 
 static void
@@ -326,6 +411,30 @@ s_write_status (ih_broker_t *self)
     if (!ok || rename (tmp, self->status_path) != 0) {
         ih_broker_log ('D', "cannot write %s: %s", self->status_path, strerror (errno));
         unlink (tmp);
+    }
+}
+
+//  Connections that said nothing S_SILENT_MS after they were accepted are closed: one
+//  that never sends a message costs a descriptor and a handshake, never more, and not
+//  for long (a client speaks at once: hello, publish, status).
+static void
+s_sweep_silent (ih_broker_t *self)
+{
+    int64_t now = zclock_mono ();
+    for (size_t fd = 0; fd < self->fdmap_size; fd++) {
+        ih_broker_conn_t *c = &self->fdmap [fd];
+        if (!c->open || c->spoke || now - c->accepted < S_SILENT_MS)
+            continue;
+        c->spoke = true;                    //  decided once
+        //  its first message may have been read before the monitor told us of it
+        bool peer = false;
+        for (ih_broker_peer_t *p = self->first; p && !peer; p = p->next)
+            peer = p->fd == (int) fd && p->fd_ident == c->ident;
+        if (!peer && ih_broker_fd_shutdown ((int) fd, c->ident)) {
+            self->closed++;
+            ih_log_limited ("silent connections", 'I', "broker", "closed a connection that "
+                            "said nothing in %d s", S_SILENT_MS / 1000);
+        }
     }
 }
 
@@ -355,6 +464,11 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     self->heartbeat = cfg->heartbeat ? cfg->heartbeat : 1000;
     self->max_window = cfg->max_window ? cfg->max_window : 1000;
     self->max_sessions = cfg->max_sessions ? cfg->max_sessions : S_MAX_SESSIONS;
+    self->max_peers = cfg->max_peers ? cfg->max_peers : S_MAX_PEERS;
+    if (self->max_peers <= self->max_sessions)
+        self->max_peers = self->max_sessions + 1;
+    for (int r = 0; r < 2; r++)
+        self->limits [r] = cfg->limits ? cfg->limits [r] : ih_limits_default ((ih_role_t) r);
     if (self->max_window > 10000)
         self->max_window = 10000;
     self->verbose = cfg->verbose;
@@ -389,6 +503,10 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     self->owed = ih_owed_new ();
     if (ih_owed_load (self->owed, self->journal, err))
         goto fail;
+    //  The day's quotas as the journal counted them (a restart gives nobody a new day)
+    self->limiter = ih_limiter_new ();
+    if (ih_limiter_load (self->limiter, self->journal, ih_now_ms (), err))
+        goto fail;
     ih_broker_log ('I', "journal head %" PRIu64 ", %zu audiences owed messages",
                    ih_journal_head (self->journal), ih_owed_size (self->owed));
 
@@ -406,11 +524,24 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     zsock_set_curve_server (self->router, 1);
     zsock_set_zap_domain (self->router, S_ZAP_DOMAIN);
     zsock_set_router_mandatory (self->router, 1);
-    zsock_set_maxmsgsize (self->router, IH_MAX_FRAME);
+    zsock_set_maxmsgsize (self->router, IH_ZMQ_MAXMSGSIZE);
+    zsock_set_handshake_ivl (self->router, S_HANDSHAKE_MS);
     zsock_set_sndhwm (self->router, S_SNDHWM);
-    zsock_set_heartbeat_ivl (self->router, (int) self->heartbeat);
-    zsock_set_heartbeat_timeout (self->router, 3 * (int) self->heartbeat);
-    zsock_set_heartbeat_ttl (self->router, 3 * (int) self->heartbeat);
+    //  No ZMTP heartbeats from this side, and no limit on what waits to be read. libzmq
+    //  4.3 asserts (`!_io_error`, stream_engine_base.cpp:331) when a connection whose
+    //  input had stopped (its queue to us full, or the socket closing) then failed, and
+    //  a heartbeat timer or a PING read later makes it write: at our shutdown, with
+    //  agents stopping at the same moment, it killed the broker. Without our heartbeat
+    //  timer and with input that never stops for a full queue, neither can happen. The
+    //  agents still send ZMTP pings (answered by libzmq) and the protocol's `ping`; a
+    //  session silent for 3 heartbeats is forgotten by s_expire, and TCP keepalive finds
+    //  the connections of hosts that vanished. Messages are read as fast as they come
+    //  (a refusal costs microseconds), so the unbounded queue does not grow.
+    zsock_set_rcvhwm (self->router, 0);
+    zsock_set_tcp_keepalive (self->router, 1);
+    zsock_set_tcp_keepalive_idle (self->router, 30);
+    zsock_set_tcp_keepalive_intvl (self->router, 10);
+    zsock_set_tcp_keepalive_cnt (self->router, 3);
     zsock_set_linger (self->router, 500);
 
     char monitor_ep [64];
@@ -459,6 +590,7 @@ ih_broker_destroy (ih_broker_t **self_p)
         }
     ih_sigpool_destroy (&self->sigpool);
     ih_owed_destroy (&self->owed);
+    ih_limiter_destroy (&self->limiter);
     free (self->slots);
     free (self->plan_peers);
     ih_jindex_free (&self->xid);
@@ -521,6 +653,7 @@ ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             }
         }
         more = ih_broker_refill_all (self);
+        ih_broker_close_due (self);
         now = zclock_mono ();
         if (reload && *reload) {
             *reload = 0;
@@ -531,6 +664,8 @@ ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
             if (ih_registry_changed (self->registry))
                 s_registry_reload (self, "changed");
             s_expire (self);
+            s_sweep_silent (self);
+            ih_log_limited_flush (false);
         }
         if (now >= self->next_status) {
             self->next_status = now + 1000;
@@ -539,6 +674,7 @@ ih_broker_run (ih_broker_t *self, volatile sig_atomic_t *stop, volatile sig_atom
         fflush (stderr);
     }
     s_write_status (self);
+    ih_log_limited_flush (true);
     ih_broker_log ('I', "stopping: head %" PRIu64 ", %" PRIu64 " messages in, %" PRIu64 " out",
                    ih_journal_head (self->journal), self->messages_in, self->messages_out);
     fflush (stderr);

@@ -5,7 +5,9 @@
     (connection counts) and timers (registry watch, heartbeat expiry, status file).
 
     Per loop iteration it drains up to 256 publishes (and control messages, up to 1024
-    messages in all) without blocking, checks each publish without touching state (role,
+    messages in all) without blocking, charges each publish to its member's limits
+    (ih_limiter.h: one over them is answered `rate-limited` there, before anything costly;
+    a member's 32nd publish closes the batch), checks each publish without touching state (role,
     strict body decode, signer = authenticated member, size), verifies the batch's
     signatures on a small thread pool (ih_sigpool.h), applies the stateful rules (ids,
     revisions, refs, entitlement of the sender: proto/ih_admit.h) and journals every
@@ -31,8 +33,9 @@
     flight, so a slow or dead agent costs bounded memory and never delays the others.
     Refills share a scan budget per loop iteration (journal records examined), handed
     round-robin across the lagging sessions, and one member key holds at most
-    max_sessions sessions: however many replays a member starts, each loop iteration
-    does bounded work and live delivery to the others goes on.
+    max_sessions sessions, decided before any replay starts, and max_peers connections
+    (ZAP refuses more for now): however many connections a member opens, each loop
+    iteration does bounded work and live delivery to the others goes on.
     Live delivery and replay decide on the same journaled metadata, so a reconnecting
     agent gets exactly what it missed, in order, with no gap and no duplicate.
 
@@ -43,7 +46,9 @@
     Identity and revocation: the member of every message is found again in the registry
     by the authenticated CURVE key (User-Id); the registry is reloaded on request (SIGHUP)
     or when its directory changes (checked every 250 ms), and then every open session is
-    re-resolved: a revoked or removed member gets one `error revoked` and nothing more.
+    re-resolved: a revoked or removed member gets one `error revoked` and nothing more;
+    its connection is closed 200 ms later (shutdown(2) on the descriptor its messages came
+    from: libzmq 4.3 cannot drop one ROUTER peer), and what was queued for it goes too.
 
     Threading: one broker object belongs to the thread that runs it; the only other
     threads are the signature verifiers, which see nothing but one batch's bytes.
@@ -67,19 +72,28 @@
       any but TOMBSTONE hello, cursor < head: welcome, replay           LAGGING
       LIVE, LAGGING     hello, bad filter: `error bad-frame`            unchanged
       any but TOMBSTONE hello, cursor > head: `error bad-cursor`        NONE
+      any but TOMBSTONE a hello beyond its key's max_sessions, all of     unchanged
+                        them alive: `error busy`, nothing starts
       LIVE, LAGGING     a hello of the same key beyond max_sessions,    NONE
-                        this session being the key's oldest: `error busy`
+                        this session being the key's oldest and silent
+                        for two heartbeats: `error busy`
       LIVE              delivery: the window (items or 8 MiB) fills,    LAGGING
                         or the ZeroMQ queue is full (retried in 10 ms)
       LAGGING           a refill reaches the journal's head             LIVE
       NONE              ack or ping: `error no-session`                 NONE
       LIVE, LAGGING,    registry reload: the member is revoked or       TOMBSTONE
-      NONE              removed: one `error revoked`
+      NONE              removed: one `error revoked`, the connection
+                        closed 200 ms later
+      any               1,000 `rate-limited` answers (or 64 MiB) in     TOMBSTONE
+                        10 s: connection closed, key cut off for 10 s
+      NONE              the key's longest-silent peer without a         forgotten
+                        session, when the key goes beyond max_peers:
+                        its connection closed
       LIVE              a batch out of step with the session (never     LAGGING
                         expected: replay repairs it)
       any               bye; silence for 3 x heartbeat (TOMBSTONE: 10   forgotten
                         minutes); a deliver that cannot be sent because
-                        the peer is gone
+                        the peer is gone; its connection's DISCONNECTED
 
     Reading order. The broker is one object written in four files by job, sharing the
     private header ih_broker_int.h:
@@ -100,6 +114,7 @@
 #include <czmq.h>
 #include "ih_registry.h"
 #include "ih_journal.h"
+#include "ih_limiter.h"
 
 typedef struct {
     const char *endpoint;       /* where the ROUTER binds, "tcp://127.0.0.1:7710" */
@@ -114,6 +129,12 @@ typedef struct {
     const char *status_path;    /* JSON counters rewritten every second; NULL/"" = none */
     bool verbose;               /* debug lines ("D broker: ..."): sets the process-wide
                                    log level (ih_log_set_level) */
+    const ih_limits_t *limits;  /* [2]: each role's limits, indexed by ih_role_t (a
+                                   member's registry file may override them); NULL =
+                                   ih_limits_default */
+    uint32_t max_peers;         /* connections that spoke, per member key; 0 = 32. One
+                                   more makes the key's longest-silent connection
+                                   without a session be closed (at least max_sessions + 1) */
 } ih_broker_cfg_t;
 
 typedef struct ih_broker ih_broker_t;

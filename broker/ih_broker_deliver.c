@@ -208,6 +208,32 @@ ih_broker_deliver_batch (ih_broker_t *self)
 //  Sends the next deliver of a lagging session (up to 256 items / 256 KiB, and no more
 //  than its window allows), examining at most max_scan journal records (how many it
 //  examined goes to *scanned_p). Returns true when it did some work that may continue.
+//  The journal could not be read where p's replay stands (a damaged page, an I/O
+//  error): the session waits, twice as long each time up to 10 s, and says so once,
+//  not once a loop (a hundred lines a second); the next read that works says so too.
+static void
+s_replay_failed (ih_broker_t *self, ih_broker_peer_t *p, const char *why)
+{
+    p->replay_retry_ms = p->replay_retry_ms ? p->replay_retry_ms * 2 : IH_BROKER_REPLAY_RETRY;
+    if (p->replay_retry_ms > IH_BROKER_REPLAY_RETRY_MAX)
+        p->replay_retry_ms = IH_BROKER_REPLAY_RETRY_MAX;
+    p->blocked_until = zclock_mono () + p->replay_retry_ms;
+    if (!p->replay_stalled)
+        ih_broker_log ('E', "replay for %s stalls after seq %" PRIu64 ": %s; retrying every "
+                       "%d s at most (check the journal: infohub-broker --verify; README, "
+                       "Recovery)", p->label, p->pos, why, IH_BROKER_REPLAY_RETRY_MAX / 1000);
+    p->replay_stalled = true;
+}
+
+static void
+s_replay_ok (ih_broker_peer_t *p)
+{
+    if (p->replay_stalled)
+        ih_broker_log ('I', "replay for %s goes on after seq %" PRIu64, p->label, p->pos);
+    p->replay_stalled = false;
+    p->replay_retry_ms = 0;
+}
+
 static bool
 s_refill (ih_broker_t *self, ih_broker_peer_t *p, uint32_t max_scan, uint32_t *scanned_p)
 {
@@ -217,7 +243,7 @@ s_refill (ih_broker_t *self, ih_broker_peer_t *p, uint32_t max_scan, uint32_t *s
     if (room > IH_BROKER_REFILL_ITEMS)
         room = IH_BROKER_REFILL_ITEMS;
     if (ih_journal_scan_begin (self->journal, p->pos, &err)) {
-        ih_broker_log ('E', "replay for %s: %s", p->label, err.msg);
+        s_replay_failed (self, p, err.msg);
         return false;
     }
     uint32_t n = 0, scanned = 0;
@@ -234,13 +260,21 @@ s_refill (ih_broker_t *self, ih_broker_peer_t *p, uint32_t max_scan, uint32_t *s
             break;
         }
         if (got < 0) {
-            ih_broker_log ('E', "replay for %s: %s", p->label, err.msg);
-            break;
+            if (n == 0 && last == p->pos) {
+                ih_journal_scan_end (self->journal);
+                s_replay_failed (self, p, err.msg);
+                return false;
+            }
+            break;                  //  send what was read; the next round meets it again
         }
         scanned++;
         ih_jitem_t it;
         if (ih_jitem_decode (&it, data, len, &err)) {
-            ih_broker_log ('E', "journal seq %" PRIu64 " skipped: %s", seq, err.msg);
+            //  Each session that replays past it would say so: once per record and interval
+            char key [48];
+            snprintf (key, sizeof key, "journal seq %" PRIu64, seq);
+            ih_log_limited (key, 'E', "broker", "journal seq %" PRIu64 " skipped (damaged: "
+                            "infohub-broker --verify): %s", seq, err.msg);
             last = seq;
             continue;
         }
@@ -258,6 +292,8 @@ s_refill (ih_broker_t *self, ih_broker_peer_t *p, uint32_t max_scan, uint32_t *s
     }
     *scanned_p = scanned;
     bool progress = last != p->pos;
+    if (progress || at_end)
+        s_replay_ok (p);
     if (n > 0) {
         ih_env_init (&self->out_env, IH_T_DELIVER);
         self->out_env.items = self->items;

@@ -28,6 +28,14 @@
 #define IH_BROKER_REFILL_ITEMS   IH_MAX_ITEMS   //  items per deliver frame (live or refill)
 #define IH_BROKER_BLOCKED_RETRY  10             //  ms before a full queue is tried again
 #define IH_BROKER_WINDOW_BYTES   (8 * 1024 * 1024)  //  in flight per session, besides its window
+#define IH_BROKER_KEY_SHARE      32             //  publishes of one key that close a batch
+#define IH_BROKER_CLOSE_DELAY    200            //  ms between `error revoked` and the reset
+#define IH_BROKER_FLOOD_REFUSALS 1000           //  rate-limited answers a connection may get,
+#define IH_BROKER_FLOOD_BYTES    (64ull << 20)  //  or bytes of publishes refused for the rate,
+#define IH_BROKER_FLOOD_WINDOW   10000          //  in this many ms before it is cut off,
+#define IH_BROKER_COOL_OFF       10000          //  and its key refused for this many ms
+#define IH_BROKER_REPLAY_RETRY   100            //  ms before a failed replay read is retried,
+#define IH_BROKER_REPLAY_RETRY_MAX 10000        //  doubling up to this
 
 /*  The broker's own lines; debug lines only with the -v level (ih_log_set_level). */
 #define ih_broker_log(level, ...) ih_log (level, "broker", __VA_ARGS__)
@@ -37,6 +45,22 @@ typedef enum { IH_SESSION_NONE = 0, IH_SESSION_LIVE, IH_SESSION_LAGGING } ih_ses
 
 /* ---- peers and sessions ------------------------------------------------------------- */
 typedef struct ih_broker_peer ih_broker_peer_t;
+
+//  One accepted TCP connection, by descriptor (the socket monitor's events)
+typedef struct {
+    bool open;
+    bool spoke;                     //  a message came from it (ZMQ_SRCFD)
+    int64_t accepted;               //  monotonic ms
+    uint64_t ident;                 //  its remote address (hash)
+    ih_broker_peer_t *peer;         //  the peer whose messages came from it, if any
+} ih_broker_conn_t;
+
+//  Connections ZAP admitted for a key that have not spoken yet (a peer appears when one
+//  does): counted against max_peers, forgotten once the silent ones must have been closed
+typedef struct {
+    uint32_t count;
+    int64_t last;                   //  monotonic ms of the last admission
+} ih_broker_admitted_t;
 
 //  The sessions of one member key, oldest first (a cap per key: PROTOCOL.md 8, busy)
 typedef struct {
@@ -52,6 +76,16 @@ struct ih_broker_peer {
     char label [2 * IH_MAX_SHORT + 2];  //  "soc@bank-a"
     bool tombstone;                 //  revoked/unknown: told once, ignored since
     int64_t last_heard;
+    int fd;                         //  the connection's descriptor (ZMQ_SRCFD), -1 unknown
+    uint64_t fd_ident;              //  its remote address (hash), to recognise it again
+    int64_t close_at;               //  when its connection is to be closed; 0 = not
+    //  replay that failed to read the journal: when to try again, and how long after
+    int64_t replay_retry_ms;
+    bool replay_stalled;
+    //  rate-limited answers it got since refusals_since (a flood: IH_BROKER_FLOOD_REFUSALS)
+    uint32_t refusals;
+    uint64_t refused_bytes;
+    int64_t refusals_since;
     //  session (after hello)
     ih_session_state_t state;
     ih_broker_peer_t *kprev, *knext;  //  in its key's session list (ih_broker_keyset_t)
@@ -82,6 +116,8 @@ typedef struct {
     size_t body_len;
     ih_msg_t msg;                   //  the decoded body
     bool msg_live;
+    bool limited;                   //  charged to the sender's limits (ih_limiter_done)
+    size_t held;                    //  the bytes it holds of the sender's day
     bool pending;                   //  passed the checks so far: goes on to the journal
     //  result
     const char *code;               //  NULL = accepted
@@ -111,6 +147,12 @@ struct ih_broker {
     size_t lagging_count;
     zhashx_t *keysets;              //  z85 -> ih_broker_keyset_t: sessions per member key
     uint32_t max_sessions;
+    zhashx_t *key_peers;            //  z85 -> peers of that key (count, as a pointer)
+    zhashx_t *admitted;             //  z85 -> ih_broker_admitted_t
+    uint32_t max_peers;
+    size_t closing;                 //  peers whose connection is to be closed (close_at)
+    ih_limiter_t *limiter;          //  rate limits and the day's quota, per key
+    ih_limits_t limits [2];         //  per role (ih_role_t)
     ih_broker_peer_t *refill_next;  //  where the next refill round starts (round-robin)
 
     ih_broker_slot_t *slots;
@@ -130,12 +172,14 @@ struct ih_broker {
     ih_buf_t out;                   //  their encoding
     ih_item_t items [IH_BROKER_REFILL_ITEMS];
 
-    //  connections, from the monitor: open TCP connections (accepted, not yet closed)
-    uint8_t *fdmap;
+    //  connections, from the monitor: open TCP connections (accepted, not yet closed),
+    //  when each was accepted and whether it has sent a message since
+    ih_broker_conn_t *fdmap;
     size_t fdmap_size;
 
     //  counters
     uint64_t connections, messages_in, messages_out, rejected, replays, frames_in;
+    uint64_t rate_limited, closed;
     int64_t started;                //  wall clock, ms
     int64_t next_tick, next_status;
 };
@@ -148,10 +192,11 @@ void ih_broker_peers_free(ih_broker_t *self);
 /*  "soc@bank-a" into out. */
 void ih_broker_label(char *out, size_t size, const ih_member_t *m);
 /*  Finds the sender's registry entry (into *entry_p) and its peer, creating or
-    replacing the peer as needed. Returns the peer, or NULL when the message must be
-    ignored (an unknown or revoked key: told once, then a tombstone). */
+    replacing the peer as needed (fd: the message's ZMQ_SRCFD, or -1). Returns the peer,
+    or NULL when the message must be ignored (an unknown or revoked key: told once, then
+    a tombstone whose connection is closed). */
 ih_broker_peer_t *ih_broker_resolve(ih_broker_t *self, const uint8_t rid [5], const char *z85,
-                                    const ih_reg_entry_t **entry_p);
+                                    int fd, const ih_reg_entry_t **entry_p);
 /*  Moves a session between NONE, LIVE and LAGGING, keeping the counts and the key's
     session list. */
 void ih_broker_session_set_state(ih_broker_t *self, ih_broker_peer_t *p, ih_session_state_t state);
@@ -159,6 +204,23 @@ void ih_broker_session_set_state(ih_broker_t *self, ih_broker_peer_t *p, ih_sess
 void ih_broker_session_end(ih_broker_t *self, ih_broker_peer_t *p);
 /*  Forgets a peer (its session ends), with a log line saying why. p is freed. */
 void ih_broker_peer_drop(ih_broker_t *self, ih_broker_peer_t *p, const char *why);
+/*  Closes a peer's TCP connection in delay_ms (0: now): libzmq 4.3 cannot drop one
+    ROUTER peer, so this shuts down the descriptor its messages came from (ZMQ_SRCFD),
+    once it checked it is still the same connection. With SO_LINGER 0 the close libzmq
+    then makes is a reset: what the kernel still held for the peer is discarded, and what
+    libzmq still queued for it goes with the connection. What had reached the peer's own
+    machine stays readable there (PROTOCOL.md 2.3). */
+void ih_broker_peer_close(ih_broker_t *self, ih_broker_peer_t *p, int64_t delay_ms);
+/*  Closes the connections that are due (ih_broker_peer_close with a delay). */
+void ih_broker_close_due(ih_broker_t *self);
+/*  A remote address of descriptor fd, as a hash (0 when it is not a connected socket). */
+uint64_t ih_broker_fd_ident(int fd);
+/*  Shuts the connection on fd down now, if it still has remote address ident. */
+bool ih_broker_fd_shutdown(int fd, uint64_t ident);
+/*  Peers of a member key (connections that spoke and are not known to be gone). */
+size_t ih_broker_key_peers(ih_broker_t *self, const char *z85);
+/*  The monitor's DISCONNECTED of connection c: its peer, if any, is forgotten. */
+void ih_broker_conn_gone(ih_broker_t *self, ih_broker_conn_t *c);
 
 /*  What an item costs in a deliver frame, for the byte limits. */
 size_t ih_broker_item_size(size_t body_len, size_t rec_len);
@@ -177,6 +239,11 @@ void ih_broker_send_error(ih_broker_t *self, const uint8_t rid [5], uint64_t req
                           const char *reason);
 void ih_broker_send_ok(ih_broker_t *self, const uint8_t rid [5], uint64_t req, uint64_t seq,
                        const char *id);
+
+/*  Answers `rate-limited` (req, and retry_after ms) naming the limit which (its value
+    limit); one log line, limited per peer. */
+void ih_broker_send_limited(ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
+                            const char *which, uint64_t limit, uint64_t retry_ms, size_t bytes);
 
 /*  The control messages of a resolved peer. */
 void ih_broker_on_hello(ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e);

@@ -228,6 +228,7 @@ s_publish_apply (ih_broker_t *self, ih_broker_slot_t *s, ih_err_t *err)
     s->seq = seq;
     s->fresh = true;
     ih_owed_stage (self->owed, &it, seq);      //  written with the batch (s_batch_commit)
+    ih_limiter_stage (self->limiter, s->entry->curve_z85, s->body_len);     //  and the day's quota
     return IH_OK;
 }
 
@@ -245,19 +246,27 @@ s_batch_commit (ih_broker_t *self)
         }
         rc = IH_OK;
         ih_owed_discard (self->owed);
+        ih_limiter_discard (self->limiter);
         for (size_t i = 0; i < self->nslots && rc == IH_OK; i++)
             rc = s_publish_apply (self, &self->slots [i], &err);
-        //  What the batch adds to what members are owed, in the same transaction
+        //  What the batch adds to what members are owed, and to each sender's day, in
+        //  the same transaction
         if (rc == IH_OK)
             rc = ih_owed_write (self->owed, self->journal, &err);
+        if (rc == IH_OK)
+            rc = ih_limiter_write (self->limiter, self->journal, ih_now_ms (), &err);
         if (rc == IH_OK)
             rc = ih_journal_commit (self->journal, &err);
         else
             ih_journal_abort (self->journal);       //  a full map has aborted it already
-        if (rc == IH_OK)
+        if (rc == IH_OK) {
             ih_owed_commit (self->owed);
-        else
+            ih_limiter_commit (self->limiter);
+        }
+        else {
             ih_owed_discard (self->owed);
+            ih_limiter_discard (self->limiter);
+        }
         if (rc != IH_EMAPFULL)
             break;
         uint64_t before = ih_journal_map_size (self->journal);
@@ -269,8 +278,9 @@ s_batch_commit (ih_broker_t *self)
                        before, ih_journal_map_size (self->journal));
     }
     if (rc != IH_OK) {
-        ih_broker_log ('E', "journal failed, %zu %s refused: %s", self->nslots,
-                       ih_plural (self->nslots, "publish", "publishes"), err.msg);
+        //  Every batch meets it again until there is room: a few lines, then a summary
+        ih_log_limited ("journal failure", 'E', "broker", "journal failed, %zu %s refused: %s",
+                        self->nslots, ih_plural (self->nslots, "publish", "publishes"), err.msg);
         for (size_t i = 0; i < self->nslots; i++) {
             ih_broker_slot_t *s = &self->slots [i];
             s->fresh = false;
@@ -290,16 +300,19 @@ s_batch_finish (ih_broker_t *self)
     for (size_t i = 0; i < self->nslots; i++) {
         ih_broker_slot_t *s = &self->slots [i];
         const ih_msg_t *m = &s->msg;
+        if (s->limited)
+            ih_limiter_done (self->limiter, s->entry->curve_z85, s->held);
         if (s->code) {
             self->rejected++;
-            ih_broker_log ('W', "rejected publish from %s: %s: %s", s->label, s->code, s->reason);
+            ih_log_limited (s->label, 'W', "broker", "rejected publish from %s: %s: %s",
+                            s->label, s->code, s->reason);
             ih_broker_send_error (self, s->rid, s->req, s->code, s->reason);
         }
         else {
             ih_broker_send_ok (self, s->rid, s->req, s->seq, m->id);
-            if (!s->fresh)
-                ih_broker_log ('I', "%s %s resent by %s: already seq %" PRIu64,
-                               ih_kind_name (m->kind), m->id, s->label, s->seq);
+            if (!s->fresh)          //  a client may resend as often as it likes: limited
+                ih_log_limited (s->label, 'I', "broker", "%s %s resent by %s: already seq %" PRIu64,
+                                ih_kind_name (m->kind), m->id, s->label, s->seq);
             else {
                 self->messages_in++;
                 if (m->kind == IH_KIND_ALERT)
@@ -325,6 +338,7 @@ s_batch_finish (ih_broker_t *self)
             ih_msg_free (&s->msg);
         s->msg_live = false;
         s->pending = false;
+        s->limited = false;
         zmq_msg_close (&s->frame);
         zmq_msg_init (&s->frame);
     }
@@ -340,4 +354,5 @@ ih_broker_batch_run (ih_broker_t *self)
     s_batch_verify (self);
     s_batch_commit (self);
     s_batch_finish (self);
+    ih_limiter_batch_end (self->limiter);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ih_broker_int.h"
 
@@ -49,6 +50,55 @@ s_peer_find (ih_broker_t *self, const uint8_t rid [5])
     return (ih_broker_peer_t *) zhashx_lookup (self->peers, &key);
 }
 
+//  Peers per member key: a count, kept as the hash's item (never 0 while present)
+static size_t
+s_key_peers (ih_broker_t *self, const char *z85)
+{
+    return (size_t) (uintptr_t) zhashx_lookup (self->key_peers, z85);
+}
+
+size_t
+ih_broker_key_peers (ih_broker_t *self, const char *z85)
+{
+    return s_key_peers (self, z85);
+}
+
+static void
+s_key_peers_add (ih_broker_t *self, const char *z85, int delta)
+{
+    size_t n = s_key_peers (self, z85) + (size_t) (ssize_t) delta;
+    if (n)
+        zhashx_update (self->key_peers, z85, (void *) (uintptr_t) n);
+    else
+        zhashx_delete (self->key_peers, z85);
+}
+
+static void s_peer_destroy (ih_broker_t *self, ih_broker_peer_t *p);
+
+//  One member key holds at most max_peers peers: the one beyond makes the key's peer
+//  that has been silent longest among those without a session be forgotten, and its
+//  connection closed. A member that opens a thousand connections costs a thousand
+//  handshakes, never a thousand descriptors or peers for long; its sessions are capped
+//  apart (max_sessions < max_peers), so there is always one without a session.
+static void
+s_key_peers_cap (ih_broker_t *self, ih_broker_peer_t *newest)
+{
+    if (s_key_peers (self, newest->z85) <= self->max_peers)
+        return;
+    ih_broker_peer_t *idle = NULL;
+    for (ih_broker_peer_t *p = self->first; p; p = p->next)
+        if (p != newest && p->state == IH_SESSION_NONE && strcmp (p->z85, newest->z85) == 0
+        &&  (!idle || p->last_heard < idle->last_heard))
+            idle = p;
+    if (!idle)
+        return;
+    ih_log_limited (newest->label, 'W', "broker", "%s holds more than %u connections: the one "
+                    "silent longest (%" PRId64 " ms) was closed", newest->label, self->max_peers,
+                    zclock_mono () - idle->last_heard);
+    ih_broker_peer_close (self, idle, 0);
+    s_peer_destroy (self, idle);
+}
+
 static ih_broker_peer_t *
 s_peer_new (ih_broker_t *self, const uint8_t rid [5], const char *z85)
 {
@@ -57,13 +107,17 @@ s_peer_new (ih_broker_t *self, const uint8_t rid [5], const char *z85)
         abort ();
     memcpy (p->rid, rid, 5);
     p->rid_num = s_rid_num (rid);
+    p->fd = -1;
     snprintf (p->z85, sizeof p->z85, "%s", z85);
+    snprintf (p->label, sizeof p->label, "key %.40s", z85);
+    p->last_heard = zclock_mono ();
     ih_filter_clear (&p->filter);
     p->next = self->first;
     if (self->first)
         self->first->prev = p;
     self->first = p;
     zhashx_insert (self->peers, &p->rid_num, p);
+    s_key_peers_add (self, z85, 1);
     return p;
 }
 
@@ -159,6 +213,11 @@ s_peer_destroy (ih_broker_t *self, ih_broker_peer_t *p)
     ih_broker_session_end (self, p);
     if (self->refill_next == p)
         self->refill_next = p->next;
+    if (p->close_at)
+        self->closing--;
+    if (p->fd >= 0 && (size_t) p->fd < self->fdmap_size && self->fdmap [p->fd].peer == p)
+        self->fdmap [p->fd].peer = NULL;
+    s_key_peers_add (self, p->z85, -1);
     zhashx_delete (self->peers, &p->rid_num);
     if (p->prev)
         p->prev->next = p->next;
@@ -181,6 +240,76 @@ ih_broker_peer_drop (ih_broker_t *self, ih_broker_peer_t *p, const char *why)
     s_peer_destroy (self, p);
 }
 
+/* ---- closing a connection ------------------------------------------------------------ */
+uint64_t
+ih_broker_fd_ident (int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    memset (&sa, 0, sizeof sa);
+    if (fd < 0 || getpeername (fd, (struct sockaddr *) &sa, &len) != 0)
+        return 0;
+    uint64_t h = 14695981039346656037ULL;
+    const uint8_t *b = (const uint8_t *) &sa;
+    for (socklen_t i = 0; i < len; i++)
+        h = (h ^ b [i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+bool
+ih_broker_fd_shutdown (int fd, uint64_t ident)
+{
+    //  The descriptor is libzmq's: it may have been closed, and its number given to
+    //  another connection (or file), since we learnt it. Only the same remote address
+    //  on a connected socket is taken for the same connection.
+    if (fd < 0 || !ident || ih_broker_fd_ident (fd) != ident)
+        return false;
+    struct linger lg = { 1, 0 };
+    setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    return shutdown (fd, SHUT_RDWR) == 0;
+}
+
+void
+ih_broker_peer_close (ih_broker_t *self, ih_broker_peer_t *p, int64_t delay_ms)
+{
+    if (delay_ms > 0) {
+        if (!p->close_at)
+            self->closing++;
+        p->close_at = zclock_mono () + delay_ms;
+        return;
+    }
+    if (p->close_at) {
+        self->closing--;
+        p->close_at = 0;
+    }
+    if (ih_broker_fd_shutdown (p->fd, p->fd_ident)) {
+        self->closed++;
+        ih_broker_log ('D', "connection of %s closed", p->label);
+    }
+}
+
+void
+ih_broker_conn_gone (ih_broker_t *self, ih_broker_conn_t *c)
+{
+    //  Only the peer of this very connection: the descriptor may be another one's by
+    //  now, whose first message came in before the monitor told us of the first's end
+    ih_broker_peer_t *p = c->peer;
+    c->peer = NULL;
+    if (p && p->fd_ident == c->ident && !p->tombstone)
+        ih_broker_peer_drop (self, p, "disconnected");
+}
+
+void
+ih_broker_close_due (ih_broker_t *self)
+{
+    if (!self->closing)
+        return;
+    int64_t now = zclock_mono ();
+    for (ih_broker_peer_t *p = self->first; p && self->closing; p = p->next)
+        if (p->close_at && p->close_at <= now)
+            ih_broker_peer_close (self, p, 0);
+}
+
 /* ---- the table's life --------------------------------------------------------------- */
 void
 ih_broker_peers_init (ih_broker_t *self)
@@ -192,6 +321,9 @@ ih_broker_peers_init (ih_broker_t *self)
     zhashx_set_key_destructor (self->peers, NULL);
     self->keysets = zhashx_new ();          //  string keys, copied
     zhashx_set_destructor (self->keysets, s_keyset_free);
+    self->key_peers = zhashx_new ();        //  string keys, copied; counts as items
+    self->admitted = zhashx_new ();
+    zhashx_set_destructor (self->admitted, s_keyset_free);     //  free ()
 }
 
 void
@@ -201,6 +333,8 @@ ih_broker_peers_free (ih_broker_t *self)
         s_peer_destroy (self, self->first);
     zhashx_destroy (&self->peers);
     zhashx_destroy (&self->keysets);
+    zhashx_destroy (&self->key_peers);
+    zhashx_destroy (&self->admitted);
 }
 
 /* ---- window ring -------------------------------------------------------------------- */
@@ -309,6 +443,51 @@ ih_broker_send_ok (ih_broker_t *self, const uint8_t rid [5], uint64_t req, uint6
     ih_broker_send_env (self, rid);
 }
 
+//  PROTOCOL.md 8, rate-limited: the reason says which limit and when to try again, and
+//  so does retry_after, for programs.
+void
+ih_broker_send_limited (ih_broker_t *self, ih_broker_peer_t *p, uint64_t req, const char *what,
+                        const char *which, uint64_t limit, uint64_t retry_ms, size_t bytes)
+{
+    char reason [256], value [32];
+    bool day = streq (which, "bytes-per-day");
+    ih_limit_format (limit, !streq (which, "messages-per-s"), value, sizeof value);
+    ih_fmt (reason, sizeof reason, "rate: %s is over its %s limit (%s a %s); retry after %"
+            PRIu64 " ms", p->label, which, value, day ? "day" : "second", retry_ms);
+    self->rejected++;
+    self->rate_limited++;
+    ih_log_limited (p->label, 'W', "broker", "rejected %s from %s: rate-limited: over %s, "
+                    "retry after %" PRIu64 " ms", what, p->label, which, retry_ms);
+    ih_env_init (&self->out_env, IH_T_ERROR);
+    self->out_env.req = req;
+    self->out_env.code = "rate-limited";
+    self->out_env.reason = reason;
+    self->out_env.retry_after = retry_ms < IH_RETRY_AFTER_MAX ? retry_ms : IH_RETRY_AFTER_MAX;
+    ih_broker_send_env (self, p->rid);
+    //  A client that honours retry_after gets a few of these at a time; one that keeps
+    //  sending regardless makes the broker read, decrypt and refuse each message, which
+    //  costs the others (a 900 KB frame is a millisecond of ZeroMQ's I/O thread): it is
+    //  cut off, its connection closed and its key refused at the handshake for
+    //  IH_BROKER_COOL_OFF ms (ZAP 300: later)
+    int64_t now = zclock_mono ();
+    if (now - p->refusals_since > IH_BROKER_FLOOD_WINDOW) {
+        p->refusals_since = now;
+        p->refusals = 0;
+        p->refused_bytes = 0;
+    }
+    p->refused_bytes += bytes;
+    if (++p->refusals > IH_BROKER_FLOOD_REFUSALS || p->refused_bytes > IH_BROKER_FLOOD_BYTES) {
+        ih_broker_log ('W', "%s ignored %u rate-limited answers (%" PRIu64 " KiB) in %d s: "
+                       "connection closed, and its key refused for %d s", p->label, p->refusals,
+                       p->refused_bytes >> 10, IH_BROKER_FLOOD_WINDOW / 1000, IH_BROKER_COOL_OFF / 1000);
+        ih_limiter_cool_off (self->limiter, p->z85, now + IH_BROKER_COOL_OFF);
+        ih_broker_session_end (self, p);
+        p->tombstone = true;            //  what it queued before the close is dropped unread
+        p->last_heard = now;
+        ih_broker_peer_close (self, p, 0);
+    }
+}
+
 /* ---- control messages --------------------------------------------------------------- */
 void
 ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
@@ -332,21 +511,38 @@ ih_broker_on_hello (ih_broker_t *self, ih_broker_peer_t *p, const ih_env_t *e)
         ih_broker_send_error (self, p->rid, 0, "bad-cursor", reason);
         return;
     }
-    //  At most max_sessions sessions per member key: a new one ends the oldest, which
-    //  is told `busy` (a reconnecting agent's stale session goes first; a member that
-    //  opens many cannot multiply the broker's replay work).
+    //  At most max_sessions sessions per member key, decided before any replay starts.
+    //  When the key's oldest session has been silent for two heartbeats (its agent pings
+    //  every heartbeat: the connection is probably dead, not yet expired), a new hello
+    //  ends it, and the ended session is told `busy`: a reconnecting agent gets in at
+    //  once. Otherwise the new hello is refused with `busy` and starts nothing, so a
+    //  member that opens many connections makes the broker start at most max_sessions
+    //  replays every two heartbeats, not one a hello.
     if (p->state == IH_SESSION_NONE) {
-        ih_broker_keyset_t *k;
-        while ((k = s_keyset (self, p->z85, false)) && k->count >= self->max_sessions) {
+        ih_broker_keyset_t *k = s_keyset (self, p->z85, false);
+        const char *noun = ih_plural (self->max_sessions, "session", "sessions");
+        int64_t now = zclock_mono ();
+        while (k && k->count >= self->max_sessions) {
             ih_broker_peer_t *old = k->head;
             char reason [192];
-            const char *noun = ih_plural (self->max_sessions, "session", "sessions");
+            if (now - old->last_heard < 2 * (int64_t) self->heartbeat) {
+                ih_fmt (reason, sizeof reason, "session: member %s already has %u %s, all of "
+                        "them alive; this one was refused", p->label, self->max_sessions, noun);
+                self->rejected++;
+                ih_log_limited (p->label, 'W', "broker", "refused hello from %s: busy: %u %s of "
+                                "its key, all alive", p->label, self->max_sessions, noun);
+                ih_broker_send_error (self, p->rid, 0, "busy", reason);
+                return;
+            }
             ih_fmt (reason, sizeof reason, "session: member %s has more than %u %s; "
-                      "this one, the oldest, was ended", old->label, self->max_sessions, noun);
-            ih_broker_log ('W', "session of %s (%s) ended: busy: %u %s of its key",
-                           old->label, old->agent, self->max_sessions, noun);
+                      "this one, silent for %" PRId64 " ms, was ended", old->label,
+                      self->max_sessions, noun, now - old->last_heard);
+            ih_broker_log ('W', "session of %s (%s) ended: busy: %u %s of its key, and it "
+                           "was silent for %" PRId64 " ms", old->label, old->agent,
+                           self->max_sessions, noun, now - old->last_heard);
             ih_broker_session_end (self, old);
             ih_broker_send_error (self, old->rid, 0, "busy", reason);
+            k = s_keyset (self, p->z85, false);
         }
     }
     uint32_t window = e->window;
@@ -455,8 +651,8 @@ ih_broker_on_roster (ih_broker_t *self, ih_broker_peer_t *p)
 //  A routing id is bound to the CURVE key it came with; the member is looked up again
 //  by that key on every message, so a revocation takes effect on the next one.
 ih_broker_peer_t *
-ih_broker_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85,
-                           const ih_reg_entry_t **entry_p)
+ih_broker_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85, int fd,
+                   const ih_reg_entry_t **entry_p)
 {
     ih_broker_peer_t *p = s_peer_find (self, rid);
     if (p && strcmp (p->z85, z85) != 0) {
@@ -466,7 +662,7 @@ ih_broker_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85,
     }
     if (p && p->tombstone) {
         p->last_heard = zclock_mono ();
-        return NULL;                        //  told once already
+        return NULL;                        //  told once already (its connection is closing)
     }
     const ih_reg_entry_t *entry = ih_registry_by_curve (self->registry, z85);
     if (!entry || entry->revoked) {
@@ -487,12 +683,29 @@ ih_broker_resolve (ih_broker_t *self, const uint8_t rid [5], const char *z85,
         p->tombstone = true;
         p->last_heard = zclock_mono ();
         self->rejected++;
-        ih_broker_log ('W', "refused message from %s: %s", p->label, code);
+        ih_log_limited (p->label, 'W', "broker", "refused message from %s: %s", p->label, code);
         ih_broker_send_error (self, rid, 0, code, reason);
+        if (p->fd < 0) {
+            p->fd = fd;
+            p->fd_ident = ih_broker_fd_ident (fd);
+        }
+        ih_broker_peer_close (self, p, IH_BROKER_CLOSE_DELAY);
         return NULL;
     }
-    if (!p)
+    if (!p) {
         p = s_peer_new (self, rid, z85);
+        p->fd = fd;
+        p->fd_ident = ih_broker_fd_ident (fd);
+        if (fd >= 0 && (size_t) fd < self->fdmap_size && self->fdmap [fd].open
+        &&  self->fdmap [fd].ident == p->fd_ident)
+            self->fdmap [fd].peer = p;
+        //  one of the key's admitted connections has spoken
+        ih_broker_admitted_t *a = (ih_broker_admitted_t *) zhashx_lookup (self->admitted, z85);
+        if (a && a->count)
+            a->count--;
+        ih_broker_label (p->label, sizeof p->label, &entry->rec);
+        s_key_peers_cap (self, p);
+    }
     p->member = entry->rec;
     ih_broker_label (p->label, sizeof p->label, &entry->rec);
     p->last_heard = zclock_mono ();

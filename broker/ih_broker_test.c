@@ -242,8 +242,10 @@ ih_broker_test (bool verbose)
     IH_CHECK (registry && ih_registry_size (registry) == 3);
     ih_journal_t *journal = ih_journal_open (jdir, 1 << 20, &err);
     IH_CHECK (journal);
+    //  Readers get 5 messages a second (a bucket of 50): the limits case below
+    ih_limits_t limits [2] = { { 5, 0, 0 }, ih_limits_default (IH_ROLE_PUBLISHER) };
     ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, 0, status,
-                            verbose };
+                            verbose, limits, 0 };
     s_test_run_t run = { ih_broker_new (&cfg, &err), 0, 0 };
     IH_CHECK (run.broker);
     //  Only one broker per process: the ZAP endpoint is taken
@@ -431,6 +433,35 @@ ih_broker_test (bool verbose)
     //  ... and leaves the roster
     s_test_roster (pub, reg.pk, names, sizeof names);
     IH_CHECK (streq (names, "ops soc"));
+
+    //  Limits: ops (a reader: 5 a second here, a bucket of 50) asks for status 60 times
+    //  at once: 50 answers, then `rate-limited` with when to try again
+    zsock_t *ops3 = s_test_client (endpoint, server, ops.cert);
+    ih_env_init (&e, IH_T_STATUS);
+    for (int i = 0; i < 60; i++)
+        s_test_send (ops3, &e);
+    int stats = 0, limited = 0;
+    uint64_t retry = 0;
+    while (s_test_recv (ops3, &e, &frame, 1000)) {
+        if (e.type == IH_T_STATS)
+            stats++;
+        else
+        if (e.type == IH_T_ERROR && streq (e.code, "rate-limited")) {
+            limited++;
+            retry = e.retry_after;
+            IH_CHECK (strstr (e.reason, "over its messages-per-s limit (5 a second); retry after"));
+        }
+        ih_env_free (&e);
+        if (stats + limited == 60)
+            break;
+    }
+    zframe_destroy (&frame);
+    IH_CHECK (stats == 50 && limited == 10 && retry >= 150 && retry <= 200);
+    zclock_sleep ((int) retry);
+    ih_env_init (&e, IH_T_STATUS);
+    s_test_send (ops3, &e);
+    s_test_expect (ops3, IH_T_STATS, 0, NULL, NULL);
+    zsock_destroy (&ops3);
 
     //  The status file is written once a second
     zclock_sleep (1100);

@@ -1,5 +1,6 @@
 /*  ih_journal.c: the broker's LMDB journal. See ih_journal.h. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 struct ih_journal {
     char *dir;
+    bool readonly;          //  ih_journal_open_readonly
     int lock_fd;            //  holds the flock on DIR/broker.lock
     MDB_env *env;
     MDB_dbi items;
@@ -162,6 +164,19 @@ s_mdb_err (ih_err_t *err, const char *what, int rc)
     return ih_err_set (err, "journal: %s: %s", what, mdb_strerror (rc));
 }
 
+//  A failed write: LMDB says "Input/output error" for a short write on a full disk
+//  (ih_mdb_disk_full): the operator must read "disk full", and what to do.
+static int
+s_write_err (ih_journal_t *self, ih_err_t *err, const char *what, int rc)
+{
+    uint64_t avail = 0;
+    if (ih_mdb_disk_full (self->dir, rc, &avail))
+        return ih_err_set (err, "journal: %s: disk full (%s; %" PRIu64 " KiB left on the filesystem "
+                           "of %s): publishes are refused until there is room", what, mdb_strerror (rc),
+                           avail >> 10, self->dir);
+    return s_mdb_err (err, what, rc);
+}
+
 ih_journal_t *
 ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
 {
@@ -201,6 +216,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
         self->env = NULL;
         goto fail;
     }
+    mdb_env_set_assert (self->env, (MDB_assert_func *) ih_mdb_assert_hook);   //  damaged pages
     mdb_env_set_maxdbs (self->env, 4);
     mdb_env_set_mapsize (self->env, (size_t) map_size);
     if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600))) {
@@ -219,7 +235,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
     }
     //  The head: from meta, and never below the last item (a journal is append-only)
     MDB_val k = { 4, "head" }, v;
-    rc = mdb_get (txn, self->meta, &k, &v);
+    rc = ih_mdb_get (txn, self->meta, &k, &v);
     if (rc == 0 && v.mv_size == 8)
         self->head = ih_get_be64 (v.mv_data);
     else
@@ -232,7 +248,7 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
         s_mdb_err (err, "cursor", rc);
         goto fail;
     }
-    if (mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
+    if (ih_mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
         uint64_t last = ih_get_be64 (k.mv_data);
         if (last > self->head)
             self->head = last;
@@ -241,6 +257,67 @@ ih_journal_open (const char *dir, uint64_t map_size, ih_err_t *err)
     if ((rc = mdb_txn_commit (txn))) {
         txn = NULL;
         s_mdb_err (err, "commit", rc);
+        goto fail;
+    }
+    self->pending = self->head;
+    return self;
+fail:
+    if (txn)
+        mdb_txn_abort (txn);
+    ih_journal_destroy (&self);
+    return NULL;
+}
+
+ih_journal_t *
+ih_journal_open_readonly (const char *dir, ih_err_t *err)
+{
+    char path [4200];
+    snprintf (path, sizeof path, "%s/data.mdb", dir);
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        ih_err_set (err, "journal: no journal in %s: %s", dir, strerror (errno));
+        return NULL;
+    }
+    if (ih_mdb_check (dir, "journal", "restore the journal from a copy (README, Recovery)", err) != 0)
+        return NULL;
+    ih_journal_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->dir = strdup (dir);
+    if (!self->dir)
+        abort ();
+    self->lock_fd = -1;
+    self->readonly = true;
+    ih_buf_init (&self->rec);
+    ih_buf_init (&self->idx);
+    int rc;
+    MDB_txn *txn = NULL;
+    if ((rc = mdb_env_create (&self->env))) {
+        self->env = NULL;
+        s_mdb_err (err, "create", rc);
+        goto fail;
+    }
+    mdb_env_set_assert (self->env, (MDB_assert_func *) ih_mdb_assert_hook);   //  damaged pages
+    mdb_env_set_maxdbs (self->env, 4);
+    if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS | MDB_RDONLY, 0600))) {
+        ih_err_set (err, "journal: cannot open %s: %s", dir, mdb_strerror (rc));
+        goto fail;
+    }
+    if ((rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn))
+    ||  (rc = mdb_dbi_open (txn, "items", 0, &self->items))
+    ||  (rc = mdb_dbi_open (txn, "ids", 0, &self->ids))
+    ||  (rc = mdb_dbi_open (txn, "meta", 0, &self->meta))) {
+        ih_err_set (err, "journal: cannot read %s: %s", dir, mdb_strerror (rc));
+        goto fail;
+    }
+    MDB_val k = { 4, "head" }, v;
+    if (ih_mdb_get (txn, self->meta, &k, &v) == 0 && v.mv_size == 8)
+        self->head = ih_get_be64 (v.mv_data);
+    //  committed, not aborted: the database handles opened in it must outlive it
+    rc = mdb_txn_commit (txn);
+    txn = NULL;
+    if (rc) {
+        ih_err_set (err, "journal: cannot read %s: %s", dir, mdb_strerror (rc));
         goto fail;
     }
     self->pending = self->head;
@@ -312,6 +389,8 @@ ih_journal_map_size (ih_journal_t *self)
 int
 ih_journal_begin (ih_journal_t *self, ih_err_t *err)
 {
+    if (self->readonly)
+        return ih_err_set (err, "journal: opened to be read only");
     if (self->wtxn)
         return ih_err_set (err, "journal: a write transaction is already open");
     int rc = mdb_txn_begin (self->env, NULL, 0, &self->wtxn);
@@ -342,7 +421,7 @@ ih_journal_index_get (ih_journal_t *self, const char *id, ih_jindex_t *x, ih_err
     if (!self->wtxn)
         return ih_err_set (err, "journal: no write transaction");
     MDB_val k = { strlen (id), (void *) id }, v;
-    int rc = mdb_get (self->wtxn, self->ids, &k, &v);
+    int rc = ih_mdb_get (self->wtxn, self->ids, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
@@ -364,7 +443,7 @@ s_put_failed (ih_journal_t *self, const char *what, int rc, ih_err_t *err)
         ih_err_set (err, "journal: %s: %s", what, mdb_strerror (rc));
         return IH_EMAPFULL;
     }
-    return s_mdb_err (err, what, rc);
+    return s_write_err (self, err, what, rc);
 }
 
 int
@@ -448,7 +527,7 @@ ih_journal_commit (ih_journal_t *self, ih_err_t *err)
     self->wtxn = NULL;
     if (rc) {
         self->pending = self->head;
-        ih_err_set (err, "journal: commit: %s", mdb_strerror (rc));
+        s_write_err (self, err, "commit", rc);
         return rc == MDB_MAP_FULL ? IH_EMAPFULL : IH_EFAIL;
     }
     self->head = self->pending;
@@ -505,8 +584,8 @@ ih_journal_meta_walk (ih_journal_t *self, const char *prefix, ih_journal_meta_fn
     }
     MDB_val k = { plen, (void *) prefix }, v;
     int ret = 0;
-    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
-         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+    for (rc = ih_mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
+         rc = ih_mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size < plen || memcmp (k.mv_data, prefix, plen) != 0)
             break;
         ret = fn ((const char *) k.mv_data, k.mv_size, (const uint8_t *) v.mv_data, v.mv_size, arg);
@@ -556,7 +635,7 @@ ih_journal_scan_begin (ih_journal_t *self, uint64_t after, ih_err_t *err)
     uint8_t key [8];
     ih_put_be64 (key, after + 1);
     MDB_val k = { 8, key }, v;
-    rc = mdb_cursor_get (self->rcur, &k, &v, MDB_SET_RANGE);
+    rc = ih_mdb_cursor_get (self->rcur, &k, &v, MDB_SET_RANGE);
     if (rc && rc != MDB_NOTFOUND) {
         ih_journal_scan_end (self);
         return s_mdb_err (err, "seek", rc);
@@ -575,7 +654,7 @@ ih_journal_scan_next (ih_journal_t *self, uint64_t *seq, const uint8_t **data, s
     if (self->scan_empty)
         return 0;
     MDB_val k, v;
-    int rc = mdb_cursor_get (self->rcur, &k, &v, self->scan_first ? MDB_GET_CURRENT : MDB_NEXT);
+    int rc = ih_mdb_cursor_get (self->rcur, &k, &v, self->scan_first ? MDB_GET_CURRENT : MDB_NEXT);
     self->scan_first = false;
     if (rc == MDB_NOTFOUND) {
         self->scan_empty = true;
@@ -597,6 +676,44 @@ ih_journal_scan_end (ih_journal_t *self)
     if (self->scanning && self->rtxn)
         mdb_txn_reset (self->rtxn);
     self->scanning = false;
+}
+
+/* ---- the ids index, for a check --------------------------------------------------- */
+int
+ih_journal_ids_walk (ih_journal_t *self, ih_journal_ids_fn *fn, void *arg, ih_err_t *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return s_mdb_err (err, "read ids", rc);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open (txn, self->ids, &cur))) {
+        mdb_txn_abort (txn);
+        return s_mdb_err (err, "ids cursor", rc);
+    }
+    ih_jindex_t x;
+    ih_jindex_init (&x);
+    char id [IH_UUID_LEN + 1] = "";
+    MDB_val k, v;
+    int ret = 0;
+    for (rc = ih_mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+         rc = ih_mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+        snprintf (id, sizeof id, "%.*s", (int) (k.mv_size < IH_UUID_LEN ? k.mv_size : IH_UUID_LEN),
+                  (const char *) k.mv_data);
+        ih_buf_reset (&x.buf_);
+        ih_buf_append (&x.buf_, v.mv_data, v.mv_size);
+        ih_err_t why;
+        if (k.mv_size != IH_UUID_LEN || s_idx_parse (&x, &why))
+            ret = fn (id, NULL, k.mv_size != IH_UUID_LEN ? "the key is not an id" : why.msg, arg);
+        else
+            ret = fn (id, &x, NULL, arg);
+    }
+    if (rc && rc != MDB_NOTFOUND && ret == 0)
+        ret = ih_err_set (err, "journal: ids: LMDB cannot read on after '%s': %s", id, mdb_strerror (rc));
+    ih_jindex_free (&x);
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    return ret;
 }
 
 /* ---- self-test -------------------------------------------------------------------- */

@@ -64,6 +64,10 @@ void ih_journal_hash(const uint8_t *body, size_t len, uint8_t out[IH_HASH_LEN]);
 /*  Opens (creating when missing) the journal in dir, with an initial map of map_size
     bytes (an existing larger file keeps its size). NULL with err on failure. */
 ih_journal_t *ih_journal_open(const char *dir, uint64_t map_size, ih_err_t *err);
+/*  Opens an existing journal to read it only, beside a running broker (no lock taken,
+    LMDB readers share the file): for `infohub-broker --verify`. Writing through it
+    fails. NULL with err when there is no journal in dir. */
+ih_journal_t *ih_journal_open_readonly(const char *dir, ih_err_t *err);
 /*  Aborts an open write transaction, closes everything. Safe twice. */
 void ih_journal_destroy(ih_journal_t **self_p);
 
@@ -118,6 +122,13 @@ int ih_journal_scan_begin(ih_journal_t *self, uint64_t after, ih_err_t *err);
 int ih_journal_scan_next(ih_journal_t *self, uint64_t *seq, const uint8_t **data, size_t *len,
                          ih_err_t *err);
 void ih_journal_scan_end(ih_journal_t *self);
+
+/*  Calls fn for every entry of the ids index, in id order, in a read transaction of its
+    own: the id and its entry parsed (x, valid during the call), or x NULL and why when
+    the entry does not parse. fn returns 0 to go on. Returns 0, fn's value, or IH_EFAIL
+    with err (LMDB could not read on: err says after which id). */
+typedef int (ih_journal_ids_fn)(const char *id, const ih_jindex_t *x, const char *why, void *arg);
+int ih_journal_ids_walk(ih_journal_t *self, ih_journal_ids_fn *fn, void *arg, ih_err_t *err);
 
 void ih_journal_test(bool verbose);
 

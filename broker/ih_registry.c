@@ -30,6 +30,8 @@
 
 #define s_SUFFIX      ".member"
 #define s_RECORD_MAX  1024      /* a canonical member record is about 200 bytes */
+#define s_COMMENT_1   "   Infohub member record, written by infohub-admin. Only `record`"
+#define s_COMMENT_2   "   (signed by the registry key), `revoked` and `limits` are trusted."
 
 struct ih_registry {
     char *dir;
@@ -159,6 +161,37 @@ s_get (zconfig_t *cfg, const char *key)
     return zconfig_get (cfg, key, NULL);
 }
 
+/*  The limits section (ih_limits.h): the three keys, each optional. */
+static const struct {
+    const char *key;
+    bool bytes;
+    size_t offset;
+} s_limit_keys [] = {
+    { "messages-per-s", false, offsetof (ih_limits_t, msgs_per_s) },
+    { "bytes-per-s", true, offsetof (ih_limits_t, bytes_per_s) },
+    { "bytes-per-day", true, offsetof (ih_limits_t, bytes_per_day) },
+};
+#define s_LIMIT_KEYS (sizeof s_limit_keys / sizeof s_limit_keys [0])
+
+static void
+s_parse_limits (zconfig_t *cfg, const char *file_name, ih_limits_t *out)
+{
+    *out = ih_limits_unset ();
+    for (size_t i = 0; i < s_LIMIT_KEYS; i++) {
+        char path [64];
+        snprintf (path, sizeof path, "member/limits/%s", s_limit_keys [i].key);
+        const char *text = s_get (cfg, path);
+        if (!text)
+            continue;
+        uint64_t v;
+        ih_err_t e;
+        if (ih_limit_parse (path + 7, text, s_limit_keys [i].bytes, &v, &e))
+            s_log ("%s: %s (ignored: the role's default applies)", file_name, e.msg);
+        else
+            *(uint64_t *) ((char *) out + s_limit_keys [i].offset) = v;
+    }
+}
+
 /*  Parses and verifies one member file into entry (rec_bytes malloc'd). */
 static int
 s_parse_entry (zconfig_t *cfg, const char *file_name, const uint8_t pk [32],
@@ -229,6 +262,7 @@ s_parse_entry (zconfig_t *cfg, const char *file_name, const uint8_t pk [32],
         return ih_err_set (err, "gateway: '%.8s' does not match the signed record", gw);
     }
     entry->revoked = s_get (cfg, "member/revoked") != NULL;
+    s_parse_limits (cfg, file_name, &entry->limits);
     return 0;
 }
 
@@ -461,8 +495,8 @@ ih_registry_add (const char *members_dir, const ih_member_t *rec, const uint8_t 
     ih_time_format (rec->created, created);
 
     zconfig_t *cfg = zconfig_new ("root", NULL);
-    zconfig_set_comment (cfg, "   Infohub member record, written by infohub-admin. Only `record`");
-    zconfig_set_comment (cfg, "   (signed by the registry key) and `revoked` are trusted.");
+    zconfig_set_comment (cfg, s_COMMENT_1);
+    zconfig_set_comment (cfg, s_COMMENT_2);
     zconfig_put (cfg, "member/name", rec->name);
     zconfig_put (cfg, "member/org", rec->org);
     zconfig_put (cfg, "member/sector", rec->sector);
@@ -535,6 +569,89 @@ ih_registry_revoke (const char *members_dir, const char *name, ih_err_t *err)
         rc = ih_keys_write_file (path, text, strlen (text), 0644, true, err);
         free (text);
     }
+    zconfig_destroy (&cfg);
+    free (path);
+    return rc;
+}
+
+//  Loads NAME's file for an edit: its path (malloc'd) and its tree, or NULL with err.
+static zconfig_t *
+s_load_named (const char *members_dir, const char *name, char **path_p, ih_err_t *err)
+{
+    if (!ih_slug_valid (name, IH_MAX_SHORT)) {
+        ih_err_set (err, "name: not a valid member name '%.64s'", name ? name : "");
+        return NULL;
+    }
+    char file_name [IH_MAX_SHORT + 16];
+    snprintf (file_name, sizeof file_name, "%s%s", name, s_SUFFIX);
+    char *path = s_join (members_dir, file_name);
+    struct stat st;
+    if (stat (path, &st) && errno == ENOENT) {
+        free (path);
+        ih_err_set (err, "no member '%s'", name);
+        return NULL;
+    }
+    zconfig_t *cfg = ih_config_load (path, err);
+    if (cfg && !zconfig_locate (cfg, "member/record")) {
+        ih_err_set (err, "%s: missing member/record", path);
+        zconfig_destroy (&cfg);
+    }
+    if (!cfg)
+        free (path);
+    else
+        *path_p = path;
+    return cfg;
+}
+
+int
+ih_registry_limits (const char *members_dir, const char *name, ih_limits_t *out, ih_err_t *err)
+{
+    char *path = NULL;
+    zconfig_t *cfg = s_load_named (members_dir, name, &path, err);
+    if (!cfg)
+        return -1;
+    s_parse_limits (cfg, path, out);
+    zconfig_destroy (&cfg);
+    free (path);
+    return 0;
+}
+
+int
+ih_registry_set_limits (const char *members_dir, const char *name, const ih_limits_t *lim,
+                        ih_err_t *err)
+{
+    char *path = NULL;
+    zconfig_t *cfg = s_load_named (members_dir, name, &path, err);
+    if (!cfg)
+        return -1;
+    //  A new tree with every member key but the old limits, then the limits set
+    //  (czmq's stable API cannot remove a node)
+    zconfig_t *out = zconfig_new ("root", NULL);
+    zconfig_set_comment (out, s_COMMENT_1);
+    zconfig_set_comment (out, s_COMMENT_2);
+    zconfig_t *member = zconfig_locate (cfg, "member");
+    for (zconfig_t *c = member ? zconfig_child (member) : NULL; c; c = zconfig_next (c)) {
+        if (streq (zconfig_name (c), "limits") || !zconfig_value (c))
+            continue;
+        char key [96];
+        snprintf (key, sizeof key, "member/%s", zconfig_name (c));
+        zconfig_put (out, key, zconfig_value (c));
+    }
+    zconfig_destroy (&cfg);
+    cfg = out;
+    for (size_t i = 0; i < s_LIMIT_KEYS; i++) {
+        uint64_t v = *(const uint64_t *) ((const char *) lim + s_limit_keys [i].offset);
+        if (v == IH_LIMIT_UNSET)
+            continue;
+        char key [64], text [32];
+        snprintf (key, sizeof key, "member/limits/%s", s_limit_keys [i].key);
+        ih_limit_format (v, s_limit_keys [i].bytes, text, sizeof text);
+        zconfig_put (cfg, key, text);
+    }
+    char *text = zconfig_str_save (cfg);
+    assert (text);
+    int rc = ih_keys_write_file (path, text, strlen (text), 0644, true, err);
+    free (text);
     zconfig_destroy (&cfg);
     free (path);
     return rc;
@@ -688,6 +805,36 @@ ih_registry_test (bool verbose)
     snprintf (dup.name, sizeof dup.name, "soc-new");
     memcpy (dup.curve, soc.curve, 32);
     IH_CHECK (ih_registry_add (dir, &dup, sk, &err) == -1 && strstr (err.msg, "already registered"));
+
+    //  Limits: none at first; set, read back, seen by a reload, the record still
+    //  verifies; UNSET removes a key; a value that does not parse is ignored
+    e = ih_registry_by_name (reg, "intel");
+    IH_CHECK (e->limits.msgs_per_s == IH_LIMIT_UNSET && e->limits.bytes_per_day == IH_LIMIT_UNSET);
+    ih_limits_t lim = { 5, 1 << 20, 0 };
+    IH_CHECK (ih_registry_set_limits (dir, "intel", &lim, &err) == 0);
+    IH_CHECK (ih_registry_changed (reg));
+    IH_CHECK (ih_registry_reload (reg, &err) == 0 && ih_registry_size (reg) == 3);
+    e = ih_registry_by_name (reg, "intel");
+    IH_CHECK (e->limits.msgs_per_s == 5 && e->limits.bytes_per_s == 1 << 20 && e->limits.bytes_per_day == 0);
+    ih_limits_t got;
+    IH_CHECK (ih_registry_limits (dir, "intel", &got, &err) == 0 && memcmp (&got, &lim, sizeof got) == 0);
+    lim.msgs_per_s = IH_LIMIT_UNSET;
+    IH_CHECK (ih_registry_set_limits (dir, "intel", &lim, &err) == 0);
+    IH_CHECK (ih_registry_reload (reg, &err) == 0);
+    e = ih_registry_by_name (reg, "intel");
+    IH_CHECK (e->limits.msgs_per_s == IH_LIMIT_UNSET && e->limits.bytes_per_s == 1 << 20);
+    snprintf (path, sizeof path, "%s/intel.member", dir);
+    s_test_edit (path, "bytes-per-s = \"1M\"", "bytes-per-s = \"lots\"");
+    IH_CHECK (ih_registry_reload (reg, &err) == 0);
+    e = ih_registry_by_name (reg, "intel");
+    IH_CHECK (e && e->limits.bytes_per_s == IH_LIMIT_UNSET && e->limits.bytes_per_day == 0);
+    lim = ih_limits_unset ();
+    IH_CHECK (ih_registry_set_limits (dir, "intel", &lim, &err) == 0);
+    IH_CHECK (ih_registry_reload (reg, &err) == 0);
+    e = ih_registry_by_name (reg, "intel");
+    IH_CHECK (e && e->limits.bytes_per_day == IH_LIMIT_UNSET && !e->revoked);
+    IH_CHECK (ih_registry_set_limits (dir, "ghost", &lim, &err) == -1 && streq (err.msg, "no member 'ghost'"));
+    IH_CHECK (ih_registry_set_limits (dir, "../x", &lim, &err) == -1 && strstr (err.msg, "name:"));
 
     //  changed(): a new file, a removed file, non-member files ignored
     snprintf (path, sizeof path, "%s/notes.txt", dir);

@@ -12,15 +12,24 @@
             record = "<hex of the canonical member record, PROTOCOL.md section 6>"
             signature = "<hex of the registry's ed25519 signature, context infohub/member/1>"
             revoked = "2026-11-29T10:00:00.000Z"     (present once revoked)
+            limits                                     (optional: the broker's policy)
+                messages-per-s = "50"
+                bytes-per-s = "1M"
+                bytes-per-day = "unlimited"
 
     The human-readable fields are for operators; the broker trusts only `record`, after
     verifying `signature` against the registry public key, and `revoked`. A file that
     does not verify is skipped with a log line naming it.
+
+    `limits` (ih_limits.h) overrides the member's role defaults, key by key; like
+    `revoked` it is the broker's policy, outside the signed record, written by
+    `infohub-admin member add|set`. A value that does not parse is logged and ignored
+    (the role's default applies): a typo must not lock a member out.
 */
 #ifndef IH_REGISTRY_H
 #define IH_REGISTRY_H
 
-#include "ih_msg.h"
+#include "ih_limits.h"
 
 typedef struct {
     ih_member_t rec;
@@ -29,6 +38,7 @@ typedef struct {
     uint8_t *rec_bytes;       /* canonical record, as signed */
     size_t rec_len;
     uint8_t rec_sig[64];
+    ih_limits_t limits;       /* the member's overrides (IH_LIMIT_UNSET: the role's) */
 } ih_reg_entry_t;
 
 typedef struct ih_registry ih_registry_t;
@@ -56,6 +66,13 @@ void ih_registry_destroy(ih_registry_t **self_p);
 int ih_registry_add(const char *members_dir, const ih_member_t *rec, const uint8_t registry_sk[64], ih_err_t *err);
 /*  Marks NAME revoked (atomically: write temp, rename). Fails if unknown or already revoked. */
 int ih_registry_revoke(const char *members_dir, const char *name, ih_err_t *err);
+
+/*  The limits section of NAME's file (IH_LIMIT_UNSET where absent). 0 or -1 with err. */
+int ih_registry_limits(const char *members_dir, const char *name, ih_limits_t *out, ih_err_t *err);
+/*  Rewrites NAME's limits section (atomically): each field set is written, each
+    IH_LIMIT_UNSET is removed (the role's default applies again). 0 or -1 with err. */
+int ih_registry_set_limits(const char *members_dir, const char *name, const ih_limits_t *lim,
+                           ih_err_t *err);
 
 void ih_registry_test(bool verbose);
 

@@ -2,7 +2,7 @@
 
     A request is: version "1.0", request id, domain, address, routing id, mechanism,
     then the mechanism's credentials (CURVE: the client's 32-byte public key).
-    The reply is: version "1.0", request id, status code ("200", "400" or "500"),
+    The reply is: version "1.0", request id, status code ("200", "300", "400" or "500"),
     status text, user id, metadata (empty).
 */
 #include <string.h>
@@ -118,13 +118,14 @@ ih_zap_handle (ih_zap_t *self, ih_zap_decide_fn *fn, void *arg)
             }
             if (ok) {
                 snprintf (text, sizeof text, "denied");
-                if (fn (arg, &req, user_id, sizeof user_id, text, sizeof text)) {
+                ih_zap_status_t status = fn (arg, &req, user_id, sizeof user_id, text, sizeof text);
+                if (status == IH_ZAP_ADMIT) {
                     code = "200";
                     if (!text [0] || strcmp (text, "denied") == 0)
                         snprintf (text, sizeof text, "OK");
                 }
                 else {
-                    code = "400";
+                    code = status == IH_ZAP_LATER ? "300" : "400";
                     user_id [0] = 0;
                 }
             }
@@ -153,7 +154,7 @@ typedef struct {
     int denied;
 } s_test_state_t;
 
-static bool
+static ih_zap_status_t
 s_test_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t user_id_size,
                char *text, size_t text_size)
 {
@@ -162,11 +163,11 @@ s_test_decide (void *arg, const ih_zap_request_t *req, char *user_id, size_t use
     &&  memcmp (req->key, st->good, 32) == 0 && strcmp (req->domain, "infohub") == 0) {
         snprintf (user_id, user_id_size, "%s", req->key_z85);
         st->admitted++;
-        return true;
+        return IH_ZAP_ADMIT;
     }
     snprintf (text, text_size, "unknown key");
     st->denied++;
-    return false;
+    return IH_ZAP_DENY;
 }
 
 //  Polls the handler and the server for up to ms; returns the first message's User-Id

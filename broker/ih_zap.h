@@ -30,12 +30,19 @@ typedef struct {
     char key_z85 [41];
 } ih_zap_request_t;
 
-/*  Decides one request: returns true to admit, with user_id (NUL-terminated, at most
-    user_id_size - 1 bytes) as the connection's User-Id; false to deny, with a short
-    status text. The decision function logs what it decided. */
-typedef bool (ih_zap_decide_fn) (void *arg, const ih_zap_request_t *req,
-                                 char *user_id, size_t user_id_size,
-                                 char *text, size_t text_size);
+/*  What a decision says (RFC 27 status codes). */
+typedef enum {
+    IH_ZAP_ADMIT = 200,         /* with the User-Id */
+    IH_ZAP_LATER = 300,         /* a temporary refusal: the client may try again later */
+    IH_ZAP_DENY = 400           /* not admitted */
+} ih_zap_status_t;
+
+/*  Decides one request: IH_ZAP_ADMIT with user_id (NUL-terminated, at most
+    user_id_size - 1 bytes) as the connection's User-Id, or IH_ZAP_LATER / IH_ZAP_DENY
+    with a short status text. The decision function logs what it decided. */
+typedef ih_zap_status_t (ih_zap_decide_fn) (void *arg, const ih_zap_request_t *req,
+                                            char *user_id, size_t user_id_size,
+                                            char *text, size_t text_size);
 
 typedef struct ih_zap ih_zap_t;
 

@@ -49,8 +49,10 @@ static const char *s_usage_main =
     "        register a member and write its agent directory (keys and agent.cfg)\n"
     "  member revoke DIR NAME\n"
     "        revoke a member; a running broker notices within a second (or send it SIGHUP)\n"
+    "  member set DIR NAME [--rate N] [--bandwidth B] [--quota B]\n"
+    "        set what a member may send (the broker's limits for it)\n"
     "  member list DIR [--json]\n"
-    "        list the members: name, org, sector, role, created, status\n"
+    "        list the members: name, org, sector, role, created, status, limits\n"
     "\n"
     "Run 'infohub-admin COMMAND --help' for the details of a command.\n";
 
@@ -71,14 +73,15 @@ static const char *s_usage_init =
     "  -h, --help      this text\n";
 
 static const char *s_usage_member =
-    "usage: infohub-admin member add|revoke|list DIR ...\n"
+    "usage: infohub-admin member add|revoke|set|list DIR ...\n"
     "\n"
     "  member add DIR --org ORG --name NAME [--sector S] [--role publisher|reader]\n"
-    "             --out AGENTDIR [--endpoint E]\n"
+    "             --out AGENTDIR [--endpoint E] [--rate N] [--bandwidth B] [--quota B]\n"
     "  member revoke DIR NAME\n"
+    "  member set DIR NAME [--rate N] [--bandwidth B] [--quota B]\n"
     "  member list DIR [--json]\n"
     "\n"
-    "Run 'infohub-admin member add --help' (or revoke, list) for details.\n";
+    "Run 'infohub-admin member add --help' (or revoke, set, list) for details.\n";
 
 static const char *s_usage_add =
     "usage: infohub-admin member add DIR --org ORG --name NAME [--sector S]\n"
@@ -99,7 +102,25 @@ static const char *s_usage_add =
     "  --out AGENTDIR   where the agent's files go\n"
     "  --endpoint E     endpoint the agent connects to (default: the broker's, from\n"
     "                   DIR/broker.cfg, with a wildcard host replaced by 127.0.0.1)\n"
+    "  --rate N, --bandwidth B, --quota B\n"
+    "                   the member's limits, as for member set (default: its role's,\n"
+    "                   from broker.cfg)\n"
     "  -h, --help       this text\n";
+
+static const char *s_usage_set =
+    "usage: infohub-admin member set DIR NAME [--rate N] [--bandwidth B] [--quota B]\n"
+    "\n"
+    "Sets what member NAME may send, overriding its role's limits (broker/limits/ROLE/...\n"
+    "in broker.cfg). The limits are the broker's policy, kept in DIR/members/NAME.member\n"
+    "outside the record the registry key signs (no registry key is needed); a running\n"
+    "broker applies them within a second. A message over a limit is refused with\n"
+    "`rate-limited` and the time to wait (PROTOCOL.md 4.3). Prints the limits in force.\n"
+    "\n"
+    "options (each: a number, `unlimited`, or `default` for the role's):\n"
+    "  --rate N        messages a second (publishes, status and roster requests)\n"
+    "  --bandwidth B   signed-body bytes a second (K, M, G: powers of 1024)\n"
+    "  --quota B       signed-body bytes journaled per UTC day\n"
+    "  -h, --help      this text\n";
 
 static const char *s_usage_revoke =
     "usage: infohub-admin member revoke DIR NAME\n"
@@ -115,7 +136,8 @@ static const char *s_usage_list =
     "usage: infohub-admin member list DIR [--json]\n"
     "\n"
     "Lists the members whose records verify against the registry key: name, org, sector,\n"
-    "role, created, status (active or revoked). Records that do not verify are reported\n"
+    "role, created, status (active or revoked), and with --json the limits set for the\n"
+    "member (member set; absent: its role's). Records that do not verify are reported\n"
     "on stderr and not listed.\n"
     "\n"
     "options:\n"
@@ -660,6 +682,33 @@ s_check_agentdir (const char *path, ih_err_t *err)
     return 0;
 }
 
+/* ---- member limits ---------------------------------------------------------------------------- */
+
+static const char *const s_limit_opt [3] = { "--rate", "--bandwidth", "--quota" };
+
+static uint64_t *
+s_limit_field (ih_limits_t *l, int i)
+{
+    return i == 0 ? &l->msgs_per_s : i == 1 ? &l->bytes_per_s : &l->bytes_per_day;
+}
+
+/*  The values of --rate, --bandwidth and --quota (NULL: not given) into lim; `default`
+    is IH_LIMIT_UNSET (the role's). Returns 0 or -1 with err naming the option. */
+static int
+s_limit_opts (const char *const text [3], ih_limits_t *lim, ih_err_t *err)
+{
+    for (int i = 0; i < 3; i++) {
+        if (!text [i])
+            continue;
+        if (streq (text [i], "default"))
+            *s_limit_field (lim, i) = IH_LIMIT_UNSET;
+        else
+        if (ih_limit_parse (s_limit_opt [i], text [i], i > 0, s_limit_field (lim, i), err))
+            return -1;
+    }
+    return 0;
+}
+
 static int
 s_cmd_member_add (int argc, char **argv)
 {
@@ -669,9 +718,12 @@ s_cmd_member_add (int argc, char **argv)
     }
     const char *dir = NULL, *org = NULL, *name = NULL, *sector = "", *role_s = "reader";
     const char *out = NULL, *endpoint_opt = NULL;
+    const char *lim_text [3] = { NULL, NULL, NULL };
     const s_opt_t opts [] = {
         { "--org", &org, NULL }, { "--name", &name, NULL }, { "--sector", &sector, NULL },
         { "--role", &role_s, NULL }, { "--out", &out, NULL }, { "--endpoint", &endpoint_opt, NULL },
+        { "--rate", &lim_text [0], NULL }, { "--bandwidth", &lim_text [1], NULL },
+        { "--quota", &lim_text [2], NULL },
         { NULL, NULL, NULL }
     };
     const char *pos_names [] = { "DIR" };
@@ -696,6 +748,10 @@ s_cmd_member_add (int argc, char **argv)
         return s_fail (s_EXIT_ERROR, "%s", err.msg);
     if (!out [0])
         return s_fail (s_EXIT_USAGE, "member add: --out is empty");
+    ih_limits_t limits = ih_limits_unset ();
+    if (s_limit_opts (lim_text, &limits, &err))
+        return s_fail (s_EXIT_ERROR, "%s", err.msg);
+    bool set_limits = lim_text [0] || lim_text [1] || lim_text [2];
 
     s_deploy_t d;
     if (s_deploy_open (dir, &d, &err)) {
@@ -780,8 +836,11 @@ s_cmd_member_add (int argc, char **argv)
         rec.created = ih_now_ms ();
         if (ih_registry_add (d.members, &rec, reg_sk, &err))
             status = s_EXIT_ERROR;
-        else
+        else {
             s_created_add (&created, member_file, false);
+            if (set_limits && ih_registry_set_limits (d.members, name, &limits, &err))
+                status = s_EXIT_ERROR;
+        }
     }
     sodium_memzero (reg_sk, sizeof reg_sk);
     if (status == 0) {
@@ -833,6 +892,52 @@ s_cmd_member_add (int argc, char **argv)
     free (signing_key);
     free (signing_pub);
     return status;
+}
+
+static int
+s_cmd_member_set (int argc, char **argv)
+{
+    if (s_wants_help (argc, argv)) {
+        fputs (s_usage_set, stdout);
+        return 0;
+    }
+    const char *pos [2] = { NULL, NULL };
+    const char *text [3] = { NULL, NULL, NULL };
+    const s_opt_t opts [] = {
+        { "--rate", &text [0], NULL }, { "--bandwidth", &text [1], NULL },
+        { "--quota", &text [2], NULL }, { NULL, NULL, NULL }
+    };
+    const char *pos_names [] = { "DIR", "NAME" };
+    int rc = s_parse ("member set", argc, argv, opts, pos, 2, pos_names);
+    if (rc)
+        return rc;
+    if (!text [0] && !text [1] && !text [2])
+        return s_fail (s_EXIT_USAGE, "member set: nothing to set: give --rate, --bandwidth or "
+                       "--quota (see --help)");
+    ih_err_t err;
+    s_deploy_t d;
+    ih_limits_t lim;
+    if (s_deploy_open (pos [0], &d, &err)
+    ||  ih_registry_limits (d.members, pos [1], &lim, &err)
+    ||  s_limit_opts (text, &lim, &err)
+    ||  ih_registry_set_limits (d.members, pos [1], &lim, &err)) {
+        s_deploy_free (&d);
+        return s_fail (s_EXIT_ERROR, "%s", err.msg);
+    }
+    s_deploy_free (&d);
+    static const char *const names [3] = { "messages-per-s", "bytes-per-s", "bytes-per-day" };
+    printf ("member %s:", pos [1]);
+    for (int i = 0; i < 3; i++) {
+        char v [32];
+        uint64_t x = *s_limit_field (&lim, i);
+        if (x == IH_LIMIT_UNSET)
+            snprintf (v, sizeof v, "its role's");
+        else
+            ih_limit_format (x, i > 0, v, sizeof v);
+        printf ("%s %s %s", i ? "," : "", names [i], v);
+    }
+    printf ("; a running broker applies it within a second\n");
+    return 0;
 }
 
 /* ---- member revoke, member list --------------------------------------------------------------- */
@@ -902,6 +1007,18 @@ s_cmd_member_list (int argc, char **argv)
                                    "curve_public_key", e->curve_z85,
                                    "signing_public_key", sign_hex);
             assert (o);
+            static const char *const keys [3] = { "messages-per-s", "bytes-per-s", "bytes-per-day" };
+            json_t *lim = json_object ();
+            ih_limits_t l = e->limits;
+            for (int k = 0; k < 3; k++) {
+                uint64_t x = *s_limit_field (&l, k);
+                if (x == IH_LIMIT_UNSET)
+                    continue;
+                char v [32];
+                ih_limit_format (x, k > 0, v, sizeof v);
+                json_object_set_new (lim, keys [k], json_string (v));
+            }
+            json_object_set_new (o, "limits", lim);
             char *line = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER);
             assert (line);
             printf ("%s\n", line);
@@ -953,7 +1070,7 @@ main (int argc, char **argv)
         return s_cmd_init (argc - 2, argv + 2);
     if (streq (cmd, "member")) {
         if (argc < 3)
-            return s_fail (s_EXIT_USAGE, "member: missing add, revoke or list (see member --help)");
+            return s_fail (s_EXIT_USAGE, "member: missing add, revoke, set or list (see member --help)");
         const char *sub = argv [2];
         if (streq (sub, "-h") || streq (sub, "--help") || streq (sub, "help")) {
             fputs (s_usage_member, stdout);
@@ -963,9 +1080,11 @@ main (int argc, char **argv)
             return s_cmd_member_add (argc - 3, argv + 3);
         if (streq (sub, "revoke"))
             return s_cmd_member_revoke (argc - 3, argv + 3);
+        if (streq (sub, "set"))
+            return s_cmd_member_set (argc - 3, argv + 3);
         if (streq (sub, "list"))
             return s_cmd_member_list (argc - 3, argv + 3);
-        return s_fail (s_EXIT_USAGE, "member: unknown command '%.64s' (add, revoke or list)", sub);
+        return s_fail (s_EXIT_USAGE, "member: unknown command '%.64s' (add, revoke, set or list)", sub);
     }
     return s_fail (s_EXIT_USAGE, "unknown command '%.64s' (see --help)", cmd);
 }

@@ -46,6 +46,7 @@ ih_added_open (const char *dir, ih_err_t *err)
         goto fail;
     int rc = mdb_env_create (&self->env);
     if (rc == 0) {
+        mdb_env_set_assert (self->env, (MDB_assert_func *) ih_mdb_assert_hook);
         mdb_env_set_maxdbs (self->env, 5);
         mdb_env_set_maxreaders (self->env, 254);
         mdb_env_set_mapsize (self->env, s_MAP);
@@ -102,7 +103,7 @@ static uint64_t
 s_meta_u64 (MDB_txn *txn, MDB_dbi dbi, const char *key)
 {
     MDB_val k = { strlen (key), (void *) key }, v;
-    if (mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
+    if (ih_mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
         return ih_get_be64 (v.mv_data);
     return 0;
 }
@@ -191,7 +192,7 @@ ih_added_shared (ih_added_t *self, const char *stix_id, uint64_t seq, const char
     if (n == 0 || n > IH_ADDED_IDMAX || !id || strlen (id) != IH_UUID_LEN)
         return ih_err_set (err, "taxii log: bad shared object id");
     MDB_val k = { n, (void *) stix_id }, v;
-    int rc = mdb_get (self->txn, self->shared, &k, &v);
+    int rc = ih_mdb_get (self->txn, self->shared, &k, &v);
     if (rc == 0)
         return 0;
     if (rc != MDB_NOTFOUND)
@@ -303,12 +304,12 @@ ih_added_walk (ih_added_t *self, int64_t from, ih_added_fn *fn, void *arg, ih_er
     ih_put_be64 (key, (uint64_t) (from > 0 ? from : 0));
     MDB_val k = { 8, key }, v;
     int result = 0;
-    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    rc = ih_mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
         ih_added_entry_t e;
         if (s_decode (&k, &v, &e) && (result = fn (&e, arg)) != 0)
             break;
-        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+        rc = ih_mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     if (rc && rc != MDB_NOTFOUND && result == 0)
         result = s_mdb_err (rc, "cannot read", err);
@@ -325,7 +326,7 @@ s_get_date (ih_added_t *self, MDB_dbi dbi, const void *key, size_t len)
         return 0;
     MDB_val k = { len, (void *) key }, v;
     int64_t d = 0;
-    if (mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
+    if (ih_mdb_get (txn, dbi, &k, &v) == 0 && v.mv_size == 8)
         d = (int64_t) ih_get_be64 (v.mv_data);
     mdb_txn_abort (txn);
     return d;
@@ -341,7 +342,7 @@ ih_added_object_alert (ih_added_t *self, const char *stix_id, char id [IH_UUID_L
     if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn))
         return 0;
     MDB_val k = { n, (void *) stix_id }, v;
-    int found = mdb_get (txn, self->objects, &k, &v) == 0 && v.mv_size == IH_UUID_LEN;
+    int found = ih_mdb_get (txn, self->objects, &k, &v) == 0 && v.mv_size == IH_UUID_LEN;
     if (found) {
         memcpy (id, v.mv_data, IH_UUID_LEN);
         id [IH_UUID_LEN] = 0;
@@ -387,9 +388,9 @@ ih_added_range (ih_added_t *self, int64_t *first, int64_t *last)
     MDB_cursor *cur;
     if (mdb_cursor_open (txn, self->log, &cur) == 0) {
         MDB_val k, v;
-        if (mdb_cursor_get (cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
+        if (ih_mdb_cursor_get (cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
             *first = (int64_t) ih_get_be64 (k.mv_data);
-        if (mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+        if (ih_mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
             *last = (int64_t) ih_get_be64 (k.mv_data);
         mdb_cursor_close (cur);
     }

@@ -117,6 +117,7 @@ ih_api_alerts (ih_req_t *r)
     uint64_t cut = 0;
     if (ih_select_walk (x.store, &x.sel, true, IH_GW_WALK_BUDGET, &cut, s_list_one, &x, &err) < 0) {
         json_decref (x.list);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;
     }
@@ -147,8 +148,10 @@ ih_api_alert (ih_req_t *r, const char *id)
     ih_store_alert_t info;
     ih_err_t err = { "" };
     int rc = ih_store_get (store, id, &m, &info, &err);
-    if (rc < 0)
+    if (rc < 0) {
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "the store cannot be read right now");
+    }
     else
     if (rc == 0 || !ih_gw_visible (&m))
         ih_req_error (r, 404, "no such alert");
@@ -176,6 +179,7 @@ static _Atomic int s_streams;
     store's environment is opened MDB_NOTLS, so its read transaction may move between
     threads and live beside the thread's own handle. */
 typedef struct {
+    ih_gw_t *gw;
     ih_store_t *snap;           /* the store as it was when the request came */
     ih_export_t *x;
     ih_buf_t *out;              /* the part being filled (the sink's) */
@@ -218,8 +222,10 @@ s_stream_fill (void *arg, ih_buf_t *out)
     ih_err_t err = { "" };
     int rc = ih_store_foreach (s->snap, s->after, false, s_stream_one, s, &err);
     if (rc < 0 || s->failed) {
-        if (!s->failed)
+        if (!s->failed) {
             fprintf (stderr, "E gateway: export stopped: %s\n", err.msg);
+            ih_gw_storage_bad (s->gw, err.msg);
+        }
         s->failed = true;
         return -1;
     }
@@ -260,10 +266,11 @@ ih_api_export (ih_req_t *r, const char *format)
     s_stream_t *s = (s_stream_t *) calloc (1, sizeof *s);
     if (!s)
         abort ();
+    s->gw = ih_gw_of (r);
     ih_err_t serr = { "" };
     s->snap = ih_store_snapshot (ih_gw_store (r), &serr);
     if (!s->snap) {
-        fprintf (stderr, "E gateway: export: %s\n", serr.msg);
+        ih_gw_store_failed (r, serr.msg);
         s_stream_free (s);
         ih_req_error (r, 503, "the store cannot be read right now");
         return;

@@ -72,6 +72,7 @@ ih_feed_atom (ih_req_t *r)
     ih_err_t err = { "" };
     if (ih_store_foreach (ih_gw_store (r), 0, true, s_entry, &f, &err) < 0) {
         ih_buf_free (&f.entries);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }

@@ -1,11 +1,13 @@
 /*  ih_gw.c: the Public Zone on the web layer: its state's accessors, its site (route
     table, page shell) and the operations routes /healthz and /metrics (see ih_gw.h). */
 #include <czmq.h>
+#include <pthread.h>
 
 #include "ih_api.h"
 #include "ih_feed.h"
 #include "ih_gw.h"
 #include "ih_html.h"
+#include "ih_log.h"
 #include "ih_pages.h"
 #include "ih_taxii.h"
 
@@ -27,6 +29,63 @@ ih_gw_visible (const ih_msg_t *m)
     return m && m->kind == IH_KIND_ALERT && m->tlp == IH_TLP_CLEAR;
 }
 
+/* ---- the store's health -------------------------------------------------------------------- */
+
+static pthread_mutex_t s_storage_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+ih_gw_storage_bad (ih_gw_t *gw, const char *why)
+{
+    pthread_mutex_lock (&s_storage_lock);
+    if (!atomic_load (&gw->storage_bad))
+        snprintf (gw->storage_why, sizeof gw->storage_why, "%s", why);
+    atomic_store (&gw->storage_bad, true);
+    pthread_mutex_unlock (&s_storage_lock);
+    ih_log_limited ("gateway store", 'E', "gateway", "the store cannot be read: %s (infohub-agent "
+                    "verify on a copy lists what is damaged; README, Recovery)", why);
+}
+
+void
+ih_gw_storage_good (ih_gw_t *gw)
+{
+    pthread_mutex_lock (&s_storage_lock);
+    atomic_store (&gw->storage_bad, false);
+    gw->storage_why [0] = 0;
+    atomic_store (&gw->storage_checked_ms, ih_now_ms ());
+    pthread_mutex_unlock (&s_storage_lock);
+}
+
+void
+ih_gw_storage_write (ih_gw_t *gw, const char *why)
+{
+    if (!why && !atomic_load (&gw->write_failing))
+        return;
+    pthread_mutex_lock (&s_storage_lock);
+    snprintf (gw->write_why, sizeof gw->write_why, "%s", why ? why : "");
+    atomic_store (&gw->write_failing, why != NULL);
+    pthread_mutex_unlock (&s_storage_lock);
+}
+
+bool
+ih_gw_storage_ok (ih_gw_t *gw, char *why, size_t size)
+{
+    if (!atomic_load (&gw->storage_bad) && !atomic_load (&gw->write_failing))
+        return true;
+    pthread_mutex_lock (&s_storage_lock);
+    if (gw->storage_bad)
+        snprintf (why, size, "store damaged: %s", gw->storage_why);
+    else
+        snprintf (why, size, "store cannot be written: %s", gw->write_why);
+    pthread_mutex_unlock (&s_storage_lock);
+    return false;
+}
+
+void
+ih_gw_store_failed (ih_req_t *r, const char *why)
+{
+    ih_gw_storage_bad (ih_gw_of (r), why && *why ? why : "a read of the store failed");
+}
+
 /* ---- operations routes ------------------------------------------------------------------ */
 
 static void
@@ -36,6 +95,12 @@ s_healthz (ih_req_t *r)
     ih_store_counts_t c;
     ih_err_t err = { "" };
     bool ok = ih_store_counts (ih_gw_store (r), &c, &err) == 0;
+    char why [300] = "";
+    bool sound = ih_gw_storage_ok (gw, why, sizeof why);
+    if (ok && !sound) {
+        ok = false;
+        ih_err_set (&err, "%s", why);
+    }
     uint64_t head = atomic_load (&gw->head);
     uint64_t owed = atomic_load (&gw->owed);     //  the lag counts what is for the gateway
     bool connected = atomic_load (&gw->connected);

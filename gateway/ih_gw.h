@@ -61,6 +61,13 @@ typedef struct {
     _Atomic uint64_t refused;       /* items refused as not TLP:CLEAR */
     _Atomic uint64_t rejected;      /* items that failed verification */
     _Atomic int64_t last_commit_ms; /* wall clock of the last commit, 0 = none */
+
+    /* the store's health (ih_gw_storage_*): any thread writes it, under a lock of its own */
+    _Atomic bool storage_bad;
+    char storage_why [300];
+    _Atomic bool write_failing;             /* the last batch could not be stored */
+    char write_why [256];
+    _Atomic int64_t storage_checked_ms;     /* the scrub's last clean pass, wall clock */
 } ih_gw_t;
 
 /*  The gateway a request is for (r->app). */
@@ -68,6 +75,21 @@ ih_gw_t *ih_gw_of(ih_req_t *r);
 /*  This thread's read handle on the store (an ih_store_share of gw->store, made on first
     use; the server frees it when it stops). Borrowed. */
 ih_store_t *ih_gw_store(ih_req_t *r);
+
+/*  The store's health, for /healthz: a read that failed (a damaged page), a batch the
+    store refused (a full disk), or the scrub's damage (ih_sync: the subscriber checks
+    the whole store in the background) make /healthz answer 503 with why, until the
+    scrub finds the store sound again (ih_gw_storage_good). Any thread; one line logged
+    per interval (ih_log_limited). */
+void ih_gw_storage_bad(ih_gw_t *gw, const char *why);
+void ih_gw_storage_good(ih_gw_t *gw);
+/*  After each round of the subscriber: why the last batch could not be stored (a full
+    disk), or NULL when it was (which clears it at once). */
+void ih_gw_storage_write(ih_gw_t *gw, const char *why);
+/*  True when sound; else why (size bytes) says what went wrong. */
+bool ih_gw_storage_ok(ih_gw_t *gw, char *why, size_t size);
+/*  A route could not read the store: ih_gw_storage_bad with the store's error. */
+void ih_gw_store_failed(ih_req_t *r, const char *why);
 
 /*  What the public may see: TLP:CLEAR alerts, whatever the store holds. The subscriber
     refuses anything else; every route checks again (defence in depth). */

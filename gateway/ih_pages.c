@@ -219,6 +219,7 @@ ih_pages_index (ih_req_t *r)
     ih_store_counts_t counts;
     ih_err_t err = { "" };
     if (ih_store_counts (store, &counts, &err) != 0) {
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
@@ -253,6 +254,7 @@ ih_pages_index (ih_req_t *r)
     uint64_t cut = 0;
     int rc = ih_select_walk (store, sel, true, IH_GW_WALK_BUDGET, &cut, s_index_one, &x, &err);
     if (rc < 0) {
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
@@ -419,6 +421,7 @@ ih_pages_alert (ih_req_t *r, const char *id)
     int rc = ih_store_get (store, id, &m, &info, &err);
     if (rc < 0) {
         ih_msg_free (&m);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
@@ -543,6 +546,7 @@ ih_pages_search (ih_req_t *r)
     //  every word of the query (ih_find.h).
     if (*q && ih_find_run (store, q, IH_GW_WALK_BUDGET, s_search_keep, NULL, s, &err) < 0) {
         free (s);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }
@@ -651,6 +655,7 @@ ih_pages_trends (ih_req_t *r)
     if (ih_store_weeks (ih_gw_store (r), t.start, t.start + t.weeks * s_WEEK_MS, s_trends_week, &t,
                         &err) < 0) {
         free (t.counts);
+        ih_gw_store_failed (r, err.msg);
         ih_req_error (r, 503, "The advisory store cannot be read right now.");
         return;
     }

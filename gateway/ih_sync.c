@@ -231,6 +231,16 @@ s_on_event (const ih_env_t *e, void *arg)
 
 /* ---- the actor ---------------------------------------------------------------------------------- */
 
+#define s_SCRUB_RECORDS  50                 //  records checked every s_SCRUB_MS
+#define s_SCRUB_MS       250
+#define s_SCRUB_REST_MS  (10 * 60 * 1000)   //  between passes
+
+static void
+s_scrub_damage (const char *line, void *arg)
+{
+    ih_gw_storage_bad ((ih_gw_t *) arg, line);
+}
+
 static void
 s_actor (zsock_t *pipe, void *args)
 {
@@ -258,6 +268,11 @@ s_actor (zsock_t *pipe, void *args)
     }
     zstr_send (pipe, "");
 
+    //  The scrub: the whole store, a few records at a time, every signature checked
+    //  (ih_store.h, "checking"); what it finds makes /healthz answer 503
+    ih_store_check_t *check = ih_store_check_new (self->cfg.registry_pk);
+    int64_t scrub_at = 0;
+
     bool stop = false;
     while (!stop) {
         //  Commands first (only $TERM), without waiting unless a signal stopped the
@@ -272,6 +287,29 @@ s_actor (zsock_t *pipe, void *args)
                 break;
         }
         ih_subscriber_poll (sub, 200);
+        ih_subscriber_stats_t sst;
+        ih_subscriber_stats (sub, &sst);
+        ih_gw_storage_write (gw, sst.store_error [0] ? sst.store_error : NULL);
+        int64_t now = zclock_mono ();
+        if (now >= scrub_at) {
+            scrub_at = now + s_SCRUB_MS;
+            ih_err_t cerr = { "" };
+            int rc = ih_store_check_step (check, gw->store, s_SCRUB_RECORDS, s_scrub_damage, gw, &cerr);
+            if (rc < 0)
+                ih_gw_storage_bad (gw, cerr.msg);
+            else
+            if (rc == 1) {
+                ih_store_check_stats_t cst;
+                ih_store_check_stats (check, &cst);
+                if (cst.damaged)
+                    s_log ('E', "store check: %" PRIu64 " of %" PRIu64 " records damaged (first: %s)",
+                           cst.damaged, cst.records, cst.first);
+                else
+                    ih_gw_storage_good (gw);
+                ih_store_check_restart (check);
+                scrub_at = now + s_SCRUB_REST_MS;
+            }
+        }
         ih_client_t *client = ih_subscriber_client (sub);
         gw->connected = ih_client_connected (client);
         uint64_t head = ih_client_head (client);
@@ -281,6 +319,7 @@ s_actor (zsock_t *pipe, void *args)
         }
     }
     s_log ('I', "subscriber stopping at cursor %" PRIu64, ih_store_cursor (gw->store));
+    ih_store_check_destroy (&check);
     ih_subscriber_destroy (&sub);
     gw->connected = false;
 }

@@ -755,6 +755,7 @@ s_objects (ih_req_t *r, s_mode_t mode, const char *object_id)
     s_filter_free (&f);
     if (rc < 0 || w.failed) {
         json_decref (w.out);
+        ih_gw_store_failed (r, err.msg [0] ? err.msg : "the TAXII log or the store cannot be read");
         ih_req_error (r, 503, "the collection cannot be read right now");
         return;
     }

@@ -20,6 +20,8 @@
                 tls-cert = ""           tls-key = ""        (both: HTTPS)
                 public-url = ""         (absolute URL in feeds; default http(s)://listen:port)
                 threads = "2"  max-connections = "1024"  per-ip-connections = "100"
+                    (per client address: everyone behind one NAT or proxy shares it;
+                    0 = no per-address cap, for a gateway behind a reverse proxy or CDN)
                 timeout = "15"  (seconds idle before a connection is closed)
 */
 #include <czmq.h>
@@ -123,12 +125,17 @@ main (int argc, char **argv)
     if (ih_config_uint (zc, cfg_path, "gateway/http/port", 0, 65535, 8080, &port, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/threads", 1, 64, 2, &threads, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/max-connections", 1, 100000, 1024, &conns, &err)
-    ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-connections", 1, 100000, 100, &per_ip, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-connections", 0, 100000, 100, &per_ip, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/timeout", 1, 3600, 15, &timeout, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/map-size", 1 << 24, (uint64_t) 1 << 40, s_MAP, &map, &err)) {
         s_fail ("%s", err.msg);
         goto done;
     }
+    //  The per-address cap counts every client behind one NAT, or behind a reverse proxy
+    //  or CDN (they all come from its address), as one: 0 turns it off (the total cap,
+    //  max-connections, still holds) for a gateway that only a proxy reaches
+    if (per_ip == 0 || per_ip > conns)
+        per_ip = conns;
     cert_path = ih_keys_resolve (cfg_path, curve);
     store_dir = ih_keys_resolve (cfg_path, store_rel);
     const char *tc = zconfig_get (zc, "gateway/http/tls-cert", "");

@@ -26,6 +26,7 @@ struct ih_client {
     char agent [65];
     bool quiet;
     int64_t refused_ms;         /* ih_client_refused: how long before an unknown key is final */
+    uint64_t retry_after;       /* the last refused publish's retry_after (ms) */
 
     zsock_t *sock;              /* DEALER, NULL while down */
     zsock_t *mon;               /* PAIR receiving the socket monitor's events */
@@ -115,7 +116,7 @@ s_open (ih_client_t *self, ih_err_t *err)
     zcert_apply (self->cert, sock);
     zsock_set_curve_serverkey (sock, self->broker_key);
     zsock_set_linger (sock, 0);
-    zsock_set_maxmsgsize (sock, IH_MAX_FRAME);
+    zsock_set_maxmsgsize (sock, IH_ZMQ_MAXMSGSIZE);
     zsock_set_heartbeat_ivl (sock, (int) self->heartbeat);
     zsock_set_heartbeat_timeout (sock, (int) self->heartbeat * 3);
     zsock_set_reconnect_ivl (sock, s_BACKOFF_MIN);
@@ -274,6 +275,13 @@ s_check_monitor (ih_client_t *self)
             more = zmq_msg_more (&m2);
             zmq_msg_close (&m2);
         }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 300) {
+            //  For now: our key holds as many connections as the broker allows (another
+            //  copy of this agent?). Not a refusal of the key: retried with the backoff.
+            s_log (self, 'W', "broker %s is refusing connections of our key for now (status "
+                   "300: it holds too many); retrying", self->endpoint);
+        }
+        else
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             //  ZAP says 400 for an unknown key and for a revoked one alike: which it is
             //  cannot be told here. Logged once (and every minute) by s_refused.
@@ -501,6 +509,7 @@ ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
                         char *id, char *code, ih_err_t *err)
 {
     uint64_t req = 0;
+    self->retry_after = 0;
     if (ih_client_publish_send (self, body, len, sig, &req, err) != 0)
         return -1;
 
@@ -534,12 +543,19 @@ ih_client_publish_wait (ih_client_t *self, const uint8_t *body, size_t len,
         if (r->type == IH_T_ERROR && (r->req == req || r->req == 0)) {
             if (code)
                 snprintf (code, 32, "%s", r->code);
+            self->retry_after = r->retry_after;
             ih_err_set (err, "%s", r->reason);
             return 1;
         }
         //  Anything else (a late answer to an earlier request) is not ours: ignore.
     }
     return ih_err_set (err, "no answer from broker %s within %d ms", self->endpoint, timeout_ms);
+}
+
+uint64_t
+ih_client_retry_after (ih_client_t *self)
+{
+    return self->retry_after;
 }
 
 /* ---- session mode -------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 
     One ZeroMQ DEALER socket, CURVE client (PROTOCOL.md section 2): the member's CURVE
     certificate, the broker's public key (Z85), ZMQ transport heartbeats, ZMQ_MAXMSGSIZE =
-    IH_MAX_FRAME, linger 0. A socket monitor reports CURVE/ZAP handshake failures (a key
+    IH_ZMQ_MAXMSGSIZE (a frame of IH_MAX_FRAME bytes and CURVE's 33), linger 0. A socket monitor reports CURVE/ZAP handshake failures (a key
     the broker does not admit) as a log line instead of silence.
 
     Two ways to use it:
@@ -72,6 +72,9 @@ void ih_client_destroy(ih_client_t **self_p);
 int ih_client_publish_wait(ih_client_t *self, const uint8_t *body, size_t len,
                            const uint8_t sig[64], int timeout_ms, uint64_t *seq,
                            char *id, char *code, ih_err_t *err);
+/*  After ih_client_publish_wait returned 1: how many ms the broker asked us to wait
+    before sending again (its error's retry_after: `rate-limited`), else 0. */
+uint64_t ih_client_retry_after(ih_client_t *self);
 /*  Sends `publish` with a fresh req (into *req, may be NULL) and returns at once: the
     broker's `ok` or `error` with that req is one of the envelopes ih_client_recv returns
     later (a session-mode client), or is lost when the connection drops first: the

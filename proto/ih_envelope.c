@@ -21,13 +21,13 @@
 typedef enum {
     s_F_CURSOR, s_F_CATEGORIES, s_F_SECTORS, s_F_MIN_SEVERITY, s_F_WINDOW, s_F_AGENT,
     s_F_HEAD, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_F_REQ, s_F_BODY, s_F_SIG, s_F_SEQ,
-    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON, s_F_OWED, s_F_MEMBERS
+    s_F_ID, s_F_CODE, s_F_REASON, s_F_ITEMS, s_F_JSON, s_F_OWED, s_F_MEMBERS, s_F_RETRY_AFTER
 } s_field_t;
 
 static const char *const s_field_names [] = {
     "cursor", "categories", "sectors", "min_severity", "window", "agent",
     "head", "member", "org", "heartbeat", "req", "body", "sig", "seq",
-    "id", "code", "reason", "items", "json", "owed", "members"
+    "id", "code", "reason", "items", "json", "owed", "members", "retry_after"
 };
 
 #define s_TYPE_MAX IH_T_MEMBERS
@@ -45,7 +45,7 @@ static const int8_t s_type_fields [s_TYPE_MAX + 1][7] = {
     [IH_T_WELCOME] = { s_F_HEAD, s_F_OWED, s_F_MEMBER, s_F_ORG, s_F_HEARTBEAT, s_END },
     [IH_T_PUBLISH] = { s_F_REQ, s_F_BODY, s_F_SIG, s_END },
     [IH_T_OK]      = { s_F_REQ, s_F_SEQ, s_F_ID, s_END },
-    [IH_T_ERROR]   = { s_F_REQ, s_F_CODE, s_F_REASON, s_END },
+    [IH_T_ERROR]   = { s_F_REQ, s_F_CODE, s_F_REASON, s_F_RETRY_AFTER, s_END },
     [IH_T_DELIVER] = { s_F_ITEMS, s_END },
     [IH_T_ACK]     = { s_F_SEQ, s_END },
     [IH_T_PING]    = { s_END },
@@ -62,7 +62,20 @@ static const int8_t s_type_fields [s_TYPE_MAX + 1][7] = {
 static const uint32_t s_type_optional [s_TYPE_MAX + 1] = {
     [IH_T_WELCOME] = 1u << s_F_OWED,
     [IH_T_PONG]    = 1u << s_F_OWED,
+    [IH_T_ERROR]   = 1u << s_F_RETRY_AFTER,
 };
+
+//  Optional fields the encoder writes only when they say something (non-zero), so that
+//  every envelope without them keeps the form older receivers accept.
+static const uint32_t s_sparse = 1u << s_F_RETRY_AFTER;
+
+static bool
+s_field_present (const ih_env_t *e, s_field_t f)
+{
+    if (!(s_sparse & (1u << f)))
+        return true;
+    return f == s_F_RETRY_AFTER ? e->retry_after != 0 : true;
+}
 
 const char *
 ih_type_name (ih_type_t t)
@@ -180,6 +193,9 @@ s_env_check (const ih_env_t *e, ih_err_t *err)
         case IH_T_ERROR:
             if (!e->code || !*e->code)
                 return ih_err_set (err, "code: missing");
+            if (e->retry_after > IH_RETRY_AFTER_MAX)
+                return ih_err_set (err, "retry_after: %" PRIu64 " is above %d ms", e->retry_after,
+                                   IH_RETRY_AFTER_MAX);
             return s_check_str ("code", e->code, IH_MAX_SHORT, err)
                 || s_check_str ("reason", e->reason, IH_MAX_TEXT, err);
         case IH_T_DELIVER:
@@ -229,17 +245,19 @@ ih_env_encode (const ih_env_t *e, ih_buf_t *out, ih_err_t *err)
     if (s_env_check (e, err))
         return -1;
     const int8_t *fields = s_type_fields [e->type];
-    uint32_t n = 0;
+    uint32_t n = 0, present = 0;
     while (fields [n] != s_END)
-        n++;
+        present += s_field_present (e, (s_field_t) fields [n++]);
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, ih_mpack_buf_write);
-    msgpack_pack_map (&pk, 2 + n);
+    msgpack_pack_map (&pk, 2 + present);
     ih_mpack_pack_str (&pk, "v");
     msgpack_pack_uint64 (&pk, IH_PROTO_VERSION);
     ih_mpack_pack_str (&pk, "t");
     ih_mpack_pack_str (&pk, ih_type_name (e->type));
     for (uint32_t i = 0; i < n; i++) {
+        if (!s_field_present (e, (s_field_t) fields [i]))
+            continue;
         ih_mpack_pack_str (&pk, s_field_names [fields [i]]);
         switch ((s_field_t) fields [i]) {
             case s_F_CURSOR:       msgpack_pack_uint64 (&pk, e->cursor); break;
@@ -261,6 +279,7 @@ ih_env_encode (const ih_env_t *e, ih_buf_t *out, ih_err_t *err)
             case s_F_CODE:         ih_mpack_pack_str (&pk, e->code); break;
             case s_F_REASON:       ih_mpack_pack_str (&pk, e->reason); break;
             case s_F_JSON:         ih_mpack_pack_str (&pk, e->json); break;
+            case s_F_RETRY_AFTER:  msgpack_pack_uint64 (&pk, e->retry_after); break;
             case s_F_MEMBERS:
                 msgpack_pack_array (&pk, e->record_count);
                 for (uint32_t j = 0; j < e->record_count; j++) {
@@ -376,6 +395,7 @@ s_env_field (ih_env_t *e, s_field_t f, const msgpack_object *v, ih_err_t *err)
         case s_F_CURSOR:       return ih_mpack_get_uint (v, name, UINT64_MAX, &e->cursor, err);
         case s_F_HEAD:         return ih_mpack_get_uint (v, name, UINT64_MAX, &e->head, err);
         case s_F_OWED:         return ih_mpack_get_uint (v, name, UINT64_MAX, &e->owed, err);
+        case s_F_RETRY_AFTER:  return ih_mpack_get_uint (v, name, IH_RETRY_AFTER_MAX, &e->retry_after, err);
         case s_F_REQ:          return ih_mpack_get_uint (v, name, UINT64_MAX, &e->req, err);
         case s_F_SEQ:          return ih_mpack_get_uint (v, name, UINT64_MAX, &e->seq, err);
         case s_F_WINDOW:
@@ -615,6 +635,10 @@ static const ih_tk_mutation_t s_cases [] = {
     { IH_TK_ENV, IH_T_PUBLISH, IH_TK_DROP, "sig", -1, -1, 0, "sig: missing" },
     { IH_TK_ENV, IH_T_OK, IH_TK_SET, "id", -1, -1, IH_TK_V_BADUUID, "id: not a lower-case UUID" },
     { IH_TK_ENV, IH_T_ERROR, IH_TK_SET, "reason", -1, -1, IH_TK_V_BADUTF8, "reason: invalid UTF-8" },
+    { IH_TK_ENV, IH_T_ERROR, IH_TK_ADD, "retry_after", -1, -1, IH_TK_V_STR, "retry_after: expected uint, got str" },
+    { IH_TK_ENV, IH_T_ERROR, IH_TK_ADD, "retry_after", -1, -1, IH_TK_V_BIG, "retry_after: out of range" },
+    { IH_TK_ENV, IH_T_ERROR, IH_TK_ADD, "retry_after", -1, -1, IH_TK_V_NEG, "retry_after: expected uint, got negative int" },
+    { IH_TK_ENV, IH_T_OK, IH_TK_ADD, "retry_after", -1, -1, IH_TK_V_INT5, "ok: unknown key 'retry_after'" },
     { IH_TK_ENV, IH_T_DELIVER, IH_TK_SET, "items", -1, -1, IH_TK_V_EMPTYARR, "items: expected 1..256 items, got 0" },
     { IH_TK_ENV, IH_T_DELIVER, IH_TK_SET, "items", 1, -1, IH_TK_V_ARR3, "items[1]: expected array of 5, got array of 3" },
     { IH_TK_ENV, IH_T_DELIVER, IH_TK_SET, "items", 1, 0, IH_TK_V_INT5, "items[1].seq: not increasing (5 after 5)" },
@@ -740,6 +764,30 @@ ih_envelope_test (bool verbose)
         IH_CHECK (d.type == (ih_type_t) t && d.head == e.head && d.owed == e.head);
         ih_env_free (&d);
         ih_env_free (&e);
+    }
+
+    //  retry_after (error) is written only when it says something: an error without it
+    //  has exactly the form older receivers know; with it, it round-trips
+    {
+        IH_CHECK (!memmem (envs [IH_T_ERROR].data, envs [IH_T_ERROR].len, "retry_after", 11));
+        ih_env_t e, d;
+        ih_env_init (&e, IH_T_ERROR);
+        e.req = 9;
+        e.code = "rate-limited";
+        e.reason = "rate: over messages-per-s; retry after 250 ms";
+        e.retry_after = 250;
+        IH_CHECK (ih_env_encode (&e, &buf, &err) == 0);
+        IH_CHECK (memmem (buf.data, buf.len, "\xabretry_after\xcc\xfa", 13));
+        IH_CHECK (ih_env_decode (&d, buf.data, buf.len, &err) == 0);
+        IH_CHECK (d.retry_after == 250 && d.req == 9 && streq (d.code, "rate-limited"));
+        ih_env_free (&d);
+        IH_CHECK (ih_env_decode (&d, envs [IH_T_ERROR].data, envs [IH_T_ERROR].len, &err) == 0);
+        IH_CHECK (d.retry_after == 0);
+        ih_env_free (&d);
+        e.retry_after = IH_RETRY_AFTER_MAX;
+        IH_CHECK (ih_env_encode (&e, &buf, &err) == 0);
+        IH_CHECK (ih_env_decode (&d, buf.data, buf.len, &err) == 0 && d.retry_after == IH_RETRY_AFTER_MAX);
+        ih_env_free (&d);
     }
 
     //  Encoding refuses incomplete envelopes

@@ -12,7 +12,8 @@
       welcome  B->A  head uint, owed uint, member str, org str, heartbeat uint (ms)
       publish  A->B  req uint, body bin, sig bin(64)
       ok       B->A  req uint, seq uint, id str
-      error    B->A  req uint (0 = not about a request), code str, reason str
+      error    B->A  req uint (0 = not about a request), code str, reason str,
+                     retry_after uint (ms; optional, with `rate-limited` only)
       deliver  B->A  items [[seq uint, body bin, sig bin(64), rec bin, rec_sig bin(64)], …]
                      (1..IH_MAX_ITEMS items, seq strictly increasing)
       ack      A->B  seq uint (everything up to seq is durably stored)
@@ -31,9 +32,13 @@
     limits, and accepts any msgpack form of a value (a uint16 for 5) and any field order.
 
     `owed` (welcome, pong) is the highest seq the broker has journaled that this member
-    is entitled to (<= head; the agent's lag is owed - cursor). It is the one optional
-    field: a broker older than it does not send it, and the decoder then sets owed =
-    head. Every other listed field is required.
+    is entitled to (<= head; the agent's lag is owed - cursor). It is optional: a broker
+    older than it does not send it, and the decoder then sets owed = head.
+    `retry_after` (error) is how many ms the client should wait before it sends the
+    refused request again (1..IH_RETRY_AFTER_MAX); the encoder writes it only when it is
+    not 0, which the broker does only for `rate-limited`, so every other error keeps the
+    form older receivers accept; absent, it decodes as 0. Every other listed field is
+    required.
 */
 #ifndef IH_ENVELOPE_H
 #define IH_ENVELOPE_H
@@ -49,6 +54,7 @@ typedef enum {
 } ih_type_t;
 
 #define IH_MAX_MEMBERS  4096        /* records in one members envelope */
+#define IH_RETRY_AFTER_MAX  86400000 /* ms: a day, the longest a limit can ask to wait */
 
 /*  The wire name of t ("hello"), or NULL when t is not a type. */
 const char *ih_type_name(ih_type_t t);
@@ -77,6 +83,7 @@ typedef struct {
     uint64_t cursor;         /* hello */
     uint64_t head;           /* welcome, pong */
     uint64_t owed;           /* welcome, pong: <= head (absent on the wire: = head) */
+    uint64_t retry_after;    /* error: ms to wait before trying again; 0 = not said */
     uint32_t window;         /* hello */
     uint32_t heartbeat;      /* welcome */
     const char *id;          /* ok */

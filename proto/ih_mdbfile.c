@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "ih_log.h"
 #include "ih_mdbfile.h"
 
 #define s_MAGIC         0xBEEFC0DEu
@@ -111,7 +113,59 @@ ih_mdb_lock (const char *dir, const char *name, const char *what, const char *ow
     return fd;
 }
 
+bool
+ih_mdb_disk_full (const char *dir, int rc, uint64_t *avail)
+{
+    uint64_t left = 0;
+    bool full = rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+    struct statvfs sv;
+    if (statvfs (dir, &sv) == 0) {
+        uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+        left = (uint64_t) sv.f_bavail * unit;
+        uint64_t total = (uint64_t) sv.f_blocks * unit;
+        if (rc == EIO && (left < (4ULL << 20) || left < total / 100))
+            full = true;
+    }
+    if (avail)
+        *avail = left;
+    return full;
+}
+
 /* ---- self-test ------------------------------------------------------------------------ */
+/* ---- LMDB's assertions ------------------------------------------------------------- */
+static __thread sigjmp_buf *s_jmp;
+static __thread char s_assertion [400];
+
+sigjmp_buf *
+ih_mdb_guard_swap (sigjmp_buf *jb)
+{
+    sigjmp_buf *prev = s_jmp;
+    s_jmp = jb;
+    return prev;
+}
+
+void
+ih_mdb_assert_hook (void *env, const char *msg)
+{
+    (void) env;
+    snprintf (s_assertion, sizeof s_assertion, "%s", msg ? msg : "");
+    if (s_jmp) {
+        sigjmp_buf *jb = s_jmp;
+        s_jmp = NULL;
+        siglongjmp (*jb, 1);
+    }
+    //  Outside a guarded call LMDB aborts when this returns: say why first, in one line
+    ih_log ('E', "lmdb", "a database file is damaged (%s): the process stops; see the README, "
+            "Recovery", s_assertion);
+    fflush (stderr);
+}
+
+const char *
+ih_mdb_assertion (void)
+{
+    return s_assertion;
+}
+
 #ifdef IH_SELFTEST
 #include <lmdb.h>
 #include "ih_testkit.h"

@@ -258,6 +258,72 @@ s_text_ok (const char *s, bool multiline)
     return true;
 }
 
+/* ---- bidirectional formatting (PROTOCOL.md 5.1) ---------------------------------- */
+bool
+ih_text_is_bidi_control (uint32_t cp)
+{
+    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+//  The encodings are E2 80 AA..AE (U+202A..E) and E2 81 A6..A9 (U+2066..9).
+static size_t
+s_bidi_at (const unsigned char *p)
+{
+    if (p [0] != 0xe2)
+        return 0;
+    if ((p [1] == 0x80 && p [2] >= 0xaa && p [2] <= 0xae) || (p [1] == 0x81 && p [2] >= 0xa6 && p [2] <= 0xa9))
+        return 3;
+    return 0;
+}
+
+const char *
+ih_text_find_bidi (const char *s, uint32_t *cp)
+{
+    for (const unsigned char *p = (const unsigned char *) s; p && *p; p++)
+        if (p [0] == 0xe2 && p [1] && p [2] && s_bidi_at (p)) {
+            if (cp)
+                *cp = (uint32_t) ((p [0] & 0x0f) << 12 | (p [1] & 0x3f) << 6 | (p [2] & 0x3f));
+            return (const char *) p;
+        }
+    return NULL;
+}
+
+size_t
+ih_text_strip_bidi (char *s)
+{
+    size_t removed = 0;
+    unsigned char *w = (unsigned char *) s;
+    for (const unsigned char *r = (const unsigned char *) s; r && *r; ) {
+        if (r [0] == 0xe2 && r [1] && r [2] && s_bidi_at (r)) {
+            r += 3;
+            removed++;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    if (s)
+        *w = 0;
+    return removed;
+}
+
+static const char *
+s_bidi_name (uint32_t cp)
+{
+    static const char *const names [] = {
+        "LEFT-TO-RIGHT EMBEDDING", "RIGHT-TO-LEFT EMBEDDING", "POP DIRECTIONAL FORMATTING",
+        "LEFT-TO-RIGHT OVERRIDE", "RIGHT-TO-LEFT OVERRIDE"
+    };
+    static const char *const isolates [] = {
+        "LEFT-TO-RIGHT ISOLATE", "RIGHT-TO-LEFT ISOLATE", "FIRST STRONG ISOLATE",
+        "POP DIRECTIONAL ISOLATE"
+    };
+    if (cp >= 0x202a && cp <= 0x202e)
+        return names [cp - 0x202a];
+    if (cp >= 0x2066 && cp <= 0x2069)
+        return isolates [cp - 0x2066];
+    return "?";
+}
+
 /*  Values in error messages go through ih_quote (ih_util.h), so a value a client sent
     cannot forge a log line or drive a terminal when the error is logged. */
 
@@ -271,6 +337,12 @@ s_check_text (const char *field, const char *s, size_t min, size_t max, bool mul
         return ih_err_set (err, "%s: too long (%zu > %zu bytes)", field, n, max);
     if (!s_text_ok (s, multiline))
         return ih_err_set (err, "%s: invalid UTF-8 or control character", field);
+    uint32_t cp;
+    const char *at = ih_text_find_bidi (s, &cp);
+    if (at)
+        return ih_err_set (err, "%s: U+%04X (%s) at byte %zu: bidirectional embedding, override "
+                           "and isolate characters are not allowed (they reorder what is shown)",
+                           field, (unsigned) cp, s_bidi_name (cp), (size_t) (at - s));
     return 0;
 }
 
@@ -402,6 +474,10 @@ ih_msg_validate (const ih_msg_t *m, ih_err_t *err)
             if (!s_url_ok (r))
                 return ih_err_set (err, "references[%u]: not an http(s) URL '%s'", i,
                                    ih_quote (r, SIZE_MAX, IH_QUOTE_SHOW, q, sizeof q));
+            char field [32];
+            snprintf (field, sizeof field, "references[%u]", i);
+            if (s_check_text (field, r, 1, IH_MAX_REF, false, err))
+                return -1;
         }
         for (uint32_t i = 0; i < m->tags.count; i++) {
             char field [32];
@@ -719,6 +795,34 @@ ih_msg_test (bool verbose)
     S_BREAK ("author: invalid UTF-8 or control character", x->author = "Ana\nMallory");
     S_BREAK ("author: invalid UTF-8 or control character", x->author = "\x1b[31mred");
     S_BREAK ("author: invalid UTF-8 or control character", x->author = "bad \xc0\xaf");
+
+    /*  Bidirectional embeddings, overrides and isolates: refused in every text field,
+        named by field, code point and byte; the marks (U+200E, U+200F, U+061C) pass.  */
+    S_BREAK ("title: U+202E (RIGHT-TO-LEFT OVERRIDE) at byte 6: bidirectional",
+             x->title = "alert \xe2\x80\xaegnp.exe");
+    S_BREAK ("summary: U+2067 (RIGHT-TO-LEFT ISOLATE) at byte 2", x->summary = "a\n\xe2\x81\xa7" "b");
+    S_BREAK ("summary: U+202A (LEFT-TO-RIGHT EMBEDDING) at byte 0", x->summary = "\xe2\x80\xaax");
+    S_BREAK ("tags[1]: U+2069 (POP DIRECTIONAL ISOLATE)", ih_msg_strlist_add (x, &x->tags, "t\xe2\x81\xa9"));
+    S_BREAK ("author: U+202D (LEFT-TO-RIGHT OVERRIDE)", x->author = "\xe2\x80\xad" "Ana");
+    S_BREAK ("references[1]: U+202E", ih_msg_strlist_add (x, &x->references, "https://x.example/\xe2\x80\xae"));
+    S_BREAK ("iocs[1].comment: U+2066 (LEFT-TO-RIGHT ISOLATE)",
+             ih_msg_ioc_add (x, IH_IOC_DOMAIN, "evil2.example", "seen \xe2\x81\xa6here", true));
+    {
+        ih_msg_t b;
+        ih_msg_copy (&b, &m);
+        b.title = ih_msg_str (&b, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xe2\x80\x8f(1)\xe2\x80\x8e \xd8\x9c");
+        IH_CHECK (ih_msg_validate (&b, &err) == 0);             //  Hebrew with RLM, LRM, ALM
+        //  an IOC value is evidence: the file name an attacker chose keeps its override
+        ih_msg_ioc_add (&b, IH_IOC_FILENAME, "invoice\xe2\x80\xae" "fdp.exe", "", true);
+        IH_CHECK (ih_msg_validate (&b, &err) == 0);
+        ih_msg_free (&b);
+        char t [] = "a\xe2\x80\xae" "b\xe2\x81\xa9" "c\xe2\x80\x8f";
+        uint32_t cp = 0;
+        IH_CHECK (ih_text_find_bidi (t, &cp) == t + 1 && cp == 0x202e);
+        IH_CHECK (ih_text_strip_bidi (t) == 2 && streq (t, "abc\xe2\x80\x8f"));
+        IH_CHECK (!ih_text_find_bidi (t, NULL) && ih_text_is_bidi_control (0x2066)
+                  && !ih_text_is_bidi_control (0x200f));
+    }
 
     /*  Events: category event, a date tag, a place tag, the first reference.  */
     {

@@ -15,6 +15,13 @@
 
 /* ---- limits (PROTOCOL.md "Limits"; the decoder enforces every one) ----------------- */
 #define IH_MAX_FRAME        (1024 * 1024)  /* one ZeroMQ frame */
+/*  ZMQ_MAXMSGSIZE for our CURVE sockets. libzmq applies it to the frame as it arrives,
+    which CURVE has wrapped in a MESSAGE command: 8 bytes of name, an 8-byte nonce, a
+    flags byte and a 16-byte MAC, 33 bytes in all. Set to IH_MAX_FRAME, a frame of
+    1,048,545 to 1,048,576 bytes, which PROTOCOL.md allows, would disconnect the peer;
+    the decoders refuse anything above IH_MAX_FRAME themselves. */
+#define IH_CURVE_OVERHEAD   33
+#define IH_ZMQ_MAXMSGSIZE   (IH_MAX_FRAME + IH_CURVE_OVERHEAD)
 #define IH_MAX_TITLE        256
 #define IH_MAX_SUMMARY      (64 * 1024)
 #define IH_MAX_TEXT         (16 * 1024)    /* comment text, retraction reason */
@@ -147,6 +154,21 @@ void ih_msg_strlist_add(ih_msg_t *m, ih_strlist_t *list, const char *s);
 bool ih_strlist_has(const ih_strlist_t *list, const char *s);
 /*  Appends an IOC; value and comment are copied as given (normalise first). */
 void ih_msg_ioc_add(ih_msg_t *m, ih_ioc_type_t type, const char *value, const char *comment, bool detect);
+
+/*  Bidirectional formatting: the embeddings and overrides U+202A..U+202E and the isolates
+    U+2066..U+2069 reorder what is shown around them (a title that reads backwards, a
+    file name "invoice<U+202E>fdp.exe" shown as "invoiceexe.pdf"). ih_msg_validate refuses
+    them in every text field: title, summary, tags, author, references, IOC comments,
+    comment and retraction texts ("title: U+202E (RIGHT-TO-LEFT OVERRIDE) at byte 5:
+    ..."). The marks U+200E, U+200F and U+061C reorder no letters and are allowed. IOC
+    values keep them: they are evidence (the file name an attacker chose), and pages show
+    them escaped (web/ih_html.h). */
+bool ih_text_is_bidi_control(uint32_t cp);
+/*  The first such character in s (NULL: none), its code point into *cp (may be NULL). */
+const char *ih_text_find_bidi(const char *s, uint32_t *cp);
+/*  Removes them from s in place (imports clean a field of another platform rather than
+    fail on it); returns how many were removed. */
+size_t ih_text_strip_bidi(char *s);
 
 /*  Full semantic validation of a message: enums in range, every limit, required fields
     per kind, slugs, UUIDs, URLs in references, IOC values already in normal form

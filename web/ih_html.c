@@ -67,6 +67,17 @@ ih_html_escn (ih_buf_t *b, const char *s, size_t n)
             else
             if (cp == 0xfffe || cp == 0xffff)
                 rep = "";
+            else
+            if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+                //  A bidirectional override would reorder the rest of the line (an IOC
+                //  value keeps it as evidence, ih_msg.h): shown, not obeyed
+                static const char *const shown [] = {
+                    "&lt;U+202A&gt;", "&lt;U+202B&gt;", "&lt;U+202C&gt;", "&lt;U+202D&gt;",
+                    "&lt;U+202E&gt;", "&lt;U+2066&gt;", "&lt;U+2067&gt;", "&lt;U+2068&gt;",
+                    "&lt;U+2069&gt;"
+                };
+                rep = shown [cp <= 0x202e ? cp - 0x202a : 5 + cp - 0x2066];
+            }
         }
         else
         switch (c) {
@@ -390,6 +401,8 @@ ih_html_test (bool verbose)
         { "surrogate\xed\xa0\x80", "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
         { "truncated\xe2\x82", "truncated\xef\xbf\xbd\xef\xbf\xbd" },
         { "nonchar\xef\xbf\xbe.", "nonchar." },
+        { "invoice\xe2\x80\xae" "fdp.exe", "invoice&lt;U+202E&gt;fdp.exe" },
+        { "\xe2\x81\xa6" "a\xe2\x81\xa9\xe2\x80\x8f", "&lt;U+2066&gt;a&lt;U+2069&gt;\xe2\x80\x8f" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         const char *got = s_esc (&b, cases [i].in);

@@ -7,7 +7,10 @@
     Escaping rules (ih_html_esc): & < > " ' become entities, so the result is safe in
     element content and in a quoted attribute, in HTML and in XML (Atom); invalid UTF-8
     becomes U+FFFD; C0 controls other than tab, LF and CR, and DEL, are dropped (XML 1.0
-    forbids them), as are the non-characters U+FFFE/U+FFFF.
+    forbids them), as are the non-characters U+FFFE/U+FFFF. The bidirectional embeddings,
+    overrides and isolates (U+202A..U+202E, U+2066..U+2069), which messages refuse in
+    their texts but IOC values keep as evidence (proto/ih_msg.h), are shown as
+    "<U+202E>", never obeyed: they cannot reorder the rest of a line.
 
     Threading: stateless; every function may be called from any thread.
 */

@@ -28,6 +28,7 @@ typedef struct {
     ih_http_t *http;
     int64_t t0;                     /* monotonic µs */
     size_t uri_len;
+    bool too_many_args;             //  the query had more arguments than s_MAX_ARGS
     char *uri;
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
@@ -647,8 +648,9 @@ s_respond (ih_http_t *self, s_conn_t *c)
 /* ---- MHD callbacks ---------------------------------------------------------------------------- */
 
 static void *
-s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
+s_uri_log (void *cls, const char *curi, struct MHD_Connection *conn)
 {
+    char *uri = (char *) curi;          //  libmicrohttpd's read buffer (see below)
     ih_http_t *self = (ih_http_t *) cls;
     s_conn_t *c = (s_conn_t *) calloc (1, sizeof *c);
     if (!c)
@@ -670,6 +672,24 @@ s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
     c->req.uri = c->uri;
     c->req.route = NULL;
     ih_buf_init (&c->req.body);
+    //  libmicrohttpd parses the query right after this call, one record of the
+    //  connection's memory pool for each argument: a query of a thousand '&' used it all
+    //  up, and then it could not even build its error (431), and closed the connection
+    //  without an answer. A query with more arguments than we would ever read is cut here,
+    //  in libmicrohttpd's own buffer (the URI is its read buffer, which it parses next),
+    //  so that it parses none of them, and s_access answers 400.
+    char *q = uri ? strchr (uri, '?') : NULL;
+    if (q) {
+        size_t args = 1;
+        for (const char *p = q + 1; *p; p++)
+            args += *p == '&';
+        if (args > s_MAX_ARGS || strlen (q + 1) > s_MAX_ARGBYTES + s_MAX_ARGS) {
+            c->too_many_args = true;
+            for (char *p = q; *p; p++)
+                if (*p == '?' || *p == '&')
+                    *p = 0;
+        }
+    }
     return c;
 }
 
@@ -824,7 +844,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     s_argcount_t a = { 0, 0 };
     MHD_get_connection_values (conn, MHD_GET_ARGUMENT_KIND, s_count_arg, &a);
-    if (a.count > s_MAX_ARGS || a.bytes > s_MAX_ARGBYTES) {
+    if (c->too_many_args || a.count > s_MAX_ARGS || a.bytes > s_MAX_ARGBYTES) {
         ih_req_error (r, 400, "Too many or too long query arguments.");
         return s_respond (self, c);
     }
@@ -875,11 +895,28 @@ typedef struct {
     ih_http_fill_fn *fill;
     ih_http_free_fn *free_fn;
     void *arg;
+    struct MHD_Connection *conn;    /* the connection the stream goes out on */
     ih_buf_t buf;
     size_t off;
     bool finished;
     bool failed;
 } s_stream_t;
+
+/*  A stream that fails ends without the last chunk of its chunked body, so that a client
+    sees it incomplete, not a short answer that looks whole: MHD_CONTENT_READER_END_WITH_
+    ERROR makes libmicrohttpd close the connection without it. With MHD_USE_TURBO (our
+    server's) libmicrohttpd 0.9.75 skips the shutdown(2) of a closed connection, and the
+    socket stays open until its timeout, the client waiting; so the stream shuts its
+    socket's writing side itself: the client reads the end of the connection at once. */
+static ssize_t
+s_stream_cut (s_stream_t *s)
+{
+    const union MHD_ConnectionInfo *ci = s->conn
+        ? MHD_get_connection_info (s->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    if (ci)
+        shutdown (ci->connect_fd, SHUT_WR);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
 
 static ssize_t
 s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
@@ -889,14 +926,17 @@ s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
         if (s->finished)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (s->failed)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+            return s_stream_cut (s);
         ih_buf_reset (&s->buf);
         s->off = 0;
         int rc = s->fill (s->arg, &s->buf);
-        if (rc < 0)
+        if (rc < 0) {
             //  What is buffered is sent; the connection then closes without the end of
             //  the chunked body, so a client sees the answer as incomplete.
             s->failed = true;
+            if (s->buf.len == 0)
+                return s_stream_cut (s);
+        }
         else
         if (rc == 0)
             s->finished = true;
@@ -928,6 +968,7 @@ ih_req_stream (ih_req_t *r, ih_http_fill_fn *fill, ih_http_free_fn *free_fn, voi
     s->fill = fill;
     s->free_fn = free_fn;
     s->arg = arg;
+    s->conn = r->conn;
     ih_buf_init (&s->buf);
     r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
                                                  s_stream_free);

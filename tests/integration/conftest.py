@@ -214,6 +214,20 @@ class Deployment:
     def revoke(self, name):
         return run([ADMIN, "member", "revoke", self.dir, name])
 
+    def set_limits(self, member, rate=None, bandwidth=None, quota=None):
+        """infohub-admin member set: the broker's limits for member (a running broker
+        applies them within a second)."""
+        argv = [ADMIN, "member", "set", self.dir, member.name]
+        for opt, v in (("--rate", rate), ("--bandwidth", bandwidth), ("--quota", quota)):
+            if v is not None:
+                argv += [opt, str(v)]
+        return run(argv)
+
+    def unlimited(self, member):
+        """No limits for a member whose test publishes as fast as it can on purpose (a
+        flood is the point of the test, not a rate limit)."""
+        return self.set_limits(member, "unlimited", "unlimited", "unlimited")
+
     # ---- processes
     def _log(self, name):
         self._n += 1

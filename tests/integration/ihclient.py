@@ -342,6 +342,11 @@ class Client:
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.linger = 0
+        # A DEALER with no connection blocks a send forever, and the broker closes the
+        # connection of a revoked or over-connected key: a send that cannot leave within
+        # 2 s is dropped (self.unsent counts them), as on a real network.
+        self.sock.sndtimeo = 2000
+        self.unsent = 0
         self.sock.curve_publickey = ident.curve_public
         self.sock.curve_secretkey = ident.curve_secret
         self.sock.curve_serverkey = ident.broker_public
@@ -365,6 +370,7 @@ class Client:
         self.head = None             # the broker's head, from welcome and pong (4.1, 4.4)
         self.owed = None             # the last seq the broker holds for us: lag = owed - cursor
         self.bad_envelopes = []      # welcome/pong that break section 4 (owed above head)
+        self.limited = 0             # publishes refused rate-limited (publish_many)
 
     def close(self):
         if self.mon is not None:
@@ -377,7 +383,10 @@ class Client:
     def send(self, t, **fields):
         env = {"v": VERSION, "t": t}
         env.update(fields)
-        self.sock.send(pack(env), copy=False)
+        try:
+            self.sock.send(pack(env), copy=False)
+        except zmq.Again:
+            self.unsent += 1
 
     def send_raw(self, data):
         if isinstance(data, (list, tuple)):
@@ -566,23 +575,30 @@ class Client:
         return evs
 
     # ---- a pipelined publisher
-    def publish_many(self, bodies, inflight=64, timeout=60.0, on_ok=None, tick=None):
+    def publish_many(self, bodies, inflight=64, timeout=60.0, on_ok=None, tick=None,
+                     retry_limited=False):
         """Publishes signed (data, sig) pairs or dicts with up to `inflight` requests
-        outstanding; calls tick() every round (to keep other clients polled).
+        outstanding; calls tick() every round (to keep other clients polled). With
+        retry_limited, a publish refused `rate-limited` is sent again once the error's
+        retry_after (section 4.3) has passed; self.limited counts those refusals.
         Returns (oks {index: ok}, errors {index: error}, unanswered [index])."""
         pending = {}
         oks, errs = {}, {}
+        later = []              # (when, index): refused rate-limited, to send again
         i = 0
         deadline = time.monotonic() + timeout
         n = len(bodies)
-        while (i < n or pending) and time.monotonic() < deadline:
-            while i < n and len(pending) < inflight:
-                b = bodies[i]
-                if isinstance(b, tuple):
-                    req = self.publish(b[0], sig=b[1])
-                else:
-                    req = self.publish(b)
-                pending[req] = i
+
+        def send(k):
+            b = bodies[k]
+            req = self.publish(b[0], sig=b[1]) if isinstance(b, tuple) else self.publish(b)
+            pending[req] = k
+        while (i < n or pending or later) and time.monotonic() < deadline:
+            now = time.monotonic()
+            while later and later[0][0] <= now and len(pending) < inflight:
+                send(later.pop(0)[1])
+            while i < n and len(pending) < inflight and not later:
+                send(i)
                 i += 1
             self.poll(0.05)
             if tick:
@@ -594,6 +610,11 @@ class Client:
                     oks[idx] = rep
                     if on_ok:
                         on_ok(idx, rep)
+                elif retry_limited and rep.get("code") == "rate-limited" and rep.get("retry_after"):
+                    self.limited += 1
+                    later.append((time.monotonic() + rep["retry_after"] / 1000.0, idx))
+                    later.sort()
                 else:
                     errs[idx] = rep
-        return oks, errs, sorted(pending.values()) + list(range(i, n))
+        left = sorted(list(pending.values()) + [k for _, k in later])
+        return oks, errs, left + list(range(i, n))

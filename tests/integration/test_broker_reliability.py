@@ -16,6 +16,7 @@ from conftest import publisher_signed, wait_until
 
 def _members(deploy):
     pub = deploy.add_member("soc-a", "bank-a", sector="finance", role="publisher")
+    deploy.unlimited(pub)       # these tests flood on purpose
     rd = deploy.add_member("noc-b", "bank-b", sector="finance")
     return pub, rd
 

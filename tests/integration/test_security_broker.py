@@ -5,8 +5,10 @@ protocol codec):
   revision, so a narrowing revision would leave earlier recipients with a stale alert);
 - the hello `agent` field, and values quoted in error reasons, cannot inject log lines;
 - a sender that may not see an alert cannot learn that it exists, nor its owner;
-- one member key holds a bounded number of sessions (error `busy`).
+- one member key holds a bounded number of sessions (error `busy`), refused before any
+  replay while they are all alive.
 """
+import json
 import time
 import uuid
 
@@ -185,19 +187,32 @@ def test_sessions_per_member_key_are_capped(deploy):
     for s in sessions:
         s.poll(0.05)
         assert not any(m.get("code") == "busy" for m in s.inbox), s.inbox
-    # the 9th and 10th sessions of the same key end the two oldest, which are told `busy`
+    # the 9th and 10th hellos of the same key, while its 8 sessions are alive, are refused
+    # with `busy` before any replay starts: no welcome, and nobody else is ended
+    replays = json.loads(pub.status()["json"])["replays"]
+    for k in range(2):
+        extra = deploy.client(r)
+        w = extra.hello(cursor=0, sectors=["zzz-none"])
+        assert w is not None and w.get("code") == "busy", w
+        assert "all of them alive; this one was refused" in w["reason"], w
+        assert not [m for m in extra.inbox if m.get("t") == "welcome"], extra.inbox
+    assert json.loads(pub.status()["json"])["replays"] == replays, "a refused hello replayed"
+    for s in sessions:
+        s.poll(0.3)
+        assert not any(m.get("code") == "busy" for m in s.inbox), s.inbox
+    # a session silent for a heartbeat (its connection is probably dead) makes room: a new
+    # hello ends it, and it is told `busy`
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.5:       # all but the oldest keep pinging
+        for s in sessions[1:]:
+            s.poll(0.05)
     sessions.append(deploy.subscriber(r, cursor=0, sectors=["zzz-none"]))
-    sessions.append(deploy.subscriber(r, cursor=0, sectors=["zzz-none"]))
-    for i, s in enumerate(sessions):
-        want = i < 2
-        ok = s.poll_until(lambda: any(m.get("code") == "busy" for m in s.inbox),
-                          2.0 if want else 0.3)
-        assert ok == want, (i, s.inbox)
+    assert sessions[0].poll_until(lambda: any(m.get("code") == "busy" for m in sessions[0].inbox), 2.0), \
+        sessions[0].inbox
     busy = next(m for m in sessions[0].inbox if m.get("code") == "busy")
-    assert "session:" in busy["reason"], busy
+    assert "session:" in busy["reason"] and "silent for" in busy["reason"], busy
     st = pub.status()
     assert st, "no stats"
-    import json
     assert json.loads(st["json"])["sessions"] == 9, st      # 8 of evil + the victim
     # the member's ended session is gone (ack/ping: no-session); the others still work
     sessions[0].ping()

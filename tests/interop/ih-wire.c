@@ -192,6 +192,8 @@ s_print_env (const ih_env_t *e)
             printf ("req=%llu\n", (unsigned long long) e->req);
             s_str ("code", e->code);
             s_str ("reason", e->reason);
+            if (e->retry_after)             //  optional, with rate-limited (PROTOCOL.md 4.3)
+                printf ("retry_after=%llu\n", (unsigned long long) e->retry_after);
             break;
         case IH_T_DELIVER:
             printf ("items#=%u\n", e->item_count);

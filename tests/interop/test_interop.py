@@ -342,6 +342,11 @@ def test_python_encodes_c_decodes_envelopes():
                                    "heartbeat": 1000, "head": 2 ** 64 - 1}),
                       ("ok", {"id": ID, "seq": 1, "req": 65536}),
                       ("error", {"reason": "", "code": "internal", "req": 0}),
+                      ("error", {"reason": "rate: x is over its messages-per-s limit (5 a second); "
+                                 "retry after 250 ms", "code": "rate-limited", "req": 3,
+                                 "retry_after": 250}),
+                      ("error", {"retry_after": 86400000, "code": "rate-limited", "reason": "",
+                                 "req": 0}),
                       ("ack", {"seq": 255}), ("pong", {"head": 256, "owed": 255}), ("ping", {}),
                       ("bye", {}), ("status", {}), ("stats", {"json": "{}"})]:
         env = {"v": 1, "t": t}
@@ -533,6 +538,14 @@ BAD_ENVS = [
     ("owed negative", pack({"v": 1, "t": "pong", "head": 5, "owed": -1}),
      "owed: expected uint, got negative int"),
     ("owed in a ping", pack({"v": 1, "t": "ping", "owed": 1}), "ping: unknown key 'owed'"),
+    ("retry_after not a uint", pack({"v": 1, "t": "error", "req": 0, "code": "rate-limited",
+                                     "reason": "", "retry_after": "soon"}),
+     "retry_after: expected uint, got str"),
+    ("retry_after above a day", pack({"v": 1, "t": "error", "req": 0, "code": "rate-limited",
+                                      "reason": "", "retry_after": 86400001}),
+     "retry_after: out of range"),
+    ("retry_after in an ok", pack({"v": 1, "t": "ok", "req": 1, "seq": 1, "id": ID,
+                                   "retry_after": 5}), "ok: unknown key 'retry_after'"),
     ("welcome owed above head", pack({"v": 1, "t": "welcome", "head": 1, "owed": 2, "member": "a",
                                       "org": "b", "heartbeat": 1000}), "owed: 2 is above head 1"),
     ("window 0", pack({"v": 1, "t": "hello", "cursor": 0, "categories": [], "sectors": [],
