@@ -1,10 +1,15 @@
 /*  ih_sigpool.c: parallel signature verification. See ih_sigpool.h.
 
-    Fork-join with a generation counter: the caller publishes the job and bumps the
-    generation, every helper verifies the jobs of its way (job i goes to way i % ways,
-    the caller being way 0) and counts itself finished; the caller waits for all.
+    Fork-join with a generation counter: the caller publishes the batch and bumps the
+    generation; every thread, the caller included, takes the next item from an atomic
+    counter until none is left. A helper joins a batch only while it is open, counting
+    itself active; once the caller has run out of items it closes the batch and waits
+    for the active helpers to finish the items they took. A helper that wakes after that
+    (the machine was busy elsewhere) finds the batch closed and waits for the next one:
+    the caller never waits for a thread that has not started.
 */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,39 +17,33 @@
 #include "ih_sigpool.h"
 #include "ih_sign.h"
 
-typedef struct {
-    ih_sigpool_t *pool;
-    size_t way;
-} s_arg_t;
-
 struct ih_sigpool {
     pthread_mutex_t lock;
     pthread_cond_t go, done;
     pthread_t threads [IH_SIGPOOL_MAX - 1];
-    s_arg_t args [IH_SIGPOOL_MAX - 1];
     size_t nthreads;
     bool quit;
     uint64_t generation;            //  one per batch
-    size_t finished;                //  helpers done with this generation
-    ih_sigjob_t *jobs;              //  the batch
-    size_t njobs;
-    size_t ways;
+    bool closed;                    //  no helper may join this batch any more
+    size_t active;                  //  helpers working on this batch
+    ih_sigpool_fn *fn;              //  the batch: fn (arg, i) for i < n
+    void *arg;
+    size_t n;
+    atomic_size_t next;             //  the next item nobody took yet
 };
 
 static void
-s_verify_way (ih_sigpool_t *self, size_t way)
+s_work (ih_sigpool_t *self)
 {
-    for (size_t i = way; i < self->njobs; i += self->ways) {
-        ih_sigjob_t *j = &self->jobs [i];
-        j->ok = ih_verify (j->sig, IH_CTX_MSG, j->body, j->len, j->pk, NULL) == 0;
-    }
+    size_t i;
+    while ((i = atomic_fetch_add_explicit (&self->next, 1, memory_order_relaxed)) < self->n)
+        self->fn (self->arg, i);
 }
 
 static void *
 s_helper (void *arg)
 {
-    ih_sigpool_t *self = ((s_arg_t *) arg)->pool;
-    size_t way = ((s_arg_t *) arg)->way;
+    ih_sigpool_t *self = (ih_sigpool_t *) arg;
     uint64_t seen = 0;
     pthread_mutex_lock (&self->lock);
     while (true) {
@@ -53,11 +52,14 @@ s_helper (void *arg)
         if (self->quit)
             break;
         seen = self->generation;
+        if (self->closed)
+            continue;           //  too late: the caller has done this batch
+        self->active++;
         pthread_mutex_unlock (&self->lock);
-        s_verify_way (self, way);
+        s_work (self);
         pthread_mutex_lock (&self->lock);
-        self->finished++;
-        pthread_cond_signal (&self->done);
+        if (--self->active == 0)
+            pthread_cond_signal (&self->done);
     }
     pthread_mutex_unlock (&self->lock);
     return NULL;
@@ -85,8 +87,7 @@ ih_sigpool_new (size_t helpers)
     sigfillset (&all);
     pthread_sigmask (SIG_SETMASK, &all, &old);
     for (size_t i = 0; i < helpers; i++) {
-        self->args [i] = (s_arg_t) { self, i + 1 };
-        if (pthread_create (&self->threads [i], NULL, s_helper, &self->args [i]) != 0)
+        if (pthread_create (&self->threads [i], NULL, s_helper, self) != 0)
             break;
         self->nthreads++;
     }
@@ -119,34 +120,62 @@ ih_sigpool_helpers (ih_sigpool_t *self)
     return self->nthreads;
 }
 
-size_t
-ih_sigpool_verify (ih_sigpool_t *self, ih_sigjob_t *jobs, size_t n)
+void
+ih_sigpool_run (ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n)
 {
     if (n < 4 || self->nthreads == 0) {
-        self->jobs = jobs;
-        self->njobs = n;
-        self->ways = 1;
-        s_verify_way (self, 0);
-        return n;
+        for (size_t i = 0; i < n; i++)
+            fn (arg, i);
+        return;
     }
     pthread_mutex_lock (&self->lock);
-    self->jobs = jobs;
-    self->njobs = n;
-    self->ways = self->nthreads + 1;
-    self->finished = 0;
+    self->fn = fn;
+    self->arg = arg;
+    self->n = n;
+    atomic_store_explicit (&self->next, 0, memory_order_relaxed);
+    self->closed = false;
     self->generation++;
     pthread_cond_broadcast (&self->go);
     pthread_mutex_unlock (&self->lock);
-    s_verify_way (self, 0);
+    s_work (self);
+    //  Every item is taken: those of the helpers that joined may still be running.
     pthread_mutex_lock (&self->lock);
-    while (self->finished < self->nthreads)
+    self->closed = true;
+    while (self->active > 0)
         pthread_cond_wait (&self->done, &self->lock);
     pthread_mutex_unlock (&self->lock);
+}
+
+static void
+s_verify_job (void *arg, size_t i)
+{
+    ih_sigjob_t *j = &((ih_sigjob_t *) arg) [i];
+    j->ok = ih_verify (j->sig, IH_CTX_MSG, j->body, j->len, j->pk, NULL) == 0;
+}
+
+size_t
+ih_sigpool_verify (ih_sigpool_t *self, ih_sigjob_t *jobs, size_t n)
+{
+    ih_sigpool_run (self, s_verify_job, jobs, n);
     return n;
 }
 
 /* ---- self-test -------------------------------------------------------------------- */
 #ifdef IH_SELFTEST
+typedef struct {
+    atomic_int calls [300];         //  how often fn ran for each i
+    int slow_every;                 //  every so many items sleep 1 ms (0: never)
+} s_tally_t;
+
+static void
+s_tally (void *arg, size_t i)
+{
+    s_tally_t *t = (s_tally_t *) arg;
+    atomic_fetch_add (&t->calls [i], 1);
+    if (t->slow_every && i % (size_t) t->slow_every == 0)
+        usleep (1000);
+}
+
 void
 ih_sigpool_test (bool verbose)
 {
@@ -190,6 +219,23 @@ ih_sigpool_test (bool verbose)
                     IH_CHECK (jobs [i].ok == (i % 3 != 0));
                 for (size_t i = sizes [s]; i < N; i++)
                     IH_CHECK (jobs [i].ok != (i % 3 != 0));    //  untouched
+            }
+        //  ih_sigpool_run calls fn once per item, whatever the sizes and the delays,
+        //  batch after batch (a helper that wakes late must never take an item of a
+        //  later batch with the fn of an earlier one)
+        static s_tally_t tally;
+        size_t run_sizes [] = { 0, 1, 3, 4, 7, 64, 300 };
+        for (int round = 0; round < 20; round++)
+            for (size_t s = 0; s < sizeof run_sizes / sizeof run_sizes [0]; s++) {
+                size_t n = run_sizes [s];
+                for (size_t i = 0; i < 300; i++)
+                    atomic_store (&tally.calls [i], 0);
+                tally.slow_every = round % 4 == 1 ? 16 : round % 4 == 3 ? 1 : 0;
+                if (tally.slow_every == 1 && n > 7)
+                    continue;       //  a 1 ms sleep per item: the small batches only
+                ih_sigpool_run (pool, s_tally, &tally, n);
+                for (size_t i = 0; i < 300; i++)
+                    IH_CHECK (atomic_load (&tally.calls [i]) == (i < n ? 1 : 0));
             }
         ih_sigpool_destroy (&pool);
         ih_sigpool_destroy (&pool);
