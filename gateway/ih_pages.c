@@ -456,9 +456,37 @@ s_related (ih_req_t *r, ih_store_t *store, const ih_msg_t *m)
     ih_gw_t *gw = ih_gw_of (r);
     if (!gw->related)
         return;
+    //  The query (a quarter of an alert page's work) answers from the index alone: its
+    //  hits are kept in gw->frags under the index's watermark (the store seq it is in step
+    //  with: ih_related.h), when the watermark did not move during the query. What is
+    //  shown of each hit (its title, whether it is public and active) is read from the
+    //  store below at every request.
     ih_related_hit_t hits [20];
     ih_err_t err = { "" };
-    int n = ih_related_for_alert (gw->related, m->id, hits, 20, &err);
+    uint8_t key [16 + IH_UUID_LEN + 8];
+    memset (key, 0, sizeof key);
+    memcpy (key, "related", 7);
+    memcpy (key + 16, m->id, IH_UUID_LEN);
+    uint64_t mark = ih_related_watermark (gw->related);
+    ih_put_be64 (key + 16 + IH_UUID_LEN, mark);
+    int n = 0;
+    ih_cache_item_t *item = gw->frags ? ih_cache_get (gw->frags, key, sizeof key) : NULL;
+    if (item) {
+        n = (int) (ih_cache_size (item) / sizeof hits [0]);
+        memcpy (hits, ih_cache_value (item), (size_t) n * sizeof hits [0]);
+        ih_cache_release (gw->frags, &item);
+    }
+    else {
+        n = ih_related_for_alert (gw->related, m->id, hits, 20, &err);
+        if (n >= 0 && gw->frags && ih_related_watermark (gw->related) == mark) {
+            ih_related_hit_t *copy = (ih_related_hit_t *) malloc ((size_t) (n ? n : 1) * sizeof hits [0]);
+            if (!copy)
+                abort ();
+            memcpy (copy, hits, (size_t) n * sizeof hits [0]);
+            item = ih_cache_put (gw->frags, key, sizeof key, copy, (size_t) n * sizeof hits [0]);
+            ih_cache_release (gw->frags, &item);
+        }
+    }
     s_related_t x = { &r->body, NULL, 0 };
     for (int i = 0; i < n && x.shown < s_RELATED_SHOWN; i++) {
         x.hit = &hits [i];

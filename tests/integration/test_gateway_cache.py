@@ -94,3 +94,37 @@ def test_revision_and_retraction_never_served_stale(env):
         assert "cachetest second" not in b and "cachetest bystander" in b
     for b in _all(pages, "alerts"):
         assert "Retracted." in b and "kept-ioc.example.org" not in b
+
+
+def test_related_advisories_follow_revisions_and_retractions(env):
+    """The related list's hits are kept per index watermark; what is shown of each hit
+    (title, whether it is still active) is read at every request."""
+    shared = [ihclient.ioc("domain", "relcache-c2.example.org"), ihclient.ioc("ipv4", "198.51.100.77")]
+    text = "Relcache campaign against regional banks: phishing mails lead to a loader that calls home."
+    main = env.publish(title="relcache main advisory", summary=text, tlp="CLEAR", category="phishing",
+                       iocs=shared)
+    other = env.publish(title="relcache sibling first title", summary=text, tlp="CLEAR",
+                        category="phishing", iocs=shared)
+    env.wait_all([main, other])
+
+    def page():
+        s, _, b = env.get("/alerts/%s?nocache=%d" % (main, next(_fresh)))
+        assert s == 200
+        return b.decode("utf-8")
+
+    cf.wait_until(lambda: "relcache sibling first title" in page(), 15, what="related advisory listed")
+    page()                                  # the hits from the cache
+    rev = ihclient.alert_body(env.pub.ident, title="relcache sibling second title", summary=text,
+                              tlp="CLEAR", category="phishing", id=other, rev=2, iocs=shared)
+    env.publish_body(env.pub, rev)
+    cf.wait_until(lambda: env.get_json("/api/v1/alerts/" + other)["revision"] == 2, 15, what="revision 2")
+    for _ in range(2):
+        b = page()
+        assert "relcache sibling first title" not in b
+    cf.wait_until(lambda: "relcache sibling second title" in page(), 15, what="revised title listed")
+    env.publish_body(env.pub, ihclient.retraction_body(env.pub.ident, other, "mistake"))
+    cf.wait_until(lambda: env.get_json("/api/v1/alerts/" + other)["status"] == "retracted", 15,
+                  what="retraction")
+    for _ in range(2):
+        b = page()
+        assert "relcache sibling" not in b
