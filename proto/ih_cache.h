@@ -21,7 +21,8 @@
     put: any number of threads may read one value at a time.
 
     Threading: every function may be called from any thread; one mutex guards the table
-    (held for a lookup or an insertion, never while a value is built or freed).
+    (held for a lookup or an insertion, never while a value is built or freed; a release
+    only counts the item's references down).
 */
 #ifndef IH_CACHE_H
 #define IH_CACHE_H
