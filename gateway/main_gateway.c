@@ -230,6 +230,7 @@ done:
         ih_added_destroy (&gw->added);
         ih_related_destroy (&gw->related);
         ih_store_destroy (&gw->store);
+        ih_gw_release (gw);
         free (gw);
     }
     zcert_destroy (&cert);
