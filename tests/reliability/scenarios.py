@@ -143,7 +143,16 @@ def agent_disk_full(w):
     w.fault_begins()
     w.fill_disk(mnt, leave=LEFT)
     w.release_all()
-    saw = w.saw(a, r"disk full|No space", timeout=w.mode.recover_timeout)
+    saw = ""
+    deadline = time.monotonic() + w.mode.recover_timeout
+    while not saw and time.monotonic() < deadline:
+        saw = w.saw(a, r"disk full|No space", timeout=0.5)
+        if not a.alive():
+            # not a way to say it: SIGSEGV here once (agents/ih_related.c aborted a
+            # transaction whose commit had failed on the full disk)
+            said = [l for l in a.text().splitlines() if l[:2] in ("W ", "E ")] or ["nothing"]
+            raise AssertionError("the agent died (exit %s) on its full disk, after: %s"
+                                 % (a.p.returncode, rlib.shorten(w.relative(said[-1]), 120)))
     if not saw:
         raise AssertionError("the agent never said its disk was full")
     if not w.wait_published():
