@@ -333,7 +333,7 @@ def console_sigkill(w):
     env = consoleutil.ConsoleEnv(w.d)
     env.wait_connected(m)
     pw, secret, _ = env.add_user(m, "ana", "analyst")
-    port = cf_free_port()
+    port = rlib.cf.free_port()          # the same port after the restart
 
     def start_console():
         p = w.d.spawn("console-" + m.name, [consoleutil.CONSOLE, "-c", m.cfg,
@@ -392,10 +392,6 @@ def console_sigkill(w):
                      "it was down)" % (len(shown), len(exp), pages["ok"], pages["failed"]))
     row.saw = w.saw(con, r"serving", since_fault=False) or w.saw(con, r".", since_fault=False)
     return row
-
-
-def cf_free_port():
-    return rlib.cf.free_port()
 
 
 # ---- 11. a bit-flipped store -------------------------------------------------------------
@@ -551,7 +547,6 @@ def flood_at_limit(w):
                "their limit); the others' publish->stored p50 %.1f ms, "
                "p99 %.1f ms unloaded; p50 %.1f ms, p99 %.1f ms during the flood"
                % (last, stats.get("rate_limited", -1), p50_0, p99_0, p50_1, p99_1))
-    row.latency = (p50_0, p99_0, p50_1, p99_1)
     row.notes.append("the flood: %s (%d acknowledged, each counted at every holder); soc's "
                      "steady alerts (one every %d ms, %d a phase) timed from send until in "
                      "lab@uni-c's store: unloaded before %.1f/%.1f ms, after %.1f/%.1f ms "
