@@ -7,6 +7,7 @@ a full disk that stops the cursor and resumes without loss.
 """
 import json
 import os
+import re
 import resource
 import signal
 import time
@@ -42,10 +43,15 @@ def publish_id(deploy, member, text):
     return out
 
 
-def status(deploy, member):
+def status(deploy, member, storage_error=False):
     r = deploy.agent_cmd(member, "status", "--json", check=False)
+    st = json.loads(r.stdout.decode()) if r.stdout else {}
+    if storage_error and r.returncode == 1:
+        # a store that refuses writes makes status exit 1 (once the daemon has written
+        # its status file since the failure), with the reason
+        assert st["running"] and st["storage"]["state"] == "error", st
+        return st
     assert r.returncode in (0, 3), r.stderr.decode()
-    st = json.loads(r.stdout.decode())
     assert (r.returncode == 0) == st["running"], st     # 3 when not running (LSB)
     return st
 
@@ -99,8 +105,8 @@ def test_help_and_errors(pair):
 def test_publish_receive_revise(pair):
     deploy, pub, rdr = pair
     deploy.start_broker()
-    deploy.start_agent(pub)
-    ra = deploy.start_agent(rdr)
+    pa = deploy.start_agent(pub)
+    ra = deploy.start_agent(rdr, extra=["-v"])     # -v: a debug line per message too
     aid = publish_id(deploy, pub, alert_json())
     got = wait_alerts(deploy, rdr, 1)
     a = got[0]
@@ -130,7 +136,11 @@ def test_publish_receive_revise(pair):
     assert r.stderr.decode().startswith("infohub-agent: broker refused: not-publisher: ")
     st = status(deploy, rdr)
     assert st["running"] and st["cursor"] == b["seq"] and st["alerts"] == 1 and st["iocs"] == 3
-    assert "stored alert %s rev 1" % aid in ra.text()
+    # one information line per commit; each message's own line only with -v
+    assert re.search(r"I agent: stored 1 alert, seq %d\n" % a["seq"], ra.text()), ra.text()
+    assert "D agent: stored alert %s rev 1 seq %d" % (aid, a["seq"]) in ra.text()
+    assert re.search(r"I agent: stored 1 alert, seq %d\n" % a["seq"], pa.text()), pa.text()
+    assert "stored alert" not in pa.text()
     # SIGTERM: clean exit
     assert ra.stop() == 0
     assert "stopping analyst@bank-b" in ra.text()
@@ -326,10 +336,10 @@ def test_full_disk_stops_and_resumes(pair):
         wait_until(lambda: "disk full" in ra.text(), what="the agent to say the disk is full")
         # while full, the cursor stays where it is (some small batches may have fit in
         # pages the store had free) and the agent stays up
-        stuck = status(deploy, rdr)["cursor"]
+        stuck = status(deploy, rdr, storage_error=True)["cursor"]
         assert cursor <= stuck < head
         time.sleep(1.5)
-        assert status(deploy, rdr)["cursor"] == stuck
+        assert status(deploy, rdr, storage_error=True)["cursor"] == stuck
         assert ra.alive()
     finally:
         resource.prlimit(ra.pid, resource.RLIMIT_FSIZE, (soft, hard))
