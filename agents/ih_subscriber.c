@@ -517,13 +517,52 @@ ih_subscriber_test (bool verbose)
     }
     ih_buf_free (&demoted.rec_bytes);
 
+    //  One forged body among valid ones, in one delivery of 8 (the pool's path: 4 items
+    //  or more): item 5's body was changed after it was signed (it carries the signature
+    //  of the genuine body). The 7 others are stored; exactly the forged one is rejected,
+    //  and the cursor passes it.
+    enum { FEW = 8, FORGED = 5 };
+    ih_msg_t fm [FEW], genuine;
+    ih_tk_item_t ft [FEW], gt;
+    ih_item_t fitems [FEW];
+    uint64_t base = 6 + BIG;
+    ih_subscriber_stats (sub, &st);
+    ih_subscriber_stats_t st0 = st;
+    for (int i = 0; i < FEW; i++) {
+        ih_tk_alert (&fm [i], &bank, IH_TLP_GREEN, i == FORGED ? "forged" : "valid");
+        ih_tk_item (&ft [i], &fm [i], &bank, base + 1 + (uint64_t) i);
+        fitems [i] = ft [i].item;
+    }
+    ih_tk_alert (&genuine, &bank, IH_TLP_GREEN, "genuine");
+    ih_tk_item (&gt, &genuine, &bank, base + 1 + FORGED);
+    memcpy (ft [FORGED].sig, gt.sig, sizeof gt.sig);
+    ih_tk_broker_deliver (broker, fitems, FEW);
+    uint64_t acked = 0;
+    while (acked < base + FEW) {
+        IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, sub));
+        acked = e.seq;
+        ih_env_free (&e);
+    }
+    IH_CHECK (acked == base + FEW);
+    ih_subscriber_stats (sub, &st);
+    IH_CHECK (st.cursor == base + FEW);
+    IH_CHECK (st.stored == st0.stored + FEW - 1 && st.rejected == st0.rejected + 1);
+    for (int i = 0; i < FEW; i++) {
+        IH_CHECK (ih_store_get (store, fm [i].id, NULL, NULL, &err) == (i == FORGED ? 0 : 1));
+        ih_tk_item_free (&ft [i]);
+        ih_msg_free (&fm [i]);
+    }
+    IH_CHECK (ih_store_get (store, genuine.id, NULL, NULL, &err) == 0);
+    ih_tk_item_free (&gt);
+    ih_msg_free (&genuine);
+
     //  A new subscriber on the same store says hello from its durable cursor.
     ih_subscriber_destroy (&sub);
     ih_subscriber_destroy (&sub);
     sub = ih_subscriber_new (store, &cfg, &err);
     IH_CHECK (sub);
     IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, sub));
-    IH_CHECK (e.cursor == 6 + BIG);
+    IH_CHECK (e.cursor == 6 + BIG + FEW);
     ih_env_free (&e);
     ih_subscriber_destroy (&sub);
 

@@ -246,6 +246,42 @@ ih_reccache_test (bool verbose)
     IH_CHECK (ih_reccache_verify (cache, &it, &r, NULL) == 0);
     IH_CHECK (streq (r.name, "soc") && r.role == IH_ROLE_PUBLISHER);
     IH_CHECK (ih_reccache_size (cache) == 2);
+    //  The registry re-issues soc's record: another role, then a new signing key. Each
+    //  is other bytes, so each is verified on its own (a miss) and answered with its own
+    //  fields; the record it replaced still answers with its old ones.
+    ih_tk_member_t demoted = soc, rekeyed;
+    ih_buf_init (&demoted.rec_bytes);
+    demoted.rec.role = IH_ROLE_READER;
+    IH_CHECK (ih_member_encode (&demoted.rec, &demoted.rec_bytes, NULL) == 0);
+    ih_sign (demoted.rec_sig, IH_CTX_MEMBER, demoted.rec_bytes.data, demoted.rec_bytes.len, reg.sk);
+    ih_tk_member (&rekeyed, &reg, "soc", "bank-a", "finance", IH_ROLE_PUBLISHER);
+    IH_CHECK (memcmp (rekeyed.rec.sign, soc.rec.sign, 32) != 0);
+    ih_item_t dit = it, kit = it;
+    dit.rec = demoted.rec_bytes.data;
+    dit.rec_len = demoted.rec_bytes.len;
+    dit.rec_sig = demoted.rec_sig;
+    kit.rec = rekeyed.rec_bytes.data;
+    kit.rec_len = rekeyed.rec_bytes.len;
+    kit.rec_sig = rekeyed.rec_sig;
+    misses = ih_reccache_misses (cache);
+    IH_CHECK (s_check_same (cache, &dit, reg.pk) == 0);
+    IH_CHECK (ih_reccache_misses (cache) == misses + 1);
+    IH_CHECK (ih_reccache_verify (cache, &dit, &r, NULL) == 0 && r.role == IH_ROLE_READER);
+    IH_CHECK (s_check_same (cache, &kit, reg.pk) == 0);
+    IH_CHECK (ih_reccache_misses (cache) == misses + 2);
+    IH_CHECK (ih_reccache_verify (cache, &kit, &r, NULL) == 0 && memcmp (r.sign, rekeyed.rec.sign, 32) == 0);
+    IH_CHECK (ih_reccache_verify (cache, &it, &r, NULL) == 0);
+    IH_CHECK (r.role == IH_ROLE_PUBLISHER && memcmp (r.sign, soc.rec.sign, 32) == 0);
+    IH_CHECK (ih_reccache_misses (cache) == misses + 2 && ih_reccache_size (cache) == 4);
+    //  … and a forged change (the role byte edited, the old signature kept) is refused
+    //  every time, never kept.
+    ih_item_t xit = dit;
+    xit.rec_sig = soc.rec_sig;
+    for (int i = 0; i < 3; i++)
+        IH_CHECK (s_check_same (cache, &xit, reg.pk) == -1);
+    IH_CHECK (ih_reccache_misses (cache) == misses + 5 && ih_reccache_size (cache) == 4);
+    ih_buf_free (&demoted.rec_bytes);
+    ih_tk_member_free (&rekeyed);
     //  A cache for another registry refuses what this one holds.
     ih_reccache_t *other_cache = ih_reccache_new (other.pk, 0);
     IH_CHECK (s_check_same (other_cache, &it, other.pk) == -1);
