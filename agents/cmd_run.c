@@ -475,7 +475,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         }
         //  The related index follows the store a step after each commit; while the agent
         //  is more than a step behind what the broker holds for it (catching up, or a
-        //  burst), a step a second and no model training, so that storing (and
+        //  burst), a small step a second and no model training, so that storing (and
         //  acknowledging) comes first: the index took a third of the agent's CPU in
         //  catch-up, as much as verifying, and training a child's whole core. Both catch
         //  up when the agent does.

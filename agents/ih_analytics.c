@@ -101,14 +101,17 @@ ih_analytics_pump (ih_analytics_t *self, bool behind)
     int wait = 1000;
     //  The related index: a bounded step after each commit.
     ih_err_t err;
-    int n = ih_related_catch_up (self->related, self->store, IH_ANALYTICS_BATCH, &err);
+    //  While the agent is behind the broker, a tenth of a step: per alert the index costs
+    //  more than verifying it, and storing comes first (it catches up afterwards).
+    int batch = behind ? IH_ANALYTICS_BATCH / 10 : IH_ANALYTICS_BATCH;
+    int n = ih_related_catch_up (self->related, self->store, batch, &err);
     if (n < 0 && !self->index_failed) {
         ih_log ('W', "analytics", "%s (related alerts may be out of date)", err.msg);
         self->index_failed = true;
     }
     if (n >= 0)
         self->index_failed = false;
-    if (n >= IH_ANALYTICS_BATCH)
+    if (n >= batch)
         wait = 0;
     //  The training child.
     if (self->child > 0) {

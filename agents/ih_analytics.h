@@ -37,7 +37,8 @@ void ih_analytics_destroy(ih_analytics_t **self_p);
     what it did (one line per event). Returns how soon (ms) it wants to be called
     again: 0 while the index is catching up, else 1000. behind: the caller is still
     catching up with the broker (the agent's `run` calls then at most once a second):
-    no training starts, as the store is about to change (one that runs is reaped). */
+    the step indexes a tenth as many alerts, and no training starts, as the store is
+    about to change (one that runs is reaped). */
 int ih_analytics_pump(ih_analytics_t *self, bool behind);
 
 void ih_analytics_test(bool verbose);
