@@ -7,6 +7,7 @@ a full disk that stops the cursor and resumes without loss.
 """
 import json
 import os
+import re
 import resource
 import signal
 import time
@@ -102,8 +103,8 @@ def test_help_and_errors(pair):
 def test_publish_receive_revise(pair):
     deploy, pub, rdr = pair
     deploy.start_broker()
-    deploy.start_agent(pub)
-    ra = deploy.start_agent(rdr)
+    pa = deploy.start_agent(pub)
+    ra = deploy.start_agent(rdr, extra=["-v"])     # -v: a debug line per message too
     aid = publish_id(deploy, pub, alert_json())
     got = wait_alerts(deploy, rdr, 1)
     a = got[0]
@@ -133,7 +134,11 @@ def test_publish_receive_revise(pair):
     assert r.stderr.decode().startswith("infohub-agent: broker refused: not-publisher: ")
     st = status(deploy, rdr)
     assert st["running"] and st["cursor"] == b["seq"] and st["alerts"] == 1 and st["iocs"] == 3
-    assert "stored alert %s rev 1" % aid in ra.text()
+    # one information line per commit; each message's own line only with -v
+    assert re.search(r"I agent: stored 1 alert, seq %d\n" % a["seq"], ra.text()), ra.text()
+    assert "D agent: stored alert %s rev 1 seq %d" % (aid, a["seq"]) in ra.text()
+    assert re.search(r"I agent: stored 1 alert, seq %d\n" % a["seq"], pa.text()), pa.text()
+    assert "stored alert" not in pa.text()
     # SIGTERM: clean exit
     assert ra.stop() == 0
     assert "stopping analyst@bank-b" in ra.text()
