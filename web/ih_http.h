@@ -92,6 +92,7 @@
 #include <microhttpd.h>
 
 #include "ih_metrics.h"
+#include "ih_request.h"
 #include "ih_util.h"
 
 /*  The default Content-Security-Policy: no script, styles and images from the site only,
@@ -174,10 +175,12 @@ struct ih_req {
     } hdr [IH_HTTP_MAX_HDRS];       /* extra headers (ih_req_add_header) */
     struct MHD_Response *resp;      /* a handler's own response (a stream) instead of body */
 
-    /* the server's own: the decoded form of a POST (ih_req_form) */
-    char *form_buf;
-    const char **form;              /* key, value, key, value ... */
-    int nform;                      /* fields (pairs) */
+    /* the server's own (ih_request.h): the query's arguments (ih_req_arg), the form of a
+       POST (ih_req_form), the cookies (ih_req_cookie, read on first use) */
+    ih_pairs_t args;
+    ih_pairs_t form;
+    ih_pairs_t cookies;
+    bool cookies_read;
 };
 
 /*  A GET argument (decoded), or NULL. Borrowed for the request. */
@@ -237,7 +240,11 @@ typedef struct {
     const char *tls_key;
     unsigned threads;               /* 0 = 2 */
     unsigned max_conns;             /* 0 = 1024 */
-    unsigned per_ip;                /* 0 = 100 */
+    unsigned per_ip;                /* connections per address; 0 = 100 */
+    unsigned per_ip_workers;        /* handlers of one address running at once; 0 = half the
+                                       threads (at least 1); threads or more: no cap */
+    unsigned per_ip_queue;          /* an address's requests waiting for a worker before it
+                                       is answered 429; 0 = 16 (set max_conns: no cap) */
     unsigned timeout_s;             /* idle timeout, 0 = 15 */
     size_t conn_memory;             /* per connection pool, 0 = 64 KiB */
     size_t max_uri;                 /* 0 = 2048 */
