@@ -622,7 +622,8 @@ s_uri_log (void *cls, const char *curi, struct MHD_Connection *conn)
         abort ();
     ih_err_t err = { "" };
     if (keep && ih_request_path (c->uri, plen, c->path, plen + 2, &err) != 0) {
-        c->bad_target = "The address is not a path this server can read.";
+        c->bad_target = strstr (err.msg, "NUL") ? "The address holds a NUL byte (%00)."
+                                                : "The address is not a path this server can read.";
         snprintf (c->path, plen + 2, "/");
     }
     else

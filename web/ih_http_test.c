@@ -361,6 +361,7 @@ ih_http_test (bool verbose)
     IH_CHECK (strstr (res.body, "Too many or too long query arguments."));
     ih_tk_http_free (&res);
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hel%00lo", NULL) == 400);
+    IH_CHECK (strstr (res.body, "NUL byte"));
     ih_tk_http_free (&res);
     IH_CHECK (ih_tk_http (&res, port, "GET", "/hello?name=a%00b", NULL) == 400);
     IH_CHECK (strstr (res.body, "NUL byte"));
