@@ -18,6 +18,7 @@
       the run here.
 */
 #include <arpa/inet.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -60,6 +61,20 @@ s_store_one (const char *dir)
     ih_store_destroy (&store);
 }
 
+static int
+s_remove (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+/*  The sites' files go when the process ends (the servers still hold them open, which
+    Linux allows). */
+static void
+s_cleanup (void)
+{
+    nftw (s_dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /*  Both sites, once, on ephemeral ports; they live until the process ends. */
 static void
 s_setup (void)
@@ -68,6 +83,7 @@ s_setup (void)
         return;
     snprintf (s_dir, sizeof s_dir, "/tmp/ih-fuzz-http-XXXXXX");
     IH_CHECK (mkdtemp (s_dir));
+    atexit (s_cleanup);
     static char sdir [128], tdir [160], udir [128], apath [160];
     snprintf (sdir, sizeof sdir, "%s/store", s_dir);
     snprintf (tdir, sizeof tdir, "%s/taxii", sdir);
