@@ -291,7 +291,7 @@ deps:
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan $(addprefix bin/fuzz-,$(FUZZ_TARGETS)) bin/ih-wire
+	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan $(addprefix bin/fuzz-,$(FUZZ_TARGETS)) bin/ih-wire bin/ih-bench-load
 	@sh tests/run.sh
 
 run: deps all
