@@ -39,7 +39,8 @@ PKG_ADMIN   := $(PKG_PROTO)
 PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 # libcmark-gfm: GitHub-flavoured Markdown (tables, strikethrough, autolinks); Debian ships
 # no .pc for libcmark-gfm-extensions, and libcmark-gfm.pc links it (-lcmark-gfm-extensions).
-PKG_WEB     := libmicrohttpd libcmark-gfm
+# libxxhash: the ETags of the web layer's answers (XXH3-128; web/ih_http.c, s_etag).
+PKG_WEB     := libmicrohttpd libcmark-gfm libxxhash
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
 PKG_CONSOLE := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#define XXH_STATIC_LINKING_ONLY         /* XXH3_state_t on the stack */
+#include <xxhash.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -373,21 +375,25 @@ s_dispatch (ih_http_t *self, ih_req_t *r)
 static void
 s_etag (const ih_req_t *r, char out [IH_HTTP_TAG_MAX])
 {
-    crypto_generichash_state st;
-    crypto_generichash_init (&st, NULL, 0, 16);
+    //  XXH3 (libxxhash), 128 bits: an ETag tells versions of a page apart for caches, it
+    //  guards no secret, and BLAKE2b over each uncached page was a third of the gateway's
+    //  CPU for it (perf, bench/RESULTS.md). A collision (not a practical accident at 128
+    //  bits) would keep a client's copy until the page changes again.
+    XXH3_state_t st;
+    XXH3_128bits_reset (&st);
     const char *ctype = r->ctype ? r->ctype : "";
-    crypto_generichash_update (&st, (const uint8_t *) ctype, strlen (ctype) + 1);
+    XXH3_128bits_update (&st, ctype, strlen (ctype) + 1);
     for (int i = 0; i < r->nhdr; i++)
     {
-        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].name, strlen (r->hdr [i].name) + 1);
-        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].value, strlen (r->hdr [i].value) + 1);
+        XXH3_128bits_update (&st, r->hdr [i].name, strlen (r->hdr [i].name) + 1);
+        XXH3_128bits_update (&st, r->hdr [i].value, strlen (r->hdr [i].value) + 1);
     }
     if (r->body.len)
-        crypto_generichash_update (&st, r->body.data, r->body.len);
-    uint8_t h [16];
-    crypto_generichash_final (&st, h, sizeof h);
+        XXH3_128bits_update (&st, r->body.data, r->body.len);
+    XXH128_canonical_t h;
+    XXH128_canonicalFromHash (&h, XXH3_128bits_digest (&st));
     char hex [33];
-    ih_hex_encode (h, sizeof h, hex);
+    ih_hex_encode (h.digest, sizeof h.digest, hex);
     snprintf (out, IH_HTTP_TAG_MAX, "\"%s\"", hex);
 }
 
