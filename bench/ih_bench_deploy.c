@@ -24,6 +24,22 @@ ih_bench_deploy (ih_bench_deploy_t *d)
     snprintf (d->endpoint, sizeof d->endpoint, "tcp://127.0.0.1:%d", ih_bench_free_port ());
     char *init [] = { admin, "init", d->dep, "--endpoint", d->endpoint, NULL };
     ih_bench_run (init, log);
+    //  The bench measures how fast the broker goes, not its rate limits (ih_limits.h: a
+    //  publisher's default is 100 messages a second): no limits for either role. A broker
+    //  older than the limits ignores the section.
+    char cfgpath [4300];
+    snprintf (cfgpath, sizeof cfgpath, "%s/broker.cfg", d->dep);
+    FILE *cf = fopen (cfgpath, "a");
+    if (!cf)
+        ih_bench_die ("cannot open %s", cfgpath);
+    fputs ("    limits\n", cf);
+    for (int r = 0; r < 2; r++)
+        fprintf (cf, "        %s\n"
+                     "            messages-per-s = \"unlimited\"\n"
+                     "            bytes-per-s = \"unlimited\"\n"
+                     "            bytes-per-day = \"unlimited\"\n", r ? "reader" : "publisher");
+    if (fclose (cf) != 0)
+        ih_bench_die ("cannot write %s", cfgpath);
     snprintf (out, sizeof out, "%s/pub", d->work);
     char *addpub [] = { admin, "member", "add", d->dep, "--org", "org-pub", "--name", "pub",
                         "--role", "publisher", "--out", out, NULL };
