@@ -32,6 +32,10 @@ ih_bench_deploy (ih_bench_deploy_t *d)
     FILE *cf = fopen (cfgpath, "a");
     if (!cf)
         ih_bench_die ("cannot open %s", cfgpath);
+    //  BENCH_BROKER_IO_THREADS=N: the broker's ZeroMQ I/O threads (broker.cfg io-threads)
+    const char *io = getenv ("BENCH_BROKER_IO_THREADS");
+    if (io && *io)
+        fprintf (cf, "    io-threads = \"%s\"\n", io);
     fputs ("    limits\n", cf);
     for (int r = 0; r < 2; r++)
         fprintf (cf, "        %s\n"

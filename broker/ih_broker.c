@@ -14,6 +14,7 @@
 
 #define S_DRAIN_MAX      1024           //  messages read per batch
 #define S_DRAIN_BATCHES  8              //  batches through the pipeline per loop iteration
+#define S_MAX_IO_THREADS 4              //  ZeroMQ I/O threads when one per core is asked
 #define S_MAX_SESSIONS   8              //  concurrent sessions per member key (default)
 #define S_MAX_PEERS      32             //  connections that spoke per member key (default)
 #define S_SILENT_MS      15000          //  a connection that says nothing this long is closed
@@ -528,6 +529,16 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
         goto fail;
     ih_broker_log ('I', "journal head %" PRIu64 ", %zu audiences owed messages",
                    ih_journal_head (self->journal), ih_owed_size (self->owed));
+
+    //  ZeroMQ's I/O threads: each connection's CURVE encryption and decryption runs on
+    //  the one it was given, so with one thread every delivery's encryption is on one
+    //  core. The context starts with the first socket; set before it, or ignored.
+    uint32_t io = cfg->io_threads;
+    if (io == 0) {
+        long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+        io = cpus < 1 ? 1 : cpus > S_MAX_IO_THREADS ? S_MAX_IO_THREADS : (uint32_t) cpus;
+    }
+    zmq_ctx_set (zsys_init (), ZMQ_IO_THREADS, (int) io);
 
     //  ZAP first: a CURVE handshake that finds no handler would be admitted unchecked
     self->zap = ih_zap_new (err);

@@ -245,7 +245,7 @@ ih_broker_test (bool verbose)
     //  Readers get 5 messages a second (a bucket of 50): the limits case below
     ih_limits_t limits [2] = { { 5, 0, 0 }, ih_limits_default (IH_ROLE_PUBLISHER) };
     ih_broker_cfg_t cfg = { "tcp://127.0.0.1:*", server, registry, journal, 2000, 100, 0, status,
-                            verbose, limits, 0 };
+                            verbose, limits, 0, 0 };
     s_test_run_t run = { ih_broker_new (&cfg, &err), 0, 0 };
     IH_CHECK (run.broker);
     //  Only one broker per process: the ZAP endpoint is taken
