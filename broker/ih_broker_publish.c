@@ -326,11 +326,13 @@ s_batch_finish (ih_broker_t *self, ih_broker_batch_t *b)
                                 ih_kind_name (m->kind), m->id, s->label, s->seq);
             else {
                 self->messages_in++;
+                //  A debug line (-v): at thousands a second one line each is what the log
+                //  would be made of; the status file counts them (messages_in)
                 if (m->kind == IH_KIND_ALERT)
-                    ih_broker_log ('I', "accepted alert %s rev %u seq %" PRIu64 " from %s",
+                    ih_broker_log ('D', "accepted alert %s rev %u seq %" PRIu64 " from %s",
                                    m->id, m->revision, s->seq, s->label);
                 else
-                    ih_broker_log ('I', "accepted %s %s%s%s seq %" PRIu64 " from %s",
+                    ih_broker_log ('D', "accepted %s %s%s%s seq %" PRIu64 " from %s",
                                    ih_kind_name (m->kind), m->id, m->ref [0] ? " on " : "", m->ref,
                                    s->seq, s->label);
                 ih_err_t err;
