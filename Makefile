@@ -4,7 +4,8 @@
 #   make         build bin/ with -Wall -Wextra -Werror
 #   make test    deps + build + every test (unit, unit under ASan+UBSan, fuzz smoke,
 #                interop, integration); ends with "N passed, N failed"
-#   make fuzz    run the decoder and the input fuzzers for FUZZ_SECONDS each (default 60)
+#   make fuzz    run each fuzz target (decode, input, config, http) for FUZZ_SECONDS each
+#                (default 60)
 #   make reliability  every fault scenario with real processes, 5,000 alerts each; prints
 #                the table of README's Reliability section (build/reliability.md)
 #   make run     the demo (see README)
@@ -38,7 +39,8 @@ PKG_ADMIN   := $(PKG_PROTO)
 PKG_AGENT   := $(PKG_PROTO) lmdb libpsl nettle liboath libqrencode
 # libcmark-gfm: GitHub-flavoured Markdown (tables, strikethrough, autolinks); Debian ships
 # no .pc for libcmark-gfm-extensions, and libcmark-gfm.pc links it (-lcmark-gfm-extensions).
-PKG_WEB     := libmicrohttpd libcmark-gfm
+# libxxhash: the ETags of the web layer's answers (XXH3-128; web/ih_http.c, s_etag).
+PKG_WEB     := libmicrohttpd libcmark-gfm libxxhash
 PKG_GATEWAY := $(PKG_AGENT) $(PKG_WEB)
 PKG_CONSOLE := $(PKG_AGENT) $(PKG_WEB)
 PKG_ALL     := $(sort $(PKG_BROKER) $(PKG_AGENT) $(PKG_WEB))
@@ -139,8 +141,9 @@ bin/ih-selftest-asan: $(call ASAN_OBJ,tests/selftest.c $(KIT_SRC) $(ALL_MOD_SRC)
 
 asan: bin/ih-selftest-asan
 
-# libFuzzer targets (clang): the wire decoder, and the file and command-line parsers
-# (JSON alerts, IOCs, times, the stix21/misp/csv/text imports and the text extractor).
+# libFuzzer targets (clang): the wire decoder, the file and command-line parsers (JSON
+# alerts, IOCs, times, the stix21/misp/csv/text imports and the text extractor), the
+# configuration files, and HTTP requests to the gateway and the console.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE $(INCS) $(call pkg_cflags,$(PKG_ALL)) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -156,6 +159,12 @@ bin/fuzz-config: tests/fuzz/fuzz_config.c $(PROTO_SRC) agents/ih_agent_cfg.c
 	@mkdir -p bin
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_PROTO))
 
+# HTTP request parsing and routing: the web layer's parser, and the gateway and the
+# console served in the fuzzer's process (tests/fuzz/fuzz_http.c).
+bin/fuzz-http: tests/fuzz/fuzz_http.c $(PROTO_SRC) $(AGENT_SRC) $(WEB_SRC) $(GATEWAY_SRC) $(CONSOLE_SRC)
+	@mkdir -p bin
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_ALL)) $(LIBS_MODEL)
+
 # The C side of tests/interop: encodes samples, decodes, signs and verifies (C vs Python).
 bin/ih-wire: $(call OBJ,tests/interop/ih-wire.c) build/libihproto.a
 	@mkdir -p bin
@@ -164,7 +173,7 @@ bin/ih-wire: $(call OBJ,tests/interop/ih-wire.c) build/libihproto.a
 # Each target with its checked-in seed corpus (tests/fuzz/corpus-NAME; the decoder's is
 # tests/fuzz/corpus). The input parsers take whole STIX and MISP documents, so their
 # fuzzer runs without length control (-len_control=0) and with larger inputs.
-FUZZ_TARGETS := decode input config
+FUZZ_TARGETS := decode input config http
 fuzz: $(addprefix bin/fuzz-,$(FUZZ_TARGETS))
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
@@ -283,7 +292,7 @@ deps:
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan $(addprefix bin/fuzz-,$(FUZZ_TARGETS)) bin/ih-wire
+	$(MAKE) -j$(NPROC) all bin/ih-selftest-asan $(addprefix bin/fuzz-,$(FUZZ_TARGETS)) bin/ih-wire bin/ih-bench-load
 	@sh tests/run.sh
 
 run: deps all

@@ -53,6 +53,7 @@ typedef struct {
     ih_signer_t *signer;        /* signs for the console (ih_signer.h) */
     ih_control_t *control;      /* the control socket the console talks to */
     int64_t roster_at;          /* when to ask the broker for the roster (mono ms) */
+    int64_t analytics_at;       /* while behind the broker: the related index's next step */
     ih_analytics_t *analytics;  /* related-alerts index, background retraining */
     //  the scrub: the store checked a few records at a time (ih_store_check_step)
     ih_store_check_t *check;
@@ -123,39 +124,41 @@ s_write_status (s_daemon_t *d, bool force)
     json_decref (j);
 }
 
+/*  One debug line per message stored (infohub-agent -v): at thousands of alerts a second
+    the line of each would cost more than storing it. */
 static void
 s_log_outcome (const ih_store_item_t *it, const ih_member_t *rec)
 {
     const ih_msg_t *m = it->msg;
     switch (it->outcome) {
         case IH_STORE_NEW:
-            cmd_log ('I', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (%s, %s)", m->id,
+            cmd_log ('D', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (%s, %s)", m->id,
                      m->revision, it->seq, rec->name, rec->org, ih_tlp_name (m->tlp),
                      ih_severity_name (m->severity));
             break;
         case IH_STORE_REVISED:
-            cmd_log ('I', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (new revision)", m->id,
+            cmd_log ('D', "stored alert %s rev %u seq %" PRIu64 " from %s@%s (new revision)", m->id,
                      m->revision, it->seq, rec->name, rec->org);
             break;
         case IH_STORE_STALE:
-            cmd_log ('I', "kept alert %s as it is: rev %u seq %" PRIu64 " from %s@%s is not newer",
+            cmd_log ('D', "kept alert %s as it is: rev %u seq %" PRIu64 " from %s@%s is not newer",
                      m->id, m->revision, it->seq, rec->name, rec->org);
             break;
         case IH_STORE_RETRACTED:
             if (m->ioc_count)
-                cmd_log ('I', "retraction of %u %s of alert %s seq %" PRIu64 " from %s@%s",
+                cmd_log ('D', "retraction of %u %s of alert %s seq %" PRIu64 " from %s@%s",
                          m->ioc_count, ih_plural (m->ioc_count, "IOC", "IOCs"), m->ref, it->seq, rec->name,
                          rec->org);
             else
-                cmd_log ('I', "retraction of alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
+                cmd_log ('D', "retraction of alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
                          rec->name, rec->org);
             break;
         case IH_STORE_COMMENTED:
-            cmd_log ('I', "comment on alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
+            cmd_log ('D', "comment on alert %s seq %" PRIu64 " from %s@%s", m->ref, it->seq,
                      rec->name, rec->org);
             break;
         case IH_STORE_SIGHTED:
-            cmd_log ('I', "sighting (%u) of %s %s seq %" PRIu64 " from %s@%s", m->count,
+            cmd_log ('D', "sighting (%u) of %s %s seq %" PRIu64 " from %s@%s", m->count,
                      m->ioc_count ? ih_ioc_type_name (m->iocs [0].type) : "?",
                      m->ioc_count ? m->iocs [0].value : "?", it->seq, rec->name, rec->org);
             break;
@@ -165,13 +168,45 @@ s_log_outcome (const ih_store_item_t *it, const ih_member_t *rec)
     }
 }
 
+/*  "N alerts" into b, after a comma when b holds something already; nothing for 0. */
+static void
+s_count_part (ih_buf_t *b, size_t n, const char *one, const char *many)
+{
+    if (n)
+        ih_buf_printf (b, "%s%zu %s", b->len ? ", " : "", n, n == 1 ? one : many);
+}
+
+/*  One information line per commit: what it stored, and the seqs it covered ("stored
+    1000 alerts, seq 2001..3000"); each message's own line is at debug level. */
 static void
 s_on_commit (const ih_store_item_t *items, const ih_member_t *recs, size_t count, void *arg)
 {
     (void) arg;
+    size_t n [IH_STORE_SIGHTED + 1] = { 0 };
     for (size_t i = 0; i < count; i++)
-        if (items [i].msg)
-            s_log_outcome (&items [i], &recs [i]);
+        if (items [i].msg) {
+            if ((unsigned) items [i].outcome <= IH_STORE_SIGHTED)
+                n [items [i].outcome]++;
+            if (ih_log_on ('D'))
+                s_log_outcome (&items [i], &recs [i]);
+        }
+    ih_buf_t b;
+    ih_buf_init (&b);
+    s_count_part (&b, n [IH_STORE_NEW], "alert", "alerts");
+    s_count_part (&b, n [IH_STORE_REVISED], "revision", "revisions");
+    s_count_part (&b, n [IH_STORE_STALE], "older revision kept out", "older revisions kept out");
+    s_count_part (&b, n [IH_STORE_RETRACTED], "retraction", "retractions");
+    s_count_part (&b, n [IH_STORE_COMMENTED], "comment", "comments");
+    s_count_part (&b, n [IH_STORE_SIGHTED], "sighting", "sightings");
+    if (b.len && count) {
+        uint64_t first = items [0].seq, last = items [count - 1].seq;
+        if (first == last)
+            cmd_log ('I', "stored %.*s, seq %" PRIu64, (int) b.len, (const char *) b.data, first);
+        else
+            cmd_log ('I', "stored %.*s, seq %" PRIu64 "..%" PRIu64, (int) b.len, (const char *) b.data,
+                     first, last);
+    }
+    ih_buf_free (&b);
 }
 
 /*  The store's log (`tail`, the hook's queue) keeps agent.cfg's log-keep newest entries,
@@ -438,8 +473,16 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
-        if (d.analytics) {
-            w = ih_analytics_pump (d.analytics);
+        //  The related index follows the store a step after each commit; while the agent
+        //  is more than a step behind what the broker holds for it (catching up, or a
+        //  burst), a small step a second and no model training, so that storing (and
+        //  acknowledging) comes first: the index took a third of the agent's CPU in
+        //  catch-up, as much as verifying, and training a child's whole core. Both catch
+        //  up when the agent does.
+        bool behind = ih_client_owed (client) > sst.cursor + IH_ANALYTICS_BATCH;
+        if (d.analytics && (!behind || now >= d.analytics_at)) {
+            w = ih_analytics_pump (d.analytics, behind);
+            d.analytics_at = now + 1000;
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }

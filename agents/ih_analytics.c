@@ -96,19 +96,22 @@ s_start (ih_analytics_t *self, size_t alerts)
 }
 
 int
-ih_analytics_pump (ih_analytics_t *self)
+ih_analytics_pump (ih_analytics_t *self, bool behind)
 {
     int wait = 1000;
     //  The related index: a bounded step after each commit.
     ih_err_t err;
-    int n = ih_related_catch_up (self->related, self->store, IH_ANALYTICS_BATCH, &err);
+    //  While the agent is behind the broker, a tenth of a step: per alert the index costs
+    //  more than verifying it, and storing comes first (it catches up afterwards).
+    int batch = behind ? IH_ANALYTICS_BATCH / 10 : IH_ANALYTICS_BATCH;
+    int n = ih_related_catch_up (self->related, self->store, batch, &err);
     if (n < 0 && !self->index_failed) {
         ih_log ('W', "analytics", "%s (related alerts may be out of date)", err.msg);
         self->index_failed = true;
     }
     if (n >= 0)
         self->index_failed = false;
-    if (n >= IH_ANALYTICS_BATCH)
+    if (n >= batch)
         wait = 0;
     //  The training child.
     if (self->child > 0) {
@@ -127,7 +130,7 @@ ih_analytics_pump (ih_analytics_t *self)
         }
         return wait;
     }
-    if (zclock_mono () < self->next_try)
+    if (behind || zclock_mono () < self->next_try)
         return wait;
     ih_store_counts_t c;
     if (ih_store_counts (self->store, &c, &err) != 0)
@@ -160,7 +163,8 @@ ih_analytics_test (bool verbose)
     for (int i = 0; i < 3; i++)
         ih_tk_alert (&m [i], NULL, IH_TLP_GREEN, "An alert");
     IH_CHECK (ih_store_ingest_msgs (store, m, seqs, 3, NULL, &err) == 0);
-    IH_CHECK (ih_analytics_pump (a) == 1000);
+    IH_CHECK (ih_analytics_pump (a, false) == 1000);
+    IH_CHECK (ih_analytics_pump (a, true) == 1000);
     IH_CHECK (ih_related_watermark (a->related) == 3 && ih_related_count (a->related) == 3);
     IH_CHECK (a->child == 0 && !s_due (a, 3) && s_due (a, IH_MODEL_MIN_ALERTS));
     ih_analytics_destroy (&a);

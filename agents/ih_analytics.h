@@ -35,8 +35,11 @@ void ih_analytics_destroy(ih_analytics_t **self_p);
 
 /*  Does a bounded step: indexes new alerts, reaps or starts the training child. Logs
     what it did (one line per event). Returns how soon (ms) it wants to be called
-    again: 0 while the index is catching up, else 1000. */
-int ih_analytics_pump(ih_analytics_t *self);
+    again: 0 while the index is catching up, else 1000. behind: the caller is still
+    catching up with the broker (the agent's `run` calls then at most once a second):
+    the step indexes a tenth as many alerts, and no training starts, as the store is
+    about to change (one that runs is reaped). */
+int ih_analytics_pump(ih_analytics_t *self, bool behind);
 
 void ih_analytics_test(bool verbose);
 

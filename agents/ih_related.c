@@ -553,10 +553,14 @@ ih_related_catch_up (ih_related_t *self, ih_store_t *store, size_t max, ih_err_t
         ret = s_mdb (err, c.rc, "cannot index");
     }
     else {
+        //  A failed mdb_txn_commit has ended the transaction already (an abort after it
+        //  frees it twice: the next write transaction crashed in liblmdb on a full disk):
+        //  only a failed put leaves it to abort.
         rc = c.last_seq > after ? s_meta_put (self, c.txn, "watermark", c.last_seq) : 0;
-        rc = rc ? rc : mdb_txn_commit (c.txn);
         if (rc)
             mdb_txn_abort (c.txn);
+        else
+            rc = mdb_txn_commit (c.txn);
         ret = rc ? s_mdb (err, rc, "cannot commit") : (int) c.done;
     }
     ih_text_destroy (&c.t);

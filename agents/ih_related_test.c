@@ -3,6 +3,8 @@
     revisions and retractions, a reader in the same process. */
 #ifdef IH_SELFTEST
 #include <czmq.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include "ih_related.h"
 #include "ih_testkit.h"
@@ -18,9 +20,59 @@ s_alert (ih_msg_t *m, const char *title, const char *summary, const char *ioc, c
         ih_msg_strlist_add (m, &m->references, ref);
 }
 
+/*  A commit that fails (its file may not grow: EFBIG, as on a full disk) is said, and the
+    index goes on once there is room. mdb_txn_commit ends the transaction even when it
+    fails: an abort after it freed it twice, and the next write crashed in liblmdb. */
+static void
+s_full_disk (void)
+{
+    char dir [256];
+    IH_CHECK (ih_tk_tempdir ("related-full", dir, sizeof dir));
+    ih_err_t err;
+    ih_store_t *store = ih_store_open (dir, IH_STORE_WRITER, 0, 0, &err);
+    IH_CHECK (store);
+    ih_related_t *rel = ih_related_open (dir, true, &err);
+    IH_CHECK (rel);
+    enum { N = 200 };
+    ih_msg_t *m = (ih_msg_t *) calloc (N, sizeof *m);
+    uint64_t *seqs = (uint64_t *) calloc (N, sizeof *seqs);
+    IH_CHECK (m && seqs);
+    for (int i = 0; i < N; i++) {
+        char title [64], text [512];
+        snprintf (title, sizeof title, "Alert number %d about host-%d.example", i, i);
+        snprintf (text, sizeof text, "Word%d appears with word%d and word%d in a text long enough to "
+                  "take room in the index: alpha%d beta%d gamma%d delta%d.", i, i * 7, i * 13, i, i, i, i);
+        s_alert (&m [i], title, text, NULL, NULL);
+        seqs [i] = (uint64_t) i + 1;
+    }
+    IH_CHECK (ih_store_ingest_msgs (store, m, seqs, N, NULL, &err) == 0);
+    char path [300];
+    snprintf (path, sizeof path, "%s/related/data.mdb", dir);
+    struct stat st;
+    IH_CHECK (stat (path, &st) == 0);
+    struct rlimit was;
+    IH_CHECK (getrlimit (RLIMIT_FSIZE, &was) == 0);
+    void (*old) (int) = signal (SIGXFSZ, SIG_IGN);
+    struct rlimit small = { (rlim_t) st.st_size, was.rlim_max };
+    IH_CHECK (setrlimit (RLIMIT_FSIZE, &small) == 0);
+    IH_CHECK (ih_related_catch_up (rel, store, 0, &err) < 0);
+    IH_CHECK (setrlimit (RLIMIT_FSIZE, &was) == 0);
+    signal (SIGXFSZ, old);
+    IH_CHECK (ih_related_catch_up (rel, store, 0, &err) == N);
+    IH_CHECK (ih_related_watermark (rel) == N);
+    ih_related_destroy (&rel);
+    ih_store_destroy (&store);
+    for (int i = 0; i < N; i++)
+        ih_msg_free (&m [i]);
+    free (m);
+    free (seqs);
+    ih_tk_rmtree (dir);
+}
+
 void
 ih_related_test (bool verbose)
 {
+    s_full_disk ();
     char dir [256];
     IH_CHECK (ih_tk_tempdir ("related", dir, sizeof dir));
     ih_err_t err;

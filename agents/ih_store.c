@@ -336,6 +336,7 @@ ih_store_share (ih_store_t *self)
     copy->env = self->env;
     copy->gate = self->gate;
     memcpy (copy->dbi, self->dbi, sizeof copy->dbi);
+    copy->cache = self->cache;
     ih_msg_init (&copy->scratch, IH_KIND_ALERT);
     ih_buf_init (&copy->rbuf);
     ih_buf_init (&copy->rset);
@@ -351,6 +352,7 @@ ih_store_snapshot (ih_store_t *self, ih_err_t *err)
     //  thread that began it, and that thread may hold other read transactions too (its
     //  own handle's), as an HTTP stream needs.
     ih_store_t *snap = ih_store_share (self);
+    snap->cache = NULL;             //  ih_store.h: a stream would push out what pages use
     if (ih_store_txn_begin (snap, MDB_RDONLY, &snap->snap, "cannot take a snapshot") != IH_OK) {
         snap->snap = NULL;
         ih_store_fail (snap, err);

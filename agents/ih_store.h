@@ -118,6 +118,7 @@
 #ifndef IH_STORE_H
 #define IH_STORE_H
 
+#include "ih_cache.h"
 #include "ih_index.h"
 
 typedef struct ih_store ih_store_t;
@@ -234,8 +235,8 @@ typedef struct {
     /*  The keys of the IOCs retracted one by one (an ih_index.h key set), for
         ih_store_ioc_retracted. It lives in the arena of the message read with info:
         valid exactly as long as that message holds this alert (until it is freed or
-        read into again). NULL (and 0) when there are none, or when info was read
-        without a message. */
+        read into again); in a callback (walks, ih_store_get_with), during the call.
+        NULL (and 0) when there are none, or when info was read without a message. */
     const uint8_t *retracted_set;
     size_t retracted_set_len;
 } ih_store_alert_t;
@@ -254,6 +255,37 @@ int ih_store_get(ih_store_t *self, const char *id, ih_msg_t *msg, ih_store_alert
 typedef int (ih_store_alert_fn)(const ih_msg_t *msg, const ih_store_alert_t *info, void *arg);
 int ih_store_foreach(ih_store_t *self, uint64_t after, bool reverse, ih_store_alert_fn *fn,
                      void *arg, ih_err_t *err);
+
+/*  Calls fn once with alert id (its latest revision) and info, as a walk would, and
+    returns 1 (found; fn's value is not used), 0 (absent: fn is not called) or -1 with
+    err. The read transaction is over when fn runs: fn may read the store again. With a
+    cache (ih_store_cache) the message is borrowed from it, without a decode. */
+int ih_store_get_with(ih_store_t *self, const char *id, ih_store_alert_fn *fn, void *arg,
+                      ih_err_t *err);
+
+/* ---- a cache of decoded alerts ---------------------------------------------------------- */
+/*  Decoding an alert's body (strict: ih_body_decode validates every field and normalises
+    every IOC) is the largest cost of a page that lists alerts. A server that lists the
+    same alerts again and again (the gateway) gives its read handles a cache of decoded
+    alerts: the walks (ih_store_walk, ih_store_foreach) and ih_store_get_with then hand
+    fn the decoded message from the cache, and decode and put it there on a miss.
+    ih_store_get still decodes into the caller's message.
+
+    The key is the alert's id, the seq of its latest revision and the publisher's
+    signature of that body (ih_store_load_view): a revision, which comes with a new seq
+    and a new signature, is never answered with the message it replaced, whichever
+    process wrote the store, so nothing needs invalidating; the rest of what a walk
+    gives (ih_store_alert_t: retracted, the retracted IOCs, revisions, counts) is read
+    from the store every time. Old entries age out (ih_cache.h, BOUND).
+
+    ih_store_cache_new makes a cache for these values (a decoded ih_msg_t each, counted
+    as its arena's size): any number of handles of any number of stores may share it,
+    from any thread; destroy it (ih_cache_destroy) after the last handle that uses it.
+    ih_store_cache sets it on one handle (NULL: none); ih_store_share copies it to the
+    new handle, ih_store_snapshot does not (a stream through every alert would push out
+    what the pages use). */
+ih_cache_t *ih_store_cache_new(size_t max_bytes);
+void ih_store_cache(ih_store_t *self, ih_cache_t *cache);
 
 /* ---- walks by index -------------------------------------------------------------------- */
 /*  What an index lists: alerts by category, severity or TLP (value: the enum), by sector
@@ -479,6 +511,7 @@ int ih_store_aux_put(ih_store_t *self, const char *name, const void *data, size_
 void ih_store_test(bool verbose);
 void ih_store_ingest_test(bool verbose);
 void ih_store_read_test(bool verbose);
+void ih_store_cache_test(bool verbose);
 void ih_store_index_test(bool verbose);
 void ih_store_walk_test(bool verbose);
 void ih_store_check_test(bool verbose);

@@ -97,6 +97,7 @@ struct ih_store {
     ih_index_t ix;              /* the IOC index inside txn */
     uint64_t log_keep;          /* ih_store_log_limit: entries kept, 0 = all */
     uint64_t log_keep_after;    /* ... and never one above this seq */
+    ih_cache_t *cache;          /* decoded alerts (ih_store_cache): borrowed; NULL = none */
 };
 
 /*  An alert record (ih_store.h, SCHEMA), parsed in place: the pointers are into the map
@@ -171,6 +172,19 @@ void ih_store_ref_key(const char *ref, uint64_t seq, uint8_t out [IH_UUID_LEN + 
     ih_store_alert_t for the retracted set). IH_OK or IH_EFAIL. */
 int ih_store_load_alert(ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v,
                         ih_msg_t *msg, ih_store_alert_t *info);
+/*  One alert for a callback: its message borrowed from the handle's cache (ih_store_cache:
+    decoded and put there on a miss), or, without a cache, decoded into scratch. info is
+    read from the record every time (never cached); its retracted set is copied into
+    rset. The message stays valid until ih_store_view_done, after the transaction too.
+    IH_OK or IH_EFAIL. */
+typedef struct {
+    const ih_msg_t *msg;
+    ih_cache_item_t *item;      /* held from the cache until ih_store_view_done */
+} ih_store_view_t;
+int ih_store_load_view(ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v,
+                       ih_msg_t *scratch, ih_buf_t *rset, ih_store_view_t *view,
+                       ih_store_alert_t *info);
+void ih_store_view_done(ih_store_t *self, ih_store_view_t *view);
 
 /* ---- ih_store_index.c: the format 2 sub-databases, inside the ingest transaction ------- */
 /*  Posts alert m (its latest revision, at seq) in facets and words, and counts it in

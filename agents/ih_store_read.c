@@ -65,6 +65,120 @@ ih_store_load_alert (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_v
     return IH_OK;
 }
 
+/* ---- the cache of decoded alerts ------------------------------------------------------------ */
+
+static void
+s_cached_free (void *value)
+{
+    ih_msg_t *m = (ih_msg_t *) value;
+    ih_msg_free (m);
+    free (m);
+}
+
+ih_cache_t *
+ih_store_cache_new (size_t max_bytes)
+{
+    return ih_cache_new (max_bytes, s_cached_free);
+}
+
+void
+ih_store_cache (ih_store_t *self, ih_cache_t *cache)
+{
+    self->cache = cache;
+}
+
+int
+ih_store_load_view (ih_store_t *self, MDB_txn *txn, const char *id, const MDB_val *v, ih_msg_t *scratch,
+                    ih_buf_t *rset, ih_store_view_t *view, ih_store_alert_t *info)
+{
+    view->msg = NULL;
+    view->item = NULL;
+    if (!self->cache) {
+        int rc = ih_store_load_alert (self, txn, id, v, scratch, info);
+        if (rc == IH_OK)
+            view->msg = scratch;
+        return rc;
+    }
+    ih_store_arec_t r;
+    int rc = ih_store_arec_parse (self, id, v, &r);
+    if (rc)
+        return rc;
+    //  The key names the body's bytes: the alert, the seq it was delivered with and the
+    //  publisher's signature of it. A revision comes with another seq and signature, so
+    //  it is never answered by the entry of the one it replaces, whichever process wrote
+    //  the store; what changes without a new body (status, retracted IOCs, counts) is in
+    //  info, read from the record below every time.
+    uint8_t key [8 + IH_UUID_LEN + 64];
+    ih_put_be64 (key, r.seq);
+    memcpy (key + 8, id, IH_UUID_LEN);
+    memcpy (key + 8 + IH_UUID_LEN, r.sig, 64);
+    ih_cache_item_t *item = ih_cache_get (self->cache, key, sizeof key);
+    if (!item) {
+        ih_msg_t *m = (ih_msg_t *) malloc (sizeof *m);
+        if (!m)
+            abort ();
+        ih_msg_init (m, IH_KIND_ALERT);
+        ih_buf_reset (&self->body);
+        ih_buf_append (&self->body, r.body, r.body_len);
+        if (ih_body_decode (m, self->body.data, self->body.len, &self->why) != 0) {
+            s_cached_free (m);
+            ih_err_prefix (&self->why, "store: alert %.36s", id);
+            return IH_EFAIL;
+        }
+        item = ih_cache_put (self->cache, key, sizeof key, m, sizeof *m + ih_arena_size (&m->arena));
+    }
+    rc = ih_store_load_alert (self, txn, id, v, NULL, info);
+    if (rc) {
+        ih_cache_release (self->cache, &item);
+        return rc;
+    }
+    if (r.rset_len) {
+        ih_buf_reset (rset);
+        ih_buf_append (rset, r.rset, r.rset_len);
+        info->retracted_set = rset->data;
+        info->retracted_set_len = r.rset_len;
+    }
+    view->item = item;
+    view->msg = (const ih_msg_t *) ih_cache_value (item);
+    return IH_OK;
+}
+
+void
+ih_store_view_done (ih_store_t *self, ih_store_view_t *view)
+{
+    if (view->item)
+        ih_cache_release (self->cache, &view->item);
+    view->msg = NULL;
+}
+
+int
+ih_store_get_with (ih_store_t *self, const char *id, ih_store_alert_fn *fn, void *arg, ih_err_t *err)
+{
+    if (!id || strlen (id) != IH_UUID_LEN)
+        return 0;
+    MDB_txn *txn;
+    if (ih_store_txn_begin (self, MDB_RDONLY, &txn, "cannot read") != IH_OK)
+        return ih_store_fail (self, err);
+    MDB_val k = ih_store_val (id, IH_UUID_LEN), v;
+    ih_msg_t scratch;
+    ih_msg_init (&scratch, IH_KIND_ALERT);
+    ih_buf_t rset;
+    ih_buf_init (&rset);
+    ih_store_view_t view = { NULL, NULL };
+    ih_store_alert_t info;
+    int found = ih_store_mdb_get (self, txn, IH_STORE_DB_ALERTS, &k, &v, "cannot read");
+    if (found == 1 && ih_store_load_view (self, txn, id, &v, &scratch, &rset, &view, &info) != IH_OK)
+        found = IH_EFAIL;
+    //  The message is the view's (or scratch) from here: fn may read the store again.
+    ih_store_txn_end (self, txn);
+    if (found == 1)
+        fn (view.msg, &info, arg);
+    ih_store_view_done (self, &view);
+    ih_msg_free (&scratch);
+    ih_buf_free (&rset);
+    return found < 0 ? ih_store_fail (self, err) : found;
+}
+
 int
 ih_store_get (ih_store_t *self, const char *id, ih_msg_t *msg, ih_store_alert_t *info, ih_err_t *err)
 {
@@ -98,6 +212,8 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
     }
     ih_msg_t msg;
     ih_msg_init (&msg, IH_KIND_ALERT);
+    ih_buf_t rset;
+    ih_buf_init (&rset);
     ih_store_alert_t info;
     uint8_t sk [8];
     ih_put_be64 (sk, after + 1);
@@ -114,9 +230,11 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
         id [IH_UUID_LEN] = 0;
         MDB_val ak = ih_store_val (id, IH_UUID_LEN), av;
         if (ih_store_mdb_get (self, txn, IH_STORE_DB_ALERTS, &ak, &av, "cannot read") == 1) {
-            if ((rc = ih_store_load_alert (self, txn, id, &av, &msg, &info)) != IH_OK)
+            ih_store_view_t view;
+            if ((rc = ih_store_load_view (self, txn, id, &av, &msg, &rset, &view, &info)) != IH_OK)
                 break;
-            result = fn (&msg, &info, arg);
+            result = fn (view.msg, &info, arg);
+            ih_store_view_done (self, &view);
             if (result)
                 break;
         }
@@ -125,6 +243,7 @@ ih_store_foreach (ih_store_t *self, uint64_t after, bool reverse, ih_store_alert
     if (rc < 0)
         result = ih_store_fail (self, err);
     ih_msg_free (&msg);
+    ih_buf_free (&rset);
     mdb_cursor_close (cur);
     ih_store_txn_end (self, txn);
     return result;
@@ -495,6 +614,123 @@ ih_store_read_test (bool verbose)
 
     ih_msg_free (&m);
     ih_store_destroy (&s);
+    ih_tk_rmtree (base);
+}
+
+/*  What a callback saw of one alert (ih_store_get_with). */
+typedef struct {
+    const ih_msg_t *msg;
+    char title [64];
+    uint64_t seq;
+    bool retracted;
+    int retracted_iocs;
+} s_seen_t;
+
+static int
+s_tsee (const ih_msg_t *msg, const ih_store_alert_t *info, void *arg)
+{
+    s_seen_t *x = (s_seen_t *) arg;
+    x->msg = msg;
+    snprintf (x->title, sizeof x->title, "%s", msg->title);
+    x->seq = info->seq;
+    x->retracted = info->retracted;
+    x->retracted_iocs = 0;
+    for (uint32_t i = 0; i < msg->ioc_count; i++)
+        x->retracted_iocs += ih_store_ioc_retracted (info, &msg->iocs [i]);
+    return 0;
+}
+
+/*  The cache of decoded alerts (ih_store_cache): a handle with one answers as a handle
+    without, through revisions and retractions that another handle (the writer) stores:
+    never the message a revision replaced, always the status of now. */
+void
+ih_store_cache_test (bool verbose)
+{
+    char base [256], dir [300];
+    ih_tk_tempdir ("store-cache", base, sizeof base);
+    snprintf (dir, sizeof dir, "%s/store", base);
+    ih_err_t err = { "" };
+    ih_store_t *s = ih_store_open (dir, IH_STORE_WRITER, 256 * 1024, 0, &err);
+    IH_CHECK (s);
+    ih_cache_t *cache = ih_store_cache_new (1 << 20);
+    ih_store_t *h = ih_store_share (s);
+    ih_store_cache (h, cache);
+    ih_store_t *plain = ih_store_share (s);
+    const char *ida = IH_STORE_TID_A, *idb = IH_STORE_TID_B;
+
+    ih_store_thistory (s, 1, NULL);
+    s_seen_t a1, a2;
+    IH_CHECK (ih_store_get_with (h, ida, s_tsee, &a1, &err) == 1);
+    IH_CHECK (streq (a1.title, "first") && a1.seq == 1 && !a1.retracted);
+    IH_CHECK (ih_store_get_with (h, ida, s_tsee, &a2, &err) == 1);
+    IH_CHECK (a2.msg == a1.msg);                    //  the same decoded message, no decode
+    IH_CHECK (ih_store_get_with (h, "cccccccc-0000-4000-8000-000000000000", s_tsee, &a2, &err) == 0);
+    IH_CHECK (ih_store_get_with (h, "short", s_tsee, &a2, &err) == 0);
+    ih_cache_stats_t st;
+    ih_cache_stats (cache, &st);
+    IH_CHECK (st.items == 1 && st.hits == 1 && st.misses == 1);
+
+    //  Revisions: the walk and the lookup give the revised alert, never the cached one.
+    ih_store_thistory (s, 2, NULL);
+    IH_CHECK (ih_store_get_with (h, ida, s_tsee, &a2, &err) == 1);
+    IH_CHECK (streq (a2.title, "first, revised") && a2.seq == 7 && a2.msg != a1.msg);
+    //  Retractions (of a whole alert, of one IOC) and a third revision: the status and
+    //  the retracted set are of now, the message the latest revision's.
+    ih_store_thistory (s, 3, NULL);
+    IH_CHECK (ih_store_get_with (h, idb, s_tsee, &a2, &err) == 1 && a2.retracted);
+    IH_CHECK (ih_store_get_with (h, ida, s_tsee, &a1, &err) == 1 && !a1.retracted);
+    ih_msg_t m;
+    ih_msg_init (&m, IH_KIND_ALERT);
+    ih_store_alert_t info;
+    IH_CHECK (ih_store_get (plain, ida, &m, &info, &err) == 1);
+    IH_CHECK (streq (a1.title, m.title) && streq (a1.title, "first, third revision"));
+    IH_CHECK (a1.seq == info.seq && info.retracted_iocs == 1);
+    int want = 0;
+    for (uint32_t i = 0; i < m.ioc_count; i++)
+        want += ih_store_ioc_retracted (&info, &m.iocs [i]);
+    IH_CHECK (a1.retracted_iocs == want && want == 1);
+    ih_msg_free (&m);
+    //  The walks of a handle with the cache and of one without agree, twice over (the
+    //  second from the cache).
+    for (int round = 0; round < 2; round++)
+        for (int reverse = 0; reverse < 2; reverse++) {
+            s_walk_t w1, w2;
+            memset (&w1, 0, sizeof w1);
+            memset (&w2, 0, sizeof w2);
+            IH_CHECK (ih_store_foreach (h, 0, reverse, s_walk, &w1, &err) == 0);
+            IH_CHECK (ih_store_foreach (plain, 0, reverse, s_walk, &w2, &err) == 0);
+            IH_CHECK (w1.n == 3 && w1.n == w2.n && w1.retracted_iocs == w2.retracted_iocs);
+            IH_CHECK (memcmp (w1.seqs, w2.seqs, sizeof w1.seqs) == 0);
+            ih_store_walk_t wk;
+            memset (&wk, 0, sizeof wk);
+            wk.reverse = reverse;
+            memset (&w1, 0, sizeof w1);
+            memset (&w2, 0, sizeof w2);
+            IH_CHECK (ih_store_walk (h, &wk, s_walk, &w1, &err) == 0);
+            IH_CHECK (ih_store_walk (plain, &wk, s_walk, &w2, &err) == 0);
+            IH_CHECK (w1.n == 3 && w1.n == w2.n && w1.retracted_iocs == w2.retracted_iocs);
+            IH_CHECK (memcmp (w1.seqs, w2.seqs, sizeof w1.seqs) == 0);
+        }
+    IH_CHECK (ih_store_get_with (h, ida, s_tsee, &a2, &err) == 1);
+    //  Shared handles take the cache; snapshots do not.
+    ih_store_t *h2 = ih_store_share (h);
+    ih_store_t *snap = ih_store_snapshot (h, &err);
+    IH_CHECK (snap);
+    ih_cache_stats (cache, &st);
+    uint64_t asked = st.hits + st.misses;
+    IH_CHECK (ih_store_get_with (h2, ida, s_tsee, &a1, &err) == 1 && a1.msg == a2.msg);
+    IH_CHECK (ih_store_get_with (snap, ida, s_tsee, &a1, &err) == 1 && a1.msg != a2.msg);
+    ih_cache_stats (cache, &st);
+    IH_CHECK (st.hits + st.misses == asked + 1);
+    if (verbose)
+        printf ("\n    cache: %" PRIu64 " alerts, %" PRIu64 " bytes, %" PRIu64 " hits, %" PRIu64
+                " misses\n    ", st.items, st.bytes, st.hits, st.misses);
+    ih_store_destroy (&snap);
+    ih_store_destroy (&h2);
+    ih_store_destroy (&plain);
+    ih_store_destroy (&h);
+    ih_store_destroy (&s);
+    ih_cache_destroy (&cache);
     ih_tk_rmtree (base);
 }
 #endif

@@ -186,6 +186,7 @@ typedef struct {
     s_group_t groups [IH_STORE_WALK_GROUPS];
     int ngroups;
     uint64_t reads;             /* records read so far, against w->budget */
+    ih_buf_t rset;              /* the retracted set of a cached alert (ih_store_load_view) */
 } s_walk_t;
 
 /*  True when the budget is spent: *cut says where to resume, from target (the first
@@ -320,19 +321,19 @@ s_emit (s_walk_t *x, uint64_t seq, const MDB_val *idv, bool check)
     int found = ih_store_mdb_get (self, x->txn, IH_STORE_DB_ALERTS, &ak, &av, "cannot read");
     if (found <= 0)
         return found;
-    int rc = ih_store_load_alert (self, x->txn, id, &av, &x->msg, &x->info);
+    ih_store_view_t view;
+    int rc = ih_store_load_view (self, x->txn, id, &av, &x->msg, &x->rset, &view, &x->info);
     if (rc)
         return rc;
-    if (x->info.seq != seq)
-        return 0;
-    for (int g = 0; check && g < x->w->ngroups; g++) {
+    bool skip = x->info.seq != seq;
+    for (int g = 0; !skip && check && g < x->w->ngroups; g++) {
         bool any = false;
         for (int i = 0; i < x->w->groups [g].nkeys && !any; i++)
-            any = ih_store_key_has (&x->msg, &x->w->groups [g].keys [i]);
-        if (!any)
-            return 0;
+            any = ih_store_key_has (view.msg, &x->w->groups [g].keys [i]);
+        skip = !any;
     }
-    rc = x->fn (&x->msg, &x->info, x->arg);
+    rc = skip ? 0 : x->fn (view.msg, &x->info, x->arg);
+    ih_store_view_done (self, &view);
     //  fn's own negative values are its to return: keep them apart from our codes.
     return rc < 0 ? rc - 1000 : rc;
 }
@@ -439,6 +440,7 @@ ih_store_walk (ih_store_t *self, const ih_store_walk_t *w, ih_store_alert_fn *fn
     if (ih_store_txn_begin (self, MDB_RDONLY, &x.txn, "cannot read") != IH_OK)
         return ih_store_fail (self, err);
     ih_msg_init (&x.msg, IH_KIND_ALERT);
+    ih_buf_init (&x.rset);
     int rc = IH_OK;
     bool empty = false;
     if (self->format >= 2) {
@@ -468,6 +470,7 @@ ih_store_walk (ih_store_t *self, const ih_store_walk_t *w, ih_store_alert_fn *fn
         for (int i = 0; i < x.groups [g].n; i++)
             mdb_cursor_close (x.groups [g].src [i].cur);
     ih_msg_free (&x.msg);
+    ih_buf_free (&x.rset);
     ih_store_txn_end (self, x.txn);
     if (rc <= -1000)
         return rc + 1000;           //  fn's own negative value

@@ -6,13 +6,18 @@
       1. receive: waits up to timeout_ms for the broker (ih_client_recv, which also runs
          the session: hello, pings, liveness, reconnects), then takes every envelope that
          is already waiting, until the batch is full;
-      2. verify: each delivered item (ih_client_verify_item: the member record against
-         the pinned registry key, the body against the record's signing key). Items at or
-         below the cursor (a replay after a reconnect) are dropped; an item whose seq is
-         implausible (ih_client_seq_plausible) is dropped and does not move the cursor;
-         an item that fails verification is logged and not stored, but the cursor passes
-         it. This is the one place where a delivered body is decoded (see ARCHITECTURE.md
-         "The path of one alert");
+      2. verify: each delivered item, the whole batch at once, as ih_client_verify_item
+         would one by one: the member record against the pinned registry key
+         (ih_reccache: each distinct record decoded and verified once, by its exact
+         bytes; a record that fails is never kept, so it fails every time), then the
+         bodies against their records' signing keys on every core (ih_sigpool_run of
+         ih_client_verify_body: decode, role, signature, signer). The verdicts are then
+         taken in delivery order, so the log lines and what is kept are those of the
+         serial check. Items at or below the cursor (a replay after a reconnect) are
+         dropped; an item whose seq is implausible (ih_client_seq_plausible) is dropped
+         and does not move the cursor; an item that fails verification is logged and not
+         stored, but the cursor passes it. This is the one place where a delivered body
+         is decoded (see ARCHITECTURE.md "The path of one alert");
       3. filter: the caller's filter may refuse a verified item (the gateway refuses
          anything that is not TLP:CLEAR); a refused item is logged, not stored, and the
          cursor passes it;
@@ -27,7 +32,10 @@
     ih_client has acted on them.
 
     Threading: an ih_subscriber_t belongs to the thread that polls it; it uses the store
-    handle given (the writer) from that thread only. Call ih_subscriber_poll at least once
+    handle given (the writer) from that thread only. It starts a signature pool
+    (ih_sigpool: one helper thread per core beyond the first), whose helpers only decode
+    and verify the bodies of the batch being flushed, while the polling thread waits
+    for them and verifies with them. Call ih_subscriber_poll at least once
     per heartbeat (1 s by default).
 */
 #ifndef IH_SUBSCRIBER_H

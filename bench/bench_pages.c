@@ -201,6 +201,7 @@ main (int argc, char **argv)
     }
     free (t);
     ih_http_destroy (&http);
+    ih_gw_release (&gw);
     ih_added_destroy (&gw.added);
     ih_store_destroy (&gw.store);
     return 0;

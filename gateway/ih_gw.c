@@ -297,7 +297,31 @@ s_generation (void *app)
 static void *
 s_store_new (void *app)
 {
-    return ih_store_share (((ih_gw_t *) app)->store);
+    ih_gw_t *gw = (ih_gw_t *) app;
+    ih_store_t *store = ih_store_share (gw->store);
+    ih_store_cache (store, gw->alerts);
+    return store;
+}
+
+size_t
+ih_gw_frag_key (uint8_t key [IH_GW_FRAG_KEY_MAX], const char *kind, const ih_store_alert_t *info)
+{
+    //  Everything a piece is rendered from: the body (named by the alert and the seq its
+    //  latest revision came with), that revision's number and the status.
+    memset (key, 0, 16);
+    memcpy (key, kind, strnlen (kind, 15));
+    memcpy (key + 16, info->id, IH_UUID_LEN);
+    ih_put_be64 (key + 16 + IH_UUID_LEN, info->seq);
+    ih_put_le32 (key + 16 + IH_UUID_LEN + 8, info->revision);
+    key [16 + IH_UUID_LEN + 12] = info->retracted ? 1 : 0;
+    return IH_GW_FRAG_KEY_MAX;
+}
+
+void
+ih_gw_release (ih_gw_t *gw)
+{
+    ih_cache_destroy (&gw->alerts);
+    ih_cache_destroy (&gw->frags);
 }
 
 static void
@@ -317,6 +341,10 @@ ih_http_t *
 ih_gw_serve (ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err)
 {
     s_layout (gw);
+    if (!gw->alerts)
+        gw->alerts = ih_store_cache_new (IH_GW_ALERT_CACHE);
+    if (!gw->frags)
+        gw->frags = ih_cache_new (IH_GW_FRAG_CACHE, NULL);
     ih_http_cfg_t c = *cfg;
     c.name = "gateway";
     c.app = gw;
@@ -430,6 +458,8 @@ ih_gw_test (bool verbose)
 
     ih_http_destroy (&http);
     ih_http_destroy (&http);
+    ih_gw_release (&gw);
+    ih_gw_release (&gw);
     for (int i = 0; i < 2; i++)
         ih_msg_free (&m [i]);
     ih_added_destroy (&gw.added);

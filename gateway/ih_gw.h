@@ -17,8 +17,27 @@
       /taxii2/...                                         ih_taxii (TAXII errors, Accept)
       /healthz, /metrics                                  here (JSON errors)
 
+    CACHES. A page that lists alerts (/, deeper pages, filters, /search) is rendered from
+    the store's indexes on every miss of the server's response cache (web/ih_http.c: that
+    one is keyed by the whole URI and dropped at every commit). What made such a render
+    slow was the same work redone for every alert on it: the strict decode of its body
+    and the Markdown of its summary. So the gateway keeps two caches, both keyed by what
+    names their inputs exactly, so that nothing needs invalidating and nothing stale can
+    be served (ih_cache.h, KEYS NAME CONTENT):
+      alerts  decoded alerts (ih_store_cache), for every walk and ih_store_get_with of
+              the HTTP threads: the key is the alert, the seq of its latest revision and
+              its signature, so a revision is a new key; a retraction changes the alert
+              record's status, which is read from the store at every request, never
+              cached. At most IH_GW_ALERT_CACHE bytes.
+      frags   rendered HTML: an alert's card in a list, its summary's Markdown; the key
+              (ih_gw_frag_key) is the kind of piece, the alert, the seq of its latest
+              revision, that revision's number and whether it is retracted: everything
+              a piece is rendered from. At most IH_GW_FRAG_CACHE bytes.
+    Least recently used entries go first when a cache is full.
+
     Threading: the state's atomics are written by the subscriber thread and read by the
-    HTTP threads; the rest is set before ih_gw_serve and read only after.
+    HTTP threads; the rest is set before ih_gw_serve and read only after. The caches are
+    thread-safe (ih_cache.h).
 */
 #ifndef IH_GW_H
 #define IH_GW_H
@@ -26,6 +45,7 @@
 #include <stdatomic.h>
 
 #include "ih_added.h"
+#include "ih_cache.h"
 #include "ih_http.h"
 #include "ih_layout.h"
 #include "ih_related.h"
@@ -35,6 +55,10 @@
     filters or words that rarely meet, a page shows what it found within it and offers
     to go on from there, so that no request reads in proportion to the store. */
 #define IH_GW_WALK_BUDGET   20000
+
+/*  The bounds of the gateway's two caches (CACHES below), in bytes. */
+#define IH_GW_ALERT_CACHE   (32u << 20)
+#define IH_GW_FRAG_CACHE    (16u << 20)
 
 /*  The one public TAXII collection (ih_taxii serves it; the pages link to it). */
 #define IH_GW_COLLECTION "5e4f2c8a-61b7-4c3e-9d0a-7f3b1e6c2a94"
@@ -51,6 +75,8 @@ typedef struct {
     int64_t started_ms;
     const char *broker_endpoint;
     ih_layout_t layout;             /* the page shell (ih_gw_serve fills it) */
+    ih_cache_t *alerts;             /* decoded alerts of the HTTP threads' store handles */
+    ih_cache_t *frags;              /* rendered pieces of pages (ih_gw_frag_key) */
 
     /* written by the subscriber thread */
     _Atomic uint64_t gen;           /* bumped after every commit (store, TAXII log) */
@@ -95,11 +121,18 @@ void ih_gw_store_failed(ih_req_t *r, const char *why);
     refuses anything else; every route checks again (defence in depth). */
 bool ih_gw_visible(const ih_msg_t *m);
 
-/*  Fills gw->layout from gw->title, and starts the web server on cfg (its front-end part
+/*  A key for gw->frags: kind (a short tag, "card", "summary") and the alert as info says
+    it is now (id, seq of the latest revision, revision, retracted). Returns its length. */
+#define IH_GW_FRAG_KEY_MAX  (16 + IH_UUID_LEN + 8 + 4 + 1)
+size_t ih_gw_frag_key(uint8_t key [IH_GW_FRAG_KEY_MAX], const char *kind, const ih_store_alert_t *info);
+
+/*  Fills gw->layout from gw->title, makes the caches when gw has none, and starts the web server on cfg (its front-end part
     is set here: name "gateway", the state, generation, store handles, HTML errors) with
     the gateway's routes. NULL with err ("cannot listen on ..."). Stop it with
-    ih_http_destroy before the store closes. */
+    ih_http_destroy before the store closes, then free the caches with ih_gw_release. */
 ih_http_t *ih_gw_serve(ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err);
+/*  Frees the caches ih_gw_serve made, once no server uses them; safe twice. */
+void ih_gw_release(ih_gw_t *gw);
 
 void ih_gw_test(bool verbose);
 

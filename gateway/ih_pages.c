@@ -151,6 +151,53 @@ s_card (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
     ih_html_puts (b, "</p></li>\n");
 }
 
+/*  A piece of a page from gw->frags, or rendered by render (into an empty buffer) and put
+    there: the key (ih_gw_frag_key) names everything the piece is made of, so a cached
+    piece is the one render would make now. */
+typedef void (s_render_fn)(ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info);
+
+static void
+s_frag (ih_gw_t *gw, ih_buf_t *b, const char *kind, s_render_fn *render, const ih_msg_t *m,
+        const ih_store_alert_t *info)
+{
+    if (!gw->frags) {
+        render (b, m, info);
+        return;
+    }
+    uint8_t key [IH_GW_FRAG_KEY_MAX];
+    size_t klen = ih_gw_frag_key (key, kind, info);
+    ih_cache_item_t *item = ih_cache_get (gw->frags, key, klen);
+    if (!item) {
+        ih_buf_t piece;
+        ih_buf_init (&piece);
+        render (&piece, m, info);
+        ih_buf_reserve (&piece, 1);         //  never a NULL value, even when empty
+        item = ih_cache_put (gw->frags, key, klen, piece.data, piece.len);
+    }
+    ih_buf_append (b, ih_cache_value (item), ih_cache_size (item));
+    ih_cache_release (gw->frags, &item);
+}
+
+static void
+s_card_render (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    s_card (b, m, info);
+}
+
+/*  s_card, from gw->frags when it was rendered before for the same revision and status. */
+static void
+s_card_cached (ih_gw_t *gw, ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    s_frag (gw, b, "card", s_card_render, m, info);
+}
+
+/*  The summary's Markdown, safe (ih_html_markdown). */
+static void
+s_summary_render (ih_buf_t *b, const ih_msg_t *m, const ih_store_alert_t *info)
+{
+    ih_html_markdown (b, m->summary);
+}
+
 /* ---- the shell -------------------------------------------------------------------------------- */
 
 static void
@@ -188,7 +235,7 @@ s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
     }
     if (x->shown == 0)
         ih_html_puts (&x->r->body, "<ol class=\"alerts\">\n");
-    s_card (&x->r->body, m, info);
+    s_card_cached (ih_gw_of (x->r), &x->r->body, m, info);
     x->shown++;
     x->last_seq = info->seq;
     return 0;
@@ -226,6 +273,7 @@ ih_pages_index (ih_req_t *r)
     r->etag = true;
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
+    ih_buf_reserve (b, 24 * 1024);          //  a page of 20 cards: no growing on the way
     s_begin (r, "Latest advisories", "/");
     const ih_select_t *sel = &x.sel;
     bool narrowed = sel->category >= 0 || sel->sector [0] || sel->min_severity >= 0 || sel->since;
@@ -378,115 +426,148 @@ s_iocs (ih_req_t *r, ih_store_t *store, const ih_msg_t *m, const ih_store_alert_
     shows is listed (TLP:CLEAR, not retracted). */
 #define s_RELATED_SHOWN 5
 
+typedef struct {
+    ih_buf_t *b;
+    const ih_related_hit_t *hit;
+    int shown;
+} s_related_t;
+
+static int
+s_related_one (const ih_msg_t *other, const ih_store_alert_t *info, void *arg)
+{
+    s_related_t *x = (s_related_t *) arg;
+    if (!ih_gw_visible (other) || info->retracted)
+        return 0;
+    ih_buf_t *b = x->b;
+    if (x->shown++ == 0)
+        ih_html_puts (b, "<h2 id=\"related\">Related advisories</h2><ul class=\"refs related\">");
+    ih_buf_printf (b, "<li><a href=\"/alerts/%s\">", other->id);
+    ih_html_esc (b, other->title);
+    ih_html_puts (b, "</a>");
+    if (x->hit->near_duplicate)
+        ih_html_puts (b, " <span class=\"tag\" title=\"The same report, shared again\">near-duplicate</span>");
+    ih_html_puts (b, "</li>");
+    return 0;
+}
+
 static void
 s_related (ih_req_t *r, ih_store_t *store, const ih_msg_t *m)
 {
     ih_gw_t *gw = ih_gw_of (r);
     if (!gw->related)
         return;
+    //  The query (a quarter of an alert page's work) answers from the index alone: its
+    //  hits are kept in gw->frags under the index's watermark (the store seq it is in step
+    //  with: ih_related.h), when the watermark did not move during the query. What is
+    //  shown of each hit (its title, whether it is public and active) is read from the
+    //  store below at every request.
     ih_related_hit_t hits [20];
     ih_err_t err = { "" };
-    int n = ih_related_for_alert (gw->related, m->id, hits, 20, &err);
-    ih_buf_t *b = &r->body;
-    int shown = 0;
-    ih_msg_t other;
-    ih_msg_init (&other, IH_KIND_ALERT);
-    for (int i = 0; i < n && shown < s_RELATED_SHOWN; i++) {
-        ih_store_alert_t info;
-        if (ih_store_get (store, hits [i].id, &other, &info, &err) != 1 || !ih_gw_visible (&other)
-        ||  info.retracted)
-            continue;
-        if (shown++ == 0)
-            ih_html_puts (b, "<h2 id=\"related\">Related advisories</h2><ul class=\"refs related\">");
-        ih_buf_printf (b, "<li><a href=\"/alerts/%s\">", other.id);
-        ih_html_esc (b, other.title);
-        ih_html_puts (b, "</a>");
-        if (hits [i].near_duplicate)
-            ih_html_puts (b, " <span class=\"tag\" title=\"The same report, shared again\">near-duplicate</span>");
-        ih_html_puts (b, "</li>");
+    uint8_t key [16 + IH_UUID_LEN + 8];
+    memset (key, 0, sizeof key);
+    memcpy (key, "related", 7);
+    memcpy (key + 16, m->id, IH_UUID_LEN);
+    uint64_t mark = ih_related_watermark (gw->related);
+    ih_put_be64 (key + 16 + IH_UUID_LEN, mark);
+    int n = 0;
+    ih_cache_item_t *item = gw->frags ? ih_cache_get (gw->frags, key, sizeof key) : NULL;
+    if (item) {
+        n = (int) (ih_cache_size (item) / sizeof hits [0]);
+        memcpy (hits, ih_cache_value (item), (size_t) n * sizeof hits [0]);
+        ih_cache_release (gw->frags, &item);
     }
-    if (shown)
-        ih_html_puts (b, "</ul>\n");
-    ih_msg_free (&other);
+    else {
+        n = ih_related_for_alert (gw->related, m->id, hits, 20, &err);
+        if (n >= 0 && gw->frags && ih_related_watermark (gw->related) == mark) {
+            ih_related_hit_t *copy = (ih_related_hit_t *) malloc ((size_t) (n ? n : 1) * sizeof hits [0]);
+            if (!copy)
+                abort ();
+            memcpy (copy, hits, (size_t) n * sizeof hits [0]);
+            item = ih_cache_put (gw->frags, key, sizeof key, copy, (size_t) n * sizeof hits [0]);
+            ih_cache_release (gw->frags, &item);
+        }
+    }
+    s_related_t x = { &r->body, NULL, 0 };
+    for (int i = 0; i < n && x.shown < s_RELATED_SHOWN; i++) {
+        x.hit = &hits [i];
+        ih_store_get_with (store, hits [i].id, s_related_one, &x, &err);
+    }
+    if (x.shown)
+        ih_html_puts (&r->body, "</ul>\n");
 }
 
-void
-ih_pages_alert (ih_req_t *r, const char *id)
+typedef struct {
+    ih_req_t *r;
+    ih_store_t *store;
+    bool shown;
+} s_alert_t;
+
+/*  The page of one alert (ih_store_get_with: m may be the cache's; read-only). */
+static int
+s_alert_page (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
-    ih_store_t *store = ih_gw_store (r);
-    ih_msg_t m;
-    ih_msg_init (&m, IH_KIND_ALERT);
-    ih_store_alert_t info;
-    ih_err_t err = { "" };
-    int rc = ih_store_get (store, id, &m, &info, &err);
-    if (rc < 0) {
-        ih_msg_free (&m);
-        ih_gw_store_failed (r, err.msg);
-        ih_req_error (r, 503, "The advisory store cannot be read right now.");
-        return;
-    }
-    if (rc == 0 || !ih_gw_visible (&m)) {
-        //  Not held, or (never expected) not public: the same answer for both.
-        ih_msg_free (&m);
-        ih_req_error (r, 404, "There is no such advisory. It may not have reached this site yet.");
-        return;
-    }
+    s_alert_t *x = (s_alert_t *) arg;
+    if (!ih_gw_visible (m))
+        return 0;
+    x->shown = true;
+    ih_req_t *r = x->r;
+    ih_store_t *store = x->store;
     r->etag = true;
     r->cache = s_CACHE_PAGE;
     ih_buf_t *b = &r->body;
-    s_begin (r, m.title, NULL);
-    ih_buf_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m.id);
-    s_badges (b, &m);
+    s_begin (r, m->title, NULL);
+    ih_buf_printf (b, "<p class=\"crumbs\"><a href=\"/\">Advisories</a> \xe2\x80\xba %s</p>\n", m->id);
+    s_badges (b, m);
     ih_html_puts (b, "<h1>");
-    ih_html_esc (b, m.title);
+    ih_html_esc (b, m->title);
     ih_html_puts (b, "</h1>\n");
-    if (info.retracted)
+    if (info->retracted)
         ih_html_puts (b, "<div class=\"retracted\"><strong>Retracted.</strong> The publisher has "
                          "withdrawn this advisory; its indicators are no longer shown and should "
                          "not be used.</div>\n");
     ih_html_puts (b, "<dl class=\"facts\"><dt>Publisher</dt><dd><strong>");
-    ih_html_esc (b, m.org);
+    ih_html_esc (b, m->org);
     ih_html_puts (b, "</strong> (");
-    ih_html_esc (b, m.member);
+    ih_html_esc (b, m->member);
     ih_html_puts (b, ")</dd><dt>First shared</dt><dd>");
-    s_time (b, m.created);
+    s_time (b, m->created);
     ih_html_puts (b, "</dd><dt>Last updated</dt><dd>");
-    s_time (b, m.modified);
-    ih_buf_printf (b, "</dd><dt>Revision</dt><dd>%u", m.revision);
-    if (info.revisions > 1)
-        ih_buf_printf (b, " (%u revisions received)", info.revisions);
+    s_time (b, m->modified);
+    ih_buf_printf (b, "</dd><dt>Revision</dt><dd>%u", m->revision);
+    if (info->revisions > 1)
+        ih_buf_printf (b, " (%u revisions received)", info->revisions);
     ih_html_puts (b, "</dd>");
-    if (m.sectors.count) {
+    if (m->sectors.count) {
         ih_html_puts (b, "<dt>Sectors</dt><dd>");
-        s_list (b, &m.sectors, "/?sector=");
+        s_list (b, &m->sectors, "/?sector=");
         ih_html_puts (b, "</dd>");
     }
-    if (m.tags.count) {
+    if (m->tags.count) {
         ih_html_puts (b, "<dt>Tags</dt><dd class=\"badges\">");
-        for (uint32_t i = 0; i < m.tags.count; i++) {
+        for (uint32_t i = 0; i < m->tags.count; i++) {
             ih_html_puts (b, "<span class=\"tag\">");
-            ih_html_esc (b, m.tags.items [i]);
+            ih_html_esc (b, m->tags.items [i]);
             ih_html_puts (b, "</span>");
         }
         ih_html_puts (b, "</dd>");
     }
-    ih_buf_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " %s reported by members", info.sightings,
-                    ih_plural (info.sightings, "sighting", "sightings"));
-    if (info.comments)
-        ih_buf_printf (b, " \xc2\xb7 %u comment%s", info.comments, info.comments == 1 ? "" : "s");
-    ih_buf_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m.id);
+    ih_buf_printf (b, "<dt>Sightings</dt><dd>%" PRIu64 " %s reported by members", info->sightings,
+                    ih_plural (info->sightings, "sighting", "sightings"));
+    if (info->comments)
+        ih_buf_printf (b, " \xc2\xb7 %u comment%s", info->comments, info->comments == 1 ? "" : "s");
+    ih_buf_printf (b, "</dd><dt>Identifier</dt><dd><code>%s</code></dd></dl>\n", m->id);
 
-    if (m.summary && *m.summary) {
+    if (m->summary && *m->summary) {
         ih_html_puts (b, "<h2>Summary</h2>\n<div class=\"summary\">");
-        ih_html_markdown (b, m.summary);
+        s_frag (ih_gw_of (r), b, "summary", s_summary_render, m, info);
         ih_html_puts (b, "</div>\n");
     }
-    if (!info.retracted)
-        s_iocs (r, store, &m, &info);
-    if (m.references.count) {
+    if (!info->retracted)
+        s_iocs (r, store, m, info);
+    if (m->references.count) {
         ih_html_puts (b, "<h2>References</h2><ul class=\"refs\">");
-        for (uint32_t i = 0; i < m.references.count; i++) {
-            const char *u = m.references.items [i];
+        for (uint32_t i = 0; i < m->references.count; i++) {
+            const char *u = m->references.items [i];
             ih_html_puts (b, "<li>");
             if (ih_html_safe_url (u)) {
                 ih_html_puts (b, "<a rel=\"nofollow noopener noreferrer\" href=\"");
@@ -501,13 +582,31 @@ ih_pages_alert (ih_req_t *r, const char *id)
         }
         ih_html_puts (b, "</ul>\n");
     }
-    s_related (r, store, &m);
+    s_related (r, store, m);
     ih_buf_printf (b, "<h2>Machine-readable</h2><p><a href=\"/api/v1/alerts/%s\">JSON</a> \xc2\xb7 "
                     "<a href=\"/taxii2/api/collections/%s/objects/report--%s/\">STIX 2.1 report "
-                    "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m.id,
-                    IH_GW_COLLECTION, m.id);
+                    "(TAXII)</a> \xc2\xb7 <a href=\"/feed.atom\">Atom feed</a></p>\n", m->id,
+                    IH_GW_COLLECTION, m->id);
     s_end (r);
-    ih_msg_free (&m);
+    return 0;
+}
+
+void
+ih_pages_alert (ih_req_t *r, const char *id)
+{
+    s_alert_t x = { r, ih_gw_store (r), false };
+    ih_err_t err = { "" };
+    int rc = ih_store_get_with (x.store, id, s_alert_page, &x, &err);
+    if (rc < 0) {
+        ih_gw_store_failed (r, err.msg);
+        ih_req_error (r, 503, "The advisory store cannot be read right now.");
+        return;
+    }
+    if (rc == 0 || !x.shown) {
+        //  Not held, or (never expected) not public: the same answer for both.
+        ih_req_error (r, 404, "There is no such advisory. It may not have reached this site yet.");
+        return;
+    }
 }
 
 /* ---- /search ----------------------------------------------------------------------------------- */
@@ -517,6 +616,24 @@ static bool
 s_search_keep (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
     return ih_gw_visible (m) && !info->retracted;
+}
+
+typedef struct {
+    ih_gw_t *gw;
+    ih_buf_t *list;
+    int shown;
+} s_found_t;
+
+/*  A result's card, when the public may see it. */
+static int
+s_found_card (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+{
+    s_found_t *x = (s_found_t *) arg;
+    if (ih_gw_visible (m) && !info->retracted) {
+        s_card_cached (x->gw, x->list, m, info);
+        x->shown++;
+    }
+    return 0;
 }
 
 void
@@ -568,17 +685,10 @@ ih_pages_search (ih_req_t *r)
     if (*q) {
         ih_buf_t list;
         ih_buf_init (&list);
-        for (int i = 0; i < s->n; i++) {
-            ih_msg_t m;
-            ih_msg_init (&m, IH_KIND_ALERT);
-            ih_store_alert_t info;
-            if (ih_store_get (store, s->ids [i], &m, &info, NULL) == 1 && ih_gw_visible (&m)
-            &&  !info.retracted) {
-                s_card (&list, &m, &info);
-                shown++;
-            }
-            ih_msg_free (&m);
-        }
+        s_found_t found = { ih_gw_of (r), &list, 0 };
+        for (int i = 0; i < s->n; i++)
+            ih_store_get_with (store, s->ids [i], s_found_card, &found, NULL);
+        shown = found.shown;
         ih_buf_printf (b, "<p class=\"lede\">%d result%s for \xe2\x80\x9c", shown, shown == 1 ? "" : "s");
         ih_html_esc (b, q);
         ih_html_puts (b, "\xe2\x80\x9d");
@@ -868,6 +978,139 @@ s_tscale (bool verbose)
     IH_CHECK (s_treads (port, "/trends", "<svg", verbose) < bound);
     IH_CHECK (s_treads (port, "/api/v1/alerts?category=fraud&next=70000", "\"count\":50", verbose) < bound);
     ih_http_destroy (&http);
+    ih_gw_release (&gw);
+    ih_added_destroy (&gw.added);
+    ih_store_destroy (&gw.store);
+    ih_tk_rmtree (dir);
+}
+
+/*  GET path (after the subscriber's commit: the generation moved): 200, with every string
+    of want and none of refuse. */
+static void
+s_tget (uint16_t port, const char *path, const char *const *want, const char *const *refuse,
+        bool verbose)
+{
+    ih_tk_http_t res;
+    int status = ih_tk_http (&res, port, "GET", path, NULL);
+    bool ok = status == 200;
+    for (int i = 0; want && want [i]; i++)
+        ok = ok && strstr (res.body, want [i]);
+    for (int i = 0; refuse && refuse [i]; i++)
+        ok = ok && !strstr (res.body, refuse [i]);
+    if (verbose || !ok)
+        printf ("\n    GET %-50s %d%s", path, status, ok ? "" : ": wrong page");
+    if (!ok)
+        fprintf (stderr, "\n%.4000s\n", res.body);
+    IH_CHECK (ok);
+    ih_tk_http_free (&res);
+}
+
+/*  The caches (ih_gw.h, CACHES) never serve what a revision or a retraction replaced:
+    each page is asked for, from the caches too, before and after each change the
+    subscriber stores. */
+static void
+s_tstale (bool verbose)
+{
+    char dir [256], sdir [300], tdir [320];
+    ih_tk_tempdir ("pages-stale", dir, sizeof dir);
+    ih_tk_path (sdir, sizeof sdir, dir, "store");
+    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    ih_err_t err = { "" };
+    ih_gw_t gw;
+    memset (&gw, 0, sizeof gw);
+    gw.title = "Stale";
+    gw.started_ms = ih_now_ms ();
+    snprintf (gw.base_url, sizeof gw.base_url, "http://127.0.0.1");
+    gw.store = ih_store_open (sdir, IH_STORE_WRITER, 64 << 20, 64 << 20, &err);
+    IH_CHECK (gw.store);
+    gw.added = ih_added_open (tdir, &err);
+    IH_CHECK (gw.added);
+    ih_msg_t m [2];
+    ih_tk_alert (&m [0], NULL, IH_TLP_CLEAR, "Alpha first <b>edition</b>");
+    m [0].summary = ih_msg_str (&m [0], "The **first** summary");
+    static const char *const iocs [] = { "domain:one.example", "domain:two.example", NULL };
+    ih_tk_iocs (&m [0], iocs, true);
+    ih_tk_alert (&m [1], NULL, IH_TLP_CLEAR, "Bravo");
+    uint64_t seqs [2] = { 1, 2 };
+    IH_CHECK (ih_store_ingest_msgs (gw.store, m, seqs, 2, NULL, &err) == 0);
+    ih_http_cfg_t cfg;
+    memset (&cfg, 0, sizeof cfg);
+    cfg.listen = "127.0.0.1";
+    ih_http_t *http = ih_gw_serve (&gw, &cfg, &err);
+    IH_CHECK (http);
+    uint16_t port = ih_http_port (http);
+    char page [128];
+    snprintf (page, sizeof page, "/alerts/%s", m [0].id);
+
+    //  Twice each: the second from the caches.
+    const char *first [] = { "Alpha first &lt;b&gt;edition&lt;/b&gt;", NULL };
+    for (int i = 0; i < 2; i++) {
+        s_tget (port, "/", (const char *[]) { first [0], "Bravo", "2 indicators", NULL }, NULL, verbose);
+        s_tget (port, page, (const char *[]) { first [0], "The <strong>first</strong> summary",
+                                                "one.example", NULL }, NULL, verbose);
+        s_tget (port, "/search?q=alpha", first, NULL, verbose);
+        atomic_fetch_add (&gw.gen, 1);
+    }
+    ih_cache_stats_t st;
+    ih_cache_stats (gw.frags, &st);
+    IH_CHECK (st.hits >= 3);
+    ih_cache_stats (gw.alerts, &st);
+    IH_CHECK (st.hits >= 3);
+
+    //  A revision: a new title, summary and IOCs everywhere, nothing of the old one.
+    ih_msg_t rev;
+    ih_msg_copy (&rev, &m [0]);
+    rev.revision = 2;
+    rev.modified += 60000;
+    rev.title = ih_msg_str (&rev, "Alpha second edition");
+    rev.summary = ih_msg_str (&rev, "The **second** summary");
+    static const char *const more [] = { "domain:three.example", NULL };
+    ih_tk_iocs (&rev, more, true);
+    uint64_t seq = 3;
+    IH_CHECK (ih_store_ingest_msgs (gw.store, &rev, &seq, 1, NULL, &err) == 0);
+    atomic_fetch_add (&gw.gen, 1);
+    const char *old [] = { "first", NULL };
+    for (int i = 0; i < 2; i++) {
+        s_tget (port, "/", (const char *[]) { "Alpha second edition", "3 indicators", "Revision 2", NULL },
+                old, verbose);
+        s_tget (port, page, (const char *[]) { "Alpha second edition", "The <strong>second</strong> summary",
+                                                "three.example", NULL }, old, verbose);
+        s_tget (port, "/search?q=alpha", (const char *[]) { "Alpha second edition", NULL }, old, verbose);
+        s_tget (port, "/api/v1/alerts", (const char *[]) { "Alpha second edition", NULL }, old, verbose);
+        atomic_fetch_add (&gw.gen, 1);
+    }
+
+    //  One IOC retracted: gone from the alert page (the rest of it may come from the caches).
+    ih_msg_t ret;
+    ih_tk_ref (&ret, NULL, IH_KIND_RETRACTION, m [0].id);
+    static const char *const gone [] = { "domain:one.example", NULL };
+    ih_tk_iocs (&ret, gone, false);
+    seq = 4;
+    IH_CHECK (ih_store_ingest_msgs (gw.store, &ret, &seq, 1, NULL, &err) == 0);
+    atomic_fetch_add (&gw.gen, 1);
+    s_tget (port, page, (const char *[]) { "two.example", "1 indicator withdrawn", NULL },
+            (const char *[]) { "one.example", NULL }, verbose);
+    ih_msg_free (&ret);
+
+    //  The whole alert retracted: off the list and the search, marked on its page.
+    ih_tk_ref (&ret, NULL, IH_KIND_RETRACTION, m [0].id);
+    seq = 5;
+    IH_CHECK (ih_store_ingest_msgs (gw.store, &ret, &seq, 1, NULL, &err) == 0);
+    atomic_fetch_add (&gw.gen, 1);
+    for (int i = 0; i < 2; i++) {
+        s_tget (port, "/", (const char *[]) { "Bravo", NULL }, (const char *[]) { "Alpha", NULL }, verbose);
+        s_tget (port, page, (const char *[]) { "Retracted.", "Alpha second edition", NULL },
+                (const char *[]) { "two.example", "three.example", NULL }, verbose);
+        s_tget (port, "/search?q=alpha", (const char *[]) { "0 results", NULL },
+                (const char *[]) { "Alpha second", NULL }, verbose);
+        atomic_fetch_add (&gw.gen, 1);
+    }
+    ih_msg_free (&ret);
+    ih_msg_free (&rev);
+    ih_http_destroy (&http);
+    ih_gw_release (&gw);
+    for (int i = 0; i < 2; i++)
+        ih_msg_free (&m [i]);
     ih_added_destroy (&gw.added);
     ih_store_destroy (&gw.store);
     ih_tk_rmtree (dir);
@@ -914,6 +1157,7 @@ ih_pages_test (bool verbose)
     ih_buf_free (&b);
     ih_msg_free (&m);
 
+    s_tstale (verbose);
     s_tscale (verbose);
     if (verbose)
         printf ("\n    ");

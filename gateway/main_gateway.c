@@ -22,6 +22,11 @@
                 threads = "2"  max-connections = "1024"  per-ip-connections = "100"
                     (per client address: everyone behind one NAT or proxy shares it;
                     0 = no per-address cap, for a gateway behind a reverse proxy or CDN)
+                per-ip-workers = half the threads, at least 1 (requests of one address
+                    handled at once; 0 = no cap: all the threads)
+                per-ip-queue = "16"     (an address's requests waiting for a thread before
+                    the next is answered 429 with Retry-After; 0 = no cap. Both are shared
+                    by everyone behind one NAT or proxy, as per-ip-connections is)
                 timeout = "15"  (seconds idle before a connection is closed)
 */
 #include <czmq.h>
@@ -111,7 +116,7 @@ main (int argc, char **argv)
     memset (&scfg, 0, sizeof scfg);
     ih_http_cfg_t hcfg;
     memset (&hcfg, 0, sizeof hcfg);
-    uint64_t port, threads, conns, per_ip, timeout, map;
+    uint64_t port, threads, conns, per_ip, per_ip_workers, per_ip_queue, timeout, map;
     int ret = 1;
     char *cert_path = NULL, *store_dir = NULL, *tls_cert = NULL, *tls_key = NULL;
     zcert_t *cert = NULL;
@@ -126,6 +131,9 @@ main (int argc, char **argv)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/threads", 1, 64, 2, &threads, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/max-connections", 1, 100000, 1024, &conns, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-connections", 0, 100000, 100, &per_ip, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-workers", 0, 64, threads / 2 ? threads / 2 : 1,
+                        &per_ip_workers, &err)
+    ||  ih_config_uint (zc, cfg_path, "gateway/http/per-ip-queue", 0, 100000, 16, &per_ip_queue, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/http/timeout", 1, 3600, 15, &timeout, &err)
     ||  ih_config_uint (zc, cfg_path, "gateway/map-size", 1 << 24, (uint64_t) 1 << 40, s_MAP, &map, &err)) {
         s_fail ("%s", err.msg);
@@ -136,6 +144,12 @@ main (int argc, char **argv)
     //  max-connections, still holds) for a gateway that only a proxy reaches
     if (per_ip == 0 || per_ip > conns)
         per_ip = conns;
+    //  The same for the share of the threads: 0 lifts each cap (max-connections still
+    //  bounds what can wait).
+    if (per_ip_workers == 0 || per_ip_workers > threads)
+        per_ip_workers = threads;
+    if (per_ip_queue == 0 || per_ip_queue > conns)
+        per_ip_queue = conns;
     cert_path = ih_keys_resolve (cfg_path, curve);
     store_dir = ih_keys_resolve (cfg_path, store_rel);
     const char *tc = zconfig_get (zc, "gateway/http/tls-cert", "");
@@ -190,6 +204,8 @@ main (int argc, char **argv)
     hcfg.threads = (unsigned) threads;
     hcfg.max_conns = (unsigned) conns;
     hcfg.per_ip = (unsigned) per_ip;
+    hcfg.per_ip_workers = (unsigned) per_ip_workers;
+    hcfg.per_ip_queue = (unsigned) per_ip_queue;
     hcfg.timeout_s = (unsigned) timeout;
     hcfg.verbose = verbose;
     http = ih_gw_serve (gw, &hcfg, &err);
@@ -230,6 +246,7 @@ done:
         ih_added_destroy (&gw->added);
         ih_related_destroy (&gw->related);
         ih_store_destroy (&gw->store);
+        ih_gw_release (gw);
         free (gw);
     }
     zcert_destroy (&cert);

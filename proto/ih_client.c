@@ -772,11 +772,10 @@ ih_client_seq_plausible (uint64_t prev, uint64_t seq)
 }
 
 int
-ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
-                       ih_member_t *rec, ih_msg_t *msg, ih_err_t *err)
+ih_client_verify_record (const ih_item_t *item, const uint8_t registry_pk [32], ih_member_t *rec,
+                         ih_err_t *err)
 {
     memset (rec, 0, sizeof *rec);
-    ih_msg_free (msg);
     ih_member_t r;
     if (ih_member_decode (&r, item->rec, item->rec_len, err) != 0) {
         if (err && strncmp (err->msg, "member record", 13) != 0)
@@ -786,6 +785,13 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
     *rec = r;
     if (ih_verify (item->rec_sig, IH_CTX_MEMBER, item->rec, item->rec_len, registry_pk, err) != 0)
         return ih_err_set (err, "member record: bad signature");
+    return 0;
+}
+
+int
+ih_client_verify_body (const ih_item_t *item, const ih_member_t *rec, ih_msg_t *msg, ih_err_t *err)
+{
+    ih_msg_free (msg);
     if (ih_body_decode (msg, item->body, item->body_len, err) != 0) {
         if (err && strncmp (err->msg, "body", 4) != 0)
             ih_err_prefix (err, "body");
@@ -808,4 +814,14 @@ ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
     if (sodium_memcmp (msg->signer, rec->sign, 32) != 0)
         return ih_err_set (err, "signer mismatch: body signer is not the record's signing key");
     return 0;
+}
+
+int
+ih_client_verify_item (const ih_item_t *item, const uint8_t registry_pk [32],
+                       ih_member_t *rec, ih_msg_t *msg, ih_err_t *err)
+{
+    ih_msg_free (msg);
+    if (ih_client_verify_record (item, registry_pk, rec, err) != 0)
+        return -1;
+    return ih_client_verify_body (item, rec, msg, err);
 }

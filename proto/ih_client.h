@@ -179,6 +179,18 @@ bool ih_client_seq_plausible(uint64_t prev, uint64_t seq);
 int ih_client_verify_item(const ih_item_t *item, const uint8_t registry_pk[32],
                           ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
 
+/*  The two halves of ih_client_verify_item, for a caller that verifies each distinct
+    record once (ih_reccache.h) and the bodies on several threads (ih_sigpool.h):
+    ih_client_verify_record decodes and verifies the record (rec zeroed, then filled as
+    soon as it decodes), with the errors "member record: …" above;
+    ih_client_verify_body decodes the body into msg (as above: what it held is freed)
+    and checks the role, the publisher's signature and the signer against rec, a record
+    that ih_client_verify_record accepted, with the other errors above. Both are pure:
+    any thread, no shared state. */
+int ih_client_verify_record(const ih_item_t *item, const uint8_t registry_pk[32], ih_member_t *rec,
+                            ih_err_t *err);
+int ih_client_verify_body(const ih_item_t *item, const ih_member_t *rec, ih_msg_t *msg, ih_err_t *err);
+
 void ih_client_test(bool verbose);         /* ih_client_test.c */
 
 #endif

@@ -330,6 +330,15 @@ ih_arena_free (ih_arena_t *a)
     a->used_total = 0;
 }
 
+size_t
+ih_arena_size (const ih_arena_t *a)
+{
+    size_t n = 0;
+    for (const ih_arena_block_t *b = a->head; b; b = b->next)
+        n += sizeof *b + b->size;
+    return n;
+}
+
 /* ---- time ------------------------------------------------------------------------- */
 int64_t
 ih_now_ms (void)
@@ -668,10 +677,12 @@ ih_util_test (bool verbose)
     IH_CHECK (strcmp (s1, "hello") == 0 && strcmp (s2, "world") == 0);
     for (int i = 0; i < 5000; i++)
         IH_CHECK (ih_arena_alloc (&a, 10) != NULL);
+    IH_CHECK (ih_arena_size (&a) > 100000 + 50000);
     ih_arena_reset (&a);
     IH_CHECK (a.used_total == 0);
     IH_CHECK (strcmp (ih_arena_strndup (&a, "abcdef", 3), "abc") == 0);
     ih_arena_free (&a);
+    IH_CHECK (ih_arena_size (&a) == 0);
     ih_arena_free (&a);
 
     char t [IH_TIME_MAX];

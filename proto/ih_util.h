@@ -150,6 +150,9 @@ char *ih_arena_strdup(ih_arena_t *a, const char *s);
 /*  Frees all but the first block, so a reused arena does not allocate in steady state. */
 void ih_arena_reset(ih_arena_t *a);
 void ih_arena_free(ih_arena_t *a);
+/*  The bytes the arena holds from the heap (its blocks, headers included): what a cache
+    of decoded messages counts against its bound. */
+size_t ih_arena_size(const ih_arena_t *a);
 
 /* ---- time -------------------------------------------------------------------- */
 /*  Milliseconds since the Unix epoch, UTC. */

@@ -104,6 +104,36 @@ echo
 echo "demo: infohub-agent -c $STATE/bank-a/agent.cfg analyse $STATE/sample.txt"
 $BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" analyse "$STATE/sample.txt" 2>/dev/null | sed 's/^/  /'
 
+# Exports (README "Exporting"): bank-b turns what it received into firewall and IDS
+# input, in the formats its tools read.
+echo
+echo "demo: bank-b exports what it received (the first lines of each)"
+for f in suricata nft rpz stix21; do
+    echo "  -- export --format $f"
+    $BIN/infohub-agent -c "$STATE/bank-b/agent.cfg" export --format "$f" --quiet 2>/dev/null \
+        | head -n 3 | cut -c1-150 | sed 's/^/     /'
+done
+
+# Abuse and damage (README "Reliability", "Recovery"): the stores check out, signatures
+# included; a member over its rate is refused with the time to wait, before any work.
+echo
+echo "demo: infohub-agent verify (bank-b's store) and infohub-broker --verify (the journal)"
+$BIN/infohub-agent -c "$STATE/bank-b/agent.cfg" verify 2>&1 | sed 's/^/  /' || true
+$BIN/infohub-broker -c "$HUB/broker.cfg" --verify 2>&1 | tail -n 2 | sed 's/^/  /' || true
+echo "demo: bank-b limited to 1 message a second (a bucket of 10 s), then publishing 14 alerts at once"
+$BIN/infohub-admin member set "$HUB" bank-b-soc --rate 1 2>&1 | sed 's/^/  /'
+sleep 1.5
+flood=""
+for i in $(seq 1 14); do
+    $BIN/infohub-agent -c "$STATE/bank-b/agent.cfg" publish config/samples/06-clear-ddos.json \
+        >"$STATE/logs/flood-$i.out" 2>&1 &
+    flood="$flood $!"
+done
+for p in $flood; do wait "$p" 2>/dev/null || true; done
+echo "  accepted $(grep -L 'refused' "$STATE"/logs/flood-*.out | wc -l) of 14; the others were told:"
+cat "$STATE"/logs/flood-*.out | grep 'refused' | head -n 1 | sed 's/^/  /'
+$BIN/infohub-admin member set "$HUB" bank-b-soc --rate default >/dev/null 2>&1
+
 # The Members Zone: a console beside each agent, and a demo user at each member (the
 # password from /dev/urandom; the TOTP secret from `user add`'s otpauth URI).
 echo
@@ -150,10 +180,14 @@ Infohub demo is running (logs in $STATE/logs/). Try, in another terminal:
   $A/bank-a/agent.cfg analyse --json $STATE/sample.txt   # edit the text: IOCs, suggestions, related alerts
   $A/bank-a/agent.cfg model eval         # cross-validation split by source document
   $A/bank-a/agent.cfg related ID         # an id from list: its related alerts, near-duplicates marked
+  $A/bank-b/agent.cfg export --format suricata     # also zeek, rpz, nft, plain, csv, stix21, misp
+  $A/bank-b/agent.cfg verify             # every record and signature of the store
+  $BIN/infohub-broker -c $HUB/broker.cfg --verify
+  $BIN/infohub-admin member set $HUB bank-b-soc --rate 5      # per-member limits
   $BIN/infohub-admin member list $HUB
 EOF
 if [ -x "$BIN/infohub-gateway" ]; then
-    echo "  Public Zone (TLP:CLEAR only):  http://127.0.0.1:$HTTP_PORT/"
+    echo "  Public Zone (TLP:CLEAR only):  http://127.0.0.1:$HTTP_PORT/   (health: /healthz, TAXII 2.1: /taxii2/)"
 fi
 cat <<EOF
 

@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev liblmdb-dev lmdb-utils libsodium-dev libmsgpack-dev libjansson-dev
-libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev liboath-dev libqrencode-dev libpcre2-dev libpsl-dev nettle-dev
+libcmark-gfm-dev libcmark-gfm-extensions-dev libmicrohttpd-dev libxxhash-dev liboath-dev libqrencode-dev libpcre2-dev libpsl-dev nettle-dev
 liblinear-dev libstemmer-dev
 python3 python3-zmq python3-msgpack python3-pytest python3-jsonschema python3-nacl python3-lmdb
 bind9-utils nftables time suricata-update oathtool

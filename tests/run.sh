@@ -3,7 +3,8 @@
 #   - each module's self-test, in its own process (bin/ih-selftest NAME)
 #   - the same under AddressSanitizer + UndefinedBehaviorSanitizer (bin/ih-selftest-asan)
 #   - each fuzz target (the wire decoder, the file and command-line parsers, the config
-#     files), briefly, over its checked-in corpus (FUZZ_SMOKE_SECONDS, 20, each)
+#     files, HTTP requests to the gateway and the console), briefly, over its checked-in
+#     corpus (FUZZ_SMOKE_SECONDS, 20, each)
 #   - the Python suites (interop, integration, ...) under tests/*/test_*.py, with pytest
 # Exits non-zero when anything failed. Logs go to build/test-logs/.
 set -u
@@ -34,7 +35,7 @@ done
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 #  Each fuzz target briefly over its checked-in corpus (tests/fuzz/run.sh does the long runs).
-for t in decode input config; do
+for t in decode input config http; do
     echo "== fuzz smoke ($t, ${FUZZ_SMOKE_SECONDS:-20}s)"
     log="$LOGS/fuzz-$t.log"
     rm -rf "build/fuzz-smoke-$t" && mkdir -p "build/fuzz-smoke-$t"
@@ -42,6 +43,7 @@ for t in decode input config; do
     [ "$t" = decode ] && seeds=tests/fuzz/corpus
     extra="-max_len=65536"
     [ "$t" = input ] && extra="-max_len=262144 -len_control=0"
+    [ "$t" = http ] && extra="$extra -close_fd_mask=2"
     if timeout 300 bin/fuzz-$t -max_total_time="${FUZZ_SMOKE_SECONDS:-20}" -rss_limit_mb=1024 \
            $extra "build/fuzz-smoke-$t" "$seeds" > "$log" 2>&1; then
         pass "fuzz:$t"

@@ -3,17 +3,18 @@
 #include <czmq.h>
 #include <errno.h>
 #include <netdb.h>
-#include <malloc.h>
 #include <pthread.h>
-#include <strings.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#define XXH_STATIC_LINKING_ONLY         /* XXH3_state_t on the stack */
+#include <xxhash.h>
 #include <time.h>
 
 #include <sodium.h>
 #include "ih_html.h"
 #include "ih_http.h"
 #include "ih_http_int.h"
+#include "ih_workq.h"
 
 #define s_MAX_ARGS      32
 #define s_MAX_ARGBYTES  4096
@@ -28,8 +29,9 @@ typedef struct {
     ih_http_t *http;
     int64_t t0;                     /* monotonic µs */
     size_t uri_len;
-    bool too_many_args;             //  the query had more arguments than s_MAX_ARGS
-    char *uri;
+    char *uri;                      /* the target as received (when within max_uri) */
+    char *path;                     /* its path, decoded (ih_request_path) */
+    const char *bad_target;         /* why the target is refused (400), or NULL */
     bool headers_seen;              /* the first call to s_access happened */
     bool answered;
     const ih_http_route_t *post_route;  /* a POST being read: its route */
@@ -38,6 +40,10 @@ typedef struct {
     size_t dropped;                 /* bytes of it dropped */
     ih_buf_t post;                  /* the POST body read so far */
     char tag [IH_HTTP_TAG_MAX];           /* the answer's ETag ("" until computed) */
+    ih_workq_job_t job;             /* its handler, queued for a worker */
+    uint8_t key [IH_WORKQ_KEY];     /* the client's address, as the workers share it */
+    bool handled;                   /* the worker is done: the answer is in req */
+    bool not_modified;              /* ... and it is a 304 (c->tag) */
 } s_conn_t;
 
 //  The calling thread's value, and the server it belongs to (a serial, not the address:
@@ -76,7 +82,7 @@ s_name (ih_http_t *self)
 const char *
 ih_req_arg (ih_req_t *r, const char *key)
 {
-    return MHD_lookup_connection_value (r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return ih_pairs_get (&r->args, key);
 }
 
 const char *
@@ -98,19 +104,16 @@ ih_req_add_header (ih_req_t *r, const char *name, const char *value)
 const char *
 ih_req_form (ih_req_t *r, const char *key)
 {
-    for (int i = 0; i < r->nform; i++)
-        if (streq (r->form [2 * i], key))
-            return r->form [2 * i + 1];
-    return NULL;
+    return ih_pairs_get (&r->form, key);
 }
 
 int
 ih_req_form_all (ih_req_t *r, const char *key, ih_req_form_fn *fn, void *arg)
 {
     int n = 0;
-    for (int i = 0; i < r->nform; i++)
-        if (streq (r->form [2 * i], key)) {
-            int rc = fn (r->form [2 * i + 1], arg);
+    for (int i = 0; i < r->form.n; i++)
+        if (streq (r->form.kv [2 * i], key)) {
+            int rc = fn (r->form.kv [2 * i + 1], arg);
             if (rc)
                 return rc;
             n++;
@@ -121,8 +124,8 @@ ih_req_form_all (ih_req_t *r, const char *key, ih_req_form_fn *fn, void *arg)
 int
 ih_req_form_each (ih_req_t *r, ih_req_field_fn *fn, void *arg)
 {
-    for (int i = 0; i < r->nform; i++) {
-        int rc = fn (r->form [2 * i], r->form [2 * i + 1], arg);
+    for (int i = 0; i < r->form.n; i++) {
+        int rc = fn (r->form.kv [2 * i], r->form.kv [2 * i + 1], arg);
         if (rc)
             return rc;
     }
@@ -132,7 +135,11 @@ ih_req_form_each (ih_req_t *r, ih_req_field_fn *fn, void *arg)
 const char *
 ih_req_cookie (ih_req_t *r, const char *name)
 {
-    return MHD_lookup_connection_value (r->conn, MHD_COOKIE_KIND, name);
+    if (!r->cookies_read) {
+        ih_request_cookies (&r->cookies, ih_req_header (r, MHD_HTTP_HEADER_COOKIE));
+        r->cookies_read = true;
+    }
+    return ih_pairs_get (&r->cookies, name);
 }
 
 static void
@@ -151,6 +158,15 @@ s_client_addr (struct MHD_Connection *conn, char *out, size_t size)
     if (sa->sa_family == AF_INET6)
         inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof ip);
     snprintf (out, size, "%s", ip);
+}
+
+/*  The client's address as the workers share them out (ih_workq_key). */
+static void
+s_conn_key (struct MHD_Connection *conn, uint8_t key [IH_WORKQ_KEY])
+{
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                                              : NULL;
+    ih_workq_key (ci ? ci->client_addr : NULL, key);
 }
 
 void
@@ -359,21 +375,25 @@ s_dispatch (ih_http_t *self, ih_req_t *r)
 static void
 s_etag (const ih_req_t *r, char out [IH_HTTP_TAG_MAX])
 {
-    crypto_generichash_state st;
-    crypto_generichash_init (&st, NULL, 0, 16);
+    //  XXH3 (libxxhash), 128 bits: an ETag tells versions of a page apart for caches, it
+    //  guards no secret, and BLAKE2b over each uncached page was a third of the gateway's
+    //  CPU for it (perf, bench/RESULTS.md). A collision (not a practical accident at 128
+    //  bits) would keep a client's copy until the page changes again.
+    XXH3_state_t st;
+    XXH3_128bits_reset (&st);
     const char *ctype = r->ctype ? r->ctype : "";
-    crypto_generichash_update (&st, (const uint8_t *) ctype, strlen (ctype) + 1);
+    XXH3_128bits_update (&st, ctype, strlen (ctype) + 1);
     for (int i = 0; i < r->nhdr; i++)
     {
-        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].name, strlen (r->hdr [i].name) + 1);
-        crypto_generichash_update (&st, (const uint8_t *) r->hdr [i].value, strlen (r->hdr [i].value) + 1);
+        XXH3_128bits_update (&st, r->hdr [i].name, strlen (r->hdr [i].name) + 1);
+        XXH3_128bits_update (&st, r->hdr [i].value, strlen (r->hdr [i].value) + 1);
     }
     if (r->body.len)
-        crypto_generichash_update (&st, r->body.data, r->body.len);
-    uint8_t h [16];
-    crypto_generichash_final (&st, h, sizeof h);
+        XXH3_128bits_update (&st, r->body.data, r->body.len);
+    XXH128_canonical_t h;
+    XXH128_canonicalFromHash (&h, XXH3_128bits_digest (&st));
     char hex [33];
-    ih_hex_encode (h, sizeof h, hex);
+    ih_hex_encode (h.digest, sizeof h.digest, hex);
     snprintf (out, IH_HTTP_TAG_MAX, "\"%s\"", hex);
 }
 
@@ -525,87 +545,6 @@ s_allow (unsigned methods)
     return methods & IH_HTTP_POST ? "POST" : "GET, HEAD";
 }
 
-static int
-s_hexval (int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/*  Decodes n bytes of a form component at in into out ('+' is a space, %XX a byte; a '%'
-    not followed by two hex digits stays as it is). Returns the length written, or -1
-    when it decodes to a NUL byte. out has room for n + 1 bytes (it is NUL-terminated). */
-static int
-s_form_decode (const char *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int ch = (unsigned char) in [i];
-        if (ch == '+')
-            ch = ' ';
-        else
-        if (ch == '%' && i + 2 < n && s_hexval (in [i + 1]) >= 0 && s_hexval (in [i + 2]) >= 0) {
-            ch = s_hexval (in [i + 1]) * 16 + s_hexval (in [i + 2]);
-            i += 2;
-        }
-        if (ch == 0)
-            return -1;
-        out [o++] = (char) ch;
-    }
-    out [o] = 0;
-    return (int) o;
-}
-
-/*  Decodes an application/x-www-form-urlencoded body into r's form. Returns 0, or -1
-    with err (a NUL byte, too many fields). */
-static int
-s_form_parse (ih_req_t *r, const char *body, size_t len, ih_err_t *err)
-{
-    int fields = 0;
-    for (size_t i = 0; i < len; i++)
-        fields += body [i] == '&';
-    fields++;
-    if (fields > IH_HTTP_MAX_FIELDS)
-        return ih_err_set (err, "the form has more than %d fields", IH_HTTP_MAX_FIELDS);
-    //  Decoded text is never longer than what it decodes: one buffer of len plus a NUL per
-    //  key and value holds all of it.
-    r->form_buf = (char *) malloc (len + 2 * (size_t) fields + 1);
-    r->form = (const char **) calloc (2 * (size_t) fields, sizeof (char *));
-    if (!r->form_buf || !r->form)
-        abort ();
-    char *out = r->form_buf;
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && body [end] != '&')
-            end++;
-        if (end > i) {
-            size_t eq = i;
-            while (eq < end && body [eq] != '=')
-                eq++;
-            int kl = s_form_decode (body + i, eq - i, out);
-            if (kl < 0)
-                return ih_err_set (err, "a form field holds a NUL byte");
-            r->form [2 * r->nform] = out;
-            out += kl + 1;
-            size_t vstart = eq < end ? eq + 1 : end;
-            int vl = s_form_decode (body + vstart, end - vstart, out);
-            if (vl < 0)
-                return ih_err_set (err, "a form field holds a NUL byte");
-            r->form [2 * r->nform + 1] = out;
-            out += vl + 1;
-            r->nform++;
-        }
-        i = end + 1;
-    }
-    return 0;
-}
-
 static enum MHD_Result
 s_respond (ih_http_t *self, s_conn_t *c)
 {
@@ -672,24 +611,37 @@ s_uri_log (void *cls, const char *curi, struct MHD_Connection *conn)
     c->req.uri = c->uri;
     c->req.route = NULL;
     ih_buf_init (&c->req.body);
-    //  libmicrohttpd parses the query right after this call, one record of the
-    //  connection's memory pool for each argument: a query of a thousand '&' used it all
-    //  up, and then it could not even build its error (431), and closed the connection
-    //  without an answer. A query with more arguments than we would ever read is cut here,
-    //  in libmicrohttpd's own buffer (the URI is its read buffer, which it parses next),
-    //  so that it parses none of them, and s_access answers 400.
+    //  The target is ours to parse (ih_request.h), from the copy above: the path decoded,
+    //  the query with a cap. libmicrohttpd parses the query right after this call, one
+    //  record of the connection's memory pool for each argument: a query of a thousand
+    //  '&' used it all up, and then it could not even build its error (431), and closed
+    //  the connection without an answer. So it is given none: the query is emptied here,
+    //  in libmicrohttpd's own buffer (the URI is its read buffer, which it parses next,
+    //  from just after the '?' it found before this call).
     char *q = uri ? strchr (uri, '?') : NULL;
-    if (q) {
-        size_t args = 1;
-        for (const char *p = q + 1; *p; p++)
-            args += *p == '&';
-        if (args > s_MAX_ARGS || strlen (q + 1) > s_MAX_ARGBYTES + s_MAX_ARGS) {
-            c->too_many_args = true;
-            for (char *p = q; *p; p++)
-                if (*p == '?' || *p == '&')
-                    *p = 0;
-        }
+    if (q)
+        q [1] = 0;
+    const char *cq = strchr (c->uri, '?');
+    size_t plen = cq ? (size_t) (cq - c->uri) : keep;
+    c->path = (char *) malloc (plen + 2);
+    if (!c->path)
+        abort ();
+    ih_err_t err = { "" };
+    if (keep && ih_request_path (c->uri, plen, c->path, plen + 2, &err) != 0) {
+        c->bad_target = strstr (err.msg, "NUL") ? "The address holds a NUL byte (%00)."
+                                                : "The address is not a path this server can read.";
+        snprintf (c->path, plen + 2, "/");
     }
+    else
+    if (!keep)
+        snprintf (c->path, plen + 2, "/");
+    else
+    if (cq && strlen (cq + 1) > s_MAX_ARGBYTES)
+        c->bad_target = "Too many or too long query arguments.";
+    else
+    if (cq && ih_request_query (&c->req.args, cq + 1, strlen (cq + 1), s_MAX_ARGS, &err) != 0)
+        c->bad_target = strstr (err.msg, "NUL") ? "The address holds a NUL byte (%00)."
+                                                : "Too many or too long query arguments.";
     return c;
 }
 
@@ -715,27 +667,13 @@ s_completed (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Re
         MHD_destroy_response (c->req.resp);
     ih_buf_free (&c->req.body);
     ih_buf_free (&c->post);
-    if (c->req.form_buf)
-        sodium_memzero (c->req.form_buf, malloc_usable_size (c->req.form_buf));
-    free (c->req.form_buf);
-    free (c->req.form);
+    ih_pairs_free (&c->req.form);      //  wiped: it may hold a password
+    ih_pairs_free (&c->req.args);
+    ih_pairs_free (&c->req.cookies);
+    free (c->path);
     free (c->uri);
     free (c);
     *req_cls = NULL;
-}
-
-typedef struct {
-    int count;
-    size_t bytes;
-} s_argcount_t;
-
-static enum MHD_Result
-s_count_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    s_argcount_t *a = (s_argcount_t *) cls;
-    a->count++;
-    a->bytes += (key ? strlen (key) : 0) + (value ? strlen (value) : 0);
-    return MHD_YES;
 }
 
 static size_t
@@ -758,11 +696,7 @@ s_post_start (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
         return true;
     }
     r->route = route;
-    const char *ctype = ih_req_header (r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    static const char form_type [] = "application/x-www-form-urlencoded";
-    if (!ctype || strncasecmp (ctype, form_type, sizeof form_type - 1) != 0
-    ||  (ctype [sizeof form_type - 1] && ctype [sizeof form_type - 1] != ';'
-         && ctype [sizeof form_type - 1] != ' ')) {
+    if (!ih_request_form_type (ih_req_header (r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         ih_req_error (r, 415, "A form is sent as application/x-www-form-urlencoded.");
         *rc = s_respond (self, c);
         return true;
@@ -780,6 +714,58 @@ s_post_start (ih_http_t *self, s_conn_t *c, enum MHD_Result *rc)
     return false;
 }
 
+/*  A worker's job: the handler of the request, and what follows it that needs no
+    libmicrohttpd call (the ETag, a 304); then the connection resumes, and s_access
+    queues the answer. */
+static void
+s_work (void *arg, bool cancelled)
+{
+    s_conn_t *c = (s_conn_t *) arg;
+    ih_req_t *r = &c->req;
+    if (cancelled)
+        ih_req_error (r, 503, "The server is stopping.");
+    else
+    if (r->post) {
+        //  A form is answered afresh, never from the cache nor into it.
+        r->route->handler (r);
+        if (r->status == 0)
+            r->status = 200;
+        r->etag = false;
+    }
+    else {
+        s_dispatch (c->http, r);
+        if (r->status == 0)
+            r->status = 200;
+        if (r->status == 200 && r->etag && !r->resp) {
+            s_etag (r, c->tag);
+            if (ih_http_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), c->tag)) {
+                ih_buf_free (&r->body);
+                c->not_modified = true;
+            }
+        }
+    }
+    c->handled = true;
+    MHD_resume_connection (r->conn);
+}
+
+/*  Hands the request to the workers (ih_workq.h: a fair share for each address), or
+    answers 429 when its address already has its share waiting. */
+static enum MHD_Result
+s_submit (ih_http_t *self, s_conn_t *c)
+{
+    ih_req_t *r = &c->req;
+    s_conn_key (r->conn, c->key);
+    if (ih_workq_busy (self->workq, c->key)) {
+        ih_req_error (r, 429, "Too many of your requests are waiting: try again in a moment.");
+        ih_req_add_header (r, "Retry-After", "2");
+        return s_respond (self, c);
+    }
+    //  Suspended first: the worker resumes it, maybe before submit returns.
+    MHD_suspend_connection (r->conn);
+    ih_workq_submit (self->workq, &c->job, c->key, s_work, c);
+    return MHD_YES;
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -792,8 +778,10 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         *upload_data_size = 0;          //  a body we do not read (405, 413 was queued)
         return MHD_YES;
     }
+    if (c->handled)                     //  resumed: a worker ran the handler (s_work)
+        return c->not_modified ? s_answer_304 (self, c, c->tag) : s_respond (self, c);
     ih_req_t *r = &c->req;
-    r->path = url;
+    r->path = c->path;                  //  ours, not libmicrohttpd's url (ih_request_path)
     r->method = method;
     bool post = streq (method, MHD_HTTP_METHOD_POST);
     if (!c->headers_seen)
@@ -806,7 +794,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     if (!c->headers_seen) {
         enum MHD_Result rc;
-        if (c->uri_len <= self->cfg.max_uri && post && s_post_start (self, c, &rc))
+        if (c->uri_len <= self->cfg.max_uri && !c->bad_target && post && s_post_start (self, c, &rc))
             return rc;
         //  A response queued in the first call (before MHD knows there is no body) makes
         //  MHD close the connection: answer in the next one and keep it alive.
@@ -842,15 +830,14 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         ih_req_error (r, 414, "The address is too long.");
         return s_respond (self, c);
     }
-    s_argcount_t a = { 0, 0 };
-    MHD_get_connection_values (conn, MHD_GET_ARGUMENT_KIND, s_count_arg, &a);
-    if (c->too_many_args || a.count > s_MAX_ARGS || a.bytes > s_MAX_ARGBYTES) {
-        ih_req_error (r, 400, "Too many or too long query arguments.");
+    if (c->bad_target) {
+        ih_req_error (r, 400, c->bad_target);
         return s_respond (self, c);
     }
     if (r->post) {
         ih_err_t err = { "" };
-        int prc = s_form_parse (r, c->post.data ? (const char *) c->post.data : "", c->post.len, &err);
+        int prc = ih_request_form (&r->form, c->post.data ? (const char *) c->post.data : "", c->post.len,
+                                   IH_HTTP_MAX_FIELDS, &err);
         if (c->post.data)
             sodium_memzero (c->post.data, c->post.len);     //  it may hold a password
         ih_buf_free (&c->post);
@@ -858,12 +845,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
             ih_req_error (r, 400, err.msg);
             return s_respond (self, c);
         }
-        //  A form is answered afresh, never from the cache nor into it.
-        r->route->handler (r);
-        if (r->status == 0)
-            r->status = 200;
-        r->etag = false;
-        return s_respond (self, c);
+        return s_submit (self, c);
     }
     //  The cache and 304 first: both cost no store access.
     enum MHD_Result rc;
@@ -875,17 +857,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         ih_req_error (r, 405, "This address takes a form only (POST).");
         return s_respond (self, c);
     }
-    s_dispatch (self, r);
-    if (r->status == 0)
-        r->status = 200;
-    if (r->status == 200 && r->etag && !r->resp) {
-        s_etag (r, c->tag);
-        if (ih_http_inm_match (ih_req_header (r, MHD_HTTP_HEADER_IF_NONE_MATCH), c->tag)) {
-            ih_buf_free (&r->body);
-            return s_answer_304 (self, c, c->tag);
-        }
-    }
-    return s_respond (self, c);
+    return s_submit (self, c);
 }
 
 /* ---- streams ---------------------------------------------------------------------------------- */
@@ -896,10 +868,17 @@ typedef struct {
     ih_http_free_fn *free_fn;
     void *arg;
     struct MHD_Connection *conn;    /* the connection the stream goes out on */
+    ih_http_t *http;
     ih_buf_t buf;
     size_t off;
     bool finished;
     bool failed;
+    //  Each part is a worker's job, in its address's share (s_stream_work).
+    ih_workq_job_t job;
+    uint8_t key [IH_WORKQ_KEY];
+    bool pending;                   /* a worker makes the next part */
+    bool ready;                     /* it is made: fill_rc is what fill returned */
+    int fill_rc;
 } s_stream_t;
 
 /*  A stream that fails ends without the last chunk of its chunked body, so that a client
@@ -918,6 +897,22 @@ s_stream_cut (s_stream_t *s)
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/*  A worker's job: the stream's next part; then the connection resumes, and
+    s_stream_read sends it. */
+static void
+s_stream_work (void *arg, bool cancelled)
+{
+    s_stream_t *s = (s_stream_t *) arg;
+    s->fill_rc = cancelled ? -1 : s->fill (s->arg, &s->buf);
+    s->pending = false;
+    s->ready = true;
+    MHD_resume_connection (s->conn);
+}
+
+/*  libmicrohttpd asks for more of the body. A part is made by a worker, not here: an
+    export's parts are the expensive work of a stream, and they take their turn with
+    every other request of the same address. Meanwhile the connection is suspended, and
+    this returns 0 (nothing yet); it is called again when the worker resumes it. */
 static ssize_t
 s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -927,9 +922,18 @@ s_stream_read (void *cls, uint64_t pos, char *out, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (s->failed)
             return s_stream_cut (s);
-        ih_buf_reset (&s->buf);
-        s->off = 0;
-        int rc = s->fill (s->arg, &s->buf);
+        if (s->pending)
+            return 0;
+        if (!s->ready) {
+            ih_buf_reset (&s->buf);
+            s->off = 0;
+            s->pending = true;
+            MHD_suspend_connection (s->conn);
+            ih_workq_submit (s->http->workq, &s->job, s->key, s_stream_work, s);
+            return 0;
+        }
+        s->ready = false;
+        int rc = s->fill_rc;
         if (rc < 0) {
             //  What is buffered is sent; the connection then closes without the end of
             //  the chunked body, so a client sees the answer as incomplete.
@@ -969,6 +973,8 @@ ih_req_stream (ih_req_t *r, ih_http_fill_fn *fill, ih_http_free_fn *free_fn, voi
     s->free_fn = free_fn;
     s->arg = arg;
     s->conn = r->conn;
+    s->http = r->http;
+    s_conn_key (r->conn, s->key);
     ih_buf_init (&s->buf);
     r->resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read, s,
                                                  s_stream_free);
@@ -1076,6 +1082,7 @@ ih_http_new (const ih_http_cfg_t *cfg)
     if (!self->cfg.timeout_s) self->cfg.timeout_s = 15;
     if (!self->cfg.conn_memory) self->cfg.conn_memory = 64 * 1024;
     if (!self->cfg.max_uri) self->cfg.max_uri = 2048;
+    if (!self->cfg.per_ip_queue) self->cfg.per_ip_queue = 16;
     if (!self->cfg.csp) self->cfg.csp = IH_HTTP_CSP;
     if (!self->cfg.referrer) self->cfg.referrer = "no-referrer";
     self->serial = ++s_serials;
@@ -1104,7 +1111,8 @@ ih_http_start (ih_http_t *self, ih_err_t *err)
     if (gai != 0 || !ai)
         return ih_err_set (err, "listen: '%s' is not a numeric IPv4 or IPv6 address",
                            cfg->listen ? cfg->listen : "");
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO
+                   | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     bool want_tls = (cfg->tls_cert && *cfg->tls_cert) || (cfg->tls_key && *cfg->tls_key);
@@ -1139,6 +1147,11 @@ ih_http_start (ih_http_t *self, ih_err_t *err)
     int fd = s_listen_socket (ai, where, err);
     if (fd < 0)
         goto fail;
+    //  The handlers' threads: libmicrohttpd's own only move bytes and answer from the
+    //  cache (ih_workq.h).
+    ih_workq_cfg_t wcfg = { .workers = cfg->threads, .per_key_running = cfg->per_ip_workers,
+                            .per_key_queued = cfg->per_ip_queue, .name = s_name (self) };
+    self->workq = ih_workq_new (&wcfg);
     self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
         MHD_OPTION_LISTEN_SOCKET, fd,
@@ -1189,8 +1202,12 @@ ih_http_destroy (ih_http_t **self_p)
     if (!self_p || !*self_p)
         return;
     ih_http_t *self = *self_p;
+    //  The workers first: the running handlers finish, the waiting ones are answered 503
+    //  and their connections resumed (libmicrohttpd refuses to stop with one suspended).
+    ih_workq_stop (self->workq);
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    ih_workq_destroy (&self->workq);
     for (int i = 0; i < IH_HTTP_CACHE_SLOTS; i++) {
         if (self->cache [i].resp)
             MHD_destroy_response (self->cache [i].resp);

@@ -19,7 +19,19 @@
     it (405 otherwise, with Allow). Limits: URI bytes (414), query arguments (400), header
     and request-line bytes (MHD's connection memory pool: 414/431), a POST body's bytes
     per route (413), connections in total and per IP, and an idle timeout against slow
-    clients. HTTPS with MHD's TLS when a certificate and key are configured.
+    clients. HTTPS with MHD's TLS when a certificate and key are configured. The target
+    is parsed by ih_request.h (the path decoded, dot segments removed; the query, at most
+    32 arguments; a NUL byte anywhere is a 400), never by MHD, which is handed an empty
+    query.
+
+    WORKERS. MHD's threads only move bytes and answer from the cache: every handler, and
+    every part of a stream, runs on `threads` workers of the server's own (ih_workq.h),
+    the connection suspended meanwhile. The workers are shared fairly between client
+    addresses: the oldest request of the address with the fewest running goes next, one
+    address runs at most per_ip_workers at once, and an address with per_ip_queue
+    requests waiting is answered 429 with Retry-After (the other addresses are not).
+    Everyone behind one NAT or proxy is one address. At destroy, the running handlers
+    finish and the waiting ones are answered 503.
 
     Every response carries Content-Security-Policy (IH_HTTP_CSP unless the front end gives
     its own: no script anywhere), X-Content-Type-Options: nosniff, Referrer-Policy
@@ -83,8 +95,9 @@
     duration (ih_http_metrics: an ih_metrics_t made at start from the labels, in the order
     first registered, then "other"); the front end decides where to show them.
 
-    Threading: new, route, start and destroy from one thread (the main one); handlers, the
-    html_error, accept and generation callbacks and local_new run on MHD's threads.
+    Threading: new, route, start and destroy from one thread (the main one); handlers,
+    a stream's fill, html_error and local_new run on the workers; a stream's free, the
+    accept and generation callbacks on MHD's threads.
 */
 #ifndef IH_HTTP_H
 #define IH_HTTP_H
@@ -92,6 +105,7 @@
 #include <microhttpd.h>
 
 #include "ih_metrics.h"
+#include "ih_request.h"
 #include "ih_util.h"
 
 /*  The default Content-Security-Policy: no script, styles and images from the site only,
@@ -174,10 +188,12 @@ struct ih_req {
     } hdr [IH_HTTP_MAX_HDRS];       /* extra headers (ih_req_add_header) */
     struct MHD_Response *resp;      /* a handler's own response (a stream) instead of body */
 
-    /* the server's own: the decoded form of a POST (ih_req_form) */
-    char *form_buf;
-    const char **form;              /* key, value, key, value ... */
-    int nform;                      /* fields (pairs) */
+    /* the server's own (ih_request.h): the query's arguments (ih_req_arg), the form of a
+       POST (ih_req_form), the cookies (ih_req_cookie, read on first use) */
+    ih_pairs_t args;
+    ih_pairs_t form;
+    ih_pairs_t cookies;
+    bool cookies_read;
 };
 
 /*  A GET argument (decoded), or NULL. Borrowed for the request. */
@@ -237,7 +253,11 @@ typedef struct {
     const char *tls_key;
     unsigned threads;               /* 0 = 2 */
     unsigned max_conns;             /* 0 = 1024 */
-    unsigned per_ip;                /* 0 = 100 */
+    unsigned per_ip;                /* connections per address; 0 = 100 */
+    unsigned per_ip_workers;        /* handlers of one address running at once; 0 = half the
+                                       threads (at least 1); threads or more: no cap */
+    unsigned per_ip_queue;          /* an address's requests waiting for a worker before it
+                                       is answered 429; 0 = 16 (set max_conns: no cap) */
     unsigned timeout_s;             /* idle timeout, 0 = 15 */
     size_t conn_memory;             /* per connection pool, 0 = 64 KiB */
     size_t max_uri;                 /* 0 = 2048 */

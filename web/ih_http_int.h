@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "ih_http.h"
+#include "ih_workq.h"
 
 #define IH_HTTP_CACHE_SLOTS 512
 #define IH_HTTP_MAX_HANDLES 256
@@ -42,6 +43,7 @@ struct ih_http {
     int nlabels;
     int other;                                  /* the label of unrouted requests */
     ih_metrics_t *metrics;
+    ih_workq_t *workq;              /* the handlers' threads (from start) */
 
     pthread_mutex_t mx;             /* cache and handle list */
     ih_http_slot_t cache [IH_HTTP_CACHE_SLOTS];

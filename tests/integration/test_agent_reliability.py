@@ -22,6 +22,7 @@ def world(deploy):
     pub = deploy.add_member("soc", "bank-a", sector="finance", role="publisher")
     r1 = deploy.add_member("analyst", "bank-b", sector="energy", role="reader")
     r2 = deploy.add_member("nurse", "bank-c", sector="health", role="reader")
+    deploy.unlimited(pub)       # backlogs of thousands at once: a flood is not the point here
     deploy.start_broker()
     return deploy, pub, r1, r2
 

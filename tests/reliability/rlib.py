@@ -43,6 +43,13 @@ its entitlement (the seconds from fault_ends), then counts:
                  (tail --json --all --from 0), in a store, in the gateway's JSON API, or
                  in the journal (replayed from 0 as each publisher)
     leaked       held but not entitled (the gateway: anything not CLEAR)
+
+Abuse and damage (shared with test_abuse.py): flood() starts one member's flood in another
+process (flooder.py), flood_result() reads what it got acknowledged (World.add_extra counts
+those alerts at every holder too); World.steady() starts a Steady publisher, one alert at a
+time, timed from its send until it is in another member's store (StoreWatch reads the
+store beside its daemon); measure_delivered() times to a subscriber instead; pct(), flip()
+(a bit of each occurrence of a marker in a file), open_files(pid).
 """
 import collections
 import contextlib
@@ -127,7 +134,7 @@ class Row:
                "seconds to recover", "what the operator saw")
 
     def __init__(self, name, published=0, received=0, lost=0, duplicated=0, leaked=0,
-                 recover_s=None, saw="", error=None, notes=(), stopped=None):
+                 recover_s=None, saw="", error=None, notes=(), stopped=None, failures=()):
         self.name, self.published, self.received = name, published, received
         self.lost, self.duplicated, self.leaked = lost, duplicated, leaked
         self.recover_s = recover_s      # None: did not recover within the time limit
@@ -135,13 +142,15 @@ class Row:
         self.error = error              # the scenario itself failed (a harness error)
         self.notes = list(notes)        # anything odd, for the report
         self.stopped = stopped          # the message a process stopped with, if it had to
+        self.failures = list(failures)  # a scenario's own checks that failed (a latency bound)
+        self.sent = None                # the alerts the scenario meant to publish
 
     def skipped(self):
         return self.error is not None and self.error.startswith("skipped:")
 
     def ok(self):
         return (self.error is None and self.lost == 0 and self.duplicated == 0
-                and self.leaked == 0 and self.recover_s is not None)
+                and self.leaked == 0 and self.recover_s is not None and not self.failures)
 
     def cells(self):
         if self.error is not None:
@@ -158,7 +167,8 @@ def md_table(rows, pend=()):
     out = ["| " + " | ".join(Row.COLUMNS) + " |", "|" + "---|" * len(Row.COLUMNS)]
     for r in rows:
         out.append("| " + " | ".join(esc(c) for c in r.cells()) + " |")
-    notes = ["- %s: %s" % (r.name, esc(n)) for r in rows for n in r.notes]
+    notes = ["- %s: FAILED: %s" % (r.name, esc(n)) for r in rows for n in r.failures]
+    notes += ["- %s: %s" % (r.name, esc(n)) for r in rows for n in r.notes]
     if notes:
         out.append("")
         out += notes
@@ -246,10 +256,12 @@ class Publisher(threading.Thread):
         while not self.stop_flag and not self.done():
             now = time.monotonic()
             while len(pending) < INFLIGHT:
-                if retry and now >= retry_at:
+                if now < retry_at:
+                    break
+                if retry:
                     i = retry.popleft()
                     self.resent.add(i)
-                elif nxt < self.released and not retry:
+                elif nxt < self.released:
                     i = nxt
                     nxt += 1
                 else:
@@ -276,7 +288,12 @@ class Publisher(threading.Thread):
                     self.refusals[rep.get("code", "?")] += 1
                     self.last_refusal = rep
                     retry.append(i)
-                    retry_at = now + REFUSED_PAUSE
+                    # rate-limited: nothing more before the broker's retry_after (a
+                    # publisher that ignores it is cut off: README, Limits)
+                    wait = REFUSED_PAUSE
+                    if rep.get("code") == "rate-limited" and rep.get("retry_after"):
+                        wait = max(wait, rep["retry_after"] / 1000.0)
+                    retry_at = max(retry_at, now + wait)
             if pending and now - last_answer > PUBLISH_SILENCE:
                 # the broker is gone or unreachable: a new connection, the same bytes
                 c.close()
@@ -287,6 +304,166 @@ class Publisher(threading.Thread):
                 retry_at = now
                 last_answer = now
         c.close()
+
+
+# ---- abuse and damage (the suite's scenarios and tests/reliability/test_abuse.py) ---------
+def pct(xs, p):
+    """The p-th percentile of xs (nearest rank)."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def flip(path, marker):
+    """Flips one bit (a letter's case) two bytes into each occurrence of marker in the file
+    at path, as a failing disk would, under the program's feet; returns how many."""
+    data = open(path, "rb").read()
+    offs, at = [], data.find(marker)
+    while at >= 0:
+        offs.append(at)
+        at = data.find(marker, at + 1)
+    with open(path, "r+b") as f:
+        for off in offs:
+            f.seek(off + 2)
+            b = f.read(1)
+            f.seek(off + 2)
+            f.write(bytes([b[0] ^ 0x20]))
+    return len(offs)
+
+
+def flood(member, big, seconds, rate, bodies=False):
+    """A flood by member in another process (flooder.py): alerts of about `big` bytes at
+    `rate` a second (0: as fast as it can), for `seconds` or until SIGTERM. Its stdout ends
+    with "sent N ok N limited N" (with bodies: one "ok JSON" line before it for each alert
+    acknowledged; flood_result reads them)."""
+    return subprocess.Popen([sys.executable, os.path.join(HERE, "flooder.py"),
+                             os.path.join(HERE, "..", "integration"), member.agentdir, str(big),
+                             str(seconds), str(rate)] + (["--bodies"] if bodies else []),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=cf._child_setup)
+
+
+def flood_result(proc, timeout=60):
+    """(the flooder's last line, [acknowledged bodies]) once it ended."""
+    out, err = proc.communicate(timeout=timeout)
+    lines = out.decode().splitlines()
+    acked = [json.loads(l[3:]) for l in lines if l.startswith("ok ")]
+    last = lines[-1] if lines else "no output: " + err.decode(errors="replace")[-300:]
+    return last, acked
+
+
+def measure_delivered(deploy, pub, sub, n, every_s):
+    """pub publishes n alerts, one every every_s seconds, each awaited (ok) before the next;
+    returns (latencies in ms from send to delivery at the subscriber sub, acknowledged ids,
+    received ids)."""
+    c = deploy.client(pub)
+    sent = {}
+    ok_ids = []
+    for i in range(n):
+        b = ihclient.alert_body(pub.ident, title="steady %d" % i)
+        t0 = time.monotonic()
+        req = c.publish(b)
+        sent[b["id"]] = t0
+        deadline = t0 + every_s
+        while time.monotonic() < deadline or req not in c.replies:
+            sub.poll(0.001)
+            c.poll(0)
+            if time.monotonic() > t0 + 10:
+                break
+        rep = c.replies.pop(req, None)
+        if rep and rep["t"] == "ok":
+            ok_ids.append(b["id"])
+    sub.drain(1.0)
+    got = {}
+    for (seq, body, rec, raw), at in zip(sub.items, sub.item_times):
+        if body["id"] in sent and body["id"] not in got:
+            got[body["id"]] = at
+    lat = [(got[i] - sent[i]) * 1000.0 for i in got]
+    ids = [body["id"] for _, body, _, _ in sub.items if body["id"] in sent]
+    return lat, ok_ids, ids
+
+
+class StoreWatch:
+    """Reads an agent's store (LMDB, read-only, beside the daemon that writes it): which
+    alert ids it holds now. agents/ih_store.h: the alerts database, keyed by id."""
+
+    def __init__(self, store):
+        import lmdb
+        self.lmdb = lmdb
+        self.env = lmdb.open(store, readonly=True, lock=True, max_dbs=16, subdir=True)
+        self.db = self.env.open_db(b"alerts", create=False)
+
+    def held(self, ids):
+        try:
+            with self.env.begin() as txn:
+                return [i for i in ids if txn.get(i.encode(), db=self.db) is not None]
+        except self.lmdb.MapResizedError:
+            self.env.set_mapsize(0)         # the daemon grew its map
+            return []
+
+    def close(self):
+        self.env.close()
+
+
+class Steady(Publisher):
+    """A well-behaved member's steady publishing, one alert every every_s seconds, each
+    awaited (ok) before the next, with the time from its send until it is stored in the
+    store of another member's agent (a StoreWatch): publish -> stored, as that member sees
+    it. A Publisher, so that the row counts its alerts like the burst's."""
+
+    def __init__(self, deploy, member, items, every_s, store):
+        super().__init__(deploy, member, items)
+        self.every_s, self.store = every_s, store
+        self.sent_at = {}
+        self.stored_at = {}
+
+    def run(self):
+        watch = StoreWatch(self.store)
+        c = self.d.client(self.member)
+        waiting = {}                     # id -> index, sent and not yet stored
+
+        def look():
+            now = time.monotonic()
+            for aid in watch.held(list(waiting)):
+                self.stored_at[waiting.pop(aid)] = now
+        try:
+            for i, (body, data, sig) in enumerate(self.items):
+                if self.stop_flag:
+                    break
+                t0 = time.monotonic()
+                self.sent_at[i] = t0
+                waiting[body["id"]] = i
+                while True:
+                    req = c.publish(data, sig=sig)
+                    rep = None
+                    while rep is None and time.monotonic() < t0 + 30:
+                        c.poll(0.001)
+                        rep = c.replies.pop(req, None)
+                        look()
+                    if rep is not None and rep.get("t") == "ok":
+                        with self.lock:
+                            self.acked[i] = rep["seq"]
+                            self.ack_order.append(i)
+                        break
+                    self.refusals[(rep or {}).get("code", "no answer")] += 1
+                    time.sleep(max(REFUSED_PAUSE, (rep or {}).get("retry_after", 0) / 1000.0))
+                while time.monotonic() < t0 + self.every_s:
+                    look()
+                    time.sleep(0.001)
+            deadline = time.monotonic() + 30
+            while waiting and time.monotonic() < deadline:
+                look()
+                time.sleep(0.001)
+        finally:
+            c.close()
+            watch.close()
+
+    def latencies(self):
+        """ms from send to stored, of the alerts stored."""
+        return [(self.stored_at[i] - self.sent_at[i]) * 1000.0 for i in self.stored_at]
+
+
+def open_files(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 # ---- the gateway -------------------------------------------------------------------------
@@ -354,6 +531,7 @@ class World:
         self.gw = Gateway(self.d)
         self.publishers = []
         self.items = {}                   # id -> body, everything ever sent
+        self.extra = []                   # bodies acknowledged outside the publishers (a flood's)
         self.fault_t0 = self.fault_t1 = None
         self.log_marks = {}
         self.mounts = []
@@ -384,6 +562,7 @@ class World:
         the fraction let go now (the rest with release_all)."""
         n = n or self.mode.alerts
         a, b = self.pubs
+        new = []
         for pub, other, k in ((a, b.org, (n + 1) // 2), (b, a.org, n // 2)):
             items = make_alerts(pub, other, k, self.name)
             for body, _, _ in items:
@@ -391,8 +570,9 @@ class World:
             p = Publisher(self.d, pub, items)
             if release is not None:
                 p.release(int(len(items) * release))
-            self.publishers.append(p)
-        for p in self.publishers:
+            new.append(p)
+        self.publishers += new
+        for p in new:
             p.start()
 
     def release_all(self):
@@ -407,8 +587,10 @@ class World:
 
     def wait_acked(self, fraction, timeout=None):
         """Until that fraction of the burst is acknowledged (released items only)."""
-        want = int(sum(p.released for p in self.publishers) * fraction)
-        cf.wait_until(lambda: self.n_acked() >= want, timeout or self.mode.recover_timeout,
+        burst = [p for p in self.publishers if not isinstance(p, Steady)]
+        want = int(sum(p.released for p in burst) * fraction)
+        cf.wait_until(lambda: sum(p.n_acked() for p in burst) >= want,
+                      timeout or self.mode.recover_timeout,
                       interval=0.005, what="%d acknowledged publishes" % want)
 
     def wait_published(self, timeout=None):
@@ -472,16 +654,17 @@ class World:
         return p
 
     # ---- what the operator saw
-    def saw(self, proc, pattern, since_fault=True, timeout=0.0):
+    def saw(self, proc, pattern, since_fault=True, timeout=0.0, width=160):
         """The first line of proc's log (a cf.Proc, or a path) matching pattern, after the
-        fault began; waits up to timeout for it."""
+        fault began; waits up to timeout for it. Cut to about width characters."""
         deadline = time.monotonic() + timeout
         while True:
             text = proc.text() if hasattr(proc, "text") else open(proc, errors="replace").read()
             start = self.log_marks.get(getattr(proc, "log", proc), 0) if since_fault else 0
             for line in text[start:].splitlines():
+                line = self.relative(line)      # not the run's directory's name
                 if re.search(pattern, line):
-                    return shorten(self.relative(line), 160)
+                    return shorten(line, width)
             if time.monotonic() >= deadline:
                 return ""
             time.sleep(0.1)
@@ -506,7 +689,42 @@ class World:
         for p in self.publishers:
             for i in sorted(p.acked):
                 led.alert(p.items[i][0])
+        for b in self.extra:
+            led.alert(dict(b, iocs=b.get("iocs", [])))
         return led
+
+    def add_extra(self, bodies):
+        """Alerts acknowledged to someone other than the publishers (a flooder): counted
+        at every holder like the others (not in the journal's check, which replays the
+        publishers' own)."""
+        for b in bodies:
+            self.items[b["id"]] = b
+            self.extra.append(b)
+
+    def steady(self, member, n, every_s, at):
+        """A Steady publisher of member's n GREEN alerts (every agent's), timed to the store
+        of `at` (a member); started, and counted in the row."""
+        items = []
+        for i in range(n):
+            b = ihclient.alert_body(member.ident, title="%s steady %s %d" % (self.name, member.org, i),
+                                    tlp="GREEN", summary="A steady alert. " * 20,
+                                    iocs=[ihclient.ioc("domain", "s%d-%d.%s.example"
+                                                       % (len(self.publishers), i, member.org))])
+            data = ihclient.pack(b)
+            items.append((b, data, ihclient.sign(member.ident.sign_sk, data)))
+            self.items[b["id"]] = b
+        p = Steady(self.d, member, items, every_s, os.path.join(at.agentdir, "store"))
+        self.publishers.append(p)
+        p.start()
+        return p
+
+    def broker_stats(self):
+        """The broker's counters (status, as a member asks for them)."""
+        c = self.d.client(self.members[2])
+        try:
+            return json.loads(c.status()["json"])
+        finally:
+            c.close()
 
     def holds_exactly(self, led):
         """Counts only (cheap, polled): each agent's store and the gateway hold as many
@@ -563,8 +781,16 @@ class World:
             c = self.d.subscriber(pub)
             own = sum(1 for b in self.items.values() if b["org"] == pub.org)
             c.wait_items(own, timeout=60)
+            # until the replay reached the last seq the broker holds for it (owed, from
+            # welcome and pong), or stays quiet: a pause of a loaded machine is not the end
+            deadline = time.monotonic() + 120
             n = -1
-            while n != len(c.items):
+            while time.monotonic() < deadline:
+                top = max((s for s, _, _, _ in c.items), default=0)
+                if c.owed is not None and top >= c.owed:
+                    break
+                if n == len(c.items) and c.owed is None:
+                    break
                 n = len(c.items)
                 c.drain(0.5)
             for s, b, _, _ in c.items:
@@ -650,8 +876,10 @@ class World:
             if p.conflicts:
                 self.notes.append("%s: a resend got another seq than the first ok, e.g. %r"
                                   % (p.member.name, p.conflicts[0]))
-        return Row(self.name, published, received, lost, dup, leaked, recover, saw,
-                   notes=self.notes, stopped=self.stopped)
+        row = Row(self.name, published, received, lost, dup, leaked, recover, saw,
+                  notes=self.notes, stopped=self.stopped)
+        row.sent = self.n_items() + len(self.extra)
+        return row
 
     # ---- the end
     def close(self, out=None):
