@@ -24,7 +24,9 @@
 #   BENCH_AGENTS BENCH_HOLD_RATE BENCH_HOLD_SECS BENCH_LAT_SECS BENCH_LAT_RATE_MANY
 #   BENCH_LAT_RATE_FEW BENCH_LAT_FEW_AGENTS BENCH_CATCHUP_MIN BENCH_BULK_IOCS BENCH_BULK_PER
 #   BENCH_DRAIN_SECS BENCH_IDLE_MS; the gateway's BENCH_WRK_SECS BENCH_WRK_CONNS BENCH_GW_ALERTS;
-#   BENCH_SKIP_GATEWAY=1 leaves the gateway out.
+#   BENCH_SKIP_GATEWAY=1 leaves the gateway out, BENCH_SKIP_AGENTS=1 the real agents (the
+#   broker's phases only); BENCH_BIN=DIR runs the programs of DIR (another build) under the
+#   same harness; BENCH_BROKER_IO_THREADS=N sets the broker's io-threads.
 # Profiling: BENCH_PERF="PHASE ..." records `perf record --call-graph dwarf` of the component
 # that runs each PHASE into build/bench/perf-PHASE.data: ingest, fanout-SIZE-N (the broker),
 # lat_few, hold, lat_many, catchup, bulk (agent 1), lat_few-broker, hold-broker,

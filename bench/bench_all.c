@@ -159,6 +159,7 @@ s_config (bench_cfg_t *c)
     c->bulk_per = (size_t) s_env ("BENCH_BULK_PER", 5000, 1, IH_MAX_IOCS);
     c->drain_secs = (int) s_env ("BENCH_DRAIN_SECS", 60, 1, 3600);
     c->idle_ms = (int) s_env ("BENCH_IDLE_MS", 10000, 100, 600000);
+    c->skip_agents = s_env ("BENCH_SKIP_AGENTS", 0, 0, 1) == 1;
     if (c->lat_few > c->agents)
         c->lat_few = c->agents;
 }
@@ -233,7 +234,8 @@ main (int argc, char **argv)
     bench_fanout_all (&cfg, &out);
     if (json_dump_file (out.root, path, JSON_INDENT (1) | JSON_SORT_KEYS) != 0)
         ih_bench_die ("cannot write %s", path);
-    bench_agents_all (&cfg, &out);
+    if (!cfg.skip_agents)
+        bench_agents_all (&cfg, &out);
     bench_num (m, "secs", (double) (ih_bench_now_ns () - t0) / 1e9);
     if (getloadavg (load, 3) == 3)
         bench_num (m, "load_after", load [0]);

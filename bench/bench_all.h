@@ -46,6 +46,7 @@ typedef struct {
     size_t bulk_iocs, bulk_per;     //  BENCH_BULK_IOCS, BENCH_BULK_PER
     int drain_secs;                 //  BENCH_DRAIN_SECS: how long agents may take to drain
     int idle_ms;                    //  BENCH_IDLE_MS: a run that got nothing for so long ends
+    bool skip_agents;               //  BENCH_SKIP_AGENTS=1: the broker's phases only
 } bench_cfg_t;
 
 /*  Everything one run measured; main writes it as JSON. */

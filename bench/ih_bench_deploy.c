@@ -26,6 +26,19 @@ ih_bench_deploy (ih_bench_deploy_t *d)
     snprintf (d->endpoint, sizeof d->endpoint, "tcp://127.0.0.1:%d", ih_bench_free_port ());
     char *init [] = { admin, "init", d->dep, "--endpoint", d->endpoint, NULL };
     ih_bench_run (init, log);
+    //  BENCH_BROKER_IO_THREADS=N: the broker's ZeroMQ I/O threads (broker.cfg io-threads;
+    //  a broker older than the key ignores it)
+    const char *io = getenv ("BENCH_BROKER_IO_THREADS");
+    if (io && *io) {
+        char cfgpath [4300];
+        snprintf (cfgpath, sizeof cfgpath, "%s/broker.cfg", d->dep);
+        FILE *cf = fopen (cfgpath, "a");
+        if (!cf)
+            ih_bench_die ("cannot open %s", cfgpath);
+        fprintf (cf, "    io-threads = \"%s\"\n", io);
+        if (fclose (cf) != 0)
+            ih_bench_die ("cannot write %s", cfgpath);
+    }
     snprintf (out, sizeof out, "%s/pub", d->work);
     char *addpub [] = { admin, "member", "add", d->dep, "--org", "org-pub", "--name", "pub",
                         "--role", "publisher", "--out", out, NULL };

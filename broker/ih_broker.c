@@ -12,7 +12,9 @@
 
 #include "ih_broker_int.h"
 
-#define S_DRAIN_MAX      1024           //  messages read per loop iteration
+#define S_DRAIN_MAX      1024           //  messages read per batch
+#define S_DRAIN_BATCHES  8              //  batches through the pipeline per loop iteration
+#define S_MAX_IO_THREADS 4              //  ZeroMQ I/O threads when one per core is asked
 #define S_MAX_SESSIONS   8              //  concurrent sessions per member key (default)
 #define S_MAX_PEERS      32             //  connections that spoke per member key (default)
 #define S_SILENT_MS      15000          //  a connection that says nothing this long is closed
@@ -79,7 +81,7 @@ s_recv_one (ih_broker_t *self)
         return 1;
     }
     //  The frame goes into the next free slot: a publish keeps it through the batch
-    ih_broker_slot_t *s = &self->slots [self->nslots];
+    ih_broker_slot_t *s = &self->recv->slots [self->recv->nslots];
     zmq_msg_t *frame = &s->frame;
     zmq_msg_close (frame);
     zmq_msg_init (frame);
@@ -151,8 +153,8 @@ s_recv_one (ih_broker_t *self)
             s->entry = entry;
             s->limited = true;
             s->held = env.body_len;
-            ih_broker_publish_check (s, &env);
-            self->nslots++;                 //  the frame stays with the slot; answered in order
+            ih_broker_publish_take (s, &env);
+            self->recv->nslots++;           //  the frame stays with the slot; answered in order
             //  One key's publishes close the batch at its share, so that a flood within
             //  the limits never makes everyone else's batch long
             if (ih_limiter_batch_note (self->limiter, p->z85) >= IH_BROKER_KEY_SHARE)
@@ -201,16 +203,28 @@ s_recv_one (ih_broker_t *self)
 }
 
 //  Drains pending messages; commits, answers and delivers the publishes among them.
+//  Up to S_DRAIN_BATCHES batches in a row go through the pipeline (each verified while
+//  the one before it commits); the last is committed before this returns, so that no
+//  batch waits across a poll, a registry reload or a ZAP request.
 static int
 s_drain (ih_broker_t *self)
 {
     int rc = 0;
-    for (int n = 0; n < S_DRAIN_MAX && self->nslots < IH_BROKER_BATCH; n++) {
-        rc = s_recv_one (self);
-        if (rc <= 0 || rc == 2)
-            break;
+    for (int batch = 0; batch < S_DRAIN_BATCHES; batch++) {
+        rc = 0;
+        for (int n = 0; n < S_DRAIN_MAX && self->recv->nslots < IH_BROKER_BATCH; n++) {
+            rc = s_recv_one (self);
+            if (rc <= 0 || rc == 2)
+                break;
+        }
+        ih_limiter_batch_end (self->limiter);
+        if (self->recv->nslots == 0)
+            break;                  //  no publish among them (or none pending)
+        ih_broker_batch_push (self);
+        if (rc <= 0)
+            break;                  //  nothing more pending, or the socket failed
     }
-    ih_broker_batch_run (self);
+    ih_broker_batch_flush (self);
     return rc < 0 ? -1 : 0;
 }
 
@@ -384,12 +398,12 @@ ih_broker_stats (ih_broker_t *self, char *out, size_t size)
               ",\"messages_out\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"replays\":%" PRIu64
               ",\"journal_bytes\":%" PRIu64 ",\"head\":%" PRIu64 ",\"uptime_s\":%" PRId64
               ",\"lagging\":%zu,\"peers\":%zu,\"frames_in\":%" PRIu64 ",\"map_size\":%" PRIu64
-              ",\"rate_limited\":%" PRIu64 ",\"closed\":%" PRIu64 "}",
+              ",\"rate_limited\":%" PRIu64 ",\"closed\":%" PRIu64 ",\"pipelined\":%" PRIu64 "}",
               self->connections, self->session_count, self->messages_in, self->messages_out,
               self->rejected, self->replays, ih_journal_bytes (self->journal),
               ih_journal_head (self->journal), (ih_now_ms () - self->started) / 1000,
               self->lagging_count, zhashx_size (self->peers), self->frames_in,
-              ih_journal_map_size (self->journal), self->rate_limited, self->closed);
+              ih_journal_map_size (self->journal), self->rate_limited, self->closed, self->pipelined);
 }
 
 static void
@@ -482,22 +496,28 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
             abort ();
     }
     ih_broker_peers_init (self);
-    self->slots = calloc (IH_BROKER_BATCH + 1, sizeof *self->slots);   //  +1: the frame being read
-    if (!self->slots)
-        abort ();
-    for (size_t i = 0; i <= IH_BROKER_BATCH; i++) {
-        zmq_msg_init (&self->slots [i].frame);
-        ih_msg_init (&self->slots [i].msg, IH_KIND_ALERT);
-        ih_buf_init (&self->slots [i].rec);
+    ih_sign_init ();
+    self->sigpool = ih_sigpool_new (SIZE_MAX);
+    self->stage = ih_stage_new ();
+    for (int b = 0; b < 2; b++) {
+        ih_broker_batch_t *batch = &self->batches [b];
+        batch->slots = calloc (IH_BROKER_BATCH + 1, sizeof *batch->slots);   //  +1: the frame being read
+        if (!batch->slots)
+            abort ();
+        for (size_t i = 0; i <= IH_BROKER_BATCH; i++) {
+            zmq_msg_init (&batch->slots [i].frame);
+            ih_msg_init (&batch->slots [i].msg, IH_KIND_ALERT);
+            ih_buf_init (&batch->slots [i].rec);
+        }
+        batch->sigpool = self->sigpool;
     }
+    self->recv = &self->batches [0];
     ih_jindex_init (&self->xid);
     ih_jindex_init (&self->xref);
     ih_env_init (&self->out_env, IH_T_OK);
     ih_buf_init (&self->out);
     ih_buf_reserve (&self->out, 64 * 1024);
     self->started = ih_now_ms ();
-    ih_sign_init ();
-    self->sigpool = ih_sigpool_new (SIZE_MAX);
     //  What each member is owed (welcome, pong): read back from the journal, and counted
     //  again for whatever it holds beyond (a journal older than the table)
     self->owed = ih_owed_new ();
@@ -509,6 +529,16 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
         goto fail;
     ih_broker_log ('I', "journal head %" PRIu64 ", %zu audiences owed messages",
                    ih_journal_head (self->journal), ih_owed_size (self->owed));
+
+    //  ZeroMQ's I/O threads: each connection's CURVE encryption and decryption runs on
+    //  the one it was given, so with one thread every delivery's encryption is on one
+    //  core. The context starts with the first socket; set before it, or ignored.
+    uint32_t io = cfg->io_threads;
+    if (io == 0) {
+        long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+        io = cpus < 1 ? 1 : cpus > S_MAX_IO_THREADS ? S_MAX_IO_THREADS : (uint32_t) cpus;
+    }
+    zmq_ctx_set (zsys_init (), ZMQ_IO_THREADS, (int) io);
 
     //  ZAP first: a CURVE handshake that finds no handler would be admitted unchecked
     self->zap = ih_zap_new (err);
@@ -582,16 +612,20 @@ ih_broker_destroy (ih_broker_t **self_p)
     zsock_destroy (&self->monitor);
     zsock_destroy (&self->router);
     ih_zap_destroy (&self->zap);
-    if (self->slots)
-        for (size_t i = 0; i <= IH_BROKER_BATCH; i++) {
-            zmq_msg_close (&self->slots [i].frame);
-            ih_msg_free (&self->slots [i].msg);
-            ih_buf_free (&self->slots [i].rec);
-        }
+    ih_stage_destroy (&self->stage);        //  before the pool and the batches it uses
+    for (int b = 0; b < 2; b++) {
+        ih_broker_batch_t *batch = &self->batches [b];
+        if (batch->slots)
+            for (size_t i = 0; i <= IH_BROKER_BATCH; i++) {
+                zmq_msg_close (&batch->slots [i].frame);
+                ih_msg_free (&batch->slots [i].msg);
+                ih_buf_free (&batch->slots [i].rec);
+            }
+        free (batch->slots);
+    }
     ih_sigpool_destroy (&self->sigpool);
     ih_owed_destroy (&self->owed);
     ih_limiter_destroy (&self->limiter);
-    free (self->slots);
     free (self->plan_peers);
     ih_jindex_free (&self->xid);
     ih_jindex_free (&self->xref);

@@ -4,16 +4,22 @@
     messages), its ZAP handler (new connections, ih_zap.h), a socket monitor
     (connection counts) and timers (registry watch, heartbeat expiry, status file).
 
-    Per loop iteration it drains up to 256 publishes (and control messages, up to 1024
-    messages in all) without blocking, charges each publish to its member's limits
-    (ih_limiter.h: one over them is answered `rate-limited` there, before anything costly;
-    a member's 32nd publish closes the batch), checks each publish without touching state (role,
-    strict body decode, signer = authenticated member, size), verifies the batch's
-    signatures on a small thread pool (ih_sigpool.h), applies the stateful rules (ids,
-    revisions, refs, entitlement of the sender: proto/ih_admit.h) and journals every
-    accepted publish in ONE LMDB write transaction (ih_journal.h). After the commit it
-    answers every publish, in order, and delivers the batch's new messages to the live
-    sessions.
+    Per batch it drains up to 256 publishes (and control messages, up to 1024 messages in
+    all) without blocking, charges each publish to its member's limits (ih_limiter.h: one
+    over them is answered `rate-limited` there, before anything costly; a member's 32nd
+    publish closes the batch), checks each publish without touching state (role, strict
+    body decode, signer = authenticated member, size) and verifies its signature, on
+    every core (ih_sigpool.h), applies the stateful rules (ids, revisions, refs,
+    entitlement of the sender: proto/ih_admit.h) and journals every accepted publish in
+    ONE LMDB write transaction (ih_journal.h). After the commit it answers every publish,
+    in order, and delivers the batch's new messages to the live sessions.
+
+    Pipeline. The checks and the signatures of batch n+1 run on the verifier stage
+    (ih_stage.h, a thread with the signature pool) while this thread commits, answers and
+    delivers batch n; up to 8 batches go through in a row per loop iteration, the last
+    committed before the loop polls again. Nothing is answered before its commit; seqs
+    follow the order the publishes came in, batch after batch; and the rules with state
+    are applied at the commit, so a publish sees every batch before it.
 
     Delivery. Each live session gets a plan: the batch's messages it is entitled to
     (ih_jitem_entitled, on the metadata frozen in the journal) and that its hello filters
@@ -51,7 +57,9 @@
     from: libzmq 4.3 cannot drop one ROUTER peer), and what was queued for it goes too.
 
     Threading: one broker object belongs to the thread that runs it; the only other
-    threads are the signature verifiers, which see nothing but one batch's bytes.
+    threads are the verifier stage and the signature pool, which see nothing but one
+    batch's bytes and the registry entries of its senders (read only), and ZeroMQ's I/O
+    threads (io_threads: CURVE work).
 
     Session states. Every peer is in one of these (ih_broker_int.h, ih_session_state_t
     and the peer's tombstone flag); "forgotten" means the peer's state is freed, and its
@@ -101,8 +109,9 @@
                            socket monitor, registry reloads, timers, stats
       ih_broker_session.c  peers and sessions: the peer table, the sessions of each key,
                            the window ring, sending, hello / ack / status / roster
-      ih_broker_publish.c  the publish pipeline: check, verify, apply the rules
-                           (proto/ih_admit.h) on the journal's index, commit, answer
+      ih_broker_publish.c  the publish pipeline: take, check and verify (on the stage),
+                           apply the rules (proto/ih_admit.h) on the journal's index,
+                           commit, answer
       ih_broker_deliver.c  fan-out and refill: delivery plans, shared deliver frames,
                            replay from the journal
       ih_broker_test.c     the self-test (end to end: a broker and ZeroMQ clients)
@@ -135,6 +144,11 @@ typedef struct {
     uint32_t max_peers;         /* connections that spoke, per member key; 0 = 32. One
                                    more makes the key's longest-silent connection
                                    without a session be closed (at least max_sessions + 1) */
+    uint32_t io_threads;        /* ZeroMQ I/O threads, which do the CURVE work of the
+                                   connections (each connection is one thread's); 0 = one
+                                   per core, at most 4. Takes effect only when the broker
+                                   creates the process's first ZeroMQ socket (a program
+                                   that made one before keeps its context as it is) */
 } ih_broker_cfg_t;
 
 typedef struct ih_broker ih_broker_t;

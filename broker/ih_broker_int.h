@@ -1,6 +1,7 @@
 /*  ih_broker_int.h: the broker's private header, shared by its files and by nothing else.
 
-    The broker (ih_broker.h) is one object on one thread, written in four files by job:
+    The broker (ih_broker.h) is one object on one thread (with its verifier stage, which
+    sees one batch at a time), written in four files by job:
       ih_broker_session.c  peers and sessions: the peer table, sessions per member key,
                            the window ring, sending, hello / ack / status
       ih_broker_publish.c  the publish pipeline: check, verify, apply (ih_admit.h),
@@ -22,6 +23,7 @@
 #include "ih_owed.h"
 #include "ih_sign.h"
 #include "ih_sigpool.h"
+#include "ih_stage.h"
 #include "ih_zap.h"
 
 #define IH_BROKER_BATCH          256            //  publishes per group commit
@@ -127,6 +129,14 @@ typedef struct {
     ih_buf_t rec;                   //  the journal record (fresh only)
 } ih_broker_slot_t;
 
+//  A batch of publishes: being drained, being verified on the stage, or verified and
+//  waiting for its commit (ih_broker.h, "Pipeline")
+typedef struct {
+    ih_broker_slot_t *slots;        //  IH_BROKER_BATCH + 1: the +1 holds the frame being read
+    size_t nslots;
+    ih_sigpool_t *sigpool;          //  the broker's, for the verifier job
+} ih_broker_batch_t;
+
 struct ih_broker {
     char *endpoint;
     char *status_path;
@@ -155,10 +165,16 @@ struct ih_broker {
     ih_limits_t limits [2];         //  per role (ih_role_t)
     ih_broker_peer_t *refill_next;  //  where the next refill round starts (round-robin)
 
-    ih_broker_slot_t *slots;
-    size_t nslots;
-    ih_sigpool_t *sigpool;          //  signature verifiers
-    ih_sigjob_t sigjobs [IH_BROKER_BATCH];
+    //  The publish pipeline: two batches that trade places. While the stage verifies
+    //  one (decode and signatures, on the pool), this thread commits and delivers the
+    //  other; neither side touches the other's batch until ih_stage_wait.
+    ih_broker_batch_t batches [2];
+    ih_broker_batch_t *recv;        //  the batch being drained
+    ih_broker_batch_t *held;        //  verified, waiting for its commit; NULL = none
+    ih_sigpool_t *sigpool;          //  signature verifiers: called by the stage, or by this
+                                    //  thread while the stage is idle (one at a time)
+    ih_stage_t *stage;              //  the verifier stage's thread
+    uint64_t pipelined;             //  batches verified while another one committed
     ih_jitem_t fresh [IH_BROKER_BATCH];  //  the batch's new messages, in seq order
     uint64_t fresh_seq [IH_BROKER_BATCH];
     size_t nfresh;
@@ -253,14 +269,18 @@ void ih_broker_on_status(ih_broker_t *self, ih_broker_peer_t *p);
 void ih_broker_on_roster(ih_broker_t *self, ih_broker_peer_t *p);
 
 /* ---- ih_broker_publish.c: the publish pipeline -------------------------------------- */
-/*  The checks without state (role, strict decode, signer, size) of a publish in slot s,
-    whose rid, label and entry are set. Returns true when it goes on to the batch; else
-    s->code says why. */
-bool ih_broker_publish_check(ih_broker_slot_t *s, const ih_env_t *env);
-/*  The batch of self->nslots publishes: verifies their signatures, applies the rules
-    and journals them in one transaction, answers each in order, delivers the new
-    messages (ih_broker_deliver_batch) and empties the batch. */
-void ih_broker_batch_run(ih_broker_t *self);
+/*  Takes a publish (env, whose body and signature borrow s->frame) into slot s, whose
+    rid, label and entry are set: nothing costly, that is the verifier stage's. */
+void ih_broker_publish_take(ih_broker_slot_t *s, const ih_env_t *env);
+/*  The drained batch (self->recv) is complete: it is verified (decode, checks without
+    state, signatures) on the verifier stage while the batch held before it is
+    committed, answered and delivered here; then it is held in turn, and self->recv is
+    an empty batch. With no batch held it is verified here, on the pool, at once. */
+void ih_broker_batch_push(ih_broker_t *self);
+/*  Commits, answers and delivers the held batch, if any (ih_broker_batch_push holds
+    one back): called before anything else may happen to the registry or the loop
+    waits. */
+void ih_broker_batch_flush(ih_broker_t *self);
 
 /* ---- ih_broker_deliver.c: fan-out and refill ---------------------------------------- */
 /*  Delivers the batch's new messages (self->fresh) to the live sessions. */

@@ -1,10 +1,12 @@
 /*  ih_broker_publish.c: the publish pipeline. See ih_broker.h and ih_broker_int.h.
 
-    A batch of up to 256 publishes goes through four steps: checks without state as
-    each arrives (ih_broker_publish_check), the signatures of the whole batch on the
-    verifier pool, the rules with state (ih_admit.h, on the journal's index) and the
-    journal in ONE write transaction, then the answers, in order, and the delivery of
-    the new messages (ih_broker_deliver.c).
+    A batch of up to 256 publishes goes through four steps: taken as each arrives
+    (ih_broker_publish_take, after its limits), then on the verifier stage the checks
+    without state (strict decode, role, signer) and the signature of each, on every core
+    (ih_sigpool_run), then here the rules with state (ih_admit.h, on the journal's index)
+    and the journal in ONE write transaction, then the answers, in order, and the
+    delivery of the new messages (ih_broker_deliver.c). The stage verifies batch n+1
+    while this thread commits and delivers batch n (ih_broker_batch_push).
 */
 #include <inttypes.h>
 #include <string.h>
@@ -28,23 +30,34 @@ s_slot_reject (ih_broker_slot_t *s, const char *code, const char *fmt, ...)
     va_end (ap);
 }
 
-//  Strict decode, role (for the kind), signer = the authenticated member, deliverable
-//  size; the signature is verified for the whole batch at once (s_batch_verify).
-bool
-ih_broker_publish_check (ih_broker_slot_t *s, const ih_env_t *env)
+void
+ih_broker_publish_take (ih_broker_slot_t *s, const ih_env_t *env)
 {
-    const ih_member_t *rec = &s->entry->rec;
     s->code = NULL;
-    s->pending = false;
+    s->pending = true;
     s->fresh = false;
     s->req = env->req;
+    s->body = env->body;
+    s->body_len = env->body_len;
+    s->sig = env->sig;
+}
+
+//  Strict decode, role (for the kind), signer = the authenticated member, deliverable
+//  size; false (and s->code) when the publish is refused. On the verifier stage: it
+//  writes only s, and reads the sender's registry entry, which stays put until the
+//  batch is answered (the registry is reloaded between drains only).
+static bool
+s_publish_check (ih_broker_slot_t *s)
+{
+    const ih_member_t *rec = &s->entry->rec;
+    s->pending = false;
     if (rec->gateway) {
         s_slot_reject (s, "not-publisher", "role: %s is the public gateway identity, which "
                        "publishes nothing", s->label);
         return false;
     }
     ih_err_t err;
-    if (ih_body_decode (&s->msg, env->body, env->body_len, &err)) {
+    if (ih_body_decode (&s->msg, s->body, s->body_len, &err)) {
         s_slot_reject (s, "bad-message", "%s", err.msg);
         return false;
     }
@@ -71,40 +84,38 @@ ih_broker_publish_check (ih_broker_slot_t *s, const ih_env_t *env)
         s_slot_reject (s, "signer-mismatch", "signer: not the signing key of %s", s->label);
         return false;
     }
-    if (env->body_len + s->entry->rec_len + S_DELIVER_SLACK > IH_MAX_FRAME) {
+    if (s->body_len + s->entry->rec_len + S_DELIVER_SLACK > IH_MAX_FRAME) {
         s_slot_reject (s, "bad-message", "body: too large to deliver (%zu bytes, at most %zu)",
-                       env->body_len,
+                       s->body_len,
                        (size_t) IH_MAX_FRAME - s->entry->rec_len - S_DELIVER_SLACK);
         return false;
     }
-    s->body = env->body;
-    s->body_len = env->body_len;
-    s->sig = env->sig;
     s->pending = true;
     return true;
 }
 
-//  Verifies the signature of every pending publish of the batch, on the verifier pool.
+//  One publish of a batch on the pool: the checks without state, then its signature
+//  (only for a publish that passed them: a body that does not decode costs no verify).
 static void
-s_batch_verify (ih_broker_t *self)
+s_verify_one (void *arg, size_t i)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < self->nslots; i++) {
-        ih_broker_slot_t *s = &self->slots [i];
-        if (s->pending)
-            self->sigjobs [n++] = (ih_sigjob_t) { s->sig, s->body, s->body_len,
-                                                  s->entry->rec.sign, false };
+    ih_broker_batch_t *b = (ih_broker_batch_t *) arg;
+    ih_broker_slot_t *s = &b->slots [i];
+    if (!s->pending || !s_publish_check (s))
+        return;
+    if (ih_verify (s->sig, IH_CTX_MSG, s->body, s->body_len, s->entry->rec.sign, NULL) != 0) {
+        s->pending = false;
+        s_slot_reject (s, "bad-signature", "sig: bad signature (not made by %s's key "
+                       "over this body)", s->label);
     }
-    ih_sigpool_verify (self->sigpool, self->sigjobs, n);
-    n = 0;
-    for (size_t i = 0; i < self->nslots; i++) {
-        ih_broker_slot_t *s = &self->slots [i];
-        if (s->pending && !self->sigjobs [n++].ok) {
-            s->pending = false;
-            s_slot_reject (s, "bad-signature", "sig: bad signature (not made by %s's key "
-                           "over this body)", s->label);
-        }
-    }
+}
+
+//  The verifier stage's job: every publish of the batch, on every core.
+static void
+s_batch_verify (void *arg)
+{
+    ih_broker_batch_t *b = (ih_broker_batch_t *) arg;
+    ih_sigpool_run (b->sigpool, s_verify_one, b, b->nslots);
 }
 
 /* ---- the publish pipeline: 2. rules with state, journal ----------------------------- */
@@ -235,7 +246,7 @@ s_publish_apply (ih_broker_t *self, ih_broker_slot_t *s, ih_err_t *err)
 //  Journals the batch in one transaction; grows the map and redoes the batch when it is
 //  full. On a journal failure every publish of the batch gets `internal`.
 static void
-s_batch_commit (ih_broker_t *self)
+s_batch_commit (ih_broker_t *self, ih_broker_batch_t *b)
 {
     ih_err_t err;
     int rc = IH_EFAIL;
@@ -247,8 +258,8 @@ s_batch_commit (ih_broker_t *self)
         rc = IH_OK;
         ih_owed_discard (self->owed);
         ih_limiter_discard (self->limiter);
-        for (size_t i = 0; i < self->nslots && rc == IH_OK; i++)
-            rc = s_publish_apply (self, &self->slots [i], &err);
+        for (size_t i = 0; i < b->nslots && rc == IH_OK; i++)
+            rc = s_publish_apply (self, &b->slots [i], &err);
         //  What the batch adds to what members are owed, and to each sender's day, in
         //  the same transaction
         if (rc == IH_OK)
@@ -280,9 +291,9 @@ s_batch_commit (ih_broker_t *self)
     if (rc != IH_OK) {
         //  Every batch meets it again until there is room: a few lines, then a summary
         ih_log_limited ("journal failure", 'E', "broker", "journal failed, %zu %s refused: %s",
-                        self->nslots, ih_plural (self->nslots, "publish", "publishes"), err.msg);
-        for (size_t i = 0; i < self->nslots; i++) {
-            ih_broker_slot_t *s = &self->slots [i];
+                        b->nslots, ih_plural (b->nslots, "publish", "publishes"), err.msg);
+        for (size_t i = 0; i < b->nslots; i++) {
+            ih_broker_slot_t *s = &b->slots [i];
             s->fresh = false;
             if (s->pending)
                 s_slot_reject (s, "internal", "journal: the broker could not store the message");
@@ -294,11 +305,11 @@ s_batch_commit (ih_broker_t *self)
 //  Answers every publish of the batch in order, hands the new ones to delivery, and
 //  empties the batch.
 static void
-s_batch_finish (ih_broker_t *self)
+s_batch_finish (ih_broker_t *self, ih_broker_batch_t *b)
 {
     self->nfresh = 0;
-    for (size_t i = 0; i < self->nslots; i++) {
-        ih_broker_slot_t *s = &self->slots [i];
+    for (size_t i = 0; i < b->nslots; i++) {
+        ih_broker_slot_t *s = &b->slots [i];
         const ih_msg_t *m = &s->msg;
         if (s->limited)
             ih_limiter_done (self->limiter, s->entry->curve_z85, s->held);
@@ -315,11 +326,13 @@ s_batch_finish (ih_broker_t *self)
                                 ih_kind_name (m->kind), m->id, s->label, s->seq);
             else {
                 self->messages_in++;
+                //  A debug line (-v): at thousands a second one line each is what the log
+                //  would be made of; the status file counts them (messages_in)
                 if (m->kind == IH_KIND_ALERT)
-                    ih_broker_log ('I', "accepted alert %s rev %u seq %" PRIu64 " from %s",
+                    ih_broker_log ('D', "accepted alert %s rev %u seq %" PRIu64 " from %s",
                                    m->id, m->revision, s->seq, s->label);
                 else
-                    ih_broker_log ('I', "accepted %s %s%s%s seq %" PRIu64 " from %s",
+                    ih_broker_log ('D', "accepted %s %s%s%s seq %" PRIu64 " from %s",
                                    ih_kind_name (m->kind), m->id, m->ref [0] ? " on " : "", m->ref,
                                    s->seq, s->label);
                 ih_err_t err;
@@ -332,8 +345,8 @@ s_batch_finish (ih_broker_t *self)
     }
     //  Deliver while the slots' records (which the fresh items point into) still exist
     ih_broker_deliver_batch (self);
-    for (size_t i = 0; i < self->nslots; i++) {
-        ih_broker_slot_t *s = &self->slots [i];
+    for (size_t i = 0; i < b->nslots; i++) {
+        ih_broker_slot_t *s = &b->slots [i];
         if (s->msg_live)
             ih_msg_free (&s->msg);
         s->msg_live = false;
@@ -342,17 +355,43 @@ s_batch_finish (ih_broker_t *self)
         zmq_msg_close (&s->frame);
         zmq_msg_init (&s->frame);
     }
-    self->nslots = 0;
+    b->nslots = 0;
     self->nfresh = 0;
 }
 
+/* ---- the pipeline ------------------------------------------------------------------- */
+//  Batch n+1 is verified on the stage while batch n is committed and delivered here.
+//  What each side touches: the stage, the new batch's slots (their frames, the decoded
+//  bodies, the verdicts), the registry entries they point to (read only) and the pool;
+//  this thread, the held batch, the journal, the limiter, what each member is owed and
+//  the sessions. The answers still come only after the commit, in the order the
+//  publishes came in, and seqs follow that order, batch after batch.
 void
-ih_broker_batch_run (ih_broker_t *self)
+ih_broker_batch_push (ih_broker_t *self)
 {
-    if (self->nslots == 0)
+    ih_broker_batch_t *b = self->recv;
+    if (b->nslots == 0)
         return;
-    s_batch_verify (self);
-    s_batch_commit (self);
-    s_batch_finish (self);
-    ih_limiter_batch_end (self->limiter);
+    ih_broker_batch_t *other = b == &self->batches [0] ? &self->batches [1] : &self->batches [0];
+    if (self->held) {
+        ih_stage_start (self->stage, s_batch_verify, b);
+        s_batch_commit (self, self->held);
+        s_batch_finish (self, self->held);
+        ih_stage_wait (self->stage);
+        self->pipelined++;
+    }
+    else
+        s_batch_verify (b);         //  nothing to overlap: at once, here and on the pool
+    self->held = b;
+    self->recv = other;             //  empty: finished, or never used
+}
+
+void
+ih_broker_batch_flush (ih_broker_t *self)
+{
+    if (!self->held)
+        return;
+    s_batch_commit (self, self->held);
+    s_batch_finish (self, self->held);
+    self->held = NULL;
 }

@@ -174,13 +174,14 @@ main (int argc, char **argv)
     const char *reg_rel = cert_rel ? ih_config_require (cfg, cfg_path, "broker/registry", &err) : NULL;
     const char *key_rel = reg_rel ? ih_config_require (cfg, cfg_path, "broker/registry-key", &err) : NULL;
     const char *jrn_rel = key_rel ? ih_config_require (cfg, cfg_path, "broker/journal", &err) : NULL;
-    uint64_t heartbeat, max_window, map_size, max_sessions, max_peers;
+    uint64_t heartbeat, max_window, map_size, max_sessions, max_peers, io_threads;
     ih_limits_t limits [2];
     if (!jrn_rel
     ||  ih_config_uint (cfg, cfg_path, "broker/heartbeat", 100, 600000, 1000, &heartbeat, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-window", 1, 10000, 1000, &max_window, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-sessions", 1, 10000, 8, &max_sessions, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-peers", 2, 100000, 32, &max_peers, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/io-threads", 0, 64, 0, &io_threads, &err)
     ||  s_load_limits (cfg, cfg_path, limits, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/map-size", 1ull << 16, 1ull << 44, 1ull << 30,
                         &map_size, &err)) {
@@ -231,6 +232,7 @@ main (int argc, char **argv)
         .verbose = verbose,
         .limits = limits,
         .max_peers = (uint32_t) max_peers,
+        .io_threads = (uint32_t) io_threads,
     };
     s_raise_nofile ();
     broker = ih_broker_new (&bcfg, &err);

@@ -127,6 +127,59 @@ def test_broker_sigkill_mid_stream_loses_no_acknowledged_alert(deploy):
     assert final.seqs() == list(range(1, N + 1)), "seqs are not 1..%d without gap" % N
 
 
+@pytest.mark.timeout(200)
+def test_pipelined_burst_with_forgeries_then_sigkill(deploy):
+    """A burst that the broker takes in many batches, each verified while the one before
+    it commits (ih_broker.h, "Pipeline"), with a forged signature every 40 publishes, and
+    SIGKILL while it works through it: each forgery is refused and never journaled, the
+    others are acknowledged in the order they were sent with consecutive seqs, and every
+    acknowledged one is in the journal after the restart under the seq it was told."""
+    pub, rd = _members(deploy)
+    deploy.start_broker()
+    N = 1200
+    signed = publisher_signed(pub.ident, N, prefix="pipelined")
+    forged = {i for i in range(N) if i % 40 == 17}
+    p = deploy.client(pub)
+    req_of = {}
+    for i, (data, sig, _) in enumerate(signed):
+        if i in forged:
+            sig = sig[:9] + bytes([sig[9] ^ 0x40]) + sig[10:]
+        req_of[p.publish(data, sig=sig)] = i
+    deadline = time.monotonic() + 60
+    while len(p.replies) < 400 and time.monotonic() < deadline:
+        p.poll(0.002)
+    deploy.broker.signal(signal.SIGKILL)
+    deploy.broker.wait(5)
+    p.drain(0.5)
+    answered = sorted((req_of[r], m) for r, m in p.replies.items() if r in req_of)
+    assert len(answered) >= 400, "only %d answers before the kill" % len(answered)
+    acked = {}
+    last = None
+    for i, m in answered:
+        if i in forged:
+            assert m["t"] == "error" and m["code"] == "bad-signature", (i, m)
+            continue
+        assert m["t"] == "ok", (i, m)
+        if last is not None:
+            assert m["seq"] == last + 1, "index %d: seq %d after %d" % (i, m["seq"], last)
+        last = m["seq"]
+        acked[i] = m["seq"]
+    assert any(i in forged for i, _ in answered), "no forgery was answered before the kill"
+    # answers come in the order sent: nothing after a gap in the answered indexes
+    idx = [i for i, _ in answered]
+    assert idx == list(range(len(idx))), "answers not in the order sent"
+    p.close()
+
+    deploy.start_broker()
+    fresh = _replay_all(deploy, rd, len(acked))
+    seq_of = {b["id"]: s for s, b, _, _ in fresh.items}
+    lost = [i for i, s in acked.items() if seq_of.get(signed[i][2]) != s]
+    assert not lost, "%d acknowledged alerts lost or renumbered (first: index %d)" % (len(lost), lost[0])
+    journaled_forgeries = [i for i in forged if signed[i][2] in seq_of]
+    assert not journaled_forgeries, "forged publishes journaled: %r" % journaled_forgeries[:5]
+    assert fresh.seqs() == list(range(1, len(fresh.seqs()) + 1)), "journal seqs have a gap"
+
+
 @pytest.mark.timeout(280)
 def test_agent_stopped_during_10000_alerts_catches_up_exactly_once(deploy):
     pub, rd = _members(deploy)
