@@ -35,7 +35,7 @@ def pub_rdr(deploy):
     rdr = deploy.add_member("analyst", "bank-b", sector="energy", role="reader")
     deploy.start_broker()
     deploy.start_agent(pub)
-    deploy.start_agent(rdr)
+    deploy.start_agent(rdr, extra=["-v"])   # a line per message (debug), for the log checks
     return deploy, pub, rdr
 
 
