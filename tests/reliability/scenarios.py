@@ -553,9 +553,16 @@ def flood_at_limit(w):
                      "(p50/p99), during the flood %.1f/%.1f ms"
                      % (last, len(acked), FLOOD_EVERY * 1000, n, rlib.pct(lat0, 50), rlib.pct(lat0, 99),
                         rlib.pct(lat2, 50), rlib.pct(lat2, 99), p50_1, p99_1))
+    #  The 2x bound is issue 12's aim for `make reliability`; `make test` (short mode, 60
+    #  samples a phase, on a machine shared with other jobs) reports the figures and never
+    #  asserts a speed.
     if p99_1 > 2 * p99_0:
-        row.failures.append("the others' p99 %.1f ms during the flood, %.1f ms unloaded (over 2x)"
-                            % (p99_1, p99_0))
+        what = ("the others' p99 %.1f ms during the flood, %.1f ms unloaded (over 2x)"
+                % (p99_1, p99_0))
+        if w.mode.short:
+            row.notes.append(what + " (short mode: reported, not checked)")
+        else:
+            row.failures.append(what)
     if "rate-limited answers (" in w.d.broker.text():
         row.failures.append("the flooder at its limit was cut off")
     return row

@@ -3,7 +3,8 @@
     | scenario | published | received | lost | duplicated | leaked | seconds to recover | what the operator saw |
 
 for a well-behaved member's alerts while the flood lasts, and the others' publish-to-
-delivery latency (p50, p99) unloaded and during the flood; p99 must stay within 2x.
+delivery latency (p50, p99) unloaded and during the flood, printed (the 2x bound is checked
+by `make reliability`'s flood scenario; a test never asserts a speed).
 
 - 1 KB alerts at the flooder's 100 a second, 900 KB alerts at its 2 MiB a second: within
   its limits;
@@ -135,5 +136,6 @@ def test_a_flood_by_one_member_does_not_delay_the_others(deploy, kind, big, rate
     row.check()
     assert rate or stats["rate_limited"] > 0, stats
     assert len(lat1) == SAMPLES, len(lat1)
-    assert p99_1 <= 2 * p99_0, "p99 %.1f ms during the flood, %.1f ms unloaded" % (p99_1, p99_0)
+    # The others' latency is printed above, not asserted (a test never asserts a speed;
+    # `make reliability`'s flood scenario holds issue 12's 2x bound).
     deploy.assert_broker_alive()
