@@ -338,20 +338,6 @@ ih_store_check (ih_store_t *store, const uint8_t registry_pk [32], ih_store_dama
 #ifdef IH_SELFTEST
 #include "ih_testkit.h"
 
-typedef struct {
-    int n;
-    char lines [8][512];
-} s_tlines_t;
-
-static void
-s_tline (const char *line, void *arg)
-{
-    s_tlines_t *t = (s_tlines_t *) arg;
-    if (t->n < 8)
-        snprintf (t->lines [t->n], sizeof t->lines [0], "%s", line);
-    t->n++;
-}
-
 static void
 s_tbe32 (uint8_t *p, uint32_t v)
 {
@@ -423,16 +409,16 @@ ih_store_check_test (bool verbose)
     IH_CHECK (ih_store_ingest (s, si, N + 2, &err) == IH_OK);
 
     //  Sound: every signed record verified, nothing damaged; in steps, the same
-    s_tlines_t t = { 0 };
+    ih_tk_lines_t t = { 0 };
     ih_store_check_stats_t st;
-    IH_CHECK (ih_store_check (s, reg.pk, s_tline, &t, &st, &err) == 0);
+    IH_CHECK (ih_store_check (s, reg.pk, ih_tk_line, &t, &st, &err) == 0);
     IH_CHECK (st.done && st.damaged == 0 && t.n == 0);
     //  20 alerts + 1 kept old revision + 1 comment + 1 member record
     IH_CHECK (st.verified == N + 3);
     uint64_t records = st.records;
     ih_store_check_t *c = ih_store_check_new (reg.pk);
     int steps = 0, rc;
-    while ((rc = ih_store_check_step (c, s, 7, s_tline, &t, &err)) == 0)
+    while ((rc = ih_store_check_step (c, s, 7, ih_tk_line, &t, &err)) == 0)
         steps++;
     IH_CHECK (rc == 1);
     ih_store_check_stats (c, &st);
@@ -460,7 +446,7 @@ ih_store_check_test (bool verbose)
     ih_store_ref_key (msgs [1].id, N + 2, ck);
     s_tput (s, IH_STORE_DB_COMMENTS, ck, sizeof ck, "short", 5);
     memset (&t, 0, sizeof t);
-    IH_CHECK (ih_store_check (s, reg.pk, s_tline, &t, &st, &err) == 0);
+    IH_CHECK (ih_store_check (s, reg.pk, ih_tk_line, &t, &st, &err) == 0);
     if (verbose)
         for (int i = 0; i < t.n && i < 8; i++)
             printf ("\n   %s", t.lines [i]);
@@ -475,7 +461,7 @@ ih_store_check_test (bool verbose)
     ih_tk_keypair_t other;
     ih_tk_keypair (&other);
     memset (&t, 0, sizeof t);
-    IH_CHECK (ih_store_check (s, other.pk, s_tline, &t, &st, &err) == 0);
+    IH_CHECK (ih_store_check (s, other.pk, ih_tk_line, &t, &st, &err) == 0);
     IH_CHECK (st.verified == 0 && st.damaged >= N + 1);
     IH_CHECK (strstr (st.first, "registry") || strstr (st.first, "record"));
     //  restart: a fresh pass

@@ -175,20 +175,6 @@ ih_jcheck (ih_journal_t *journal, const uint8_t registry_pk [32], ih_jcheck_fn *
 #ifdef IH_SELFTEST
 #include "ih_testkit.h"
 
-typedef struct {
-    int n;
-    char lines [8][512];
-} s_tlines_t;
-
-static void
-s_tline (const char *line, void *arg)
-{
-    s_tlines_t *t = (s_tlines_t *) arg;
-    if (t->n < 8)
-        snprintf (t->lines [t->n], sizeof t->lines [0], "%s", line);
-    t->n++;
-}
-
 //  Appends a signed alert as the broker journals it (ih_broker_publish.c).
 static void
 s_tappend (ih_journal_t *j, const ih_tk_member_t *who, const char *title)
@@ -244,9 +230,9 @@ ih_jcheck_test (bool verbose)
     ih_journal_t *ro = ih_journal_open_readonly (dir, &err);
     IH_CHECK (ro && ih_journal_head (ro) == 30);
     IH_CHECK (ih_journal_begin (ro, &err) == -1 && strstr (err.msg, "read only"));
-    s_tlines_t t = { 0 };
+    ih_tk_lines_t t = { 0 };
     ih_jcheck_stats_t st;
-    IH_CHECK (ih_jcheck (ro, reg.pk, s_tline, &t, &st, &err) == 0);
+    IH_CHECK (ih_jcheck (ro, reg.pk, ih_tk_line, &t, &st, &err) == 0);
     IH_CHECK (st.head == 30 && st.items == 30 && st.verified == 30 && st.ids == 30 && st.damaged == 0);
     //  Another registry key: nothing verifies
     IH_CHECK (ih_jcheck (ro, other.pk, NULL, NULL, &st, &err) == 0);
@@ -268,7 +254,7 @@ ih_jcheck_test (bool verbose)
     ro = ih_journal_open_readonly (dir, &err);
     IH_CHECK (ro);
     memset (&t, 0, sizeof t);
-    IH_CHECK (ih_jcheck (ro, reg.pk, s_tline, &t, &st, &err) == 0);
+    IH_CHECK (ih_jcheck (ro, reg.pk, ih_tk_line, &t, &st, &err) == 0);
     if (verbose)
         printf ("\n   %s", t.lines [0]);
     IH_CHECK (st.items == 30 && st.verified == 29 && st.damaged == 1 && t.n == 1);

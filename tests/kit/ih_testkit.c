@@ -50,6 +50,15 @@ ih_tk_path (char *out, size_t size, const char *dir, const char *name)
     return out;
 }
 
+void
+ih_tk_line (const char *line, void *arg)
+{
+    ih_tk_lines_t *t = (ih_tk_lines_t *) arg;
+    if (t->n < 8)
+        snprintf (t->lines [t->n], sizeof t->lines [0], "%s", line);
+    t->n++;
+}
+
 /* ---- keys and members ------------------------------------------------------------------------- */
 
 void

@@ -123,6 +123,16 @@ typedef struct {
     c->what fails with c->expect (ih_tk_decode_fails). */
 void ih_tk_mutation_fails(const ih_buf_t *frame, const ih_tk_mutation_t *c, bool verbose);
 
+/* ---- lines a callback reports -------------------------------------------------------------- */
+/*  The first 8 lines a checker reports (ih_store_check, ih_jcheck: one line per damage),
+    and how many it reported in all. ih_tk_line is the callback, arg an ih_tk_lines_t. */
+typedef struct {
+    int n;
+    char lines [8][512];
+} ih_tk_lines_t;
+
+void ih_tk_line(const char *line, void *arg);
+
 /* ---- a fake broker ------------------------------------------------------------------------ */
 /*  A CURVE ROUTER on tcp://127.0.0.1:* that speaks the envelopes of PROTOCOL.md, for
     testing clients and subscribers without a real broker. It answers to the peer that
