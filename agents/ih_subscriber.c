@@ -17,7 +17,7 @@
 #define s_RETRY_MS      5000            /* after a store failure, reconnect after */
 /*  With a batch pending, a round waits this long at most for the next delivery (the
     broker refills the window after the previous ack) before it stores the pending one. */
-#define s_PENDING_WAIT_MS(timeout_ms)   ((timeout_ms) < 5 ? (timeout_ms) : 5)
+#define s_PENDING_WAIT_MS(timeout_ms)   ((timeout_ms) >= 0 && (timeout_ms) < 5 ? (timeout_ms) : 5)
 
 /*  One batch: the items collected (copies out of the frames), then verified, then
     stored. There are two: while one is stored, the pool's helpers may verify the other
