@@ -1,6 +1,6 @@
 /*  ih_subscriber.c: the subscriber core (see ih_subscriber.h).
 
-    Read top to bottom: the batch (collect, flush), one round, construction, self-test.
+    Read top to bottom: the batch (collect, verify, store), one round (two batches overlap), construction, self-test.
 */
 #include <inttypes.h>
 
@@ -10,10 +10,29 @@
 #include "ih_subscriber.h"
 
 /*  A batch is bounded by items and by bytes copied out of the frames, so that one
-    transaction stays well inside a heartbeat. */
+    transaction stays well inside a heartbeat, and by a third of the window that hello
+    announced, so that the broker can send the next batch while one is stored. */
 #define s_BATCH_MAX     1024
 #define s_BATCH_BYTES   (16 << 20)
 #define s_RETRY_MS      5000            /* after a store failure, reconnect after */
+/*  With a batch pending, a round waits this long at most for the next delivery (the
+    broker refills the window after the previous ack) before it stores the pending one. */
+#define s_PENDING_WAIT_MS(timeout_ms)   ((timeout_ms) >= 0 && (timeout_ms) < 5 ? (timeout_ms) : 5)
+
+/*  One batch: the items collected (copies out of the frames), then verified, then
+    stored. There are two: while one is stored, the pool's helpers may verify the other
+    (see ih_subscriber_poll). */
+typedef struct {
+    ih_msg_t msgs [s_BATCH_MAX];
+    ih_member_t recs [s_BATCH_MAX];
+    ih_store_item_t items [s_BATCH_MAX];
+    ih_item_t src [s_BATCH_MAX];        /* the collected items, as delivered (arena copies) */
+    bool ok [s_BATCH_MAX];              /* verified so far */
+    ih_err_t errs [s_BATCH_MAX];        /* why not */
+    size_t count;                       /* items collected, not stored yet */
+    ih_arena_t arena;                   /* copies of the collected items' bytes */
+    size_t arena_bytes;
+} s_batch_t;
 
 struct ih_subscriber {
     ih_subscriber_cfg_t cfg;
@@ -24,16 +43,12 @@ struct ih_subscriber {
     ih_reccache_t *reccache;            /* member records verified once */
     ih_sigpool_t *pool;                 /* verifies the batch's bodies on every core */
     ih_subscriber_stats_t st;
-    ih_msg_t msgs [s_BATCH_MAX];
-    ih_member_t recs [s_BATCH_MAX];
-    ih_store_item_t items [s_BATCH_MAX];
-    ih_item_t src [s_BATCH_MAX];        /* the collected items, as delivered (arena copies) */
-    bool ok [s_BATCH_MAX];              /* verified so far */
-    ih_err_t errs [s_BATCH_MAX];        /* why not */
-    size_t count;                       /* items collected, not stored yet */
-    uint64_t last_seq;                  /* highest seq collected */
-    ih_arena_t arena;                   /* copies of the collected items' bytes */
-    size_t arena_bytes;
+    s_batch_t batches [2];
+    s_batch_t *cur;                     /* collecting */
+    s_batch_t *pending;                 /* collected, its bodies being verified by the
+                                           pool (ih_sigpool_start), not stored; or NULL */
+    size_t batch_max;                   /* a batch is full at so many items (see new) */
+    uint64_t last_seq;                  /* highest seq collected (pending or cur) */
 };
 
 #define s_log(self, level, ...) ih_log (level, (self)->log_name, __VA_ARGS__)
@@ -52,12 +67,12 @@ s_count (ih_subscriber_t *self, uint64_t *counter)
 /* ---- the batch ------------------------------------------------------------------------- */
 
 static const uint8_t *
-s_copy (ih_subscriber_t *self, const uint8_t *data, size_t len)
+s_copy (s_batch_t *b, const uint8_t *data, size_t len)
 {
-    uint8_t *p = (uint8_t *) ih_arena_alloc (&self->arena, len ? len : 1);
+    uint8_t *p = (uint8_t *) ih_arena_alloc (&b->arena, len ? len : 1);
     if (len)
         memcpy (p, data, len);
-    self->arena_bytes += len;
+    b->arena_bytes += len;
     return p;
 }
 
@@ -76,14 +91,15 @@ s_describe (const ih_msg_t *m, uint64_t seq, char *out, size_t size)
         ih_fmt (out, size, "%s on alert %s seq %" PRIu64, ih_kind_name (m->kind), m->ref, seq);
 }
 
-/*  Adds the items of a deliver envelope to the batch: their bytes are copied out of the
-    frame (which the next receive frees), and verified with the rest of the batch before
-    it is stored (s_verify). */
+/*  Adds the items of a deliver envelope to the batch being collected: their bytes are
+    copied out of the frame (which the next receive frees), and verified with the rest of
+    the batch before it is stored (s_verify_start, s_verify_finish). */
 static void
 s_collect (ih_subscriber_t *self, const ih_env_t *e)
 {
+    s_batch_t *b = self->cur;
     uint64_t cursor = self->st.cursor;
-    for (uint32_t i = 0; i < e->item_count && self->count < s_BATCH_MAX; i++) {
+    for (uint32_t i = 0; i < e->item_count && b->count < s_BATCH_MAX; i++) {
         const ih_item_t *src = &e->items [i];
         //  Replayed duplicates (after a reconnect or a second hello) are dropped here.
         if (src->seq <= cursor || src->seq <= self->last_seq)
@@ -97,61 +113,72 @@ s_collect (ih_subscriber_t *self, const ih_env_t *e)
                    PRIu64 " (or above 2^62); not storing it, not moving the cursor", src->seq, prev);
             continue;
         }
-        size_t k = self->count++;
+        size_t k = b->count++;
         self->last_seq = src->seq;
-        ih_item_t *c = &self->src [k];
+        ih_item_t *c = &b->src [k];
         c->seq = src->seq;
-        c->body = s_copy (self, src->body, src->body_len);
+        c->body = s_copy (b, src->body, src->body_len);
         c->body_len = src->body_len;
-        c->sig = s_copy (self, src->sig, 64);
-        c->rec = s_copy (self, src->rec, src->rec_len);
+        c->sig = s_copy (b, src->sig, 64);
+        c->rec = s_copy (b, src->rec, src->rec_len);
         c->rec_len = src->rec_len;
-        c->rec_sig = s_copy (self, src->rec_sig, 64);
+        c->rec_sig = s_copy (b, src->rec_sig, 64);
     }
 }
 
 /*  One item's body, on any of the pool's threads: decoded and verified against its
-    publisher's record (verified already, s_verify). Writes only item i's slots. */
+    publisher's record (verified already, s_verify_start). Writes only item i's slots. */
 static void
 s_verify_body (void *arg, size_t i)
 {
-    ih_subscriber_t *self = (ih_subscriber_t *) arg;
-    if (self->ok [i])
-        self->ok [i] = ih_client_verify_body (&self->src [i], &self->recs [i], &self->msgs [i],
-                                              &self->errs [i]) == 0;
+    s_batch_t *b = (s_batch_t *) arg;
+    if (b->ok [i])
+        b->ok [i] = ih_client_verify_body (&b->src [i], &b->recs [i], &b->msgs [i],
+                                           &b->errs [i]) == 0;
 }
 
-/*  Verifies the batch (ih_client_verify_item, in two halves: each distinct member record
-    once, through the cache; the bodies on every core), then, in delivery order, logs
-    what failed and asks the caller's filter about the rest. What is kept gets its msg;
-    a rejected or refused item stays without one, and the cursor passes it. */
+/*  Verifies the batch as ih_client_verify_item would, in two halves: each distinct
+    member record once, through the cache, here; then the bodies on every core, which
+    this only starts (ih_sigpool_start): s_verify_finish waits for them. Until then the
+    batch belongs to the pool. */
 static void
-s_verify (ih_subscriber_t *self)
+s_verify_start (ih_subscriber_t *self, s_batch_t *b)
 {
-    size_t n = self->count;
+    size_t n = b->count;
     for (size_t k = 0; k < n; k++) {
-        self->errs [k].msg [0] = 0;
-        self->ok [k] = ih_reccache_verify (self->reccache, &self->src [k], &self->recs [k],
-                                           &self->errs [k]) == 0;
+        b->errs [k].msg [0] = 0;
+        b->ok [k] = ih_reccache_verify (self->reccache, &b->src [k], &b->recs [k],
+                                        &b->errs [k]) == 0;
     }
-    ih_sigpool_run (self->pool, s_verify_body, self, n);
+    ih_sigpool_start (self->pool, s_verify_body, b, n);
+}
+
+/*  After the pool is done with the batch's bodies (ih_sigpool_wait), logs, in delivery
+    order, what failed and asks the caller's filter about the rest. What is kept gets
+    its msg; a rejected or refused item stays without one, and the cursor passes it.
+    Runs after the batch before it was stored, so the filter sees that one in the
+    store, as in a serial check. */
+static void
+s_verify_finish (ih_subscriber_t *self, s_batch_t *b)
+{
+    size_t n = b->count;
     for (size_t k = 0; k < n; k++) {
-        ih_store_item_t *it = &self->items [k];
-        const ih_item_t *c = &self->src [k];
+        ih_store_item_t *it = &b->items [k];
+        const ih_item_t *c = &b->src [k];
         memset (it, 0, sizeof *it);
         it->seq = c->seq;
-        const ih_member_t *rec = &self->recs [k];
-        if (!self->ok [k]) {
+        const ih_member_t *rec = &b->recs [k];
+        if (!b->ok [k]) {
             char who [2 * IH_MAX_SHORT + 2] = "unknown member";
             if (rec->name [0])
                 ih_fmt (who, sizeof who, "%s@%s", rec->name, rec->org);
             s_count (self, &self->st.rejected);
-            s_log (self, 'E', "rejected seq %" PRIu64 " from %s: %s", c->seq, who, self->errs [k].msg);
+            s_log (self, 'E', "rejected seq %" PRIu64 " from %s: %s", c->seq, who, b->errs [k].msg);
             continue;           //  not stored; the cursor still passes it
         }
-        const ih_msg_t *m = &self->msgs [k];
+        const ih_msg_t *m = &b->msgs [k];
         const char *why = self->cfg.filter
-                        ? self->cfg.filter (m, rec, self->items, k, self->cfg.arg) : NULL;
+                        ? self->cfg.filter (m, rec, b->items, k, self->cfg.arg) : NULL;
         if (why) {
             char what [128];
             s_describe (m, c->seq, what, sizeof what);
@@ -173,24 +200,38 @@ s_verify (ih_subscriber_t *self)
 static bool
 s_batch_full (ih_subscriber_t *self)
 {
-    return self->count + IH_MAX_ITEMS > s_BATCH_MAX || self->arena_bytes > s_BATCH_BYTES;
+    return self->cur->count >= self->batch_max
+        || self->cur->count + IH_MAX_ITEMS > s_BATCH_MAX
+        || self->cur->arena_bytes > s_BATCH_BYTES;
 }
 
-/*  Stores the batch in one transaction and acknowledges it after the commit. Returns the
-    items stored, or -1 when the store refused the batch. */
-static int
-s_flush (ih_subscriber_t *self)
+/*  Empties a batch (stored or dropped). */
+static void
+s_batch_reset (s_batch_t *b)
 {
-    size_t n = self->count;
+    //  Give the memory of large messages back; verification re-initialises them.
+    for (size_t i = 0; i < b->count; i++)
+        ih_msg_free (&b->msgs [i]);
+    ih_arena_reset (&b->arena);
+    b->arena_bytes = 0;
+    b->count = 0;
+}
+
+/*  Stores a verified batch (s_verify_finish) in one transaction and acknowledges it after
+    the commit. Returns the items stored, or -1 when the store refused the batch (the
+    session is then dropped: the caller drops whatever else it collected). */
+static int
+s_store (ih_subscriber_t *self, s_batch_t *b)
+{
+    size_t n = b->count;
     if (n == 0)
         return 0;
-    s_verify (self);
     uint64_t map0 = ih_store_map_size (self->store);
     ih_err_t err = { "" };
     int stored = 0;
-    if (ih_store_ingest (self->store, self->items, n, &err) != IH_OK) {
+    if (ih_store_ingest (self->store, b->items, n, &err) != IH_OK) {
         s_log (self, 'E', "cannot store seq %" PRIu64 "..%" PRIu64 " in %s: %s; retrying in %d s",
-               self->items [0].seq, self->items [n - 1].seq, ih_store_dir (self->store), err.msg,
+               b->items [0].seq, b->items [n - 1].seq, ih_store_dir (self->store), err.msg,
                s_RETRY_MS / 1000);
         //  Nothing was kept and nothing is acknowledged: drop the session and let the
         //  broker replay from the durable cursor later.
@@ -205,7 +246,7 @@ s_flush (ih_subscriber_t *self)
         if (map1 != map0)
             s_log (self, 'I', "store map grown from %" PRIu64 " to %" PRIu64 " MiB", map0 >> 20, map1 >> 20);
         for (size_t i = 0; i < n; i++) {
-            const ih_store_item_t *it = &self->items [i];
+            const ih_store_item_t *it = &b->items [i];
             if (!it->msg)
                 continue;       //  counted when collected
             if (it->outcome == IH_STORE_REJECTED)
@@ -216,55 +257,116 @@ s_flush (ih_subscriber_t *self)
                 stored++;
             }
             if (it->why [0])
-                s_log (self, 'E', "seq %" PRIu64 " from %s@%s: %s", it->seq, self->recs [i].name,
-                       self->recs [i].org, it->why);
+                s_log (self, 'E', "seq %" PRIu64 " from %s@%s: %s", it->seq, b->recs [i].name,
+                       b->recs [i].org, it->why);
         }
-        if (self->items [n - 1].seq > self->st.cursor)
-            self->st.cursor = self->items [n - 1].seq;
+        if (b->items [n - 1].seq > self->st.cursor)
+            self->st.cursor = b->items [n - 1].seq;
         ih_err_t aerr = { "" };
         if (ih_client_ack (self->client, self->st.cursor, &aerr) != 0)
             s_log (self, 'W', "%s (will retry)", aerr.msg);
         if (self->cfg.on_commit)
-            self->cfg.on_commit (self->items, self->recs, n, self->cfg.arg);
+            self->cfg.on_commit (b->items, b->recs, n, self->cfg.arg);
     }
-    //  Give the memory of large messages back; verification re-initialises them.
-    for (size_t i = 0; i < n; i++)
-        ih_msg_free (&self->msgs [i]);
-    ih_arena_reset (&self->arena);
-    self->arena_bytes = 0;
-    self->count = 0;
-    self->last_seq = 0;
+    s_batch_reset (b);
     return stored;
 }
 
 /* ---- one round ------------------------------------------------------------------------------ */
 
+/*  Stores the batch whose bodies the pool has verified (ih_sigpool_wait returned since
+    its start). Meanwhile the pool may verify the next batch, `next` (started or NULL),
+    which is dropped if the store fails (the broker replays both from the durable
+    cursor, to the next session). */
+static int
+s_finish_and_store (ih_subscriber_t *self, s_batch_t *b, s_batch_t *next)
+{
+    s_verify_finish (self, b);
+    int stored = s_store (self, b);
+    if (stored < 0 && next) {
+        ih_sigpool_wait (self->pool);
+        s_batch_reset (next);
+        self->pending = NULL;
+    }
+    return stored;
+}
+
+/*  In catch-up, the rounds overlap by one batch: a round starts the pool's helpers on
+    the bodies of the batch it collected, stores the batch before it (verified by the
+    round before) while they work, and leaves the new batch pending for the next round.
+    So the helpers verify while this thread stores. A round overlaps when its batch is
+    full (more is waiting) or when it stored a pending batch (its ack lets the broker
+    send more); otherwise (nothing more came, or stop) it stores its batch before it
+    returns, so a live alert waits for no later round. Everything else is as in a serial
+    round: batches are verified, filtered, logged, stored and acknowledged in delivery
+    order, one commit each; the cursor moves only with a commit. */
 int
 ih_subscriber_poll (ih_subscriber_t *self, int timeout_ms)
 {
     ih_env_t *e = NULL;
     ih_err_t err = { "" };
-    int rc = ih_client_recv (self->client, &e, timeout_ms, &err);
+    //  With a batch pending, never sleep long on the socket: it waits for its commit.
+    int rc = ih_client_recv (self->client, &e, self->pending ? s_PENDING_WAIT_MS (timeout_ms)
+                                                            : timeout_ms, &err);
+    bool full = false;
     while (rc != 0) {
         if (rc < 0)
             s_log (self, 'W', "bad frame from broker %s: %s", self->endpoint, err.msg);
         else
         if (e->type == IH_T_DELIVER) {
-            size_t before = self->count;
+            size_t before = self->cur->count;
             s_collect (self, e);
-            if (self->count == before && self->count == 0)
+            if (self->cur->count == before && before == 0 && !self->pending)
                 ih_client_ack (self->client, self->st.cursor, NULL);    //  only duplicates
         }
         else
         if (self->cfg.on_event)
             self->cfg.on_event (e, self->cfg.arg);
         //  Take whatever else is already waiting into the same transaction.
-        if (self->count == 0 || s_batch_full (self) || (self->cfg.stop && *self->cfg.stop))
+        if (self->cfg.stop && *self->cfg.stop)
+            break;
+        if (s_batch_full (self)) {
+            full = true;
+            break;
+        }
+        if (self->cur->count == 0 && !self->pending)
             break;
         err.msg [0] = 0;
         rc = ih_client_recv (self->client, &e, 0, &err);
     }
-    return s_flush (self);
+    bool stop = self->cfg.stop && *self->cfg.stop;
+    s_batch_t *prev = self->pending, *b = self->cur->count ? self->cur : NULL;
+    int stored = 0;
+    //  The pool is done with the pending batch before it starts on the new one.
+    ih_sigpool_wait (self->pool);
+    self->pending = NULL;
+    if (b) {
+        s_verify_start (self, b);
+        self->cur = b == &self->batches [0] ? &self->batches [1] : &self->batches [0];
+        self->pending = b;
+    }
+    if (prev) {
+        stored = s_finish_and_store (self, prev, b);
+        if (stored < 0) {
+            self->last_seq = 0;
+            return -1;
+        }
+        if (b)
+            self->st.overlapped++;
+    }
+    if (b && (!(full || prev) || stop)) {
+        ih_sigpool_wait (self->pool);
+        self->pending = NULL;
+        int rc2 = s_finish_and_store (self, b, NULL);
+        if (rc2 < 0) {
+            self->last_seq = 0;
+            return -1;
+        }
+        stored += rc2;
+    }
+    if (!self->pending)
+        self->last_seq = 0;     //  everything collected is committed: the cursor says it
+    return stored;
 }
 
 void
@@ -306,9 +408,18 @@ ih_subscriber_new (ih_store_t *store, const ih_subscriber_cfg_t *cfg, ih_err_t *
     self->store = store;
     self->reccache = ih_reccache_new (self->registry_pk, IH_RECCACHE_MAX);
     self->pool = ih_sigpool_new (SIZE_MAX);
-    for (int i = 0; i < s_BATCH_MAX; i++)
-        ih_msg_init (&self->msgs [i], IH_KIND_ALERT);
-    ih_arena_init (&self->arena);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < s_BATCH_MAX; i++)
+            ih_msg_init (&self->batches [k].msgs [i], IH_KIND_ALERT);
+        ih_arena_init (&self->batches [k].arena);
+    }
+    self->cur = &self->batches [0];
+    uint32_t window = cfg->window ? cfg->window : 1000;
+    //  A third of the window: with one batch pending (up to a third plus one envelope),
+    //  the broker may still send a full batch after it.
+    self->batch_max = window / 2 < s_BATCH_MAX ? window / 2 : s_BATCH_MAX;
+    if (self->batch_max == 0)
+        self->batch_max = 1;
     ih_client_cfg_t ccfg = { self->endpoint, self->broker_key, cfg->cert, self->log_name,
                              self->agent, 0, false };
     self->client = ih_client_new (&ccfg, err);
@@ -320,7 +431,7 @@ ih_subscriber_new (ih_store_t *store, const ih_subscriber_cfg_t *cfg, ih_err_t *
     ih_client_hello_t hello;
     memset (&hello, 0, sizeof hello);
     hello.cursor = self->st.cursor;
-    hello.window = cfg->window ? cfg->window : 1000;
+    hello.window = window;
     ih_err_t serr = { "" };
     if (ih_client_subscribe (self->client, &hello, &serr) != 0)
         s_log (self, 'W', "%s", serr.msg);     //  the session logic retries by itself
@@ -333,12 +444,17 @@ ih_subscriber_destroy (ih_subscriber_t **self_p)
     if (!self_p || !*self_p)
         return;
     ih_subscriber_t *self = *self_p;
+    //  A pending batch is dropped unstored and unacknowledged: the broker replays it
+    //  from the durable cursor to the next session.
+    ih_sigpool_wait (self->pool);
     ih_client_destroy (&self->client);
     ih_sigpool_destroy (&self->pool);
     ih_reccache_destroy (&self->reccache);
-    for (int i = 0; i < s_BATCH_MAX; i++)
-        ih_msg_free (&self->msgs [i]);
-    ih_arena_free (&self->arena);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < s_BATCH_MAX; i++)
+            ih_msg_free (&self->batches [k].msgs [i]);
+        ih_arena_free (&self->batches [k].arena);
+    }
     free (self->endpoint);
     free (self->broker_key);
     free (self->log_name);
@@ -565,6 +681,93 @@ ih_subscriber_test (bool verbose)
     IH_CHECK (e.cursor == 6 + BIG + FEW);
     ih_env_free (&e);
     ih_subscriber_destroy (&sub);
+
+    //  Overlapped rounds (a window of 20: batches of 10): three deliveries of 10, all
+    //  waiting at once, so the pool verifies one batch while the one before is stored.
+    //  Item 5 of the second batch is forged (a changed body). Exactly it is rejected,
+    //  everything else is stored, and the acks end at the last seq.
+    enum { PB = 10, PN = 3 * PB, PFORGED = PB + 5 };
+    ih_msg_t pm [PN], pgenuine;
+    ih_tk_item_t pt [PN], pgt;
+    ih_item_t pitems [PN];
+    uint64_t pbase = 6 + BIG + FEW;
+    for (int i = 0; i < PN; i++) {
+        ih_tk_alert (&pm [i], &bank, IH_TLP_GREEN, i == PFORGED ? "forged" : "pipelined");
+        ih_tk_item (&pt [i], &pm [i], &bank, pbase + 1 + (uint64_t) i);
+        pitems [i] = pt [i].item;
+    }
+    ih_tk_alert (&pgenuine, &bank, IH_TLP_GREEN, "genuine");
+    ih_tk_item (&pgt, &pgenuine, &bank, pbase + 1 + PFORGED);
+    memcpy (pt [PFORGED].sig, pgt.sig, sizeof pgt.sig);
+    ih_subscriber_cfg_t pcfg = cfg;
+    pcfg.window = 2 * PB;
+    sub = ih_subscriber_new (store, &pcfg, &err);
+    IH_CHECK (sub);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, sub));
+    IH_CHECK (e.cursor == pbase && e.window == 2 * PB);
+    ih_env_free (&e);
+    ih_tk_broker_welcome (broker, pbase + PN);
+    for (int i = 0; i < 20; i++)
+        ih_subscriber_poll (sub, 10);       //  takes the welcome
+    ih_subscriber_stats (sub, &st0);
+    for (int b = 0; b < 3; b++)
+        ih_tk_broker_deliver (broker, pitems + b * PB, PB);
+    acked = 0;
+    while (acked < pbase + PN) {
+        IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, sub));
+        IH_CHECK (e.seq > acked);           //  acks only move forward
+        acked = e.seq;
+        ih_env_free (&e);
+    }
+    IH_CHECK (acked == pbase + PN);
+    ih_subscriber_stats (sub, &st);
+    if (verbose)
+        printf ("\n    overlapped rounds: %" PRIu64 " of %" PRIu64 " commits",
+                st.overlapped - st0.overlapped, st.commits - st0.commits);
+    IH_CHECK (st.overlapped > st0.overlapped);
+    IH_CHECK (st.cursor == pbase + PN && ih_store_cursor (store) == pbase + PN);
+    IH_CHECK (st.stored == st0.stored + PN - 1 && st.rejected == st0.rejected + 1);
+    for (int i = 0; i < PN; i++)
+        IH_CHECK (ih_store_get (store, pm [i].id, NULL, NULL, &err) == (i == PFORGED ? 0 : 1));
+    IH_CHECK (ih_store_get (store, pgenuine.id, NULL, NULL, &err) == 0);
+
+    //  A batch left pending (full, so its round does not store it) is neither stored
+    //  nor acknowledged when the subscriber goes: the next session says hello from the
+    //  durable cursor before it, and gets it again.
+    pbase += PN;
+    for (int i = 0; i < PB; i++) {
+        ih_tk_item_free (&pt [i]);
+        ih_msg_free (&pm [i]);
+        ih_tk_alert (&pm [i], &bank, IH_TLP_GREEN, "left pending");
+        ih_tk_item (&pt [i], &pm [i], &bank, pbase + 1 + (uint64_t) i);
+        pitems [i] = pt [i].item;
+    }
+    ih_tk_broker_deliver (broker, pitems, PB);
+    ih_subscriber_poll (sub, 2000);
+    ih_subscriber_stats (sub, &st);
+    IH_CHECK (st.cursor == pbase && ih_store_cursor (store) == pbase);
+    IH_CHECK (ih_store_get (store, pm [0].id, NULL, NULL, &err) == 0);
+    ih_subscriber_destroy (&sub);
+    IH_CHECK (ih_store_cursor (store) == pbase);
+    sub = ih_subscriber_new (store, &pcfg, &err);
+    IH_CHECK (sub);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_HELLO, &e, 3000, s_pump, sub));
+    IH_CHECK (e.cursor == pbase);
+    ih_env_free (&e);
+    ih_tk_broker_welcome (broker, pbase + PB);
+    ih_tk_broker_deliver (broker, pitems, PB);
+    IH_CHECK (ih_tk_broker_expect (broker, IH_T_ACK, &e, 3000, s_pump, sub));
+    IH_CHECK (e.seq == pbase + PB);
+    ih_env_free (&e);
+    for (int i = 0; i < PB; i++)
+        IH_CHECK (ih_store_get (store, pm [i].id, NULL, NULL, &err) == 1);
+    ih_subscriber_destroy (&sub);
+    for (int i = 0; i < PN; i++) {
+        ih_tk_item_free (&pt [i]);
+        ih_msg_free (&pm [i]);
+    }
+    ih_tk_item_free (&pgt);
+    ih_msg_free (&pgenuine);
 
     for (int i = 0; i < 6; i++)
         ih_tk_item_free (&t [i]);

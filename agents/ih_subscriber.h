@@ -28,15 +28,28 @@
     A store failure (full disk, ...) keeps nothing of the batch, acknowledges nothing,
     and drops the session for 5 s; the broker replays from the durable cursor later.
 
+    IN CATCH-UP, TWO ROUNDS OVERLAP: a round starts the signature pool on the bodies of
+    the batch it collected (step 2's second half), then does steps 2 (the verdicts in
+    order), 3 to 6 for the batch of the round before, while the pool's helpers verify,
+    and leaves its own batch pending. It does so when its batch is full (half the
+    window, so the broker can send the next while one is pending) or when it stored a
+    pending one (whose ack opens the window); otherwise (nothing more waiting, or stop)
+    it stores its own batch before it returns, so a live alert waits for no later round.
+    With a batch pending, a round waits at most 5 ms for the next delivery. The order of
+    everything (log lines, filter, commits, acks, on_commit) is that of serial rounds;
+    the cursor moves only with a commit. A pending batch is never stored partly: a
+    crash, a stop (destroy) or a store failure drops it unacknowledged, and the broker
+    replays it from the durable cursor.
+
     Envelopes other than deliveries (welcome, error, pong, stats) go to on_event after
     ih_client has acted on them.
 
     Threading: an ih_subscriber_t belongs to the thread that polls it; it uses the store
     handle given (the writer) from that thread only. It starts a signature pool
     (ih_sigpool: one helper thread per core beyond the first), whose helpers only decode
-    and verify the bodies of the batch being flushed, while the polling thread waits
-    for them and verifies with them. Call ih_subscriber_poll at least once
-    per heartbeat (1 s by default).
+    and verify the bodies of one batch (ih_sigpool_start), while the polling thread
+    stores the batch before it, then verifies what is left with them (ih_sigpool_wait).
+    Call ih_subscriber_poll at least once per heartbeat (1 s by default).
 */
 #ifndef IH_SUBSCRIBER_H
 #define IH_SUBSCRIBER_H
@@ -86,6 +99,7 @@ struct ih_subscriber_stats {
                                        by the store (another org's revision, ...) */
     uint64_t refused;               /* refused by the filter */
     uint64_t commits;               /* transactions */
+    uint64_t overlapped;            /* batches stored while the pool verified the next */
     char store_error [256];         /* why the store refused the last batch ("" after a
                                        commit): a full disk, a damaged page */
 };
@@ -94,8 +108,9 @@ struct ih_subscriber_stats {
     in the background). store is the writer, borrowed. NULL with err when the client
     cannot be created (bad endpoint or key). */
 ih_subscriber_t *ih_subscriber_new(ih_store_t *store, const ih_subscriber_cfg_t *cfg, ih_err_t *err);
-/*  Sends `bye`, closes, frees; safe twice; nulls *self_p. Nothing collected is left
-    unstored: a round always ends with its commit. */
+/*  Sends `bye`, closes, frees; safe twice; nulls *self_p. A batch left pending by the
+    last round (catch-up) is dropped unstored and unacknowledged: the broker replays it
+    from the durable cursor to the next session. */
 void ih_subscriber_destroy(ih_subscriber_t **self_p);
 
 /*  One round (see top). Returns the number of items stored (0 when nothing came), or -1

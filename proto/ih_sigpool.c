@@ -8,6 +8,7 @@
     (the machine was busy elsewhere) finds the batch closed and waits for the next one:
     the caller never waits for a thread that has not started.
 */
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -30,6 +31,7 @@ struct ih_sigpool {
     void *arg;
     size_t n;
     atomic_size_t next;             //  the next item nobody took yet
+    bool started;                   //  the caller's: a batch started, not waited for
 };
 
 static void
@@ -121,29 +123,45 @@ ih_sigpool_helpers (ih_sigpool_t *self)
 }
 
 void
-ih_sigpool_run (ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n)
+ih_sigpool_start (ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n)
 {
-    if (n < 4 || self->nthreads == 0) {
-        for (size_t i = 0; i < n; i++)
-            fn (arg, i);
-        return;
-    }
-    pthread_mutex_lock (&self->lock);
+    assert (!self->started);
+    self->started = true;
     self->fn = fn;
     self->arg = arg;
     self->n = n;
     atomic_store_explicit (&self->next, 0, memory_order_relaxed);
+    if (n < 4 || self->nthreads == 0)
+        return;                 //  the caller does it all in ih_sigpool_wait
+    pthread_mutex_lock (&self->lock);
     self->closed = false;
     self->generation++;
     pthread_cond_broadcast (&self->go);
     pthread_mutex_unlock (&self->lock);
+}
+
+void
+ih_sigpool_wait (ih_sigpool_t *self)
+{
+    if (!self->started)
+        return;
+    self->started = false;
     s_work (self);
+    if (self->n < 4 || self->nthreads == 0)
+        return;
     //  Every item is taken: those of the helpers that joined may still be running.
     pthread_mutex_lock (&self->lock);
     self->closed = true;
     while (self->active > 0)
         pthread_cond_wait (&self->done, &self->lock);
     pthread_mutex_unlock (&self->lock);
+}
+
+void
+ih_sigpool_run (ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n)
+{
+    ih_sigpool_start (self, fn, arg, n);
+    ih_sigpool_wait (self);
 }
 
 static void
@@ -237,6 +255,23 @@ ih_sigpool_test (bool verbose)
                 for (size_t i = 0; i < 300; i++)
                     IH_CHECK (atomic_load (&tally.calls [i]) == (i < n ? 1 : 0));
             }
+        //  start and wait: the caller away for a while (the helpers may finish the
+        //  batch alone) or back at once (it takes its share), and wait without a start
+        ih_sigpool_wait (pool);
+        for (int round = 0; round < 8; round++)
+            for (size_t s = 0; s < sizeof run_sizes / sizeof run_sizes [0]; s++) {
+                size_t n = run_sizes [s];
+                for (size_t i = 0; i < 300; i++)
+                    atomic_store (&tally.calls [i], 0);
+                tally.slow_every = round % 2 ? 32 : 0;
+                ih_sigpool_start (pool, s_tally, &tally, n);
+                if (round % 4 < 2)
+                    usleep (2000);
+                ih_sigpool_wait (pool);
+                for (size_t i = 0; i < 300; i++)
+                    IH_CHECK (atomic_load (&tally.calls [i]) == (i < n ? 1 : 0));
+            }
+        ih_sigpool_wait (pool);
         ih_sigpool_destroy (&pool);
         ih_sigpool_destroy (&pool);
         IH_CHECK (pool == NULL);

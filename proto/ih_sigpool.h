@@ -50,6 +50,17 @@ size_t ih_sigpool_verify(ih_sigpool_t *self, ih_sigjob_t *jobs, size_t n);
 typedef void (ih_sigpool_fn)(void *arg, size_t i);
 void ih_sigpool_run(ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n);
 
+/*  ih_sigpool_run in two halves, so that the caller can do other work while the helpers
+    start on the batch (the subscriber stores batch n while they verify batch n+1):
+    ih_sigpool_start hands the batch to the helpers and returns at once; ih_sigpool_wait
+    does whatever they have not taken yet on the caller's thread and returns when every
+    call has returned. Until then, everything fn reads and writes belongs to the batch,
+    and the caller must not touch it. One batch at a time: start, wait, start, ...;
+    wait without a start returns at once. Without helpers (or for fewer than 4 items),
+    the whole batch runs in ih_sigpool_wait. */
+void ih_sigpool_start(ih_sigpool_t *self, ih_sigpool_fn *fn, void *arg, size_t n);
+void ih_sigpool_wait(ih_sigpool_t *self);
+
 void ih_sigpool_test(bool verbose);
 
 #endif
