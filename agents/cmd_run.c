@@ -66,6 +66,7 @@ typedef struct {
 } s_daemon_t;
 
 #define S_INDEX_MS       250      /* the related index's pace while the agent is in step */
+#define S_BEHIND         500      /* alerts owed beyond the cursor that count as behind */
 
 /*  The scrub reads S_SCRUB_RECORDS records every S_SCRUB_MS (checking each signature: a
     few percent of a core at most), and rests S_SCRUB_REST_MS between passes. */
@@ -485,7 +486,7 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
         //  alerts costs one commit of the index, where a step after each of the store's
         //  commits cost one each: tens a second at 1,000 alerts/s), at once while a step
         //  leaves more to do.
-        bool behind = ih_client_owed (client) > sst.cursor + IH_ANALYTICS_BATCH;
+        bool behind = ih_client_owed (client) > sst.cursor + S_BEHIND;
         if (d.analytics && now >= d.analytics_at) {
             w = ih_analytics_pump (d.analytics, behind);
             d.analytics_at = now + (behind ? 1000 : w == 0 ? 0 : S_INDEX_MS);

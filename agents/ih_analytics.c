@@ -2,6 +2,7 @@
 #include <czmq.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "ih_analytics.h"
@@ -88,6 +89,11 @@ s_start (ih_analytics_t *self, size_t alerts)
         ih_log ('W', "analytics", "cannot start model training: %s", strerror (rc));
         return;
     }
+    //  The training yields to everything else: at nice 19 it takes what the agent's
+    //  ingest (and the other daemons on the host) leave, so a burst of alerts is stored
+    //  at full speed while the model retrains on the side.
+    if (setpriority (PRIO_PROCESS, (id_t) pid, 19) != 0)
+        ih_log ('W', "analytics", "cannot lower the training's priority: %s", strerror (errno));
     self->child = pid;
     self->child_started = zclock_mono ();
     self->child_alerts = alerts;
@@ -99,11 +105,12 @@ int
 ih_analytics_pump (ih_analytics_t *self, bool behind)
 {
     int wait = 1000;
-    //  The related index: a bounded step after each commit.
+    //  The related index: a short step (the caller paces the steps: once a second while
+    //  the agent is behind the broker, since per alert the index costs more than
+    //  verifying it and storing comes first; at once while the index has more to do
+    //  otherwise, the loop reading deliveries between steps).
     ih_err_t err;
-    //  While the agent is behind the broker, a tenth of a step: per alert the index costs
-    //  more than verifying it, and storing comes first (it catches up afterwards).
-    int batch = behind ? IH_ANALYTICS_BATCH / 10 : IH_ANALYTICS_BATCH;
+    int batch = IH_ANALYTICS_BATCH;
     int n = ih_related_catch_up (self->related, self->store, batch, &err);
     if (n < 0 && !self->index_failed) {
         ih_log ('W', "analytics", "%s (related alerts may be out of date)", err.msg);

@@ -7,7 +7,7 @@
         the store's;
       - training runs in a child process (`infohub-agent -c CFG model train`, the
         running program itself), which reads the store read-only and replaces
-        STORE/model atomically; at most one runs at a time.
+        STORE/model atomically; at most one runs at a time, at nice 19.
     Retraining starts when the store holds at least IH_MODEL_MIN_ALERTS active alerts and
     there is no current model (missing or stale), or when the alerts grew by
     IH_ANALYTICS_RETRAIN (50) or 10 % of those the model was trained on, whichever is
@@ -20,7 +20,7 @@
 
 #include "ih_store.h"
 
-#define IH_ANALYTICS_BATCH      500         /* about 0.1 s of indexing */
+#define IH_ANALYTICS_BATCH      64          /* 10-20 ms of indexing: deliveries are read between steps */
 #define IH_ANALYTICS_RETRAIN    50
 #define IH_ANALYTICS_PAUSE_MS   10000
 
