@@ -109,7 +109,7 @@ s_load (ih_agent_cfg_t *c, const char *path, ih_err_t *err)
     c->signing_key = ih_keys_resolve (path, signing);
     c->store = ih_keys_resolve (path, store);
     uint64_t window, hook_timeout, hook_max;
-    if (ih_config_uint (c->zc, path, "agent/window", 1, 10000, 1000, &window, err)
+    if (ih_config_uint (c->zc, path, "agent/window", 1, 10000, 2000, &window, err)
     ||  ih_config_uint (c->zc, path, "agent/map-size", 0, UINT64_MAX, 0, &c->map_size, err)
     ||  ih_config_uint (c->zc, path, "agent/max-map-size", 0, UINT64_MAX, 0, &c->max_map, err)
     ||  ih_config_uint (c->zc, path, "agent/hook-timeout", 1, 86400, 10, &hook_timeout, err)
@@ -205,7 +205,7 @@ ih_agent_cfg_test (bool verbose)
     IH_CHECK (streq (c.endpoint, "tcp://127.0.0.1:7710"));
     IH_CHECK (streq (c.broker_key, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"));
     IH_CHECK (c.registry_pk [0] == 0xdb && c.registry_pk [31] == 0xeb);
-    IH_CHECK (c.window == 1000 && c.map_size == 0 && c.max_map == 0);
+    IH_CHECK (c.window == 2000 && c.map_size == 0 && c.max_map == 0);
     IH_CHECK (c.hook_timeout == 10 && c.hook_max == 4);
     IH_CHECK (c.log_keep == IH_AGENT_LOG_KEEP && IH_AGENT_LOG_KEEP == 100000);
     //  The control socket and the console beside agent.cfg, on loopback
@@ -269,7 +269,7 @@ ih_agent_cfg_test (bool verbose)
     ih_agent_cfg_free (&c);
     //  An empty number is the default.
     s_test_write (path, "soc", s_TEST_KEY, "    window = \"\"\n");
-    IH_CHECK (ih_agent_cfg_load (&c, path, &err) == 0 && c.window == 1000);
+    IH_CHECK (ih_agent_cfg_load (&c, path, &err) == 0 && c.window == 2000);
     ih_agent_cfg_free (&c);
 
     //  A bad number names the file, the key, the value and the range.

@@ -14,7 +14,7 @@
             registry-key = "<64 hex digits>"    required, the pinned registry public key
             store = "store"                     required, a path (the LMDB directory)
             on-alert = "COMMAND"                optional (""): run per new alert or revision
-            window = "1000"                     deliveries in flight, 1..10000
+            window = "2000"                     deliveries in flight, 1..10000
             map-size = "0"                      initial store map in bytes (0: the store's
                                                 default, 64 MiB)
             max-map-size = "0"                  cap on its growth (0: none)

@@ -476,7 +476,7 @@ ih_broker_new (const ih_broker_cfg_t *cfg, ih_err_t *err)
     if (!self)
         abort ();
     self->heartbeat = cfg->heartbeat ? cfg->heartbeat : 1000;
-    self->max_window = cfg->max_window ? cfg->max_window : 1000;
+    self->max_window = cfg->max_window ? cfg->max_window : 2000;
     self->max_sessions = cfg->max_sessions ? cfg->max_sessions : S_MAX_SESSIONS;
     self->max_peers = cfg->max_peers ? cfg->max_peers : S_MAX_PEERS;
     if (self->max_peers <= self->max_sessions)

@@ -131,7 +131,7 @@ typedef struct {
     ih_registry_t *registry;    /* borrowed; reloaded in place by the broker */
     ih_journal_t *journal;      /* borrowed */
     uint32_t heartbeat;         /* ms, told to agents in welcome; 0 = 1000 */
-    uint32_t max_window;        /* cap on hello.window; 0 = 1000 */
+    uint32_t max_window;        /* cap on hello.window; 0 = 2000 */
     uint32_t max_sessions;      /* concurrent sessions per member key; 0 = 8. A hello
                                    beyond it ends that member's oldest session, which
                                    gets `error busy` (PROTOCOL.md 8) */

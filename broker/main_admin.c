@@ -571,7 +571,7 @@ s_cmd_init (int argc, char **argv)
         "    registry-key = \"registry.pub\"\n"
         "    journal = \"journal\"\n"
         "    heartbeat = \"1000\"          # ms, sent in welcome\n"
-        "    max-window = \"1000\"\n"
+        "    max-window = \"2000\"\n"
         "    map-size = \"1073741824\"     # initial LMDB map; grows on MDB_MAP_FULL\n"
         "    status = \"broker.status\"    # JSON counters rewritten every second\n",
         endpoint);

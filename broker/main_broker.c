@@ -178,7 +178,7 @@ main (int argc, char **argv)
     ih_limits_t limits [2];
     if (!jrn_rel
     ||  ih_config_uint (cfg, cfg_path, "broker/heartbeat", 100, 600000, 1000, &heartbeat, &err)
-    ||  ih_config_uint (cfg, cfg_path, "broker/max-window", 1, 10000, 1000, &max_window, &err)
+    ||  ih_config_uint (cfg, cfg_path, "broker/max-window", 1, 10000, 2000, &max_window, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-sessions", 1, 10000, 8, &max_sessions, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/max-peers", 2, 100000, 32, &max_peers, &err)
     ||  ih_config_uint (cfg, cfg_path, "broker/io-threads", 0, 64, 0, &io_threads, &err)

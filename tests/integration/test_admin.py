@@ -173,7 +173,7 @@ def test_init_creates_files_with_modes(tmp_path, out):
     assert b.get("broker/endpoint") == "tcp://127.0.0.1:7799"
     for key, want in [("cert", "broker.cert_secret"), ("registry", "members"),
                       ("registry-key", "registry.pub"), ("journal", "journal"),
-                      ("heartbeat", "1000"), ("max-window", "1000"),
+                      ("heartbeat", "1000"), ("max-window", "2000"),
                       ("map-size", "1073741824"), ("status", "broker.status")]:
         assert b.get("broker/" + key) == want, key
 
