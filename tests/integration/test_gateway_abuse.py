@@ -74,10 +74,19 @@ def test_the_per_address_cap_holds_and_can_be_turned_off(deploy):
     env = gwutil.GatewayEnv(deploy)
     _set(env.cfg, "per-ip-connections", "3")
     env.start_gateway()
-    alive = _held(env.port, 6)
-    assert len(alive) == 3, len(alive)
-    for s in alive:
-        s.close()
+    # The readiness probe's connection may still count for a moment on a loaded machine
+    # (libmicrohttpd has not seen it close): never more than the cap, and the cap once the
+    # server caught up.
+    counts = []
+    for _ in range(5):
+        alive = _held(env.port, 6)
+        counts.append(len(alive))
+        for s in alive:
+            s.close()
+        if counts[-1] == 3:
+            break
+        time.sleep(0.5)
+    assert counts[-1] == 3 and max(counts) <= 3, counts
     env.stop_gateway()
     _set(env.cfg, "per-ip-connections", "0")      # behind a proxy: no per-address cap
     env.start_gateway()
