@@ -383,6 +383,24 @@ s_expect (uint16_t port, const char *path, const char *headers, int status, cons
 }
 
 void
+ih_gw_test_open (ih_gw_t *gw, const char *title, const char *name, uint64_t map, char dir [256])
+{
+    char sdir [300], tdir [320];
+    IH_CHECK (ih_tk_tempdir (name, dir, 256));
+    ih_tk_path (sdir, sizeof sdir, dir, "store");
+    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    ih_err_t err = { "" };
+    memset (gw, 0, sizeof *gw);
+    gw->title = title;
+    gw->started_ms = ih_now_ms ();
+    snprintf (gw->base_url, sizeof gw->base_url, "http://127.0.0.1");
+    gw->store = ih_store_open (sdir, IH_STORE_WRITER, map, map, &err);
+    IH_CHECK (gw->store);
+    gw->added = ih_added_open (tdir, &err);
+    IH_CHECK (gw->added);
+}
+
+void
 ih_gw_test (bool verbose)
 {
     //  Ids in paths.
@@ -401,20 +419,10 @@ ih_gw_test (bool verbose)
     IH_CHECK (ih_gw_visible (&m [0]) && !ih_gw_visible (&m [1]) && !ih_gw_visible (NULL));
 
     //  The site over a store holding both, on an ephemeral port.
-    char dir [256], sdir [300], tdir [320];
-    ih_tk_tempdir ("gw", dir, sizeof dir);
-    ih_tk_path (sdir, sizeof sdir, dir, "store");
-    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    char dir [256];
     ih_err_t err = { "" };
     ih_gw_t gw;
-    memset (&gw, 0, sizeof gw);
-    gw.title = "Test Zone";
-    gw.started_ms = ih_now_ms ();
-    snprintf (gw.base_url, sizeof gw.base_url, "http://127.0.0.1");
-    gw.store = ih_store_open (sdir, IH_STORE_WRITER, 64 << 20, 64 << 20, &err);
-    IH_CHECK (gw.store);
-    gw.added = ih_added_open (tdir, &err);
-    IH_CHECK (gw.added);
+    ih_gw_test_open (&gw, "Test Zone", "gw", 64 << 20, dir);
     uint64_t seqs [2] = { 1, 2 };
     IH_CHECK (ih_store_ingest_msgs (gw.store, m, seqs, 2, NULL, &err) == 0);
     ih_http_cfg_t cfg;

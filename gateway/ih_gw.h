@@ -134,6 +134,12 @@ ih_http_t *ih_gw_serve(ih_gw_t *gw, const ih_http_cfg_t *cfg, ih_err_t *err);
 /*  Frees the caches ih_gw_serve made, once no server uses them; safe twice. */
 void ih_gw_release(ih_gw_t *gw);
 
+#ifdef IH_SELFTEST
+/*  Self-tests only: gw zeroed, then a gateway state over a new temporary directory (its
+    path in dir, for ih_tk_rmtree): a writer store of map bytes in DIR/store and the TAXII
+    log in DIR/store/taxii, titled title, its base URL http://127.0.0.1. */
+void ih_gw_test_open(ih_gw_t *gw, const char *title, const char *name, uint64_t map, char dir [256]);
+#endif
 void ih_gw_test(bool verbose);
 
 #endif

@@ -931,20 +931,10 @@ s_treads (uint16_t port, const char *path, const char *want, bool verbose)
 static void
 s_tscale (bool verbose)
 {
-    char dir [256], sdir [300], tdir [320];
-    ih_tk_tempdir ("pages", dir, sizeof dir);
-    ih_tk_path (sdir, sizeof sdir, dir, "store");
-    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    char dir [256];
     ih_err_t err = { "" };
     ih_gw_t gw;
-    memset (&gw, 0, sizeof gw);
-    gw.title = "Scale";
-    gw.started_ms = ih_now_ms ();
-    snprintf (gw.base_url, sizeof gw.base_url, "http://127.0.0.1");
-    gw.store = ih_store_open (sdir, IH_STORE_WRITER, 1ULL << 30, 1ULL << 30, &err);
-    IH_CHECK (gw.store);
-    gw.added = ih_added_open (tdir, &err);
-    IH_CHECK (gw.added);
+    ih_gw_test_open (&gw, "Scale", "pages", 1ULL << 30, dir);
     int64_t t0 = ih_now_ms ();
     s_tfill (gw.store, s_TBIG);
     if (verbose)
@@ -1011,20 +1001,10 @@ s_tget (uint16_t port, const char *path, const char *const *want, const char *co
 static void
 s_tstale (bool verbose)
 {
-    char dir [256], sdir [300], tdir [320];
-    ih_tk_tempdir ("pages-stale", dir, sizeof dir);
-    ih_tk_path (sdir, sizeof sdir, dir, "store");
-    ih_tk_path (tdir, sizeof tdir, sdir, "taxii");
+    char dir [256];
     ih_err_t err = { "" };
     ih_gw_t gw;
-    memset (&gw, 0, sizeof gw);
-    gw.title = "Stale";
-    gw.started_ms = ih_now_ms ();
-    snprintf (gw.base_url, sizeof gw.base_url, "http://127.0.0.1");
-    gw.store = ih_store_open (sdir, IH_STORE_WRITER, 64 << 20, 64 << 20, &err);
-    IH_CHECK (gw.store);
-    gw.added = ih_added_open (tdir, &err);
-    IH_CHECK (gw.added);
+    ih_gw_test_open (&gw, "Stale", "pages-stale", 64 << 20, dir);
     ih_msg_t m [2];
     ih_tk_alert (&m [0], NULL, IH_TLP_CLEAR, "Alpha first <b>edition</b>");
     m [0].summary = ih_msg_str (&m [0], "The **first** summary");
