@@ -53,7 +53,7 @@ typedef struct {
     ih_signer_t *signer;        /* signs for the console (ih_signer.h) */
     ih_control_t *control;      /* the control socket the console talks to */
     int64_t roster_at;          /* when to ask the broker for the roster (mono ms) */
-    int64_t analytics_at;       /* while behind the broker: the related index's next step */
+    int64_t analytics_at;       /* the training's next look */
     ih_analytics_t *analytics;  /* related-alerts index, background retraining */
     //  the scrub: the store checked a few records at a time (ih_store_check_step)
     ih_store_check_t *check;
@@ -65,7 +65,6 @@ typedef struct {
     uint64_t checked_records;
 } s_daemon_t;
 
-#define S_INDEX_MS       250      /* the related index's pace while the agent is in step */
 #define S_BEHIND         500      /* alerts owed beyond the cursor that count as behind */
 
 /*  The scrub reads S_SCRUB_RECORDS records every S_SCRUB_MS (checking each signature: a
@@ -476,22 +475,14 @@ cmd_run (ih_agent_cfg_t *cfg, int argc, char **argv)
             if (w >= 0 && w < wait_ms)
                 wait_ms = w;
         }
-        //  The related index follows the store a step after each commit; while the agent
-        //  is more than a step behind what the broker holds for it (catching up, or a
-        //  burst), a small step a second and no model training, so that storing (and
-        //  acknowledging) comes first: the index took a third of the agent's CPU in
-        //  catch-up, as much as verifying, and training a child's whole core. Both catch
-        //  up when the agent does.
-        //  In step, the index takes what came at most every S_INDEX_MS (a step of 250
-        //  alerts costs one commit of the index, where a step after each of the store's
-        //  commits cost one each: tens a second at 1,000 alerts/s), at once while a step
-        //  leaves more to do.
+        //  Model training (the related index has a thread of its own at nice 19:
+        //  ih_analytics.h): none starts while the agent is more than a step behind what
+        //  the broker holds for it (catching up, or a burst), so that storing (and
+        //  acknowledging) comes first: training took a child's whole core.
         bool behind = ih_client_owed (client) > sst.cursor + S_BEHIND;
         if (d.analytics && now >= d.analytics_at) {
             w = ih_analytics_pump (d.analytics, behind);
-            d.analytics_at = now + (behind ? 1000 : w == 0 ? 0 : S_INDEX_MS);
-            if (w >= 0 && w < wait_ms)
-                wait_ms = w;
+            d.analytics_at = now + (w >= 0 ? w : 1000);
         }
         if (d.analytics) {
             int64_t index_in = d.analytics_at - now;

@@ -1,5 +1,6 @@
 /*  ih_minhash.c: MinHash signatures (ih_minhash.h). */
 #include <czmq.h>
+#include <pthread.h>
 
 #include "ih_minhash.h"
 
@@ -19,14 +20,28 @@ typedef struct {
     size_t n;               /* words seen */
 } s_shingle_t;
 
+/*  The hash functions: h_i (x) = the high half of a_i * x + b_i (mod 2^64) over x =
+    s_mix (shingle), with odd a_i; one multiply-add each (the compiler vectorises the
+    loop), where a splitmix per function cost a third of the related index's time. */
+static uint64_t s_a [IH_MINHASH_PERM], s_b [IH_MINHASH_PERM];
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+static void
+s_init (void)
+{
+    for (int i = 0; i < IH_MINHASH_PERM; i++) {
+        s_a [i] = s_mix ((uint64_t) (2 * i + 1)) | 1;
+        s_b [i] = s_mix ((uint64_t) (2 * i + 2));
+    }
+}
+
 static void
 s_add (ih_minhash_t *m, uint64_t shingle)
 {
-    uint64_t base = s_mix (shingle);
+    uint64_t x = s_mix (shingle);
     for (int i = 0; i < IH_MINHASH_PERM; i++) {
-        uint32_t h = (uint32_t) (s_mix (base ^ ((uint64_t) i * 0x632be59bd9b4e019ULL)) >> 32);
-        if (h < m->h [i])
-            m->h [i] = h;
+        uint32_t h = (uint32_t) ((x * s_a [i] + s_b [i]) >> 32);
+        m->h [i] = h < m->h [i] ? h : m->h [i];
     }
     m->shingles++;
 }
@@ -46,6 +61,7 @@ s_on_word (const char *w, size_t len, void *arg)
 void
 ih_minhash_text (ih_minhash_t *m, ih_text_t *t, const char *text, size_t len)
 {
+    pthread_once (&s_once, s_init);
     memset (m->h, 0xff, sizeof m->h);
     m->shingles = 0;
     s_shingle_t s = { m, { 0, 0, 0 }, 0 };
@@ -105,6 +121,26 @@ ih_minhash_test (bool verbose)
     ih_minhash_text (&s1, t, "phishing wave", 13);
     ih_minhash_text (&s2, t, "Phishing  wave!", 15);
     IH_CHECK (s1.shingles == 1 && ih_minhash_jaccard (&s1, &s2) == 1.0);
+    //  The estimate against the true Jaccard of two shingle sets: words w0..w99 and
+    //  w50..w149 share 48 of 148 shingles (0.32; three standard errors are 0.12).
+    char *x = (char *) malloc (2000), *y = (char *) malloc (2000);
+    IH_CHECK (x && y);
+    size_t xn = 0, yn = 0;
+    for (int i = 0; i < 150; i++) {
+        if (i < 100)
+            xn += (size_t) sprintf (x + xn, "word%c%c ", 'a' + i / 26, 'a' + i % 26);
+        if (i >= 50)
+            yn += (size_t) sprintf (y + yn, "word%c%c ", 'a' + i / 26, 'a' + i % 26);
+    }
+    ih_minhash_t mx, my;
+    ih_minhash_text (&mx, t, x, xn);
+    ih_minhash_text (&my, t, y, yn);
+    double jxy = ih_minhash_jaccard (&mx, &my);
+    if (verbose)
+        printf ("  J(x,y) %.3f (true 0.324)\n", jxy);
+    IH_CHECK (mx.shingles == 98 && jxy > 0.324 - 0.12 && jxy < 0.324 + 0.12);
+    free (x);
+    free (y);
     ih_text_destroy (&t);
 }
 #endif

@@ -10,7 +10,7 @@
     at least one band hash with probability 1 - (1 - J^4)^32: 0.98 at J = 0.5, 0.41 at
     J = 0.3, 0.03 at J = 0.1.
 
-    Pure functions, no state: any thread.
+    Pure functions (over a table of hash constants made once): any thread.
 */
 #ifndef IH_MINHASH_H
 #define IH_MINHASH_H

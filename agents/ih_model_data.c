@@ -59,18 +59,40 @@ ih_model_data_add (ih_model_data_t *data, const ih_msg_t *m)
         d->ioc_types |= 1u << m->iocs [i].type;
 }
 
+/*  The store is read in chunks of S_CHUNK alerts, one read transaction each: training
+    runs at low priority beside a daemon that stores at full speed, and a transaction
+    held while it waits for the CPU keeps the store's writer from reusing pages (a
+    training that waited through a burst grew the store to several times its size). An
+    alert revised between two chunks may come twice (at its old and its new seq): a
+    duplicate document, no harm to a model. */
+#define S_CHUNK 512
+
+typedef struct {
+    ih_model_data_t *data;
+    uint64_t last;
+    size_t seen;
+} s_load_t;
+
 static int
 s_load_one (const ih_msg_t *msg, const ih_store_alert_t *info, void *arg)
 {
+    s_load_t *l = (s_load_t *) arg;
     if (!info->retracted)
-        ih_model_data_add ((ih_model_data_t *) arg, msg);
-    return 0;
+        ih_model_data_add (l->data, msg);
+    l->last = info->seq;
+    return ++l->seen >= S_CHUNK;
 }
 
 int
 ih_model_data_load (ih_model_data_t *data, ih_store_t *store, ih_err_t *err)
 {
-    return ih_store_foreach (store, 0, false, s_load_one, data, err) < 0 ? -1 : 0;
+    s_load_t l = { data, 0, 0 };
+    int rc;
+    do {
+        l.seen = 0;
+        rc = ih_store_foreach (store, l.last, false, s_load_one, &l, err);
+    } while (rc == 1);
+    return rc < 0 ? -1 : 0;
 }
 
 static void

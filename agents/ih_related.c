@@ -5,13 +5,14 @@
     index entries, catch-up, then the query.
 */
 #include <czmq.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <math.h>
 
 #include "ih_model_int.h"
 #include "ih_related.h"
 
-#define S_VERSION       1
+#define S_VERSION       2                   /* 2: MinHash by multiply-add (ih_minhash.c) */
 #define S_MAP_SIZE      ((size_t) 8 << 30)  /* virtual: the file grows as it is written */
 #define S_TERMS         128                 /* terms kept per alert, the heaviest */
 #define S_CANDIDATES    300                 /* candidates scored per query */
@@ -23,6 +24,8 @@ struct ih_related {
     MDB_env *env;
     MDB_dbi meta, ids, docs, bands, posts;
     bool writer;
+    bool unsynced;              /* a writer that commits without fsync (s_boot_mark) */
+    bool rebuilt;               /* the open found it written in an earlier boot, unsynced */
     char dir [4096];
 };
 
@@ -30,6 +33,84 @@ static int
 s_mdb (ih_err_t *err, int rc, const char *what)
 {
     return ih_err_set (err, "related: %s: %s", what, mdb_strerror (rc));
+}
+
+/* ---- the environment ------------------------------------------------------------------------ */
+
+/*  The writer commits without fsync (MDB_NOSYNC): the index is derived from the store, and
+    ten agents' index fsyncs on one disk held up their stores' commits. A commit then
+    survives the process (the kernel holds it), not the machine: an OS crash or a power
+    cut may leave the file torn. So the writer records the boot it writes in
+    (DIR/unsynced: the kernel's boot_id, synced before its first commit) and removes the
+    record after a final sync when it closes. An open that finds the record of another
+    boot: a writer deletes the files before it writes its own record, and starts the
+    index again (the store holds everything to rebuild it from); a reader says "no index
+    yet", so no reader ever maps a torn file, nor the deleted one (readers retry
+    later). Without a boot id, the writer syncs every commit. */
+static bool
+s_boot_id (char out [64])
+{
+    FILE *f = fopen ("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return false;
+    bool ok = fgets (out, 64, f) != NULL;
+    fclose (f);
+    if (ok)
+        out [strcspn (out, "\n")] = 0;
+    return ok && out [0];
+}
+
+/*  Whether DIR/unsynced names a boot other than this one (a torn index, maybe). */
+static bool
+s_boot_other (const char *dir, const char *boot)
+{
+    char path [4200], old [64] = "";
+    snprintf (path, sizeof path, "%s/unsynced", dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return false;
+    if (fgets (old, sizeof old, f))
+        old [strcspn (old, "\n")] = 0;
+    fclose (f);
+    return strcmp (old, boot) != 0;
+}
+
+/*  The writer's side (above): the files of another boot go, then DIR/unsynced says this
+    boot (written, synced, renamed, the directory synced), unless it says so already.
+    Returns 0, or -1 when the record cannot be made (the index then syncs every commit;
+    torn files that cannot be deleted: -2). */
+static int
+s_boot_mark (ih_related_t *self, const char *boot)
+{
+    char path [4200], tmp [4210];
+    snprintf (path, sizeof path, "%s/unsynced", self->dir);
+    snprintf (tmp, sizeof tmp, "%s.tmp", path);
+    if (s_boot_other (self->dir, boot)) {
+        char db [4200];
+        snprintf (db, sizeof db, "%s/data.mdb", self->dir);
+        if (unlink (db) != 0 && errno != ENOENT)
+            return -2;
+        snprintf (db, sizeof db, "%s/lock.mdb", self->dir);
+        unlink (db);
+        self->rebuilt = true;
+    }
+    else
+    if (access (path, F_OK) == 0)
+        return 0;
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen (boot);
+    bool ok = write (fd, boot, n) == (ssize_t) n && write (fd, "\n", 1) == 1 && fsync (fd) == 0;
+    ok = close (fd) == 0 && ok;
+    ok = ok && rename (tmp, path) == 0;
+    int dfd = ok ? open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    ok = ok && dfd >= 0 && fsync (dfd) == 0;
+    if (dfd >= 0)
+        close (dfd);
+    if (!ok)
+        unlink (tmp);
+    return ok ? 0 : -1;
 }
 
 ih_related_t *
@@ -56,16 +137,29 @@ ih_related_open (const char *store_dir, bool writer, ih_err_t *err)
         free (self);
         return NULL;
     }
+    char boot [64];
+    if (s_boot_id (boot)) {
+        int mrc = writer ? s_boot_mark (self, boot) : s_boot_other (self->dir, boot) ? -3 : 0;
+        if (mrc == -2 || mrc == -3) {
+            if (mrc == -2)
+                ih_err_set (err, "related: cannot start %s again after a restart: %s", self->dir, strerror (errno));
+            else
+                ih_err_set (err, "related: no index yet (%s is being rebuilt after a restart)", self->dir);
+            free (self);
+            return NULL;
+        }
+        self->unsynced = writer && mrc == 0;
+    }
     int rc = mdb_env_create (&self->env);
     if (rc == 0) {
         mdb_env_set_maxdbs (self->env, 8);
         mdb_env_set_maxreaders (self->env, 254);
         if (writer)
             mdb_env_set_mapsize (self->env, S_MAP_SIZE);
-        //  MDB_NOMETASYNC: the index is derived from the store, so a power cut that undoes
-        //  its last commit only makes it index those alerts again (the watermark is in the
-        //  same commit); one sync per commit instead of two.
-        rc = mdb_env_open (self->env, self->dir, MDB_NOTLS | MDB_NOMETASYNC | (writer ? 0 : MDB_RDONLY), 0600);
+        //  Unsynced (above); else MDB_NOMETASYNC: a power cut that undoes its last commit
+        //  only makes it index those alerts again (the watermark is in the same commit).
+        unsigned sync = self->unsynced ? MDB_NOSYNC : MDB_NOMETASYNC;
+        rc = mdb_env_open (self->env, self->dir, MDB_NOTLS | (writer ? sync : MDB_RDONLY), 0600);
     }
     MDB_txn *txn = NULL;
     if (rc == 0)
@@ -119,9 +213,17 @@ ih_related_destroy (ih_related_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    if ((*self_p)->env)
-        mdb_env_close ((*self_p)->env);
-    free (*self_p);
+    ih_related_t *self = *self_p;
+    if (self->env) {
+        //  A clean close leaves it synced: the record of the boot goes.
+        if (self->unsynced && mdb_env_sync (self->env, 1) == 0) {
+            char path [4200];
+            snprintf (path, sizeof path, "%s/unsynced", self->dir);
+            unlink (path);
+        }
+        mdb_env_close (self->env);
+    }
+    free (self);
     *self_p = NULL;
 }
 
@@ -480,18 +582,42 @@ typedef struct {
     ih_text_t *t;
     ih_buf_t rec;
     size_t max, done;
+    int64_t until;              /* zclock_usecs deadline, or 0 */
     uint64_t last_seq;
     int rc;
 } s_catch_t;
 
+/*  Up to S_READ alerts are copied out of one short read of the store, then indexed
+    outside it: the indexer runs at low priority, and a read of the store that it held
+    while it waited for the CPU kept the store's writer from reusing pages (the store
+    grew to twice its size under load). */
+#define S_READ  32
+
+typedef struct {
+    ih_msg_t m [S_READ];
+    uint64_t seq [S_READ];
+    bool retracted [S_READ];
+    size_t n, max;
+} s_read_t;
+
 static int
-s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
+s_copy_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
 {
-    s_catch_t *c = (s_catch_t *) arg;
-    if (c->max && c->done >= c->max)
+    s_read_t *r = (s_read_t *) arg;
+    if (r->n >= r->max)
         return 1;
+    ih_msg_copy (&r->m [r->n], m);
+    r->seq [r->n] = info->seq;
+    r->retracted [r->n] = info->retracted;
+    r->n++;
+    return 0;
+}
+
+static int
+s_index_one (s_catch_t *c, const ih_msg_t *m, uint64_t seq, bool retracted)
+{
     c->rc = s_remove (c->self, c->txn, m->id);
-    if (c->rc == 0 && !info->retracted) {
+    if (c->rc == 0 && !retracted) {
         uint32_t no = (uint32_t) s_meta_u64 (c->self, c->txn, "next");
         c->rc = s_meta_put (c->self, c->txn, "next", (uint64_t) no + 1);
         ih_buf_t text;
@@ -504,7 +630,7 @@ s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
         s_repr (c->self, c->txn, c->t, &q, &r);
         ih_buf_free (&text);
         ih_buf_reset (&c->rec);
-        s_encode (m->id, info->seq, m->title, &r, &c->rec);
+        s_encode (m->id, seq, m->title, &r, &c->rec);
         uint8_t nk [4];
         s_no_key (no, nk);
         MDB_val ik = { IH_UUID_LEN, (void *) m->id }, iv = { 4, nk };
@@ -517,58 +643,115 @@ s_index_one (const ih_msg_t *m, const ih_store_alert_t *info, void *arg)
             c->rc = s_entries (c->self, c->txn, &r, no, false);
         free (r.keys);
     }
-    c->last_seq = info->seq;
+    c->last_seq = seq;
     c->done++;
-    return c->rc ? 2 : 0;
+    return c->rc;
 }
 
 int
 ih_related_catch_up (ih_related_t *self, ih_store_t *store, size_t max, ih_err_t *err)
 {
+    return ih_related_step (self, store, max, 0, err);
+}
+
+bool
+ih_related_rebuilt (const ih_related_t *self)
+{
+    return self->rebuilt;
+}
+
+/*  The transaction of a step or an add: begun, or -1 with err. */
+static int
+s_begin (ih_related_t *self, s_catch_t *c, size_t max, int max_ms, uint64_t *after, ih_err_t *err)
+{
     if (!self->writer)
         return ih_err_set (err, "related: catch-up needs the writer");
-    s_catch_t c;
-    memset (&c, 0, sizeof c);
-    c.self = self;
-    c.max = max;
-    c.t = ih_text_new ();
-    if (!c.t)
-        abort ();
-    ih_buf_init (&c.rec);
-    int rc = mdb_txn_begin (self->env, NULL, 0, &c.txn);
-    if (rc != 0) {
-        ih_text_destroy (&c.t);
-        ih_buf_free (&c.rec);
+    memset (c, 0, sizeof *c);
+    c->self = self;
+    c->max = max;
+    c->until = max_ms > 0 ? zclock_usecs () + (int64_t) max_ms * 1000 : 0;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &c->txn);
+    if (rc != 0)
         return s_mdb (err, rc, "cannot begin");
-    }
-    uint64_t after = s_meta_u64 (self, c.txn, "watermark");
-    c.last_seq = after;
-    ih_err_t serr;
-    int frc = ih_store_foreach (store, after, false, s_index_one, &c, &serr);
+    c->t = ih_text_new ();
+    if (!c->t)
+        abort ();
+    ih_buf_init (&c->rec);
+    *after = s_meta_u64 (self, c->txn, "watermark");
+    c->last_seq = *after;
+    return 0;
+}
+
+/*  Commits (the watermark moved to the last seq indexed) or aborts. Returns how many
+    alerts were indexed, or -1 with err (a failed read of the store: read_err). */
+static int
+s_end (ih_related_t *self, s_catch_t *c, uint64_t after, const ih_err_t *read_err, ih_err_t *err)
+{
     int ret;
-    if (frc < 0) {
-        mdb_txn_abort (c.txn);
-        ret = ih_err_set (err, "related: %s", serr.msg);
+    if (read_err) {
+        mdb_txn_abort (c->txn);
+        ret = ih_err_set (err, "related: %s", read_err->msg);
     }
     else
-    if (c.rc != 0) {
-        mdb_txn_abort (c.txn);
-        ret = s_mdb (err, c.rc, "cannot index");
+    if (c->rc != 0) {
+        mdb_txn_abort (c->txn);
+        ret = s_mdb (err, c->rc, "cannot index");
     }
     else {
         //  A failed mdb_txn_commit has ended the transaction already (an abort after it
         //  frees it twice: the next write transaction crashed in liblmdb on a full disk):
         //  only a failed put leaves it to abort.
-        rc = c.last_seq > after ? s_meta_put (self, c.txn, "watermark", c.last_seq) : 0;
+        int rc = c->last_seq > after ? s_meta_put (self, c->txn, "watermark", c->last_seq) : 0;
         if (rc)
-            mdb_txn_abort (c.txn);
+            mdb_txn_abort (c->txn);
         else
-            rc = mdb_txn_commit (c.txn);
-        ret = rc ? s_mdb (err, rc, "cannot commit") : (int) c.done;
+            rc = mdb_txn_commit (c->txn);
+        ret = rc ? s_mdb (err, rc, "cannot commit") : (int) c->done;
     }
-    ih_text_destroy (&c.t);
-    ih_buf_free (&c.rec);
+    ih_text_destroy (&c->t);
+    ih_buf_free (&c->rec);
     return ret;
+}
+
+int
+ih_related_step (ih_related_t *self, ih_store_t *store, size_t max, int max_ms, ih_err_t *err)
+{
+    s_catch_t c;
+    uint64_t after;
+    if (s_begin (self, &c, max, max_ms, &after, err) != 0)
+        return -1;
+    ih_err_t serr;
+    int frc = 0;
+    s_read_t *rd = (s_read_t *) calloc (1, sizeof *rd);
+    if (!rd)
+        abort ();
+    while (c.rc == 0 && (!max || c.done < max) && !(c.until && c.done && zclock_usecs () >= c.until)) {
+        rd->n = 0;
+        rd->max = max && max - c.done < S_READ ? max - c.done : S_READ;
+        frc = ih_store_foreach (store, c.last_seq, false, s_copy_one, rd, &serr);
+        for (size_t i = 0; i < rd->n; i++) {
+            if (c.rc == 0 && frc >= 0)
+                s_index_one (&c, &rd->m [i], rd->seq [i], rd->retracted [i]);
+            ih_msg_free (&rd->m [i]);
+        }
+        if (frc < 0 || rd->n < rd->max)
+            break;      //  a failure, or the end of the store
+    }
+    free (rd);
+    return s_end (self, &c, after, frc < 0 ? &serr : NULL, err);
+}
+
+int
+ih_related_add (ih_related_t *self, const ih_related_doc_t *docs, size_t n, ih_err_t *err)
+{
+    s_catch_t c;
+    uint64_t after;
+    if (s_begin (self, &c, 0, 0, &after, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n && c.rc == 0; i++)
+        if (docs [i].seq > c.last_seq)     //  (older: indexed already)
+            s_index_one (&c, docs [i].msg, docs [i].seq, docs [i].retracted);
+    return s_end (self, &c, after, NULL, err);
 }
 
 /* ---- queries ----------------------------------------------------------------------------- */

@@ -28,6 +28,8 @@
       bands     (dup-sorted u32) u64 band hash -> document numbers
       posts     (dup-sorted u32) u64 term / IOC / reference hash -> document numbers;
                 a term's count of them is its document frequency
+    The writer commits without fsync, and starts again after a machine restart that may
+    have torn it; readers see no index until it has (DIR/unsynced: ih_related.c).
     One writer (the daemon, the gateway's subscriber) keeps it in step with the store
     after each commit (ih_related_catch_up: alerts whose latest revision came after the
     watermark are indexed again, their old entries removed). Readers (command line,
@@ -67,6 +69,27 @@ void ih_related_destroy(ih_related_t **self_p);
     Retracted alerts leave the index. Returns how many alerts were indexed (0: in step),
     or -1 with err. Writer only. */
 int ih_related_catch_up(ih_related_t *self, ih_store_t *store, size_t max, ih_err_t *err);
+/*  The same, ending the transaction also once max_ms (> 0) have gone by (after at least
+    one alert): a daemon's step between reading deliveries. */
+int ih_related_step(ih_related_t *self, ih_store_t *store, size_t max, int max_ms, ih_err_t *err);
+/*  An alert read from the store (ih_store_foreach): its message, its latest revision's
+    seq, and whether it is retracted. */
+typedef struct {
+    const ih_msg_t *msg;
+    uint64_t seq;
+    bool retracted;
+} ih_related_doc_t;
+
+/*  Indexes n alerts that a caller read from the store, in seq order, in one write
+    transaction, and moves the watermark to the last (those at or below the watermark
+    are skipped): the work of a step without reading the store, for a daemon whose
+    indexer must not hold a read of the store (ih_analytics.c). Returns how many were
+    indexed, or -1 with err. Writer only. */
+int ih_related_add(ih_related_t *self, const ih_related_doc_t *docs, size_t n, ih_err_t *err);
+
+/*  Whether the writer's open found the index written unsynced in an earlier boot (an
+    OS crash or a power cut may have torn it) and started it again from nothing. */
+bool ih_related_rebuilt(const ih_related_t *self);
 
 /*  The store seq the index is in step with; alerts indexed. */
 uint64_t ih_related_watermark(ih_related_t *self);

@@ -269,9 +269,9 @@ ih_bench_paced_thread (void *arg)
         long wait_ms = 100;
         if (sent < n) {
             int64_t next = p->t_first + (int64_t) ((double) sent * gap_ns);
-            wait_ms = (long) ((next - now) / 1000000);
-            if (wait_ms < 0)
-                wait_ms = 0;
+            //  rounded up: a poll of 0 ms between sends a millisecond apart would spin a
+            //  core the agents under test need (the send is timed when it happens)
+            wait_ms = next > now ? (long) ((next - now + 999999) / 1000000) : 0;
         }
         if (zmq_poll (&it, 1, wait_ms) <= 0)
             continue;

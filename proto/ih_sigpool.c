@@ -45,6 +45,7 @@ s_work (ih_sigpool_t *self)
 static void *
 s_helper (void *arg)
 {
+    pthread_setname_np (pthread_self (), "ih-verify");
     ih_sigpool_t *self = (ih_sigpool_t *) arg;
     uint64_t seen = 0;
     pthread_mutex_lock (&self->lock);
