@@ -248,7 +248,7 @@ bench-broker: bin/infohub-broker bin/infohub-admin bin/bench-broker
 BENCH_ALL_SRC := $(sort $(wildcard bench/bench_all*.c))
 bin/bench-all: $(call OBJ,$(BENCH_ALL_SRC)) build/libihbench.a build/libihagent.a build/libihproto.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT) openssl)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_AGENT) openssl) $(LIBS_MODEL)
 
 BENCH_BINS := bin/infohub-broker bin/infohub-admin bin/infohub-agent bin/infohub-gateway bin/bench-all
 bench: $(BENCH_BINS)

@@ -3,7 +3,8 @@
     suggestion model retrained when enough new alerts have come in. Neither ever holds
     up ingest:
       - the loop thread copies new alerts out of the store (short reads, at most
-        1,024 ahead of the index) while the agent is in step with the broker; a thread
+        1,024 ahead of the index) while the agent is in step with the broker and not
+        busy (below); a thread
         of its own at idle priority (SCHED_IDLE) indexes them in write transactions of
         the index's own (STORE/related, ih_related.h), never in the store's, and never
         reads the store: it takes only the CPU that storing leaves, and lags while the
@@ -16,8 +17,9 @@
     IH_ANALYTICS_RETRAIN (50) or 10 % of those the model was trained on, whichever is
     more, since it was trained; no sooner than IH_ANALYTICS_PAUSE_MS, nor than ten times
     the last training's length, after it; never while the agent is behind the broker;
-    and while alerts come in faster than IH_ANALYTICS_BUSY a second, only once it has
-    been due for IH_ANALYTICS_DEFER_MS.
+    and while it is busy (alerts come in faster than IH_ANALYTICS_BUSY a second), only
+    once it has been due for IH_ANALYTICS_DEFER_MS. While busy, the index waits too, and
+    catches up after.
 
     Threading: the daemon's loop thread calls; the index has a thread of its own.
 */
@@ -29,7 +31,7 @@
 #define IH_ANALYTICS_IDLE_MS    250         /* the ring's feed, and the indexer's look when idle */
 #define IH_ANALYTICS_RETRAIN    50
 #define IH_ANALYTICS_PAUSE_MS   10000
-#define IH_ANALYTICS_BUSY       50          /* alerts/s from which a training waits */
+#define IH_ANALYTICS_BUSY       200         /* alerts/s from which the index and training wait */
 #define IH_ANALYTICS_DEFER_MS   (15 * 60 * 1000)    /* and for at most so long */
 
 typedef struct ih_analytics ih_analytics_t;

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "bench_all.h"
+#include "ih_related.h"
 
 static size_t s_next_alert = 10000000;      //  alert numbers: apart from the fan-out's
 
@@ -77,6 +78,45 @@ s_settle (s_ctx_t *x, ih_bench_watch_t *w)
     uint64_t head = ih_bench_broker_head (x->d, x->pctx);
     if (!ih_bench_watch_wait (w, head, x->cfg->drain_secs * 1000))
         bench_say ("agents: not all at head %" PRIu64 " after %d s", head, x->cfg->drain_secs);
+}
+
+/*  The related index's watermark in an agent's store (0: no index yet). */
+static uint64_t
+s_related_wm (const ih_bench_agent_t *a)
+{
+    ih_err_t err;
+    ih_related_t *rel = ih_related_open (a->store, false, &err);
+    uint64_t w = rel ? ih_related_watermark (rel) : 0;
+    ih_related_destroy (&rel);
+    return w;
+}
+
+/*  After a hold: how far the agents' related indexes (paused while alerts came in faster
+    than the agent calls busy: agents/ih_analytics.c) are behind the head, and how long
+    they take to catch up with nothing more published (at most 120 s). */
+static void
+s_related_after (s_ctx_t *x, size_t nagents, uint64_t head, json_t *j)
+{
+    int64_t t0 = ih_bench_now_ns ();
+    uint64_t lag = 0;
+    for (size_t i = 0; i < nagents; i++) {
+        uint64_t w = s_related_wm (&x->agent [i]);
+        lag = head > w && head - w > lag ? head - w : lag;
+    }
+    double took = -1;
+    while (ih_bench_now_ns () - t0 < 120000000000LL) {
+        size_t done = 0;
+        for (size_t i = 0; i < nagents; i++)
+            done += s_related_wm (&x->agent [i]) >= head;
+        if (done == nagents) {
+            took = (double) (ih_bench_now_ns () - t0) / 1e9;
+            break;
+        }
+        usleep (100000);
+    }
+    bench_num (j, "related_lag", (double) lag);
+    bench_num (j, "related_catchup_s", took);
+    bench_say ("agents: related index: %" PRIu64 " alerts behind at the end, caught up in %.1f s", lag, took);
 }
 
 /* ---- a paced run: latency, and for the hold phase the lags ---------------------------------- */
@@ -222,6 +262,8 @@ s_paced (s_ctx_t *x, size_t nagents, double rate, double secs, const char *phase
         json_decref (ages);
         json_decref (samples);
     }
+    if (hold)
+        s_related_after (x, nagents, head, j);
     bench_say ("agents: %s: p50 %.1f ms, p99 %.1f ms, max %.1f ms%s", phase, pc.p50, pc.p99, pc.max,
                hold ? "" : "");
     if (hold)

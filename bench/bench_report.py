@@ -129,12 +129,16 @@ def table(core, gw, mode, date):
                                         else "flat (%+.0f alerts/s)" % sl)
         out.append("| %d real agents holding %s alerts/s for %.0f s | kept up (oldest unstored alert "
                    "< 1 s old at the end): %d of %d; worst lag at the end %d alerts (%.2f s); backlog "
-                   "over the second half: %s; drained in %.1f s; publish → stored p50 %s, p99 %s%s "
+                   "over the second half: %s; drained in %.1f s; publish → stored p50 %s, p99 %s%s%s "
                    "| | | no growing backlog |" % (
                        hold.get("agents", 0), k(hold.get("rate")), (hold.get("alerts") or 0) / (hold.get("rate") or 1),
                        hold.get("kept_up", 0), hold.get("agents", 0), hold.get("worst_lag", 0),
                        hold.get("worst_lag_s", 0), trend, hold.get("drain_s", -1), ms(hold.get("p50_ms")),
-                       ms(hold.get("p99_ms")), lost(hold)))
+                       ms(hold.get("p99_ms")), lost(hold),
+                       ("; related index (paused while busy) %d alerts behind at the end, caught up %s"
+                        % (hold["related_lag"], "in %.1f s" % hold["related_catchup_s"]
+                           if hold.get("related_catchup_s", -1) >= 0 else "not within 120 s"))
+                       if "related_lag" in hold else ""))
     for key, jkey in (("lat_many", "lat_many"), ("lat_few", "lat_few")):
         a = ag.get(key, {})
         j = js.get(jkey, {})
