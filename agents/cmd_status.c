@@ -26,6 +26,7 @@
 #include <signal.h>
 
 #include "cmd.h"
+#include "ih_related.h"
 #include "ih_roster.h"
 
 #define s_NOT_RUNNING 3            /* LSB: "program is not running" */
@@ -80,6 +81,11 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
         return cmd_fail ("%s", err.msg);
     }
     ih_store_destroy (&store);
+    //  The related index (the daemon's, derived; it waits while the agent is busy and
+    //  catches up after: ih_analytics.h): how far it has come.
+    ih_related_t *rel = ih_related_open (cfg->store, false, &err);
+    uint64_t indexed_upto = rel ? ih_related_watermark (rel) : 0, indexed = rel ? ih_related_count (rel) : 0;
+    ih_related_destroy (&rel);
     json_t *stopped = NULL;
     json_t *d = s_daemon_status (cfg, &stopped);
     bool running = d != NULL;
@@ -116,6 +122,8 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
         json_object_set_new (o, "store", json_string (cfg->store));
         json_object_set_new (o, "messages", json_integer ((json_int_t) c.messages));
         json_object_set_new (o, "owed", json_integer ((json_int_t) owed));
+        json_object_set_new (o, "related", json_pack ("{s:I, s:I}", "indexed_upto", (json_int_t) indexed_upto,
+                                                      "alerts", (json_int_t) indexed));
         if (hook)
             json_object_set_new (o, "hook", hook);
         if (storage)
@@ -146,6 +154,8 @@ cmd_status (ih_agent_cfg_t *cfg, int argc, char **argv)
     printf ("comments    %" PRIu64 "\n", c.comments);
     printf ("sightings   %" PRIu64 "\n", c.sightings);
     printf ("rejected    %" PRIu64 "\n", c.rejected);
+    printf ("related     %" PRIu64 " alerts indexed, up to seq %" PRIu64 "%s\n", indexed, indexed_upto,
+            indexed_upto < c.cursor ? " (it catches up when the agent is not busy)" : "");
     printf ("store       %s (%" PRIu64 " KiB used of a %" PRIu64 " KiB map)\n", cfg->store,
             c.used_bytes >> 10, c.map_size >> 10);
     if (storage && !storage_ok)

@@ -268,6 +268,13 @@ def test_daemon_retrains_in_the_background(deploy):
     assert agent.alive()
     log = agent.text()
     assert "training the suggestion model on" in log and "model trained on" in log
+    # the related index follows the store: `status` says how far it has come
+    def related():
+        r = deploy.agent_cmd(pub, "status", "--json", check=False)
+        st = json.loads(r.stdout.decode())
+        return st["related"]["indexed_upto"], st["cursor"], st["related"]["alerts"]
+    cf.wait_until(lambda: related()[0] == related()[1], 30, what="the related index in step")
+    assert related()[2] == first + 60 + 30
 
 
 def test_gateway_shows_related_clear_advisories(deploy):
