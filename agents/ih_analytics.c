@@ -89,7 +89,7 @@ s_indexer (void *arg)
         if (rc < 0 && !atomic_exchange (&self->index_failed, true))
             ih_log ('W', "analytics", "%s (related alerts may be out of date)", err.msg);
         if (rc < 0) {
-            //  The loop thread reads those again (from the index's watermark) after a pause.
+            //  Nothing of it was kept: the same alerts again after a pause.
             zclock_sleep (1000);
             continue;
         }
@@ -130,12 +130,6 @@ static void
 s_feed (ih_analytics_t *self)
 {
     uint64_t head = atomic_load (&self->head), tail = atomic_load (&self->tail);
-    if (head == tail && atomic_load (&self->index_failed)) {
-        //  A failed transaction dropped what it held: read again from the watermark.
-        uint64_t w = ih_related_watermark (self->related);
-        if (w < self->fed_upto)
-            self->fed_upto = w;
-    }
     size_t room = S_RING - (size_t) (head - tail);
     if (room == 0)
         return;
@@ -162,6 +156,9 @@ ih_analytics_new (ih_store_t *store, const char *cfg_path, ih_err_t *err)
     if (!self->cfg_path || !self->ring)
         abort ();
     self->fed_upto = ih_related_watermark (rel);
+    if (ih_related_rebuilt (rel))
+        ih_log ('I', "analytics", "the related index was written before the machine restarted: "
+                "rebuilding it from the store");
     int rc = pthread_create (&self->indexer, NULL, s_indexer, self);
     if (rc != 0) {
         ih_err_set (err, "analytics: cannot start the related index's thread: %s", strerror (rc));
@@ -241,28 +238,29 @@ s_start (ih_analytics_t *self, size_t alerts)
 }
 
 /*  Busy: alerts came in faster than IH_ANALYTICS_BUSY a second over the last second or
-    more (the store's count, looked at once a second). */
-static void
+    more (the store's count, looked at once a second). Returns whether it looked now. */
+static bool
 s_look (ih_analytics_t *self, int64_t now)
 {
     if (self->seen_at && now - self->seen_at < 1000)
-        return;
+        return false;
     ih_store_counts_t c;
     ih_err_t err;
     if (ih_store_counts (self->store, &c, &err) != 0)
-        return;
+        return false;
     self->busy = self->seen_at && c.alerts > self->seen_alerts
               && (double) (c.alerts - self->seen_alerts) * 1000.0 / (double) (now - self->seen_at) > IH_ANALYTICS_BUSY;
     self->seen_at = now;
     self->seen_alerts = c.alerts;
     self->active = (size_t) (c.alerts - c.retracted);
+    return true;
 }
 
 int
 ih_analytics_pump (ih_analytics_t *self, bool behind)
 {
     int64_t now = zclock_mono ();
-    s_look (self, now);
+    bool looked = s_look (self, now);
     //  The index's ring: fed while the agent is in step and not busy (storing comes
     //  first). At idle priority the index still slowed ten agents' storing on two cores
     //  by four times (publish -> stored p50 74 ms without it, 300-420 ms with it, even
@@ -292,7 +290,7 @@ ih_analytics_pump (ih_analytics_t *self, bool behind)
         }
         return wait;
     }
-    if (behind || now < self->next_try || self->seen_at != now)
+    if (behind || now < self->next_try || !looked)
         return wait;
     //  A training waits while busy (up to IH_ANALYTICS_DEFER_MS after it became due): ten
     //  agents that each retrained on 10,000 alerts during a burst of 1,000 a second took a
