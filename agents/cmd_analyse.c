@@ -347,8 +347,10 @@ s_model_status (ih_agent_cfg_t *cfg, bool as_json)
         ih_time_format (ih_model_trained_ms (m), when);
         printf ("model %s\n  trained %s on %zu alerts, %d terms\n", path, when, ih_model_alerts (m),
                 (int) json_integer_value (json_object_get (meta, "terms")));
-        printf ("  a label is suggested from its threshold: the lowest probability whose cross-validated\n"
-                "  precision is at least %.2f, else %.2f\n", IH_MODEL_PRECISION, IH_MODEL_DEFAULT_THRESHOLD);
+        printf ("  probabilities are calibrated on cross-validation folds split by source document; a label\n"
+                "  is suggested from its threshold: the lowest probability from which its suggestions in\n"
+                "  the folds were right at least %.2f of the time with %.0f %% confidence, else %.2f\n",
+                IH_MODEL_PRECISION, IH_MODEL_CONFIDENCE * 100, IH_MODEL_DEFAULT_THRESHOLD);
         for (int f = 0; f < IH_MODEL_FIELDS; f++) {
             const char *name = ih_model_field_name ((ih_model_field_t) f);
             json_t *labels = json_object_get (json_object_get (meta, "fields"), name);

@@ -278,7 +278,7 @@ s_add_col (ih_model_t *m, const char *label, uint32_t count)
     m->cols = (ih_model_col_t *) realloc (m->cols, (m->ncols + 1) * sizeof *m->cols);
     if (!m->cols)
         abort ();
-    m->cols [m->ncols++] = (ih_model_col_t) { s_strdup (label), IH_MODEL_DEFAULT_THRESHOLD, count, -1, 0 };
+    m->cols [m->ncols++] = (ih_model_col_t) { s_strdup (label), IH_MODEL_DEFAULT_THRESHOLD, count, -1, 0, 1, 0 };
 }
 
 /*  The labels of each field: one-of fields every value present, any-of fields those seen
@@ -347,7 +347,7 @@ s_quiet (const char *s)
     last). Columns whose label is absent (or everywhere) in these rows get a constant. */
 static void
 s_fit_field (const ih_model_t *m, ih_model_field_t f, const ih_model_data_t *data, const size_t *rows, size_t n,
-             struct feature_node **x, float **w)
+             struct feature_node **x, float **w, double cscale)
 {
     uint32_t first = m->first [f], count = m->count [f];
     if (count == 0 || n == 0)
@@ -360,7 +360,7 @@ s_fit_field (const ih_model_t *m, ih_model_field_t f, const ih_model_data_t *dat
     memset (&param, 0, sizeof param);
     param.solver_type = L2R_LR;
     param.eps = 0.01;
-    param.C = S_C;
+    param.C = S_C * cscale;
     bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
     for (uint32_t c = 0; c < count; c++)
         memset (w [c], 0, (m->nterms + 1) * sizeof (float));
@@ -441,7 +441,101 @@ s_probs_dense (const ih_model_t *m, ih_model_field_t f, float **w, const struct 
             p [c] /= sum;
 }
 
-/* ---- thresholds ------------------------------------------------------------------------------- */
+/* ---- calibration and thresholds ---------------------------------------------------------------- */
+
+static double
+s_logit (double p)
+{
+    p = p < 1e-9 ? 1e-9 : p > 1 - 1e-9 ? 1 - 1e-9 : p;
+    return log (p / (1 - p));
+}
+
+/*  log (1 + e^x), without overflow. */
+static double
+s_softplus (double x)
+{
+    return x > 0 ? x + log1p (exp (-x)) : log1p (exp (x));
+}
+
+static double
+s_platt_loss (const double *sc, const bool *y, size_t n, double hi, double lo, double a, double b)
+{
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = a * sc [i] + b, t = y [i] ? hi : lo;
+        loss += t * s_softplus (-z) + (1 - t) * s_softplus (z);
+    }
+    return loss;
+}
+
+/*  Platt scaling: the a, b of p = sigmoid (a s + b) that fit the out-of-fold scores sc
+    (logits) to the truth y best, with Platt's targets ((positives + 1) / (positives + 2)
+    and 1 / (negatives + 2), so that a label seen a few times is not believed certain);
+    Newton's method with backtracking (Lin, Lin and Weng, "A note on Platt's
+    probabilistic outputs", 2007). A fit that would rank backwards (a < 0: noise) is
+    flattened to the label's base rate. */
+void
+ih_model_platt (const double *sc, const bool *y, size_t n, double *a_out, double *b_out)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y [i];
+    double hi = (pos + 1.0) / (pos + 2.0), lo = 1.0 / ((double) (n - pos) + 2.0);
+    double a = 1, b = 0, loss = s_platt_loss (sc, y, n, hi, lo, a, b);
+    for (int it = 0; it < 100; it++) {
+        double g1 = 0, g2 = 0, h11 = 1e-12, h22 = 1e-12, h21 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double p = s_sigmoid (a * sc [i] + b), d1 = p - (y [i] ? hi : lo), d2 = p * (1 - p);
+            g1 += sc [i] * d1;
+            g2 += d1;
+            h11 += sc [i] * sc [i] * d2;
+            h22 += d2;
+            h21 += sc [i] * d2;
+        }
+        if (fabs (g1) < 1e-5 && fabs (g2) < 1e-5)
+            break;
+        double det = h11 * h22 - h21 * h21;
+        if (det <= 0)
+            break;
+        double da = -(h22 * g1 - h21 * g2) / det, db = -(h11 * g2 - h21 * g1) / det;
+        double step = 1, gd = g1 * da + g2 * db;
+        for (; step >= 1e-10; step /= 2) {
+            double na = a + step * da, nb = b + step * db, nl = s_platt_loss (sc, y, n, hi, lo, na, nb);
+            if (nl < loss + 1e-4 * step * gd) {
+                a = na;
+                b = nb;
+                loss = nl;
+                break;
+            }
+        }
+        if (step < 1e-10)
+            break;
+    }
+    if (!(a > 0) || !isfinite (b)) {
+        a = 0;
+        b = s_logit ((pos + 1.0) / ((double) n + 2.0));
+    }
+    *a_out = a;
+    *b_out = b;
+}
+
+/*  Calibrates a text's raw probabilities p (every column, as s_probs_dense or
+    s_predict_all give them) in place: each column's Platt sigmoid, then for a one-of
+    field scaled to sum to 1. */
+static void
+s_calibrate (const ih_model_t *m, double *p)
+{
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        double sum = 0;
+        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
+            p [c] = s_sigmoid (m->cols [c].pa * s_logit (p [c]) + m->cols [c].pb);
+            sum += p [c];
+        }
+        if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
+            for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
+                p [c] /= sum;
+    }
+}
 
 typedef struct {
     double p;
@@ -455,26 +549,74 @@ s_cmp_pp (const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
-/*  The lowest threshold whose suggestions (p >= it) are right IH_MODEL_PRECISION of the
-    time, over at least 3 of them. */
-static void
-s_threshold (ih_model_pp_t *pp, size_t n, ih_model_col_t *col)
+/*  Wilson's lower bound on the proportion k/n at z standard deviations (one-sided). */
+static double
+s_wilson_lb (double k, double n, double z)
+{
+    if (n <= 0)
+        return 0;
+    double p = k / n, z2 = z * z;
+    return (p + z2 / (2 * n) - z * sqrt (p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/*  The lowest cut from which the suggestions (p >= it) among pp (n of them, sorted
+    here, highest first) are right IH_MODEL_PRECISION of the time with
+    IH_MODEL_CONFIDENCE: Wilson's lower bound, not the raw proportion, reaches it. With a
+    handful of examples the best-looking cut is luck (the raw proportion over at least 3
+    suggestions chose cuts whose suggestions were right 65 % of the time on held-out
+    source documents). Returns -1 when no cut gets there; else *prec and *support are
+    the raw precision and the number of suggestions from the cut. */
+static double
+s_cut (ih_model_pp_t *pp, size_t n, double *prec, uint32_t *support)
 {
     qsort (pp, n, sizeof *pp, s_cmp_pp);
+    double cut = -1;
     size_t tp = 0;
+    for (size_t i = 0; i < n; i++) {
+        tp += pp [i].pos;
+        if (i + 1 < n && pp [i + 1].p == pp [i].p)
+            continue;                   //  cut only between distinct probabilities
+        if (s_wilson_lb ((double) tp, (double) (i + 1), IH_MODEL_CONFIDENCE_Z) >= IH_MODEL_PRECISION) {
+            cut = pp [i].p;
+            *prec = (double) tp / (double) (i + 1);
+            *support = (uint32_t) (i + 1);
+        }
+    }
+    return cut;
+}
+
+/*  Column col's threshold from its out-of-fold (calibrated probability, right) pairs,
+    those it was suggested in. For a one-of field (category, severity) the suggestion is
+    one decision, the top candidate, so a value that does not reach the target on its
+    own takes the field's pooled cut (pooled >= 0), unless its own suggestions above
+    that are right less than IH_MODEL_PRECISION of the time. */
+static void
+s_threshold (ih_model_pp_t *pp, size_t n, ih_model_col_t *col, double pooled)
+{
     col->threshold = IH_MODEL_DEFAULT_THRESHOLD;
     col->cv_precision = -1;
     col->cv_support = 0;
-    for (size_t i = 0; i < n; i++) {
+    double prec = 0;
+    uint32_t support = 0;
+    double cut = s_cut (pp, n, &prec, &support);
+    if (cut >= 0) {
+        col->threshold = cut;
+        col->cv_precision = prec;
+        col->cv_support = support;
+        return;
+    }
+    if (pooled < 0)
+        return;
+    size_t above = 0, tp = 0;
+    for (size_t i = 0; i < n && pp [i].p >= pooled; i++) {
+        above++;
         tp += pp [i].pos;
-        //  Cut only between distinct probabilities.
-        if (i + 1 < n && pp [i + 1].p == pp [i].p)
-            continue;
-        double prec = (double) tp / (double) (i + 1);
-        if (i + 1 >= 3 && prec >= IH_MODEL_PRECISION && pp [i].p > 0.05) {
-            col->threshold = pp [i].p;
-            col->cv_precision = prec;
-            col->cv_support = (uint32_t) (i + 1);
+    }
+    if (above == 0 || (double) tp / (double) above >= IH_MODEL_PRECISION) {
+        col->threshold = pooled;
+        if (above) {
+            col->cv_precision = (double) tp / (double) above;
+            col->cv_support = (uint32_t) above;
         }
     }
 }
@@ -503,8 +645,37 @@ s_dense_free (float **w, uint32_t count)
     free (w);
 }
 
-/*  Thresholds from k folds of whole groups over (a sample of) the used rows: every
-    column's out-of-fold probabilities, then s_threshold. */
+/*  Vector x without the terms of df below min_df, scaled to length 1 again: malloc'd. */
+static struct feature_node *
+s_fold_vector (const struct feature_node *x, const uint32_t *df, uint32_t nterms, uint32_t min_df)
+{
+    size_t n = 0;
+    while (x [n].index != -1)
+        n++;
+    struct feature_node *y = (struct feature_node *) malloc ((n + 1) * sizeof *y);
+    if (!y)
+        abort ();
+    size_t m = 0;
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((uint32_t) x [i].index <= nterms) {
+            if (df [x [i].index - 1] < min_df)
+                continue;
+            norm += x [i].value * x [i].value;
+        }
+        y [m++] = x [i];
+    }
+    norm = norm > 0 ? sqrt (norm) : 1;
+    for (size_t i = 0; i < m; i++)
+        if ((uint32_t) y [i].index <= nterms)
+            y [i].value /= norm;
+    y [m] = (struct feature_node) { -1, 0 };
+    return y;
+}
+
+/*  Calibration and thresholds from k folds of whole groups over (a sample of) the used
+    rows: every column's out-of-fold probabilities, their Platt sigmoid (ih_model_platt), then
+    on the calibrated probabilities each column's threshold (s_threshold). */
 static void
 s_cv_thresholds (ih_model_t *m, const ih_model_data_t *data, const size_t *use, size_t nuse,
                  struct feature_node **x)
@@ -523,63 +694,116 @@ s_cv_thresholds (ih_model_t *m, const ih_model_data_t *data, const size_t *use, 
     int k = ns > 1000 ? 3 : 5;
     if ((int) ngroups < k)
         k = (int) ngroups;
-    if (k < 2) {
+    if (k < 2 || m->ncols == 0) {
         free (group);
         return;
     }
-    size_t *train_rows = (size_t *) malloc ((ns ? ns : 1) * sizeof *train_rows);
-    struct feature_node **tx = (struct feature_node **) malloc ((ns ? ns : 1) * sizeof *tx);
-    ih_model_pp_t **pp = (ih_model_pp_t **) calloc (m->ncols + 1, sizeof *pp);
-    size_t *npp = (size_t *) calloc (m->ncols + 1, sizeof *npp);
-    if (!train_rows || !tx || !pp || !npp)
+    size_t nc = m->ncols;
+    size_t *train_rows = (size_t *) malloc (ns * sizeof *train_rows);
+    struct feature_node **tx = (struct feature_node **) malloc (ns * sizeof *tx);
+    double *oof = (double *) malloc (ns * nc * sizeof *oof);       //  row i's column c: [i * nc + c]
+    bool *truth = (bool *) malloc (ns * nc * sizeof *truth);
+    if (!train_rows || !tx || !oof || !truth)
         abort ();
-    for (uint32_t c = 0; c < m->ncols; c++) {
-        pp [c] = (ih_model_pp_t *) malloc ((ns + 1) * sizeof **pp);
-        if (!pp [c])
-            abort ();
-    }
-    double *p = (double *) malloc ((m->ncols + 1) * sizeof *p);
-    if (!p)
+    for (size_t i = 0; i < ns; i++)
+        for (int f = 0; f < IH_MODEL_FIELDS; f++)
+            for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
+                truth [i * nc + c] = s_doc_has (&data->docs [use [i * step]], (ih_model_field_t) f, m->cols [c].label);
+    uint32_t *df = (uint32_t *) malloc ((m->nterms + 1) * sizeof *df);
+    struct feature_node **fx = (struct feature_node **) calloc (ns, sizeof *fx);
+    if (!df || !fx)
         abort ();
     for (int fold = 0; fold < k; fold++) {
+        //  The fold's vectors: without the terms the fold's own vocabulary would not have
+        //  (fewer than 2 of its training alerts), as the final model has not those of
+        //  the alerts it is later asked about. Else a term met in one training alert and
+        //  one held-out alert, the most telling kind, would flatter the folds.
         size_t nt = 0;
+        memset (df, 0, (m->nterms + 1) * sizeof *df);
         for (size_t i = 0; i < ns; i++)
             if (group [i] % k != fold) {
-                train_rows [nt] = use [i * step];
-                tx [nt++] = x [i * step];
+                train_rows [nt++] = use [i * step];
+                for (const struct feature_node *e = x [i * step]; e->index != -1; e++)
+                    if ((uint32_t) e->index <= m->nterms)
+                        df [e->index - 1]++;
             }
+        uint32_t min_df = step == 1 && nt >= 50 ? 2 : 1;
+        nt = 0;
+        for (size_t i = 0; i < ns; i++) {
+            fx [i] = s_fold_vector (x [i * step], df, m->nterms, min_df);
+            if (group [i] % k != fold)
+                tx [nt++] = fx [i];
+        }
         for (int f = 0; f < IH_MODEL_FIELDS; f++) {
             if (m->count [f] == 0)
                 continue;
             float **w = s_dense (m, (ih_model_field_t) f);
-            s_fit_field (m, (ih_model_field_t) f, data, train_rows, nt, tx, w);
-            for (size_t i = 0; i < ns; i++) {
-                if (group [i] % k != fold)
-                    continue;
-                const ih_model_doc_t *d = &data->docs [use [i * step]];
-                s_probs_dense (m, (ih_model_field_t) f, w, x [i * step], p);
-                uint32_t best = 0;
-                for (uint32_t c = 1; c < m->count [f]; c++)
-                    if (p [c] > p [best])
-                        best = c;
-                bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
-                for (uint32_t c = 0; c < m->count [f]; c++) {
-                    if (one_of && c != best)
-                        continue;
-                    uint32_t col = m->first [f] + c;
-                    pp [col] [npp [col]++] = (ih_model_pp_t) { p [c], s_doc_has (d, (ih_model_field_t) f, m->cols [col].label) };
-                }
-            }
+            //  C scaled as if the fold had the sample's rows: liblinear's C weighs the sum
+            //  of the losses, so a fold's model with fewer rows would be regularised
+            //  harder, less confident than the final one, and calibrated for another.
+            s_fit_field (m, (ih_model_field_t) f, data, train_rows, nt, tx, w, (double) ns / (double) nt);
+            for (size_t i = 0; i < ns; i++)
+                if (group [i] % k == fold)
+                    s_probs_dense (m, (ih_model_field_t) f, w, fx [i], oof + i * nc + m->first [f]);
             s_dense_free (w, m->count [f]);
         }
+        for (size_t i = 0; i < ns; i++)
+            free (fx [i]);
     }
-    for (uint32_t c = 0; c < m->ncols; c++) {
-        s_threshold (pp [c], npp [c], &m->cols [c]);
-        free (pp [c]);
+    free (fx);
+    free (df);
+    //  Each column's sigmoid, then every row calibrated.
+    double *sc = (double *) malloc (ns * sizeof *sc);
+    bool *y = (bool *) malloc (ns * sizeof *y);
+    if (!sc || !y)
+        abort ();
+    for (size_t c = 0; c < nc; c++) {
+        for (size_t i = 0; i < ns; i++) {
+            sc [i] = s_logit (oof [i * nc + c]);
+            y [i] = truth [i * nc + c];
+        }
+        ih_model_platt (sc, y, ns, &m->cols [c].pa, &m->cols [c].pb);
     }
-    free (p);
+    free (sc);
+    free (y);
+    for (size_t i = 0; i < ns; i++)
+        s_calibrate (m, oof + i * nc);
+    //  Thresholds: any-of fields from every row, one-of fields from the rows whose top
+    //  candidate the column is (and a cut pooled over those of all the field's values).
+    ih_model_pp_t *pp = (ih_model_pp_t *) malloc (ns * sizeof *pp);
+    ih_model_pp_t *all = (ih_model_pp_t *) malloc (ns * sizeof *all);
+    uint32_t *top = (uint32_t *) malloc (ns * sizeof *top);
+    if (!pp || !all || !top)
+        abort ();
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        uint32_t first = m->first [f], last = first + m->count [f];
+        bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+        double pooled = -1;
+        if (one_of && last > first) {
+            for (size_t i = 0; i < ns; i++) {
+                top [i] = first;
+                for (uint32_t c = first + 1; c < last; c++)
+                    if (oof [i * nc + c] > oof [i * nc + top [i]])
+                        top [i] = c;
+                all [i] = (ih_model_pp_t) { oof [i * nc + top [i]], truth [i * nc + top [i]] };
+            }
+            double prec;
+            uint32_t support;
+            pooled = s_cut (all, ns, &prec, &support);
+        }
+        for (uint32_t c = first; c < last; c++) {
+            size_t n = 0;
+            for (size_t i = 0; i < ns; i++)
+                if (!one_of || top [i] == c)
+                    pp [n++] = (ih_model_pp_t) { oof [i * nc + c], truth [i * nc + c] };
+            s_threshold (pp, n, &m->cols [c], pooled);
+        }
+    }
     free (pp);
-    free (npp);
+    free (all);
+    free (top);
+    free (oof);
+    free (truth);
     free (train_rows);
     free (tx);
     free (group);
@@ -589,10 +813,10 @@ s_cv_thresholds (ih_model_t *m, const ih_model_data_t *data, const size_t *use, 
 static void
 s_meta (ih_model_t *m)
 {
-    json_t *j = json_pack ("{s:I, s:I, s:i, s:i, s:I, s:f, s:f, s:i}", "trained_ms", (json_int_t) m->trained_ms,
+    json_t *j = json_pack ("{s:I, s:I, s:i, s:i, s:I, s:f, s:f, s:f, s:i}", "trained_ms", (json_int_t) m->trained_ms,
                            "alerts", (json_int_t) m->alerts, "format", IH_MODEL_FORMAT,
                            "text_version", IH_TEXT_VERSION, "terms", (json_int_t) m->nterms,
-                           "precision_target", IH_MODEL_PRECISION, "default_threshold",
+                           "precision_target", IH_MODEL_PRECISION, "confidence", IH_MODEL_CONFIDENCE, "default_threshold",
                            IH_MODEL_DEFAULT_THRESHOLD, "min_label", IH_MODEL_MIN_LABEL);
     json_t *cats = json_array (), *sevs = json_array ();
     for (int c = 0; c < IH_CAT_COUNT; c++)
@@ -606,8 +830,9 @@ s_meta (ih_model_t *m)
         json_t *labels = json_array ();
         for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
             const ih_model_col_t *col = &m->cols [c];
-            json_t *one = json_pack ("{s:s, s:i, s:f}", "label", col->label, "count", (int) col->count,
-                                     "threshold", round (col->threshold * 1e4) / 1e4);
+            json_t *one = json_pack ("{s:s, s:i, s:f, s:[f, f]}", "label", col->label, "count", (int) col->count,
+                                     "threshold", round (col->threshold * 1e4) / 1e4, "calibration", col->pa,
+                                     col->pb);
             if (col->cv_precision >= 0) {
                 json_object_set_new (one, "cv_precision", json_real (round (col->cv_precision * 1e4) / 1e4));
                 json_object_set_new (one, "cv_suggestions", json_integer (col->cv_support));
@@ -681,7 +906,7 @@ ih_model_train (const ih_model_data_t *data, const size_t *use, size_t nuse, ih_
     size_t nnz = 0;
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         w [f] = s_dense (m, (ih_model_field_t) f);
-        s_fit_field (m, (ih_model_field_t) f, data, use, nuse, x, w [f]);
+        s_fit_field (m, (ih_model_field_t) f, data, use, nuse, x, w [f], 1.0);
         for (uint32_t c = 0; c < m->count [f]; c++)
             for (uint32_t j = 0; j < m->nterms; j++)
                 nnz += fabsf (w [f] [c] [j]) >= 1e-4f;
@@ -720,8 +945,9 @@ ih_model_train (const ih_model_data_t *data, const size_t *use, size_t nuse, ih_
 
 /* ---- prediction ------------------------------------------------------------------------------- */
 
-/*  Every column's probability for a text. p has ncols entries. */
-static void
+/*  Every column's probability for a text. p has ncols entries. Returns how many of the
+    text's terms the model knows. */
+static size_t
 s_predict_all (const ih_model_t *m, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types, double *p)
 {
     s_hashes_t h = { NULL, 0, 0 };
@@ -733,12 +959,14 @@ s_predict_all (const ih_model_t *m, ih_text_t *t, const char *text, size_t len, 
     free (scratch);
     free (h.h);
     double *z = p;
+    size_t known = 0;
     for (uint32_t c = 0; c < m->ncols; c++)
         z [c] = m->bias [c];
     for (const struct feature_node *e = x; e->index != -1; e++) {
         uint32_t j = (uint32_t) e->index - 1;
         if (j >= m->nterms)
             continue;
+        known++;
         for (uint32_t k = m->woff [j]; k < m->woff [j + 1]; k++)
             z [m->wcol [k]] += m->wval [k] * e->value;
     }
@@ -753,6 +981,8 @@ s_predict_all (const ih_model_t *m, ih_text_t *t, const char *text, size_t len, 
             for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
                 p [c] /= sum;
     }
+    s_calibrate (m, p);
+    return known;
 }
 
 void
@@ -763,7 +993,9 @@ ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t
     double *p = (double *) malloc ((self->ncols + 1) * sizeof *p);
     if (!p)
         abort ();
-    s_predict_all (self, t, text, len, ioc_types, p);
+    //  A text without a term the model knows gets the priors, and no suggestion: the
+    //  model has nothing to stand behind.
+    bool known = s_predict_all (self, t, text, len, ioc_types, p) > 0;
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         //  The top IH_MODEL_TOP by probability (a few passes: fields are small).
         bool *used = (bool *) calloc (self->count [f] + 1, sizeof *used);
@@ -782,7 +1014,7 @@ ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t
             g->p = p [best];
             g->threshold = self->cols [best].threshold;
             bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
-            g->suggested = p [best] >= g->threshold && (!one_of || r == 0);
+            g->suggested = known && p [best] >= g->threshold && (!one_of || r == 0);
         }
         free (used);
     }

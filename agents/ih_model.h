@@ -16,12 +16,26 @@
       sectors, tags        any of: one binary model per label seen at least
                            IH_MODEL_MIN_LABEL (3) times (and not on every alert)
 
-    THRESHOLDS. Per label, the lowest probability from which the cross-validated
-    precision of the label's suggestions on the training alerts is at least
-    IH_MODEL_PRECISION (0.85), over at least 3 suggestions; a label that never gets
-    there has IH_MODEL_DEFAULT_THRESHOLD (0.9). The folds are split by source document
-    (ih_model_groups: alerts that share a references URL or a near-duplicate text stay
-    together); above IH_MODEL_CV_MAX alerts they are taken from a sample of that many.
+    CALIBRATION. Raw one-vs-rest sigmoids are no probabilities: a category right 9 times
+    in 10 came out near 0.2, a sector named on 3 % of alerts near 0.45. So each column
+    gets Platt's sigmoid, p = sigmoid (a logit (raw) + b), fitted on out-of-fold
+    predictions (k folds of whole source documents: ih_model_groups, alerts that share
+    a references URL or a near-duplicate text stay together; above IH_MODEL_CV_MAX
+    alerts a sample of that many) with Platt's targets, so a label seen a few times is
+    not believed certain; category and severity are then scaled to sum to 1. The folds
+    are made like the final fit: each with the vocabulary it would have (no term found
+    in fewer than 2 of its training alerts) and C scaled to the rows the final fit sees.
+    Else they flatter: a term met in one training alert and one held-out alert is the
+    most telling kind, and the final model never has it.
+
+    THRESHOLDS. On the calibrated probabilities, per label, the lowest from which the
+    label's suggestions in the folds were right IH_MODEL_PRECISION (0.85) of the time
+    with IH_MODEL_CONFIDENCE (90 %, one-sided): Wilson's lower bound on their precision
+    reaches 0.85, so it takes at least 10 suggestions, all right, or more with a few
+    wrong. Category and severity are one decision each (the top candidate), so they also
+    pool their values: a value that does not get there on its own takes the field's
+    cut, unless its own suggestions above that are right less than 0.85 of the time. A
+    label that never gets there has IH_MODEL_DEFAULT_THRESHOLD (0.9).
     A suggestion is `suggested` when its probability reaches its label's threshold (and,
     for category and severity, it is the top one).
 
@@ -29,7 +43,8 @@
     a reader sees the old model or the new one, never half of one:
         "IHMODEL\0", u32 IH_MODEL_FORMAT, u32 metadata length, metadata (JSON: trained_ms,
         alerts, text_version, the names of the categories and severities the program
-        knew, per field its labels with threshold, count and cross-validated precision),
+        knew, per field its labels with threshold, count, cross-validated precision and
+        calibration [a, b]),
         u32 terms, per term: u16 length, bytes, f32 idf, u16 n, n x (u16 column, f32
         weight); u32 columns, per column f32 bias weight. All little-endian.
     STALE. A file of another format, text version, or set of category and severity
@@ -58,10 +73,12 @@
 #include "ih_store.h"
 #include "ih_text.h"
 
-#define IH_MODEL_FORMAT             1
+#define IH_MODEL_FORMAT             2
 #define IH_MODEL_MAX_TERMS          50000
 #define IH_MODEL_MIN_LABEL          3
 #define IH_MODEL_PRECISION          0.85
+#define IH_MODEL_CONFIDENCE         0.90    /* one-sided, that a threshold reaches the precision */
+#define IH_MODEL_CONFIDENCE_Z       1.2816  /* its normal quantile */
 #define IH_MODEL_DEFAULT_THRESHOLD  0.9
 #define IH_MODEL_CV_MAX             5000
 #define IH_MODEL_TOP                5       /* candidates listed per field */

@@ -172,11 +172,19 @@ s_load_cols (ih_model_t *m, json_t *meta, const char **why)
             if (!m->cols || !dup)
                 abort ();
             json_t *prec = json_object_get (one, "cv_precision");
+            json_t *cal = json_object_get (one, "calibration");
+            if (json_array_size (cal) != 2 || !json_is_number (json_array_get (cal, 0))
+            ||  !json_is_number (json_array_get (cal, 1))) {
+                free (dup);
+                *why = "a label without its calibration";
+                return -1;
+            }
             m->cols [m->ncols++] = (ih_model_col_t) {
                 dup, json_number_value (json_object_get (one, "threshold")),
                 (uint32_t) json_integer_value (json_object_get (one, "count")),
                 prec ? json_number_value (prec) : -1,
-                (uint32_t) json_integer_value (json_object_get (one, "cv_suggestions")) };
+                (uint32_t) json_integer_value (json_object_get (one, "cv_suggestions")),
+                json_number_value (json_array_get (cal, 0)), json_number_value (json_array_get (cal, 1)) };
         }
         m->count [f] = m->ncols - m->first [f];
     }
@@ -448,6 +456,38 @@ ih_model_test (bool verbose)
     IH_CHECK (!ih_model_load (path, &err) && strstr (err.msg, "is stale: another format"));
     IH_CHECK (ih_model_peek (path, NULL, NULL) == 0);
     free (bytes);
+    //  Platt's sigmoid: recovers a known one; noise or a backward ranking gets the base
+    //  rate, not a reversed order.
+    {
+        size_t n = 20000;
+        double *sc = (double *) malloc (n * sizeof *sc);
+        bool *y = (bool *) malloc (n * sizeof *y);
+        IH_CHECK (sc && y);
+        uint64_t r = 42;
+        for (size_t i = 0; i < n; i++) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            sc [i] = ((double) (r >> 11) / (double) (1ULL << 53)) * 8 - 4;
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            y [i] = (double) (r >> 11) / (double) (1ULL << 53) < 1 / (1 + exp (-(2 * sc [i] - 1)));
+        }
+        double a, b;
+        ih_model_platt (sc, y, n, &a, &b);
+        IH_CHECK (fabs (a - 2) < 0.15 && fabs (b + 1) < 0.15);
+        size_t pos = 0;
+        for (size_t i = 0; i < n; i++) {
+            y [i] = sc [i] < -3;            //  backward: the lowest scores are the positives
+            pos += y [i];
+        }
+        ih_model_platt (sc, y, n, &a, &b);
+        double base = 1 / (1 + exp (-b));
+        IH_CHECK (a == 0 && fabs (base - (double) pos / n) < 0.01);
+        free (sc);
+        free (y);
+    }
+    //  Calibrated: a held-out text the model knows nothing of is not given a tag as
+    //  likely (the raw sigmoids of rare labels sat near 0.5).
+    ih_model_predict (back, t, "quarterly newsletter about the weather", 38, 0, &pr2);
+    IH_CHECK (pr2.ntop [IH_MODEL_TAGS] > 0 && pr2.top [IH_MODEL_TAGS][0].p < 0.5 && !pr2.top [IH_MODEL_TAGS][0].suggested);
     //  Predictions on empty text still answer (the priors).
     ih_model_predict (back, t, "", 0, 0, &pr2);
     IH_CHECK (pr2.ntop [IH_MODEL_CATEGORY] == 3);

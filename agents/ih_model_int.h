@@ -85,7 +85,11 @@ typedef struct {
     uint32_t count;             /* training alerts with it */
     double cv_precision;        /* at the threshold; -1 when never reached */
     uint32_t cv_support;        /* cross-validated suggestions at the threshold */
+    double pa, pb;              /* calibration: p = sigmoid (pa logit (raw) + pb) */
 } ih_model_col_t;
+
+/*  Platt scaling (ih_model.c): a, b of p = sigmoid (a sc + b) fitted to truth y. */
+void ih_model_platt (const double *sc, const bool *y, size_t n, double *a, double *b);
 
 struct ih_model {
     int64_t trained_ms;

@@ -94,6 +94,7 @@ def test_learns_above_the_majority_baseline_on_held_out_documents(trained):
     tp = fp = fn = 0
     base_tp = base_fp = base_fn = 0
     sugg = sugg_right = 0
+    top1 = base_top1 = 0
     for i in held:
         a = alerts[i]
         out, _ = _analyse(d, pub, a["title"] + "\n" + a.get("summary", ""))
@@ -108,6 +109,8 @@ def test_learns_above_the_majority_baseline_on_held_out_documents(trained):
         base_tp += top_tag in truth
         base_fp += top_tag not in truth
         base_fn += len(truth - {top_tag})
+        top1 += bool(out["tags"]) and out["tags"][0]["label"] in truth
+        base_top1 += top_tag in truth
         for e in out["category"] + out["tags"]:
             if e["suggested"]:
                 sugg += 1
@@ -117,13 +120,18 @@ def test_learns_above_the_majority_baseline_on_held_out_documents(trained):
     f1 = 2 * tp / (2 * tp + fp + fn)
     base_f1 = 2 * base_tp / (2 * base_tp + base_fp + base_fn)
     print("held out: %d alerts from %d source documents; category accuracy %.3f (majority %r: %.3f); "
-          "tags micro-F1 %.3f (most frequent tag %r: %.3f); suggested %d, right %d"
-          % (n, len(set(corpus.groups(alerts)[i] for i in held)), acc, majority, base, f1, top_tag, base_f1,
-             sugg, sugg_right))
+          "top tag candidate right %.3f (most frequent tag %r: %.3f); tags micro-F1 of the suggested %.3f "
+          "(baseline %.3f); suggested %d, right %d"
+          % (n, len(set(corpus.groups(alerts)[i] for i in held)), acc, majority, base, top1 / len(held), top_tag,
+             base_top1 / len(held), f1, base_f1, sugg, sugg_right))
     assert n >= 40
     assert acc >= base + 0.3, "category accuracy %.3f is not well above the majority class's %.3f" % (acc, base)
-    assert f1 >= base_f1 + 0.15, "tags F1 %.3f is not well above the baseline's %.3f" % (f1, base_f1)
-    assert sugg and sugg_right / sugg >= 0.6, "suggestions right %d of %d" % (sugg_right, sugg)
+    # Tags: the ranking learnt (the top candidate against always the most frequent tag),
+    # and what the model stands behind is mostly right and beats the baseline's F1.
+    assert top1 >= base_top1 + 0.3 * len(held), \
+        "top tag candidate right %d of %d, the most frequent tag %d" % (top1, len(held), base_top1)
+    assert f1 > base_f1, "tags F1 of the suggested %.3f is not above the baseline's %.3f" % (f1, base_f1)
+    assert sugg and sugg_right / sugg >= 0.7, "suggestions right %d of %d" % (sugg_right, sugg)
 
 
 @pytest.mark.timeout(600)
