@@ -340,81 +340,92 @@ s_quiet (const char *s)
     (void) s;
 }
 
-#define S_C     8.0
+#define S_C         8.0
+#define S_THREADS   4           /* at most, for the fits; fewer on fewer cores */
 
-/*  Fits field f's columns on the docs rows (n of them; x [i] is row i's vector) and
-    writes each column's weights into w [col - first] (nterms + 1 floats, the bias
-    last). Columns whose label is absent (or everywhere) in these rows get a constant. */
-static void
-s_fit_field (const ih_model_t *m, ih_model_field_t f, const ih_model_data_t *data, const size_t *rows, size_t n,
-             struct feature_node **x, float **w, double cscale)
+typedef struct {
+    const ih_model_t *m;
+    ih_model_field_t f;
+    const ih_model_data_t *data;
+    const size_t *rows;
+    size_t n;
+    struct feature_node **x;
+    float **w;
+    double C;
+    uint32_t stride, start;         //  this worker fits columns start, start + stride, ...
+} s_fit_t;
+
+/*  Fits columns of one field, one binary problem each (for category and severity that
+    is liblinear's own one-vs-rest, done here so that it spreads over the cores too). */
+static void *
+s_fit_columns (void *arg)
 {
-    uint32_t first = m->first [f], count = m->count [f];
-    if (count == 0 || n == 0)
-        return;
-    double *y = (double *) malloc (n * sizeof *y);
+    const s_fit_t *j = (const s_fit_t *) arg;
+    const ih_model_t *m = j->m;
+    uint32_t first = m->first [j->f], count = m->count [j->f];
+    double *y = (double *) malloc (j->n * sizeof *y);
     if (!y)
         abort ();
-    struct problem prob = { (int) n, (int) m->nterms + 1, y, x, 1.0 };
+    struct problem prob = { (int) j->n, (int) m->nterms + 1, y, j->x, 1.0 };
     struct parameter param;
     memset (&param, 0, sizeof param);
     param.solver_type = L2R_LR;
     param.eps = 0.01;
-    param.C = S_C * cscale;
-    bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
-    for (uint32_t c = 0; c < count; c++)
-        memset (w [c], 0, (m->nterms + 1) * sizeof (float));
-    for (uint32_t c = 0; c < count; c++) {
-        if (one_of && c > 0)
-            continue;               //  one multi-class fit gives every column
+    param.C = j->C;
+    for (uint32_t c = j->start; c < count; c += j->stride) {
+        memset (j->w [c], 0, (m->nterms + 1) * sizeof (float));
         size_t pos = 0;
-        for (size_t i = 0; i < n; i++) {
-            const ih_model_doc_t *d = &data->docs [rows [i]];
-            if (one_of) {
-                y [i] = -1;
-                for (uint32_t k = 0; k < count; k++)
-                    if (s_doc_has (d, f, m->cols [first + k].label))
-                        y [i] = k;
-                pos += y [i] >= 0;
-            }
-            else {
-                y [i] = s_doc_has (d, f, m->cols [first + c].label) ? 1 : -1;
-                pos += y [i] > 0;
-            }
+        for (size_t i = 0; i < j->n; i++) {
+            y [i] = s_doc_has (&j->data->docs [j->rows [i]], j->f, m->cols [first + c].label) ? 1 : -1;
+            pos += y [i] > 0;
         }
-        if (!one_of && (pos == 0 || pos == n)) {
-            w [c] [m->nterms] = pos ? 10.0f : -10.0f;
+        if (pos == 0 || pos == j->n) {
+            j->w [c] [m->nterms] = pos ? 10.0f : -10.0f;
             continue;
         }
-        //  A one-of field needs two values among these rows.
-        int distinct = 0;
-        if (one_of) {
-            bool seen [256] = { false };
-            for (size_t i = 0; i < n; i++)
-                if (y [i] >= 0 && !seen [(int) y [i]]) {
-                    seen [(int) y [i]] = true;
-                    distinct++;
-                }
-            if (distinct < 2) {
-                for (uint32_t k = 0; k < count; k++)
-                    w [k] [m->nterms] = distinct && seen [k] ? 10.0f : -10.0f;
-                continue;
-            }
-        }
         struct model *mod = train (&prob, &param);
-        int nr = get_nr_class (mod);
-        int labels [256];
+        int labels [2];
         get_labels (mod, labels);
-        for (int li = 0; li < nr; li++) {
-            int col = one_of ? labels [li] : (labels [li] == 1 ? (int) c : -1);
-            if (col < 0)
-                continue;
-            for (uint32_t j = 0; j < m->nterms + 1; j++)
-                w [col] [j] = (float) get_decfun_coef (mod, (int) j + 1, li);
-        }
+        //  One weight vector, for the first label liblinear met: negated when that is -1.
+        float sign = labels [0] == 1 ? 1.0f : -1.0f;
+        for (uint32_t t = 0; t < m->nterms + 1; t++)
+            j->w [c] [t] = sign * (float) get_decfun_coef (mod, (int) t + 1, 0);
         free_and_destroy_model (&mod);
     }
     free (y);
+    return NULL;
+}
+
+/*  Fits field f's columns on the docs rows (n of them; x [i] is row i's vector) and
+    writes each column's weights into w [col - first] (nterms + 1 floats, the bias
+    last), on up to S_THREADS threads (columns are independent, so the weights do not
+    depend on how many). Columns whose label is absent (or everywhere) in these rows get
+    a constant. cscale scales C (s_cv_thresholds). */
+static void
+s_fit_field (const ih_model_t *m, ih_model_field_t f, const ih_model_data_t *data, const size_t *rows, size_t n,
+             struct feature_node **x, float **w, double cscale)
+{
+    uint32_t count = m->count [f];
+    if (count == 0 || n == 0)
+        return;
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    uint32_t nt = cores < 1 ? 1 : cores > S_THREADS ? S_THREADS : (uint32_t) cores;
+    if (nt > count)
+        nt = count;
+    s_fit_t jobs [S_THREADS];
+    pthread_t threads [S_THREADS];
+    bool started [S_THREADS] = { false };
+    for (uint32_t t = 0; t < nt; t++) {
+        jobs [t] = (s_fit_t) { m, f, data, rows, n, x, w, S_C * cscale, nt, t };
+        if (t > 0)
+            started [t] = pthread_create (&threads [t], NULL, s_fit_columns, &jobs [t]) == 0;
+    }
+    s_fit_columns (&jobs [0]);
+    for (uint32_t t = 1; t < nt; t++)
+        if (started [t])
+            pthread_join (threads [t], NULL);
+        else
+            s_fit_columns (&jobs [t]);          //  no thread to be had: here, then
 }
 
 static double
