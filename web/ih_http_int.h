@@ -1,5 +1,6 @@
-/*  ih_http_int.h: the inside of the web layer's server (ih_http.h), shared by ih_http.c
-    and its self-test (ih_http_test.c) only. Nothing else includes it.
+/*  ih_http_int.h: the inside of the web layer's server (ih_http.h), shared by ih_http.c,
+    its streams (ih_http_stream.c) and its self-test (ih_http_test.c) only. Nothing else
+    includes it.
 */
 #ifndef IH_HTTP_INT_H
 #define IH_HTTP_INT_H
@@ -51,6 +52,9 @@ struct ih_http {
     void *handles [IH_HTTP_MAX_HANDLES];
     int nhandles;
 };
+
+/*  The client's address of conn as the workers share them out (ih_workq_key). */
+void ih_http_conn_key (struct MHD_Connection *conn, uint8_t key [IH_WORKQ_KEY]);
 
 /*  True when an If-None-Match header value lists tag (or is "*"). */
 bool ih_http_inm_match(const char *inm, const char *tag);
