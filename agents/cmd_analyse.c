@@ -378,11 +378,14 @@ s_model_status (ih_agent_cfg_t *cfg, bool as_json)
 static int
 s_model_eval (ih_agent_cfg_t *cfg, int argc, char **argv)
 {
-    bool as_json = false;
+    bool as_json = false, curve = false;
     uint64_t folds = 5;
     for (int i = 0; i < argc; i++) {
         if (streq (argv [i], "--json"))
             as_json = true;
+        else
+        if (streq (argv [i], "--curve"))
+            curve = true;
         else
         if (streq (argv [i], "--folds")) {
             if (i + 1 >= argc || !ih_parse_uint (argv [i + 1], 2, 20, &folds))
@@ -402,7 +405,7 @@ s_model_eval (ih_agent_cfg_t *cfg, int argc, char **argv)
     memset (&data, 0, sizeof data);
     int rc = ih_model_data_load (&data, store, &err);
     ih_store_destroy (&store);
-    json_t *report = rc == 0 ? ih_model_eval (&data, (int) folds, &err) : NULL;
+    json_t *report = rc == 0 ? ih_model_eval (&data, (int) folds, curve, &err) : NULL;
     ih_model_data_free (&data);
     if (!report)
         return cmd_fail ("%s", err.msg);

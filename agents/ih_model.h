@@ -197,9 +197,12 @@ size_t ih_model_labels(const ih_model_t *self, ih_model_field_t f, const char **
 
 /*  Cross-validation split by source document: k folds of whole groups; each fold's
     model is trained on the others (vocabulary, classifiers and thresholds) and scored on
-    it. Returns the report as a JSON object (the caller's to decref), or NULL with err
-    when there is too little to split. */
-json_t *ih_model_eval(const ih_model_data_t *data, int k, ih_err_t *err);
+    it. With curve, also the learning curve: the same folds trained on a quarter and a
+    half of the other folds' source documents ("curve": share, training alerts, category
+    accuracy, tags suggested and their precision, tags micro-F1, techniques macro-F1).
+    Returns the report as a JSON object (the caller's to decref), or NULL with err when
+    there is too little to split. */
+json_t *ih_model_eval(const ih_model_data_t *data, int k, bool curve, ih_err_t *err);
 /*  The report as text for a person. */
 void ih_model_eval_print(json_t *report, FILE *out);
 

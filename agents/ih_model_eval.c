@@ -226,8 +226,121 @@ s_field_report (s_eval_t *e, int f, json_t *warnings, double *tech_macro, int *t
     return o;
 }
 
+/*  Whether group g's alerts are among a fraction of the training documents: a fixed
+    pseudo-random share of the groups, so that the smaller fractions are inside the
+    larger ones. */
+static bool
+s_in_fraction (int g, double fraction)
+{
+    return fraction >= 1 || (double) (((uint32_t) g * 2654435761u) % 1000u) < fraction * 1000;
+}
+
+static void
+s_eval_init (s_eval_t *e)
+{
+    memset (e, 0, sizeof *e);
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        e->labels [f] = zhashx_new ();
+        zhashx_set_destructor (e->labels [f], (zhashx_destructor_fn *) zstr_free);
+    }
+}
+
+static void
+s_eval_done (s_eval_t *e)
+{
+    for (int f = 0; f < IH_MODEL_FIELDS; f++)
+        zhashx_destroy (&e->labels [f]);
+}
+
+/*  Trains a model per fold on the other folds' alerts (of their source documents, the
+    given fraction) and scores the fold's alerts into e. Returns how many folds were
+    scored; *trained is the mean of their training alerts. */
+static int
+s_run_folds (s_eval_t *e, const ih_model_data_t *data, const int *group, const int *gfold, int k,
+             double fraction, json_t *warnings, size_t *trained)
+{
+    size_t *use = (size_t *) malloc ((data->n + 1) * sizeof *use);
+    ih_text_t *t = ih_text_new ();
+    if (!use || !t)
+        abort ();
+    int folds_run = 0;
+    size_t sum = 0;
+    for (int fold = 0; fold < k; fold++) {
+        size_t nuse = 0;
+        for (size_t i = 0; i < data->n; i++)
+            if (gfold [group [i]] != fold && s_in_fraction (group [i], fraction))
+                use [nuse++] = i;
+        ih_err_t terr;
+        ih_model_t *m = ih_model_train (data, use, nuse, &terr);
+        if (!m) {
+            if (warnings)
+                json_array_append_new (warnings, json_sprintf ("fold %d not scored: %s", fold + 1, terr.msg));
+            continue;
+        }
+        folds_run++;
+        sum += nuse;
+        const char *majority [IH_MODEL_FIELDS] = { s_majority (data, use, nuse, IH_MODEL_CATEGORY), NULL, NULL,
+                                                   s_majority (data, use, nuse, IH_MODEL_SEVERITY) };
+        for (size_t i = 0; i < data->n; i++)
+            if (gfold [group [i]] == fold)
+                s_score (e, m, t, &data->docs [i], majority);
+        ih_model_destroy (&m);
+    }
+    *trained = folds_run ? sum / (size_t) folds_run : 0;
+    ih_text_destroy (&t);
+    free (use);
+    return folds_run;
+}
+
+/*  The learning curve: the same folds, trained on a quarter, a half and all of the other
+    folds' source documents: does the model get better with more alerts? */
+static json_t *
+s_curve (const ih_model_data_t *data, const int *group, const int *gfold, int k, json_t *full, size_t full_trained)
+{
+    static const double fractions [] = { 0.25, 0.5, 1 };
+    json_t *curve = json_array ();
+    for (size_t i = 0; i < sizeof fractions / sizeof fractions [0]; i++) {
+        s_eval_t e;
+        json_t *fields = full;
+        size_t trained = full_trained;
+        if (fractions [i] < 1) {
+            s_eval_init (&e);
+            int run = s_run_folds (&e, data, group, gfold, k, fractions [i], NULL, &trained);
+            if (run < 2) {
+                s_eval_done (&e);
+                continue;
+            }
+            json_t *w = json_array ();
+            fields = json_object ();
+            double tm;
+            int tn;
+            for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+                json_object_set_new (fields, ih_model_field_name ((ih_model_field_t) f), s_field_report (&e, f, w, &tm, &tn));
+                if (f == IH_MODEL_TAGS)
+                    json_object_set_new (fields, "techniques", json_pack ("{s:o}", "macro_f1",
+                                         tn ? json_real (round (tm * 1e3) / 1e3) : json_null ()));
+            }
+            json_decref (w);
+            s_eval_done (&e);
+        }
+        else
+            json_incref (fields);
+        json_t *cat = json_object_get (fields, "category"), *tags = json_object_get (fields, "tags");
+        json_t *point = json_pack ("{s:f, s:i, s:O, s:O, s:O, s:O, s:O}", "fraction", fractions [i],
+            "training_alerts", (int) trained,
+            "category_accuracy", json_object_get (cat, "accuracy"),
+            "tags_suggested", json_object_get (json_object_get (tags, "suggested"), "count"),
+            "tags_suggested_precision", json_object_get (json_object_get (tags, "suggested"), "precision"),
+            "tags_micro_f1", json_object_get (json_object_get (tags, "micro"), "f1"),
+            "techniques_macro_f1", json_object_get (json_object_get (fields, "techniques"), "macro_f1"));
+        json_array_append_new (curve, point);
+        json_decref (fields);
+    }
+    return curve;
+}
+
 json_t *
-ih_model_eval (const ih_model_data_t *data, int k, ih_err_t *err)
+ih_model_eval (const ih_model_data_t *data, int k, bool curve, ih_err_t *err)
 {
     int *group = NULL;
     size_t ngroups = ih_model_groups (data, &group);
@@ -270,35 +383,9 @@ ih_model_eval (const ih_model_data_t *data, int k, ih_err_t *err)
         fsize [best] += gsize [order [i]];
     }
     s_eval_t e;
-    memset (&e, 0, sizeof e);
-    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
-        e.labels [f] = zhashx_new ();
-        zhashx_set_destructor (e.labels [f], (zhashx_destructor_fn *) zstr_free);
-    }
-    size_t *use = (size_t *) malloc ((data->n + 1) * sizeof *use);
-    ih_text_t *t = ih_text_new ();
-    if (!use || !t)
-        abort ();
-    int folds_run = 0;
-    for (int fold = 0; fold < k; fold++) {
-        size_t nuse = 0;
-        for (size_t i = 0; i < data->n; i++)
-            if (gfold [group [i]] != fold)
-                use [nuse++] = i;
-        ih_err_t terr;
-        ih_model_t *m = ih_model_train (data, use, nuse, &terr);
-        if (!m) {
-            json_array_append_new (warnings, json_sprintf ("fold %d not scored: %s", fold + 1, terr.msg));
-            continue;
-        }
-        folds_run++;
-        const char *majority [IH_MODEL_FIELDS] = { s_majority (data, use, nuse, IH_MODEL_CATEGORY), NULL, NULL,
-                                                   s_majority (data, use, nuse, IH_MODEL_SEVERITY) };
-        for (size_t i = 0; i < data->n; i++)
-            if (gfold [group [i]] == fold)
-                s_score (&e, m, t, &data->docs [i], majority);
-        ih_model_destroy (&m);
-    }
+    s_eval_init (&e);
+    size_t trained = 0;
+    int folds_run = s_run_folds (&e, data, group, gfold, k, 1, warnings, &trained);
     json_t *report = NULL;
     if (folds_run < 2) {
         ih_err_set (err, "model eval: %zu alerts are too few for an estimate: fewer than two folds could be "
@@ -325,14 +412,17 @@ ih_model_eval (const ih_model_data_t *data, int k, ih_err_t *err)
         json_object_set_new (report, "fields", fields);
         json_object_set_new (report, "techniques", json_pack ("{s:o, s:i}", "macro_f1",
                              tech_n ? json_real (round (tech * 1e3) / 1e3) : json_null (), "labels", tech_n));
+        if (curve) {
+            json_t *all = json_deep_copy (fields);
+            json_object_set (all, "techniques", json_object_get (report, "techniques"));
+            json_object_set_new (report, "curve", s_curve (data, group, gfold, k, all, trained));
+            json_decref (all);
+        }
         if (data->n < 200)
             json_array_append_new (warnings, json_sprintf ("%zu alerts: the figures are rough estimates", data->n));
         json_object_set (report, "warnings", warnings);
     }
-    for (int f = 0; f < IH_MODEL_FIELDS; f++)
-        zhashx_destroy (&e.labels [f]);
-    ih_text_destroy (&t);
-    free (use);
+    s_eval_done (&e);
     free (gsize);
     free (gfold);
     free (order);
@@ -404,6 +494,24 @@ ih_model_eval_print (json_t *report, FILE *out)
         fprintf (out, "\nATT&CK technique tags: macro-F1 %.3f over %d techniques with an estimate\n",
                  json_number_value (json_object_get (tech, "macro_f1")),
                  (int) json_integer_value (json_object_get (tech, "labels")));
+    json_t *curve = json_object_get (report, "curve");
+    if (json_array_size (curve)) {
+        fprintf (out, "\nlearning curve (the same folds, trained on part of the other folds' source documents)\n");
+        fprintf (out, "  %-9s %9s %9s %9s %9s %9s %9s\n", "share", "alerts", "cat acc", "tags sugg", "precision",
+                 "tags f1", "tech f1");
+        size_t k;
+        json_t *pt;
+        json_array_foreach (curve, k, pt) {
+            fprintf (out, "  %8.0f%% %9d", json_number_value (json_object_get (pt, "fraction")) * 100,
+                     (int) json_integer_value (json_object_get (pt, "training_alerts")));
+            s_num (out, json_object_get (pt, "category_accuracy"));
+            fprintf (out, " %9d", (int) json_integer_value (json_object_get (pt, "tags_suggested")));
+            s_num (out, json_object_get (pt, "tags_suggested_precision"));
+            s_num (out, json_object_get (pt, "tags_micro_f1"));
+            s_num (out, json_object_get (pt, "techniques_macro_f1"));
+            fprintf (out, "\n");
+        }
+    }
     size_t i;
     json_t *w;
     json_array_foreach (json_object_get (report, "warnings"), i, w)

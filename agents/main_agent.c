@@ -249,7 +249,7 @@ static const char s_usage_related [] =
     "index (STORE/related) in step with the store.\n";
 
 static const char s_usage_model [] =
-    s_USAGE "model train | status [--json] | eval [--folds K] [--json]\n"
+    s_USAGE "model train | status [--json] | eval [--folds K] [--curve] [--json]\n"
     "The suggestion model, trained only from this member's own store (STORE/model).\n"
     "  train   train it now from every active alert (the daemon also retrains in\n"
     "          the background once 50 new alerts, or 10 %, have come in)\n"
@@ -260,7 +260,8 @@ static const char s_usage_model [] =
     "          random split flatters a model); prints per-label precision, recall\n"
     "          and F1, macro and micro averages, the accuracy of category and\n"
     "          severity against the majority class, and says where the data is too\n"
-    "          small for an estimate\n";
+    "          small for an estimate; with --curve, also the same folds trained on a\n"
+    "          quarter and a half of the other folds' documents (would more help?)\n";
 
 /* ---- export, warninglist (ih_export_cmd.c, ih_warninglist.c) -------------------------------- */
 

@@ -103,6 +103,12 @@ TXT
 echo
 echo "demo: infohub-agent -c $STATE/bank-a/agent.cfg analyse $STATE/sample.txt"
 $BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" analyse "$STATE/sample.txt" 2>/dev/null | sed 's/^/  /'
+echo
+echo "demo: infohub-agent -c $STATE/bank-a/agent.cfg model eval --curve (held-out source documents:"
+echo "      how often what it marks 'suggested' is right, and whether more alerts would help)"
+$BIN/infohub-agent -c "$STATE/bank-a/agent.cfg" model eval --curve 2>/dev/null \
+    | awk '/^(category|sectors|tags|severity)$/ { f = $1 } /suggested:/ && f { sub(/^ +/, ""); print "  " f ": " $0 }
+           /^learning curve/ { c = 1 } c && !/^note/ { print "  " $0 }'
 
 # Exports (README "Exporting"): bank-b turns what it received into firewall and IDS
 # input, in the formats its tools read.
@@ -178,7 +184,7 @@ Infohub demo is running (logs in $STATE/logs/). Try, in another terminal:
   $A/bank-b/agent.cfg status
   $A/bank-a/agent.cfg publish config/samples/02-green-phishing.json
   $A/bank-a/agent.cfg analyse --json $STATE/sample.txt   # edit the text: IOCs, suggestions, related alerts
-  $A/bank-a/agent.cfg model eval         # cross-validation split by source document
+  $A/bank-a/agent.cfg model eval --curve # cross-validation split by source document, learning curve
   $A/bank-a/agent.cfg related ID         # an id from list: its related alerts, near-duplicates marked
   $A/bank-b/agent.cfg export --format suricata     # also zeek, rpz, nft, plain, csv, stix21, misp
   $A/bank-b/agent.cfg verify             # every record and signature of the store

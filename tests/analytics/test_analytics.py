@@ -152,10 +152,22 @@ def test_eval_splits_by_source_document(trained):
     # Rare tags are said to be too few for an estimate.
     assert any(row["too_few"] for row in rep["fields"]["tags"]["labels"])
     assert any("no estimate" in w for w in rep["warnings"])
-    r = d.agent_cmd(pub, "model", "eval", "--folds", "3", timeout=500)
+    assert "curve" not in rep
+    r = d.agent_cmd(pub, "model", "eval", "--folds", "3", "--curve", timeout=500)
     text = r.stdout.decode()
     assert "split by source document" in text and "random split flatters a model" in text
     assert "too few for an estimate" in text and "macro average" in text
+    # The learning curve: the same folds on a quarter, a half and all of the training
+    # documents; the model learns more from more (category accuracy grows).
+    assert "learning curve" in text
+    rep = json.loads(d.agent_cmd(pub, "model", "eval", "--folds", "3", "--curve", "--json", timeout=500).stdout)
+    curve = rep["curve"]
+    print("learning curve:", curve)
+    assert [p["fraction"] for p in curve] == [0.25, 0.5, 1.0]
+    sizes = [p["training_alerts"] for p in curve]
+    assert sizes == sorted(sizes) and sizes[0] * 3 < sizes[2]
+    assert curve[2]["category_accuracy"] == rep["fields"]["category"]["accuracy"]
+    assert curve[2]["category_accuracy"] > curve[0]["category_accuracy"] + 0.1, curve
     bad = d.agent_cmd(pub, "model", "eval", "--folds", "1", check=False)
     assert bad.returncode == 1 and b"--folds needs a number in 2..20" in bad.stderr
 
