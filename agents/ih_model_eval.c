@@ -295,7 +295,8 @@ s_run_folds (s_eval_t *e, const ih_model_data_t *data, const int *group, const i
 /*  The learning curve: the same folds, trained on a quarter, a half and all of the other
     folds' source documents: does the model get better with more alerts? */
 static json_t *
-s_curve (const ih_model_data_t *data, const int *group, const int *gfold, int k, json_t *full, size_t full_trained)
+s_curve (const ih_model_data_t *data, const int *group, const int *gfold, int k, json_t *full, size_t full_trained,
+         json_t *warnings)
 {
     static const double fractions [] = { 0.25, 0.5, 1 };
     json_t *curve = json_array ();
@@ -307,6 +308,9 @@ s_curve (const ih_model_data_t *data, const int *group, const int *gfold, int k,
             s_eval_init (&e);
             int run = s_run_folds (&e, data, group, gfold, k, fractions [i], NULL, &trained);
             if (run < 2) {
+                json_array_append_new (warnings, json_sprintf ("learning curve: %.0f %% of the training documents "
+                                       "is too few to train on (a model needs %d alerts)", fractions [i] * 100,
+                                       IH_MODEL_MIN_ALERTS));
                 s_eval_done (&e);
                 continue;
             }
@@ -415,7 +419,7 @@ ih_model_eval (const ih_model_data_t *data, int k, bool curve, ih_err_t *err)
         if (curve) {
             json_t *all = json_deep_copy (fields);
             json_object_set (all, "techniques", json_object_get (report, "techniques"));
-            json_object_set_new (report, "curve", s_curve (data, group, gfold, k, all, trained));
+            json_object_set_new (report, "curve", s_curve (data, group, gfold, k, all, trained, warnings));
             json_decref (all);
         }
         if (data->n < 200)
