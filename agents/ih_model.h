@@ -9,12 +9,12 @@
     + 1, each vector scaled to length 1. The vocabulary keeps terms found in at least 2
     alerts (1 below 50 alerts), at most IH_MODEL_MAX_TERMS of them, the most frequent.
 
-    CLASSIFIERS (liblinear, L2-regularised logistic regression, solver 0, C = 8, bias):
-      category, severity   one of: one-vs-rest over the values present; probabilities
-                           are the one-vs-rest sigmoids scaled to sum to 1 (liblinear's
-                           predict_probability)
-      sectors, tags        any of: one binary model per label seen at least
-                           IH_MODEL_MIN_LABEL (3) times (and not on every alert)
+    CLASSIFIERS (liblinear, L2-regularised logistic regression, solver 0, C = 8, bias),
+    one binary model per label, fitted on up to 4 threads (the labels are independent):
+      category, severity   one of: one-vs-rest over the values present (as liblinear's
+                           own multi-class); probabilities scaled to sum to 1
+      sectors, tags        any of: a label seen at least IH_MODEL_MIN_LABEL (3) times
+                           (and not on every alert)
 
     CALIBRATION. Raw one-vs-rest sigmoids are no probabilities: a category right 9 times
     in 10 came out near 0.2, a sector named on 3 % of alerts near 0.45. So each column
