@@ -67,6 +67,7 @@ s_indexer (void *arg)
 {
     ih_analytics_t *self = (ih_analytics_t *) arg;
     pthread_setname_np (pthread_self (), "ih-related");
+    ih_log_unlocked (true);         //  starved at idle priority, it must not hold stderr's lock
     struct sched_param sp = { 0 };
     if (pthread_setschedparam (pthread_self (), SCHED_IDLE, &sp) != 0
     &&  setpriority (PRIO_PROCESS, (id_t) gettid (), 19) != 0)

@@ -23,6 +23,10 @@ bool ih_log_on(char level);
 /*  Writes "L MODULE: message\n" (the message cut at 1,000 bytes). */
 void ih_log(char level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ih_logv(char level, const char *module, const char *fmt, va_list ap);
+/*  This thread's lines go out in one write (2) each, not through stdio, whose lock on
+    stderr it would hold while writing: for a thread at idle priority, which may wait
+    long for a CPU and must hold nothing another thread waits for (ih_analytics.c). */
+void ih_log_unlocked(bool on);
 
 /*  Lines a peer can cause at will (one per refused message, one per frame it sends) go
     through ih_log_limited instead of ih_log, with a key naming the peer ("soc@bank-a",
