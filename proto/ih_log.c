@@ -234,7 +234,7 @@ ih_log_test (bool verbose)
     //  The long line is cut, and still ends the line.
     char *cut = strstr (out, "E test: xxx");
     IH_CHECK (cut && strstr (cut, "\nW test: unlocked 3\nI test: locked again\n"));
-    IH_CHECK (len < 3000 && out [len - 1] == '\\n');
+    IH_CHECK (len < 3000 && out [len - 1] == '\n');
     free (out);
 
     //  Limited lines: five of a key per interval, then one summary; another key is not
