@@ -143,6 +143,8 @@ int ih_model_save(const ih_model_t *self, const char *path, ih_err_t *err);
 /*  Reads a model. Returns NULL with err: "no model yet" (no file), "model PATH is stale:
     …" (another format, text version or label set), or a read error. */
 ih_model_t *ih_model_load(const char *path, ih_err_t *err);
+/*  The same from the len bytes at data (path only names them in err). */
+ih_model_t *ih_model_from_bytes(const char *data, size_t len, const char *path, ih_err_t *err);
 /*  Frees; safe twice; nulls *self_p. */
 void ih_model_destroy(ih_model_t **self_p);
 /*  Reads only the head of the file at path: 1 when it holds a current (not stale)

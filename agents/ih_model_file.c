@@ -1,7 +1,9 @@
 /*  ih_model_file.c: the model's file (ih_model.h "THE FILE"): saving atomically, loading
     with every length checked and a stale model refused; and the model's self-test. */
 #include <czmq.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 
 #include "ih_model.h"
 #include "ih_model_int.h"
@@ -62,8 +64,13 @@ ih_model_save (const ih_model_t *self, const char *path, ih_err_t *err)
         ih_buf_free (&b);
         return ih_err_set (err, "model: path '%s' is too long", path);
     }
-    FILE *f = fopen (tmp, "wb");
-    bool ok = f && fwrite (b.data, 1, b.len, f) == b.len && fflush (f) == 0 && fsync (fileno (f)) == 0;
+    //  0600, as the store: the vocabulary holds words of AMBER and RED alerts.
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen (fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close (fd);
+    bool ok = f && fchmod (fd, 0600) == 0 && fwrite (b.data, 1, b.len, f) == b.len && fflush (f) == 0
+           && fsync (fileno (f)) == 0;
     int e = errno;
     if (f && fclose (f) != 0 && ok) {
         ok = false;
@@ -205,6 +212,14 @@ ih_model_load (const char *path, ih_err_t *err)
         ih_err_set (err, "model: %s", rerr.msg);
         return NULL;
     }
+    ih_model_t *m = ih_model_from_bytes (data, len, path, err);
+    free (data);
+    return m;
+}
+
+ih_model_t *
+ih_model_from_bytes (const char *data, size_t len, const char *path, ih_err_t *err)
+{
     s_rd_t r = { (const uint8_t *) data, len, false };
     const char *why = NULL;
     ih_model_t *m = (ih_model_t *) calloc (1, sizeof *m);
@@ -263,13 +278,15 @@ ih_model_load (const char *path, ih_err_t *err)
             if (!m->terms [j])
                 abort ();
             m->idf [j] = s_getf (&r);
+            if (!isfinite (m->idf [j]))
+                r.bad = true;           //  a flipped bit: NaN would reach every answer
             ih_u64map_put (&m->vocab, ih_text_hash (m->terms [j], strlen (m->terms [j])), j + 1);
             m->woff [j] = (uint32_t) k;
             uint16_t n = s_get16 (&r);
             for (uint16_t i = 0; i < n && !r.bad; i++) {
                 uint16_t col = s_get16 (&r);
                 float w = s_getf (&r);
-                if (col >= m->ncols)
+                if (col >= m->ncols || !isfinite (w))
                     r.bad = true;
                 ih_buf_append (&cols, &col, sizeof col);
                 ih_buf_append (&vals, &w, sizeof w);
@@ -292,13 +309,15 @@ ih_model_load (const char *path, ih_err_t *err)
         m->bias = (float *) calloc (m->ncols + 1, sizeof *m->bias);
         if (!m->bias)
             abort ();
-        for (uint32_t c = 0; c < m->ncols && !r.bad; c++)
+        for (uint32_t c = 0; c < m->ncols && !r.bad; c++) {
             m->bias [c] = s_getf (&r);
+            if (!isfinite (m->bias [c]))
+                r.bad = true;
+        }
         if (r.left)
             r.bad = true;
     }
     json_decref (meta);
-    free (data);
     if (why || r.bad) {
         if (why && (streq (why, "another format") || streq (why, "another text version")
                     || strstr (why, "categories")))
@@ -429,6 +448,8 @@ ih_model_test (bool verbose)
     char *path = ih_model_path (dir);
     IH_CHECK (!ih_model_load (path, &err) && streq (err.msg, "no model yet"));
     IH_CHECK (ih_model_save (m, path, &err) == 0);
+    struct stat st;
+    IH_CHECK (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600);
     ih_model_t *back = ih_model_load (path, &err);
     IH_CHECK (back);
     ih_model_prediction_t pr2;
@@ -450,6 +471,24 @@ ih_model_test (bool verbose)
     FILE *f = fopen (path, "wb");
     IH_CHECK (f && fwrite (bytes, 1, len - 3, f) == len - 3 && fclose (f) == 0);
     IH_CHECK (!ih_model_load (path, &err) && strstr (err.msg, "truncated or corrupt"));
+    {
+        //  A non-finite number (a flipped bit) is refused: NaN would reach every answer.
+        //  The first term's idf follows the metadata, the term count and the term.
+        uint32_t mlen = ih_get_le32 ((const uint8_t *) bytes + 12);
+        size_t at = 16 + mlen + 4;
+        uint16_t tl = (uint16_t) ((uint8_t) bytes [at] | (uint8_t) bytes [at + 1] << 8);
+        at += 2 + tl;
+        char keep [4];
+        memcpy (keep, bytes + at, 4);
+        memcpy (bytes + at, "\x00\x00\xc0\x7f", 4);        //  a quiet NaN, little-endian
+        f = fopen (path, "wb");
+        IH_CHECK (f && fwrite (bytes, 1, len, f) == len && fclose (f) == 0);
+        IH_CHECK (!ih_model_load (path, &err) && strstr (err.msg, "truncated or corrupt"));
+        memcpy (bytes + at, keep, 4);
+        ih_model_t *again = ih_model_from_bytes (bytes, len, path, &err);
+        IH_CHECK (again);
+        ih_model_destroy (&again);
+    }
     bytes [8] = 99;     //  another format
     f = fopen (path, "wb");
     IH_CHECK (f && fwrite (bytes, 1, len, f) == len && fclose (f) == 0);

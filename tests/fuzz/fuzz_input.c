@@ -11,7 +11,9 @@
       19       ih_extract_scan and ih_extract_tlp (both URL modes)
       20       ih_import_feed_manifest (a MISP feed's manifest.json): each uuid it gives
                is a lower-case UUID (it names a file)
-    Other bytes wrap around (byte % 21). Everything is freed on every path (the fuzzer
+      21       ih_model_from_bytes (a model file, STORE/model, as the agent and the
+               console read it); what loads answers a prediction and lists its labels
+    Other bytes wrap around (byte % 22). Everything is freed on every path (the fuzzer
     runs with LeakSanitizer).
 */
 #include <stdint.h>
@@ -23,11 +25,13 @@
 #include "ih_import.h"
 #include "ih_ioc.h"
 #include "ih_json.h"
+#include "ih_model.h"
+#include "ih_text.h"
 #include "ih_util.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define S_SELECTORS 21
+#define S_SELECTORS 22
 
 //  A NUL-terminated copy, for the parsers that take C strings (cut at the first NUL,
 //  like a command-line argument would be)
@@ -202,6 +206,32 @@ s_manifest (const uint8_t *data, size_t size)
     free (copy);
 }
 
+static void
+s_model (const uint8_t *data, size_t size)
+{
+    ih_err_t err;
+    ih_model_t *m = ih_model_from_bytes ((const char *) data, size, "fuzz", &err);
+    if (!m) {
+        IH_CHECK (err.msg [0] != 0);
+        return;
+    }
+    static ih_text_t *t;
+    if (!t)
+        t = ih_text_new ();         //  kept: the stemmer is costly to make
+    const char *text = "Phishing e-mails lead to a fake bank login page; ransomware 勒索软件 follows";
+    ih_model_prediction_t pr;
+    ih_model_predict (m, t, text, strlen (text), 0, &pr);
+    for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+        IH_CHECK (pr.ntop [f] <= IH_MODEL_TOP);
+        for (size_t i = 0; i < pr.ntop [f]; i++)
+            IH_CHECK (pr.top [f][i].label && pr.top [f][i].p >= 0 && pr.top [f][i].p <= 1.000001);
+        const char *names [64];
+        double thr [64];
+        (void) ih_model_labels (m, (ih_model_field_t) f, names, thr, 64);
+    }
+    ih_model_destroy (&m);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -228,6 +258,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (sel == 19)
         s_extract (data, size);
     else
+    if (sel == 20)
         s_manifest (data, size);
+    else
+        s_model (data, size);
     return 0;
 }

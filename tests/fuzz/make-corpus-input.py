@@ -3,7 +3,7 @@
 
 Each file starts with the selector byte of tests/fuzz/fuzz_input.c (0 alert JSON,
 1..12 ih_ioc_normalise as type byte-1, 13 guess, 14 time, 15..18 import stix21/misp/
-csv/text, 19 extract, 20 MISP feed manifest), followed by the parser's input: the sample
+csv/text, 19 extract, 20 MISP feed manifest, 21 a model file), followed by the parser's input: the sample
 alerts of config/samples, STIX bundles (one with Infohub's extension), MISP events (one
 with Infohub's tags and a sharing group), a feed manifest, CSV, prose with defanged IOCs
 and edge cases.
@@ -11,13 +11,15 @@ Regression inputs of fixed bugs are kept as crash-* files (not written by this s
 Usage: /usr/bin/python3 tests/fuzz/make-corpus-input.py
 """
 import glob
+import json
 import os
+import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(HERE, "corpus-input")
 
-JSON, GUESS, TIME, STIX, MISP, CSV, TEXT, EXTRACT, MANIFEST = 0, 13, 14, 15, 16, 17, 18, 19, 20
+JSON, GUESS, TIME, STIX, MISP, CSV, TEXT, EXTRACT, MANIFEST, MODEL = 0, 13, 14, 15, 16, 17, 18, 19, 20, 21
 IOC = {name: i + 1 for i, name in enumerate(
     ["ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "filename", "cve", "asn"])}
 
@@ -27,6 +29,33 @@ def put(name, sel, data):
         data = data.encode()
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(bytes([sel]) + data)
+
+
+def model_file():
+    """A small model file in the layout of agents/ih_model.h (format 2): two categories,
+    a sector, two tags, two severities, five terms."""
+    cols = {"category": ["phishing", "ransomware"], "sectors": ["finance"], "tags": ["T1566", "T1486"],
+            "severity": ["high", "low"]}
+    meta = {"trained_ms": 1796585021923, "alerts": 40, "format": 2, "text_version": 1, "terms": 5,
+            "precision_target": 0.85, "confidence": 0.9, "default_threshold": 0.9, "min_label": 3,
+            "categories": ["ransomware", "phishing", "malware", "vulnerability", "ddos", "intrusion", "fraud",
+                           "data-leak", "advisory", "other", "event"],
+            "severities": ["low", "medium", "high", "critical"],
+            "fields": {f: [{"label": l, "count": 20, "threshold": 0.8, "calibration": [1.5, -0.5],
+                            "cv_precision": 0.9, "cv_suggestions": 10} for l in ls] for f, ls in cols.items()}}
+    m = json.dumps(meta, separators=(",", ":")).encode()
+    out = b"IHMODEL\0" + struct.pack("<II", 2, len(m)) + m
+    terms = [("phish", [(0, 2.0), (2, 1.5)]), ("bank", [(0, 1.0), (2, 1.0)]), ("ransom", [(1, 2.5), (4, 2.0)]),
+             ("encrypt", [(1, 1.0), (4, 1.5), (5, 0.5)]), ("钓鱼", [(0, 1.0)])]
+    out += struct.pack("<I", len(terms))
+    for t, ws in terms:
+        b = t.encode()
+        out += struct.pack("<H", len(b)) + b + struct.pack("<fH", 1.5, len(ws))
+        for c, w in ws:
+            out += struct.pack("<Hf", c, w)
+    ncols = sum(len(v) for v in cols.values())
+    out += struct.pack("<I", ncols) + b"".join(struct.pack("<f", -1.0) for _ in range(ncols))
+    return out
 
 
 def main():
@@ -132,6 +161,7 @@ def main():
     put("csv-export-no-recipients", CSV, "alert_id,revision,created,modified,org,tlp,severity,category,sectors,"
         "tags,title,type,value,comment,detect\n"
         "a1,1,2024-01-01,2024-01-01,bank-a,AMBER,high,phishing,,,T,domain,x.example.com,,true\n")
+    put("model-small", MODEL, model_file())
     put("empty-json", JSON, "")
     put("empty-text", TEXT, "")
 
