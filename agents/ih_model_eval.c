@@ -8,6 +8,9 @@
     Decisions scored: category and severity by their top candidate (accuracy, against
     the majority class of the training folds), and by what the model marks `suggested`;
     sectors and tags by their suggested labels (probability at the label's threshold).
+    Probabilities: every candidate's, in tenths, against how often it was right (the
+    calibration table). With --curve, the same folds trained on a quarter and a half of
+    their training documents too (the learning curve).
 */
 #include <czmq.h>
 #include <math.h>
@@ -15,6 +18,7 @@
 #include "ih_model.h"
 
 #define S_TOO_FEW   5           /* examples under which a label's figures are no estimate */
+#define S_BINS      10          /* of the calibration table: tenths of probability */
 
 typedef struct {
     uint32_t tp, fp, fn, examples;
@@ -25,6 +29,9 @@ typedef struct {
     uint32_t top_right [IH_MODEL_FIELDS], top_total [IH_MODEL_FIELDS];
     uint32_t base_right [IH_MODEL_FIELDS];
     uint32_t sugg [IH_MODEL_FIELDS], sugg_right [IH_MODEL_FIELDS];
+    //  Calibration: every candidate's probability, in tenths, and how often it was right.
+    uint32_t cal_n [IH_MODEL_FIELDS][S_BINS], cal_right [IH_MODEL_FIELDS][S_BINS];
+    double cal_p [IH_MODEL_FIELDS][S_BINS];
 } s_eval_t;
 
 static s_tally_t *
@@ -81,6 +88,16 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         size_t n = ih_model_labels (m, (ih_model_field_t) f, names, thr, 4096);
         ih_model_scores (m, t, d->text, strlen (d->text), d->ioc_types, (ih_model_field_t) f, p, 4096);
+        for (size_t c = 0; c < n; c++) {
+            int bin = p [c] >= 1 ? S_BINS - 1 : p [c] <= 0 ? 0 : (int) (p [c] * S_BINS);
+            bool right = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY
+                       ? streq (names [c], s_one_of (d, f))
+                       : s_has (f == IH_MODEL_SECTORS ? d->sectors : d->tags,
+                                f == IH_MODEL_SECTORS ? d->nsectors : d->ntags, names [c]);
+            e->cal_n [f][bin]++;
+            e->cal_p [f][bin] += p [c];
+            e->cal_right [f][bin] += right;
+        }
         if (f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) {
             const char *truth = s_one_of (d, f);
             size_t best = 0;
@@ -217,6 +234,14 @@ s_field_report (s_eval_t *e, int f, json_t *warnings, double *tech_macro, int *t
         json_object_set_new (json_object_get (o, "suggested"), "coverage",
                              json_real (round (e->sugg [f] / total * 1e3) / 1e3));
     }
+    json_t *cal = json_array ();
+    for (int b = 0; b < S_BINS; b++)
+        if (e->cal_n [f][b])
+            json_array_append_new (cal, json_pack ("{s:f, s:f, s:i, s:f, s:f}", "from", b / (double) S_BINS,
+                                   "to", (b + 1) / (double) S_BINS, "candidates", (int) e->cal_n [f][b],
+                                   "mean_p", round (e->cal_p [f][b] / e->cal_n [f][b] * 1e3) / 1e3,
+                                   "right", round ((double) e->cal_right [f][b] / e->cal_n [f][b] * 1e3) / 1e3));
+    json_object_set_new (o, "calibration", cal);
     json_object_set_new (o, "labels", rows);
     if (few)
         json_array_append_new (warnings, json_sprintf ("%s: %u %s fewer than %d examples: %s no estimate "
@@ -498,6 +523,29 @@ ih_model_eval_print (json_t *report, FILE *out)
         fprintf (out, "\nATT&CK technique tags: macro-F1 %.3f over %d techniques with an estimate\n",
                  json_number_value (json_object_get (tech, "macro_f1")),
                  (int) json_integer_value (json_object_get (tech, "labels")));
+    fprintf (out, "\ncalibration (every candidate for every held-out alert: how often a probability was right)\n"
+                  "  %-9s", "p");
+    for (int f = 0; f < IH_MODEL_FIELDS; f++)
+        fprintf (out, " %17s", ih_model_field_name ((ih_model_field_t) f));
+    fprintf (out, "\n");
+    for (int b = S_BINS - 1; b >= 0; b--) {
+        fprintf (out, "  %.1f-%.1f  ", b / (double) S_BINS, (b + 1) / (double) S_BINS);
+        for (int f = 0; f < IH_MODEL_FIELDS; f++) {
+            json_t *bins = json_object_get (json_object_get (fields, ih_model_field_name ((ih_model_field_t) f)),
+                                            "calibration");
+            json_t *hit = NULL, *one;
+            size_t k;
+            json_array_foreach (bins, k, one)
+                if (fabs (json_number_value (json_object_get (one, "from")) - b / (double) S_BINS) < 1e-9)
+                    hit = one;
+            if (hit)
+                fprintf (out, " %7d %7.0f %%", (int) json_integer_value (json_object_get (hit, "candidates")),
+                         json_number_value (json_object_get (hit, "right")) * 100);
+            else
+                fprintf (out, " %17s", "-");
+        }
+        fprintf (out, "\n");
+    }
     json_t *curve = json_object_get (report, "curve");
     if (json_array_size (curve)) {
         fprintf (out, "\nlearning curve (the same folds, trained on part of the other folds' source documents)\n");

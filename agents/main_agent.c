@@ -259,8 +259,9 @@ static const char s_usage_model [] =
     "          share a references URL or a near-duplicate text stay in one fold (a\n"
     "          random split flatters a model); prints per-label precision, recall\n"
     "          and F1, macro and micro averages, the accuracy of category and\n"
-    "          severity against the majority class, and says where the data is too\n"
-    "          small for an estimate; with --curve, also the same folds trained on a\n"
+    "          severity against the majority class, how often each probability was\n"
+    "          right (calibration), and says where the data is too small for an\n"
+    "          estimate; with --curve, also the same folds trained on a\n"
     "          quarter and a half of the other folds' documents (would more help?)\n";
 
 /* ---- export, warninglist (ih_export_cmd.c, ih_warninglist.c) -------------------------------- */

@@ -149,6 +149,14 @@ def test_eval_splits_by_source_document(trained):
         assert {"macro", "micro", "labels", "suggested"} <= set(o)
         for row in o["labels"]:
             assert {"label", "precision", "recall", "f1", "examples", "too_few"} <= set(row)
+    # Calibration: every candidate's probability against how often it was right. Tags
+    # the model gives 0.8 or more are mostly right; those under 0.1 almost never.
+    cal = {(b["from"], b["to"]): b for b in rep["fields"]["tags"]["calibration"]}
+    assert sum(b["candidates"] for b in cal.values()) > 1000
+    high = [b for b in cal.values() if b["from"] >= 0.8]
+    hn = sum(b["candidates"] for b in high)
+    assert hn >= 10 and sum(b["right"] * b["candidates"] for b in high) / hn >= 0.6, high
+    assert cal[(0.0, 0.1)]["right"] <= 0.1 and cal[(0.0, 0.1)]["mean_p"] < 0.1, cal[(0.0, 0.1)]
     # Rare tags are said to be too few for an estimate.
     assert any(row["too_few"] for row in rep["fields"]["tags"]["labels"])
     assert any("no estimate" in w for w in rep["warnings"])
@@ -157,6 +165,7 @@ def test_eval_splits_by_source_document(trained):
     text = r.stdout.decode()
     assert "split by source document" in text and "random split flatters a model" in text
     assert "too few for an estimate" in text and "macro average" in text
+    assert "calibration (every candidate" in text
     # The learning curve: the same folds on a quarter, a half and all of the training
     # documents; the model learns more from more (category accuracy grows).
     assert "learning curve" in text
