@@ -1034,12 +1034,14 @@ ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t
 
 size_t
 ih_model_scores (const ih_model_t *self, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types,
-                 ih_model_field_t f, double *p, size_t max)
+                 ih_model_field_t f, double *p, size_t max, bool *known)
 {
     double *all = (double *) malloc ((self->ncols + 1) * sizeof *all);
     if (!all)
         abort ();
-    s_predict_all (self, t, text, len, ioc_types, all);
+    size_t k = s_predict_all (self, t, text, len, ioc_types, all);
+    if (known)
+        *known = k > 0;
     size_t n = self->count [f] < max ? self->count [f] : max;
     memcpy (p, all + self->first [f], n * sizeof *p);
     free (all);

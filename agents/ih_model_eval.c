@@ -87,7 +87,8 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
     double thr [4096], p [4096];
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         size_t n = ih_model_labels (m, (ih_model_field_t) f, names, thr, 4096);
-        ih_model_scores (m, t, d->text, strlen (d->text), d->ioc_types, (ih_model_field_t) f, p, 4096);
+        bool known;
+        ih_model_scores (m, t, d->text, strlen (d->text), d->ioc_types, (ih_model_field_t) f, p, 4096, &known);
         for (size_t c = 0; c < n; c++) {
             int bin = p [c] >= 1 ? S_BINS - 1 : p [c] <= 0 ? 0 : (int) (p [c] * S_BINS);
             bool right = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY
@@ -116,7 +117,7 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
                 s_tally (e, f, truth)->fn++;
                 s_tally (e, f, guess)->fp++;
             }
-            if (n && p [best] >= thr [best]) {
+            if (n && known && p [best] >= thr [best]) {
                 e->sugg [f]++;
                 e->sugg_right [f] += right;
             }
@@ -129,7 +130,7 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
                 s_tally (e, f, truth [i])->examples++;
         for (size_t c = 0; c < n; c++) {
             bool has = s_has (truth, nt, names [c]);
-            if (p [c] >= thr [c]) {
+            if (known && p [c] >= thr [c]) {
                 e->sugg [f]++;
                 e->sugg_right [f] += has;
                 if (has)
@@ -144,7 +145,7 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
                 continue;
             bool suggested = false;
             for (size_t c = 0; c < n && !suggested; c++)
-                suggested = streq (names [c], truth [i]) && p [c] >= thr [c];
+                suggested = known && streq (names [c], truth [i]) && p [c] >= thr [c];
             if (!suggested)
                 s_tally (e, f, truth [i])->fn++;
         }
