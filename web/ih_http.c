@@ -82,7 +82,25 @@ s_name (ih_http_t *self)
 const char *
 ih_req_arg (ih_req_t *r, const char *key)
 {
-    return ih_pairs_get (&r->args, key);
+    for (int i = 0; i < r->args.n; i++)
+        if (streq (r->args.kv [2 * i], key)) {
+            if (i < 64)
+                r->args_read |= 1ULL << i;
+            return r->args.kv [2 * i + 1];
+        }
+    return NULL;
+}
+
+/*  True when the handler read every argument of the request (ih_req_arg). */
+static bool
+s_args_all_read (const ih_req_t *r)
+{
+    if (r->args.n <= 0)
+        return true;
+    if (r->args.n > 64)
+        return false;
+    uint64_t all = r->args.n == 64 ? ~0ULL : (1ULL << r->args.n) - 1;
+    return (r->args_read & all) == all;
 }
 
 const char *
@@ -578,7 +596,7 @@ s_respond (ih_http_t *self, s_conn_t *c)
         MHD_add_response_header (resp, r->hdr [i].name, r->hdr [i].value);
     s_common_headers (self, resp);
     enum MHD_Result rc = s_queue (self, c, resp, status);
-    if (!cacheable || !s_cache_put (self, c, resp, len))
+    if (!cacheable || !s_args_all_read (r) || !s_cache_put (self, c, resp, len))
         MHD_destroy_response (resp);        //  else the cache keeps our reference
     return rc;
 }

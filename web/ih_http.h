@@ -191,12 +191,17 @@ struct ih_req {
     /* the server's own (ih_request.h): the query's arguments (ih_req_arg), the form of a
        POST (ih_req_form), the cookies (ih_req_cookie, read on first use) */
     ih_pairs_t args;
+    uint64_t args_read;             /* bit i: the handler read pair i of args (ih_req_arg) */
     ih_pairs_t form;
     ih_pairs_t cookies;
     bool cookies_read;
 };
 
-/*  A GET argument (decoded), or NULL. Borrowed for the request. */
+/*  A GET argument (decoded), or NULL. Borrowed for the request. The server notes which
+    arguments the handler read: an answer is not kept in the response cache when the
+    request carried an argument it did not read (?x=RANDOM would otherwise push out the
+    pages worth keeping, one junk URI after another; the answer does not depend on it,
+    so nothing is lost but the slot). */
 const char *ih_req_arg(ih_req_t *r, const char *key);
 /*  A request header, or NULL. Borrowed for the request. */
 const char *ih_req_header(ih_req_t *r, const char *name);
