@@ -4,11 +4,11 @@
     up ingest:
       - the loop thread copies new alerts out of the store (short reads, at most
         1,024 ahead of the index) while the agent is in step with the broker and not
-        busy (below); a thread
-        of its own at idle priority (SCHED_IDLE) indexes them in write transactions of
-        the index's own (STORE/related, ih_related.h), never in the store's, and never
-        reads the store: it takes only the CPU that storing leaves, and lags while the
-        host's cores are busy storing (ih_analytics.c says why);
+        busy (below); a thread of its own at idle priority (SCHED_IDLE) indexes them in
+        write transactions of the index's own (STORE/related, ih_related.h), never in
+        the store's, and never reads the store: it takes only the CPU that storing
+        leaves, and lags while the host's cores are busy storing (ih_analytics.c says
+        why);
       - training runs in a child process (`infohub-agent -c CFG model train`, the
         running program itself), which reads the store read-only and replaces
         STORE/model atomically; at most one runs at a time, at nice 19.

@@ -37,6 +37,13 @@ s_free_list (char **l, size_t n)
     free (l);
 }
 
+/*  Category and severity hold one value each: their probabilities sum to 1. */
+static bool
+s_one_of (ih_model_field_t f)
+{
+    return f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+}
+
 /* ---- the model ------------------------------------------------------------------------------- */
 
 void
@@ -322,7 +329,7 @@ s_columns (ih_model_t *m, const ih_model_data_t *data, const size_t *use, size_t
             all [k++] = (s_count_t) { (const char *) zhashx_cursor (counts), (uint32_t) (uintptr_t) c };
         qsort (all, k, sizeof *all, s_cmp_count);
         m->first [f] = m->ncols;
-        bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+        bool one_of = s_one_of ((ih_model_field_t) f);
         for (size_t i = 0; i < k && m->ncols < 65535; i++)
             if (one_of ? k >= 2 : all [i].count >= IH_MODEL_MIN_LABEL && all [i].count < nuse)
                 s_add_col (m, all [i].label, all [i].count);
@@ -434,22 +441,32 @@ s_sigmoid (double z)
     return 1.0 / (1.0 + exp (-z));
 }
 
+/*  Field f's n probabilities p scaled to sum to 1 when it is one-of. */
+static void
+s_sum_to_one (ih_model_field_t f, double *p, uint32_t n)
+{
+    if (!s_one_of (f))
+        return;
+    double sum = 0;
+    for (uint32_t c = 0; c < n; c++)
+        sum += p [c];
+    if (sum > 0)
+        for (uint32_t c = 0; c < n; c++)
+            p [c] /= sum;
+}
+
 /*  Probabilities of field f's columns for vector x, from dense weights w (training). */
 static void
 s_probs_dense (const ih_model_t *m, ih_model_field_t f, float **w, const struct feature_node *x, double *p)
 {
     uint32_t count = m->count [f];
-    double sum = 0;
     for (uint32_t c = 0; c < count; c++) {
         double z = 0;
         for (const struct feature_node *e = x; e->index != -1; e++)
             z += w [c] [e->index - 1] * e->value;
         p [c] = s_sigmoid (z);
-        sum += p [c];
     }
-    if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
-        for (uint32_t c = 0; c < count; c++)
-            p [c] /= sum;
+    s_sum_to_one (f, p, count);
 }
 
 /* ---- calibration and thresholds ---------------------------------------------------------------- */
@@ -537,14 +554,9 @@ static void
 s_calibrate (const ih_model_t *m, double *p)
 {
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
-        double sum = 0;
-        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
+        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
             p [c] = s_sigmoid (m->cols [c].pa * s_logit (p [c]) + m->cols [c].pb);
-            sum += p [c];
-        }
-        if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
-            for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
-                p [c] /= sum;
+        s_sum_to_one ((ih_model_field_t) f, p + m->first [f], m->count [f]);
     }
 }
 
@@ -788,7 +800,7 @@ s_cv_thresholds (ih_model_t *m, const ih_model_data_t *data, const size_t *use, 
         abort ();
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         uint32_t first = m->first [f], last = first + m->count [f];
-        bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+        bool one_of = s_one_of ((ih_model_field_t) f);
         double pooled = -1;
         if (one_of && last > first) {
             for (size_t i = 0; i < ns; i++) {
@@ -983,14 +995,9 @@ s_predict_all (const ih_model_t *m, ih_text_t *t, const char *text, size_t len, 
     }
     free (x);
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
-        double sum = 0;
-        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++) {
+        for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
             p [c] = s_sigmoid (z [c]);
-            sum += p [c];
-        }
-        if ((f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY) && sum > 0)
-            for (uint32_t c = m->first [f]; c < m->first [f] + m->count [f]; c++)
-                p [c] /= sum;
+        s_sum_to_one ((ih_model_field_t) f, p + m->first [f], m->count [f]);
     }
     s_calibrate (m, p);
     return known;
@@ -1024,7 +1031,7 @@ ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t
             g->label = self->cols [best].label;
             g->p = p [best];
             g->threshold = self->cols [best].threshold;
-            bool one_of = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY;
+            bool one_of = s_one_of ((ih_model_field_t) f);
             g->suggested = known && p [best] >= g->threshold && (!one_of || r == 0);
         }
         free (used);
@@ -1032,20 +1039,18 @@ ih_model_predict (const ih_model_t *self, ih_text_t *t, const char *text, size_t
     free (p);
 }
 
-size_t
+bool
 ih_model_scores (const ih_model_t *self, ih_text_t *t, const char *text, size_t len, uint32_t ioc_types,
-                 ih_model_field_t f, double *p, size_t max, bool *known)
+                 double *p [IH_MODEL_FIELDS], size_t max)
 {
     double *all = (double *) malloc ((self->ncols + 1) * sizeof *all);
     if (!all)
         abort ();
-    size_t k = s_predict_all (self, t, text, len, ioc_types, all);
-    if (known)
-        *known = k > 0;
-    size_t n = self->count [f] < max ? self->count [f] : max;
-    memcpy (p, all + self->first [f], n * sizeof *p);
+    bool known = s_predict_all (self, t, text, len, ioc_types, all) > 0;
+    for (int f = 0; f < IH_MODEL_FIELDS; f++)
+        memcpy (p [f], all + self->first [f], (self->count [f] < max ? self->count [f] : max) * sizeof *all);
     free (all);
-    return n;
+    return known;
 }
 
 size_t

@@ -187,12 +187,11 @@ typedef struct {
 void ih_model_predict(const ih_model_t *self, ih_text_t *t, const char *text, size_t len,
                       uint32_t ioc_types, ih_model_prediction_t *out);
 
-/*  All probabilities of one field for a text (what eval scores): p [k] for the field's
-    label k (ih_model_labels). Returns how many labels; *known (when not NULL) says
-    whether the text has a term the model knows (else ih_model_predict suggests
-    nothing). */
-size_t ih_model_scores(const ih_model_t *self, ih_text_t *t, const char *text, size_t len,
-                       uint32_t ioc_types, ih_model_field_t f, double *p, size_t max, bool *known);
+/*  Every probability for a text (what eval scores): p [f][k] for field f's label k
+    (ih_model_labels), at most max of a field. Returns whether the text has a term the
+    model knows (else ih_model_predict suggests nothing). */
+bool ih_model_scores(const ih_model_t *self, ih_text_t *t, const char *text, size_t len,
+                     uint32_t ioc_types, double *p [IH_MODEL_FIELDS], size_t max);
 /*  The labels of a field, their thresholds: label k is names [k]. Returns how many. */
 size_t ih_model_labels(const ih_model_t *self, ih_model_field_t f, const char **names,
                        double *thresholds, size_t max);

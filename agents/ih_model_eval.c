@@ -84,11 +84,16 @@ static void
 s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d, const char *majority [])
 {
     const char *names [4096];
-    double thr [4096], p [4096];
+    double thr [4096];
+    double *all = (double *) malloc (IH_MODEL_FIELDS * 4096 * sizeof *all), *pf [IH_MODEL_FIELDS];
+    if (!all)
+        abort ();
+    for (int f = 0; f < IH_MODEL_FIELDS; f++)
+        pf [f] = all + f * 4096;
+    bool known = ih_model_scores (m, t, d->text, strlen (d->text), d->ioc_types, pf, 4096);
     for (int f = 0; f < IH_MODEL_FIELDS; f++) {
         size_t n = ih_model_labels (m, (ih_model_field_t) f, names, thr, 4096);
-        bool known;
-        ih_model_scores (m, t, d->text, strlen (d->text), d->ioc_types, (ih_model_field_t) f, p, 4096, &known);
+        const double *p = pf [f];
         for (size_t c = 0; c < n; c++) {
             int bin = p [c] >= 1 ? S_BINS - 1 : p [c] <= 0 ? 0 : (int) (p [c] * S_BINS);
             bool right = f == IH_MODEL_CATEGORY || f == IH_MODEL_SEVERITY
@@ -150,6 +155,7 @@ s_score (s_eval_t *e, const ih_model_t *m, ih_text_t *t, const ih_model_doc_t *d
                 s_tally (e, f, truth [i])->fn++;
         }
     }
+    free (all);
 }
 
 static json_t *

@@ -407,6 +407,14 @@ s_tdata (ih_model_data_t *data, int n)
     }
 }
 
+/*  A reproducible uniform number in [0, 1) (an LCG's top 53 bits). */
+static double
+s_unit (uint64_t *r)
+{
+    *r = *r * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double) (*r >> 11) / (double) (1ULL << 53);
+}
+
 void
 ih_model_test (bool verbose)
 {
@@ -504,10 +512,8 @@ ih_model_test (bool verbose)
         IH_CHECK (sc && y);
         uint64_t r = 42;
         for (size_t i = 0; i < n; i++) {
-            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-            sc [i] = ((double) (r >> 11) / (double) (1ULL << 53)) * 8 - 4;
-            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-            y [i] = (double) (r >> 11) / (double) (1ULL << 53) < 1 / (1 + exp (-(2 * sc [i] - 1)));
+            sc [i] = s_unit (&r) * 8 - 4;
+            y [i] = s_unit (&r) < 1 / (1 + exp (-(2 * sc [i] - 1)));
         }
         double a, b;
         ih_model_platt (sc, y, n, &a, &b);

@@ -17,6 +17,7 @@
 #include "ih_workq.h"
 
 #define s_MAX_ARGS      32
+_Static_assert (s_MAX_ARGS < 64, "ih_req_t's args_read has a bit per argument");
 #define s_MAX_ARGBYTES  4096
 #define s_CACHE_MAXBODY (256 * 1024)        /* bigger answers are not kept */
 #define s_CACHE_MAXALL  (32 * 1024 * 1024)  /* bytes kept in all */
@@ -82,25 +83,18 @@ s_name (ih_http_t *self)
 const char *
 ih_req_arg (ih_req_t *r, const char *key)
 {
-    for (int i = 0; i < r->args.n; i++)
-        if (streq (r->args.kv [2 * i], key)) {
-            if (i < 64)
-                r->args_read |= 1ULL << i;
-            return r->args.kv [2 * i + 1];
-        }
-    return NULL;
+    int i = ih_pairs_find (&r->args, key);
+    if (i < 0)
+        return NULL;
+    r->args_read |= 1ULL << i;          //  i < s_MAX_ARGS
+    return r->args.kv [2 * i + 1];
 }
 
 /*  True when the handler read every argument of the request (ih_req_arg). */
 static bool
 s_args_all_read (const ih_req_t *r)
 {
-    if (r->args.n <= 0)
-        return true;
-    if (r->args.n > 64)
-        return false;
-    uint64_t all = r->args.n == 64 ? ~0ULL : (1ULL << r->args.n) - 1;
-    return (r->args_read & all) == all;
+    return r->args_read == (1ULL << r->args.n) - 1;
 }
 
 const char *

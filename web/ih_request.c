@@ -43,10 +43,17 @@ s_decode (const char *in, size_t n, char *out, bool plus)
 const char *
 ih_pairs_get (const ih_pairs_t *p, const char *key)
 {
+    int i = ih_pairs_find (p, key);
+    return i < 0 ? NULL : p->kv [2 * i + 1];
+}
+
+int
+ih_pairs_find (const ih_pairs_t *p, const char *key)
+{
     for (int i = 0; i < p->n; i++)
         if (streq (p->kv [2 * i], key))
-            return p->kv [2 * i + 1];
-    return NULL;
+            return i;
+    return -1;
 }
 
 void

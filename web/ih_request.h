@@ -45,6 +45,8 @@ typedef struct {
 /*  The value of the first pair whose key is key: NULL when there is none, or when it has
     no value. Borrowed from p. */
 const char *ih_pairs_get(const ih_pairs_t *p, const char *key);
+/*  The index of that pair (its value is p->kv [2 * i + 1]), or -1. */
+int ih_pairs_find(const ih_pairs_t *p, const char *key);
 /*  Wipes (a form may hold a password) and frees what p holds; safe twice, and on a
     zeroed one. */
 void ih_pairs_free(ih_pairs_t *p);
